@@ -1,0 +1,31 @@
+// Architecture zoo: the networks shipped as data/architectures/<name>.json ("alexnet", "vgg16", ...).
+//
+// Zoo directories are searched in this order; the first one holding <name>.json wins:
+//   1. $JOULECAST_DATA_DIR/architectures            (when the variable is set and non-empty)
+//   2. <directory of the running executable>/../share/joulecast/architectures   (installed tree)
+//   3. JOULECAST_SOURCE_DIR/data/architectures      (the source tree this library was built from)
+// Names are matched case-insensitively against the file names without ".json".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "joulecast/arch/architecture.h"
+
+namespace joulecast {
+
+// The zoo directories above that exist, in search order.
+std::vector<std::string> ZooDirectories();
+
+// Zoo names (file names without ".json", lower case) over all zoo directories, sorted, unique.
+std::vector<std::string> ZooNames();
+
+// Path of the zoo file for `name` ("VGG16" or "vgg16"). Throws std::runtime_error
+// "unknown architecture 'resnet7'; available: alexnet, vgg11, vgg13, vgg16, vgg19" (or, without any
+// zoo directory, "unknown architecture 'x': no architecture zoo found (searched: ...)").
+std::string FindZooFile(const std::string& name);
+
+// LoadArchitectureFile(FindZooFile(name)); throws as both.
+Architecture LoadZooArchitecture(const std::string& name);
+
+}  // namespace joulecast

@@ -1,0 +1,37 @@
+// The fitted predictor of one layer type:
+//   prediction = exp( TrendKernelRidge(features(layer, batch)) ) · Normaliser(layer, batch)
+// in the profile's target unit: joules per forward pass of the whole batch (target energy_j) or
+// seconds per forward pass of the batch (target time_s). Features: see features/layer_features.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "joulecast/arch/layer.h"
+#include "joulecast/regress/trend_kernel_ridge.h"
+
+namespace joulecast {
+
+struct LayerPredictor {
+  static constexpr int kFormatVersion = 1;
+  std::string layer_type;  // "Conv2d"
+  std::string recipe;      // "conv2d_v1"
+  regress::TrendKernelRidge model;
+  nlohmann::json training = nlohmann::json::object();  // data summary: n, ranges, sources
+  nlohmann::json cv = nlohmann::json::object();        // cross-validation metrics and grid
+
+  // Target-unit prediction for one layer; throws std::invalid_argument when the layer does not
+  // fit the recipe (naming both).
+  double Predict(const LayerInstance& layer, std::int64_t batch_size) const;
+  // Many at once (rows of features stacked): faster than one by one.
+  std::vector<double> PredictMany(const std::vector<const LayerInstance*>& layers,
+                                  const std::vector<std::int64_t>& batch_sizes) const;
+
+  nlohmann::json ToJson() const;
+  static LayerPredictor FromJson(const nlohmann::json& j, const std::string& where);
+};
+
+}  // namespace joulecast

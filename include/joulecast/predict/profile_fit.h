@@ -1,0 +1,48 @@
+// Fitting a profile from measurement records: one LayerPredictor per layer type, its
+// hyperparameters chosen by k-fold cross-validation on the records of that type.
+//
+// Grid: trend degree × (trend alone | trend + RBF kernel ridge with kernel_alpha × gamma).
+// Score: MAPE (%) of the out-of-fold predictions in the target unit (lower is better); the best
+// point is refitted on all records. The profile stores, per type, the CV metrics of the best point
+// (R², R² on logs, MAPE, Spearman), the whole grid's scores and a summary of the training data.
+//
+// Records that describe whole networks (type equal to their context.architecture) are skipped, as
+// are records whose target is not > 0 (counted in `skipped`). Throws std::runtime_error when a
+// type has fewer than `min_records` records or when no record can be fitted at all.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "joulecast/io/measurement.h"
+#include "joulecast/predict/profile.h"
+
+namespace joulecast {
+
+struct FitOptions {
+  std::string target = "energy_j";                   // "energy_j" | "time_s"
+  std::size_t folds = 5;                             // k of k-fold CV
+  std::uint64_t seed = 42;                           // fold assignment
+  std::vector<int> degrees = {1, 2};                 // trend degrees tried
+  double ridge_alpha = 1.0;                          // trend penalty (standardised features)
+  std::vector<double> kernel_alphas = {0.01, 0.1, 1.0};
+  std::vector<double> gammas = {0.01, 0.03, 0.1, 0.3};
+  std::size_t min_records = 10;                      // per layer type
+  std::vector<std::string> only_types;               // empty: every type present
+};
+
+struct FitReport {
+  std::map<std::string, std::size_t> skipped;  // reason -> count
+};
+
+LayerPredictor FitLayerPredictor(const std::string& layer_type, const std::vector<const Measurement*>& records,
+                                 const FitOptions& options);
+
+Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& options, FitReport* report = nullptr);
+
+// True for records of a whole network rather than one layer.
+bool IsWholeNetwork(const Measurement& m);
+
+}  // namespace joulecast

@@ -1,0 +1,103 @@
+#include "joulecast/arch/zoo.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace joulecast {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ToLower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// The search order of zoo.h, existing or not.
+std::vector<fs::path> CandidateDirectories() {
+  std::vector<fs::path> dirs;
+  if (const char* data_dir = std::getenv("JOULECAST_DATA_DIR"); data_dir && *data_dir) {
+    dirs.push_back(fs::path(data_dir) / "architectures");
+  }
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) dirs.push_back(exe.parent_path() / ".." / "share" / "joulecast" / "architectures");
+  dirs.push_back(fs::path(JOULECAST_SOURCE_DIR) / "data" / "architectures");
+  return dirs;
+}
+
+bool IsDirectory(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(p, ec);
+}
+
+// Zoo files of one directory: regular *.json files, keyed by their lower-case stem. Matching
+// against a listing (rather than opening dir/name.json) keeps a name such as "../x" from
+// reaching outside the zoo.
+std::vector<std::pair<std::string, fs::path>> ListZoo(const fs::path& dir) {
+  std::vector<std::pair<std::string, fs::path>> entries;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    std::error_code file_ec;
+    if (p.extension() == ".json" && fs::is_regular_file(p, file_ec)) {
+      entries.emplace_back(ToLower(p.stem().string()), p);
+    }
+  }
+  std::sort(entries.begin(), entries.end());
+  return entries;
+}
+
+}  // namespace
+
+std::vector<std::string> ZooDirectories() {
+  std::vector<std::string> dirs;
+  for (const fs::path& dir : CandidateDirectories()) {
+    if (IsDirectory(dir)) dirs.push_back(dir.lexically_normal().string());
+  }
+  return dirs;
+}
+
+std::vector<std::string> ZooNames() {
+  std::vector<std::string> names;
+  for (const std::string& dir : ZooDirectories()) {
+    for (const auto& entry : ListZoo(dir)) names.push_back(entry.first);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+std::string FindZooFile(const std::string& name) {
+  const std::string key = ToLower(name);
+  const std::vector<std::string> dirs = ZooDirectories();
+  for (const std::string& dir : dirs) {
+    for (const auto& entry : ListZoo(dir)) {
+      if (entry.first == key) return entry.second.string();
+    }
+  }
+  if (dirs.empty()) {
+    std::string searched;
+    for (const fs::path& dir : CandidateDirectories()) {
+      searched += (searched.empty() ? "" : ", ") + dir.lexically_normal().string();
+    }
+    throw std::runtime_error("unknown architecture '" + name +
+                             "': no architecture zoo found (searched: " + searched + ")");
+  }
+  std::string available;
+  for (const std::string& n : ZooNames()) available += (available.empty() ? "" : ", ") + n;
+  throw std::runtime_error("unknown architecture '" + name + "'; available: " + available);
+}
+
+Architecture LoadZooArchitecture(const std::string& name) {
+  return LoadArchitectureFile(FindZooFile(name));
+}
+
+}  // namespace joulecast

@@ -1,0 +1,13 @@
+// One Register* function per subcommand, each in src/cli/<command>.cpp. A subcommand's callback
+// throws on any error; main turns the exception into "joulecast: error: ..." and exit status 1.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace joulecast::cli {
+
+void RegisterImport(CLI::App& app);
+void RegisterFit(CLI::App& app);
+void RegisterEvaluate(CLI::App& app);
+
+}  // namespace joulecast::cli

@@ -1,0 +1,26 @@
+#include <exception>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"joulecast: predict the energy and time of neural networks before running them"};
+  app.set_version_flag("--version", std::string("joulecast ") + JOULECAST_VERSION);
+  app.require_subcommand(1);
+  joulecast::cli::RegisterImport(app);
+  joulecast::cli::RegisterFit(app);
+  joulecast::cli::RegisterEvaluate(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "joulecast: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "joulecast: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,112 @@
+#include "joulecast/io/csv.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace joulecast {
+
+CsvReader::CsvReader(std::istream& in, std::string name) : in_(in), name_(std::move(name)) {}
+
+std::optional<CsvRecord> CsvReader::Next() {
+  std::string line;
+  while (true) {
+    if (!std::getline(in_, line)) return std::nullopt;
+    ++line_;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) break;
+  }
+  CsvRecord rec;
+  rec.line = line_;
+  std::string field;
+  bool in_quotes = false;
+  std::size_t i = 0;
+  while (true) {
+    if (i == line.size()) {
+      if (in_quotes) {
+        // A quoted field may span lines; keep the newline it contained.
+        std::string more;
+        if (!std::getline(in_, more)) {
+          throw std::runtime_error(fmt::format("{}:{}: unterminated quoted field", name_, rec.line));
+        }
+        ++line_;
+        if (!more.empty() && more.back() == '\r') more.pop_back();
+        field += '\n';
+        line = std::move(more);
+        i = 0;
+        continue;
+      }
+      rec.fields.push_back(std::move(field));
+      break;
+    }
+    char c = line[i++];
+    if (in_quotes) {
+      if (c == '"') {
+        if (i < line.size() && line[i] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          in_quotes = false;
+        }
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      in_quotes = true;
+    } else if (c == ',') {
+      rec.fields.push_back(std::move(field));
+      field.clear();
+    } else {
+      field += c;
+    }
+  }
+  return rec;
+}
+
+CsvHeader::CsvHeader(const std::vector<std::string>& names) : names_(names) {
+  for (std::size_t i = 0; i < names.size(); ++i) index_.emplace(names[i], i);
+}
+
+std::size_t CsvHeader::Index(const std::string& name, const std::string& where) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) throw std::runtime_error(fmt::format("{}: missing column '{}'", where, name));
+  return it->second;
+}
+
+double ParseDouble(const std::string& text, const std::string& what) {
+  if (text.empty()) throw std::invalid_argument(fmt::format("{} is empty", what));
+  errno = 0;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || errno == ERANGE) {
+    throw std::invalid_argument(fmt::format("{} is not a number: '{}'", what, text));
+  }
+  if (!std::isfinite(v)) throw std::invalid_argument(fmt::format("{} is not finite: '{}'", what, text));
+  return v;
+}
+
+long long ParseInt(const std::string& text, const std::string& what) {
+  if (text.empty()) throw std::invalid_argument(fmt::format("{} is empty", what));
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (end != text.c_str() + text.size() || errno == ERANGE) {
+    // Python writes integral floats as "3.0"; accept those exactly, nothing else.
+    double d = 0;
+    try {
+      d = ParseDouble(text, what);
+    } catch (const std::invalid_argument&) {
+      throw std::invalid_argument(fmt::format("{} is not an integer: '{}'", what, text));
+    }
+    if (std::floor(d) != d || std::fabs(d) > 9.0e15) {
+      throw std::invalid_argument(fmt::format("{} is not an integer: '{}'", what, text));
+    }
+    return static_cast<long long>(d);
+  }
+  return v;
+}
+
+}  // namespace joulecast

@@ -1,0 +1,159 @@
+#include "joulecast/io/measurement.h"
+
+#include <cmath>
+#include <fstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace joulecast {
+namespace {
+
+using nlohmann::json;
+
+json OptionalNumber(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+const json& Require(const json& j, const char* key, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end()) throw std::runtime_error(fmt::format("{}: missing field '{}'", where, key));
+  return *it;
+}
+
+std::string RequireString(const json& j, const char* key, const std::string& where) {
+  const json& v = Require(j, key, where);
+  if (!v.is_string()) throw std::runtime_error(fmt::format("{}: field '{}' must be a string", where, key));
+  return v.get<std::string>();
+}
+
+double RequireNonNegative(const json& v, const char* key, const std::string& where) {
+  if (!v.is_number()) throw std::runtime_error(fmt::format("{}: field '{}' must be a number", where, key));
+  double d = v.get<double>();
+  if (!std::isfinite(d) || d < 0) {
+    throw std::runtime_error(fmt::format("{}: field '{}' must be finite and >= 0, got {}", where, key, d));
+  }
+  return d;
+}
+
+std::optional<double> OptionalNonNegative(const json& j, const char* key, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  return RequireNonNegative(*it, key, where);
+}
+
+std::int64_t RequirePositiveInt(const json& j, const char* key, const std::string& where) {
+  const json& v = Require(j, key, where);
+  if (!v.is_number_integer() || v.get<std::int64_t>() < 1) {
+    throw std::runtime_error(fmt::format("{}: field '{}' must be a positive integer, got {}", where, key, v.dump()));
+  }
+  return v.get<std::int64_t>();
+}
+
+}  // namespace
+
+json ToJson(const Measurement& m) {
+  json j;
+  j["format_version"] = kMeasurementFormatVersion;
+  j["type"] = m.type;
+  j["params"] = m.params;
+  j["batch_size"] = m.batch_size;
+  j["input_shape"] = m.input_shape;
+  j["dtype"] = m.dtype;
+  j["mode"] = m.mode;
+  j["device"] = m.device;
+  j["hardware"] = m.hardware;
+  j["repetitions"] = m.repetitions;
+  j["duration_s"] = m.duration_s;
+  j["duration_s_std"] = OptionalNumber(m.duration_s_std);
+  j["energy_j"] = OptionalNumber(m.energy_j);
+  j["energy_j_std"] = OptionalNumber(m.energy_j_std);
+  j["macs"] = OptionalNumber(m.macs);
+  j["meter"] = m.meter;
+  j["idle_power_w"] = OptionalNumber(m.idle_power_w);
+  j["context"] = m.context;
+  j["provenance"] = m.provenance;
+  return j;
+}
+
+Measurement MeasurementFromJson(const json& j, const std::string& where) {
+  if (!j.is_object()) throw std::runtime_error(fmt::format("{}: a measurement must be a JSON object", where));
+  if (auto it = j.find("format_version"); it != j.end()) {
+    if (!it->is_number_integer() || it->get<int>() != kMeasurementFormatVersion) {
+      throw std::runtime_error(fmt::format("{}: unsupported format_version {} (this build reads {})", where,
+                                           it->dump(), kMeasurementFormatVersion));
+    }
+  }
+  Measurement m;
+  m.type = RequireString(j, "type", where);
+  if (m.type.empty()) throw std::runtime_error(fmt::format("{}: field 'type' is empty", where));
+  if (auto it = j.find("params"); it != j.end()) {
+    if (!it->is_object()) throw std::runtime_error(fmt::format("{}: field 'params' must be an object", where));
+    m.params = *it;
+  }
+  m.batch_size = RequirePositiveInt(j, "batch_size", where);
+  if (auto it = j.find("input_shape"); it != j.end()) {
+    if (!it->is_array()) throw std::runtime_error(fmt::format("{}: field 'input_shape' must be an array", where));
+    for (const auto& d : *it) {
+      if (!d.is_number_integer() || d.get<std::int64_t>() < 1) {
+        throw std::runtime_error(
+            fmt::format("{}: field 'input_shape' must hold positive integers, got {}", where, it->dump()));
+      }
+      m.input_shape.push_back(d.get<std::int64_t>());
+    }
+  }
+  if (j.contains("dtype")) m.dtype = RequireString(j, "dtype", where);
+  if (j.contains("mode")) m.mode = RequireString(j, "mode", where);
+  if (m.mode != "forward" && m.mode != "train_step") {
+    throw std::runtime_error(fmt::format("{}: field 'mode' must be 'forward' or 'train_step', got '{}'", where, m.mode));
+  }
+  if (j.contains("device")) m.device = RequireString(j, "device", where);
+  if (auto it = j.find("hardware"); it != j.end() && !it->is_null()) m.hardware = *it;
+  if (j.contains("repetitions")) m.repetitions = RequirePositiveInt(j, "repetitions", where);
+  m.duration_s = RequireNonNegative(Require(j, "duration_s", where), "duration_s", where);
+  m.duration_s_std = OptionalNonNegative(j, "duration_s_std", where);
+  m.energy_j = OptionalNonNegative(j, "energy_j", where);
+  m.energy_j_std = OptionalNonNegative(j, "energy_j_std", where);
+  m.macs = OptionalNonNegative(j, "macs", where);
+  if (j.contains("meter")) m.meter = RequireString(j, "meter", where);
+  m.idle_power_w = OptionalNonNegative(j, "idle_power_w", where);
+  if (auto it = j.find("context"); it != j.end() && !it->is_null()) m.context = *it;
+  if (auto it = j.find("provenance"); it != j.end() && !it->is_null()) m.provenance = *it;
+  return m;
+}
+
+std::vector<Measurement> ReadMeasurements(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open file", path));
+  std::vector<Measurement> out;
+  std::string line;
+  std::size_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::string where = fmt::format("{}:{}", path, n);
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::parse_error& e) {
+      throw std::runtime_error(fmt::format("{}: invalid JSON: {}", where, e.what()));
+    }
+    out.push_back(MeasurementFromJson(j, where));
+  }
+  if (in.bad()) throw std::runtime_error(fmt::format("{}: read error", path));
+  return out;
+}
+
+void WriteMeasurement(std::ostream& out, const Measurement& m) {
+  out << ToJson(m).dump() << '\n';
+  out.flush();
+}
+
+double TargetValue(const Measurement& m, const std::string& target) {
+  if (target == "energy_j") {
+    if (!m.energy_j) throw std::runtime_error("record has no energy_j (measured without a meter)");
+    return *m.energy_j;
+  }
+  if (target == "time_s") return m.duration_s;
+  throw std::runtime_error(fmt::format("unknown target '{}' (expected energy_j or time_s)", target));
+}
+
+}  // namespace joulecast

@@ -1,0 +1,67 @@
+#include "joulecast/predict/evaluate.h"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "joulecast/predict/profile_fit.h"
+
+namespace joulecast {
+
+nlohmann::json Evaluation::ToJson() const {
+  nlohmann::json j;
+  j["layers"] = nlohmann::json::object();
+  for (const auto& [type, e] : layers) {
+    nlohmann::json m = e.metrics.ToJson();
+    m["n"] = e.measured.size();
+    j["layers"][type] = m;
+  }
+  j["skipped"] = skipped;
+  return j;
+}
+
+Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>& records) {
+  Evaluation ev;
+  std::map<std::string, std::vector<const Measurement*>> by_type;
+  for (const auto& m : records) {
+    if (IsWholeNetwork(m)) {
+      ++ev.skipped["whole-network records"];
+      continue;
+    }
+    if (!profile.Find(m.type)) {
+      ++ev.skipped[fmt::format("no predictor for {}", m.type)];
+      continue;
+    }
+    if (profile.target == "energy_j" && !m.energy_j) {
+      ++ev.skipped["records without energy (no meter)"];
+      continue;
+    }
+    by_type[m.type].push_back(&m);
+  }
+  for (const auto& [type, recs] : by_type) {
+    const LayerPredictor& p = *profile.Find(type);
+    std::vector<LayerInstance> layers(recs.size());
+    std::vector<const LayerInstance*> ptrs;
+    std::vector<std::int64_t> batches;
+    TypeEvaluation te;
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+      layers[i].type = recs[i]->type;
+      layers[i].params = recs[i]->params;
+      layers[i].input_shape = recs[i]->input_shape;
+      ptrs.push_back(&layers[i]);
+      batches.push_back(recs[i]->batch_size);
+      te.measured.push_back(TargetValue(*recs[i], profile.target));
+    }
+    te.predicted = p.PredictMany(ptrs, batches);
+    if (te.measured.size() >= 2) {
+      Eigen::Map<const Eigen::VectorXd> yt(te.measured.data(), static_cast<Eigen::Index>(te.measured.size()));
+      Eigen::Map<const Eigen::VectorXd> yp(te.predicted.data(), static_cast<Eigen::Index>(te.predicted.size()));
+      te.metrics = regress::ComputeMetrics(yt, yp);
+    }
+    ev.layers.emplace(type, std::move(te));
+  }
+  if (ev.layers.empty()) throw std::runtime_error("evaluate: no record has a layer type the profile predicts");
+  return ev;
+}
+
+}  // namespace joulecast

@@ -1,0 +1,61 @@
+#include "joulecast/predict/layer_predictor.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "joulecast/features/layer_features.h"
+
+namespace joulecast {
+
+double LayerPredictor::Predict(const LayerInstance& layer, std::int64_t batch_size) const {
+  return PredictMany({&layer}, {batch_size}).front();
+}
+
+std::vector<double> LayerPredictor::PredictMany(const std::vector<const LayerInstance*>& layers,
+                                                const std::vector<std::int64_t>& batch_sizes) const {
+  if (layers.size() != batch_sizes.size()) {
+    throw std::invalid_argument(fmt::format("LayerPredictor::PredictMany: {} layers but {} batch sizes",
+                                            layers.size(), batch_sizes.size()));
+  }
+  const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(recipe).size());
+  Eigen::MatrixXd X(static_cast<Eigen::Index>(layers.size()), width);
+  std::vector<double> norm(layers.size());
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    X.row(static_cast<Eigen::Index>(i)) = ComputeFeatures(recipe, *layers[i], batch_sizes[i]);
+    norm[i] = Normaliser(*layers[i], batch_sizes[i]);
+  }
+  Eigen::VectorXd log_eff = model.Predict(X);
+  std::vector<double> out(layers.size());
+  for (std::size_t i = 0; i < layers.size(); ++i) out[i] = std::exp(log_eff[static_cast<Eigen::Index>(i)]) * norm[i];
+  return out;
+}
+
+nlohmann::json LayerPredictor::ToJson() const {
+  return {{"format_version", kFormatVersion}, {"layer_type", layer_type}, {"recipe", recipe},
+          {"features", RecipeFeatureNames(recipe)}, {"target_transform", "log(target / normaliser)"},
+          {"model", model.ToJson()}, {"training", training}, {"cv", cv}};
+}
+
+LayerPredictor LayerPredictor::FromJson(const nlohmann::json& j, const std::string& where) {
+  LayerPredictor p;
+  try {
+    if (j.at("format_version").get<int>() != kFormatVersion) {
+      throw std::invalid_argument(fmt::format("unsupported format_version {}", j.at("format_version").dump()));
+    }
+    p.layer_type = j.at("layer_type").get<std::string>();
+    p.recipe = j.at("recipe").get<std::string>();
+    RecipeFeatureNames(p.recipe);  // validates the recipe name
+    p.model = regress::TrendKernelRidge::FromJson(j.at("model"));
+    p.training = j.value("training", nlohmann::json::object());
+    p.cv = j.value("cv", nlohmann::json::object());
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: {}", where, e.what()));
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(fmt::format("{}: {}", where, e.what()));
+  }
+  return p;
+}
+
+}  // namespace joulecast

@@ -1,0 +1,210 @@
+#include "joulecast/predict/profile_fit.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "joulecast/features/layer_features.h"
+#include "joulecast/features/macs.h"
+#include "joulecast/regress/cross_validation.h"
+#include "joulecast/regress/kernel_ridge.h"
+#include "joulecast/regress/metrics.h"
+#include "joulecast/regress/polynomial_features.h"
+#include "joulecast/regress/ridge.h"
+#include "joulecast/regress/scaler.h"
+
+namespace joulecast {
+namespace {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+LayerInstance LayerOf(const Measurement& m) {
+  LayerInstance l;
+  l.type = m.type;
+  l.params = m.params;
+  l.input_shape = m.input_shape;
+  return l;
+}
+
+// Mean |exp(a) - exp(b)| / exp(b) in percent, for log-space predictions a of log targets b.
+double LogSpaceMape(const VectorXd& pred_log, const VectorXd& true_log) {
+  return 100.0 * ((pred_log - true_log).array().exp() - 1.0).abs().mean();
+}
+
+struct Candidate {
+  int degree;
+  bool use_kernel;
+  double kernel_alpha, gamma;
+  nlohmann::json ToJson() const {
+    return {{"degree", degree}, {"use_kernel", use_kernel}, {"kernel_alpha", kernel_alpha}, {"gamma", gamma}};
+  }
+};
+
+}  // namespace
+
+bool IsWholeNetwork(const Measurement& m) {
+  auto it = m.context.find("architecture");
+  return it != m.context.end() && it->is_string() && it->get<std::string>() == m.type;
+}
+
+LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<const Measurement*>& records,
+                                 const FitOptions& options) {
+  if (records.size() < options.min_records) {
+    throw std::runtime_error(fmt::format("fit {}: {} usable records, need at least {}", type, records.size(),
+                                         options.min_records));
+  }
+  LayerPredictor p;
+  p.layer_type = type;
+  p.recipe = DefaultRecipe(type);
+  const auto n = static_cast<Eigen::Index>(records.size());
+  const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(p.recipe).size());
+  MatrixXd X(n, width);
+  VectorXd y(n);
+  std::set<std::string> sources;
+  double bmin = 1e300, bmax = 0, tmin = 1e300, tmax = 0;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const Measurement& m = *records[static_cast<std::size_t>(i)];
+    LayerInstance l = LayerOf(m);
+    try {
+      X.row(i) = ComputeFeatures(p.recipe, l, m.batch_size);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(fmt::format("fit {}: record {} ({}): {}", type, i, m.provenance.value("file", "?"), e.what()));
+    }
+    double t = TargetValue(m, options.target);
+    y[i] = std::log(t / Normaliser(l, m.batch_size));
+    bmin = std::min(bmin, double(m.batch_size));
+    bmax = std::max(bmax, double(m.batch_size));
+    tmin = std::min(tmin, t);
+    tmax = std::max(tmax, t);
+    if (m.provenance.contains("file") && m.provenance["file"].is_string()) sources.insert(m.provenance["file"].get<std::string>());
+  }
+  const std::size_t k = std::min<std::size_t>(options.folds, records.size());
+  auto folds = regress::KFoldIndices(records.size(), k, options.seed);
+
+  std::vector<Candidate> cands;
+  for (int d : options.degrees) {
+    cands.push_back({d, false, 0.0, 0.0});
+    for (double g : options.gammas) {
+      for (double a : options.kernel_alphas) cands.push_back({d, true, a, g});
+    }
+  }
+  std::vector<VectorXd> oof(cands.size(), VectorXd::Zero(n));
+  for (const auto& test_idx : folds) {
+    std::vector<bool> is_test(records.size(), false);
+    for (auto t : test_idx) is_test[t] = true;
+    std::vector<std::size_t> train_idx;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (!is_test[i]) train_idx.push_back(i);
+    }
+    MatrixXd Xtr = regress::SelectRows(X, train_idx), Xte = regress::SelectRows(X, test_idx);
+    VectorXd ytr = regress::SelectRows(y, train_idx);
+    regress::StandardScaler scaler;
+    MatrixXd Ztr = scaler.FitTransform(Xtr), Zte = scaler.Transform(Xte);
+    std::size_t c = 0;
+    for (int d : options.degrees) {
+      regress::PolynomialFeatures poly(regress::PolynomialFeaturesOptions{d, false, false});
+      MatrixXd Ptr = poly.FitTransform(Ztr);
+      regress::Ridge trend(regress::RidgeOptions{options.ridge_alpha, true});
+      trend.Fit(Ptr, ytr);
+      VectorXd trend_te = trend.Predict(poly.Transform(Zte));
+      VectorXd resid = ytr - trend.Predict(Ptr);
+      for (std::size_t j = 0; j < test_idx.size(); ++j) oof[c][static_cast<Eigen::Index>(test_idx[j])] = trend_te[static_cast<Eigen::Index>(j)];
+      ++c;
+      for (double g : options.gammas) {
+        // One eigendecomposition per (fold, degree, gamma) serves every kernel_alpha.
+        auto path = regress::KernelRidge::FitPredictAlphaPath(Ztr, resid, Zte, options.kernel_alphas,
+                                                               regress::KernelRidgeOptions{1.0, "rbf", g});
+        for (const auto& pred : path) {
+          for (std::size_t j = 0; j < test_idx.size(); ++j) {
+            oof[c][static_cast<Eigen::Index>(test_idx[j])] = trend_te[static_cast<Eigen::Index>(j)] + pred[static_cast<Eigen::Index>(j)];
+          }
+          ++c;
+        }
+      }
+    }
+  }
+  std::size_t best = 0;
+  nlohmann::json grid = nlohmann::json::array();
+  std::vector<double> scores(cands.size());
+  for (std::size_t c = 0; c < cands.size(); ++c) {
+    scores[c] = LogSpaceMape(oof[c], y);
+    if (!std::isfinite(scores[c])) scores[c] = 1e300;
+    grid.push_back({{"params", cands[c].ToJson()}, {"mape", scores[c]}});
+    if (scores[c] < scores[best]) best = c;
+  }
+  const Candidate& b = cands[best];
+  regress::TrendKernelRidgeOptions o;
+  o.degree = b.degree;
+  o.ridge_alpha = options.ridge_alpha;
+  o.use_kernel = b.use_kernel;
+  if (b.use_kernel) {
+    o.kernel_alpha = b.kernel_alpha;
+    o.gamma = b.gamma;
+  }
+  p.model = regress::TrendKernelRidge(o);
+  p.model.Fit(X, y);
+
+  VectorXd t_true = y.array().exp(), t_pred = oof[best].array().exp();
+  // Back to the target unit: the normaliser multiplies both sides.
+  for (Eigen::Index i = 0; i < n; ++i) {
+    double norm = Normaliser(LayerOf(*records[static_cast<std::size_t>(i)]), records[static_cast<std::size_t>(i)]->batch_size);
+    t_true[i] *= norm;
+    t_pred[i] *= norm;
+  }
+  regress::Metrics cvm = regress::ComputeMetrics(t_true, t_pred);
+  p.cv = {{"folds", k}, {"seed", options.seed}, {"selection", "lowest out-of-fold MAPE"},
+          {"best", b.ToJson()}, {"metrics", cvm.ToJson()}, {"grid", grid}};
+  p.training = {{"n", records.size()}, {"target", options.target}, {"batch_size_range", {bmin, bmax}},
+                {"target_range", {tmin, tmax}}, {"sources", std::vector<std::string>(sources.begin(), sources.end())}};
+  return p;
+}
+
+Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& options, FitReport* report) {
+  std::map<std::string, std::vector<const Measurement*>> by_type;
+  FitReport local;
+  FitReport& r = report ? *report : local;
+  for (const auto& m : records) {
+    if (IsWholeNetwork(m)) {
+      ++r.skipped["whole-network records (evaluate uses them)"];
+      continue;
+    }
+    if (!options.only_types.empty() &&
+        std::find(options.only_types.begin(), options.only_types.end(), m.type) == options.only_types.end()) {
+      ++r.skipped["types not selected"];
+      continue;
+    }
+    if (options.target == "energy_j" && !m.energy_j) {
+      ++r.skipped["records without energy (no meter)"];
+      continue;
+    }
+    if (TargetValue(m, options.target) <= 0) {
+      ++r.skipped["records with a target <= 0"];
+      continue;
+    }
+    by_type[m.type].push_back(&m);
+  }
+  if (by_type.empty()) throw std::runtime_error(fmt::format("fit: no record with a usable {} target", options.target));
+  for (const auto& t : options.only_types) {
+    if (!by_type.count(t)) throw std::runtime_error(fmt::format("fit: no records of layer type '{}'", t));
+  }
+  Profile p;
+  p.target = options.target;
+  std::set<std::string> hw;
+  for (const auto& [type, recs] : by_type) {
+    p.layers.emplace(type, FitLayerPredictor(type, recs, options));
+    for (const auto* m : recs) {
+      if (m->hardware.contains("cpu")) hw.insert(m->hardware["cpu"].dump());
+    }
+  }
+  if (hw.size() == 1) p.hardware = by_type.begin()->second.front()->hardware;
+  std::size_t n = 0;
+  for (const auto& [type, recs] : by_type) n += recs.size();
+  p.data = {{"records", n}, {"skipped", r.skipped}};
+  return p;
+}
+
+}  // namespace joulecast

@@ -1,0 +1,336 @@
+#include "joulecast/arch/architecture.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace joulecast {
+namespace {
+
+using nlohmann::json;
+
+// The message of the std::runtime_error that `f` throws ("" when it throws nothing).
+template <typename F>
+std::string ErrorOf(F f) {
+  try {
+    f();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// An architecture whose layer list is `layers` (JSON text).
+json Arch(const std::string& layers) {
+  return json::parse(R"({"name": "t", "input": [3, 32, 32], "layers": )" + layers + "}");
+}
+
+std::string ParseError(const std::string& layers) {
+  return ErrorOf([&] { ParseArchitecture(Arch(layers), "path"); });
+}
+
+TEST(ArchitectureTest, ParsesTopLevelFields) {
+  const Architecture a = ParseArchitectureText(
+      R"({"name": "tiny", "description": "d", "input": [3, 8, 8],
+          "layers": [{"type": "ReLU"}]})",
+      "tiny.json");
+  EXPECT_EQ(a.name, "tiny");
+  EXPECT_EQ(a.description, "d");
+  EXPECT_EQ(a.input, (Shape{3, 8, 8}));
+  ASSERT_EQ(a.layers.size(), 1u);
+  EXPECT_EQ(a.layers[0].type, "ReLU");
+  EXPECT_EQ(a.layers[0].name, "0");
+  EXPECT_FALSE(a.layers[0].IsContainer());
+}
+
+TEST(ArchitectureTest, FillsConv2dDefaultsAndPairs) {
+  const Architecture a = ParseArchitecture(
+      Arch(R"([{"type": "Conv2d", "in_channels": 3, "out_channels": 64, "kernel_size": 3}])"), "p");
+  EXPECT_EQ(a.layers[0].params, json::parse(R"({"in_channels": 3, "out_channels": 64,
+      "kernel_size": [3, 3], "stride": [1, 1], "padding": [0, 0], "dilation": [1, 1],
+      "groups": 1, "bias": true})"));
+}
+
+TEST(ArchitectureTest, KeepsExplicitPairs) {
+  const Architecture a = ParseArchitecture(
+      Arch(R"([{"type": "Conv2d", "in_channels": 4, "out_channels": 8, "kernel_size": [3, 5],
+                "stride": [2, 1], "padding": [0, 2], "dilation": 2, "groups": 4,
+                "bias": false}])"),
+      "p");
+  EXPECT_EQ(a.layers[0].params, json::parse(R"({"in_channels": 4, "out_channels": 8,
+      "kernel_size": [3, 5], "stride": [2, 1], "padding": [0, 2], "dilation": [2, 2],
+      "groups": 4, "bias": false})"));
+}
+
+TEST(ArchitectureTest, FillsDefaultsOfEveryType) {
+  // Each type with only its required arguments, and what the parser must turn it into.
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"type": "BatchNorm2d", "num_features": 16})",
+       R"({"num_features": 16, "eps": 1e-5, "momentum": 0.1, "affine": true,
+           "track_running_stats": true})"},
+      {R"({"type": "ReLU"})", R"({"inplace": false})"},
+      {R"({"type": "ReLU6"})", R"({"inplace": false})"},
+      {R"({"type": "Sigmoid"})", "{}"},
+      {R"({"type": "Tanh"})", "{}"},
+      {R"({"type": "Identity"})", "{}"},
+      {R"({"type": "Softmax"})", R"({"dim": null})"},
+      {R"({"type": "Softmax", "dim": -1})", R"({"dim": -1})"},
+      {R"({"type": "Dropout"})", R"({"p": 0.5, "inplace": false})"},
+      {R"({"type": "MaxPool2d", "kernel_size": 3})",
+       R"({"kernel_size": [3, 3], "stride": [3, 3], "padding": [0, 0], "dilation": [1, 1],
+           "ceil_mode": false})"},
+      {R"({"type": "MaxPool2d", "kernel_size": [2, 3], "stride": null})",
+       R"({"kernel_size": [2, 3], "stride": [2, 3], "padding": [0, 0], "dilation": [1, 1],
+           "ceil_mode": false})"},
+      {R"({"type": "AvgPool2d", "kernel_size": 2, "stride": 1})",
+       R"({"kernel_size": [2, 2], "stride": [1, 1], "padding": [0, 0], "ceil_mode": false,
+           "count_include_pad": true})"},
+      {R"({"type": "AdaptiveAvgPool2d", "output_size": 7})", R"({"output_size": [7, 7]})"},
+      {R"({"type": "Flatten"})", R"({"start_dim": 1, "end_dim": -1})"},
+      {R"({"type": "Linear", "in_features": 10, "out_features": 5})",
+       R"({"in_features": 10, "out_features": 5, "bias": true})"},
+  };
+  for (const auto& [layer, expected] : cases) {
+    SCOPED_TRACE(layer);
+    const Architecture a = ParseArchitecture(Arch(std::string("[") + layer + "]"), "p");
+    EXPECT_EQ(a.layers[0].params, json::parse(expected));
+  }
+}
+
+TEST(ArchitectureTest, KnownTypes) {
+  EXPECT_EQ(KnownLayerTypes(),
+            (std::vector<std::string>{"AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Conv2d",
+                                      "Dropout", "Flatten", "Identity", "Linear", "MaxPool2d",
+                                      "ReLU", "ReLU6", "Sigmoid", "Softmax", "Tanh"}));
+  EXPECT_EQ(KnownContainerTypes(), (std::vector<std::string>{"Sequential"}));
+  EXPECT_TRUE(IsContainerType("Sequential"));
+  EXPECT_FALSE(IsContainerType("Conv2d"));
+}
+
+TEST(ArchitectureTest, NormalizeLayerParamsIsIdempotent) {
+  const json once = NormalizeLayerParams("MaxPool2d", {{"kernel_size", 3}, {"stride", 2}});
+  EXPECT_EQ(once, NormalizeLayerParams("MaxPool2d", once));
+  EXPECT_EQ(once["stride"], json::array({2, 2}));
+}
+
+TEST(ArchitectureTest, NormalizeLayerParamsErrors) {
+  EXPECT_EQ(ErrorOf([] { NormalizeLayerParams("Conv3d", json::object()); }),
+            "unknown layer type 'Conv3d'");
+  EXPECT_EQ(ErrorOf([] { NormalizeLayerParams("Linear", {{"in_features", 3}}); }),
+            "missing argument 'out_features' for Linear");
+  EXPECT_EQ(ErrorOf([] { NormalizeLayerParams("ReLU", {{"inplace", 1}}); }),
+            "inplace: expected true or false, got 1");
+  EXPECT_EQ(ErrorOf([] { NormalizeLayerParams("ReLU", json::array()); }),
+            "expected an object of arguments for ReLU, got []");
+}
+
+TEST(ArchitectureTest, NamesNestedLayersLikePyTorch) {
+  const Architecture a = ParseArchitecture(Arch(R"([
+      {"type": "Sequential", "name": "features", "layers": [
+        {"type": "ReLU"},
+        {"type": "Sequential", "layers": [{"type": "ReLU"}, {"type": "Tanh", "name": "act"}]},
+        {"type": "Sigmoid", "name": "features.sig"}
+      ]},
+      {"type": "Sequential", "layers": [{"type": "ReLU"}]},
+      {"type": "Identity"}
+    ])"),
+                                           "p");
+  ASSERT_EQ(a.layers.size(), 3u);
+  const LayerSpec& features = a.layers[0];
+  EXPECT_EQ(features.name, "features");
+  EXPECT_TRUE(features.IsContainer());
+  EXPECT_EQ(features.params, json::object());
+  ASSERT_EQ(features.layers.size(), 3u);
+  EXPECT_EQ(features.layers[0].name, "features.0");
+  EXPECT_EQ(features.layers[1].name, "features.1");
+  EXPECT_EQ(features.layers[1].layers[0].name, "features.1.0");
+  EXPECT_EQ(features.layers[1].layers[1].name, "features.1.act");  // local name
+  EXPECT_EQ(features.layers[2].name, "features.sig");              // dotted = full name
+  EXPECT_EQ(a.layers[1].name, "1");  // top-level unnamed: index
+  EXPECT_EQ(a.layers[1].layers[0].name, "1.0");
+  EXPECT_EQ(a.layers[2].name, "2");
+}
+
+TEST(ArchitectureTest, FunctionalLayersTakeNoIndex) {
+  const Architecture a = ParseArchitecture(Arch(R"([
+      {"type": "ReLU"},
+      {"type": "Flatten", "functional": true},
+      {"type": "Sequential", "name": "head", "layers": [
+        {"type": "Flatten", "functional": true}, {"type": "ReLU"}]},
+      {"type": "ReLU", "functional": false}
+    ])"),
+                                           "p");
+  EXPECT_EQ(a.layers[0].name, "0");
+  EXPECT_TRUE(a.layers[1].functional);
+  EXPECT_EQ(a.layers[1].name, "flatten");
+  EXPECT_EQ(a.layers[2].layers[0].name, "head.flatten");
+  EXPECT_EQ(a.layers[2].layers[1].name, "head.0");
+  EXPECT_FALSE(a.layers[3].functional);
+  EXPECT_EQ(a.layers[3].name, "2");  // 0: ReLU, 1: head, 2: this ReLU; flatten took no index
+}
+
+TEST(ArchitectureTest, RoundTripsThroughJson) {
+  const Architecture a = ParseArchitecture(Arch(R"([
+      {"type": "Sequential", "name": "features", "layers": [
+        {"type": "Conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": 3},
+        {"type": "Sequential", "layers": [{"type": "ReLU", "inplace": true}]}]},
+      {"type": "Flatten", "functional": true},
+      {"type": "Linear", "in_features": 7200, "out_features": 10}
+    ])"),
+                                           "p");
+  const json j = ToJson(a);
+  EXPECT_EQ(j["layers"][0]["layers"][1]["layers"][0]["name"], "features.1.0");
+  EXPECT_EQ(j["layers"][1]["functional"], true);
+  EXPECT_EQ(ToJson(ParseArchitecture(j, "again")), j);
+}
+
+TEST(ArchitectureTest, UnknownLayerType) {
+  EXPECT_EQ(ParseError(R"([{"type": "ReLU"}, {"type": "ReLU"}, {"type": "ReLU"},
+                           {"type": "Conv3d", "name": "features.6"}])"),
+            "path: layers[3] (features.6): unknown layer type 'Conv3d'");
+  EXPECT_EQ(ParseError(R"([{"type": "Sequential", "name": "features", "layers": [
+                             {"type": "ReLU"}, {"type": "Conv3d"}]}])"),
+            "path: layers[0].layers[1] (features.1): unknown layer type 'Conv3d'");
+  // Residual and Concat are planned, not accepted yet.
+  EXPECT_EQ(ParseError(R"([{"type": "Residual", "body": [], "shortcut": []}])"),
+            "path: layers[0] (0): unknown layer type 'Residual'");
+}
+
+TEST(ArchitectureTest, BadSizes) {
+  const char* conv = R"({"type": "Conv2d", "in_channels": 3, "out_channels": 8, )";
+  EXPECT_EQ(ParseError(std::string("[") + conv + R"("kernel_size": -1}])"),
+            "path: layers[0].kernel_size: expected a positive integer or [h, w], got -1");
+  EXPECT_EQ(ParseError(std::string("[") + conv + R"("kernel_size": 0}])"),
+            "path: layers[0].kernel_size: expected a positive integer or [h, w], got 0");
+  EXPECT_EQ(ParseError(std::string("[") + conv + R"("kernel_size": 3.5}])"),
+            "path: layers[0].kernel_size: expected a positive integer or [h, w], got 3.5");
+  EXPECT_EQ(ParseError(std::string("[") + conv + R"("kernel_size": 3.0}])"),
+            "path: layers[0].kernel_size: expected a positive integer or [h, w], got 3.0");
+  EXPECT_EQ(ParseError(std::string("[") + conv + R"("kernel_size": "3"}])"),
+            "path: layers[0].kernel_size: expected a positive integer or [h, w], got \"3\"");
+  EXPECT_EQ(ParseError(std::string("[") + conv + R"("kernel_size": [3]}])"),
+            "path: layers[0].kernel_size: expected a positive integer or [h, w], got [3]");
+  EXPECT_EQ(ParseError(std::string("[") + conv + R"("kernel_size": [3, 0]}])"),
+            "path: layers[0].kernel_size: expected a positive integer or [h, w], got [3,0]");
+  EXPECT_EQ(ParseError(std::string("[") + conv + R"("kernel_size": 3, "padding": -1}])"),
+            "path: layers[0].padding: expected a non-negative integer or [h, w], got -1");
+  EXPECT_EQ(ParseError(std::string("[") + conv + R"("kernel_size": 3, "groups": 0}])"),
+            "path: layers[0].groups: expected a positive integer, got 0");
+  EXPECT_EQ(ParseError(R"([{"type": "Conv2d", "in_channels": 3, "out_channels": 9007199254740993,
+                            "kernel_size": 1}])"),
+            "path: layers[0].out_channels: expected a positive integer, got 9007199254740993 "
+            "(sizes above 2^53 are not supported)");
+  EXPECT_EQ(ParseError(R"([{"type": "Linear", "in_features": 18446744073709551615,
+                            "out_features": 1}])"),
+            "path: layers[0].in_features: expected a positive integer, got 18446744073709551615 "
+            "(sizes above 2^53 are not supported)");
+  EXPECT_EQ(ParseError(R"([{"type": "MaxPool2d", "kernel_size": 2, "stride": 0}])"),
+            "path: layers[0].stride: expected a positive integer, [h, w] or null, got 0");
+  // Padding 0 is fine, as in PyTorch.
+  EXPECT_NO_THROW(ParseArchitecture(
+      Arch(std::string("[") + conv + R"("kernel_size": 3, "padding": [0, 0]}])"), "p"));
+}
+
+TEST(ArchitectureTest, BadFlagsAndNumbers) {
+  EXPECT_EQ(ParseError(R"([{"type": "ReLU", "inplace": 1}])"),
+            "path: layers[0].inplace: expected true or false, got 1");
+  EXPECT_EQ(ParseError(R"([{"type": "Dropout", "p": 1.5}])"),
+            "path: layers[0].p: expected a number between 0 and 1, got 1.5");
+  EXPECT_EQ(ParseError(R"([{"type": "Softmax", "dim": 1.5}])"),
+            "path: layers[0].dim: expected an integer or null, got 1.5");
+  EXPECT_EQ(ParseError(R"([{"type": "BatchNorm2d", "num_features": 8, "eps": 0}])"),
+            "path: layers[0].eps: expected a positive number, got 0");
+  EXPECT_EQ(ParseError(R"([{"type": "Flatten", "start_dim": "a"}])"),
+            "path: layers[0].start_dim: expected an integer, got \"a\"");
+  EXPECT_EQ(ParseError(R"([{"type": "ReLU", "functional": "yes"}])"),
+            "path: layers[0].functional: expected true or false, got \"yes\"");
+}
+
+TEST(ArchitectureTest, MissingAndUnknownArguments) {
+  EXPECT_EQ(ParseError(R"([{"type": "Conv2d", "in_channels": 3, "out_channels": 8}])"),
+            "path: layers[0] (0): missing argument 'kernel_size' for Conv2d");
+  EXPECT_EQ(ParseError(R"([{"type": "Conv2d", "name": "c", "in_channels": 3, "out_channels": 8,
+                            "kernel_size": 3, "strid": 2}])"),
+            "path: layers[0] (c): unknown argument 'strid' for Conv2d");
+  EXPECT_EQ(ParseError(R"([{"name": "x"}])"), "path: layers[0]: missing field 'type'");
+  EXPECT_EQ(ParseError(R"([{"type": 3}])"), "path: layers[0].type: expected a string, got 3");
+  EXPECT_EQ(ParseError(R"([3])"), "path: layers[0]: expected a layer object, got 3");
+}
+
+TEST(ArchitectureTest, ContainerErrors) {
+  EXPECT_EQ(ParseError(R"([{"type": "Sequential", "name": "s"}])"),
+            "path: layers[0] (s): missing field 'layers' for Sequential");
+  EXPECT_EQ(ParseError(R"([{"type": "Sequential", "layers": {}}])"),
+            "path: layers[0].layers: expected an array of layers, got {}");
+  EXPECT_EQ(ParseError(R"([{"type": "Sequential", "layers": [], "body": []}])"),
+            "path: layers[0] (0): unknown field 'body' for Sequential");
+  EXPECT_EQ(ParseError(R"([{"type": "Sequential", "functional": true, "layers": []}])"),
+            "path: layers[0].functional: a Sequential cannot be functional");
+}
+
+TEST(ArchitectureTest, NameErrors) {
+  EXPECT_EQ(ParseError(R"([{"type": "ReLU", "name": "a"}, {"type": "ReLU", "name": "a"}])"),
+            "path: layers[1] (a): duplicate layer name, also used by layers[0] (a)");
+  // An unnamed layer at index 1 collides with an explicit "1".
+  EXPECT_EQ(ParseError(R"([{"type": "ReLU", "name": "1"}, {"type": "ReLU"}])"),
+            "path: layers[1] (1): duplicate layer name, also used by layers[0] (1)");
+  EXPECT_EQ(ParseError(R"([{"type": "Sequential", "name": "features", "layers": [
+                             {"type": "ReLU", "name": "classifier.0"}]}])"),
+            "path: layers[0].layers[0].name: the dotted (full) name 'classifier.0' does not start "
+            "with its container's name 'features.'");
+  EXPECT_EQ(ParseError(R"([{"type": "ReLU", "name": "a..b"}])"),
+            "path: layers[0].name: malformed name 'a..b'");
+  EXPECT_EQ(ParseError(R"([{"type": "ReLU", "name": ""}])"),
+            "path: layers[0].name: expected a non-empty string, got \"\"");
+}
+
+TEST(ArchitectureTest, TopLevelErrors) {
+  const auto error = [](const std::string& text) {
+    return ErrorOf([&] { ParseArchitectureText(text, "path"); });
+  };
+  EXPECT_EQ(error(R"({"input": [3], "layers": [{"type": "ReLU"}]})"),
+            "path: missing field 'name'");
+  EXPECT_EQ(error(R"({"name": "n", "layers": [{"type": "ReLU"}]})"),
+            "path: missing field 'input'");
+  EXPECT_EQ(error(R"({"name": "n", "input": [3]})"), "path: missing field 'layers'");
+  EXPECT_EQ(error(R"({"name": "n", "input": [3], "layers": []})"),
+            "path: layers: expected at least one layer");
+  EXPECT_EQ(error(R"({"name": "n", "input": [3, 0], "layers": [{"type": "ReLU"}]})"),
+            "path: input: expected a non-empty array of positive integers, got [3,0]");
+  EXPECT_EQ(error(R"({"name": "n", "input": [], "layers": [{"type": "ReLU"}]})"),
+            "path: input: expected a non-empty array of positive integers, got []");
+  // 2^27 · 2^27 = 2^54 elements.
+  EXPECT_EQ(error(R"({"name": "n", "input": [134217728, 134217728], "layers": [{"type": "ReLU"}]})"),
+            "path: input: shape 134217728x134217728 has more than 2^53 elements");
+  EXPECT_EQ(error(R"({"name": "n", "input": [3], "layers": [{"type": "ReLU"}], "extra": 1})"),
+            "path: unknown top-level field 'extra' (expected name, description, input, layers)");
+  EXPECT_EQ(error("[1, 2]"), "path: expected a JSON object with name, input and layers, got [1,2]");
+}
+
+TEST(ArchitectureTest, InvalidJson) {
+  const std::string text = R"({"name": "n", )";
+  std::string nlohmann_message;
+  try {
+    (void)json::parse(text);
+  } catch (const json::parse_error& e) {
+    nlohmann_message = e.what();
+  }
+  ASSERT_FALSE(nlohmann_message.empty());
+  EXPECT_EQ(ErrorOf([&] { ParseArchitectureText(text, "path"); }),
+            "path: invalid JSON: " + nlohmann_message);
+}
+
+TEST(ArchitectureTest, LoadArchitectureFile) {
+  EXPECT_EQ(ErrorOf([] { LoadArchitectureFile("/nonexistent/x.json"); }),
+            "/nonexistent/x.json: cannot open file");
+  const Architecture a =
+      LoadArchitectureFile(std::string(JOULECAST_SOURCE_DIR) + "/data/architectures/vgg16.json");
+  EXPECT_EQ(a.name, "vgg16");
+  EXPECT_EQ(a.input, (Shape{3, 224, 224}));
+}
+
+}  // namespace
+}  // namespace joulecast
