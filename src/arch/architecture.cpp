@@ -75,8 +75,7 @@ const std::vector<TypeSpec>& TypeSpecs() {
         {"bias", ArgKind::kBool, false, true}}},
       {"Dropout",
        {{"p", ArgKind::kProbability, false, 0.5}, {"inplace", ArgKind::kBool, false, false}}},
-      {"Flatten",
-       {{"start_dim", ArgKind::kInt, false, 1}, {"end_dim", ArgKind::kInt, false, -1}}},
+      {"Flatten", {{"start_dim", ArgKind::kInt, false, 1}, {"end_dim", ArgKind::kInt, false, -1}}},
       {"Identity", {}},
       {"Linear",
        {{"in_features", ArgKind::kPositiveInt, true, nullptr},
@@ -249,7 +248,9 @@ json NormalizeParamsImpl(const std::string& type, const json& args) {
   for (const ArgSpec& arg : spec->args) {
     const auto it = args.find(arg.name);
     if (it == args.end()) {
-      if (arg.required) throw ArgError("", std::string("missing argument '") + arg.name + "' for " + type);
+      if (arg.required) {
+        throw ArgError("", std::string("missing argument '") + arg.name + "' for " + type);
+      }
       out[arg.name] = NormalizeValue(arg, arg.default_value);
     } else {
       out[arg.name] = NormalizeValue(arg, *it);
@@ -282,7 +283,9 @@ class Parser {
   explicit Parser(std::string where) : where_(std::move(where)) {}
 
   Architecture Parse(const json& j) {
-    if (!j.is_object()) Fail("", "expected a JSON object with name, input and layers, got " + Describe(j));
+    if (!j.is_object()) {
+      Fail("", "expected a JSON object with name, input and layers, got " + Describe(j));
+    }
     for (const auto& item : j.items()) {
       const std::string& k = item.key();
       if (k != "name" && k != "description" && k != "input" && k != "layers") {
@@ -292,7 +295,9 @@ class Parser {
     Architecture arch;
     arch.name = RequireString(j, "name", "");
     if (j.contains("description")) {
-      if (!j["description"].is_string()) Fail("description", "expected a string, got " + Describe(j["description"]));
+      if (!j["description"].is_string()) {
+        Fail("description", "expected a string, got " + Describe(j["description"]));
+      }
       arch.description = j["description"].get<std::string>();
     }
     arch.input = ParseInput(j);
@@ -357,9 +362,9 @@ class Parser {
     if (!v.is_string() || v.get<std::string>().empty()) {
       Fail(location + ".name", "expected a non-empty string, got " + Describe(v));
     }
-    const std::string name = v.get<std::string>();
-    const bool malformed = name.front() == '.' || name.back() == '.' ||
-                           name.find("..") != std::string::npos;
+    std::string name = v.get<std::string>();
+    const bool malformed =
+        name.front() == '.' || name.back() == '.' || name.find("..") != std::string::npos;
     if (malformed) Fail(location + ".name", "malformed name '" + name + "'");
     if (name.find('.') == std::string::npos) return JoinName(parent, name);
     // PyTorch forbids dots in a module's own name, so a dotted name is a full path.
@@ -374,7 +379,9 @@ class Parser {
                        std::int64_t index) {
     if (!j.is_object()) Fail(location, "expected a layer object, got " + Describe(j));
     if (!j.contains("type")) Fail(location, "missing field 'type'");
-    if (!j["type"].is_string()) Fail(location + ".type", "expected a string, got " + Describe(j["type"]));
+    if (!j["type"].is_string()) {
+      Fail(location + ".type", "expected a string, got " + Describe(j["type"]));
+    }
     LayerSpec layer;
     layer.type = j["type"].get<std::string>();
     if (j.contains("functional")) {
@@ -387,7 +394,9 @@ class Parser {
     const std::string label = location + " (" + layer.name + ")";
 
     if (IsContainerType(layer.type)) {
-      if (layer.functional) Fail(location + ".functional", "a " + layer.type + " cannot be functional");
+      if (layer.functional) {
+        Fail(location + ".functional", "a " + layer.type + " cannot be functional");
+      }
       for (const auto& item : j.items()) {
         if (!IsMetaKey(item.key()) && item.key() != "layers") {
           Fail(label, "unknown field '" + item.key() + "' for " + layer.type);

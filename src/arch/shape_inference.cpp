@@ -130,8 +130,8 @@ std::vector<Wide> WindowedOutput(const LayerInstance& layer, Wide channels, cons
 // PyTorch's pools require padding <= kernel / 2 (integer division), i.e. 2·padding <= kernel.
 void CheckPoolPadding(const LayerInstance& layer, const Pair& kernel, const Pair& padding) {
   if (2 * padding[0] > kernel[0] || 2 * padding[1] > kernel[1]) {
-    Fail(layer, "padding " + PairString(padding) + " is more than half of kernel " +
-                    PairString(kernel));
+    Fail(layer,
+         "padding " + PairString(padding) + " is more than half of kernel " + PairString(kernel));
   }
 }
 
@@ -165,9 +165,9 @@ Shape MaxPool2dShape(const LayerInstance& layer) {
   const Pair kernel = PairOf(layer, "kernel_size");
   const Pair padding = PairOf(layer, "padding");
   CheckPoolPadding(layer, kernel, padding);
-  return CheckedShape(layer, WindowedOutput(layer, layer.input_shape[0], kernel,
-                                            PairOf(layer, "stride"), padding,
-                                            PairOf(layer, "dilation"), Bool(layer, "ceil_mode")));
+  return CheckedShape(
+      layer, WindowedOutput(layer, layer.input_shape[0], kernel, PairOf(layer, "stride"), padding,
+                            PairOf(layer, "dilation"), Bool(layer, "ceil_mode")));
 }
 
 Shape AvgPool2dShape(const LayerInstance& layer) {
@@ -175,9 +175,9 @@ Shape AvgPool2dShape(const LayerInstance& layer) {
   const Pair kernel = PairOf(layer, "kernel_size");
   const Pair padding = PairOf(layer, "padding");
   CheckPoolPadding(layer, kernel, padding);
-  return CheckedShape(layer, WindowedOutput(layer, layer.input_shape[0], kernel,
-                                            PairOf(layer, "stride"), padding, {1, 1},
-                                            Bool(layer, "ceil_mode")));
+  return CheckedShape(
+      layer, WindowedOutput(layer, layer.input_shape[0], kernel, PairOf(layer, "stride"), padding,
+                            {1, 1}, Bool(layer, "ceil_mode")));
 }
 
 Shape AdaptiveAvgPool2dShape(const LayerInstance& layer) {
@@ -202,11 +202,11 @@ Shape LinearShape(const LayerInstance& layer) {
   const std::int64_t in_features = Int(layer, "in_features");
   const std::int64_t last = layer.input_shape.back();
   if (last != in_features) {
-    std::string message = "in_features is " + std::to_string(in_features) +
-                          " but the input has " + std::to_string(last) + " features";
+    std::string message = "in_features is " + std::to_string(in_features) + " but the input has " +
+                          std::to_string(last) + " features";
     if (layer.input_shape.size() > 1) {
-      message += " (input " + FormatShape(layer.input_shape) +
-                 "; Linear acts on the last dimension)";
+      message +=
+          " (input " + FormatShape(layer.input_shape) + "; Linear acts on the last dimension)";
     }
     Fail(layer, message);
   }

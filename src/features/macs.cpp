@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "joulecast/arch/shape_inference.h"
+
 namespace joulecast {
 
 double Elements(const Shape& shape) {
@@ -53,8 +55,24 @@ LayerCounts CountLayer(const LayerInstance& layer, std::int64_t batch_size) {
   const double b = static_cast<double>(batch_size);
   LayerCounts c;
   c.input_elements = b * Elements(layer.input_shape);
-  // A lone layer record may lack its output shape; every type below derives it when it matters.
-  c.output_elements = layer.output_shape.empty() ? c.input_elements : b * Elements(layer.output_shape);
+  // A lone layer record (a measurement) carries no output shape: derive it exactly as the
+  // architecture walk does, so that fitting and prediction see the same counts.
+  // Conv2d, Linear and MaxPool2d compute theirs below; element-wise layers keep the input's.
+  Shape out = layer.output_shape;
+  if (out.empty()) {
+    if (layer.type == "AvgPool2d" || layer.type == "AdaptiveAvgPool2d" || layer.type == "Flatten") {
+      LayerInstance copy = layer;
+      if (copy.params.is_null()) copy.params = nlohmann::json::object();
+      try {
+        out = InferOutputShape(copy);
+      } catch (const std::exception& e) {
+        throw std::invalid_argument(e.what());
+      }
+    } else {
+      out = layer.input_shape;
+    }
+  }
+  c.output_elements = b * Elements(out);
   const std::string& t = layer.type;
   if (t == "Conv2d") {
     if (layer.input_shape.size() != 3) throw std::invalid_argument("Conv2d: input shape must be CxHxW");

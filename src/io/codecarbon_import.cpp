@@ -61,7 +61,7 @@ Row ParseRow(const CsvRecord& rec, const CsvHeader& h, const std::string& path, 
   Row row;
   row.line = rec.line;
   const std::string& pn = field("project_name");
-  long long forward_passes = 0;
+  long long forward_passes = -1;
   std::size_t start = 0;
   while (start <= pn.size()) {
     std::size_t comma = pn.find(',', start);
@@ -84,6 +84,7 @@ Row ParseRow(const CsvRecord& rec, const CsvHeader& h, const std::string& path, 
   }
   if (row.module.empty()) throw std::invalid_argument("project_name lacks 'module'");
   row.key = row.module + "," + row.key;
+  if (forward_passes == -1) throw std::invalid_argument("project_name lacks 'forward_passes'");
   if (forward_passes < 1) throw std::invalid_argument(fmt::format("forward_passes must be >= 1, got {}", forward_passes));
   if (const std::string* m = Find(row.fields, "macs")) row.macs = ParseDouble(*m, "project_name field 'macs'");
   double energy_kwh = ParseDouble(field(energy_column.c_str()), energy_column);
@@ -207,10 +208,9 @@ void ImportCodeCarbonFile(const std::string& path, const SlurmLog* log, const Co
     try {
       row = ParseRow(*rec, header, path, options.energy_column);
     } catch (const std::invalid_argument& e) {
+      // The row keeps its index (per-row logs count it); it joins no group, so the repetitions
+      // around it stay one configuration and progress-bar numbering is unchanged.
       report(rec->line, e.what());
-      // A malformed row still occupies its slot in the log's numbering.
-      groups.emplace_back();
-      last_key.clear();
       continue;
     }
     row.index = this_index;

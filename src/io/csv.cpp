@@ -1,5 +1,6 @@
 #include "joulecast/io/csv.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -76,8 +77,20 @@ std::size_t CsvHeader::Index(const std::string& name, const std::string& where) 
   return it->second;
 }
 
+namespace {
+
+// strtod/strtoll also take leading blanks and hexadecimal; a CSV number must be plain decimal.
+void RequirePlain(const std::string& text, const std::string& what) {
+  if (std::isspace(static_cast<unsigned char>(text.front())) || text.find_first_of("xX") != std::string::npos) {
+    throw std::invalid_argument(fmt::format("{} is not a number: '{}'", what, text));
+  }
+}
+
+}  // namespace
+
 double ParseDouble(const std::string& text, const std::string& what) {
   if (text.empty()) throw std::invalid_argument(fmt::format("{} is empty", what));
+  RequirePlain(text, what);
   errno = 0;
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);
@@ -90,6 +103,7 @@ double ParseDouble(const std::string& text, const std::string& what) {
 
 long long ParseInt(const std::string& text, const std::string& what) {
   if (text.empty()) throw std::invalid_argument(fmt::format("{} is empty", what));
+  RequirePlain(text, what);
   errno = 0;
   char* end = nullptr;
   long long v = std::strtoll(text.c_str(), &end, 10);

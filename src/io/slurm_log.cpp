@@ -13,6 +13,12 @@
 namespace joulecast {
 namespace {
 
+// Progress numbers are small; anything that does not fit is a corrupt log, reported with its line.
+std::size_t Number(const std::string& text, const std::string& path, std::size_t line) {
+  if (text.size() > 12) throw std::runtime_error(fmt::format("{}:{}: number '{}' out of range", path, line, text));
+  return static_cast<std::size_t>(std::stoull(text));
+}
+
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -58,14 +64,14 @@ SlurmLog ReadSlurmLog(const std::string& path) {
         continue;
       }
       if (std::regex_search(seg, m, kRowProgress)) {
-        std::size_t config = std::stoul(m[1].str()), rep = std::stoul(m[2].str());
+        std::size_t config = Number(m[1].str(), path, line_no), rep = Number(m[2].str(), path, line_no);
         if (rep < 1) throw std::runtime_error(fmt::format("{}:{}: rep_no 0 in progress line", path, line_no));
         last_row = config * 3 + rep - 1;
         last = Last::kRow;
       }
       // A bar and an error can share one segment: take the bar first, the error belongs to it.
       for (std::sregex_iterator it(seg.begin(), seg.end(), kBar), end; it != end; ++it) {
-        last_config = std::stoul((*it)[1].str());
+        last_config = Number((*it)[1].str(), path, line_no);
         last = Last::kBar;
       }
       if (seg.find(kError) != std::string::npos) {

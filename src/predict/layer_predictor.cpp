@@ -46,8 +46,12 @@ LayerPredictor LayerPredictor::FromJson(const nlohmann::json& j, const std::stri
     }
     p.layer_type = j.at("layer_type").get<std::string>();
     p.recipe = j.at("recipe").get<std::string>();
-    RecipeFeatureNames(p.recipe);  // validates the recipe name
+    const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(p.recipe).size());
     p.model = regress::TrendKernelRidge::FromJson(j.at("model"));
+    if (p.model.n_features() != width) {
+      throw std::invalid_argument(fmt::format("recipe '{}' has {} features but the model was fitted on {}", p.recipe,
+                                              width, p.model.n_features()));
+    }
     p.training = j.value("training", nlohmann::json::object());
     p.cv = j.value("cv", nlohmann::json::object());
   } catch (const nlohmann::json::exception& e) {

@@ -1,12 +1,12 @@
 #include "joulecast/regress/metrics.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "internal.h"
 
@@ -20,8 +20,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 void CheckPair(const char* where, const Eigen::VectorXd& y_true, const Eigen::VectorXd& y_pred) {
   if (y_true.size() != y_pred.size()) {
-    Fail(where, fmt::format("y_true has {} entries but y_pred has {}", y_true.size(),
-                            y_pred.size()));
+    Fail(where,
+         fmt::format("y_true has {} entries but y_pred has {}", y_true.size(), y_pred.size()));
   }
   internal::CheckVector(where, "y_true", y_true);
   internal::CheckVector(where, "y_pred", y_pred);
@@ -34,8 +34,8 @@ bool IsConstant(const Eigen::VectorXd& v) { return v.minCoeff() == v.maxCoeff();
 double R2Unchecked(const char* where, const char* name, const Eigen::VectorXd& y_true,
                    const Eigen::VectorXd& y_pred) {
   if (IsConstant(y_true)) {
-    Fail(where, fmt::format("{} is constant (every entry is {}), R2 is undefined", name,
-                            y_true(0)));
+    Fail(where,
+         fmt::format("{} is constant (every entry is {}), R2 is undefined", name, y_true(0)));
   }
   const double ss_res = (y_true - y_pred).squaredNorm();
   const double ss_tot = (y_true.array() - y_true.mean()).square().sum();
@@ -45,7 +45,9 @@ double R2Unchecked(const char* where, const char* name, const Eigen::VectorXd& y
 // Index of the first entry <= 0, or -1.
 Eigen::Index FirstNonPositive(const Eigen::VectorXd& v) {
   for (Eigen::Index i = 0; i < v.size(); ++i) {
-    if (!(v(i) > 0.0)) return i;
+    if (!(v(i) > 0.0)) {
+      return i;
+    }
   }
   return -1;
 }
@@ -65,15 +67,20 @@ Eigen::VectorXd AverageRanks(const Eigen::VectorXd& v) {
   const auto n = static_cast<std::size_t>(v.size());
   std::vector<Eigen::Index> order(n);
   std::iota(order.begin(), order.end(), Eigen::Index{0});
-  std::sort(order.begin(), order.end(), [&v](Eigen::Index a, Eigen::Index b) { return v(a) < v(b); });
+  std::sort(order.begin(), order.end(),
+            [&v](Eigen::Index a, Eigen::Index b) { return v(a) < v(b); });
   Eigen::VectorXd ranks(v.size());
   std::size_t i = 0;
   while (i < n) {
     std::size_t j = i + 1;
-    while (j < n && v(order[j]) == v(order[i])) ++j;
+    while (j < n && v(order[j]) == v(order[i])) {
+      ++j;
+    }
     // Positions i..j-1 (0-based) hold ranks i+1..j; their mean is (i + 1 + j) / 2.
     const double rank = 0.5 * static_cast<double>(i + 1 + j);
-    for (std::size_t k = i; k < j; ++k) ranks(order[k]) = rank;
+    for (std::size_t k = i; k < j; ++k) {
+      ranks(order[k]) = rank;
+    }
     i = j;
   }
   return ranks;
@@ -81,9 +88,13 @@ Eigen::VectorXd AverageRanks(const Eigen::VectorXd& v) {
 
 double SpearmanUnchecked(const Eigen::VectorXd& y_true, const Eigen::VectorXd& y_pred) {
   // Undefined (0/0) for a constant input; scipy returns NaN there too.
-  if (IsConstant(y_true) || IsConstant(y_pred)) return kNaN;
-  const Eigen::ArrayXd a = AverageRanks(y_true).array() - 0.5 * static_cast<double>(y_true.size() + 1);
-  const Eigen::ArrayXd b = AverageRanks(y_pred).array() - 0.5 * static_cast<double>(y_pred.size() + 1);
+  if (IsConstant(y_true) || IsConstant(y_pred)) {
+    return kNaN;
+  }
+  const Eigen::ArrayXd a =
+      AverageRanks(y_true).array() - 0.5 * static_cast<double>(y_true.size() + 1);
+  const Eigen::ArrayXd b =
+      AverageRanks(y_pred).array() - 0.5 * static_cast<double>(y_pred.size() + 1);
   return (a * b).sum() / std::sqrt(a.square().sum() * b.square().sum());
 }
 
@@ -97,10 +108,12 @@ double R2(const Eigen::VectorXd& y_true, const Eigen::VectorXd& y_pred) {
 double LogR2(const Eigen::VectorXd& y_true, const Eigen::VectorXd& y_pred) {
   constexpr const char* kWhere = "LogR2";
   CheckPair(kWhere, y_true, y_pred);
-  for (const auto& [name, v] : {std::pair<const char*, const Eigen::VectorXd*>{"y_true", &y_true},
-                                {"y_pred", &y_pred}}) {
+  for (const auto& [name, v] :
+       {std::pair<const char*, const Eigen::VectorXd*>{"y_true", &y_true}, {"y_pred", &y_pred}}) {
     const Eigen::Index i = FirstNonPositive(*v);
-    if (i >= 0) Fail(kWhere, fmt::format("{}[{}] = {} is not positive", name, i, (*v)(i)));
+    if (i >= 0) {
+      Fail(kWhere, fmt::format("{}[{}] = {} is not positive", name, i, (*v)(i)));
+    }
   }
   return R2Unchecked(kWhere, "log(y_true)", y_true.array().log().matrix(),
                      y_pred.array().log().matrix());
@@ -150,8 +163,12 @@ Metrics ComputeMetrics(const Eigen::VectorXd& y_true, const Eigen::VectorXd& y_p
 nlohmann::json Metrics::ToJson() const {
   // nlohmann would also write NaN as null; being explicit documents the contract.
   auto num = [](double x) { return std::isnan(x) ? nlohmann::json(nullptr) : nlohmann::json(x); };
-  return {{"r2", num(r2)},     {"log_r2", num(log_r2)},     {"mape", num(mape)},
-          {"rmse", num(rmse)}, {"mae", num(mae)},           {"spearman", num(spearman)},
+  return {{"r2", num(r2)},
+          {"log_r2", num(log_r2)},
+          {"mape", num(mape)},
+          {"rmse", num(rmse)},
+          {"mae", num(mae)},
+          {"spearman", num(spearman)},
           {"n", n}};
 }
 

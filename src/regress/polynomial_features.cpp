@@ -1,12 +1,12 @@
 #include "joulecast/regress/polynomial_features.h"
 
+#include <fmt/format.h>
+
 #include <cstddef>
 #include <limits>
 #include <map>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "internal.h"
 
@@ -27,13 +27,17 @@ std::size_t CountOutputs(std::size_t d, int degree, bool interaction_only, bool 
   for (int t = 1; t <= degree; ++t) {
     const auto ut = static_cast<std::size_t>(t);
     if (interaction_only) {
-      if (ut > d) break;
+      if (ut > d) {
+        break;
+      }
       term = term * (d - ut + 1) / ut;
     } else {
       term = term * (d + ut - 1) / ut;
     }
     total += term;
-    if (term > kLimit || total > kLimit) return kLimit + 1;
+    if (term > kLimit || total > kLimit) {
+      return kLimit + 1;
+    }
   }
   return total;
 }
@@ -47,7 +51,9 @@ void AppendTuples(Eigen::Index d, int t, bool strict, std::vector<Eigen::Index>&
     return;
   }
   Eigen::Index first = 0;
-  if (!prefix.empty()) first = prefix.back() + (strict ? 1 : 0);
+  if (!prefix.empty()) {
+    first = prefix.back() + (strict ? 1 : 0);
+  }
   for (Eigen::Index i = first; i < d; ++i) {
     prefix.push_back(i);
     AppendTuples(d, t, strict, prefix, out);
@@ -58,8 +64,12 @@ void AppendTuples(Eigen::Index d, int t, bool strict, std::vector<Eigen::Index>&
 }  // namespace
 
 void PolynomialFeatures::Build(const char* where, Eigen::Index n_features) {
-  if (options_.degree < 1) Fail(where, fmt::format("degree must be >= 1, got {}", options_.degree));
-  if (n_features < 1) Fail(where, fmt::format("n_features_in must be >= 1, got {}", n_features));
+  if (options_.degree < 1) {
+    Fail(where, fmt::format("degree must be >= 1, got {}", options_.degree));
+  }
+  if (n_features < 1) {
+    Fail(where, fmt::format("n_features_in must be >= 1, got {}", n_features));
+  }
   const std::size_t count = CountOutputs(static_cast<std::size_t>(n_features), options_.degree,
                                          options_.interaction_only, options_.include_bias);
   if (count > kMaxOutputFeatures) {
@@ -81,11 +91,15 @@ void PolynomialFeatures::Build(const char* where, Eigen::Index n_features) {
   std::map<std::vector<Eigen::Index>, Eigen::Index> column_of;
   for (std::size_t k = 0; k < terms.size(); ++k) {
     const std::vector<Eigen::Index>& term = terms[k];
-    for (Eigen::Index i : term) ++powers(static_cast<Eigen::Index>(k), i);
+    for (Eigen::Index i : term) {
+      ++powers(static_cast<Eigen::Index>(k), i);
+    }
     if (term.size() >= 2) {
       parent[k] = column_of.at(std::vector<Eigen::Index>(term.begin(), term.end() - 1));
     }
-    if (!term.empty()) factor[k] = term.back();
+    if (!term.empty()) {
+      factor[k] = term.back();
+    }
     column_of.emplace(term, static_cast<Eigen::Index>(k));
   }
   n_features_in_ = n_features;
@@ -101,12 +115,16 @@ void PolynomialFeatures::Fit(const Eigen::MatrixXd& X) {
 }
 
 Eigen::Index PolynomialFeatures::NumOutputFeatures() const {
-  if (!fitted()) Fail("PolynomialFeatures::NumOutputFeatures", "model is not fitted");
+  if (!fitted()) {
+    Fail("PolynomialFeatures::NumOutputFeatures", "model is not fitted");
+  }
   return static_cast<Eigen::Index>(factor_.size());
 }
 
 const Eigen::MatrixXi& PolynomialFeatures::powers() const {
-  if (!fitted()) Fail("PolynomialFeatures::powers", "model is not fitted");
+  if (!fitted()) {
+    Fail("PolynomialFeatures::powers", "model is not fitted");
+  }
   return powers_;
 }
 
@@ -134,7 +152,9 @@ Eigen::MatrixXd PolynomialFeatures::FitTransform(const Eigen::MatrixXd& X) {
 std::vector<std::string> PolynomialFeatures::FeatureNames(
     const std::vector<std::string>& input_names) const {
   constexpr const char* kWhere = "PolynomialFeatures::FeatureNames";
-  if (!fitted()) Fail(kWhere, "model is not fitted");
+  if (!fitted()) {
+    Fail(kWhere, "model is not fitted");
+  }
   if (!input_names.empty() && static_cast<Eigen::Index>(input_names.size()) != n_features_in_) {
     Fail(kWhere, fmt::format("input_names has {} entries but the model was fitted on {} features",
                              input_names.size(), n_features_in_));
@@ -145,11 +165,17 @@ std::vector<std::string> PolynomialFeatures::FeatureNames(
     std::string name;
     for (Eigen::Index j = 0; j < n_features_in_; ++j) {
       const int p = powers_(k, j);
-      if (p == 0) continue;
-      if (!name.empty()) name += ' ';
-      name += input_names.empty() ? fmt::format("x{}", j)
-                                  : input_names[static_cast<std::size_t>(j)];
-      if (p > 1) name += fmt::format("^{}", p);
+      if (p == 0) {
+        continue;
+      }
+      if (!name.empty()) {
+        name += ' ';
+      }
+      name +=
+          input_names.empty() ? fmt::format("x{}", j) : input_names[static_cast<std::size_t>(j)];
+      if (p > 1) {
+        name += fmt::format("^{}", p);
+      }
     }
     names.push_back(name.empty() ? "1" : name);
   }
@@ -157,7 +183,9 @@ std::vector<std::string> PolynomialFeatures::FeatureNames(
 }
 
 nlohmann::json PolynomialFeatures::ToJson() const {
-  if (!fitted()) Fail("PolynomialFeatures::ToJson", "model is not fitted");
+  if (!fitted()) {
+    Fail("PolynomialFeatures::ToJson", "model is not fitted");
+  }
   return {{"kind", kKind},
           {"format_version", kFormatVersion},
           {"degree", options_.degree},
@@ -178,7 +206,9 @@ PolynomialFeatures PolynomialFeatures::FromJson(const nlohmann::json& j) {
   options.interaction_only = internal::GetBool(kWhere, j, "interaction_only");
   options.include_bias = internal::GetBool(kWhere, j, "include_bias");
   const long long n_in = internal::GetInt(kWhere, j, "n_features_in");
-  if (n_in < 1) Fail(kWhere, fmt::format("n_features_in must be >= 1, got {}", n_in));
+  if (n_in < 1) {
+    Fail(kWhere, fmt::format("n_features_in must be >= 1, got {}", n_in));
+  }
   PolynomialFeatures p(options);
   p.Build(kWhere, static_cast<Eigen::Index>(n_in));
   return p;

@@ -1,10 +1,10 @@
 #include "joulecast/regress/ridge.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <stdexcept>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "internal.h"
 
@@ -56,7 +56,9 @@ Eigen::VectorXd Ridge::Predict(const Eigen::MatrixXd& X) const {
 }
 
 nlohmann::json Ridge::ToJson() const {
-  if (!fitted()) Fail("Ridge::ToJson", "model is not fitted");
+  if (!fitted()) {
+    Fail("Ridge::ToJson", "model is not fitted");
+  }
   return {{"kind", kKind},
           {"format_version", kFormatVersion},
           {"alpha", options_.alpha},

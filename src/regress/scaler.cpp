@@ -1,9 +1,9 @@
 #include "joulecast/regress/scaler.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "internal.h"
 
@@ -25,10 +25,14 @@ void StandardScaler::Fit(const Eigen::MatrixXd& X) {
       const double sd = std::sqrt((X.col(j).array() - mean(j)).square().sum() / n);
       // A constant column (or one constant up to round-off of its mean) would otherwise be
       // divided by ~0 and turn noise into values of order 1.
-      if (sd > 0.0 && sd >= 1e-12 * std::abs(mean(j))) scale(j) = sd;
+      if (sd > 0.0 && sd >= 1e-12 * std::abs(mean(j))) {
+        scale(j) = sd;
+      }
     }
   }
-  if (!options_.with_mean) mean.setZero();
+  if (!options_.with_mean) {
+    mean.setZero();
+  }
   mean_ = std::move(mean);
   scale_ = std::move(scale);
 }
@@ -45,12 +49,13 @@ Eigen::MatrixXd StandardScaler::FitTransform(const Eigen::MatrixXd& X) {
 
 Eigen::MatrixXd StandardScaler::InverseTransform(const Eigen::MatrixXd& Z) const {
   internal::CheckPredictX("StandardScaler::InverseTransform", fitted(), n_features(), Z);
-  return (Z.array().rowwise() * scale_.transpose().array()).matrix().rowwise() +
-         mean_.transpose();
+  return (Z.array().rowwise() * scale_.transpose().array()).matrix().rowwise() + mean_.transpose();
 }
 
 nlohmann::json StandardScaler::ToJson() const {
-  if (!fitted()) Fail("StandardScaler::ToJson", "model is not fitted");
+  if (!fitted()) {
+    Fail("StandardScaler::ToJson", "model is not fitted");
+  }
   return {{"kind", kKind},
           {"format_version", kFormatVersion},
           {"with_mean", options_.with_mean},
@@ -71,7 +76,9 @@ StandardScaler StandardScaler::FromJson(const nlohmann::json& j) {
     Fail(kWhere, fmt::format("mean has {} entries but scale has {}", mean.size(), scale.size()));
   }
   for (Eigen::Index i = 0; i < scale.size(); ++i) {
-    if (!(scale(i) > 0.0)) Fail(kWhere, fmt::format("scale[{}] = {} is not positive", i, scale(i)));
+    if (!(scale(i) > 0.0)) {
+      Fail(kWhere, fmt::format("scale[{}] = {} is not positive", i, scale(i)));
+    }
     if (!options.with_std && scale(i) != 1.0) {
       Fail(kWhere, fmt::format("scale[{}] = {} but with_std is false (must be 1)", i, scale(i)));
     }

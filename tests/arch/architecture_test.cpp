@@ -2,10 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace joulecast {
 namespace {
@@ -119,9 +118,13 @@ TEST(ArchitectureTest, NormalizeLayerParamsIsIdempotent) {
 TEST(ArchitectureTest, NormalizeLayerParamsErrors) {
   EXPECT_EQ(ErrorOf([] { NormalizeLayerParams("Conv3d", json::object()); }),
             "unknown layer type 'Conv3d'");
-  EXPECT_EQ(ErrorOf([] { NormalizeLayerParams("Linear", {{"in_features", 3}}); }),
+  EXPECT_EQ(ErrorOf([] {
+              NormalizeLayerParams("Linear", {{"in_features", 3}});
+            }),
             "missing argument 'out_features' for Linear");
-  EXPECT_EQ(ErrorOf([] { NormalizeLayerParams("ReLU", {{"inplace", 1}}); }),
+  EXPECT_EQ(ErrorOf([] {
+              NormalizeLayerParams("ReLU", {{"inplace", 1}});
+            }),
             "inplace: expected true or false, got 1");
   EXPECT_EQ(ErrorOf([] { NormalizeLayerParams("ReLU", json::array()); }),
             "expected an object of arguments for ReLU, got []");
@@ -149,7 +152,7 @@ TEST(ArchitectureTest, NamesNestedLayersLikePyTorch) {
   EXPECT_EQ(features.layers[1].layers[0].name, "features.1.0");
   EXPECT_EQ(features.layers[1].layers[1].name, "features.1.act");  // local name
   EXPECT_EQ(features.layers[2].name, "features.sig");              // dotted = full name
-  EXPECT_EQ(a.layers[1].name, "1");  // top-level unnamed: index
+  EXPECT_EQ(a.layers[1].name, "1");                                // top-level unnamed: index
   EXPECT_EQ(a.layers[1].layers[0].name, "1.0");
   EXPECT_EQ(a.layers[2].name, "2");
 }
@@ -291,10 +294,8 @@ TEST(ArchitectureTest, TopLevelErrors) {
   const auto error = [](const std::string& text) {
     return ErrorOf([&] { ParseArchitectureText(text, "path"); });
   };
-  EXPECT_EQ(error(R"({"input": [3], "layers": [{"type": "ReLU"}]})"),
-            "path: missing field 'name'");
-  EXPECT_EQ(error(R"({"name": "n", "layers": [{"type": "ReLU"}]})"),
-            "path: missing field 'input'");
+  EXPECT_EQ(error(R"({"input": [3], "layers": [{"type": "ReLU"}]})"), "path: missing field 'name'");
+  EXPECT_EQ(error(R"({"name": "n", "layers": [{"type": "ReLU"}]})"), "path: missing field 'input'");
   EXPECT_EQ(error(R"({"name": "n", "input": [3]})"), "path: missing field 'layers'");
   EXPECT_EQ(error(R"({"name": "n", "input": [3], "layers": []})"),
             "path: layers: expected at least one layer");
@@ -303,8 +304,9 @@ TEST(ArchitectureTest, TopLevelErrors) {
   EXPECT_EQ(error(R"({"name": "n", "input": [], "layers": [{"type": "ReLU"}]})"),
             "path: input: expected a non-empty array of positive integers, got []");
   // 2^27 · 2^27 = 2^54 elements.
-  EXPECT_EQ(error(R"({"name": "n", "input": [134217728, 134217728], "layers": [{"type": "ReLU"}]})"),
-            "path: input: shape 134217728x134217728 has more than 2^53 elements");
+  EXPECT_EQ(
+      error(R"({"name": "n", "input": [134217728, 134217728], "layers": [{"type": "ReLU"}]})"),
+      "path: input: shape 134217728x134217728 has more than 2^53 elements");
   EXPECT_EQ(error(R"({"name": "n", "input": [3], "layers": [{"type": "ReLU"}], "extra": 1})"),
             "path: unknown top-level field 'extra' (expected name, description, input, layers)");
   EXPECT_EQ(error("[1, 2]"), "path: expected a JSON object with name, input and layers, got [1,2]");
@@ -314,7 +316,7 @@ TEST(ArchitectureTest, InvalidJson) {
   const std::string text = R"({"name": "n", )";
   std::string nlohmann_message;
   try {
-    (void)json::parse(text);
+    const json ignored = json::parse(text);
   } catch (const json::parse_error& e) {
     nlohmann_message = e.what();
   }

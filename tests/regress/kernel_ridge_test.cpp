@@ -1,13 +1,13 @@
 #include "joulecast/regress/kernel_ridge.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <limits>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace joulecast::regress {
 namespace {
@@ -84,7 +84,9 @@ TEST(KernelRidgeTest, RbfKernelMatchesSklearn) {
   // Identical rows: the norm expansion may round below 0; the clamp keeps k(x, x) = 1.
   const Eigen::MatrixXd self = RbfKernel(TrainX(), TrainX(), 0.5);
   EXPECT_LE(self.maxCoeff(), 1.0);
-  for (Eigen::Index i = 0; i < 10; ++i) EXPECT_NEAR(self(i, i), 1.0, 1e-14);
+  for (Eigen::Index i = 0; i < 10; ++i) {
+    EXPECT_NEAR(self(i, i), 1.0, 1e-14);
+  }
 }
 
 TEST(KernelRidgeTest, RbfMatchesSklearn) {
@@ -102,24 +104,24 @@ TEST(KernelRidgeTest, DefaultGammaIsOneOverFeaturesAsSklearn) {
   KernelRidge m({1.0, "rbf", 0.0});
   m.Fit(TrainX(), TrainY());
   EXPECT_EQ(m.effective_gamma(), 1.0 / 3.0);
-  ExpectVectorNear(m.dual_coef(),
-                   {0.33306388876087606, 1.080582469597965, 2.0348845224000693,
-                    -0.28701896888327333, 3.4399366440612185, -1.1149876153443095,
-                    1.9348921584240213, 0.48949669095493614, 0.2601527722974714,
-                    -0.18570014116581635},
-                   1e-12);
+  ExpectVectorNear(
+      m.dual_coef(),
+      {0.33306388876087606, 1.080582469597965, 2.0348845224000693, -0.28701896888327333,
+       3.4399366440612185, -1.1149876153443095, 1.9348921584240213, 0.48949669095493614,
+       0.2601527722974714, -0.18570014116581635},
+      1e-12);
   ExpectVectorNear(m.Predict(TestX()), {2.065755918762229, -0.14441871822978544}, 1e-12);
 }
 
 TEST(KernelRidgeTest, LinearKernelMatchesSklearn) {
   KernelRidge m({2.0, "linear", 0.0});
   m.Fit(TrainX(), TrainY());
-  ExpectVectorNear(m.dual_coef(),
-                   {-0.17077984355389178, 0.40939014593138306, -0.2818481961128885,
-                    0.5372159248894416, 0.5435934180728369, -0.47468492184966765,
-                    0.37888760366073276, 0.05563534521922227, -0.09501688430465498,
-                    0.26262507090381293},
-                   1e-12);
+  ExpectVectorNear(
+      m.dual_coef(),
+      {-0.17077984355389178, 0.40939014593138306, -0.2818481961128885, 0.5372159248894416,
+       0.5435934180728369, -0.47468492184966765, 0.37888760366073276, 0.05563534521922227,
+       -0.09501688430465498, 0.26262507090381293},
+      1e-12);
   ExpectVectorNear(m.Predict(TestX()), {1.9776326382549496, -3.323292212686628}, 1e-12);
 }
 
@@ -151,18 +153,59 @@ TEST(KernelRidgeTest, AlphaPathEqualsSeparateFits) {
   const Eigen::MatrixXd X = RandomMatrix(80, 4, 1);
   const Eigen::VectorXd y = (X.col(0).array() * 3.0).sin() + X.col(1).array().square();
   const Eigen::MatrixXd Xt = RandomMatrix(30, 4, 2);
-  const std::vector<double> alphas = {1e-3, 1e-2, 0.1, 1.0, 10.0};
-  for (const char* kernel : {"rbf", "linear"}) {
-    const KernelRidgeOptions base{123.0, kernel, 0.7};  // base.alpha must be ignored
-    const std::vector<Eigen::VectorXd> path =
-        KernelRidge::FitPredictAlphaPath(X, y, Xt, alphas, base);
+  // 3 alphas take the Cholesky-per-alpha route, 5 and 7 the tridiagonal one.
+  const std::vector<std::vector<double>> grids = {
+      {0.1, 1e-3, 10.0}, {1e-3, 1e-2, 0.1, 1.0, 10.0}, {5.0, 1e-3, 0.3, 1e-2, 0.1, 1.0, 10.0}};
+  for (const std::vector<double>& alphas : grids) {
+    for (const char* kernel : {"rbf", "linear"}) {
+      const KernelRidgeOptions base{123.0, kernel, 0.7};  // base.alpha must be ignored
+      const std::vector<Eigen::VectorXd> path =
+          KernelRidge::FitPredictAlphaPath(X, y, Xt, alphas, base);
+      ASSERT_EQ(path.size(), alphas.size());
+      for (std::size_t k = 0; k < alphas.size(); ++k) {
+        KernelRidge m({alphas[k], kernel, 0.7});
+        m.Fit(X, y);
+        const Eigen::VectorXd separate = m.Predict(Xt);
+        EXPECT_LT((path[k] - separate).norm(), 1e-8 * separate.norm())
+            << kernel << " alpha " << alphas[k] << " of " << alphas.size();
+      }
+    }
+  }
+}
+
+// As NumericallySingularKernelFallsBackAndStillFits, through the tridiagonal path: an alpha
+// below the round-off in K must neither throw nor spoil the other alphas.
+TEST(KernelRidgeTest, AlphaPathWithAlphaBelowRoundOff) {
+  const Eigen::MatrixXd X = RandomMatrix(30, 2, 7);
+  const Eigen::VectorXd y = X.col(0);
+  const std::vector<double> alphas = {1e-300, 1e-2, 0.1, 1.0, 10.0};
+  const std::vector<Eigen::VectorXd> path =
+      KernelRidge::FitPredictAlphaPath(X, y, X, alphas, {1.0, "rbf", 0.01});
+  ASSERT_EQ(path.size(), 5u);
+  EXPECT_TRUE(path[0].allFinite());
+  EXPECT_LT((path[0] - y).cwiseAbs().maxCoeff(), 1e-3);
+  for (std::size_t k = 1; k < alphas.size(); ++k) {
+    KernelRidge m({alphas[k], "rbf", 0.01});
+    m.Fit(X, y);
+    const Eigen::VectorXd separate = m.Predict(X);
+    EXPECT_LT((path[k] - separate).norm(), 1e-8 * separate.norm()) << alphas[k];
+  }
+}
+
+// By hand, one training row x0 = 0 with y = 3: K = [1], a = 3 / (1 + alpha), and for
+// x = (1, 0, 0) with the default gamma 1/3, ŷ = exp(-1/3) · 3 / (1 + alpha), e.g. alpha 0.5 ->
+// 2·exp(-1/3), alpha 2 -> exp(-1/3). 2 alphas take the Cholesky route, 5 the tridiagonal one.
+TEST(KernelRidgeTest, AlphaPathWithOneTrainingRowByHand) {
+  for (const std::vector<double>& alphas :
+       {std::vector<double>{0.5, 2.0}, std::vector<double>{0.5, 2.0, 1.0, 3.0, 7.0}}) {
+    const std::vector<Eigen::VectorXd> path = KernelRidge::FitPredictAlphaPath(
+        Eigen::MatrixXd::Zero(1, 3), Eigen::VectorXd::Constant(1, 3.0),
+        (Eigen::MatrixXd(1, 3) << 1.0, 0.0, 0.0).finished(), alphas, KernelRidgeOptions{});
     ASSERT_EQ(path.size(), alphas.size());
-    for (std::size_t k = 0; k < alphas.size(); ++k) {
-      KernelRidge m({alphas[k], kernel, 0.7});
-      m.Fit(X, y);
-      const Eigen::VectorXd separate = m.Predict(Xt);
-      EXPECT_LT((path[k] - separate).norm(), 1e-8 * separate.norm())
-          << kernel << " alpha " << alphas[k];
+    EXPECT_NEAR(path[0](0), 2.0 * std::exp(-1.0 / 3.0), 1e-15);
+    EXPECT_NEAR(path[1](0), std::exp(-1.0 / 3.0), 1e-15);
+    for (std::size_t k = 2; k < alphas.size(); ++k) {
+      EXPECT_NEAR(path[k](0), std::exp(-1.0 / 3.0) * 3.0 / (1.0 + alphas[k]), 1e-15);
     }
   }
 }
@@ -174,7 +217,8 @@ TEST(KernelRidgeTest, AlphaPathRejectsBadInput) {
   auto message = [&](const Eigen::MatrixXd& Xtr, const Eigen::VectorXd& ytr,
                      const Eigen::MatrixXd& Xte, const std::vector<double>& alphas,
                      const KernelRidgeOptions& o) {
-    return InvalidArgumentMessage([&] { KernelRidge::FitPredictAlphaPath(Xtr, ytr, Xte, alphas, o); });
+    return InvalidArgumentMessage(
+        [&] { KernelRidge::FitPredictAlphaPath(Xtr, ytr, Xte, alphas, o); });
   };
   EXPECT_EQ(message(X, y, TestX(), {}, base), "KernelRidge::FitPredictAlphaPath: alphas is empty");
   EXPECT_EQ(message(X, y, TestX(), {1.0, 0.0}, base),

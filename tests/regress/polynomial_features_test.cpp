@@ -1,11 +1,11 @@
 #include "joulecast/regress/polynomial_features.h"
 
+#include <gtest/gtest.h>
+
 #include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace joulecast::regress {
 namespace {
@@ -71,22 +71,21 @@ TEST(PolynomialFeaturesTest, Degree2InteractionOnlyMatchesSklearn) {
 }
 
 TEST(PolynomialFeaturesTest, Degree3WithBiasMatchesSklearn) {
-  ExpectMatchesSklearn(
-      {{3, false, true},
-       {"1",       "x0",       "x1",       "x2",       "x0^2",     "x0 x1",   "x0 x2",
-        "x1^2",    "x1 x2",    "x2^2",     "x0^3",     "x0^2 x1",  "x0^2 x2", "x0 x1^2",
-        "x0 x1 x2", "x0 x2^2", "x1^3",     "x1^2 x2",  "x1 x2^2",  "x2^3"},
-       {{1.0, 2.0, 3.0, 5.0, 4.0, 6.0, 10.0, 9.0, 15.0, 25.0, 8.0, 12.0, 20.0, 18.0, 30.0, 50.0,
-         27.0, 45.0, 75.0, 125.0},
-        {1.0, -1.0, 0.5, 4.0, 1.0, -0.5, -4.0, 0.25, 2.0, 16.0, -1.0, 0.5, 4.0, -0.25, -2.0, -16.0,
-         0.125, 1.0, 8.0, 64.0}}});
+  ExpectMatchesSklearn({{3, false, true},
+                        {"1",        "x0",      "x1",   "x2",      "x0^2",    "x0 x1",   "x0 x2",
+                         "x1^2",     "x1 x2",   "x2^2", "x0^3",    "x0^2 x1", "x0^2 x2", "x0 x1^2",
+                         "x0 x1 x2", "x0 x2^2", "x1^3", "x1^2 x2", "x1 x2^2", "x2^3"},
+                        {{1.0, 2.0,  3.0,  5.0,  4.0,  6.0,  10.0, 9.0,  15.0, 25.0,
+                          8.0, 12.0, 20.0, 18.0, 30.0, 50.0, 27.0, 45.0, 75.0, 125.0},
+                         {1.0,  -1.0, 0.5, 4.0,   1.0,  -0.5,  -4.0,  0.25, 2.0, 16.0,
+                          -1.0, 0.5,  4.0, -0.25, -2.0, -16.0, 0.125, 1.0,  8.0, 64.0}}});
 }
 
 TEST(PolynomialFeaturesTest, Degree3InteractionOnlyMatchesSklearn) {
-  ExpectMatchesSklearn({{3, true, false},
-                        {"x0", "x1", "x2", "x0 x1", "x0 x2", "x1 x2", "x0 x1 x2"},
-                        {{2.0, 3.0, 5.0, 6.0, 10.0, 15.0, 30.0},
-                         {-1.0, 0.5, 4.0, -0.5, -4.0, 2.0, -2.0}}});
+  ExpectMatchesSklearn(
+      {{3, true, false},
+       {"x0", "x1", "x2", "x0 x1", "x0 x2", "x1 x2", "x0 x1 x2"},
+       {{2.0, 3.0, 5.0, 6.0, 10.0, 15.0, 30.0}, {-1.0, 0.5, 4.0, -0.5, -4.0, 2.0, -2.0}}});
 }
 
 // sklearn: PolynomialFeatures(degree=3, interaction_only=True, include_bias=True)
@@ -185,7 +184,8 @@ TEST(PolynomialFeaturesTest, FromJsonRejectsCorruptInput) {
   EXPECT_EQ(message(j), "PolynomialFeatures::FromJson: degree must be >= 1, got 0");
   j = good;
   j["degree"] = 2.5;
-  EXPECT_EQ(message(j), "PolynomialFeatures::FromJson: field \"degree\" must be an integer, got 2.5");
+  EXPECT_EQ(message(j),
+            "PolynomialFeatures::FromJson: field \"degree\" must be an integer, got 2.5");
   j = good;
   j["n_features_in"] = 0;
   EXPECT_EQ(message(j), "PolynomialFeatures::FromJson: n_features_in must be >= 1, got 0");

@@ -1,10 +1,10 @@
 #include "joulecast/regress/ridge.h"
 
+#include <gtest/gtest.h>
+
 #include <limits>
 #include <stdexcept>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace joulecast::regress {
 namespace {
@@ -98,7 +98,9 @@ TEST(RidgeTest, MatchesSklearnWithMoreFeaturesThanSamples) {
   m.Fit(X, y);
   const double expected[] = {0.40411118897453885, -0.32469049287549623, -0.13081055828077548,
                              -0.4835318850735812, 0.3130109787432839};
-  for (int j = 0; j < 5; ++j) EXPECT_NEAR(m.coef()(j), expected[j], 1e-12) << j;
+  for (int j = 0; j < 5; ++j) {
+    EXPECT_NEAR(m.coef()(j), expected[j], 1e-12) << j;
+  }
   EXPECT_NEAR(m.intercept(), 0.6012613875262788, 1e-12);
 }
 

@@ -1,11 +1,11 @@
 #include "joulecast/regress/scaler.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace joulecast::regress {
 namespace {
@@ -94,7 +94,9 @@ TEST(StandardScalerTest, ScalesASingleTargetColumnAndInvertsIt) {
   EXPECT_DOUBLE_EQ(s.mean()(0), 1.75);
   EXPECT_NEAR(s.scale()(0), 3.5637059362410923, 1e-15);
   const Eigen::MatrixXd back = s.InverseTransform(z);
-  for (Eigen::Index i = 0; i < 5; ++i) EXPECT_NEAR(back(i, 0), Y(i, 0), 1e-15);
+  for (Eigen::Index i = 0; i < 5; ++i) {
+    EXPECT_NEAR(back(i, 0), Y(i, 0), 1e-15);
+  }
 }
 
 TEST(StandardScalerTest, WithMeanAndWithStdOff) {
@@ -178,7 +180,8 @@ TEST(StandardScalerTest, FromJsonRejectsCorruptInput) {
   EXPECT_EQ(message(j), "StandardScaler::FromJson: scale[1] must be a number, got \"x\"");
   j = good;
   j["with_std"] = 1;
-  EXPECT_EQ(message(j), "StandardScaler::FromJson: field \"with_std\" must be true or false, got 1");
+  EXPECT_EQ(message(j),
+            "StandardScaler::FromJson: field \"with_std\" must be true or false, got 1");
   j = good;
   j["with_mean"] = false;
   EXPECT_EQ(message(j),

@@ -25,10 +25,9 @@
 // index. Unnamed, it is named "<parent>.<type in lower case>" (only used in error messages).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "joulecast/arch/layer.h"
 
@@ -36,8 +35,8 @@ namespace joulecast {
 
 // One node of the architecture tree: a leaf layer or a container.
 struct LayerSpec {
-  std::string type;        // PyTorch class name: "Conv2d", ..., or a container type "Sequential"
-  std::string name;        // full dotted path, e.g. "features.0"
+  std::string type;  // PyTorch class name: "Conv2d", ..., or a container type "Sequential"
+  std::string name;  // full dotted path, e.g. "features.0"
   nlohmann::json params = nlohmann::json::object();  // leaves: normalised arguments; containers: {}
   bool functional = false;        // applied in forward() as a function, not a module (leaves only)
   std::vector<LayerSpec> layers;  // a Sequential's children, in order; empty for leaves

@@ -4,9 +4,9 @@
 // Shapes exclude the batch dimension (see layer.h). Output sizes follow PyTorch 1.13 exactly:
 // Conv2d and MaxPool2d/AvgPool2d give floor((H + 2P - D·(K-1) - 1) / S) + 1 per spatial dimension
 // (D = 1 for AvgPool2d); with ceil_mode the division rounds up, and the last window is dropped when
-// it would start at or beyond H + P (PyTorch's rule: every window must start inside the input or the
-// left padding). Linear acts on the last dimension; Flatten's start_dim/end_dim index the batched
-// tensor (start_dim 0 would fold the batch in and is rejected).
+// it would start at or beyond H + P (PyTorch's rule: every window must start inside the input or
+// the left padding). Linear acts on the last dimension; Flatten's start_dim/end_dim index the
+// batched tensor (start_dim 0 would fold the batch in and is rejected).
 //
 // Errors (std::runtime_error) name the layer as "<name> (<type>): " and give the numbers, e.g.
 //   "features.0 (Conv2d): expected 3 input channels, got 1 (input 1x224x224)"
@@ -28,8 +28,8 @@
 namespace joulecast {
 
 // Output shape of one leaf layer for layer.input_shape (layer.output_shape is ignored); params are
-// normalised first (NormalizeLayerParams), so partial params get PyTorch's defaults. Throws as above;
-// argument errors read "<name> (<type>): kernel_size: expected ...".
+// normalised first (NormalizeLayerParams), so partial params get PyTorch's defaults. Throws as
+// above; argument errors read "<name> (<type>): kernel_size: expected ...".
 Shape InferOutputShape(const LayerInstance& layer);
 
 // The leaf layers of `arch` in the order of PyTorch's

@@ -1,4 +1,5 @@
-// Architecture zoo: the networks shipped as data/architectures/<name>.json ("alexnet", "vgg16", ...).
+// Architecture zoo: the networks shipped as data/architectures/<name>.json ("alexnet", "vgg16",
+// ...).
 //
 // Zoo directories are searched in this order; the first one holding <name>.json wins:
 //   1. $JOULECAST_DATA_DIR/architectures            (when the variable is set and non-empty)

@@ -42,7 +42,7 @@ struct Measurement {
   std::optional<double> macs;    // whole batch, ptflops convention, as recorded by the source
   std::string meter = "none";    // "rapl", "nvml", "codecarbon-rapl", "none"
   std::optional<double> idle_power_w;
-  nlohmann::json context = nlohmann::json::object();     // e.g. {"architecture": "vgg16", "layer_idx": 3}
+  nlohmann::json context = nlohmann::json::object();     // e.g. {"architecture": "vgg16", "layer_index": 3}
   nlohmann::json provenance = nlohmann::json::object();  // source, tool_version, seed, timestamp
 };
 

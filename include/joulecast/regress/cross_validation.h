@@ -19,13 +19,12 @@
 //   ParameterGrid    spec not an object of non-empty arrays
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <vector>
-
-#include <Eigen/Dense>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace joulecast::regress {
 
@@ -47,11 +46,13 @@ Eigen::VectorXd CrossValPredict(const Eigen::MatrixXd& X, const Eigen::VectorXd&
                                 const std::vector<std::vector<std::size_t>>& folds,
                                 const FitPredictFn& fit_predict);
 
+// NOLINTNEXTLINE(bugprone-exception-escape): false positive on nlohmann::json's noexcept move.
 struct GridPoint {
   nlohmann::json params;
   double score = 0.0;
 };
 
+// NOLINTNEXTLINE(bugprone-exception-escape): as GridPoint.
 struct GridSearchResult {
   std::vector<GridPoint> points;  // one per grid entry, in grid order
   std::size_t best_index = 0;     // into points

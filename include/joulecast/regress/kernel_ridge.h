@@ -7,8 +7,9 @@
 //   "rbf"     k(x, z) = exp(-gamma·||x - z||²); gamma = 0 means 1/d (sklearn's default)
 //   "linear"  k(x, z) = x·z (gamma is ignored)
 // There is no intercept: centre or standardise y first when its mean is far from 0.
-// K + alpha·I is factorised with a Cholesky (LLT) decomposition, falling back to LDLT when LLT
-// reports a non-positive pivot (round-off at tiny alpha).
+// K + alpha·I is factorised with a Cholesky (LLT) decomposition, falling back to LDLT (whose
+// result is accepted whenever finite, like sklearn's lstsq fallback) when LLT meets a
+// non-positive pivot, which happens only when alpha is below the round-off in K.
 // Units: gamma in 1/(x unit)², alpha and K dimensionless for rbf, a and ŷ in y's unit.
 // Cost: Fit O(n²·d + n³/3), Predict O(m·n·d) for m rows; X_fit is stored (n·d doubles).
 //
@@ -23,12 +24,11 @@
 // std::runtime_error from Fit / FitPredictAlphaPath when K + alpha·I is numerically singular.
 #pragma once
 
+#include <Eigen/Dense>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <Eigen/Dense>
-#include <nlohmann/json.hpp>
 
 namespace joulecast::regress {
 
@@ -57,15 +57,21 @@ class KernelRidge {
 
   // Grid search over alpha at fixed kernel and gamma: returns, for each alphas[k], what
   // KernelRidge({alphas[k], base.kernel, base.gamma}) fitted on (X_train, y_train) predicts for
-  // X_test. Uses one eigendecomposition K = V·diag(λ)·Vᵀ of the training kernel, so that
-  //   a(alpha) = V · diag(1/(λ + alpha)) · Vᵀy,   ŷ(alpha) = K(X_test, X_train) · a(alpha)
-  // costs O(n² + m·n) per alpha after one O(n³) decomposition (versus one O(n³/3) Cholesky per
-  // alpha for separate fits; the eigendecomposition costs several Choleskys, so this pays off
-  // only for long alpha lists — see bench/regress/kernel_ridge_bench.cpp). base.alpha is
-  // ignored. Throws
-  // std::invalid_argument (prefix "KernelRidge::FitPredictAlphaPath") as Fit does, plus for an
-  // empty alphas list, X_test with the wrong column count or non-finite values, and
-  // std::runtime_error when λ_min + alpha <= 0 for some alpha (numerically singular).
+  // X_test (equal to separate fits up to round-off, of order 1e-16·cond(K + alpha·I)); base.alpha
+  // is ignored. The kernels K(X_train, X_train) and K(X_test, X_train) are built once, and all
+  // predictions come from one product K(X_test, X_train)·[a(alpha_1) … a(alpha_k)].
+  // From 5 alphas on, K is decomposed once, K = Q·T·Qᵀ (Householder tridiagonalisation, the
+  // first stage of the symmetric eigendecomposition K = V·diag(λ)·Vᵀ, same eigenvalues), and
+  //   a(alpha) = Q · (T + alpha·I)⁻¹ · Qᵀy
+  // costs an O(n) tridiagonal solve plus O(n²) to apply Q per alpha, after one (4/3)·n³
+  // decomposition (3 to 6 Choleskys' worth for n = 250..2000). For fewer alphas one Cholesky per
+  // alpha is cheaper and is used instead; so is Fit's LLT/LDLT solve for any alpha whose
+  // T + alpha·I is not numerically positive definite (alpha below the round-off in K).
+  // Timings: bench/regress/kernel_ridge_bench.cpp.
+  // Throws std::invalid_argument (prefix "KernelRidge::FitPredictAlphaPath") as Fit does, plus
+  // for an empty alphas list, a non-positive alpha ("alphas[1] must be a finite number > 0, got
+  // 0"), X_test with the wrong column count ("X_test has 2 columns but X_train has 3") or
+  // non-finite values; std::runtime_error as Fit does.
   static std::vector<Eigen::VectorXd> FitPredictAlphaPath(const Eigen::MatrixXd& X_train,
                                                           const Eigen::VectorXd& y_train,
                                                           const Eigen::MatrixXd& X_test,

@@ -18,9 +18,8 @@
 //   MAPE     any y_true == 0: "MAPE: y_true[2] is 0, the relative error is undefined"
 #pragma once
 
-#include <cstddef>
-
 #include <Eigen/Dense>
+#include <cstddef>
 #include <nlohmann/json.hpp>
 
 namespace joulecast::regress {

@@ -7,8 +7,8 @@
 // one degree the index tuples in lexicographic order (itertools.combinations_with_replacement,
 // or itertools.combinations for interaction_only). For d = 2, degree = 2:
 //   [x0, x1, x0², x0·x1, x1²]   (include_bias prepends 1)
-// Output count: Σ_t C(d + t - 1, t), or Σ_t C(d, t) for interaction_only (t over the degrees above).
-// Units: products of the input units; scale the inputs first when they differ by orders of
+// Output count: Σ_t C(d + t - 1, t), or Σ_t C(d, t) for interaction_only (t over the degrees
+// above). Units: products of the input units; scale the inputs first when they differ by orders of
 // magnitude.
 //
 // Errors (std::invalid_argument, message prefixed with the function name):
@@ -19,12 +19,11 @@
 //              n_features_in < 1, too many output columns
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
-#include <nlohmann/json.hpp>
 
 namespace joulecast::regress {
 

@@ -43,6 +43,7 @@ class TrendKernelRidge {
   // The trend alone (diagnostics: how much the kernel corrects).
   Eigen::VectorXd PredictTrend(const Eigen::MatrixXd& X) const;
   bool fitted() const { return scaler_.fitted(); }
+  Eigen::Index n_features() const { return scaler_.n_features(); }
   const TrendKernelRidgeOptions& options() const { return options_; }
 
   nlohmann::json ToJson() const;

@@ -1,0 +1,476 @@
+// Runs the built joulecast binary as a user would: exit status, stdout, stderr and the files it
+// leaves behind.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kBinary = JOULECAST_BINARY;
+const std::string kData = std::string(JOULECAST_TEST_DATA) + "/codecarbon";
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::size_t Lines(const fs::path& p) {
+  std::string s = Slurp(p);
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("joulecast_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // `args` is already shell-quoted where needed.
+  Result Run(const std::string& args) {
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    std::string cmd = Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
+    int raw = std::system(cmd.c_str());
+    Result r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    r.out = Slurp(out);
+    r.err = Slurp(err);
+    fs::remove(out);
+    fs::remove(err);
+    return r;
+  }
+  std::string P(const std::string& name) const { return (dir_ / name).string(); }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::ofstream(P(name), std::ios::binary) << text;
+    return P(name);
+  }
+  fs::path dir_;
+};
+
+// 30 synthetic Linear records: energy = 1e-9 J per MAC * (1 + 0.02*sin(i)), MACs = B*(I*O + O).
+std::string SyntheticLinear(std::size_t n = 30) {
+  std::string text;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t b = 1 + static_cast<std::int64_t>((i * 7) % 61);
+    const std::int64_t in = 16 * (1 + static_cast<std::int64_t>((i * 5) % 23));
+    const std::int64_t out = 8 * (1 + static_cast<std::int64_t>((i * 11) % 29));
+    const double macs = static_cast<double>(b) * (static_cast<double>(in * out) + static_cast<double>(out));
+    const double energy = 1e-9 * macs * (1.0 + 0.02 * std::sin(static_cast<double>(i)));
+    json j = {{"format_version", 1},
+              {"type", "Linear"},
+              {"params", {{"in_features", in}, {"out_features", out}, {"bias", true}}},
+              {"batch_size", b},
+              {"input_shape", {in}},
+              {"duration_s", energy / 75.0},
+              {"energy_j", energy},
+              {"macs", macs},
+              {"meter", "synthetic"},
+              {"provenance", {{"source", "cli_test"}}}};
+    text += j.dump() + "\n";
+  }
+  return text;
+}
+
+// ---- help, usage errors ---------------------------------------------------------------------------
+
+TEST_F(CliTest, HelpExitsZeroForEveryCommand) {
+  for (const std::string args : {"--help", "import --help", "import codecarbon --help", "fit --help", "evaluate --help"}) {
+    Result r = Run(args);
+    EXPECT_EQ(r.status, 0) << args << "\n" << r.err;
+    EXPECT_TRUE(Contains(r.out, "Usage") || Contains(r.out, "usage")) << args << "\n" << r.out;
+    EXPECT_EQ(r.err, "") << args;
+  }
+  Result r = Run("import codecarbon --help");
+  EXPECT_TRUE(Contains(r.out, "--slurm-log")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "--strict")) << r.out;
+  r = Run("fit --help");
+  EXPECT_TRUE(Contains(r.out, "--target")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "--types")) << r.out;
+  r = Run("evaluate --help");
+  EXPECT_TRUE(Contains(r.out, "--model")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "--json")) << r.out;
+}
+
+TEST_F(CliTest, UnknownSubcommand) {
+  Result r = Run("frobnicate");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: ")) << r.err;
+  EXPECT_EQ(r.out, "");
+  // Note: CLI11 answers "A subcommand is required" here without naming 'frobnicate' (reported).
+}
+
+TEST_F(CliTest, NoSubcommand) {
+  Result r = Run("");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: ")) << r.err;
+}
+
+TEST_F(CliTest, MissingInputFiles) {
+  const std::string missing = P("no_such.csv");
+  Result r = Run("import codecarbon " + Quote(missing) + " -o " + Quote(P("o.jsonl")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: ")) << r.err;
+  EXPECT_TRUE(Contains(r.err, missing)) << r.err;
+  EXPECT_FALSE(fs::exists(P("o.jsonl")));
+
+  const std::string missing_jsonl = P("no_such.jsonl");
+  r = Run("fit " + Quote(missing_jsonl) + " -o " + Quote(P("p.json")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.err, "joulecast: error: " + missing_jsonl + ": cannot open file\n");
+  EXPECT_FALSE(fs::exists(P("p.json")));
+
+  r = Run("fit " + Quote(P("nothing*.jsonl")) + " -o " + Quote(P("p.json")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.err, "joulecast: error: " + P("nothing*.jsonl") + ": no file matches\n");
+}
+
+TEST_F(CliTest, MissingRequiredOption) {
+  Result r = Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: ")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "--output")) << r.err;
+}
+
+// ---- import ---------------------------------------------------------------------------------------
+
+TEST_F(CliTest, ImportFixture) {
+  const std::string out = P("conv.jsonl");
+  Result r = Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv") + " " +
+                 Quote(kData + "/linear_2configs.csv") + " -o " + Quote(out) + " --source getzner2023");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "imported 4 configurations from 12 rows (0 dropped by the Slurm log, 0 malformed) -> " + out + "\n");
+  ASSERT_EQ(Lines(out), 4u);
+  std::ifstream in(out);
+  std::string line;
+  std::vector<json> recs;
+  while (std::getline(in, line)) recs.push_back(json::parse(line));
+  EXPECT_EQ(recs[0]["type"], "Conv2d");
+  EXPECT_EQ(recs[0]["batch_size"], 123);
+  // 436.61945040635999 J: see tests/io/codecarbon_import_test.cpp for the Python reference.
+  EXPECT_NEAR(recs[0]["energy_j"].get<double>(), 436.61945040635999, 1e-9);
+  EXPECT_EQ(recs[0]["provenance"]["source"], "getzner2023");
+  EXPECT_EQ(recs[2]["type"], "Linear");
+  EXPECT_EQ(recs[2]["params"]["in_features"], 4645);
+  EXPECT_EQ(fs::directory_entry(dir_).exists(), true);
+  // nothing but the output in the directory (no temporaries left)
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_)) ++n;
+  EXPECT_EQ(n, 1u);
+}
+
+TEST_F(CliTest, ImportWithSlurmLogs) {
+  const std::string out = P("conv.jsonl");
+  Result r = Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv") + " --slurm-log " +
+                 Quote(kData + "/conv2d_2configs-bar-slurm-log.out") + " -o " + Quote(out) + " -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // -q
+  EXPECT_EQ(Lines(out), 1u);
+
+  r = Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv") + " --slurm-log " +
+          Quote(kData + "/conv2d_2configs-slurm-log.out") + " -o " + Quote(out));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(Contains(r.err, "imported 2 configurations from 6 rows (1 dropped by the Slurm log, 0 malformed)")) << r.err;
+  EXPECT_EQ(Lines(out), 2u);
+
+  // one log for two files is fine; two logs for three files is not.
+  r = Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv") + " " + Quote(kData + "/linear_2configs.csv") +
+          " " + Quote(kData + "/malformed.csv") + " --slurm-log " + Quote(kData + "/conv2d_2configs-slurm-log.out") +
+          " --slurm-log " + Quote(kData + "/conv2d_2configs-slurm-log.out") + " -o " + Quote(P("x.jsonl")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: --slurm-log")) << r.err;
+  EXPECT_FALSE(fs::exists(P("x.jsonl")));
+}
+
+TEST_F(CliTest, ImportMalformedRowsWarnsAndSkips) {
+  const std::string in = kData + "/malformed.csv", out = P("m.jsonl");
+  Result r = Run("import codecarbon " + Quote(in) + " -o " + Quote(out));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(Lines(out), 1u);
+  EXPECT_TRUE(Contains(r.err, "joulecast: warning: " + in + ":7: forward_passes must be >= 1, got 0 (row skipped)\n"))
+      << r.err;
+  EXPECT_TRUE(Contains(r.err, "imported 1 configurations from 8 rows (0 dropped by the Slurm log, 5 malformed)")) << r.err;
+}
+
+TEST_F(CliTest, ImportStrictFailsWithoutOutput) {
+  const std::string in = kData + "/malformed.csv", out = P("m.jsonl");
+  Result r = Run("import codecarbon " + Quote(in) + " -o " + Quote(out) + " --strict");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + in + ":5: ")) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(CliTest, ImportAllMalformedCreatesNoOutput) {
+  const std::string out = P("none.jsonl");
+  Result r = Run("import codecarbon " + Quote(kData + "/all_malformed.csv") + " -o " + Quote(out));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(Contains(r.err, "joulecast: error: no valid rows")) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  // An existing output survives a failed import untouched.
+  Write("none.jsonl", "keep me\n");
+  r = Run("import codecarbon " + Quote(kData + "/all_malformed.csv") + " -o " + Quote(out));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(Slurp(out), "keep me\n");
+}
+
+TEST_F(CliTest, ImportMissingColumn) {
+  const std::string in = kData + "/missing_column.csv";
+  Result r = Run("import codecarbon " + Quote(in) + " -o " + Quote(P("o.jsonl")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.err, "joulecast: error: " + in + ": missing column 'project_name'\n");
+  EXPECT_FALSE(fs::exists(P("o.jsonl")));
+}
+
+TEST_F(CliTest, ImportLayerwiseThroughTheZoo) {
+  // vgg16 layer_idx 1 (1-based) is features.0: Conv2d(3, 64, 3, padding=1) on 3x224x224.
+  const std::string out = P("lw.jsonl");
+  Result r = Run("import codecarbon " + Quote(kData + "/layerwise_vgg16.csv") + " -o " + Quote(out));
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(Lines(out), 2u) << r.err;
+  std::ifstream in(out);
+  std::string l1, l2;
+  std::getline(in, l1);
+  std::getline(in, l2);
+  json net = json::parse(l1), conv = json::parse(l2);
+  EXPECT_EQ(net["type"], "vgg16");
+  EXPECT_EQ(conv["type"], "Conv2d");
+  EXPECT_EQ(conv["params"]["in_channels"], 3);
+  EXPECT_EQ(conv["params"]["out_channels"], 64);
+  EXPECT_EQ(conv["input_shape"], json::array({3, 224, 224}));
+  EXPECT_EQ(conv["context"]["layer_name"], "features.0");
+}
+
+// ---- fit ------------------------------------------------------------------------------------------
+
+TEST_F(CliTest, FitEmptyFile) {
+  const std::string in = Write("empty.jsonl", "");
+  Result r = Run("fit " + Quote(in) + " -o " + Quote(P("p.json")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: ")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "no records")) << r.err;
+  EXPECT_FALSE(fs::exists(P("p.json")));
+}
+
+TEST_F(CliTest, FitBadValueNamesPathAndLine) {
+  std::string text = SyntheticLinear(3);
+  // line 2: energy_j as a string "nan"
+  std::string bad = text;
+  std::size_t l2 = bad.find('\n') + 1;
+  std::size_t pos = bad.find("\"energy_j\":", l2);
+  std::size_t end = bad.find(',', pos);
+  bad.replace(pos, end - pos, "\"energy_j\":\"nan\"");
+  const std::string in = Write("bad.jsonl", bad);
+  Result r = Run("fit " + Quote(in) + " -o " + Quote(P("p.json")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.err, "joulecast: error: " + in + ":2: field 'energy_j' must be a number\n");
+  EXPECT_FALSE(fs::exists(P("p.json")));
+
+  // line 3: negative energy
+  std::string neg = text;
+  std::size_t l3 = neg.find('\n', l2) + 1;
+  pos = neg.find("\"energy_j\":", l3);
+  end = neg.find(',', pos);
+  neg.replace(pos, end - pos, "\"energy_j\":-1.0");
+  const std::string in2 = Write("neg.jsonl", neg);
+  r = Run("fit " + Quote(in2) + " -o " + Quote(P("p.json")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + in2 + ":3: field 'energy_j' must be finite and >= 0")) << r.err;
+
+  // line 1: not JSON at all
+  const std::string in3 = Write("garbage.jsonl", "energy_j,nan\n");
+  r = Run("fit " + Quote(in3) + " -o " + Quote(P("p.json")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + in3 + ":1: invalid JSON")) << r.err;
+  EXPECT_FALSE(fs::exists(P("p.json")));
+}
+
+TEST_F(CliTest, FitUnknownType) {
+  const std::string in = Write("lin.jsonl", SyntheticLinear());
+  Result r = Run("fit " + Quote(in) + " -o " + Quote(P("p.json")) + " --types UnknownLayer");
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.err, "joulecast: error: fit: no records of layer type 'UnknownLayer'\n");
+  EXPECT_FALSE(fs::exists(P("p.json")));
+  r = Run("fit " + Quote(in) + " -o " + Quote(P("p.json")) + " --types Linear,UnknownLayer");
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.err, "joulecast: error: fit: no records of layer type 'UnknownLayer'\n");
+  EXPECT_FALSE(fs::exists(P("p.json")));
+}
+
+TEST_F(CliTest, FitBadTarget) {
+  const std::string in = Write("lin.jsonl", SyntheticLinear());
+  Result r = Run("fit " + Quote(in) + " -o " + Quote(P("p.json")) + " --target joules");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: ")) << r.err;
+  EXPECT_FALSE(fs::exists(P("p.json")));
+}
+
+TEST_F(CliTest, FitTooFewRecords) {
+  const std::string in = Write("few.jsonl", SyntheticLinear(4));
+  Result r = Run("fit " + Quote(in) + " -o " + Quote(P("p.json")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: fit Linear: 4 usable records")) << r.err;
+  EXPECT_FALSE(fs::exists(P("p.json")));
+}
+
+// ---- evaluate -------------------------------------------------------------------------------------
+
+TEST_F(CliTest, EvaluateBadProfiles) {
+  const std::string data = Write("lin.jsonl", SyntheticLinear());
+  struct Case {
+    std::string name, text, message;
+  };
+  const std::vector<Case> cases = {
+      {"invalid.json", "{\"kind\": \"joulecast_profile\", ", ": invalid JSON"},
+      {"kind.json", R"({"kind": "something_else", "format_version": 1})", ": not a joulecast profile"},
+      {"version.json", R"({"kind": "joulecast_profile", "format_version": 99, "target": "energy_j", "layers": {}})",
+       ": unsupported profile format_version 99"},
+      {"layers.json", R"({"kind": "joulecast_profile", "format_version": 1, "target": "energy_j", "layers": {}})",
+       ": profile has no layer predictors"},
+      {"predictor.json",
+       R"({"kind": "joulecast_profile", "format_version": 1, "target": "energy_j", "layers": {"Linear": {}}})",
+       ": layers.Linear: "},
+      {"target.json",
+       R"({"kind": "joulecast_profile", "format_version": 1, "target": "watts", "layers": {"Linear": {}}})",
+       ": target must be energy_j or time_s"},
+  };
+  for (const auto& c : cases) {
+    const std::string profile = Write(c.name, c.text);
+    Result r = Run("evaluate --model " + Quote(profile) + " " + Quote(data));
+    EXPECT_NE(r.status, 0) << c.name;
+    EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + profile + c.message)) << c.name << ": " << r.err;
+    EXPECT_EQ(r.out, "") << c.name;
+  }
+  const std::string missing = P("missing.json");
+  Result r = Run("evaluate --model " + Quote(missing) + " " + Quote(data));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.err, "joulecast: error: " + missing + ": cannot open profile\n");
+}
+
+// A fitted profile, then hand-corrupted: every error must name the profile.
+TEST_F(CliTest, EvaluateCorruptedFittedProfile) {
+  const std::string data = Write("lin.jsonl", SyntheticLinear());
+  const std::string good = P("good.json");
+  Result r = Run("fit " + Quote(data) + " -o " + Quote(good) + " -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json p = json::parse(Slurp(good));
+
+  // The scaler's statistics lose a feature: the parts of the model disagree.
+  json bad = p;
+  json& scaler = bad["layers"]["Linear"]["model"]["scaler"];
+  for (auto& [key, value] : scaler.items()) {
+    if (value.is_array() && !value.empty()) value.erase(value.size() - 1);
+  }
+  std::string path = Write("scaler.json", bad.dump());
+  r = Run("evaluate --model " + Quote(path) + " " + Quote(data));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + path + ": layers.Linear")) << r.err;
+
+  // A valid recipe of another width (eltwise_v1: 3 features; the model has 7).
+  bad = p;
+  bad["layers"]["Linear"]["recipe"] = "eltwise_v1";
+  path = Write("recipe.json", bad.dump());
+  r = Run("evaluate --model " + Quote(path) + " " + Quote(data));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + path + ": layers.Linear")) << r.err;
+
+  // An unknown recipe.
+  bad = p;
+  bad["layers"]["Linear"]["recipe"] = "linear_v99";
+  path = Write("unknown_recipe.json", bad.dump());
+  r = Run("evaluate --model " + Quote(path) + " " + Quote(data));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + path + ": layers.Linear")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "linear_v99")) << r.err;
+}
+
+// import -> fit -> evaluate, end to end.
+TEST_F(CliTest, EndToEnd) {
+  const std::string imported = P("imported.jsonl");
+  Result r = Run("import codecarbon " + Quote(kData + "/linear_2configs.csv") + " -o " + Quote(imported) + " -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(Lines(imported), 2u);
+
+  const std::string synthetic = Write("synthetic.jsonl", SyntheticLinear());
+  const std::string profile = P("profile.json");
+  r = Run("fit " + Quote(synthetic) + " -o " + Quote(profile) + " --name test-profile");
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_TRUE(fs::exists(profile));
+  EXPECT_TRUE(Contains(r.out, "Linear")) << r.out;
+  json p = json::parse(Slurp(profile));
+  EXPECT_EQ(p["kind"], "joulecast_profile");
+  EXPECT_EQ(p["format_version"], 1);
+  EXPECT_EQ(p["name"], "test-profile");
+  EXPECT_EQ(p["target"], "energy_j");
+  EXPECT_TRUE(p["layers"].contains("Linear"));
+
+  r = Run("evaluate --model " + Quote(profile) + " " + Quote(synthetic) + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  json ev = json::parse(r.out);
+  ASSERT_TRUE(ev["layers"].contains("Linear")) << r.out;
+  EXPECT_EQ(ev["layers"]["Linear"]["n"], 30);
+  ASSERT_TRUE(ev["layers"]["Linear"]["mape"].is_number()) << r.out;
+  EXPECT_LT(ev["layers"]["Linear"]["mape"].get<double>(), 5.0);
+  EXPECT_GE(ev["layers"]["Linear"]["mape"].get<double>(), 0.0);
+  EXPECT_EQ(ev["target"], "energy_j");
+  EXPECT_EQ(ev["model"], profile);
+
+  // The imported real records evaluate too (2 Linear configurations).
+  r = Run("evaluate --model " + Quote(profile) + " " + Quote(imported) + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  ev = json::parse(r.out);
+  EXPECT_EQ(ev["layers"]["Linear"]["n"], 2);
+
+  // Human-readable table.
+  r = Run("evaluate --model " + Quote(profile) + " " + Quote(synthetic));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "Linear")) << r.out;
+
+  // Evaluating with no matching layer type is an error.
+  const std::string conv = P("conv.jsonl");
+  ASSERT_EQ(Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv") + " -o " + Quote(conv) + " -q").status, 0);
+  r = Run("evaluate --model " + Quote(profile) + " " + Quote(conv));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: ")) << r.err;
+}
+
+}  // namespace

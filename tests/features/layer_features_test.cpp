@@ -1,0 +1,176 @@
+#include "joulecast/features/layer_features.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace joulecast {
+namespace {
+
+using nlohmann::json;
+
+LayerInstance Layer(const std::string& type, json params, Shape in) {
+  LayerInstance l;
+  l.type = type;
+  l.params = std::move(params);
+  l.input_shape = std::move(in);
+  return l;
+}
+
+// AlexNet features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2) on 3x224x224.
+LayerInstance AlexConv() {
+  return Layer("Conv2d",
+               {{"in_channels", 3}, {"out_channels", 64}, {"kernel_size", {11, 11}}, {"stride", {4, 4}},
+                {"padding", {2, 2}}, {"dilation", {1, 1}}, {"groups", 1}, {"bias", true}},
+               {3, 224, 224});
+}
+LayerInstance AlexPool() {
+  return Layer("MaxPool2d", {{"kernel_size", 3}, {"stride", 2}, {"padding", 0}}, {64, 55, 55});
+}
+LayerInstance AlexFc() { return Layer("Linear", {{"in_features", 9216}, {"out_features", 4096}}, {9216}); }
+LayerInstance Relu() { return Layer("ReLU", {{"inplace", true}}, {64, 55, 55}); }
+
+TEST(LayerFeatures, NamesMatchFeatureLengthForEveryRecipe) {
+  struct Case {
+    std::string recipe;
+    LayerInstance layer;
+    std::size_t width;
+  };
+  std::vector<Case> cases = {{"conv2d_v1", AlexConv(), 14}, {"pool2d_v1", AlexPool(), 9},
+                             {"linear_v1", AlexFc(), 7},    {"eltwise_v1", Relu(), 3},
+                             {"generic_v1", AlexConv(), 4}, {"generic_v1", Relu(), 4}};
+  for (const auto& c : cases) {
+    auto names = RecipeFeatureNames(c.recipe);
+    Eigen::RowVectorXd f = ComputeFeatures(c.recipe, c.layer, 8);
+    EXPECT_EQ(names.size(), c.width) << c.recipe;
+    EXPECT_EQ(static_cast<std::size_t>(f.size()), names.size()) << c.recipe;
+    for (Eigen::Index i = 0; i < f.size(); ++i) EXPECT_TRUE(std::isfinite(f[i])) << c.recipe << " " << names[i];
+  }
+}
+
+TEST(LayerFeatures, Conv2dKnownValues) {
+  // AlexNet features.0, batch 2:
+  //   Ho = (224 + 2*2 - 11) / 4 + 1 = 217/4 + 1 = 54 + 1 = 55
+  //   macs    = 2 * 55*55 * 64 * (11*11*3 + 1) = 2 * 3025 * 64 * 364 = 140,940,800
+  //   in      = 2 * 3 * 224 * 224 = 301,056
+  //   out     = 2 * 64 * 55 * 55  = 387,200
+  //   weights = 64 * 363 + 64     = 23,296
+  //   3 % 16 != 0 -> 0, 64 % 16 == 0 -> 1, padding (2 + 2) / 2 = 2
+  Eigen::RowVectorXd f = ComputeFeatures("conv2d_v1", AlexConv(), 2);
+  const std::vector<double> expected = {std::log(2.0),       std::log(224.0),    std::log(11.0),
+                                        std::log(3.0),       std::log(64.0),     std::log(4.0),
+                                        std::log(55.0),      std::log(140940800.0), std::log(301056.0),
+                                        std::log(387200.0),  std::log(23296.0),  0.0,
+                                        1.0,                 2.0};
+  ASSERT_EQ(static_cast<std::size_t>(f.size()), expected.size());
+  auto names = RecipeFeatureNames("conv2d_v1");
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_NEAR(f[static_cast<Eigen::Index>(i)], expected[i], 1e-12) << names[i];
+  }
+  EXPECT_EQ(names[0], "log_batch");
+  EXPECT_EQ(names[7], "log_macs");
+  EXPECT_EQ(names[13], "padding");
+}
+
+TEST(LayerFeatures, PoolKnownValues) {
+  // AlexNet features.2, MaxPool2d(3, 2) on 64x55x55, batch 1:
+  //   Ho = (55 - 3) / 2 + 1 = 27
+  //   macs = floor(3*3 * 27*27 * 64 * 1 / 2) = floor(419,904 / 2) = 209,952
+  //   in = 64*55*55 = 193,600 ; out = 64*27*27 = 46,656
+  Eigen::RowVectorXd f = ComputeFeatures("pool2d_v1", AlexPool(), 1);
+  const std::vector<double> expected = {0.0,           std::log(55.0),     std::log(3.0),
+                                        std::log(64.0), std::log(2.0),     std::log(27.0),
+                                        std::log(209952.0), std::log(193600.0), std::log(46656.0)};
+  ASSERT_EQ(static_cast<std::size_t>(f.size()), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(f[static_cast<Eigen::Index>(i)], expected[i], 1e-12) << i;
+}
+
+TEST(LayerFeatures, AvgPoolOutImageFromParams) {
+  // AvgPool2d(2, 2) on 3x8x8 without an output shape: out image 4 -> log 4 (not log 8).
+  LayerInstance l = Layer("AvgPool2d", {{"kernel_size", 2}, {"stride", 2}, {"padding", 0}}, {3, 8, 8});
+  Eigen::RowVectorXd f = ComputeFeatures("pool2d_v1", l, 1);
+  EXPECT_NEAR(f[5], std::log(4.0), 1e-12);
+}
+
+TEST(LayerFeatures, LinearKnownValues) {
+  // AlexNet classifier.1 (9216 -> 4096), batch 10:
+  //   macs = 10 * (9216*4096 + 4096) = 10 * 37,752,832 = 377,528,320
+  Eigen::RowVectorXd f = ComputeFeatures("linear_v1", AlexFc(), 10);
+  const std::vector<double> expected = {std::log(10.0),        std::log(9216.0),  std::log(4096.0),
+                                        std::log(377528320.0), std::log(92160.0), std::log(40960.0),
+                                        std::log(37748736.0)};
+  ASSERT_EQ(static_cast<std::size_t>(f.size()), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(f[static_cast<Eigen::Index>(i)], expected[i], 1e-12) << i;
+}
+
+TEST(LayerFeatures, EltwiseKnownValues) {
+  // ReLU on 64x55x55 (n = 193,600), batch 3: log 3, log 193600, log 580800
+  Eigen::RowVectorXd f = ComputeFeatures("eltwise_v1", Relu(), 3);
+  ASSERT_EQ(f.size(), 3);
+  EXPECT_NEAR(f[0], std::log(3.0), 1e-12);
+  EXPECT_NEAR(f[1], std::log(193600.0), 1e-12);
+  EXPECT_NEAR(f[2], std::log(580800.0), 1e-12);
+}
+
+TEST(LayerFeatures, GenericKnownValues) {
+  // Flatten of 256x6x6, batch 2: in = out = 18,432, macs 0 -> log(1) = 0, parameters 0 -> 0
+  Eigen::RowVectorXd f = ComputeFeatures("generic_v1", Layer("Flatten", json::object(), {256, 6, 6}), 2);
+  ASSERT_EQ(f.size(), 4);
+  EXPECT_NEAR(f[0], std::log(18432.0), 1e-12);
+  EXPECT_NEAR(f[1], std::log(18432.0), 1e-12);
+  EXPECT_EQ(f[2], 0.0);
+  EXPECT_EQ(f[3], 0.0);
+}
+
+TEST(LayerFeatures, DefaultRecipe) {
+  EXPECT_EQ(DefaultRecipe("Conv2d"), "conv2d_v1");
+  EXPECT_EQ(DefaultRecipe("MaxPool2d"), "pool2d_v1");
+  EXPECT_EQ(DefaultRecipe("AvgPool2d"), "pool2d_v1");
+  EXPECT_EQ(DefaultRecipe("Linear"), "linear_v1");
+  for (const char* t : {"ReLU", "ReLU6", "Sigmoid", "Tanh", "Softmax", "Dropout", "BatchNorm2d"}) {
+    EXPECT_EQ(DefaultRecipe(t), "eltwise_v1") << t;
+  }
+  for (const char* t : {"Flatten", "AdaptiveAvgPool2d", "vgg16", "Conv3d"}) EXPECT_EQ(DefaultRecipe(t), "generic_v1") << t;
+  // Every default recipe is a known one.
+  for (const char* t : {"Conv2d", "MaxPool2d", "Linear", "ReLU", "Flatten"}) {
+    EXPECT_NO_THROW(RecipeFeatureNames(DefaultRecipe(t))) << t;
+  }
+}
+
+TEST(LayerFeatures, UnknownRecipe) {
+  try {
+    RecipeFeatureNames("conv3d_v9");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "unknown feature recipe 'conv3d_v9'");
+  }
+  try {
+    ComputeFeatures("conv3d_v9", Relu(), 1);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "unknown feature recipe 'conv3d_v9'");
+  }
+}
+
+TEST(LayerFeatures, RecipeDoesNotFitLayer) {
+  EXPECT_THROW(ComputeFeatures("conv2d_v1", AlexFc(), 1), std::invalid_argument);
+  EXPECT_THROW(ComputeFeatures("pool2d_v1", Layer("MaxPool2d", {{"kernel_size", 2}, {"stride", 2}, {"padding", 0}}, {8}), 1),
+               std::invalid_argument);
+  EXPECT_THROW(ComputeFeatures("linear_v1", Layer("Linear", {{"in_features", 4}}, {4}), 1), std::invalid_argument);
+}
+
+TEST(Normaliser, MacsOrElements) {
+  EXPECT_EQ(Normaliser(AlexConv(), 2), 140940800.0);           // the MACs above
+  EXPECT_EQ(Normaliser(Relu(), 3), 580800.0);                  // B * elements
+  EXPECT_EQ(Normaliser(Layer("Flatten", json::object(), {256, 6, 6}), 2), 18432.0);  // no MACs: input elements
+  EXPECT_EQ(Normaliser(Layer("Identity", json::object(), {1}), 1), 1.0);            // never below 1
+  EXPECT_THROW(Normaliser(Relu(), 0), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace joulecast

@@ -1,0 +1,180 @@
+#include "joulecast/predict/profile_fit.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "joulecast/predict/evaluate.h"
+
+namespace joulecast {
+namespace {
+
+// Synthetic Linear layers whose energy is 2 nJ per MAC times b^-0.2 (bigger batches are more
+// efficient): a power law, i.e. linear in the log features, which the trend recovers almost exactly.
+Measurement SyntheticLinear(std::int64_t b, std::int64_t in, std::int64_t out) {
+  Measurement m;
+  m.type = "Linear";
+  m.params = {{"in_features", in}, {"out_features", out}, {"bias", true}};
+  m.batch_size = b;
+  m.input_shape = {in};
+  double macs = double(b) * (double(in) * double(out) + double(out));
+  m.energy_j = 2e-9 * macs * std::pow(double(b), -0.2);
+  m.duration_s = *m.energy_j / 75.0;
+  m.provenance = {{"file", "synthetic"}};
+  return m;
+}
+
+std::vector<Measurement> SyntheticSet() {
+  std::vector<Measurement> v;
+  for (int i = 0; i < 60; ++i) v.push_back(SyntheticLinear(1 + (i * 37) % 250, 64 + (i * 211) % 4000, 32 + (i * 97) % 3000));
+  return v;
+}
+
+TEST(ProfileFit, RecoversSmoothLawAndPredictsUnseenLayer) {
+  FitOptions o;
+  o.degrees = {1};
+  o.gammas = {0.1};
+  o.kernel_alphas = {0.01};
+  Profile p = FitProfile(SyntheticSet(), o);
+  ASSERT_EQ(p.layers.size(), 1u);
+  const LayerPredictor& lp = p.layers.at("Linear");
+  EXPECT_EQ(lp.training["n"].get<int>(), 60);
+  EXPECT_LT(lp.cv["metrics"]["mape"].get<double>(), 2.0);
+  // Unseen configuration: b=100, 1000->500.
+  // Truth = 2e-9 J · 100·(1000·500 + 500) MACs · 100^-0.2 = 0.1001 · 0.3981072 = 0.03985053 J.
+  Measurement u = SyntheticLinear(100, 1000, 500);
+  LayerInstance l{"", "Linear", u.params, u.input_shape, {}};
+  EXPECT_NEAR(lp.Predict(l, 100), 0.03985053, 0.03985053 * 0.02);
+}
+
+TEST(ProfileFit, GridHasEveryCandidateAndBestIsLowest) {
+  FitOptions o;
+  o.degrees = {1, 2};
+  o.gammas = {0.03, 0.3};
+  o.kernel_alphas = {0.01, 1.0};
+  Profile p = FitProfile(SyntheticSet(), o);
+  const auto& cv = p.layers.at("Linear").cv;
+  ASSERT_EQ(cv["grid"].size(), 2u * (1 + 2 * 2));
+  double best = 1e300;
+  for (const auto& g : cv["grid"]) best = std::min(best, g["mape"].get<double>());
+  for (const auto& g : cv["grid"]) {
+    if (g["mape"].get<double>() == best) EXPECT_EQ(g["params"], cv["best"]);
+  }
+}
+
+TEST(ProfileFit, SkipsWholeNetworksAndNonPositiveTargets) {
+  auto v = SyntheticSet();
+  Measurement whole;
+  whole.type = "vgg16";
+  whole.context = {{"architecture", "vgg16"}};
+  whole.energy_j = 100;
+  whole.input_shape = {3, 224, 224};
+  v.push_back(whole);
+  Measurement zero = SyntheticLinear(4, 10, 10);
+  zero.energy_j = 0.0;
+  v.push_back(zero);
+  FitReport r;
+  FitOptions o;
+  o.degrees = {1};
+  o.gammas = {0.1};
+  o.kernel_alphas = {0.1};
+  Profile p = FitProfile(v, o, &r);
+  EXPECT_EQ(r.skipped.at("whole-network records (evaluate uses them)"), 1u);
+  EXPECT_EQ(r.skipped.at("records with a target <= 0"), 1u);
+}
+
+TEST(ProfileFit, Errors) {
+  auto v = SyntheticSet();
+  v.resize(5);
+  try {
+    FitProfile(v, FitOptions{});
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "fit Linear: 5 usable records, need at least 10");
+  }
+  FitOptions o;
+  o.only_types = {"Conv2d"};
+  try {
+    FitProfile(SyntheticSet(), o);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "fit: no records of layer type 'Conv2d'");
+  }
+  std::vector<Measurement> none = SyntheticSet();
+  for (auto& m : none) m.energy_j.reset();
+  EXPECT_THROW(FitProfile(none, FitOptions{}), std::runtime_error);
+}
+
+TEST(Profile, SaveLoadRoundTripPredictsIdentically) {
+  FitOptions o;
+  o.degrees = {2};
+  o.gammas = {0.3};
+  o.kernel_alphas = {0.1};
+  Profile p = FitProfile(SyntheticSet(), o);
+  p.name = "synthetic";
+  std::string path = ::testing::TempDir() + "/profile_roundtrip.json";
+  p.Save(path);
+  Profile q = Profile::Load(path);
+  EXPECT_EQ(q.name, "synthetic");
+  Measurement u = SyntheticLinear(7, 300, 200);
+  LayerInstance l{"", "Linear", u.params, u.input_shape, {}};
+  EXPECT_EQ(p.layers.at("Linear").Predict(l, 7), q.layers.at("Linear").Predict(l, 7));
+  std::remove(path.c_str());
+}
+
+TEST(Profile, LoadErrorsNameThePath) {
+  std::string path = ::testing::TempDir() + "/bad_profile.json";
+  {
+    std::ofstream(path) << "{\"kind\": \"joulecast_profile\", \"format_version\": 9}";
+  }
+  try {
+    Profile::Load(path);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": unsupported profile format_version 9 (this build reads 1)");
+  }
+  {
+    std::ofstream(path) << "{not json";
+  }
+  try {
+    Profile::Load(path);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ": invalid JSON:", 0), 0u) << e.what();
+  }
+  std::remove(path.c_str());
+  try {
+    Profile::Load(path);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": cannot open profile");
+  }
+}
+
+TEST(Evaluate, GroupsByTypeAndCountsSkipped) {
+  FitOptions o;
+  o.degrees = {1};
+  o.gammas = {0.1};
+  o.kernel_alphas = {0.01};
+  Profile p = FitProfile(SyntheticSet(), o);
+  std::vector<Measurement> test = {SyntheticLinear(10, 100, 100), SyntheticLinear(50, 2000, 1000),
+                                   SyntheticLinear(200, 500, 300)};
+  Measurement relu;
+  relu.type = "ReLU";
+  relu.input_shape = {1000};
+  relu.energy_j = 1.0;
+  test.push_back(relu);
+  Evaluation ev = EvaluateLayers(p, test);
+  ASSERT_EQ(ev.layers.count("Linear"), 1u);
+  EXPECT_EQ(ev.layers.at("Linear").measured.size(), 3u);
+  EXPECT_LT(ev.layers.at("Linear").metrics.mape, 3.0);
+  EXPECT_EQ(ev.skipped.at("no predictor for ReLU"), 1u);
+  nlohmann::json j = ev.ToJson();
+  EXPECT_EQ(j["layers"]["Linear"]["n"], 3);
+  EXPECT_THROW(EvaluateLayers(p, {relu}), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace joulecast

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs joulecast's build and test dependencies from Debian's packages (bookworm). Idempotent.
+# libtorch-dev is optional for the prediction path; the collector and TorchScript reader use it.
+set -euo pipefail
+pkgs="cmake ninja-build g++ libeigen3-dev nlohmann-json3-dev libcli11-dev libfmt-dev libgtest-dev libbenchmark-dev"
+missing=$(dpkg-query -W -f='${Package} ${Status}\n' $pkgs 2>/dev/null | awk '$4 != "installed" {print $1}' || true)
+# dpkg-query omits unknown packages entirely: count what it reported.
+reported=$(dpkg-query -W -f='${Package}\n' $pkgs 2>/dev/null | wc -l || true)
+if [ -n "$missing" ] || [ "$reported" -ne "$(echo $pkgs | wc -w)" ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $pkgs
+fi
