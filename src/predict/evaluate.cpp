@@ -1,5 +1,6 @@
 #include "joulecast/predict/evaluate.h"
 
+#include <limits>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -36,6 +37,11 @@ Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>
       ++ev.skipped["records without energy (no meter)"];
       continue;
     }
+    // Relative errors and logs are undefined at zero: such a record cannot be scored.
+    if (TargetValue(m, profile.target) <= 0) {
+      ++ev.skipped["records with a measured target <= 0"];
+      continue;
+    }
     by_type[m.type].push_back(&m);
   }
   for (const auto& [type, recs] : by_type) {
@@ -53,10 +59,17 @@ Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>
       te.measured.push_back(TargetValue(*recs[i], profile.target));
     }
     te.predicted = p.PredictMany(ptrs, batches);
-    if (te.measured.size() >= 2) {
-      Eigen::Map<const Eigen::VectorXd> yt(te.measured.data(), static_cast<Eigen::Index>(te.measured.size()));
-      Eigen::Map<const Eigen::VectorXd> yp(te.predicted.data(), static_cast<Eigen::Index>(te.predicted.size()));
+    Eigen::Map<const Eigen::VectorXd> yt(te.measured.data(), static_cast<Eigen::Index>(te.measured.size()));
+    Eigen::Map<const Eigen::VectorXd> yp(te.predicted.data(), static_cast<Eigen::Index>(te.predicted.size()));
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    te.metrics = regress::Metrics{nan, nan, nan, nan, nan, nan, te.measured.size()};
+    if (yt.size() >= 2 && (yt.array() != yt[0]).any()) {
       te.metrics = regress::ComputeMetrics(yt, yp);
+    } else {
+      // R² and rank correlation need variation in the measured values; the errors do not.
+      te.metrics.mape = regress::MAPE(yt, yp);
+      te.metrics.rmse = regress::RMSE(yt, yp);
+      te.metrics.mae = regress::MAE(yt, yp);
     }
     ev.layers.emplace(type, std::move(te));
   }

@@ -176,5 +176,22 @@ TEST(Evaluate, GroupsByTypeAndCountsSkipped) {
   EXPECT_THROW(EvaluateLayers(p, {relu}), std::runtime_error);
 }
 
+// One record, or records with equal measured values, still get their errors; R² is n/a (NaN).
+TEST(Evaluate, SingleOrConstantMeasurementsGiveErrorsWithoutR2) {
+  FitOptions o;
+  o.degrees = {1};
+  o.gammas = {0.1};
+  o.kernel_alphas = {0.01};
+  Profile p = FitProfile(SyntheticSet(), o);
+  Measurement a = SyntheticLinear(10, 100, 100), zero = SyntheticLinear(10, 100, 100);
+  zero.energy_j = 0.0;
+  Evaluation ev = EvaluateLayers(p, {a, a, zero});
+  const auto& m = ev.layers.at("Linear").metrics;
+  EXPECT_EQ(m.n, 2u);
+  EXPECT_TRUE(std::isnan(m.r2));
+  EXPECT_FALSE(std::isnan(m.mape));
+  EXPECT_EQ(ev.skipped.at("records with a measured target <= 0"), 1u);
+}
+
 }  // namespace
 }  // namespace joulecast
