@@ -86,6 +86,10 @@ void RegisterFit(CLI::App& app) {
   cmd->add_option("--name", a->name, "Profile name (default: the output path)");
   cmd->add_option("--folds", a->options.folds, "Cross-validation folds")->capture_default_str()->check(CLI::Range(2, 100));
   cmd->add_option("--seed", a->options.seed, "Seed of the fold assignment")->capture_default_str();
+  cmd->add_option("--selection", a->options.selection,
+                  "Model selection: mean of k-fold and extrapolation MAPE (largest layers held out), or k-fold alone")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"kfold+extrapolation", "kfold"}));
   cmd->add_option("--types", a->options.only_types, "Fit only these layer types")->delimiter(',');
   cmd->add_flag("-q,--quiet", a->quiet, "No table");
   cmd->callback([a] { RunFit(*a); });

@@ -94,14 +94,9 @@ LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<cons
       for (double a : options.kernel_alphas) cands.push_back({d, true, a, g});
     }
   }
-  std::vector<VectorXd> oof(cands.size(), VectorXd::Zero(n));
-  for (const auto& test_idx : folds) {
-    std::vector<bool> is_test(records.size(), false);
-    for (auto t : test_idx) is_test[t] = true;
-    std::vector<std::size_t> train_idx;
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      if (!is_test[i]) train_idx.push_back(i);
-    }
+  // Predicts the test rows of one split for every candidate, writing into out[candidate].
+  auto run_split = [&](const std::vector<std::size_t>& train_idx, const std::vector<std::size_t>& test_idx,
+                       std::vector<VectorXd>& out) {
     MatrixXd Xtr = regress::SelectRows(X, train_idx), Xte = regress::SelectRows(X, test_idx);
     VectorXd ytr = regress::SelectRows(y, train_idx);
     regress::StandardScaler scaler;
@@ -136,24 +131,54 @@ LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<cons
     // Candidate order: per degree, the trend alone, then every (gamma, alpha).
     std::size_t c = 0;
     for (Eigen::Index di = 0; di < nd; ++di) {
-      for (std::size_t j = 0; j < test_idx.size(); ++j) oof[c][static_cast<Eigen::Index>(test_idx[j])] = trend_te(static_cast<Eigen::Index>(j), di);
+      for (std::size_t j = 0; j < test_idx.size(); ++j) out[c][static_cast<Eigen::Index>(test_idx[j])] = trend_te(static_cast<Eigen::Index>(j), di);
       ++c;
       for (const MatrixXd& kp : kernel_te) {
         for (std::size_t j = 0; j < test_idx.size(); ++j) {
           const auto jj = static_cast<Eigen::Index>(j);
-          oof[c][static_cast<Eigen::Index>(test_idx[j])] = trend_te(jj, di) + kp(jj, di);
+          out[c][static_cast<Eigen::Index>(test_idx[j])] = trend_te(jj, di) + kp(jj, di);
         }
         ++c;
       }
     }
+  };
+  auto complement = [&](const std::vector<std::size_t>& test_idx) {
+    std::vector<bool> is_test(records.size(), false);
+    for (auto t : test_idx) is_test[t] = true;
+    std::vector<std::size_t> train_idx;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (!is_test[i]) train_idx.push_back(i);
+    }
+    return train_idx;
+  };
+  std::vector<VectorXd> oof(cands.size(), VectorXd::Zero(n));
+  for (const auto& test_idx : folds) run_split(complement(test_idx), test_idx, oof);
+
+  // Extrapolation split: train on the smallest layers, test on the largest. Real networks' layers
+  // lie at the large end of random sampling ranges, so a model must hold up beyond its data.
+  std::vector<std::size_t> by_size(records.size());
+  std::vector<double> size(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    by_size[i] = i;
+    size[i] = Normaliser(LayerOf(*records[i]), records[i]->batch_size);
   }
+  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) { return size[a] < size[b]; });
+  const auto n_large = static_cast<std::size_t>(std::ceil(options.extrapolation_fraction * double(records.size())));
+  std::vector<std::size_t> large(by_size.end() - static_cast<std::ptrdiff_t>(n_large), by_size.end());
+  std::vector<VectorXd> extra(cands.size(), VectorXd::Zero(n));
+  const bool use_extrapolation = options.selection == "kfold+extrapolation" && n_large >= 2;
+  if (use_extrapolation) run_split(complement(large), large, extra);
+  VectorXd y_large = regress::SelectRows(y, large);
+
   std::size_t best = 0;
   nlohmann::json grid = nlohmann::json::array();
   std::vector<double> scores(cands.size());
   for (std::size_t c = 0; c < cands.size(); ++c) {
-    scores[c] = LogSpaceMape(oof[c], y);
+    double kfold = LogSpaceMape(oof[c], y);
+    double extrap = use_extrapolation ? LogSpaceMape(regress::SelectRows(extra[c], large), y_large) : kfold;
+    scores[c] = 0.5 * (kfold + extrap);
     if (!std::isfinite(scores[c])) scores[c] = 1e300;
-    grid.push_back({{"params", cands[c].ToJson()}, {"mape", scores[c]}});
+    grid.push_back({{"params", cands[c].ToJson()}, {"kfold_mape", kfold}, {"extrapolation_mape", extrap}, {"score", scores[c]}});
     if (scores[c] < scores[best]) best = c;
   }
   const Candidate& b = cands[best];
@@ -176,14 +201,28 @@ LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<cons
     t_pred[i] *= norm;
   }
   regress::Metrics cvm = regress::ComputeMetrics(t_true, t_pred);
-  p.cv = {{"folds", k}, {"seed", options.seed}, {"selection", "lowest out-of-fold MAPE"},
-          {"best", b.ToJson()}, {"metrics", cvm.ToJson()}, {"grid", grid}};
+  p.cv = {{"folds", k},
+          {"seed", options.seed},
+          {"selection", use_extrapolation ? "lowest mean of k-fold MAPE and extrapolation MAPE" : "lowest k-fold MAPE"},
+          {"extrapolation_fraction", options.extrapolation_fraction},
+          {"best", b.ToJson()},
+          {"metrics", cvm.ToJson()},
+          {"extrapolation_mape", grid[best]["extrapolation_mape"]},
+          {"grid", grid}};
   p.training = {{"n", records.size()}, {"target", options.target}, {"batch_size_range", {bmin, bmax}},
                 {"target_range", {tmin, tmax}}, {"sources", std::vector<std::string>(sources.begin(), sources.end())}};
   return p;
 }
 
 Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& options, FitReport* report) {
+  if (options.selection != "kfold+extrapolation" && options.selection != "kfold") {
+    throw std::invalid_argument(
+        fmt::format("fit: selection must be 'kfold+extrapolation' or 'kfold', got '{}'", options.selection));
+  }
+  if (!(options.extrapolation_fraction > 0 && options.extrapolation_fraction < 1)) {
+    throw std::invalid_argument(
+        fmt::format("fit: extrapolation_fraction must be in (0, 1), got {}", options.extrapolation_fraction));
+  }
   std::map<std::string, std::vector<const Measurement*>> by_type;
   FitReport local;
   FitReport& r = report ? *report : local;

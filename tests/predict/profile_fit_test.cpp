@@ -58,9 +58,27 @@ TEST(ProfileFit, GridHasEveryCandidateAndBestIsLowest) {
   const auto& cv = p.layers.at("Linear").cv;
   ASSERT_EQ(cv["grid"].size(), 2u * (1 + 2 * 2));
   double best = 1e300;
-  for (const auto& g : cv["grid"]) best = std::min(best, g["mape"].get<double>());
   for (const auto& g : cv["grid"]) {
-    if (g["mape"].get<double>() == best) EXPECT_EQ(g["params"], cv["best"]);
+    // The score is the mean of the k-fold and the extrapolation MAPE.
+    EXPECT_DOUBLE_EQ(g["score"].get<double>(),
+                     0.5 * (g["kfold_mape"].get<double>() + g["extrapolation_mape"].get<double>()));
+    best = std::min(best, g["score"].get<double>());
+  }
+  for (const auto& g : cv["grid"]) {
+    if (g["score"].get<double>() == best) EXPECT_EQ(g["params"], cv["best"]);
+  }
+  EXPECT_EQ(cv["selection"], "lowest mean of k-fold MAPE and extrapolation MAPE");
+  o.selection = "kfold";
+  Profile q = FitProfile(SyntheticSet(), o);
+  for (const auto& g : q.layers.at("Linear").cv["grid"]) {
+    EXPECT_EQ(g["score"], g["kfold_mape"]);
+  }
+  o.selection = "best-guess";
+  try {
+    FitProfile(SyntheticSet(), o);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "fit: selection must be 'kfold+extrapolation' or 'kfold', got 'best-guess'");
   }
 }
 
