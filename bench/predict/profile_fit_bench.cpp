@@ -1,6 +1,7 @@
 // Time to fit the shipped profile: all seven layer types of data/getzner2023/random with the full
 // cross-validation grid (what `joulecast fit` does). Target: under 60 s on a 2-core machine.
-// Run: build/predict_profile_fit_bench  (peak memory: /usr/bin/time -v build/predict_profile_fit_bench)
+// Run: build/predict_profile_fit_bench  (peak memory: /usr/bin/time -v
+// build/predict_profile_fit_bench)
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -14,7 +15,8 @@ namespace {
 std::vector<joulecast::Measurement> LoadRandom() {
   std::vector<joulecast::Measurement> all;
   for (const char* l : {"conv2d", "linear", "maxpool2d", "relu", "sigmoid", "tanh", "softmax"}) {
-    auto r = joulecast::ReadMeasurements(std::string(JOULECAST_SOURCE_DIR) + "/data/getzner2023/random/" + l + ".jsonl");
+    auto r = joulecast::ReadMeasurements(std::string(JOULECAST_SOURCE_DIR) +
+                                         "/data/getzner2023/random/" + l + ".jsonl");
     all.insert(all.end(), r.begin(), r.end());
   }
   return all;

@@ -1,17 +1,17 @@
 // joulecast evaluate --model PROFILE.json MEASUREMENTS... [--json]
+#include "joulecast/predict/evaluate.h"
+
+#include <fmt/format.h>
+
 #include <cmath>
 #include <iostream>
 #include <memory>
 
-#include <fmt/format.h>
-
 #include "commands.h"
+#include "common.h"
 #include "joulecast/io/measurement.h"
-#include "joulecast/predict/evaluate.h"
 
 namespace joulecast::cli {
-
-std::vector<std::string> ExpandGlobs(const std::vector<std::string>& args);
 
 namespace {
 
@@ -21,16 +21,13 @@ struct EvalArgs {
   bool json = false;
 };
 
-std::string Num(double v, const char* f) { return std::isnan(v) ? "n/a" : fmt::format(fmt::runtime(f), v); }
+std::string Num(double v, const char* f) {
+  return std::isnan(v) ? "n/a" : fmt::format(fmt::runtime(f), v);
+}
 
 void RunEvaluate(const EvalArgs& a) {
   Profile profile = Profile::Load(a.model);
-  std::vector<Measurement> records;
-  for (const auto& f : ExpandGlobs(a.files)) {
-    auto r = ReadMeasurements(f);
-    records.insert(records.end(), std::make_move_iterator(r.begin()), std::make_move_iterator(r.end()));
-  }
-  if (records.empty()) throw std::runtime_error("evaluate: the measurement files hold no records");
+  std::vector<Measurement> records = LoadMeasurements(a.files, "evaluate");
   Evaluation ev = EvaluateLayers(profile, records);
   if (a.json) {
     nlohmann::json j = ev.ToJson();
@@ -39,23 +36,29 @@ void RunEvaluate(const EvalArgs& a) {
     std::cout << j.dump(2) << "\n";
     return;
   }
-  std::cout << fmt::format("profile {} (target {}), {} records\n", a.model, profile.target, records.size());
-  std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}\n", "layer", "n", "R2", "logR2", "MAPE%", "Spearman");
+  std::cout << fmt::format("profile {} (target {}), {} records\n", a.model, profile.target,
+                           records.size());
+  std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}\n", "layer", "n", "R2", "logR2",
+                           "MAPE%", "Spearman");
   for (const auto& [type, e] : ev.layers) {
     const auto& m = e.metrics;
-    std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}\n", type, e.measured.size(), Num(m.r2, "{:.4f}"),
-                             Num(m.log_r2, "{:.4f}"), Num(m.mape, "{:.2f}"), Num(m.spearman, "{:.4f}"));
+    std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}\n", type, e.measured.size(),
+                             Num(m.r2, "{:.4f}"), Num(m.log_r2, "{:.4f}"), Num(m.mape, "{:.2f}"),
+                             Num(m.spearman, "{:.4f}"));
   }
-  for (const auto& [why, n] : ev.skipped) std::cout << fmt::format("not evaluated: {} {}\n", n, why);
+  for (const auto& [why, n] : ev.skipped)
+    std::cout << fmt::format("not evaluated: {} {}\n", n, why);
 }
 
 }  // namespace
 
 void RegisterEvaluate(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
-  auto* cmd = app.add_subcommand("evaluate", "Compare a profile's predictions with measured records");
+  auto* cmd =
+      app.add_subcommand("evaluate", "Compare a profile's predictions with measured records");
   cmd->add_option("--model", a->model, "Profile (JSON)")->required();
-  cmd->add_option("measurements", a->files, "JSON Lines measurement files or quoted glob patterns")->required();
+  cmd->add_option("measurements", a->files, "JSON Lines measurement files or quoted glob patterns")
+      ->required();
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->callback([a] { RunEvaluate(*a); });
 }

@@ -1,37 +1,16 @@
 // joulecast fit MEASUREMENTS... -o PROFILE.json [--target energy_j|time_s] [--name NAME]
-#include <glob.h>
+#include <fmt/format.h>
 
 #include <chrono>
 #include <iostream>
 #include <memory>
 
-#include <fmt/format.h>
-
 #include "commands.h"
+#include "common.h"
 #include "joulecast/io/measurement.h"
 #include "joulecast/predict/profile_fit.h"
 
 namespace joulecast::cli {
-
-// Arguments may be glob patterns (quoted so the shell leaves them): "data/*.jsonl".
-std::vector<std::string> ExpandGlobs(const std::vector<std::string>& args) {
-  std::vector<std::string> out;
-  for (const auto& a : args) {
-    if (a.find_first_of("*?[") == std::string::npos) {
-      out.push_back(a);
-      continue;
-    }
-    glob_t g{};
-    int rc = ::glob(a.c_str(), 0, nullptr, &g);
-    if (rc == GLOB_NOMATCH) {
-      globfree(&g);
-      throw std::runtime_error(fmt::format("{}: no file matches", a));
-    }
-    for (std::size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
-    globfree(&g);
-  }
-  return out;
-}
 
 namespace {
 
@@ -44,12 +23,7 @@ struct FitArgs {
 
 void RunFit(FitArgs& a) {
   auto start = std::chrono::steady_clock::now();
-  std::vector<Measurement> records;
-  for (const auto& f : ExpandGlobs(a.files)) {
-    auto r = ReadMeasurements(f);
-    records.insert(records.end(), std::make_move_iterator(r.begin()), std::make_move_iterator(r.end()));
-  }
-  if (records.empty()) throw std::runtime_error("fit: the measurement files hold no records");
+  std::vector<Measurement> records = LoadMeasurements(a.files, "fit");
   FitReport report;
   Profile p = FitProfile(records, a.options, &report);
   p.name = a.name.empty() ? a.output : a.name;
@@ -57,37 +31,45 @@ void RunFit(FitArgs& a) {
   p.Save(a.output);
   if (a.quiet) return;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << fmt::format("{:<12} {:>6} {:>9} {:>8} {:>8}  {}\n", "layer", "n", "CV MAPE%", "CV R2", "CV logR2",
-                           "model");
+  std::cout << fmt::format("{:<12} {:>6} {:>9} {:>8} {:>8}  {}\n", "layer", "n", "CV MAPE%",
+                           "CV R2", "CV logR2", "model");
   for (const auto& [type, lp] : p.layers) {
     const auto& m = lp.cv["metrics"];
     const auto& b = lp.cv["best"];
-    std::string model = b["use_kernel"].get<bool>()
-                            ? fmt::format("trend deg {} + rbf(alpha {}, gamma {})", b["degree"].get<int>(),
-                                          b["kernel_alpha"].get<double>(), b["gamma"].get<double>())
-                            : fmt::format("trend deg {}", b["degree"].get<int>());
-    std::cout << fmt::format("{:<12} {:>6} {:>9.2f} {:>8.4f} {:>8.4f}  {}\n", type, lp.training["n"].get<std::size_t>(),
-                             m["mape"].get<double>(), m["r2"].get<double>(), m["log_r2"].get<double>(), model);
+    std::string model =
+        b["use_kernel"].get<bool>()
+            ? fmt::format("trend deg {} + rbf(alpha {}, gamma {})", b["degree"].get<int>(),
+                          b["kernel_alpha"].get<double>(), b["gamma"].get<double>())
+            : fmt::format("trend deg {}", b["degree"].get<int>());
+    std::cout << fmt::format("{:<12} {:>6} {:>9.2f} {:>8.4f} {:>8.4f}  {}\n", type,
+                             lp.training["n"].get<std::size_t>(), m["mape"].get<double>(),
+                             m["r2"].get<double>(), m["log_r2"].get<double>(), model);
   }
   for (const auto& [why, n] : report.skipped) std::cout << fmt::format("skipped {} {}\n", n, why);
-  std::cout << fmt::format("wrote {} ({} layer types, {:.1f} s)\n", a.output, p.layers.size(), secs);
+  std::cout << fmt::format("wrote {} ({} layer types, {:.1f} s)\n", a.output, p.layers.size(),
+                           secs);
 }
 
 }  // namespace
 
 void RegisterFit(CLI::App& app) {
   auto a = std::make_shared<FitArgs>();
-  auto* cmd = app.add_subcommand("fit", "Fit a hardware profile (one predictor per layer type) from measurements");
-  cmd->add_option("measurements", a->files, "JSON Lines measurement files or quoted glob patterns")->required();
+  auto* cmd = app.add_subcommand(
+      "fit", "Fit a hardware profile (one predictor per layer type) from measurements");
+  cmd->add_option("measurements", a->files, "JSON Lines measurement files or quoted glob patterns")
+      ->required();
   cmd->add_option("-o,--output", a->output, "Profile to write (JSON)")->required();
   cmd->add_option("--target", a->options.target, "What to predict")
       ->capture_default_str()
       ->check(CLI::IsMember({"energy_j", "time_s"}));
   cmd->add_option("--name", a->name, "Profile name (default: the output path)");
-  cmd->add_option("--folds", a->options.folds, "Cross-validation folds")->capture_default_str()->check(CLI::Range(2, 100));
+  cmd->add_option("--folds", a->options.folds, "Cross-validation folds")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 100));
   cmd->add_option("--seed", a->options.seed, "Seed of the fold assignment")->capture_default_str();
   cmd->add_option("--selection", a->options.selection,
-                  "Model selection: mean of k-fold and extrapolation MAPE (largest layers held out), or k-fold alone")
+                  "Model selection: mean of k-fold and extrapolation MAPE (largest layers held "
+                  "out), or k-fold alone")
       ->capture_default_str()
       ->check(CLI::IsMember({"kfold+extrapolation", "kfold"}));
   cmd->add_option("--types", a->options.only_types, "Fit only these layer types")->delimiter(',');

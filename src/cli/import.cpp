@@ -1,10 +1,10 @@
 // joulecast import codecarbon FILE... [--slurm-log LOG]... [--strict] -o OUT.jsonl
+#include <fmt/format.h>
+
 #include <iostream>
 #include <map>
 #include <memory>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "commands.h"
 #include "joulecast/arch/shape_inference.h"
@@ -23,8 +23,9 @@ struct ImportArgs {
 
 void RunCodeCarbon(const ImportArgs& a) {
   if (!a.logs.empty() && a.logs.size() != 1 && a.logs.size() != a.files.size()) {
-    throw std::runtime_error(fmt::format("--slurm-log: give one log for all files or one per file ({} files, {} logs)",
-                                         a.files.size(), a.logs.size()));
+    throw std::runtime_error(
+        fmt::format("--slurm-log: give one log for all files or one per file ({} files, {} logs)",
+                    a.files.size(), a.logs.size()));
   }
   CodeCarbonImportOptions opt;
   opt.energy_column = a.energy_column;
@@ -36,7 +37,8 @@ void RunCodeCarbon(const ImportArgs& a) {
     auto it = cache->find(arch);
     if (it == cache->end()) it = cache->emplace(arch, InferShapes(LoadZooArchitecture(arch))).first;
     if (leaf >= it->second.size()) {
-      throw std::invalid_argument(fmt::format("{} has {} layers, no layer_idx {}", arch, it->second.size(), leaf + 1));
+      throw std::invalid_argument(
+          fmt::format("{} has {} layers, no layer_idx {}", arch, it->second.size(), leaf + 1));
     }
     return it->second[leaf];
   };
@@ -47,29 +49,37 @@ void RunCodeCarbon(const ImportArgs& a) {
     const SlurmLog* log = logs.empty() ? nullptr : (logs.size() == 1 ? &logs[0] : &logs[i]);
     ImportCodeCarbonFile(a.files[i], log, opt, result);
   }
-  for (const auto& w : result.warnings) std::cerr << "joulecast: warning: " << w << " (row skipped)\n";
+  for (const auto& w : result.warnings)
+    std::cerr << "joulecast: warning: " << w << " (row skipped)\n";
   if (result.records.empty()) throw std::runtime_error("no valid rows: nothing imported");
   AtomicFile out(a.output);
   for (const auto& m : result.records) WriteMeasurement(out.stream(), m);
   out.Commit();
   if (!a.quiet) {
-    std::cerr << fmt::format("imported {} configurations from {} rows ({} dropped by the Slurm log, {} malformed) -> {}\n",
-                             result.records.size(), result.rows, result.rows_dropped_by_log, result.rows_malformed,
-                             a.output);
+    std::cerr << fmt::format(
+        "imported {} configurations from {} rows ({} dropped by the Slurm log, {} malformed) -> "
+        "{}\n",
+        result.records.size(), result.rows, result.rows_dropped_by_log, result.rows_malformed,
+        a.output);
   }
 }
 
 }  // namespace
 
 void RegisterImport(CLI::App& app) {
-  auto* cmd = app.add_subcommand("import", "Convert published measurements into joulecast records (JSON Lines)");
+  auto* cmd = app.add_subcommand(
+      "import", "Convert published measurements into joulecast records (JSON Lines)");
   cmd->require_subcommand(1);
   auto args = std::make_shared<ImportArgs>();
-  auto* cc = cmd->add_subcommand("codecarbon", "CodeCarbon CSVs with the layer configuration in project_name");
-  cc->add_option("files", args->files, "CodeCarbon CSV files")->required()->check(CLI::ExistingFile);
-  cc->add_option("--slurm-log", args->logs,
-                 "Slurm log of the collection run; rows it shows a '[codecarbon ERROR' for are dropped "
-                 "(one log for all files, or one per file in order)")
+  auto* cc = cmd->add_subcommand("codecarbon",
+                                 "CodeCarbon CSVs with the layer configuration in project_name");
+  cc->add_option("files", args->files, "CodeCarbon CSV files")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cc->add_option(
+        "--slurm-log", args->logs,
+        "Slurm log of the collection run; rows it shows a '[codecarbon ERROR' for are dropped "
+        "(one log for all files, or one per file in order)")
       ->check(CLI::ExistingFile);
   cc->add_option("-o,--output", args->output, "Output JSON Lines file")->required();
   cc->add_option("--energy-column", args->energy_column, "Energy column (kWh) to use")

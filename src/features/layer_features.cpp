@@ -1,9 +1,9 @@
 #include "joulecast/features/layer_features.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "joulecast/features/macs.h"
 
@@ -15,15 +15,16 @@ double Log(double x) { return std::log(std::max(x, 1.0)); }
 double Int(const LayerInstance& l, const char* key) {
   auto it = l.params.find(key);
   if (it == l.params.end() || !it->is_number_integer()) {
-    throw std::invalid_argument(fmt::format("{}: parameter '{}' missing or not an integer", l.type, key));
+    throw std::invalid_argument(
+        fmt::format("{}: parameter '{}' missing or not an integer", l.type, key));
   }
   return static_cast<double>(it->get<std::int64_t>());
 }
 
 void RequireRank(const LayerInstance& l, std::size_t rank, const std::string& recipe) {
   if (l.input_shape.size() != rank) {
-    throw std::invalid_argument(fmt::format("recipe {}: {} needs a rank-{} input, got {}", recipe, l.type, rank,
-                                            FormatShape(l.input_shape)));
+    throw std::invalid_argument(fmt::format("recipe {}: {} needs a rank-{} input, got {}", recipe,
+                                            l.type, rank, FormatShape(l.input_shape)));
   }
 }
 
@@ -33,8 +34,8 @@ std::string DefaultRecipe(const std::string& type) {
   if (type == "Conv2d") return "conv2d_v1";
   if (type == "MaxPool2d" || type == "AvgPool2d") return "pool2d_v1";
   if (type == "Linear") return "linear_v1";
-  if (type == "ReLU" || type == "ReLU6" || type == "Sigmoid" || type == "Tanh" || type == "Softmax" ||
-      type == "Dropout" || type == "BatchNorm2d") {
+  if (type == "ReLU" || type == "ReLU6" || type == "Sigmoid" || type == "Tanh" ||
+      type == "Softmax" || type == "Dropout" || type == "BatchNorm2d") {
     return "eltwise_v1";
   }
   return "generic_v1";
@@ -42,28 +43,33 @@ std::string DefaultRecipe(const std::string& type) {
 
 std::vector<std::string> RecipeFeatureNames(const std::string& recipe) {
   if (recipe == "conv2d_v1") {
-    return {"log_batch", "log_image", "log_kernel", "log_in_channels", "log_out_channels", "log_stride",
-            "log_out_image", "log_macs", "log_in_elements", "log_out_elements", "log_weights",
-            "in_channels_mult16", "out_channels_mult16", "padding"};
+    return {"log_batch",           "log_image",        "log_kernel",    "log_in_channels",
+            "log_out_channels",    "log_stride",       "log_out_image", "log_macs",
+            "log_in_elements",     "log_out_elements", "log_weights",   "in_channels_mult16",
+            "out_channels_mult16", "padding"};
   }
   if (recipe == "pool2d_v1") {
-    return {"log_batch", "log_image", "log_kernel", "log_channels", "log_stride", "log_out_image", "log_macs",
-            "log_in_elements", "log_out_elements"};
+    return {"log_batch",     "log_image", "log_kernel",      "log_channels",    "log_stride",
+            "log_out_image", "log_macs",  "log_in_elements", "log_out_elements"};
   }
   if (recipe == "linear_v1") {
-    return {"log_batch", "log_in", "log_out", "log_macs", "log_batch_in", "log_batch_out", "log_in_out"};
+    return {"log_batch",    "log_in",        "log_out",   "log_macs",
+            "log_batch_in", "log_batch_out", "log_in_out"};
   }
   if (recipe == "eltwise_v1") return {"log_batch", "log_elements", "log_batch_elements"};
-  if (recipe == "generic_v1") return {"log_in_elements", "log_out_elements", "log_macs", "log_parameters"};
+  if (recipe == "generic_v1")
+    return {"log_in_elements", "log_out_elements", "log_macs", "log_parameters"};
   throw std::invalid_argument(fmt::format("unknown feature recipe '{}'", recipe));
 }
 
-Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstance& l, std::int64_t batch) {
+Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstance& l,
+                                   std::int64_t batch) {
   LayerCounts c = CountLayer(l, batch);
   const double b = static_cast<double>(batch);
   std::vector<double> f;
   if (recipe == "conv2d_v1") {
-    if (l.type != "Conv2d") throw std::invalid_argument(fmt::format("recipe {} does not apply to {}", recipe, l.type));
+    if (l.type != "Conv2d")
+      throw std::invalid_argument(fmt::format("recipe {} does not apply to {}", recipe, l.type));
     RequireRank(l, 3, recipe);
     auto [kh, kw] = PairParam(l, "kernel_size");
     auto [sh, sw] = PairParam(l, "stride");
@@ -71,17 +77,35 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
     double ci = Int(l, "in_channels"), co = Int(l, "out_channels");
     double h = static_cast<double>(l.input_shape[1]);
     double ho = c.output_elements / (b * co);
-    f = {Log(b), Log(h), Log(std::sqrt(double(kh * kw))), Log(ci), Log(co), Log(std::sqrt(double(sh * sw))),
-         Log(std::sqrt(ho)), Log(c.macs), Log(c.input_elements), Log(c.output_elements), Log(c.parameters),
-         std::fmod(ci, 16.0) == 0 ? 1.0 : 0.0, std::fmod(co, 16.0) == 0 ? 1.0 : 0.0, 0.5 * double(ph + pw)};
+    f = {Log(b),
+         Log(h),
+         Log(std::sqrt(double(kh * kw))),
+         Log(ci),
+         Log(co),
+         Log(std::sqrt(double(sh * sw))),
+         Log(std::sqrt(ho)),
+         Log(c.macs),
+         Log(c.input_elements),
+         Log(c.output_elements),
+         Log(c.parameters),
+         std::fmod(ci, 16.0) == 0 ? 1.0 : 0.0,
+         std::fmod(co, 16.0) == 0 ? 1.0 : 0.0,
+         0.5 * double(ph + pw)};
   } else if (recipe == "pool2d_v1") {
     RequireRank(l, 3, recipe);
     auto [kh, kw] = PairParam(l, "kernel_size");
     auto [sh, sw] = PairParam(l, "stride");
     double ch = static_cast<double>(l.input_shape[0]), h = static_cast<double>(l.input_shape[1]);
     double ho2 = c.output_elements / (b * ch);
-    f = {Log(b), Log(h), Log(std::sqrt(double(kh * kw))), Log(ch), Log(std::sqrt(double(sh * sw))),
-         Log(std::sqrt(ho2)), Log(c.macs), Log(c.input_elements), Log(c.output_elements)};
+    f = {Log(b),
+         Log(h),
+         Log(std::sqrt(double(kh * kw))),
+         Log(ch),
+         Log(std::sqrt(double(sh * sw))),
+         Log(std::sqrt(ho2)),
+         Log(c.macs),
+         Log(c.input_elements),
+         Log(c.output_elements)};
   } else if (recipe == "linear_v1") {
     double in = Int(l, "in_features"), out = Int(l, "out_features");
     double rows = b * Elements(l.input_shape) / static_cast<double>(l.input_shape.back());

@@ -1,9 +1,9 @@
 #include "joulecast/features/macs.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "joulecast/arch/shape_inference.h"
 
@@ -21,23 +21,27 @@ std::pair<std::int64_t, std::int64_t> PairParam(const LayerInstance& layer, cons
     throw std::invalid_argument(fmt::format("{}: missing parameter '{}'", layer.type, key));
   }
   if (it->is_number_integer()) return {it->get<std::int64_t>(), it->get<std::int64_t>()};
-  if (it->is_array() && it->size() == 2 && (*it)[0].is_number_integer() && (*it)[1].is_number_integer()) {
+  if (it->is_array() && it->size() == 2 && (*it)[0].is_number_integer() &&
+      (*it)[1].is_number_integer()) {
     return {(*it)[0].get<std::int64_t>(), (*it)[1].get<std::int64_t>()};
   }
-  throw std::invalid_argument(fmt::format("{}: parameter '{}' must be an integer or [h, w], got {}", layer.type,
-                                          key, it->dump()));
+  throw std::invalid_argument(fmt::format("{}: parameter '{}' must be an integer or [h, w], got {}",
+                                          layer.type, key, it->dump()));
 }
 
 namespace {
 
-std::int64_t IntParam(const LayerInstance& layer, const char* key, std::int64_t fallback, bool required) {
+std::int64_t IntParam(const LayerInstance& layer, const char* key, std::int64_t fallback,
+                      bool required) {
   auto it = layer.params.find(key);
   if (it == layer.params.end()) {
-    if (required) throw std::invalid_argument(fmt::format("{}: missing parameter '{}'", layer.type, key));
+    if (required)
+      throw std::invalid_argument(fmt::format("{}: missing parameter '{}'", layer.type, key));
     return fallback;
   }
   if (!it->is_number_integer()) {
-    throw std::invalid_argument(fmt::format("{}: parameter '{}' must be an integer, got {}", layer.type, key, it->dump()));
+    throw std::invalid_argument(
+        fmt::format("{}: parameter '{}' must be an integer, got {}", layer.type, key, it->dump()));
   }
   return it->get<std::int64_t>();
 }
@@ -50,8 +54,11 @@ bool BoolParam(const LayerInstance& layer, const char* key, bool fallback) {
 }  // namespace
 
 LayerCounts CountLayer(const LayerInstance& layer, std::int64_t batch_size) {
-  if (batch_size < 1) throw std::invalid_argument(fmt::format("{}: batch size must be >= 1, got {}", layer.type, batch_size));
-  if (layer.input_shape.empty()) throw std::invalid_argument(fmt::format("{}: empty input shape", layer.type));
+  if (batch_size < 1)
+    throw std::invalid_argument(
+        fmt::format("{}: batch size must be >= 1, got {}", layer.type, batch_size));
+  if (layer.input_shape.empty())
+    throw std::invalid_argument(fmt::format("{}: empty input shape", layer.type));
   const double b = static_cast<double>(batch_size);
   LayerCounts c;
   c.input_elements = b * Elements(layer.input_shape);
@@ -75,45 +82,64 @@ LayerCounts CountLayer(const LayerInstance& layer, std::int64_t batch_size) {
   c.output_elements = b * Elements(out);
   const std::string& t = layer.type;
   if (t == "Conv2d") {
-    if (layer.input_shape.size() != 3) throw std::invalid_argument("Conv2d: input shape must be CxHxW");
+    if (layer.input_shape.size() != 3)
+      throw std::invalid_argument("Conv2d: input shape must be CxHxW");
     auto [kh, kw] = PairParam(layer, "kernel_size");
     auto [sh, sw] = PairParam(layer, "stride");
     auto [ph, pw] = PairParam(layer, "padding");
     std::int64_t dh = 1, dw = 1;
     if (layer.params.contains("dilation")) std::tie(dh, dw) = PairParam(layer, "dilation");
-    std::int64_t ci = IntParam(layer, "in_channels", 0, true), co = IntParam(layer, "out_channels", 0, true);
+    std::int64_t ci = IntParam(layer, "in_channels", 0, true),
+                 co = IntParam(layer, "out_channels", 0, true);
     std::int64_t g = IntParam(layer, "groups", 1, false);
-    if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0 || dh < 1 || dw < 1 || ci < 1 || co < 1 || g < 1) {
+    if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0 || dh < 1 || dw < 1 || ci < 1 ||
+        co < 1 || g < 1) {
       throw std::invalid_argument("Conv2d: sizes must be positive (padding >= 0)");
     }
-    double ho = std::floor(static_cast<double>(layer.input_shape[1] + 2 * ph - dh * (kh - 1) - 1) / static_cast<double>(sh)) + 1;
-    double wo = std::floor(static_cast<double>(layer.input_shape[2] + 2 * pw - dw * (kw - 1) - 1) / static_cast<double>(sw)) + 1;
-    if (ho < 1 || wo < 1) throw std::invalid_argument("Conv2d: kernel larger than the padded input");
+    double ho = std::floor(static_cast<double>(layer.input_shape[1] + 2 * ph - dh * (kh - 1) - 1) /
+                           static_cast<double>(sh)) +
+                1;
+    double wo = std::floor(static_cast<double>(layer.input_shape[2] + 2 * pw - dw * (kw - 1) - 1) /
+                           static_cast<double>(sw)) +
+                1;
+    if (ho < 1 || wo < 1)
+      throw std::invalid_argument("Conv2d: kernel larger than the padded input");
     double bias = BoolParam(layer, "bias", true) ? 1.0 : 0.0;
-    double kernel = static_cast<double>(kh) * static_cast<double>(kw) * static_cast<double>(ci) / static_cast<double>(g);
+    double kernel = static_cast<double>(kh) * static_cast<double>(kw) * static_cast<double>(ci) /
+                    static_cast<double>(g);
     c.macs = b * ho * wo * static_cast<double>(co) * (kernel + bias);
     c.output_elements = b * ho * wo * static_cast<double>(co);
     c.parameters = static_cast<double>(co) * kernel + bias * static_cast<double>(co);
   } else if (t == "Linear") {
-    std::int64_t in = IntParam(layer, "in_features", 0, true), out = IntParam(layer, "out_features", 0, true);
+    std::int64_t in = IntParam(layer, "in_features", 0, true),
+                 out = IntParam(layer, "out_features", 0, true);
     double bias = BoolParam(layer, "bias", true) ? 1.0 : 0.0;
     double rows = Elements(layer.input_shape) / static_cast<double>(layer.input_shape.back());
-    c.macs = b * rows * (static_cast<double>(in) * static_cast<double>(out) + bias * static_cast<double>(out));
+    c.macs = b * rows *
+             (static_cast<double>(in) * static_cast<double>(out) + bias * static_cast<double>(out));
     c.output_elements = b * rows * static_cast<double>(out);
-    c.parameters = static_cast<double>(in) * static_cast<double>(out) + bias * static_cast<double>(out);
+    c.parameters =
+        static_cast<double>(in) * static_cast<double>(out) + bias * static_cast<double>(out);
   } else if (t == "MaxPool2d") {
-    if (layer.input_shape.size() != 3) throw std::invalid_argument("MaxPool2d: input shape must be CxHxW");
+    if (layer.input_shape.size() != 3)
+      throw std::invalid_argument("MaxPool2d: input shape must be CxHxW");
     auto [kh, kw] = PairParam(layer, "kernel_size");
     auto [sh, sw] = PairParam(layer, "stride");
     auto [ph, pw] = PairParam(layer, "padding");
-    if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0) throw std::invalid_argument("MaxPool2d: sizes must be positive");
-    double ho = std::floor(static_cast<double>(layer.input_shape[1] + 2 * ph - kh) / static_cast<double>(sh)) + 1;
-    double wo = std::floor(static_cast<double>(layer.input_shape[2] + 2 * pw - kw) / static_cast<double>(sw)) + 1;
+    if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0)
+      throw std::invalid_argument("MaxPool2d: sizes must be positive");
+    double ho = std::floor(static_cast<double>(layer.input_shape[1] + 2 * ph - kh) /
+                           static_cast<double>(sh)) +
+                1;
+    double wo = std::floor(static_cast<double>(layer.input_shape[2] + 2 * pw - kw) /
+                           static_cast<double>(sw)) +
+                1;
     if (!layer.output_shape.empty()) {
       ho = static_cast<double>(layer.output_shape[1]);
       wo = static_cast<double>(layer.output_shape[2]);
     }
-    if (ho < 1 || wo < 1) throw std::invalid_argument("MaxPool2d: kernel larger than the padded input");
+    if (ho < 1 || wo < 1)
+      throw std::invalid_argument("MaxPool2d: kernel larger than the padded input");
     double ch = static_cast<double>(layer.input_shape[0]);
     c.macs = std::floor(static_cast<double>(kh) * static_cast<double>(kw) * ho * wo * ch * b / 2.0);
     c.output_elements = b * ch * ho * wo;

@@ -1,5 +1,6 @@
 #include "joulecast/io/atomic_file.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -7,14 +8,13 @@
 #include <cstring>
 #include <stdexcept>
 
-#include <fmt/format.h>
-
 namespace joulecast {
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   tmp_ = fmt::format("{}.tmp.{}", path_, static_cast<long>(::getpid()));
   out_.open(tmp_, std::ios::binary | std::ios::trunc);
-  if (!out_) throw std::runtime_error(fmt::format("{}: cannot write ({})", path_, std::strerror(errno)));
+  if (!out_)
+    throw std::runtime_error(fmt::format("{}: cannot write ({})", path_, std::strerror(errno)));
 }
 
 AtomicFile::~AtomicFile() {
@@ -30,7 +30,8 @@ void AtomicFile::Commit() {
   out_.close();
   if (!ok) throw std::runtime_error(fmt::format("{}: write failed", path_));
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    throw std::runtime_error(fmt::format("{}: cannot rename temporary file ({})", path_, std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("{}: cannot rename temporary file ({})", path_, std::strerror(errno)));
   }
   committed_ = true;
 }

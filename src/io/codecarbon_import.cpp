@@ -1,11 +1,11 @@
 #include "joulecast/io/codecarbon_import.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "joulecast/io/csv.h"
 
@@ -19,7 +19,7 @@ struct Row {
   std::size_t index = 0;  // 0-based data row in the file
   std::string key;        // project_name without rep_no and forward_passes: identifies the config
   std::string module;
-  Fields fields;          // everything else in project_name, in order
+  Fields fields;  // everything else in project_name, in order
   long long rep_no = 0;
   double energy_j = 0;    // per pass
   double duration_s = 0;  // per pass
@@ -47,16 +47,19 @@ std::int64_t PositiveField(const Fields& f, const std::string& key, bool allow_z
   return x;
 }
 
-Row ParseRow(const CsvRecord& rec, const CsvHeader& h, const std::string& path, const std::string& energy_column) {
+Row ParseRow(const CsvRecord& rec, const CsvHeader& h, const std::string& path,
+             const std::string& energy_column) {
   auto field = [&](const char* name) -> const std::string& {
     std::size_t i = h.Index(name, path);
     if (i >= rec.fields.size()) {
-      throw std::invalid_argument(fmt::format("row has {} fields, header has {}", rec.fields.size(), h.size()));
+      throw std::invalid_argument(
+          fmt::format("row has {} fields, header has {}", rec.fields.size(), h.size()));
     }
     return rec.fields[i];
   };
   if (rec.fields.size() != h.size()) {
-    throw std::invalid_argument(fmt::format("row has {} fields, header has {}", rec.fields.size(), h.size()));
+    throw std::invalid_argument(
+        fmt::format("row has {} fields, header has {}", rec.fields.size(), h.size()));
   }
   Row row;
   row.line = rec.line;
@@ -65,9 +68,11 @@ Row ParseRow(const CsvRecord& rec, const CsvHeader& h, const std::string& path, 
   std::size_t start = 0;
   while (start <= pn.size()) {
     std::size_t comma = pn.find(',', start);
-    std::string item = pn.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string item =
+        pn.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     std::size_t colon = item.find(':');
-    if (colon == std::string::npos) throw std::invalid_argument(fmt::format("project_name item '{}' has no ':'", item));
+    if (colon == std::string::npos)
+      throw std::invalid_argument(fmt::format("project_name item '{}' has no ':'", item));
     std::string k = item.substr(0, colon), v = item.substr(colon + 1);
     if (k == "module") {
       row.module = v;
@@ -85,18 +90,23 @@ Row ParseRow(const CsvRecord& rec, const CsvHeader& h, const std::string& path, 
   if (row.module.empty()) throw std::invalid_argument("project_name lacks 'module'");
   row.key = row.module + "," + row.key;
   if (forward_passes == -1) throw std::invalid_argument("project_name lacks 'forward_passes'");
-  if (forward_passes < 1) throw std::invalid_argument(fmt::format("forward_passes must be >= 1, got {}", forward_passes));
-  if (const std::string* m = Find(row.fields, "macs")) row.macs = ParseDouble(*m, "project_name field 'macs'");
+  if (forward_passes < 1)
+    throw std::invalid_argument(fmt::format("forward_passes must be >= 1, got {}", forward_passes));
+  if (const std::string* m = Find(row.fields, "macs"))
+    row.macs = ParseDouble(*m, "project_name field 'macs'");
   double energy_kwh = ParseDouble(field(energy_column.c_str()), energy_column);
   double duration = ParseDouble(field("duration"), "duration");
-  if (energy_kwh < 0) throw std::invalid_argument(fmt::format("{} is negative: {}", energy_column, energy_kwh));
-  if (duration <= 0) throw std::invalid_argument(fmt::format("duration must be > 0, got {}", duration));
+  if (energy_kwh < 0)
+    throw std::invalid_argument(fmt::format("{} is negative: {}", energy_column, energy_kwh));
+  if (duration <= 0)
+    throw std::invalid_argument(fmt::format("duration must be > 0, got {}", duration));
   row.energy_j = energy_kwh / static_cast<double>(forward_passes) * 3.6e6;
   row.duration_s = duration / static_cast<double>(forward_passes);
   if (h.Has("timestamp")) row.timestamp = field("timestamp");
   if (h.Has("cpu_model")) row.cpu_model = field("cpu_model");
   if (h.Has("os")) row.os = field("os");
-  if (h.Has("cpu_count") && !field("cpu_count").empty()) row.cpu_count = ParseInt(field("cpu_count"), "cpu_count");
+  if (h.Has("cpu_count") && !field("cpu_count").empty())
+    row.cpu_count = ParseInt(field("cpu_count"), "cpu_count");
   return row;
 }
 
@@ -109,15 +119,19 @@ std::optional<std::pair<std::string, long long>> ParseFreeText(const Fields& f) 
   std::size_t start = 0;
   while (start <= ft->size()) {
     std::size_t semi = ft->find(';', start);
-    std::string item = ft->substr(start, semi == std::string::npos ? std::string::npos : semi - start);
+    std::string item =
+        ft->substr(start, semi == std::string::npos ? std::string::npos : semi - start);
     std::size_t eq = item.find('=');
-    if (eq == std::string::npos) throw std::invalid_argument(fmt::format("freeText item '{}' has no '='", item));
+    if (eq == std::string::npos)
+      throw std::invalid_argument(fmt::format("freeText item '{}' has no '='", item));
     if (item.substr(0, eq) == "architecture") arch = item.substr(eq + 1);
-    if (item.substr(0, eq) == "layer_idx") idx = ParseInt(item.substr(eq + 1), "freeText layer_idx");
+    if (item.substr(0, eq) == "layer_idx")
+      idx = ParseInt(item.substr(eq + 1), "freeText layer_idx");
     if (semi == std::string::npos) break;
     start = semi + 1;
   }
-  if (arch.empty() || !idx || *idx < 0) throw std::invalid_argument(fmt::format("freeText '{}' lacks architecture or layer_idx", *ft));
+  if (arch.empty() || !idx || *idx < 0)
+    throw std::invalid_argument(fmt::format("freeText '{}' lacks architecture or layer_idx", *ft));
   return std::make_pair(arch, *idx);
 }
 
@@ -136,7 +150,8 @@ std::optional<double> SampleStd(const std::vector<double>& v) {
 
 }  // namespace
 
-LayerInstance LayerFromGetznerFields(const std::string& module, const Fields& f, std::int64_t* batch_size) {
+LayerInstance LayerFromGetznerFields(const std::string& module, const Fields& f,
+                                     std::int64_t* batch_size) {
   LayerInstance l;
   l.type = module;
   *batch_size = PositiveField(f, "batch_size");
@@ -145,9 +160,12 @@ LayerInstance LayerFromGetznerFields(const std::string& module, const Fields& f,
     std::int64_t ci = PositiveField(f, "in_channels"), co = PositiveField(f, "out_channels");
     std::int64_t h = PositiveField(f, "image_size"), k = PositiveField(f, "kernel_size");
     std::int64_t s = PositiveField(f, "stride"), p = PositiveField(f, "padding", true);
-    if (h + 2 * p < k) throw std::invalid_argument(fmt::format("kernel_size {} exceeds padded image {}", k, h + 2 * p));
-    l.params = {{"in_channels", ci}, {"out_channels", co}, {"kernel_size", square(k)}, {"stride", square(s)},
-                {"padding", square(p)}, {"dilation", square(1)}, {"groups", 1}, {"bias", true}};
+    if (h + 2 * p < k)
+      throw std::invalid_argument(
+          fmt::format("kernel_size {} exceeds padded image {}", k, h + 2 * p));
+    l.params = {{"in_channels", ci},   {"out_channels", co},   {"kernel_size", square(k)},
+                {"stride", square(s)}, {"padding", square(p)}, {"dilation", square(1)},
+                {"groups", 1},         {"bias", true}};
     l.input_shape = {ci, h, h};
     std::int64_t ho = (h + 2 * p - k) / s + 1;
     l.output_shape = {co, ho, ho};
@@ -155,9 +173,14 @@ LayerInstance LayerFromGetznerFields(const std::string& module, const Fields& f,
     std::int64_t c = PositiveField(f, "in_channels"), h = PositiveField(f, "image_size");
     std::int64_t k = PositiveField(f, "kernel_size"), s = PositiveField(f, "stride");
     std::int64_t p = PositiveField(f, "padding", true);
-    if (h + 2 * p < k) throw std::invalid_argument(fmt::format("kernel_size {} exceeds padded image {}", k, h + 2 * p));
-    l.params = {{"kernel_size", square(k)}, {"stride", square(s)}, {"padding", square(p)},
-                {"dilation", square(1)}, {"ceil_mode", false}};
+    if (h + 2 * p < k)
+      throw std::invalid_argument(
+          fmt::format("kernel_size {} exceeds padded image {}", k, h + 2 * p));
+    l.params = {{"kernel_size", square(k)},
+                {"stride", square(s)},
+                {"padding", square(p)},
+                {"dilation", square(1)},
+                {"ceil_mode", false}};
     l.input_shape = {c, h, h};
     std::int64_t ho = (h + 2 * p - k) / s + 1;
     l.output_shape = {c, ho, ho};
@@ -179,8 +202,8 @@ LayerInstance LayerFromGetznerFields(const std::string& module, const Fields& f,
   return l;
 }
 
-void ImportCodeCarbonFile(const std::string& path, const SlurmLog* log, const CodeCarbonImportOptions& options,
-                          CodeCarbonImportResult& result) {
+void ImportCodeCarbonFile(const std::string& path, const SlurmLog* log,
+                          const CodeCarbonImportOptions& options, CodeCarbonImportResult& result) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open file", path));
   CsvReader reader(in, path);
@@ -234,7 +257,8 @@ void ImportCodeCarbonFile(const std::string& path, const SlurmLog* log, const Co
     if (g.empty()) continue;
     std::vector<const Row*> kept;
     for (const Row& r : g) {
-      bool bad = section && (section->bad_rows.count(r.index) || section->bad_configs.count(config));
+      bool bad =
+          section && (section->bad_rows.count(r.index) || section->bad_configs.count(config));
       if (bad) {
         ++result.rows_dropped_by_log;
       } else {
@@ -252,9 +276,12 @@ void ImportCodeCarbonFile(const std::string& path, const SlurmLog* log, const Co
         m.type = l.type;
         m.params = l.params;
         m.input_shape = l.input_shape;
-        if (free_text) m.context = {{"architecture", free_text->first}, {"layer_index", free_text->second}};
+        if (free_text)
+          m.context = {{"architecture", free_text->first}, {"layer_index", free_text->second}};
       } else {
-        if (!free_text) throw std::invalid_argument(fmt::format("module '{}' has neither layer parameters nor freeText", first.module));
+        if (!free_text)
+          throw std::invalid_argument(
+              fmt::format("module '{}' has neither layer parameters nor freeText", first.module));
         m.batch_size = PositiveField(first.fields, "batch_size");
         const std::string& arch = free_text->first;
         if (free_text->second == 0) {
@@ -263,12 +290,14 @@ void ImportCodeCarbonFile(const std::string& path, const SlurmLog* log, const Co
           m.input_shape = options.architecture_input;
           m.context = {{"architecture", arch}};
         } else {
-          if (!options.resolve_layer) throw std::invalid_argument("layerwise row needs the architecture zoo");
+          if (!options.resolve_layer)
+            throw std::invalid_argument("layerwise row needs the architecture zoo");
           std::size_t leaf = static_cast<std::size_t>(free_text->second - 1);
           LayerInstance l = options.resolve_layer(arch, leaf);
           if (l.type != first.module) {
-            throw std::invalid_argument(fmt::format("layer_idx {} of {} is {} ({}) in the zoo but the row says {}",
-                                                    free_text->second, arch, l.type, l.name, first.module));
+            throw std::invalid_argument(
+                fmt::format("layer_idx {} of {} is {} ({}) in the zoo but the row says {}",
+                            free_text->second, arch, l.type, l.name, first.module));
           }
           m.type = l.type;
           m.params = l.params;

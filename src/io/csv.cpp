@@ -1,12 +1,12 @@
 #include "joulecast/io/csv.h"
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace joulecast {
 
@@ -31,7 +31,8 @@ std::optional<CsvRecord> CsvReader::Next() {
         // A quoted field may span lines; keep the newline it contained.
         std::string more;
         if (!std::getline(in_, more)) {
-          throw std::runtime_error(fmt::format("{}:{}: unterminated quoted field", name_, rec.line));
+          throw std::runtime_error(
+              fmt::format("{}:{}: unterminated quoted field", name_, rec.line));
         }
         ++line_;
         if (!more.empty() && more.back() == '\r') more.pop_back();
@@ -73,7 +74,8 @@ CsvHeader::CsvHeader(const std::vector<std::string>& names) : names_(names) {
 
 std::size_t CsvHeader::Index(const std::string& name, const std::string& where) const {
   auto it = index_.find(name);
-  if (it == index_.end()) throw std::runtime_error(fmt::format("{}: missing column '{}'", where, name));
+  if (it == index_.end())
+    throw std::runtime_error(fmt::format("{}: missing column '{}'", where, name));
   return it->second;
 }
 
@@ -81,7 +83,8 @@ namespace {
 
 // strtod/strtoll also take leading blanks and hexadecimal; a CSV number must be plain decimal.
 void RequirePlain(const std::string& text, const std::string& what) {
-  if (std::isspace(static_cast<unsigned char>(text.front())) || text.find_first_of("xX") != std::string::npos) {
+  if (std::isspace(static_cast<unsigned char>(text.front())) ||
+      text.find_first_of("xX") != std::string::npos) {
     throw std::invalid_argument(fmt::format("{} is not a number: '{}'", what, text));
   }
 }
@@ -97,7 +100,8 @@ double ParseDouble(const std::string& text, const std::string& what) {
   if (end != text.c_str() + text.size() || errno == ERANGE) {
     throw std::invalid_argument(fmt::format("{} is not a number: '{}'", what, text));
   }
-  if (!std::isfinite(v)) throw std::invalid_argument(fmt::format("{} is not finite: '{}'", what, text));
+  if (!std::isfinite(v))
+    throw std::invalid_argument(fmt::format("{} is not finite: '{}'", what, text));
   return v;
 }
 

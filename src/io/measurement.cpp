@@ -1,10 +1,11 @@
 #include "joulecast/io/measurement.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace joulecast {
 namespace {
@@ -21,20 +22,24 @@ const json& Require(const json& j, const char* key, const std::string& where) {
 
 std::string RequireString(const json& j, const char* key, const std::string& where) {
   const json& v = Require(j, key, where);
-  if (!v.is_string()) throw std::runtime_error(fmt::format("{}: field '{}' must be a string", where, key));
+  if (!v.is_string())
+    throw std::runtime_error(fmt::format("{}: field '{}' must be a string", where, key));
   return v.get<std::string>();
 }
 
 double RequireNonNegative(const json& v, const char* key, const std::string& where) {
-  if (!v.is_number()) throw std::runtime_error(fmt::format("{}: field '{}' must be a number", where, key));
+  if (!v.is_number())
+    throw std::runtime_error(fmt::format("{}: field '{}' must be a number", where, key));
   double d = v.get<double>();
   if (!std::isfinite(d) || d < 0) {
-    throw std::runtime_error(fmt::format("{}: field '{}' must be finite and >= 0, got {}", where, key, d));
+    throw std::runtime_error(
+        fmt::format("{}: field '{}' must be finite and >= 0, got {}", where, key, d));
   }
   return d;
 }
 
-std::optional<double> OptionalNonNegative(const json& j, const char* key, const std::string& where) {
+std::optional<double> OptionalNonNegative(const json& j, const char* key,
+                                          const std::string& where) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return std::nullopt;
   return RequireNonNegative(*it, key, where);
@@ -43,7 +48,8 @@ std::optional<double> OptionalNonNegative(const json& j, const char* key, const 
 std::int64_t RequirePositiveInt(const json& j, const char* key, const std::string& where) {
   const json& v = Require(j, key, where);
   if (!v.is_number_integer() || v.get<std::int64_t>() < 1) {
-    throw std::runtime_error(fmt::format("{}: field '{}' must be a positive integer, got {}", where, key, v.dump()));
+    throw std::runtime_error(
+        fmt::format("{}: field '{}' must be a positive integer, got {}", where, key, v.dump()));
   }
   return v.get<std::int64_t>();
 }
@@ -75,27 +81,31 @@ json ToJson(const Measurement& m) {
 }
 
 Measurement MeasurementFromJson(const json& j, const std::string& where) {
-  if (!j.is_object()) throw std::runtime_error(fmt::format("{}: a measurement must be a JSON object", where));
+  if (!j.is_object())
+    throw std::runtime_error(fmt::format("{}: a measurement must be a JSON object", where));
   if (auto it = j.find("format_version"); it != j.end()) {
     if (!it->is_number_integer() || it->get<int>() != kMeasurementFormatVersion) {
-      throw std::runtime_error(fmt::format("{}: unsupported format_version {} (this build reads {})", where,
-                                           it->dump(), kMeasurementFormatVersion));
+      throw std::runtime_error(
+          fmt::format("{}: unsupported format_version {} (this build reads {})", where, it->dump(),
+                      kMeasurementFormatVersion));
     }
   }
   Measurement m;
   m.type = RequireString(j, "type", where);
   if (m.type.empty()) throw std::runtime_error(fmt::format("{}: field 'type' is empty", where));
   if (auto it = j.find("params"); it != j.end()) {
-    if (!it->is_object()) throw std::runtime_error(fmt::format("{}: field 'params' must be an object", where));
+    if (!it->is_object())
+      throw std::runtime_error(fmt::format("{}: field 'params' must be an object", where));
     m.params = *it;
   }
   m.batch_size = RequirePositiveInt(j, "batch_size", where);
   if (auto it = j.find("input_shape"); it != j.end()) {
-    if (!it->is_array()) throw std::runtime_error(fmt::format("{}: field 'input_shape' must be an array", where));
+    if (!it->is_array())
+      throw std::runtime_error(fmt::format("{}: field 'input_shape' must be an array", where));
     for (const auto& d : *it) {
       if (!d.is_number_integer() || d.get<std::int64_t>() < 1) {
-        throw std::runtime_error(
-            fmt::format("{}: field 'input_shape' must hold positive integers, got {}", where, it->dump()));
+        throw std::runtime_error(fmt::format(
+            "{}: field 'input_shape' must hold positive integers, got {}", where, it->dump()));
       }
       m.input_shape.push_back(d.get<std::int64_t>());
     }
@@ -103,7 +113,8 @@ Measurement MeasurementFromJson(const json& j, const std::string& where) {
   if (j.contains("dtype")) m.dtype = RequireString(j, "dtype", where);
   if (j.contains("mode")) m.mode = RequireString(j, "mode", where);
   if (m.mode != "forward" && m.mode != "train_step") {
-    throw std::runtime_error(fmt::format("{}: field 'mode' must be 'forward' or 'train_step', got '{}'", where, m.mode));
+    throw std::runtime_error(
+        fmt::format("{}: field 'mode' must be 'forward' or 'train_step', got '{}'", where, m.mode));
   }
   if (j.contains("device")) m.device = RequireString(j, "device", where);
   if (auto it = j.find("hardware"); it != j.end() && !it->is_null()) m.hardware = *it;
@@ -142,6 +153,23 @@ std::vector<Measurement> ReadMeasurements(const std::string& path) {
   return out;
 }
 
+std::vector<Measurement> ReadMeasurementFiles(const std::vector<std::string>& paths) {
+  std::vector<Measurement> all;
+  for (const auto& p : paths) {
+    auto r = ReadMeasurements(p);
+    all.insert(all.end(), std::make_move_iterator(r.begin()), std::make_move_iterator(r.end()));
+  }
+  return all;
+}
+
+LayerInstance LayerOf(const Measurement& m) {
+  LayerInstance l;
+  l.type = m.type;
+  l.params = m.params;
+  l.input_shape = m.input_shape;
+  return l;
+}
+
 void WriteMeasurement(std::ostream& out, const Measurement& m) {
   out << ToJson(m).dump() << '\n';
   out.flush();
@@ -153,7 +181,8 @@ double TargetValue(const Measurement& m, const std::string& target) {
     return *m.energy_j;
   }
   if (target == "time_s") return m.duration_s;
-  throw std::runtime_error(fmt::format("unknown target '{}' (expected energy_j or time_s)", target));
+  throw std::runtime_error(
+      fmt::format("unknown target '{}' (expected energy_j or time_s)", target));
 }
 
 }  // namespace joulecast

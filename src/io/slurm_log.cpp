@@ -1,5 +1,8 @@
 #include "joulecast/io/slurm_log.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -7,15 +10,13 @@
 #include <sstream>
 #include <stdexcept>
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
 namespace joulecast {
 namespace {
 
 // Progress numbers are small; anything that does not fit is a corrupt log, reported with its line.
 std::size_t Number(const std::string& text, const std::string& path, std::size_t line) {
-  if (text.size() > 12) throw std::runtime_error(fmt::format("{}:{}: number '{}' out of range", path, line, text));
+  if (text.size() > 12)
+    throw std::runtime_error(fmt::format("{}:{}: number '{}' out of range", path, line, text));
   return static_cast<std::size_t>(std::stoull(text));
 }
 
@@ -33,8 +34,8 @@ const SlurmSection& SlurmLog::SectionFor(const std::string& module) const {
     if (s.name == Lower(module)) return s;
     names.push_back(s.name);
   }
-  throw std::runtime_error(fmt::format("{}: no section for module '{}' (sections: {})", path, module,
-                                       fmt::join(names, ", ")));
+  throw std::runtime_error(fmt::format("{}: no section for module '{}' (sections: {})", path,
+                                       module, fmt::join(names, ", ")));
 }
 
 SlurmLog ReadSlurmLog(const std::string& path) {
@@ -64,8 +65,10 @@ SlurmLog ReadSlurmLog(const std::string& path) {
         continue;
       }
       if (std::regex_search(seg, m, kRowProgress)) {
-        std::size_t config = Number(m[1].str(), path, line_no), rep = Number(m[2].str(), path, line_no);
-        if (rep < 1) throw std::runtime_error(fmt::format("{}:{}: rep_no 0 in progress line", path, line_no));
+        std::size_t config = Number(m[1].str(), path, line_no),
+                    rep = Number(m[2].str(), path, line_no);
+        if (rep < 1)
+          throw std::runtime_error(fmt::format("{}:{}: rep_no 0 in progress line", path, line_no));
         last_row = config * 3 + rep - 1;
         last = Last::kRow;
       }
@@ -76,7 +79,8 @@ SlurmLog ReadSlurmLog(const std::string& path) {
       }
       if (seg.find(kError) != std::string::npos) {
         if (log.sections.empty() || last == Last::kNone) {
-          throw std::runtime_error(fmt::format("{}:{}: error before any progress line", path, line_no));
+          throw std::runtime_error(
+              fmt::format("{}:{}: error before any progress line", path, line_no));
         }
         auto& s = log.sections.back();
         ++s.error_lines;
@@ -88,7 +92,8 @@ SlurmLog ReadSlurmLog(const std::string& path) {
       }
     }
   }
-  if (log.sections.empty()) throw std::runtime_error(fmt::format("{}: no 'Starting data-collection' section", path));
+  if (log.sections.empty())
+    throw std::runtime_error(fmt::format("{}: no 'Starting data-collection' section", path));
   return log;
 }
 

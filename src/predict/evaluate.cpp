@@ -1,9 +1,9 @@
 #include "joulecast/predict/evaluate.h"
 
+#include <fmt/format.h>
+
 #include <limits>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "joulecast/predict/profile_fit.h"
 
@@ -51,16 +51,16 @@ Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>
     std::vector<std::int64_t> batches;
     TypeEvaluation te;
     for (std::size_t i = 0; i < recs.size(); ++i) {
-      layers[i].type = recs[i]->type;
-      layers[i].params = recs[i]->params;
-      layers[i].input_shape = recs[i]->input_shape;
+      layers[i] = LayerOf(*recs[i]);
       ptrs.push_back(&layers[i]);
       batches.push_back(recs[i]->batch_size);
       te.measured.push_back(TargetValue(*recs[i], profile.target));
     }
     te.predicted = p.PredictMany(ptrs, batches);
-    Eigen::Map<const Eigen::VectorXd> yt(te.measured.data(), static_cast<Eigen::Index>(te.measured.size()));
-    Eigen::Map<const Eigen::VectorXd> yp(te.predicted.data(), static_cast<Eigen::Index>(te.predicted.size()));
+    Eigen::Map<const Eigen::VectorXd> yt(te.measured.data(),
+                                         static_cast<Eigen::Index>(te.measured.size()));
+    Eigen::Map<const Eigen::VectorXd> yp(te.predicted.data(),
+                                         static_cast<Eigen::Index>(te.predicted.size()));
     const double nan = std::numeric_limits<double>::quiet_NaN();
     te.metrics = regress::Metrics{nan, nan, nan, nan, nan, nan, te.measured.size()};
     if (yt.size() >= 2 && (yt.array() != yt[0]).any()) {
@@ -73,7 +73,8 @@ Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>
     }
     ev.layers.emplace(type, std::move(te));
   }
-  if (ev.layers.empty()) throw std::runtime_error("evaluate: no record has a layer type the profile predicts");
+  if (ev.layers.empty())
+    throw std::runtime_error("evaluate: no record has a layer type the profile predicts");
   return ev;
 }
 

@@ -1,9 +1,9 @@
 #include "joulecast/predict/layer_predictor.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "joulecast/features/layer_features.h"
 
@@ -13,11 +13,13 @@ double LayerPredictor::Predict(const LayerInstance& layer, std::int64_t batch_si
   return PredictMany({&layer}, {batch_size}).front();
 }
 
-std::vector<double> LayerPredictor::PredictMany(const std::vector<const LayerInstance*>& layers,
-                                                const std::vector<std::int64_t>& batch_sizes) const {
+std::vector<double> LayerPredictor::PredictMany(
+    const std::vector<const LayerInstance*>& layers,
+    const std::vector<std::int64_t>& batch_sizes) const {
   if (layers.size() != batch_sizes.size()) {
-    throw std::invalid_argument(fmt::format("LayerPredictor::PredictMany: {} layers but {} batch sizes",
-                                            layers.size(), batch_sizes.size()));
+    throw std::invalid_argument(
+        fmt::format("LayerPredictor::PredictMany: {} layers but {} batch sizes", layers.size(),
+                    batch_sizes.size()));
   }
   const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(recipe).size());
   Eigen::MatrixXd X(static_cast<Eigen::Index>(layers.size()), width);
@@ -28,29 +30,37 @@ std::vector<double> LayerPredictor::PredictMany(const std::vector<const LayerIns
   }
   Eigen::VectorXd log_eff = model.Predict(X);
   std::vector<double> out(layers.size());
-  for (std::size_t i = 0; i < layers.size(); ++i) out[i] = std::exp(log_eff[static_cast<Eigen::Index>(i)]) * norm[i];
+  for (std::size_t i = 0; i < layers.size(); ++i)
+    out[i] = std::exp(log_eff[static_cast<Eigen::Index>(i)]) * norm[i];
   return out;
 }
 
 nlohmann::json LayerPredictor::ToJson() const {
-  return {{"format_version", kFormatVersion}, {"layer_type", layer_type}, {"recipe", recipe},
-          {"features", RecipeFeatureNames(recipe)}, {"target_transform", "log(target / normaliser)"},
-          {"model", model.ToJson()}, {"training", training}, {"cv", cv}};
+  return {{"format_version", kFormatVersion},
+          {"layer_type", layer_type},
+          {"recipe", recipe},
+          {"features", RecipeFeatureNames(recipe)},
+          {"target_transform", "log(target / normaliser)"},
+          {"model", model.ToJson()},
+          {"training", training},
+          {"cv", cv}};
 }
 
 LayerPredictor LayerPredictor::FromJson(const nlohmann::json& j, const std::string& where) {
   LayerPredictor p;
   try {
     if (j.at("format_version").get<int>() != kFormatVersion) {
-      throw std::invalid_argument(fmt::format("unsupported format_version {}", j.at("format_version").dump()));
+      throw std::invalid_argument(
+          fmt::format("unsupported format_version {}", j.at("format_version").dump()));
     }
     p.layer_type = j.at("layer_type").get<std::string>();
     p.recipe = j.at("recipe").get<std::string>();
     const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(p.recipe).size());
     p.model = regress::TrendKernelRidge::FromJson(j.at("model"));
     if (p.model.n_features() != width) {
-      throw std::invalid_argument(fmt::format("recipe '{}' has {} features but the model was fitted on {}", p.recipe,
-                                              width, p.model.n_features()));
+      throw std::invalid_argument(
+          fmt::format("recipe '{}' has {} features but the model was fitted on {}", p.recipe, width,
+                      p.model.n_features()));
     }
     p.training = j.value("training", nlohmann::json::object());
     p.cv = j.value("cv", nlohmann::json::object());

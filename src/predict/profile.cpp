@@ -1,10 +1,10 @@
 #include "joulecast/predict/profile.h"
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "joulecast/io/atomic_file.h"
 
@@ -16,8 +16,12 @@ const LayerPredictor* Profile::Find(const std::string& layer_type) const {
 }
 
 nlohmann::json Profile::ToJson() const {
-  nlohmann::json j = {{"kind", "joulecast_profile"}, {"format_version", kFormatVersion}, {"name", name},
-                      {"target", target}, {"hardware", hardware}, {"data", data}};
+  nlohmann::json j = {{"kind", "joulecast_profile"},
+                      {"format_version", kFormatVersion},
+                      {"name", name},
+                      {"target", target},
+                      {"hardware", hardware},
+                      {"data", data}};
   j["layers"] = nlohmann::json::object();
   for (const auto& [type, p] : layers) j["layers"][type] = p.ToJson();
   return j;
@@ -25,19 +29,21 @@ nlohmann::json Profile::ToJson() const {
 
 Profile Profile::FromJson(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object() || j.value("kind", "") != "joulecast_profile") {
-    throw std::runtime_error(fmt::format("{}: not a joulecast profile (kind must be 'joulecast_profile')", where));
+    throw std::runtime_error(
+        fmt::format("{}: not a joulecast profile (kind must be 'joulecast_profile')", where));
   }
   if (!j.contains("format_version") || !j["format_version"].is_number_integer() ||
       j["format_version"].get<int>() != kFormatVersion) {
-    throw std::runtime_error(fmt::format("{}: unsupported profile format_version {} (this build reads {})", where,
-                                         j.contains("format_version") ? j["format_version"].dump() : "(missing)",
-                                         kFormatVersion));
+    throw std::runtime_error(fmt::format(
+        "{}: unsupported profile format_version {} (this build reads {})", where,
+        j.contains("format_version") ? j["format_version"].dump() : "(missing)", kFormatVersion));
   }
   Profile p;
   p.name = j.value("name", "");
   p.target = j.value("target", "");
   if (p.target != "energy_j" && p.target != "time_s") {
-    throw std::runtime_error(fmt::format("{}: target must be energy_j or time_s, got '{}'", where, p.target));
+    throw std::runtime_error(
+        fmt::format("{}: target must be energy_j or time_s, got '{}'", where, p.target));
   }
   p.hardware = j.value("hardware", nlohmann::json::object());
   p.data = j.value("data", nlohmann::json::object());
@@ -62,7 +68,9 @@ Profile Profile::Load(const std::string& path) {
   return FromJson(j, path);
 }
 
-void Profile::Save(const std::string& path) const { WriteFileAtomically(path, ToJson().dump(1) + "\n"); }
+void Profile::Save(const std::string& path) const {
+  WriteFileAtomically(path, ToJson().dump(1) + "\n");
+}
 
 const char* TargetUnit(const std::string& target) { return target == "time_s" ? "s" : "J"; }
 

@@ -1,16 +1,15 @@
 #include "joulecast/predict/profile_fit.h"
 
+#include <fmt/format.h>
+
+#include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
 #include <set>
 #include <stdexcept>
 
-#include <fmt/format.h>
-
 #include "joulecast/features/layer_features.h"
 #include "joulecast/features/macs.h"
-#include <Eigen/Cholesky>
-
 #include "joulecast/regress/cross_validation.h"
 #include "joulecast/regress/kernel_ridge.h"
 #include "joulecast/regress/metrics.h"
@@ -24,14 +23,6 @@ namespace {
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
 
-LayerInstance LayerOf(const Measurement& m) {
-  LayerInstance l;
-  l.type = m.type;
-  l.params = m.params;
-  l.input_shape = m.input_shape;
-  return l;
-}
-
 // Mean |exp(a) - exp(b)| / exp(b) in percent, for log-space predictions a of log targets b.
 double LogSpaceMape(const VectorXd& pred_log, const VectorXd& true_log) {
   return 100.0 * ((pred_log - true_log).array().exp() - 1.0).abs().mean();
@@ -42,7 +33,10 @@ struct Candidate {
   bool use_kernel;
   double kernel_alpha, gamma;
   nlohmann::json ToJson() const {
-    return {{"degree", degree}, {"use_kernel", use_kernel}, {"kernel_alpha", kernel_alpha}, {"gamma", gamma}};
+    return {{"degree", degree},
+            {"use_kernel", use_kernel},
+            {"kernel_alpha", kernel_alpha},
+            {"gamma", gamma}};
   }
 };
 
@@ -53,11 +47,12 @@ bool IsWholeNetwork(const Measurement& m) {
   return it != m.context.end() && it->is_string() && it->get<std::string>() == m.type;
 }
 
-LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<const Measurement*>& records,
+LayerPredictor FitLayerPredictor(const std::string& type,
+                                 const std::vector<const Measurement*>& records,
                                  const FitOptions& options) {
   if (records.size() < options.min_records) {
-    throw std::runtime_error(fmt::format("fit {}: {} usable records, need at least {}", type, records.size(),
-                                         options.min_records));
+    throw std::runtime_error(fmt::format("fit {}: {} usable records, need at least {}", type,
+                                         records.size(), options.min_records));
   }
   LayerPredictor p;
   p.layer_type = type;
@@ -74,7 +69,8 @@ LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<cons
     try {
       X.row(i) = ComputeFeatures(p.recipe, l, m.batch_size);
     } catch (const std::invalid_argument& e) {
-      throw std::runtime_error(fmt::format("fit {}: record {} ({}): {}", type, i, m.provenance.value("file", "?"), e.what()));
+      throw std::runtime_error(fmt::format("fit {}: record {} ({}): {}", type, i,
+                                           m.provenance.value("file", "?"), e.what()));
     }
     double t = TargetValue(m, options.target);
     y[i] = std::log(t / Normaliser(l, m.batch_size));
@@ -82,7 +78,8 @@ LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<cons
     bmax = std::max(bmax, double(m.batch_size));
     tmin = std::min(tmin, t);
     tmax = std::max(tmax, t);
-    if (m.provenance.contains("file") && m.provenance["file"].is_string()) sources.insert(m.provenance["file"].get<std::string>());
+    if (m.provenance.contains("file") && m.provenance["file"].is_string())
+      sources.insert(m.provenance["file"].get<std::string>());
   }
   const std::size_t k = std::min<std::size_t>(options.folds, records.size());
   auto folds = regress::KFoldIndices(records.size(), k, options.seed);
@@ -95,8 +92,8 @@ LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<cons
     }
   }
   // Predicts the test rows of one split for every candidate, writing into out[candidate].
-  auto run_split = [&](const std::vector<std::size_t>& train_idx, const std::vector<std::size_t>& test_idx,
-                       std::vector<VectorXd>& out) {
+  auto run_split = [&](const std::vector<std::size_t>& train_idx,
+                       const std::vector<std::size_t>& test_idx, std::vector<VectorXd>& out) {
     MatrixXd Xtr = regress::SelectRows(X, train_idx), Xte = regress::SelectRows(X, test_idx);
     VectorXd ytr = regress::SelectRows(y, train_idx);
     regress::StandardScaler scaler;
@@ -105,7 +102,8 @@ LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<cons
     const auto nd = static_cast<Eigen::Index>(options.degrees.size());
     MatrixXd resid(Ztr.rows(), nd), trend_te(Zte.rows(), nd);
     for (Eigen::Index di = 0; di < nd; ++di) {
-      regress::PolynomialFeatures poly(regress::PolynomialFeaturesOptions{options.degrees[static_cast<std::size_t>(di)], false, false});
+      regress::PolynomialFeatures poly(regress::PolynomialFeaturesOptions{
+          options.degrees[static_cast<std::size_t>(di)], false, false});
       MatrixXd Ptr = poly.FitTransform(Ztr);
       regress::Ridge trend(regress::RidgeOptions{options.ridge_alpha, true});
       trend.Fit(Ptr, ytr);
@@ -123,7 +121,8 @@ LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<cons
         Ka.diagonal().array() += a;
         Eigen::LLT<MatrixXd> llt(Ka);
         if (llt.info() != Eigen::Success) {
-          throw std::runtime_error(fmt::format("fit {}: kernel matrix not positive definite (gamma {}, alpha {})", type, g, a));
+          throw std::runtime_error(fmt::format(
+              "fit {}: kernel matrix not positive definite (gamma {}, alpha {})", type, g, a));
         }
         kernel_te.push_back(Kte * llt.solve(resid));
       }
@@ -131,7 +130,8 @@ LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<cons
     // Candidate order: per degree, the trend alone, then every (gamma, alpha).
     std::size_t c = 0;
     for (Eigen::Index di = 0; di < nd; ++di) {
-      for (std::size_t j = 0; j < test_idx.size(); ++j) out[c][static_cast<Eigen::Index>(test_idx[j])] = trend_te(static_cast<Eigen::Index>(j), di);
+      for (std::size_t j = 0; j < test_idx.size(); ++j)
+        out[c][static_cast<Eigen::Index>(test_idx[j])] = trend_te(static_cast<Eigen::Index>(j), di);
       ++c;
       for (const MatrixXd& kp : kernel_te) {
         for (std::size_t j = 0; j < test_idx.size(); ++j) {
@@ -162,9 +162,12 @@ LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<cons
     by_size[i] = i;
     size[i] = Normaliser(LayerOf(*records[i]), records[i]->batch_size);
   }
-  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) { return size[a] < size[b]; });
-  const auto n_large = static_cast<std::size_t>(std::ceil(options.extrapolation_fraction * double(records.size())));
-  std::vector<std::size_t> large(by_size.end() - static_cast<std::ptrdiff_t>(n_large), by_size.end());
+  std::stable_sort(by_size.begin(), by_size.end(),
+                   [&](std::size_t a, std::size_t b) { return size[a] < size[b]; });
+  const auto n_large =
+      static_cast<std::size_t>(std::ceil(options.extrapolation_fraction * double(records.size())));
+  std::vector<std::size_t> large(by_size.end() - static_cast<std::ptrdiff_t>(n_large),
+                                 by_size.end());
   std::vector<VectorXd> extra(cands.size(), VectorXd::Zero(n));
   const bool use_extrapolation = options.selection == "kfold+extrapolation" && n_large >= 2;
   if (use_extrapolation) run_split(complement(large), large, extra);
@@ -175,10 +178,14 @@ LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<cons
   std::vector<double> scores(cands.size());
   for (std::size_t c = 0; c < cands.size(); ++c) {
     double kfold = LogSpaceMape(oof[c], y);
-    double extrap = use_extrapolation ? LogSpaceMape(regress::SelectRows(extra[c], large), y_large) : kfold;
+    double extrap =
+        use_extrapolation ? LogSpaceMape(regress::SelectRows(extra[c], large), y_large) : kfold;
     scores[c] = 0.5 * (kfold + extrap);
     if (!std::isfinite(scores[c])) scores[c] = 1e300;
-    grid.push_back({{"params", cands[c].ToJson()}, {"kfold_mape", kfold}, {"extrapolation_mape", extrap}, {"score", scores[c]}});
+    grid.push_back({{"params", cands[c].ToJson()},
+                    {"kfold_mape", kfold},
+                    {"extrapolation_mape", extrap},
+                    {"score", scores[c]}});
     if (scores[c] < scores[best]) best = c;
   }
   const Candidate& b = cands[best];
@@ -196,32 +203,38 @@ LayerPredictor FitLayerPredictor(const std::string& type, const std::vector<cons
   VectorXd t_true = y.array().exp(), t_pred = oof[best].array().exp();
   // Back to the target unit: the normaliser multiplies both sides.
   for (Eigen::Index i = 0; i < n; ++i) {
-    double norm = Normaliser(LayerOf(*records[static_cast<std::size_t>(i)]), records[static_cast<std::size_t>(i)]->batch_size);
+    double norm = Normaliser(LayerOf(*records[static_cast<std::size_t>(i)]),
+                             records[static_cast<std::size_t>(i)]->batch_size);
     t_true[i] *= norm;
     t_pred[i] *= norm;
   }
   regress::Metrics cvm = regress::ComputeMetrics(t_true, t_pred);
   p.cv = {{"folds", k},
           {"seed", options.seed},
-          {"selection", use_extrapolation ? "lowest mean of k-fold MAPE and extrapolation MAPE" : "lowest k-fold MAPE"},
+          {"selection", use_extrapolation ? "lowest mean of k-fold MAPE and extrapolation MAPE"
+                                          : "lowest k-fold MAPE"},
           {"extrapolation_fraction", options.extrapolation_fraction},
           {"best", b.ToJson()},
           {"metrics", cvm.ToJson()},
           {"extrapolation_mape", grid[best]["extrapolation_mape"]},
           {"grid", grid}};
-  p.training = {{"n", records.size()}, {"target", options.target}, {"batch_size_range", {bmin, bmax}},
-                {"target_range", {tmin, tmax}}, {"sources", std::vector<std::string>(sources.begin(), sources.end())}};
+  p.training = {{"n", records.size()},
+                {"target", options.target},
+                {"batch_size_range", {bmin, bmax}},
+                {"target_range", {tmin, tmax}},
+                {"sources", std::vector<std::string>(sources.begin(), sources.end())}};
   return p;
 }
 
-Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& options, FitReport* report) {
+Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& options,
+                   FitReport* report) {
   if (options.selection != "kfold+extrapolation" && options.selection != "kfold") {
-    throw std::invalid_argument(
-        fmt::format("fit: selection must be 'kfold+extrapolation' or 'kfold', got '{}'", options.selection));
+    throw std::invalid_argument(fmt::format(
+        "fit: selection must be 'kfold+extrapolation' or 'kfold', got '{}'", options.selection));
   }
   if (!(options.extrapolation_fraction > 0 && options.extrapolation_fraction < 1)) {
-    throw std::invalid_argument(
-        fmt::format("fit: extrapolation_fraction must be in (0, 1), got {}", options.extrapolation_fraction));
+    throw std::invalid_argument(fmt::format("fit: extrapolation_fraction must be in (0, 1), got {}",
+                                            options.extrapolation_fraction));
   }
   std::map<std::string, std::vector<const Measurement*>> by_type;
   FitReport local;
@@ -232,7 +245,8 @@ Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& op
       continue;
     }
     if (!options.only_types.empty() &&
-        std::find(options.only_types.begin(), options.only_types.end(), m.type) == options.only_types.end()) {
+        std::find(options.only_types.begin(), options.only_types.end(), m.type) ==
+            options.only_types.end()) {
       ++r.skipped["types not selected"];
       continue;
     }
@@ -247,9 +261,11 @@ Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& op
     by_type[m.type].push_back(&m);
   }
   for (const auto& t : options.only_types) {
-    if (!by_type.count(t)) throw std::runtime_error(fmt::format("fit: no records of layer type '{}'", t));
+    if (!by_type.count(t))
+      throw std::runtime_error(fmt::format("fit: no records of layer type '{}'", t));
   }
-  if (by_type.empty()) throw std::runtime_error(fmt::format("fit: no record with a usable {} target", options.target));
+  if (by_type.empty())
+    throw std::runtime_error(fmt::format("fit: no record with a usable {} target", options.target));
   Profile p;
   p.target = options.target;
   std::set<std::string> hw;

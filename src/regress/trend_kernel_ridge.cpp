@@ -1,14 +1,17 @@
 #include "joulecast/regress/trend_kernel_ridge.h"
 
-#include <stdexcept>
-
 #include <fmt/format.h>
+
+#include <stdexcept>
 
 namespace joulecast::regress {
 
 nlohmann::json TrendKernelRidgeOptions::ToJson() const {
-  return {{"degree", degree}, {"ridge_alpha", ridge_alpha}, {"use_kernel", use_kernel},
-          {"kernel_alpha", kernel_alpha}, {"gamma", gamma}};
+  return {{"degree", degree},
+          {"ridge_alpha", ridge_alpha},
+          {"use_kernel", use_kernel},
+          {"kernel_alpha", kernel_alpha},
+          {"gamma", gamma}};
 }
 
 TrendKernelRidgeOptions TrendKernelRidgeOptions::FromJson(const nlohmann::json& j) {
@@ -23,23 +26,27 @@ TrendKernelRidgeOptions TrendKernelRidgeOptions::FromJson(const nlohmann::json& 
     throw std::invalid_argument(fmt::format("TrendKernelRidge::FromJson: options: {}", e.what()));
   }
   if (o.degree < 1 || !(o.ridge_alpha > 0) || !(o.kernel_alpha > 0) || !(o.gamma > 0)) {
-    throw std::invalid_argument(fmt::format("TrendKernelRidge::FromJson: invalid options {}", j.dump()));
+    throw std::invalid_argument(
+        fmt::format("TrendKernelRidge::FromJson: invalid options {}", j.dump()));
   }
   return o;
 }
 
 TrendKernelRidge::TrendKernelRidge(TrendKernelRidgeOptions options) : options_(options) {
   if (options_.degree < 1) {
-    throw std::invalid_argument(fmt::format("TrendKernelRidge: degree must be >= 1, got {}", options_.degree));
+    throw std::invalid_argument(
+        fmt::format("TrendKernelRidge: degree must be >= 1, got {}", options_.degree));
   }
   if (!(options_.gamma > 0)) {
-    throw std::invalid_argument(fmt::format("TrendKernelRidge: gamma must be > 0, got {}", options_.gamma));
+    throw std::invalid_argument(
+        fmt::format("TrendKernelRidge: gamma must be > 0, got {}", options_.gamma));
   }
 }
 
 void TrendKernelRidge::Fit(const Eigen::MatrixXd& X, const Eigen::VectorXd& y) {
   if (X.rows() != y.size()) {
-    throw std::invalid_argument(fmt::format("TrendKernelRidge::Fit: X has {} rows but y has {}", X.rows(), y.size()));
+    throw std::invalid_argument(
+        fmt::format("TrendKernelRidge::Fit: X has {} rows but y has {}", X.rows(), y.size()));
   }
   Eigen::MatrixXd z = scaler_.FitTransform(X);
   poly_ = PolynomialFeatures(PolynomialFeaturesOptions{options_.degree, false, false});
@@ -57,8 +64,9 @@ void TrendKernelRidge::Fit(const Eigen::MatrixXd& X, const Eigen::VectorXd& y) {
 Eigen::VectorXd TrendKernelRidge::PredictTrend(const Eigen::MatrixXd& X) const {
   if (!fitted()) throw std::invalid_argument("TrendKernelRidge::Predict: model is not fitted");
   if (X.cols() != scaler_.n_features()) {
-    throw std::invalid_argument(fmt::format("TrendKernelRidge::Predict: X has {} columns but the model was fitted on {}",
-                                            X.cols(), scaler_.n_features()));
+    throw std::invalid_argument(
+        fmt::format("TrendKernelRidge::Predict: X has {} columns but the model was fitted on {}",
+                    X.cols(), scaler_.n_features()));
   }
   return trend_.Predict(poly_.Transform(scaler_.Transform(X)));
 }
@@ -86,20 +94,24 @@ TrendKernelRidge TrendKernelRidge::FromJson(const nlohmann::json& j) {
     throw std::invalid_argument("TrendKernelRidge::FromJson: kind is not 'trend_kernel_ridge'");
   }
   if (j.value("format_version", -1) != kFormatVersion) {
-    throw std::invalid_argument(fmt::format("TrendKernelRidge::FromJson: unsupported format_version {}",
-                                            j.contains("format_version") ? j["format_version"].dump() : "(missing)"));
+    throw std::invalid_argument(
+        fmt::format("TrendKernelRidge::FromJson: unsupported format_version {}",
+                    j.contains("format_version") ? j["format_version"].dump() : "(missing)"));
   }
   for (const char* key : {"options", "scaler", "poly", "trend", "kernel"}) {
-    if (!j.contains(key)) throw std::invalid_argument(fmt::format("TrendKernelRidge::FromJson: missing '{}'", key));
+    if (!j.contains(key))
+      throw std::invalid_argument(fmt::format("TrendKernelRidge::FromJson: missing '{}'", key));
   }
   TrendKernelRidge m(TrendKernelRidgeOptions::FromJson(j["options"]));
   m.scaler_ = StandardScaler::FromJson(j["scaler"]);
   m.poly_ = PolynomialFeatures::FromJson(j["poly"]);
   m.trend_ = Ridge::FromJson(j["trend"]);
   if (m.options_.use_kernel) m.kernel_ = KernelRidge::FromJson(j["kernel"]);
-  if (m.poly_.n_features_in() != m.scaler_.n_features() || m.trend_.n_features() != m.poly_.NumOutputFeatures() ||
+  if (m.poly_.n_features_in() != m.scaler_.n_features() ||
+      m.trend_.n_features() != m.poly_.NumOutputFeatures() ||
       (m.options_.use_kernel && m.kernel_.n_features() != m.scaler_.n_features())) {
-    throw std::invalid_argument("TrendKernelRidge::FromJson: parts disagree on the number of features");
+    throw std::invalid_argument(
+        "TrendKernelRidge::FromJson: parts disagree on the number of features");
   }
   return m;
 }

@@ -1,7 +1,6 @@
 // Runs the built joulecast binary as a user would: exit status, stdout, stderr and the files it
 // leaves behind.
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,11 +9,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -54,7 +52,9 @@ std::size_t Lines(const fs::path& p) {
 }
 
 bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -69,7 +69,8 @@ class CliTest : public ::testing::Test {
   // `args` is already shell-quoted where needed.
   Result Run(const std::string& args) {
     const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    std::string cmd = Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
+    std::string cmd =
+        Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
     int raw = std::system(cmd.c_str());
     Result r;
     r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -94,7 +95,8 @@ std::string SyntheticLinear(std::size_t n = 30) {
     const std::int64_t b = 1 + static_cast<std::int64_t>((i * 7) % 61);
     const std::int64_t in = 16 * (1 + static_cast<std::int64_t>((i * 5) % 23));
     const std::int64_t out = 8 * (1 + static_cast<std::int64_t>((i * 11) % 29));
-    const double macs = static_cast<double>(b) * (static_cast<double>(in * out) + static_cast<double>(out));
+    const double macs =
+        static_cast<double>(b) * (static_cast<double>(in * out) + static_cast<double>(out));
     const double energy = 1e-9 * macs * (1.0 + 0.02 * std::sin(static_cast<double>(i)));
     json j = {{"format_version", 1},
               {"type", "Linear"},
@@ -111,10 +113,12 @@ std::string SyntheticLinear(std::size_t n = 30) {
   return text;
 }
 
-// ---- help, usage errors ---------------------------------------------------------------------------
+// ---- help, usage errors
+// ---------------------------------------------------------------------------
 
 TEST_F(CliTest, HelpExitsZeroForEveryCommand) {
-  for (const std::string args : {"--help", "import --help", "import codecarbon --help", "fit --help", "evaluate --help"}) {
+  for (const std::string args :
+       {"--help", "import --help", "import codecarbon --help", "fit --help", "evaluate --help"}) {
     Result r = Run(args);
     EXPECT_EQ(r.status, 0) << args << "\n" << r.err;
     EXPECT_TRUE(Contains(r.out, "Usage") || Contains(r.out, "usage")) << args << "\n" << r.out;
@@ -171,14 +175,18 @@ TEST_F(CliTest, MissingRequiredOption) {
   EXPECT_TRUE(Contains(r.err, "--output")) << r.err;
 }
 
-// ---- import ---------------------------------------------------------------------------------------
+// ---- import
+// ---------------------------------------------------------------------------------------
 
 TEST_F(CliTest, ImportFixture) {
   const std::string out = P("conv.jsonl");
-  Result r = Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv") + " " +
-                 Quote(kData + "/linear_2configs.csv") + " -o " + Quote(out) + " --source getzner2023");
+  Result r =
+      Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv") + " " +
+          Quote(kData + "/linear_2configs.csv") + " -o " + Quote(out) + " --source getzner2023");
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.err, "imported 4 configurations from 12 rows (0 dropped by the Slurm log, 0 malformed) -> " + out + "\n");
+  EXPECT_EQ(r.err,
+            "imported 4 configurations from 12 rows (0 dropped by the Slurm log, 0 malformed) -> " +
+                out + "\n");
   ASSERT_EQ(Lines(out), 4u);
   std::ifstream in(out);
   std::string line;
@@ -209,13 +217,16 @@ TEST_F(CliTest, ImportWithSlurmLogs) {
   r = Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv") + " --slurm-log " +
           Quote(kData + "/conv2d_2configs-slurm-log.out") + " -o " + Quote(out));
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(Contains(r.err, "imported 2 configurations from 6 rows (1 dropped by the Slurm log, 0 malformed)")) << r.err;
+  EXPECT_TRUE(Contains(
+      r.err, "imported 2 configurations from 6 rows (1 dropped by the Slurm log, 0 malformed)"))
+      << r.err;
   EXPECT_EQ(Lines(out), 2u);
 
   // one log for two files is fine; two logs for three files is not.
-  r = Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv") + " " + Quote(kData + "/linear_2configs.csv") +
-          " " + Quote(kData + "/malformed.csv") + " --slurm-log " + Quote(kData + "/conv2d_2configs-slurm-log.out") +
-          " --slurm-log " + Quote(kData + "/conv2d_2configs-slurm-log.out") + " -o " + Quote(P("x.jsonl")));
+  r = Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv") + " " +
+          Quote(kData + "/linear_2configs.csv") + " " + Quote(kData + "/malformed.csv") +
+          " --slurm-log " + Quote(kData + "/conv2d_2configs-slurm-log.out") + " --slurm-log " +
+          Quote(kData + "/conv2d_2configs-slurm-log.out") + " -o " + Quote(P("x.jsonl")));
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(StartsWith(r.err, "joulecast: error: --slurm-log")) << r.err;
   EXPECT_FALSE(fs::exists(P("x.jsonl")));
@@ -226,9 +237,12 @@ TEST_F(CliTest, ImportMalformedRowsWarnsAndSkips) {
   Result r = Run("import codecarbon " + Quote(in) + " -o " + Quote(out));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(Lines(out), 1u);
-  EXPECT_TRUE(Contains(r.err, "joulecast: warning: " + in + ":7: forward_passes must be >= 1, got 0 (row skipped)\n"))
+  EXPECT_TRUE(Contains(r.err, "joulecast: warning: " + in +
+                                  ":7: forward_passes must be >= 1, got 0 (row skipped)\n"))
       << r.err;
-  EXPECT_TRUE(Contains(r.err, "imported 1 configurations from 8 rows (0 dropped by the Slurm log, 5 malformed)")) << r.err;
+  EXPECT_TRUE(Contains(
+      r.err, "imported 1 configurations from 8 rows (0 dropped by the Slurm log, 5 malformed)"))
+      << r.err;
 }
 
 TEST_F(CliTest, ImportStrictFailsWithoutOutput) {
@@ -263,7 +277,8 @@ TEST_F(CliTest, ImportMissingColumn) {
 TEST_F(CliTest, ImportLayerwiseThroughTheZoo) {
   // vgg16 layer_idx 1 (1-based) is features.0: Conv2d(3, 64, 3, padding=1) on 3x224x224.
   const std::string out = P("lw.jsonl");
-  Result r = Run("import codecarbon " + Quote(kData + "/layerwise_vgg16.csv") + " -o " + Quote(out));
+  Result r =
+      Run("import codecarbon " + Quote(kData + "/layerwise_vgg16.csv") + " -o " + Quote(out));
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_EQ(Lines(out), 2u) << r.err;
   std::ifstream in(out);
@@ -279,7 +294,8 @@ TEST_F(CliTest, ImportLayerwiseThroughTheZoo) {
   EXPECT_EQ(conv["context"]["layer_name"], "features.0");
 }
 
-// ---- fit ------------------------------------------------------------------------------------------
+// ---- fit
+// ------------------------------------------------------------------------------------------
 
 TEST_F(CliTest, FitEmptyFile) {
   const std::string in = Write("empty.jsonl", "");
@@ -313,7 +329,9 @@ TEST_F(CliTest, FitBadValueNamesPathAndLine) {
   const std::string in2 = Write("neg.jsonl", neg);
   r = Run("fit " + Quote(in2) + " -o " + Quote(P("p.json")));
   EXPECT_NE(r.status, 0);
-  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + in2 + ":3: field 'energy_j' must be finite and >= 0")) << r.err;
+  EXPECT_TRUE(StartsWith(
+      r.err, "joulecast: error: " + in2 + ":3: field 'energy_j' must be finite and >= 0"))
+      << r.err;
 
   // line 1: not JSON at all
   const std::string in3 = Write("garbage.jsonl", "energy_j,nan\n");
@@ -351,7 +369,8 @@ TEST_F(CliTest, FitTooFewRecords) {
   EXPECT_FALSE(fs::exists(P("p.json")));
 }
 
-// ---- evaluate -------------------------------------------------------------------------------------
+// ---- evaluate
+// -------------------------------------------------------------------------------------
 
 TEST_F(CliTest, EvaluateBadProfiles) {
   const std::string data = Write("lin.jsonl", SyntheticLinear());
@@ -360,10 +379,13 @@ TEST_F(CliTest, EvaluateBadProfiles) {
   };
   const std::vector<Case> cases = {
       {"invalid.json", "{\"kind\": \"joulecast_profile\", ", ": invalid JSON"},
-      {"kind.json", R"({"kind": "something_else", "format_version": 1})", ": not a joulecast profile"},
-      {"version.json", R"({"kind": "joulecast_profile", "format_version": 99, "target": "energy_j", "layers": {}})",
+      {"kind.json", R"({"kind": "something_else", "format_version": 1})",
+       ": not a joulecast profile"},
+      {"version.json",
+       R"({"kind": "joulecast_profile", "format_version": 99, "target": "energy_j", "layers": {}})",
        ": unsupported profile format_version 99"},
-      {"layers.json", R"({"kind": "joulecast_profile", "format_version": 1, "target": "energy_j", "layers": {}})",
+      {"layers.json",
+       R"({"kind": "joulecast_profile", "format_version": 1, "target": "energy_j", "layers": {}})",
        ": profile has no layer predictors"},
       {"predictor.json",
        R"({"kind": "joulecast_profile", "format_version": 1, "target": "energy_j", "layers": {"Linear": {}}})",
@@ -376,7 +398,8 @@ TEST_F(CliTest, EvaluateBadProfiles) {
     const std::string profile = Write(c.name, c.text);
     Result r = Run("evaluate --model " + Quote(profile) + " " + Quote(data));
     EXPECT_NE(r.status, 0) << c.name;
-    EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + profile + c.message)) << c.name << ": " << r.err;
+    EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + profile + c.message))
+        << c.name << ": " << r.err;
     EXPECT_EQ(r.out, "") << c.name;
   }
   const std::string missing = P("missing.json");
@@ -426,7 +449,8 @@ TEST_F(CliTest, EvaluateCorruptedFittedProfile) {
 // import -> fit -> evaluate, end to end.
 TEST_F(CliTest, EndToEnd) {
   const std::string imported = P("imported.jsonl");
-  Result r = Run("import codecarbon " + Quote(kData + "/linear_2configs.csv") + " -o " + Quote(imported) + " -q");
+  Result r = Run("import codecarbon " + Quote(kData + "/linear_2configs.csv") + " -o " +
+                 Quote(imported) + " -q");
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_EQ(Lines(imported), 2u);
 
@@ -467,7 +491,10 @@ TEST_F(CliTest, EndToEnd) {
 
   // Evaluating with no matching layer type is an error.
   const std::string conv = P("conv.jsonl");
-  ASSERT_EQ(Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv") + " -o " + Quote(conv) + " -q").status, 0);
+  ASSERT_EQ(Run("import codecarbon " + Quote(kData + "/conv2d_2configs.csv") + " -o " +
+                Quote(conv) + " -q")
+                .status,
+            0);
   r = Run("evaluate --model " + Quote(profile) + " " + Quote(conv));
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(StartsWith(r.err, "joulecast: error: ")) << r.err;

@@ -3,11 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace joulecast {
 namespace {
@@ -25,14 +24,22 @@ LayerInstance Layer(const std::string& type, json params, Shape in) {
 // AlexNet features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2) on 3x224x224.
 LayerInstance AlexConv() {
   return Layer("Conv2d",
-               {{"in_channels", 3}, {"out_channels", 64}, {"kernel_size", {11, 11}}, {"stride", {4, 4}},
-                {"padding", {2, 2}}, {"dilation", {1, 1}}, {"groups", 1}, {"bias", true}},
+               {{"in_channels", 3},
+                {"out_channels", 64},
+                {"kernel_size", {11, 11}},
+                {"stride", {4, 4}},
+                {"padding", {2, 2}},
+                {"dilation", {1, 1}},
+                {"groups", 1},
+                {"bias", true}},
                {3, 224, 224});
 }
 LayerInstance AlexPool() {
   return Layer("MaxPool2d", {{"kernel_size", 3}, {"stride", 2}, {"padding", 0}}, {64, 55, 55});
 }
-LayerInstance AlexFc() { return Layer("Linear", {{"in_features", 9216}, {"out_features", 4096}}, {9216}); }
+LayerInstance AlexFc() {
+  return Layer("Linear", {{"in_features", 9216}, {"out_features", 4096}}, {9216});
+}
 LayerInstance Relu() { return Layer("ReLU", {{"inplace", true}}, {64, 55, 55}); }
 
 TEST(LayerFeatures, NamesMatchFeatureLengthForEveryRecipe) {
@@ -49,7 +56,8 @@ TEST(LayerFeatures, NamesMatchFeatureLengthForEveryRecipe) {
     Eigen::RowVectorXd f = ComputeFeatures(c.recipe, c.layer, 8);
     EXPECT_EQ(names.size(), c.width) << c.recipe;
     EXPECT_EQ(static_cast<std::size_t>(f.size()), names.size()) << c.recipe;
-    for (Eigen::Index i = 0; i < f.size(); ++i) EXPECT_TRUE(std::isfinite(f[i])) << c.recipe << " " << names[i];
+    for (Eigen::Index i = 0; i < f.size(); ++i)
+      EXPECT_TRUE(std::isfinite(f[i])) << c.recipe << " " << names[i];
   }
 }
 
@@ -62,11 +70,20 @@ TEST(LayerFeatures, Conv2dKnownValues) {
   //   weights = 64 * 363 + 64     = 23,296
   //   3 % 16 != 0 -> 0, 64 % 16 == 0 -> 1, padding (2 + 2) / 2 = 2
   Eigen::RowVectorXd f = ComputeFeatures("conv2d_v1", AlexConv(), 2);
-  const std::vector<double> expected = {std::log(2.0),       std::log(224.0),    std::log(11.0),
-                                        std::log(3.0),       std::log(64.0),     std::log(4.0),
-                                        std::log(55.0),      std::log(140940800.0), std::log(301056.0),
-                                        std::log(387200.0),  std::log(23296.0),  0.0,
-                                        1.0,                 2.0};
+  const std::vector<double> expected = {std::log(2.0),
+                                        std::log(224.0),
+                                        std::log(11.0),
+                                        std::log(3.0),
+                                        std::log(64.0),
+                                        std::log(4.0),
+                                        std::log(55.0),
+                                        std::log(140940800.0),
+                                        std::log(301056.0),
+                                        std::log(387200.0),
+                                        std::log(23296.0),
+                                        0.0,
+                                        1.0,
+                                        2.0};
   ASSERT_EQ(static_cast<std::size_t>(f.size()), expected.size());
   auto names = RecipeFeatureNames("conv2d_v1");
   for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -83,16 +100,24 @@ TEST(LayerFeatures, PoolKnownValues) {
   //   macs = floor(3*3 * 27*27 * 64 * 1 / 2) = floor(419,904 / 2) = 209,952
   //   in = 64*55*55 = 193,600 ; out = 64*27*27 = 46,656
   Eigen::RowVectorXd f = ComputeFeatures("pool2d_v1", AlexPool(), 1);
-  const std::vector<double> expected = {0.0,           std::log(55.0),     std::log(3.0),
-                                        std::log(64.0), std::log(2.0),     std::log(27.0),
-                                        std::log(209952.0), std::log(193600.0), std::log(46656.0)};
+  const std::vector<double> expected = {0.0,
+                                        std::log(55.0),
+                                        std::log(3.0),
+                                        std::log(64.0),
+                                        std::log(2.0),
+                                        std::log(27.0),
+                                        std::log(209952.0),
+                                        std::log(193600.0),
+                                        std::log(46656.0)};
   ASSERT_EQ(static_cast<std::size_t>(f.size()), expected.size());
-  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(f[static_cast<Eigen::Index>(i)], expected[i], 1e-12) << i;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(f[static_cast<Eigen::Index>(i)], expected[i], 1e-12) << i;
 }
 
 TEST(LayerFeatures, AvgPoolOutImageFromParams) {
   // AvgPool2d(2, 2) on 3x8x8 without an output shape: out image 4 -> log 4 (not log 8).
-  LayerInstance l = Layer("AvgPool2d", {{"kernel_size", 2}, {"stride", 2}, {"padding", 0}}, {3, 8, 8});
+  LayerInstance l =
+      Layer("AvgPool2d", {{"kernel_size", 2}, {"stride", 2}, {"padding", 0}}, {3, 8, 8});
   Eigen::RowVectorXd f = ComputeFeatures("pool2d_v1", l, 1);
   EXPECT_NEAR(f[5], std::log(4.0), 1e-12);
 }
@@ -105,7 +130,8 @@ TEST(LayerFeatures, LinearKnownValues) {
                                         std::log(377528320.0), std::log(92160.0), std::log(40960.0),
                                         std::log(37748736.0)};
   ASSERT_EQ(static_cast<std::size_t>(f.size()), expected.size());
-  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(f[static_cast<Eigen::Index>(i)], expected[i], 1e-12) << i;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(f[static_cast<Eigen::Index>(i)], expected[i], 1e-12) << i;
 }
 
 TEST(LayerFeatures, EltwiseKnownValues) {
@@ -119,7 +145,8 @@ TEST(LayerFeatures, EltwiseKnownValues) {
 
 TEST(LayerFeatures, GenericKnownValues) {
   // Flatten of 256x6x6, batch 2: in = out = 18,432, macs 0 -> log(1) = 0, parameters 0 -> 0
-  Eigen::RowVectorXd f = ComputeFeatures("generic_v1", Layer("Flatten", json::object(), {256, 6, 6}), 2);
+  Eigen::RowVectorXd f =
+      ComputeFeatures("generic_v1", Layer("Flatten", json::object(), {256, 6, 6}), 2);
   ASSERT_EQ(f.size(), 4);
   EXPECT_NEAR(f[0], std::log(18432.0), 1e-12);
   EXPECT_NEAR(f[1], std::log(18432.0), 1e-12);
@@ -135,7 +162,8 @@ TEST(LayerFeatures, DefaultRecipe) {
   for (const char* t : {"ReLU", "ReLU6", "Sigmoid", "Tanh", "Softmax", "Dropout", "BatchNorm2d"}) {
     EXPECT_EQ(DefaultRecipe(t), "eltwise_v1") << t;
   }
-  for (const char* t : {"Flatten", "AdaptiveAvgPool2d", "vgg16", "Conv3d"}) EXPECT_EQ(DefaultRecipe(t), "generic_v1") << t;
+  for (const char* t : {"Flatten", "AdaptiveAvgPool2d", "vgg16", "Conv3d"})
+    EXPECT_EQ(DefaultRecipe(t), "generic_v1") << t;
   // Every default recipe is a known one.
   for (const char* t : {"Conv2d", "MaxPool2d", "Linear", "ReLU", "Flatten"}) {
     EXPECT_NO_THROW(RecipeFeatureNames(DefaultRecipe(t))) << t;
@@ -159,16 +187,20 @@ TEST(LayerFeatures, UnknownRecipe) {
 
 TEST(LayerFeatures, RecipeDoesNotFitLayer) {
   EXPECT_THROW(ComputeFeatures("conv2d_v1", AlexFc(), 1), std::invalid_argument);
-  EXPECT_THROW(ComputeFeatures("pool2d_v1", Layer("MaxPool2d", {{"kernel_size", 2}, {"stride", 2}, {"padding", 0}}, {8}), 1),
+  EXPECT_THROW(ComputeFeatures(
+                   "pool2d_v1",
+                   Layer("MaxPool2d", {{"kernel_size", 2}, {"stride", 2}, {"padding", 0}}, {8}), 1),
                std::invalid_argument);
-  EXPECT_THROW(ComputeFeatures("linear_v1", Layer("Linear", {{"in_features", 4}}, {4}), 1), std::invalid_argument);
+  EXPECT_THROW(ComputeFeatures("linear_v1", Layer("Linear", {{"in_features", 4}}, {4}), 1),
+               std::invalid_argument);
 }
 
 TEST(Normaliser, MacsOrElements) {
-  EXPECT_EQ(Normaliser(AlexConv(), 2), 140940800.0);           // the MACs above
-  EXPECT_EQ(Normaliser(Relu(), 3), 580800.0);                  // B * elements
-  EXPECT_EQ(Normaliser(Layer("Flatten", json::object(), {256, 6, 6}), 2), 18432.0);  // no MACs: input elements
-  EXPECT_EQ(Normaliser(Layer("Identity", json::object(), {1}), 1), 1.0);            // never below 1
+  EXPECT_EQ(Normaliser(AlexConv(), 2), 140940800.0);  // the MACs above
+  EXPECT_EQ(Normaliser(Relu(), 3), 580800.0);         // B * elements
+  EXPECT_EQ(Normaliser(Layer("Flatten", json::object(), {256, 6, 6}), 2),
+            18432.0);                                                     // no MACs: input elements
+  EXPECT_EQ(Normaliser(Layer("Identity", json::object(), {1}), 1), 1.0);  // never below 1
   EXPECT_THROW(Normaliser(Relu(), 0), std::invalid_argument);
 }
 

@@ -4,10 +4,9 @@
 
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace joulecast {
 namespace {
@@ -20,7 +19,8 @@ std::map<std::string, std::string> Parse(const std::string& pn) {
   std::size_t start = 0;
   while (true) {
     std::size_t comma = pn.find(',', start);
-    std::string item = pn.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string item =
+        pn.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     std::size_t colon = item.find(':');
     out[item.substr(0, colon)] = item.substr(colon + 1);
     if (comma == std::string::npos) break;
@@ -29,7 +29,9 @@ std::map<std::string, std::string> Parse(const std::string& pn) {
   return out;
 }
 
-std::int64_t I(const std::map<std::string, std::string>& m, const char* k) { return std::stoll(m.at(k)); }
+std::int64_t I(const std::map<std::string, std::string>& m, const char* k) {
+  return std::stoll(m.at(k));
+}
 
 // The PyTorch layer of a getzner2023 row, written out by hand (scalar sizes as in PyTorch's
 // constructors, no output shape: CountLayer must derive it).
@@ -39,10 +41,12 @@ LayerInstance FromRow(const std::map<std::string, std::string>& r) {
   if (l.type == "Conv2d") {
     l.params = {{"in_channels", I(r, "in_channels")}, {"out_channels", I(r, "out_channels")},
                 {"kernel_size", I(r, "kernel_size")}, {"stride", I(r, "stride")},
-                {"padding", I(r, "padding")}, {"bias", true}};
+                {"padding", I(r, "padding")},         {"bias", true}};
     l.input_shape = {I(r, "in_channels"), I(r, "image_size"), I(r, "image_size")};
   } else if (l.type == "MaxPool2d") {
-    l.params = {{"kernel_size", I(r, "kernel_size")}, {"stride", I(r, "stride")}, {"padding", I(r, "padding")}};
+    l.params = {{"kernel_size", I(r, "kernel_size")},
+                {"stride", I(r, "stride")},
+                {"padding", I(r, "padding")}};
     l.input_shape = {I(r, "in_channels"), I(r, "image_size"), I(r, "image_size")};
   } else if (l.type == "Linear") {
     l.params = {{"in_features", I(r, "input_size")}, {"out_features", I(r, "output_size")}};
@@ -57,28 +61,46 @@ LayerInstance FromRow(const std::map<std::string, std::string>& r) {
 // ptflops recorded for the whole batch. CountLayer must reproduce it exactly.
 const char* kRealRows[] = {
     // conv2d/00_conv2d-raw.csv lines 2, 5, 8
-    "module:Conv2d,rep_no:1,macs:218534484375,batch_size:123,image_size:127,kernel_size:7,in_channels:80,out_channels:29,stride:1,padding:2,freeText:,forward_passes:6",
-    "module:Conv2d,rep_no:1,macs:1086294141180,batch_size:73,image_size:158,kernel_size:4,in_channels:344,out_channels:412,stride:2,padding:3,freeText:,forward_passes:2",
-    "module:Conv2d,rep_no:1,macs:5237314555,batch_size:107,image_size:211,kernel_size:1,in_channels:54,out_channels:167,stride:3,padding:3,freeText:,forward_passes:56",
+    "module:Conv2d,rep_no:1,macs:218534484375,batch_size:123,image_size:127,kernel_size:7,in_"
+    "channels:80,out_channels:29,stride:1,padding:2,freeText:,forward_passes:6",
+    "module:Conv2d,rep_no:1,macs:1086294141180,batch_size:73,image_size:158,kernel_size:4,in_"
+    "channels:344,out_channels:412,stride:2,padding:3,freeText:,forward_passes:2",
+    "module:Conv2d,rep_no:1,macs:5237314555,batch_size:107,image_size:211,kernel_size:1,in_"
+    "channels:54,out_channels:167,stride:3,padding:3,freeText:,forward_passes:56",
     // conv2d/02_conv2d-raw.csv line 2
-    "module:Conv2d,rep_no:1,macs:11600635904,batch_size:52,image_size:30,kernel_size:4,in_channels:225,out_channels:242,stride:2,padding:2,freeText:,forward_passes:101",
+    "module:Conv2d,rep_no:1,macs:11600635904,batch_size:52,image_size:30,kernel_size:4,in_channels:"
+    "225,out_channels:242,stride:2,padding:2,freeText:,forward_passes:101",
     // conv2d/01_conv2d-architecture-configs-raw.csv lines 2, 5 (AlexNet features.0 and features.3)
-    "module:Conv2d,rep_no:1,macs:16701484800,batch_size:237,image_size:224,kernel_size:11,in_channels:3,out_channels:64,stride:4,padding:2,freeText:architecture=alexnet;layer_idx=0,forward_passes:58",
-    "module:Conv2d,rep_no:1,macs:30700161216,batch_size:137,image_size:27,kernel_size:5,in_channels:64,out_channels:192,stride:1,padding:2,freeText:architecture=alexnet;layer_idx=3,forward_passes:45",
+    "module:Conv2d,rep_no:1,macs:16701484800,batch_size:237,image_size:224,kernel_size:11,in_"
+    "channels:3,out_channels:64,stride:4,padding:2,freeText:architecture=alexnet;layer_idx=0,"
+    "forward_passes:58",
+    "module:Conv2d,rep_no:1,macs:30700161216,batch_size:137,image_size:27,kernel_size:5,in_"
+    "channels:64,out_channels:192,stride:1,padding:2,freeText:architecture=alexnet;layer_idx=3,"
+    "forward_passes:45",
     // linear/00_linear-raw.csv lines 2, 5; linear/01_linear-architecture-configs-raw.csv line 2
-    "module:Linear,rep_no:1,macs:4210391040,batch_size:472,input_size:4645,output_size:1920,freeText:,forward_passes:303",
-    "module:Linear,rep_no:1,macs:4089126195,batch_size:385,input_size:2960,output_size:3587,freeText:,forward_passes:301",
-    "module:Linear,rep_no:1,macs:18800910336,batch_size:498,input_size:9216,output_size:4096,freeText:architecture=alexnet;layer_idx=15,forward_passes:67",
+    "module:Linear,rep_no:1,macs:4210391040,batch_size:472,input_size:4645,output_size:1920,"
+    "freeText:,forward_passes:303",
+    "module:Linear,rep_no:1,macs:4089126195,batch_size:385,input_size:2960,output_size:3587,"
+    "freeText:,forward_passes:301",
+    "module:Linear,rep_no:1,macs:18800910336,batch_size:498,input_size:9216,output_size:4096,"
+    "freeText:architecture=alexnet;layer_idx=15,forward_passes:67",
     // maxpool2d/00_maxpool2d-raw.csv lines 2, 5, 32 (line 32: K²·Ho²·C·B is odd, the /2 floors);
     // maxpool2d/01_maxpool2d-architecture-configs-raw.csv line 2 (AlexNet features.2)
-    "module:MaxPool2d,rep_no:1,macs:938070540,batch_size:110,image_size:152,kernel_size:6,in_channels:493,stride:5,padding:3,freeText:,forward_passes:10",
-    "module:MaxPool2d,rep_no:1,macs:2478552300,batch_size:186,image_size:141,kernel_size:7,in_channels:444,stride:4,padding:1,freeText:,forward_passes:4",
-    "module:MaxPool2d,rep_no:1,macs:1250667062,batch_size:235,image_size:184,kernel_size:5,in_channels:311,stride:5,padding:2,freeText:,forward_passes:6",
-    "module:MaxPool2d,rep_no:1,macs:42200352,batch_size:201,image_size:55,kernel_size:3,in_channels:64,stride:2,padding:0,freeText:architecture=alexnet;layer_idx=2,forward_passes:137",
+    "module:MaxPool2d,rep_no:1,macs:938070540,batch_size:110,image_size:152,kernel_size:6,in_"
+    "channels:493,stride:5,padding:3,freeText:,forward_passes:10",
+    "module:MaxPool2d,rep_no:1,macs:2478552300,batch_size:186,image_size:141,kernel_size:7,in_"
+    "channels:444,stride:4,padding:1,freeText:,forward_passes:4",
+    "module:MaxPool2d,rep_no:1,macs:1250667062,batch_size:235,image_size:184,kernel_size:5,in_"
+    "channels:311,stride:5,padding:2,freeText:,forward_passes:6",
+    "module:MaxPool2d,rep_no:1,macs:42200352,batch_size:201,image_size:55,kernel_size:3,in_"
+    "channels:64,stride:2,padding:0,freeText:architecture=alexnet;layer_idx=2,forward_passes:137",
     // activations/00_relu-raw.csv lines 2, 5; activations/01_relu_raw.csv line 2
-    "module:ReLU,rep_no:1,macs:795076168,batch_size:173,input_size:4595816,freeText:,forward_passes:19",
-    "module:ReLU,rep_no:1,macs:2164936497,batch_size:489,input_size:4427273,freeText:,forward_passes:8",
-    "module:ReLU,rep_no:1,macs:2537016377,batch_size:511,input_size:4964807,freeText:,forward_passes:7",
+    "module:ReLU,rep_no:1,macs:795076168,batch_size:173,input_size:4595816,freeText:,forward_"
+    "passes:19",
+    "module:ReLU,rep_no:1,macs:2164936497,batch_size:489,input_size:4427273,freeText:,forward_"
+    "passes:8",
+    "module:ReLU,rep_no:1,macs:2537016377,batch_size:511,input_size:4964807,freeText:,forward_"
+    "passes:7",
 };
 
 TEST(CountLayer, MatchesRecordedPtflopsMacsOfRealRows) {
@@ -115,8 +137,8 @@ TEST(CountLayer, Conv2dElementsOfARealRow) {
   EXPECT_EQ(c.parameters, 113709.0);
 }
 
-LayerInstance Conv(std::int64_t ci, std::int64_t co, json k, json s, json p, std::int64_t g, json d, bool bias,
-                   Shape in) {
+LayerInstance Conv(std::int64_t ci, std::int64_t co, json k, json s, json p, std::int64_t g, json d,
+                   bool bias, Shape in) {
   LayerInstance l;
   l.type = "Conv2d";
   l.params = {{"in_channels", ci}, {"out_channels", co}, {"kernel_size", k}, {"stride", s},
@@ -252,7 +274,8 @@ TEST(CountLayer, Errors) {
   // malformed pair
   EXPECT_THROW(CountLayer(Conv(3, 8, json::array({3, 3, 3}), 1, 1, 1, 1, true, {3, 10, 10}), 1),
                std::invalid_argument);
-  EXPECT_THROW(CountLayer(Conv(3, 8, "3", 1, 1, 1, 1, true, {3, 10, 10}), 1), std::invalid_argument);
+  EXPECT_THROW(CountLayer(Conv(3, 8, "3", 1, 1, 1, 1, true, {3, 10, 10}), 1),
+               std::invalid_argument);
 }
 
 TEST(CountLayer, AbsurdLayerIsFiniteAndHuge) {

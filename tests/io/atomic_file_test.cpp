@@ -1,7 +1,6 @@
 #include "joulecast/io/atomic_file.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 

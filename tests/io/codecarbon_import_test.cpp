@@ -1,15 +1,14 @@
 #include "joulecast/io/codecarbon_import.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "joulecast/io/slurm_log.h"
 
@@ -20,14 +19,17 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const std::string kData = std::string(JOULECAST_TEST_DATA) + "/codecarbon";
-const std::string kConv = kData + "/conv2d_2configs.csv";          // raw/conv2d/00_conv2d-raw.csv lines 1-7
-const std::string kLinear = kData + "/linear_2configs.csv";        // raw/linear/00_linear-raw.csv lines 1-7
-const std::string kLayerwise = kData + "/layerwise_vgg16.csv";     // raw/architectures/00_...-layerwise-raw.csv lines 1-7
+const std::string kConv = kData + "/conv2d_2configs.csv";  // raw/conv2d/00_conv2d-raw.csv lines 1-7
+const std::string kLinear =
+    kData + "/linear_2configs.csv";  // raw/linear/00_linear-raw.csv lines 1-7
+const std::string kLayerwise =
+    kData + "/layerwise_vgg16.csv";  // raw/architectures/00_...-layerwise-raw.csv lines 1-7
 const std::string kMalformed = kData + "/malformed.csv";
 const std::string kAllMalformed = kData + "/all_malformed.csv";
 const std::string kMissingColumn = kData + "/missing_column.csv";
-const std::string kRowLog = kData + "/conv2d_2configs-slurm-log.out";      // error after 1/2 -> row 4
-const std::string kBarLog = kData + "/conv2d_2configs-bar-slurm-log.out";  // error on bar 1/2 -> config 1
+const std::string kRowLog = kData + "/conv2d_2configs-slurm-log.out";  // error after 1/2 -> row 4
+const std::string kBarLog =
+    kData + "/conv2d_2configs-bar-slurm-log.out";  // error on bar 1/2 -> config 1
 
 // Reference values computed independently from the fixture CSVs with Python:
 //
@@ -38,7 +40,8 @@ const std::string kBarLog = kData + "/conv2d_2configs-bar-slurm-log.out";  // er
 //       pn = dict(kv.split(":", 1) for kv in r["project_name"].split(","))
 //       key = tuple((k, v) for k, v in pn.items() if k not in ("rep_no", "forward_passes"))
 //       fp = int(pn["forward_passes"])
-//       groups.setdefault(key, []).append((float(r["cpu_energy"]) / fp * 3.6e6, float(r["duration"]) / fp))
+//       groups.setdefault(key, []).append((float(r["cpu_energy"]) / fp * 3.6e6,
+//       float(r["duration"]) / fp))
 //   for key, g in groups.items():
 //       e = [x[0] for x in g]; t = [x[1] for x in g]
 //       print("%.17g %.17g %.17g %.17g" % (statistics.mean(e), statistics.stdev(e),
@@ -144,7 +147,8 @@ TEST(CodeCarbonImport, EnergyColumnOption) {
   // energy_consumed of the first conv2d row (line 2): 0.0037006141684178 kWh over 6 passes;
   // rows 3-4: 0.0037103485400098, 0.0037020519370546.
   // mean = (0.0037006141684178 + 0.0037103485400098 + 0.0037020519370546) / 3 / 6 * 3.6e6
-  const double expected = (0.0037006141684178 + 0.0037103485400098 + 0.0037020519370546) / 3.0 / 6.0 * 3.6e6;
+  const double expected =
+      (0.0037006141684178 + 0.0037103485400098 + 0.0037020519370546) / 3.0 / 6.0 * 3.6e6;
   CodeCarbonImportOptions opt;
   opt.energy_column = "energy_consumed";
   auto r = Import(kConv, nullptr, opt);
@@ -184,7 +188,8 @@ TEST(CodeCarbonImport, LogWithoutSectionForTheModuleThrows) {
 TEST(CodeCarbonImport, MalformedRowsAreSkippedWithWarnings) {
   // malformed.csv: line 1 header, lines 2-4 a valid Linear configuration (the real rows of
   // linear_2configs.csv), then one broken copy of the real line 5 each:
-  //   5 cpu_energy "abc", 6 no forward_passes, 7 forward_passes:0, 8 a field short, 9 module Conv3d.
+  //   5 cpu_energy "abc", 6 no forward_passes, 7 forward_passes:0, 8 a field short, 9 module
+  //   Conv3d.
   auto r = Import(kMalformed);
   EXPECT_EQ(r.rows, 8u);
   EXPECT_EQ(r.rows_malformed, 5u);
@@ -263,8 +268,9 @@ LayerInstance FakeConv(const std::string& name) {
   LayerInstance l;
   l.name = name;
   l.type = "Conv2d";
-  l.params = {{"in_channels", 3}, {"out_channels", 64}, {"kernel_size", {3, 3}}, {"stride", {1, 1}},
-              {"padding", {1, 1}}, {"dilation", {1, 1}}, {"groups", 1}, {"bias", true}};
+  l.params = {{"in_channels", 3}, {"out_channels", 64}, {"kernel_size", {3, 3}},
+              {"stride", {1, 1}}, {"padding", {1, 1}},  {"dilation", {1, 1}},
+              {"groups", 1},      {"bias", true}};
   l.input_shape = {3, 224, 224};
   l.output_shape = {64, 224, 224};
   return l;
@@ -320,7 +326,9 @@ TEST(CodeCarbonImport, LayerwiseTypeMismatchIsAWarning) {
   EXPECT_EQ(r.records[0].type, "vgg16");
   EXPECT_EQ(r.rows_malformed, 1u);
   ASSERT_EQ(r.warnings.size(), 1u);
-  EXPECT_EQ(r.warnings[0], kLayerwise + ":5: layer_idx 1 of vgg16 is ReLU (features.1) in the zoo but the row says Conv2d");
+  EXPECT_EQ(r.warnings[0],
+            kLayerwise +
+                ":5: layer_idx 1 of vgg16 is ReLU (features.1) in the zoo but the row says Conv2d");
 }
 
 TEST(CodeCarbonImport, LayerwiseWithoutResolverIsAWarning) {
@@ -351,9 +359,9 @@ class CodeCarbonTempTest : public ::testing::Test {
 
 const std::string kMiniHeader = "timestamp,project_name,duration,cpu_energy\n";
 std::string MiniRow(int rep, double cpu_kwh, int batch = 10, const std::string& extra = "") {
-  return "2022-12-22T03:26:18,\"module:Linear,rep_no:" + std::to_string(rep) + ",macs:10,batch_size:" +
-         std::to_string(batch) + ",input_size:3,output_size:2" + extra + ",freeText:,forward_passes:2\",1.0," +
-         std::to_string(cpu_kwh) + "\n";
+  return "2022-12-22T03:26:18,\"module:Linear,rep_no:" + std::to_string(rep) +
+         ",macs:10,batch_size:" + std::to_string(batch) + ",input_size:3,output_size:2" + extra +
+         ",freeText:,forward_passes:2\",1.0," + std::to_string(cpu_kwh) + "\n";
 }
 
 TEST_F(CodeCarbonTempTest, CrlfFileImports) {
@@ -390,15 +398,17 @@ TEST_F(CodeCarbonTempTest, ConsecutiveConfigsAreSplitOnRepNo1) {
 TEST_F(CodeCarbonTempTest, MalformedRepetitionDoesNotSplitItsConfiguration) {
   // Config 0: reps 1 and 3 valid (1e-6, 3e-6 kWh), rep 2 broken (cpu_energy "x").
   // Config 1: three valid reps of 4e-6 kWh.
-  // Expected: 2 records; config 0 averaged over its 2 valid reps: (1e-6 + 3e-6) / 2 / 2 * 3.6e6 = 3.6 J.
+  // Expected: 2 records; config 0 averaged over its 2 valid reps: (1e-6 + 3e-6) / 2 / 2 * 3.6e6
+  // = 3.6 J.
   std::string bad = MiniRow(2, 0);
   bad.replace(bad.rfind(",0.000000"), 9, ",x");
-  std::string text = kMiniHeader + MiniRow(1, 1e-6) + bad + MiniRow(3, 3e-6) + MiniRow(1, 4e-6, 20) +
-                     MiniRow(2, 4e-6, 20) + MiniRow(3, 4e-6, 20);
+  std::string text = kMiniHeader + MiniRow(1, 1e-6) + bad + MiniRow(3, 3e-6) +
+                     MiniRow(1, 4e-6, 20) + MiniRow(2, 4e-6, 20) + MiniRow(3, 4e-6, 20);
   CodeCarbonImportResult r;
   ImportCodeCarbonFile(Write("gap.csv", text), nullptr, {}, r);
   EXPECT_EQ(r.rows_malformed, 1u);
-  ASSERT_EQ(r.records.size(), 2u) << "a broken repetition split its configuration into several records";
+  ASSERT_EQ(r.records.size(), 2u)
+      << "a broken repetition split its configuration into several records";
   EXPECT_EQ(r.records[0].repetitions, 2);
   ExpectRel(*r.records[0].energy_j, 3.6);
   EXPECT_EQ(r.records[1].batch_size, 20);
@@ -409,15 +419,16 @@ TEST_F(CodeCarbonTempTest, MalformedRepetitionKeepsProgressBarNumbering) {
   // batch-20 configuration may be dropped, whatever happened to a row of configuration 0.
   std::string bad = MiniRow(2, 0);
   bad.replace(bad.rfind(",0.000000"), 9, ",x");
-  std::string text = kMiniHeader + MiniRow(1, 1e-6) + bad + MiniRow(3, 3e-6) + MiniRow(1, 4e-6, 20) +
-                     MiniRow(2, 4e-6, 20) + MiniRow(3, 4e-6, 20);
+  std::string text = kMiniHeader + MiniRow(1, 1e-6) + bad + MiniRow(3, 3e-6) +
+                     MiniRow(1, 4e-6, 20) + MiniRow(2, 4e-6, 20) + MiniRow(3, 4e-6, 20);
   SlurmLog log;
   log.path = "bar.out";
   log.sections = {SlurmSection{"linear", {}, {1}, 1}};
   CodeCarbonImportResult r;
   ImportCodeCarbonFile(Write("gap.csv", text), &log, {}, r);
   EXPECT_EQ(r.rows_dropped_by_log, 3u);
-  for (const auto& m : r.records) EXPECT_EQ(m.batch_size, 10) << "configuration 1 (batch 20) should be dropped";
+  for (const auto& m : r.records)
+    EXPECT_EQ(m.batch_size, 10) << "configuration 1 (batch 20) should be dropped";
 }
 
 TEST_F(CodeCarbonTempTest, NegativeEnergyAndZeroDurationAreMalformed) {
@@ -439,16 +450,22 @@ TEST_F(CodeCarbonTempTest, EmptyFileThrows) {
   EXPECT_THROW(ImportCodeCarbonFile(p, nullptr, {}, r), std::runtime_error);
 }
 
-// ---- LayerFromGetznerFields ----------------------------------------------------------------------
+// ---- LayerFromGetznerFields
+// ----------------------------------------------------------------------
 
 TEST(LayerFromGetznerFields, MaxPoolAndActivations) {
   std::int64_t b = 0;
   // raw/maxpool2d/00_maxpool2d-raw.csv line 2
-  LayerInstance mp = LayerFromGetznerFields(
-      "MaxPool2d",
-      {{"macs", "938070540"}, {"batch_size", "110"}, {"image_size", "152"}, {"kernel_size", "6"},
-       {"in_channels", "493"}, {"stride", "5"}, {"padding", "3"}, {"freeText", ""}},
-      &b);
+  LayerInstance mp = LayerFromGetznerFields("MaxPool2d",
+                                            {{"macs", "938070540"},
+                                             {"batch_size", "110"},
+                                             {"image_size", "152"},
+                                             {"kernel_size", "6"},
+                                             {"in_channels", "493"},
+                                             {"stride", "5"},
+                                             {"padding", "3"},
+                                             {"freeText", ""}},
+                                            &b);
   EXPECT_EQ(b, 110);
   EXPECT_EQ(mp.type, "MaxPool2d");
   EXPECT_EQ(mp.input_shape, (Shape{493, 152, 152}));
@@ -460,7 +477,9 @@ TEST(LayerFromGetznerFields, MaxPoolAndActivations) {
 
   // raw/activations/00_relu-raw.csv line 2
   LayerInstance relu = LayerFromGetznerFields(
-      "ReLU", {{"macs", "795076168"}, {"batch_size", "173"}, {"input_size", "4595816"}, {"freeText", ""}}, &b);
+      "ReLU",
+      {{"macs", "795076168"}, {"batch_size", "173"}, {"input_size", "4595816"}, {"freeText", ""}},
+      &b);
   EXPECT_EQ(b, 173);
   EXPECT_EQ(relu.type, "ReLU");
   EXPECT_EQ(relu.input_shape, (Shape{4595816}));
@@ -471,14 +490,22 @@ TEST(LayerFromGetznerFields, Errors) {
   std::int64_t b = 0;
   EXPECT_THROW(LayerFromGetznerFields("Linear", {{"batch_size", "3"}, {"input_size", "5"}}, &b),
                std::invalid_argument);  // no output_size
-  EXPECT_THROW(LayerFromGetznerFields("Linear", {{"batch_size", "0"}, {"input_size", "5"}, {"output_size", "2"}}, &b),
+  EXPECT_THROW(LayerFromGetznerFields(
+                   "Linear", {{"batch_size", "0"}, {"input_size", "5"}, {"output_size", "2"}}, &b),
                std::invalid_argument);
-  EXPECT_THROW(LayerFromGetznerFields("Linear", {{"batch_size", "2.5"}, {"input_size", "5"}, {"output_size", "2"}}, &b),
-               std::invalid_argument);
+  EXPECT_THROW(
+      LayerFromGetznerFields(
+          "Linear", {{"batch_size", "2.5"}, {"input_size", "5"}, {"output_size", "2"}}, &b),
+      std::invalid_argument);
   try {
     LayerFromGetznerFields("Conv2d",
-                           {{"batch_size", "3"}, {"image_size", "5"}, {"kernel_size", "7"}, {"in_channels", "1"},
-                            {"out_channels", "1"}, {"stride", "1"}, {"padding", "0"}},
+                           {{"batch_size", "3"},
+                            {"image_size", "5"},
+                            {"kernel_size", "7"},
+                            {"in_channels", "1"},
+                            {"out_channels", "1"},
+                            {"stride", "1"},
+                            {"padding", "0"}},
                            &b);
     FAIL() << "kernel 7 on a 5x5 image without padding";
   } catch (const std::invalid_argument& e) {

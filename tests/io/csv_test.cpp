@@ -47,7 +47,8 @@ TEST(CsvReader, QuotedCommasAndDoubledQuotes) {
       "ts,\"module:Conv2d,rep_no:1,freeText:,forward_passes:6\",x\n"
       "\"say \"\"hi\"\", ok\",\"\",\"\"\"\"\n");
   ASSERT_EQ(recs.size(), 2u);
-  EXPECT_EQ(recs[0].fields, (Fields{"ts", "module:Conv2d,rep_no:1,freeText:,forward_passes:6", "x"}));
+  EXPECT_EQ(recs[0].fields,
+            (Fields{"ts", "module:Conv2d,rep_no:1,freeText:,forward_passes:6", "x"}));
   // "say ""hi"", ok" -> say "hi", ok ; "" -> empty ; """" -> one quote
   EXPECT_EQ(recs[1].fields, (Fields{"say \"hi\", ok", "", "\""}));
 }
@@ -131,7 +132,8 @@ TEST(ParseDouble, AcceptsNumbers) {
 }
 
 TEST(ParseDouble, RejectsGarbage) {
-  for (const char* bad : {"", "abc", "1.5x", " ", "1e999", "-1e999", "nan", "NaN", "inf", "-inf", "1,5"}) {
+  for (const char* bad :
+       {"", "abc", "1.5x", " ", "1e999", "-1e999", "nan", "NaN", "inf", "-inf", "1,5"}) {
     EXPECT_THROW(ParseDouble(bad, "cpu_energy"), std::invalid_argument) << "'" << bad << "'";
   }
 }
@@ -161,7 +163,8 @@ TEST(ParseInt, AcceptsIntegersAndIntegralFloats) {
 }
 
 TEST(ParseInt, RejectsNonIntegers) {
-  for (const char* bad : {"", "3.5", "abc", "1e999", "nan", "inf", "3x", "99999999999999999999999"}) {
+  for (const char* bad :
+       {"", "3.5", "abc", "1e999", "nan", "inf", "3x", "99999999999999999999999"}) {
     EXPECT_THROW(ParseInt(bad, "batch_size"), std::invalid_argument) << "'" << bad << "'";
   }
 }

@@ -1,6 +1,7 @@
 #include "joulecast/io/measurement.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -8,7 +9,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 
 namespace joulecast {
 namespace {
@@ -19,8 +19,9 @@ using nlohmann::json;
 Measurement Full() {
   Measurement m;
   m.type = "Conv2d";
-  m.params = {{"in_channels", 80}, {"out_channels", 29}, {"kernel_size", {7, 7}}, {"stride", {1, 1}},
-              {"padding", {2, 2}}, {"dilation", {1, 1}}, {"groups", 1}, {"bias", true}};
+  m.params = {{"in_channels", 80}, {"out_channels", 29}, {"kernel_size", {7, 7}},
+              {"stride", {1, 1}},  {"padding", {2, 2}},  {"dilation", {1, 1}},
+              {"groups", 1},       {"bias", true}};
   m.batch_size = 123;
   m.input_shape = {80, 127, 127};
   m.dtype = "float32";
@@ -91,7 +92,8 @@ TEST(Measurement, OptionalFieldsRoundTripAsNull) {
 }
 
 TEST(Measurement, MinimalRecordTakesDefaults) {
-  Measurement m = MeasurementFromJson(json::parse(R"({"type": "Linear", "batch_size": 2, "duration_s": 1e-3})"), "w");
+  Measurement m = MeasurementFromJson(
+      json::parse(R"({"type": "Linear", "batch_size": 2, "duration_s": 1e-3})"), "w");
   EXPECT_EQ(m.type, "Linear");
   EXPECT_EQ(m.batch_size, 2);
   EXPECT_EQ(m.duration_s, 1e-3);
@@ -115,8 +117,10 @@ bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfin
 TEST(Measurement, FromJsonErrors) {
   const std::string base = R"("batch_size": 2, "duration_s": 0.1)";
   EXPECT_EQ(ErrorOf("{" + base + "}"), "f.jsonl:7: missing field 'type'");
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "duration_s": 0.1})"), "f.jsonl:7: missing field 'batch_size'");
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "batch_size": 2})"), "f.jsonl:7: missing field 'duration_s'");
+  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "duration_s": 0.1})"),
+            "f.jsonl:7: missing field 'batch_size'");
+  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "batch_size": 2})"),
+            "f.jsonl:7: missing field 'duration_s'");
   EXPECT_EQ(ErrorOf(R"({"type": 3, )" + base + "}"), "f.jsonl:7: field 'type' must be a string");
   EXPECT_EQ(ErrorOf(R"({"type": "", )" + base + "}"), "f.jsonl:7: field 'type' is empty");
   EXPECT_EQ(ErrorOf(R"({"type": "Linear", "batch_size": 0, "duration_s": 0.1})"),
@@ -154,7 +158,8 @@ TEST(Measurement, FromJsonErrors) {
 
 TEST(Measurement, HugeIntegerBatchSizeIsRejectedNotWrapped) {
   // 2^64 - 1 parses as an unsigned JSON integer; read as int64 it would wrap to -1.
-  std::string e = ErrorOf(R"({"type": "Linear", "batch_size": 18446744073709551615, "duration_s": 0.1})");
+  std::string e =
+      ErrorOf(R"({"type": "Linear", "batch_size": 18446744073709551615, "duration_s": 0.1})");
   EXPECT_TRUE(StartsWith(e, "f.jsonl:7: field 'batch_size' must be a positive integer")) << e;
   // 2^63 wraps to INT64_MIN.
   e = ErrorOf(R"({"type": "Linear", "batch_size": 9223372036854775808, "duration_s": 0.1})");
@@ -188,7 +193,8 @@ TEST_F(MeasurementFileTest, WriteThenReadSkipsBlankLines) {
   std::string text = out.str();
   // Exactly two newline-terminated lines.
   ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
-  std::string p = Write("m.jsonl", "\n" + text.substr(0, text.find('\n') + 1) + "   \r\n" + text.substr(text.find('\n') + 1));
+  std::string p = Write("m.jsonl", "\n" + text.substr(0, text.find('\n') + 1) + "   \r\n" +
+                                       text.substr(text.find('\n') + 1));
   auto recs = ReadMeasurements(p);
   ASSERT_EQ(recs.size(), 2u);
   ExpectSame(recs[0], Full());
@@ -209,7 +215,8 @@ TEST_F(MeasurementFileTest, InvalidJsonNamesPathAndLine) {
 }
 
 TEST_F(MeasurementFileTest, NanLiteralIsInvalidJson) {
-  std::string p = Write("nan.jsonl", R"({"type": "Linear", "batch_size": 2, "duration_s": NaN})" "\n");
+  std::string p = Write("nan.jsonl", R"({"type": "Linear", "batch_size": 2, "duration_s": NaN})"
+                                     "\n");
   try {
     ReadMeasurements(p);
     FAIL() << "expected an exception";
@@ -219,13 +226,17 @@ TEST_F(MeasurementFileTest, NanLiteralIsInvalidJson) {
 }
 
 TEST_F(MeasurementFileTest, BadFieldNamesPathAndLine) {
-  std::string p = Write("neg.jsonl", R"({"type": "Linear", "batch_size": 2, "duration_s": 0.1})" "\n"
-                                     R"({"type": "Linear", "batch_size": 2, "duration_s": 0.1, "energy_j": -2})" "\n");
+  std::string p =
+      Write("neg.jsonl", R"({"type": "Linear", "batch_size": 2, "duration_s": 0.1})"
+                         "\n"
+                         R"({"type": "Linear", "batch_size": 2, "duration_s": 0.1, "energy_j": -2})"
+                         "\n");
   try {
     ReadMeasurements(p);
     FAIL() << "expected an exception";
   } catch (const std::runtime_error& e) {
-    EXPECT_TRUE(StartsWith(e.what(), p + ":2: field 'energy_j' must be finite and >= 0")) << e.what();
+    EXPECT_TRUE(StartsWith(e.what(), p + ":2: field 'energy_j' must be finite and >= 0"))
+        << e.what();
   }
 }
 
@@ -239,7 +250,9 @@ TEST_F(MeasurementFileTest, MissingFile) {
   }
 }
 
-TEST_F(MeasurementFileTest, EmptyFileHasNoRecords) { EXPECT_TRUE(ReadMeasurements(Write("e.jsonl", "")).empty()); }
+TEST_F(MeasurementFileTest, EmptyFileHasNoRecords) {
+  EXPECT_TRUE(ReadMeasurements(Write("e.jsonl", "")).empty());
+}
 
 TEST(TargetValue, EnergyTimeAndErrors) {
   Measurement m = Full();

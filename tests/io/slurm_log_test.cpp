@@ -1,6 +1,7 @@
 #include "joulecast/io/slurm_log.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -8,7 +9,6 @@
 #include <set>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 
 namespace joulecast {
 namespace {
@@ -19,7 +19,8 @@ const std::string kData = JOULECAST_TEST_DATA;
 
 // A real error line from raw/conv2d/00_conv2d-slurm-log.out (line 31).
 const std::string kErr =
-    "[codecarbon ERROR @ 03:43:24] In RAPLFile : Current energy value (Energy(kWh=8.23327186439e-06)) is lower "
+    "[codecarbon ERROR @ 03:43:24] In RAPLFile : Current energy value "
+    "(Energy(kWh=8.23327186439e-06)) is lower "
     "than previous value (Energy(kWh=0.07279148933508932)) ! Source file : "
     "/sys/class/powercap/intel-rapl/intel-rapl:0/energy_uj";
 
@@ -42,13 +43,16 @@ class SlurmLogTest : public ::testing::Test {
 
 std::string Row(int config, int rep) {
   return std::to_string(config) + "/" + std::to_string(rep) +
-         " (config_no/rep_no) [batch_size:123,image_size:127,kernel_size:7,in_channels:80,out_channels:29,"
+         " (config_no/rep_no) "
+         "[batch_size:123,image_size:127,kernel_size:7,in_channels:80,out_channels:29,"
          "stride:1,padding:2,freeText:] (0.0% done)\n";
 }
 
 TEST_F(SlurmLogTest, PerRowFormatMarksOneRow) {
   // Errors while 1/2 runs -> bad row 1*3 + 2 - 1 = 4; while 3/3 runs -> 3*3 + 3 - 1 = 11.
-  std::string text = "Starting data-collection for conv2d...\nTotal number of iterations:  12\nDoing random configs...\n\n";
+  std::string text =
+      "Starting data-collection for conv2d...\nTotal number of iterations:  12\nDoing random "
+      "configs...\n\n";
   for (int c = 0; c < 4; ++c) {
     for (int r = 1; r <= 3; ++r) {
       text += Row(c, r);
@@ -107,11 +111,16 @@ TEST_F(SlurmLogTest, ProgressBarFixtureWithoutCarriageReturns) {
 }
 
 TEST_F(SlurmLogTest, MultipleSectionsAndSectionFor) {
-  const std::string bar0 = "current config:[batch_size:173,input_size:4595816,freeText:]:   0%|          | 0/500 [00:00<?, ?it/s]\n";
-  const std::string bar4 = "current config:[batch_size:5,input_size:99,freeText:]:   1%|          | 4/500 [06:40<18:17:43, 132.52s/it]";
+  const std::string bar0 =
+      "current config:[batch_size:173,input_size:4595816,freeText:]:   0%|          | 0/500 "
+      "[00:00<?, ?it/s]\n";
+  const std::string bar4 =
+      "current config:[batch_size:5,input_size:99,freeText:]:   1%|          | 4/500 "
+      "[06:40<18:17:43, 132.52s/it]";
   std::string text;
   text += "Starting data-collection for relu...\nDoing random configs...\n\n" + bar0;
-  text += "Starting data-collection for sigmoid...\nDoing random configs...\n\n" + bar0 + bar4 + kErr + "\n";
+  text += "Starting data-collection for sigmoid...\nDoing random configs...\n\n" + bar0 + bar4 +
+          kErr + "\n";
   text += "Starting data-collection for tanh...\nDoing random configs...\n\n" + bar0;
   SlurmLog log = ReadSlurmLog(Write("multi.out", text));
   ASSERT_EQ(log.sections.size(), 3u);
@@ -137,14 +146,17 @@ TEST_F(SlurmLogTest, MultipleSectionsAndSectionFor) {
 
 TEST_F(SlurmLogTest, SingleSectionServesAnyModule) {
   // layerwise architecture files have module VGG/AlexNet/Conv2d... but one "architectures" section.
-  SlurmLog log = ReadSlurmLog(Write("one.out", "Starting data-collection for architectures...\n" + Row(0, 1)));
+  SlurmLog log =
+      ReadSlurmLog(Write("one.out", "Starting data-collection for architectures...\n" + Row(0, 1)));
   EXPECT_EQ(log.SectionFor("VGG").name, "architectures");
   EXPECT_EQ(log.SectionFor("Conv2d").name, "architectures");
 }
 
 TEST_F(SlurmLogTest, ErrorBeforeAnyProgressLine) {
   // line 1: section start, line 2: text, line 3: the error.
-  std::string p = Write("early.out", "Starting data-collection for conv2d...\nDoing random configs...\n" + kErr + "\n" + Row(0, 1));
+  std::string p =
+      Write("early.out", "Starting data-collection for conv2d...\nDoing random configs...\n" +
+                             kErr + "\n" + Row(0, 1));
   try {
     ReadSlurmLog(p);
     FAIL() << "expected an exception";
@@ -179,9 +191,11 @@ TEST_F(SlurmLogTest, MissingFile) {
 TEST_F(SlurmLogTest, CorruptNumbersAreReportedWithPathAndLine) {
   // A progress line whose config number does not fit any integer type (a corrupted log): the
   // error must be a std::runtime_error naming path:line like every other log error.
-  std::string p = Write("huge.out", "Starting data-collection for conv2d...\n"
-                                    "99999999999999999999999/1 (config_no/rep_no) [batch_size:1] (0.0% done)\n" +
-                                        kErr + "\n");
+  std::string p =
+      Write("huge.out",
+            "Starting data-collection for conv2d...\n"
+            "99999999999999999999999/1 (config_no/rep_no) [batch_size:1] (0.0% done)\n" +
+                kErr + "\n");
   try {
     ReadSlurmLog(p);
     FAIL() << "expected an exception";

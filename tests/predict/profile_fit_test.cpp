@@ -1,10 +1,10 @@
 #include "joulecast/predict/profile_fit.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "joulecast/predict/evaluate.h"
 
@@ -12,7 +12,8 @@ namespace joulecast {
 namespace {
 
 // Synthetic Linear layers whose energy is 2 nJ per MAC times b^-0.2 (bigger batches are more
-// efficient): a power law, i.e. linear in the log features, which the trend recovers almost exactly.
+// efficient): a power law, i.e. linear in the log features, which the trend recovers almost
+// exactly.
 Measurement SyntheticLinear(std::int64_t b, std::int64_t in, std::int64_t out) {
   Measurement m;
   m.type = "Linear";
@@ -28,7 +29,8 @@ Measurement SyntheticLinear(std::int64_t b, std::int64_t in, std::int64_t out) {
 
 std::vector<Measurement> SyntheticSet() {
   std::vector<Measurement> v;
-  for (int i = 0; i < 60; ++i) v.push_back(SyntheticLinear(1 + (i * 37) % 250, 64 + (i * 211) % 4000, 32 + (i * 97) % 3000));
+  for (int i = 0; i < 60; ++i)
+    v.push_back(SyntheticLinear(1 + (i * 37) % 250, 64 + (i * 211) % 4000, 32 + (i * 97) % 3000));
   return v;
 }
 
@@ -78,7 +80,8 @@ TEST(ProfileFit, GridHasEveryCandidateAndBestIsLowest) {
     FitProfile(SyntheticSet(), o);
     FAIL();
   } catch (const std::invalid_argument& e) {
-    EXPECT_STREQ(e.what(), "fit: selection must be 'kfold+extrapolation' or 'kfold', got 'best-guess'");
+    EXPECT_STREQ(e.what(),
+                 "fit: selection must be 'kfold+extrapolation' or 'kfold', got 'best-guess'");
   }
 }
 
@@ -144,18 +147,15 @@ TEST(Profile, SaveLoadRoundTripPredictsIdentically) {
 
 TEST(Profile, LoadErrorsNameThePath) {
   std::string path = ::testing::TempDir() + "/bad_profile.json";
-  {
-    std::ofstream(path) << "{\"kind\": \"joulecast_profile\", \"format_version\": 9}";
-  }
+  { std::ofstream(path) << "{\"kind\": \"joulecast_profile\", \"format_version\": 9}"; }
   try {
     Profile::Load(path);
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()), path + ": unsupported profile format_version 9 (this build reads 1)");
+    EXPECT_EQ(std::string(e.what()),
+              path + ": unsupported profile format_version 9 (this build reads 1)");
   }
-  {
-    std::ofstream(path) << "{not json";
-  }
+  { std::ofstream(path) << "{not json"; }
   try {
     Profile::Load(path);
     FAIL();

@@ -1,8 +1,8 @@
 #include "joulecast/regress/trend_kernel_ridge.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 namespace joulecast::regress {
 namespace {
@@ -18,7 +18,8 @@ TEST(TrendKernelRidge, RecoversLinearTrendAndExtrapolates) {
   }
   TrendKernelRidge m(TrendKernelRidgeOptions{1, 1e-8, true, 0.1, 0.5});
   m.Fit(X, y);
-  // Far outside the training range (x0 = 40 vs at most 3.9): the kernel term is ~0, the trend holds.
+  // Far outside the training range (x0 = 40 vs at most 3.9): the kernel term is ~0, the trend
+  // holds.
   Eigen::MatrixXd far(1, 2);
   far << 40.0, 0.5;
   EXPECT_NEAR(m.Predict(far)[0], 2 + 3 * 40.0 - 0.5, 1e-4);
@@ -69,7 +70,8 @@ TEST(TrendKernelRidge, Errors) {
     EXPECT_STREQ(e.what(), "TrendKernelRidge::Predict: model is not fitted");
   }
   EXPECT_THROW(TrendKernelRidge(TrendKernelRidgeOptions{0, 1, true, 1, 1}), std::invalid_argument);
-  EXPECT_THROW(TrendKernelRidge::FromJson(nlohmann::json{{"kind", "ridge"}}), std::invalid_argument);
+  EXPECT_THROW(TrendKernelRidge::FromJson(nlohmann::json{{"kind", "ridge"}}),
+               std::invalid_argument);
   nlohmann::json bad = {{"kind", "trend_kernel_ridge"}, {"format_version", 2}};
   try {
     TrendKernelRidge::FromJson(bad);

@@ -2,26 +2,26 @@
 // its constructor arguments under PyTorch's argument names, and the per-sample shape it sees.
 //
 // This is the unit that features, predictors and measurements share. Shapes exclude the batch
-// dimension: a Conv2d on a 3x224x224 image has input_shape {3, 224, 224}; an activation or Linear on
-// a flat vector of N values has input_shape {N}. The batch size travels beside it.
+// dimension: a Conv2d on a 3x224x224 image has input_shape {3, 224, 224}; an activation or Linear
+// on a flat vector of N values has input_shape {N}. The batch size travels beside it.
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace joulecast {
 
 using Shape = std::vector<std::int64_t>;
 
 struct LayerInstance {
-  std::string name;        // dotted path in the network, e.g. "features.0"; empty for a lone layer
-  std::string type;        // PyTorch class name: "Conv2d", "ReLU", "Linear", ...
-  nlohmann::json params;   // PyTorch constructor arguments, e.g. {"in_channels": 3, "kernel_size": 11}
-  Shape input_shape;       // per sample, without the batch dimension
-  Shape output_shape;      // per sample, without the batch dimension
+  std::string name;  // dotted path in the network, e.g. "features.0"; empty for a lone layer
+  std::string type;  // PyTorch class name: "Conv2d", "ReLU", "Linear", ...
+  nlohmann::json
+      params;          // PyTorch constructor arguments, e.g. {"in_channels": 3, "kernel_size": 11}
+  Shape input_shape;   // per sample, without the batch dimension
+  Shape output_shape;  // per sample, without the batch dimension
 };
 
 // "3x224x224" for {3, 224, 224}.

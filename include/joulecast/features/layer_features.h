@@ -6,19 +6,17 @@
 // over eight orders of magnitude, so the model learns efficiency, not size.
 //
 // Recipes (all sizes as natural logs; b = batch, m = MACs, the rest PyTorch's names):
-//   conv2d_v1   b, H, k, Ci, Co, s, Ho, m, in elems, out elems, weights, [Ci%16==0], [Co%16==0], pad
-//   pool2d_v1   b, H, k, C, s, Ho, m, in elems, out elems
-//   linear_v1   b, in, out, m, b·in, b·out, in·out
-//   eltwise_v1  b, n (per-sample elements), b·n
-//   generic_v1  in elems, out elems, m + 1, parameters + 1
+//   conv2d_v1   b, H, k, Ci, Co, s, Ho, m, in elems, out elems, weights, [Ci%16==0], [Co%16==0],
+//   pad pool2d_v1   b, H, k, C, s, Ho, m, in elems, out elems linear_v1   b, in, out, m, b·in,
+//   b·out, in·out eltwise_v1  b, n (per-sample elements), b·n generic_v1  in elems, out elems, m +
+//   1, parameters + 1
 // Throws std::invalid_argument naming the recipe and layer when the layer does not fit the recipe.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "joulecast/arch/layer.h"
 
@@ -29,7 +27,8 @@ std::string DefaultRecipe(const std::string& layer_type);
 // Column names of a recipe; throws std::invalid_argument on an unknown recipe.
 std::vector<std::string> RecipeFeatureNames(const std::string& recipe);
 // One row of features.
-Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstance& layer, std::int64_t batch_size);
+Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstance& layer,
+                                   std::int64_t batch_size);
 // MACs of the batch, or its input element count where the layer has no MACs; always >= 1.
 double Normaliser(const LayerInstance& layer, std::int64_t batch_size);
 

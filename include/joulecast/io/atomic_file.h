@@ -1,7 +1,7 @@
 // Whole-file outputs (profiles, imported measurement sets, reports) are written to a temporary file
 // beside the target and renamed over it on Commit(), so a crash never leaves a truncated file and a
-// failed command leaves an existing file untouched. (The collector's append-only store is different:
-// it appends and flushes record by record.)
+// failed command leaves an existing file untouched. (The collector's append-only store is
+// different: it appends and flushes record by record.)
 #pragma once
 
 #include <fstream>

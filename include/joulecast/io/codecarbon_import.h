@@ -1,16 +1,17 @@
-// Import of CodeCarbon CSV files in the layout of the getzner2023 data set: one row per ~30 s window
-// in which a layer (or a whole network) ran `forward_passes` forward passes of one batch, the layer
-// configuration packed into `project_name`, e.g.
+// Import of CodeCarbon CSV files in the layout of the getzner2023 data set: one row per ~30 s
+// window in which a layer (or a whole network) ran `forward_passes` forward passes of one batch,
+// the layer configuration packed into `project_name`, e.g.
 //   module:Conv2d,rep_no:1,macs:218534484375,batch_size:123,image_size:127,kernel_size:7,
 //   in_channels:80,out_channels:29,stride:1,padding:2,freeText:,forward_passes:6
 //
 // Output: one Measurement per configuration (repetitions averaged), in PyTorch's argument names:
 //   energy_j   = mean over repetitions of energy_column[kWh] / forward_passes * 3.6e6  (J per pass)
-//   duration_s = mean over repetitions of duration[s] / forward_passes                   (s per pass)
+//   duration_s = mean over repetitions of duration[s] / forward_passes                   (s per
+//   pass)
 // Rows spoiled according to the Slurm log (see slurm_log.h) are dropped before averaging. Rows of
 // layerwise architecture files carry no layer parameters: they are resolved through `resolve_layer`
-// (architecture name, 0-based leaf index) -> the zoo's layer; layer_idx 0 there is the whole network,
-// recorded with the architecture's name as type.
+// (architecture name, 0-based leaf index) -> the zoo's layer; layer_idx 0 there is the whole
+// network, recorded with the architecture's name as type.
 //
 // Malformed rows are reported as "path:line: reason" and skipped, or thrown (std::runtime_error)
 // with `strict`. A missing file or missing column always throws.
@@ -33,7 +34,8 @@ struct CodeCarbonImportOptions {
   bool strict = false;                       // throw on the first malformed row instead of skipping
   std::string source;                        // provenance.source of every record
   // Resolves a leaf of a zoo network; required only for layerwise architecture rows.
-  std::function<LayerInstance(const std::string& architecture, std::size_t leaf_index)> resolve_layer;
+  std::function<LayerInstance(const std::string& architecture, std::size_t leaf_index)>
+      resolve_layer;
   // Input shape of whole-network rows (the getzner2023 networks all take 3x224x224 images).
   Shape architecture_input = {3, 224, 224};
 };

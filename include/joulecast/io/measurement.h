@@ -1,8 +1,10 @@
-// Measurement records: one JSON object per line (JSON Lines), one record per measured configuration.
+// Measurement records: one JSON object per line (JSON Lines), one record per measured
+// configuration.
 //
 // A record describes what ran (layer type and parameters, or an architecture name as type, batch
-// size, per-sample input shape, dtype, mode, device, hardware) and what was measured per run, where a
-// run is ONE forward pass of the whole batch (mode "forward") or one training step ("train_step"):
+// size, per-sample input shape, dtype, mode, device, hardware) and what was measured per run, where
+// a run is ONE forward pass of the whole batch (mode "forward") or one training step
+// ("train_step"):
 //   duration_s  wall time per run in seconds (median or mean over repetitions, see `aggregate`)
 //   energy_j    energy per run in joules, or null when no meter was available
 // plus the spread over repetitions, the meter name, idle power when known and provenance.
@@ -13,11 +15,10 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "joulecast/arch/layer.h"
 
@@ -26,23 +27,24 @@ namespace joulecast {
 inline constexpr int kMeasurementFormatVersion = 1;
 
 struct Measurement {
-  std::string type;              // "Conv2d", ... or an architecture name ("vgg16") for whole networks
+  std::string type;  // "Conv2d", ... or an architecture name ("vgg16") for whole networks
   nlohmann::json params = nlohmann::json::object();  // PyTorch argument names
   std::int64_t batch_size = 1;
-  Shape input_shape;             // per sample
+  Shape input_shape;  // per sample
   std::string dtype = "float32";
   std::string mode = "forward";  // "forward" | "train_step"
   std::string device = "cpu";
   nlohmann::json hardware = nlohmann::json::object();  // {"cpu": "...", "cores": 2, ...}
-  std::int64_t repetitions = 1;  // independent measurements aggregated into this record
-  double duration_s = 0.0;       // per run
+  std::int64_t repetitions = 1;        // independent measurements aggregated into this record
+  double duration_s = 0.0;             // per run
   std::optional<double> energy_j;      // per run; nullopt = no meter
   std::optional<double> energy_j_std;  // spread over repetitions (sample std), when > 1
   std::optional<double> duration_s_std;
-  std::optional<double> macs;    // whole batch, ptflops convention, as recorded by the source
-  std::string meter = "none";    // "rapl", "nvml", "codecarbon-rapl", "none"
+  std::optional<double> macs;  // whole batch, ptflops convention, as recorded by the source
+  std::string meter = "none";  // "rapl", "nvml", "codecarbon-rapl", "none"
   std::optional<double> idle_power_w;
-  nlohmann::json context = nlohmann::json::object();     // e.g. {"architecture": "vgg16", "layer_index": 3}
+  nlohmann::json context =
+      nlohmann::json::object();  // e.g. {"architecture": "vgg16", "layer_index": 3}
   nlohmann::json provenance = nlohmann::json::object();  // source, tool_version, seed, timestamp
 };
 
@@ -54,6 +56,12 @@ Measurement MeasurementFromJson(const nlohmann::json& j, const std::string& wher
 std::vector<Measurement> ReadMeasurements(const std::string& path);
 // Appends one line and flushes.
 void WriteMeasurement(std::ostream& out, const Measurement& m);
+
+// Reads and concatenates several files (in order).
+std::vector<Measurement> ReadMeasurementFiles(const std::vector<std::string>& paths);
+
+// The layer a record measured (type, params, input shape; no name, no output shape).
+LayerInstance LayerOf(const Measurement& m);
 
 // The value a profile is fitted to: "energy_j" or "time_s". Throws if the record lacks it.
 double TargetValue(const Measurement& m, const std::string& target);

@@ -4,10 +4,9 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "joulecast/io/measurement.h"
 #include "joulecast/predict/profile.h"
@@ -23,7 +22,8 @@ struct TypeEvaluation {
 struct Evaluation {
   std::map<std::string, TypeEvaluation> layers;
   std::map<std::string, std::size_t> skipped;  // reason -> count
-  nlohmann::json ToJson() const;              // {"layers": {type: {n, r2, log_r2, mape, ...}}, "skipped": {...}}
+  nlohmann::json ToJson()
+      const;  // {"layers": {type: {n, r2, log_r2, mape, ...}}, "skipped": {...}}
 };
 
 // Throws std::runtime_error when no record could be evaluated.

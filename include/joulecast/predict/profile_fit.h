@@ -27,27 +27,29 @@
 namespace joulecast {
 
 struct FitOptions {
-  std::string target = "energy_j";                   // "energy_j" | "time_s"
-  std::size_t folds = 5;                             // k of k-fold CV
-  std::uint64_t seed = 42;                           // fold assignment
-  std::vector<int> degrees = {1, 2};                 // trend degrees tried
-  double ridge_alpha = 1.0;                          // trend penalty (standardised features)
+  std::string target = "energy_j";    // "energy_j" | "time_s"
+  std::size_t folds = 5;              // k of k-fold CV
+  std::uint64_t seed = 42;            // fold assignment
+  std::vector<int> degrees = {1, 2};  // trend degrees tried
+  double ridge_alpha = 1.0;           // trend penalty (standardised features)
   std::vector<double> kernel_alphas = {0.01, 0.1, 1.0};
   std::vector<double> gammas = {0.01, 0.03, 0.1, 0.3};
-  std::string selection = "kfold+extrapolation";     // or "kfold"
-  double extrapolation_fraction = 0.2;               // share of largest records held out
-  std::size_t min_records = 10;                      // per layer type
-  std::vector<std::string> only_types;               // empty: every type present
+  std::string selection = "kfold+extrapolation";  // or "kfold"
+  double extrapolation_fraction = 0.2;            // share of largest records held out
+  std::size_t min_records = 10;                   // per layer type
+  std::vector<std::string> only_types;            // empty: every type present
 };
 
 struct FitReport {
   std::map<std::string, std::size_t> skipped;  // reason -> count
 };
 
-LayerPredictor FitLayerPredictor(const std::string& layer_type, const std::vector<const Measurement*>& records,
+LayerPredictor FitLayerPredictor(const std::string& layer_type,
+                                 const std::vector<const Measurement*>& records,
                                  const FitOptions& options);
 
-Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& options, FitReport* report = nullptr);
+Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& options,
+                   FitReport* report = nullptr);
 
 // True for records of a whole network rather than one layer.
 bool IsWholeNetwork(const Measurement& m);

@@ -6,8 +6,8 @@
 //
 // Far from the training data the RBF term decays to zero and f follows the polynomial trend, which
 // in log-log features is a power law: this is why it extrapolates to real networks' layers better
-// than kernel ridge alone (whose prediction decays to the target mean, i.e. 0 without an intercept).
-// With use_kernel = false the model is the trend alone.
+// than kernel ridge alone (whose prediction decays to the target mean, i.e. 0 without an
+// intercept). With use_kernel = false the model is the trend alone.
 //
 // Throws std::invalid_argument (prefix "TrendKernelRidge::Fit"/"::Predict"/"::FromJson") on shape
 // mismatches, non-finite values, unfitted use and corrupt JSON, as its parts do.
@@ -23,11 +23,11 @@
 namespace joulecast::regress {
 
 struct TrendKernelRidgeOptions {
-  int degree = 1;              // polynomial degree of the trend, >= 1
-  double ridge_alpha = 1.0;    // trend's L2 penalty on standardised features, > 0
-  bool use_kernel = true;      // add the RBF residual correction
-  double kernel_alpha = 0.1;   // kernel ridge penalty, > 0
-  double gamma = 0.03;         // RBF width on standardised features, > 0
+  int degree = 1;             // polynomial degree of the trend, >= 1
+  double ridge_alpha = 1.0;   // trend's L2 penalty on standardised features, > 0
+  bool use_kernel = true;     // add the RBF residual correction
+  double kernel_alpha = 0.1;  // kernel ridge penalty, > 0
+  double gamma = 0.03;        // RBF width on standardised features, > 0
   nlohmann::json ToJson() const;
   static TrendKernelRidgeOptions FromJson(const nlohmann::json& j);
 };
