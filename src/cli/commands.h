@@ -9,5 +9,6 @@ namespace joulecast::cli {
 void RegisterImport(CLI::App& app);
 void RegisterFit(CLI::App& app);
 void RegisterEvaluate(CLI::App& app);
+void RegisterPredict(CLI::App& app);
 
 }  // namespace joulecast::cli

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   joulecast::cli::RegisterImport(app);
   joulecast::cli::RegisterFit(app);
   joulecast::cli::RegisterEvaluate(app);
+  joulecast::cli::RegisterPredict(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,9 +5,28 @@
 #include <limits>
 #include <stdexcept>
 
+#include "joulecast/arch/zoo.h"
+#include "joulecast/predict/network_estimate.h"
 #include "joulecast/predict/profile_fit.h"
 
 namespace joulecast {
+namespace {
+
+regress::Metrics Score(const std::vector<double>& measured, const std::vector<double>& predicted) {
+  Eigen::Map<const Eigen::VectorXd> yt(measured.data(), static_cast<Eigen::Index>(measured.size()));
+  Eigen::Map<const Eigen::VectorXd> yp(predicted.data(),
+                                       static_cast<Eigen::Index>(predicted.size()));
+  if (yt.size() >= 2 && (yt.array() != yt[0]).any()) return regress::ComputeMetrics(yt, yp);
+  // R² and rank correlation need variation in the measured values; the errors do not.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  regress::Metrics m{nan, nan, nan, nan, nan, nan, measured.size()};
+  m.mape = regress::MAPE(yt, yp);
+  m.rmse = regress::RMSE(yt, yp);
+  m.mae = regress::MAE(yt, yp);
+  return m;
+}
+
+}  // namespace
 
 nlohmann::json Evaluation::ToJson() const {
   nlohmann::json j;
@@ -17,6 +36,22 @@ nlohmann::json Evaluation::ToJson() const {
     m["n"] = e.measured.size();
     j["layers"][type] = m;
   }
+  if (architectures) {
+    const ArchitectureEvaluation& ae = *architectures;
+    nlohmann::json a = ae.metrics.ToJson();
+    a["n"] = ae.measured.size();
+    std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> by;
+    for (std::size_t i = 0; i < ae.names.size(); ++i) {
+      by[ae.names[i]].first.push_back(ae.measured[i]);
+      by[ae.names[i]].second.push_back(ae.predicted[i]);
+    }
+    a["by_architecture"] = nlohmann::json::object();
+    for (const auto& [name, mp] : by) {
+      a["by_architecture"][name] = {{"n", mp.first.size()},
+                                    {"mape", Score(mp.first, mp.second).mape}};
+    }
+    j["architectures"] = a;
+  }
   j["skipped"] = skipped;
   return j;
 }
@@ -24,15 +59,8 @@ nlohmann::json Evaluation::ToJson() const {
 Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>& records) {
   Evaluation ev;
   std::map<std::string, std::vector<const Measurement*>> by_type;
+  std::vector<const Measurement*> whole;
   for (const auto& m : records) {
-    if (IsWholeNetwork(m)) {
-      ++ev.skipped["whole-network records"];
-      continue;
-    }
-    if (!profile.Find(m.type)) {
-      ++ev.skipped[fmt::format("no predictor for {}", m.type)];
-      continue;
-    }
     if (profile.target == "energy_j" && !m.energy_j) {
       ++ev.skipped["records without energy (no meter)"];
       continue;
@@ -40,6 +68,14 @@ Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>
     // Relative errors and logs are undefined at zero: such a record cannot be scored.
     if (TargetValue(m, profile.target) <= 0) {
       ++ev.skipped["records with a measured target <= 0"];
+      continue;
+    }
+    if (IsWholeNetwork(m)) {
+      whole.push_back(&m);
+      continue;
+    }
+    if (!profile.Find(m.type)) {
+      ++ev.skipped[fmt::format("no predictor for {}", m.type)];
       continue;
     }
     by_type[m.type].push_back(&m);
@@ -57,24 +93,29 @@ Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>
       te.measured.push_back(TargetValue(*recs[i], profile.target));
     }
     te.predicted = p.PredictMany(ptrs, batches);
-    Eigen::Map<const Eigen::VectorXd> yt(te.measured.data(),
-                                         static_cast<Eigen::Index>(te.measured.size()));
-    Eigen::Map<const Eigen::VectorXd> yp(te.predicted.data(),
-                                         static_cast<Eigen::Index>(te.predicted.size()));
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    te.metrics = regress::Metrics{nan, nan, nan, nan, nan, nan, te.measured.size()};
-    if (yt.size() >= 2 && (yt.array() != yt[0]).any()) {
-      te.metrics = regress::ComputeMetrics(yt, yp);
-    } else {
-      // R² and rank correlation need variation in the measured values; the errors do not.
-      te.metrics.mape = regress::MAPE(yt, yp);
-      te.metrics.rmse = regress::RMSE(yt, yp);
-      te.metrics.mae = regress::MAE(yt, yp);
-    }
+    te.metrics = Score(te.measured, te.predicted);
     ev.layers.emplace(type, std::move(te));
   }
-  if (ev.layers.empty())
+  if (!whole.empty()) {
+    ArchitectureEvaluation ae;
+    std::map<std::string, Architecture> zoo;
+    for (const Measurement* m : whole) {
+      auto it = zoo.find(m->type);
+      if (it == zoo.end()) it = zoo.emplace(m->type, LoadZooArchitecture(m->type)).first;
+      NetworkEstimate est =
+          m->input_shape.empty()
+              ? EstimateNetwork(profile, it->second, m->batch_size)
+              : EstimateNetwork(profile, it->second, m->batch_size, m->input_shape);
+      ae.names.push_back(m->type);
+      ae.measured.push_back(TargetValue(*m, profile.target));
+      ae.predicted.push_back(est.total);
+    }
+    ae.metrics = Score(ae.measured, ae.predicted);
+    ev.architectures = std::move(ae);
+  }
+  if (ev.layers.empty() && !ev.architectures) {
     throw std::runtime_error("evaluate: no record has a layer type the profile predicts");
+  }
   return ev;
 }
 

@@ -501,3 +501,58 @@ TEST_F(CliTest, EndToEnd) {
 }
 
 }  // namespace
+
+// ---- predict ------------------------------------------------------------------------------------
+
+namespace {
+const std::string kProfile = std::string(JOULECAST_SOURCE_DIR) + "/models/xeon-gold-5120.json";
+}
+
+TEST_F(CliTest, PredictJsonHasTotalsAndBreakdown) {
+  Result r = Run("predict vgg16 --model " + Quote(kProfile) + " -b 8 --per-layer --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  json j = json::parse(r.out);
+  double total = j["total_j"].get<double>();
+  EXPECT_GT(total, 0);
+  EXPECT_DOUBLE_EQ(j["per_sample_j"].get<double>(), total / 8);
+  EXPECT_EQ(j["layers"].size(), 39u);
+  double sum = 0;
+  for (const auto& [type, v] : j["by_type"].items()) sum += v["j"].get<double>();
+  EXPECT_NEAR(sum, total, total * 1e-12);
+  EXPECT_EQ(j["unmodelled"]["layers"], 3);
+}
+
+TEST_F(CliTest, PredictZooNameAndJsonFileAgree) {
+  Result a = Run("predict vgg11 --model " + Quote(kProfile) + " -b 4 --json");
+  std::string copy = P("my_vgg11.json");
+  fs::copy_file(std::string(JOULECAST_SOURCE_DIR) + "/data/architectures/vgg11.json", copy);
+  Result b = Run("predict " + Quote(copy) + " --model " + Quote(kProfile) + " -b 4 --json");
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_DOUBLE_EQ(json::parse(a.out)["total_j"].get<double>(),
+                   json::parse(b.out)["total_j"].get<double>());
+}
+
+TEST_F(CliTest, PredictBadInputs) {
+  Result r = Run("predict nosuchnet --model " + Quote(kProfile));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: ")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "nosuchnet")) << r.err;
+  r = Run("predict " + Quote(P("net.pt")) + " --model " + Quote(kProfile));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(Contains(r.err, "not supported by this build")) << r.err;
+  r = Run("predict vgg16 --model " + Quote(kProfile) + " --input 3x0x224");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(Contains(r.err, "--input: dimension 0 out of range in '3x0x224'")) << r.err;
+  r = Run("predict vgg16 --model " + Quote(kProfile) + " --input three");
+  EXPECT_TRUE(Contains(r.err, "--input: expected dimensions like 3x224x224, got 'three'")) << r.err;
+  r = Run("predict vgg16 --model " + Quote(kProfile) + " --input 1x224x224");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(Contains(r.err, "features.0 (Conv2d): expected 3 input channels, got 1")) << r.err;
+  r = Run("predict vgg16 --model " + Quote(kProfile) + " -b 0");
+  EXPECT_NE(r.status, 0);
+  std::string bad = Write("bad.json", "{\"name\": \"x\", \"input\": [3, 8, 8], \"layers\": [");
+  r = Run("predict " + Quote(bad) + " --model " + Quote(kProfile));
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(Contains(r.err, bad + ": invalid JSON")) << r.err;
+}

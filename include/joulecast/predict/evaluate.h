@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -19,14 +20,25 @@ struct TypeEvaluation {
   regress::Metrics metrics;  // filled when measured.size() >= 2
 };
 
-struct Evaluation {
-  std::map<std::string, TypeEvaluation> layers;
-  std::map<std::string, std::size_t> skipped;  // reason -> count
-  nlohmann::json ToJson()
-      const;  // {"layers": {type: {n, r2, log_r2, mape, ...}}, "skipped": {...}}
+struct ArchitectureEvaluation {
+  std::vector<std::string> names;  // per record
+  std::vector<double> measured, predicted;
+  regress::Metrics metrics;
 };
 
-// Throws std::runtime_error when no record could be evaluated.
+struct Evaluation {
+  std::map<std::string, TypeEvaluation> layers;
+  std::optional<ArchitectureEvaluation> architectures;  // when whole-network records were given
+  std::map<std::string, std::size_t> skipped;           // reason -> count
+  // {"layers": {type: {n, r2, log_r2, mape, ...}}, "architectures": {n, r2, log_r2, mape,
+  //  spearman, "by_architecture": {name: {n, mape}}}, "skipped": {...}}
+  nlohmann::json ToJson() const;
+};
+
+// Layer records are predicted by their type's predictor; whole-network records (type = the
+// network's name, see IsWholeNetwork) by walking that zoo architecture at the record's batch size
+// and input shape (network_estimate.h). Throws std::runtime_error when no record could be
+// evaluated, or when a whole-network record names a network the zoo lacks.
 Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>& records);
 
 }  // namespace joulecast

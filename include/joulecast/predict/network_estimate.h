@@ -1,0 +1,66 @@
+// Whole-network prediction: walk an architecture (shape inference gives every leaf layer its input
+// and output shapes), predict each layer with the profile's predictor for its type, and sum.
+// Units are the profile's target per forward pass of the whole batch (J or s).
+//
+// Layers whose type has no predictor get an explicit fallback, recorded per layer in `method`:
+//   "zero"            Dropout (identity in inference), Flatten, Identity: no arithmetic
+//   "per-element:T"   any other type: the predictor of an element-wise type T in the profile (ReLU,
+//                     else Sigmoid, Tanh, Softmax) applied to the layer's input elements, since
+//                     such layers (pools, normalisation, adds) are bound by memory traffic as
+//                     element-wise layers are
+//   "none"            no element-wise predictor exists either: the layer counts 0 and is flagged
+// Every fallback layer is counted as unmodelled, with its share of the network's MACs.
+// Throws std::runtime_error from shape inference (naming the layer) or when batch_size < 1.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "joulecast/arch/architecture.h"
+#include "joulecast/features/macs.h"
+#include "joulecast/predict/profile.h"
+
+namespace joulecast {
+
+struct LayerEstimate {
+  LayerInstance layer;
+  LayerCounts counts;
+  double value = 0;            // target unit per forward pass of the batch
+  std::string method;          // "model", "zero", "per-element:ReLU", "none"
+  bool modelled() const { return method == "model"; }
+};
+
+struct TypeTotal {
+  std::size_t count = 0;
+  double value = 0;
+  double macs = 0;
+};
+
+struct NetworkEstimate {
+  std::string name;
+  std::string target;  // energy_j | time_s
+  std::int64_t batch_size = 1;
+  Shape input;
+  std::vector<LayerEstimate> layers;
+  std::map<std::string, TypeTotal> by_type;
+  double total = 0;  // per forward pass of the batch
+  double macs = 0;
+  double parameters = 0;
+  std::size_t unmodelled_layers = 0;
+  double unmodelled_macs = 0;
+
+  // {"name", "batch_size", "input", "total_j"|"total_s", "per_sample_j"|..., "macs", "parameters",
+  //  "by_type": {type: {"count", "j"|"s", "share", "macs"}}, "unmodelled": {"layers", "macs_share"},
+  //  "layers": [...] (with per_layer)}
+  nlohmann::json ToJson(bool per_layer) const;
+};
+
+NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch, std::int64_t batch_size);
+NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch, std::int64_t batch_size,
+                                const Shape& input);
+
+}  // namespace joulecast
