@@ -64,7 +64,11 @@ std::vector<std::string> RecipeFeatureNames(const std::string& recipe) {
 
 Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstance& l,
                                    std::int64_t batch) {
-  LayerCounts c = CountLayer(l, batch);
+  return ComputeFeatures(recipe, l, batch, CountLayer(l, batch));
+}
+
+Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstance& l,
+                                   std::int64_t batch, const LayerCounts& c) {
   const double b = static_cast<double>(batch);
   std::vector<double> f;
   if (recipe == "conv2d_v1") {
@@ -122,7 +126,10 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
 }
 
 double Normaliser(const LayerInstance& l, std::int64_t batch) {
-  LayerCounts c = CountLayer(l, batch);
+  return Normaliser(CountLayer(l, batch));
+}
+
+double Normaliser(const LayerCounts& c) {
   return std::max(c.macs > 0 ? c.macs : c.input_elements, 1.0);
 }
 

@@ -25,8 +25,10 @@ std::vector<double> LayerPredictor::PredictMany(
   Eigen::MatrixXd X(static_cast<Eigen::Index>(layers.size()), width);
   std::vector<double> norm(layers.size());
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    X.row(static_cast<Eigen::Index>(i)) = ComputeFeatures(recipe, *layers[i], batch_sizes[i]);
-    norm[i] = Normaliser(*layers[i], batch_sizes[i]);
+    const LayerCounts counts = CountLayer(*layers[i], batch_sizes[i]);
+    X.row(static_cast<Eigen::Index>(i)) =
+        ComputeFeatures(recipe, *layers[i], batch_sizes[i], counts);
+    norm[i] = Normaliser(counts);
   }
   Eigen::VectorXd log_eff = model.Predict(X);
   std::vector<double> out(layers.size());

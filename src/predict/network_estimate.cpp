@@ -1,8 +1,8 @@
 #include "joulecast/predict/network_estimate.h"
 
-#include <stdexcept>
-
 #include <fmt/format.h>
+
+#include <stdexcept>
 
 #include "joulecast/arch/shape_inference.h"
 
@@ -27,7 +27,8 @@ NetworkEstimate Estimate(const Profile& profile, const Architecture& arch, std::
       break;
     }
   }
-  // Batch the predictions per type: one feature matrix per predictor is far faster than one call per layer.
+  // Batch the predictions per type: one feature matrix per predictor is far faster than one call
+  // per layer.
   std::map<std::string, std::vector<std::size_t>> by_predictor;
   est.layers.resize(leaves.size());
   for (std::size_t i = 0; i < leaves.size(); ++i) {
@@ -57,8 +58,11 @@ NetworkEstimate Estimate(const Profile& profile, const Architecture& arch, std::
       proxies.reserve(idx.size());
       for (std::size_t i : idx) {
         const LayerInstance& l = est.layers[i].layer;
-        proxies.push_back(LayerInstance{l.name, elementwise_type, nlohmann::json::object(),
-                                        Shape{static_cast<std::int64_t>(Elements(l.input_shape))}, {}});
+        proxies.push_back(LayerInstance{l.name,
+                                        elementwise_type,
+                                        nlohmann::json::object(),
+                                        Shape{static_cast<std::int64_t>(Elements(l.input_shape))},
+                                        {}});
       }
       for (const auto& pr : proxies) ptrs.push_back(&pr);
     } else {
@@ -90,33 +94,46 @@ NetworkEstimate Estimate(const Profile& profile, const Architecture& arch, std::
 
 }  // namespace
 
-NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch, std::int64_t batch) {
+NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch,
+                                std::int64_t batch) {
   return Estimate(profile, arch, batch, InferShapes(arch), arch.input);
 }
 
-NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch, std::int64_t batch,
-                                const Shape& input) {
+NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch,
+                                std::int64_t batch, const Shape& input) {
   return Estimate(profile, arch, batch, InferShapes(arch, input), input);
 }
 
 nlohmann::json NetworkEstimate::ToJson(bool per_layer) const {
   const bool energy = target == "energy_j";
   const std::string unit = energy ? "j" : "s";
-  nlohmann::json j = {{"name", name}, {"target", target}, {"batch_size", batch_size}, {"input", input},
-                      {"total_" + unit, total}, {"per_sample_" + unit, total / double(batch_size)},
-                      {"macs", macs}, {"parameters", parameters}};
+  nlohmann::json j = {{"name", name},
+                      {"target", target},
+                      {"batch_size", batch_size},
+                      {"input", input},
+                      {"total_" + unit, total},
+                      {"per_sample_" + unit, total / double(batch_size)},
+                      {"macs", macs},
+                      {"parameters", parameters}};
   j["by_type"] = nlohmann::json::object();
   for (const auto& [type, tt] : by_type) {
-    j["by_type"][type] = {{"count", tt.count}, {unit, tt.value}, {"share", total > 0 ? tt.value / total : 0.0},
+    j["by_type"][type] = {{"count", tt.count},
+                          {unit, tt.value},
+                          {"share", total > 0 ? tt.value / total : 0.0},
                           {"macs", tt.macs}};
   }
-  j["unmodelled"] = {{"layers", unmodelled_layers}, {"macs_share", macs > 0 ? unmodelled_macs / macs : 0.0}};
+  j["unmodelled"] = {{"layers", unmodelled_layers},
+                     {"macs_share", macs > 0 ? unmodelled_macs / macs : 0.0}};
   if (per_layer) {
     j["layers"] = nlohmann::json::array();
     for (const auto& le : layers) {
-      j["layers"].push_back({{"name", le.layer.name}, {"type", le.layer.type},
-                             {"output_shape", le.layer.output_shape}, {"macs", le.counts.macs}, {unit, le.value},
-                             {"share", total > 0 ? le.value / total : 0.0}, {"method", le.method}});
+      j["layers"].push_back({{"name", le.layer.name},
+                             {"type", le.layer.type},
+                             {"output_shape", le.layer.output_shape},
+                             {"macs", le.counts.macs},
+                             {unit, le.value},
+                             {"share", total > 0 ? le.value / total : 0.0},
+                             {"method", le.method}});
     }
   }
   return j;

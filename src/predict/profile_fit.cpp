@@ -5,6 +5,7 @@
 #include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <set>
 #include <stdexcept>
 
@@ -60,20 +61,22 @@ LayerPredictor FitLayerPredictor(const std::string& type,
   const auto n = static_cast<Eigen::Index>(records.size());
   const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(p.recipe).size());
   MatrixXd X(n, width);
-  VectorXd y(n);
+  VectorXd y(n), norm(n);
   std::set<std::string> sources;
   double bmin = 1e300, bmax = 0, tmin = 1e300, tmax = 0;
   for (Eigen::Index i = 0; i < n; ++i) {
     const Measurement& m = *records[static_cast<std::size_t>(i)];
     LayerInstance l = LayerOf(m);
     try {
-      X.row(i) = ComputeFeatures(p.recipe, l, m.batch_size);
+      const LayerCounts counts = CountLayer(l, m.batch_size);
+      X.row(i) = ComputeFeatures(p.recipe, l, m.batch_size, counts);
+      norm[i] = Normaliser(counts);
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(fmt::format("fit {}: record {} ({}): {}", type, i,
                                            m.provenance.value("file", "?"), e.what()));
     }
     double t = TargetValue(m, options.target);
-    y[i] = std::log(t / Normaliser(l, m.batch_size));
+    y[i] = std::log(t / norm[i]);
     bmin = std::min(bmin, double(m.batch_size));
     bmax = std::max(bmax, double(m.batch_size));
     tmin = std::min(tmin, t);
@@ -157,13 +160,10 @@ LayerPredictor FitLayerPredictor(const std::string& type,
   // Extrapolation split: train on the smallest layers, test on the largest. Real networks' layers
   // lie at the large end of random sampling ranges, so a model must hold up beyond its data.
   std::vector<std::size_t> by_size(records.size());
-  std::vector<double> size(records.size());
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    by_size[i] = i;
-    size[i] = Normaliser(LayerOf(*records[i]), records[i]->batch_size);
-  }
-  std::stable_sort(by_size.begin(), by_size.end(),
-                   [&](std::size_t a, std::size_t b) { return size[a] < size[b]; });
+  std::iota(by_size.begin(), by_size.end(), std::size_t{0});
+  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) {
+    return norm[static_cast<Eigen::Index>(a)] < norm[static_cast<Eigen::Index>(b)];
+  });
   const auto n_large =
       static_cast<std::size_t>(std::ceil(options.extrapolation_fraction * double(records.size())));
   std::vector<std::size_t> large(by_size.end() - static_cast<std::ptrdiff_t>(n_large),
@@ -202,12 +202,8 @@ LayerPredictor FitLayerPredictor(const std::string& type,
 
   VectorXd t_true = y.array().exp(), t_pred = oof[best].array().exp();
   // Back to the target unit: the normaliser multiplies both sides.
-  for (Eigen::Index i = 0; i < n; ++i) {
-    double norm = Normaliser(LayerOf(*records[static_cast<std::size_t>(i)]),
-                             records[static_cast<std::size_t>(i)]->batch_size);
-    t_true[i] *= norm;
-    t_pred[i] *= norm;
-  }
+  t_true.array() *= norm.array();
+  t_pred.array() *= norm.array();
   regress::Metrics cvm = regress::ComputeMetrics(t_true, t_pred);
   p.cv = {{"folds", k},
           {"seed", options.seed},

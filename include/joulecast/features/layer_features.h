@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "joulecast/arch/layer.h"
+#include "joulecast/features/macs.h"
 
 namespace joulecast {
 
@@ -31,5 +32,11 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
                                    std::int64_t batch_size);
 // MACs of the batch, or its input element count where the layer has no MACs; always >= 1.
 double Normaliser(const LayerInstance& layer, std::int64_t batch_size);
+
+// The same two from counts already taken with CountLayer(layer, batch_size), for callers that
+// need both: counting walks the layer's parameters and shapes, so it is done once per layer.
+Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstance& layer,
+                                   std::int64_t batch_size, const LayerCounts& counts);
+double Normaliser(const LayerCounts& counts);
 
 }  // namespace joulecast
