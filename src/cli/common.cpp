@@ -26,9 +26,11 @@ std::vector<std::string> ExpandGlobs(const std::vector<std::string>& args) {
   return out;
 }
 
-std::vector<Measurement> LoadMeasurements(const std::vector<std::string>& args,
-                                          const char* command) {
-  std::vector<Measurement> records = ReadMeasurementFiles(ExpandGlobs(args));
+std::vector<Measurement> LoadMeasurements(const std::vector<std::string>& args, const char* command,
+                                          std::vector<std::string>* files) {
+  std::vector<std::string> paths = ExpandGlobs(args);
+  std::vector<Measurement> records = ReadMeasurementFiles(paths);
+  if (files) *files = std::move(paths);
   if (records.empty())
     throw std::runtime_error(fmt::format("{}: the measurement files hold no records", command));
   return records;

@@ -12,8 +12,9 @@ namespace joulecast::cli {
 // pattern that matches nothing is an error naming it.
 std::vector<std::string> ExpandGlobs(const std::vector<std::string>& args);
 
-// Every record of every file the arguments name; throws when there is none at all.
-std::vector<Measurement> LoadMeasurements(const std::vector<std::string>& args,
-                                          const char* command);
+// Every record of every file the arguments name (globs expanded into *files when given); throws
+// when there is none at all.
+std::vector<Measurement> LoadMeasurements(const std::vector<std::string>& args, const char* command,
+                                          std::vector<std::string>* files = nullptr);
 
 }  // namespace joulecast::cli

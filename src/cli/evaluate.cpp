@@ -48,15 +48,14 @@ void RunEvaluate(const EvalArgs& a) {
   }
   if (ev.architectures) {
     const auto& a = *ev.architectures;
-    std::cout << fmt::format("\n{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}\n", "network", "n", "R2", "logR2",
-                             "MAPE%", "Spearman");
+    std::cout << fmt::format("\n{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}\n", "network", "n", "R2",
+                             "logR2", "MAPE%", "Spearman");
     std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}\n", "(all)", a.measured.size(),
                              Num(a.metrics.r2, "{:.4f}"), Num(a.metrics.log_r2, "{:.4f}"),
                              Num(a.metrics.mape, "{:.2f}"), Num(a.metrics.spearman, "{:.4f}"));
-    const nlohmann::json by = ev.ToJson()["architectures"]["by_architecture"];
-    for (const auto& [name, v] : by.items()) {
-      std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8}\n", name, v["n"].get<std::size_t>(), "",
-                               "", Num(v["mape"].get<double>(), "{:.2f}"));
+    for (const auto& [name, m] : a.by_architecture) {
+      std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8}\n", name, m.n, "", "",
+                               Num(m.mape, "{:.2f}"));
     }
   }
   for (const auto& [why, n] : ev.skipped)

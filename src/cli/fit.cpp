@@ -23,11 +23,12 @@ struct FitArgs {
 
 void RunFit(FitArgs& a) {
   auto start = std::chrono::steady_clock::now();
-  std::vector<Measurement> records = LoadMeasurements(a.files, "fit");
+  std::vector<std::string> files;
+  std::vector<Measurement> records = LoadMeasurements(a.files, "fit", &files);
   FitReport report;
   Profile p = FitProfile(records, a.options, &report);
   p.name = a.name.empty() ? a.output : a.name;
-  p.data["files"] = ExpandGlobs(a.files);
+  p.data["files"] = files;
   p.Save(a.output);
   if (a.quiet) return;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,11 +1,11 @@
 // joulecast predict ARCH --model PROFILE [--batch-size B] [--input 3x224x224] [--passes N]
 //                   [--per-layer] [--json]
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "commands.h"
 #include "joulecast/arch/zoo.h"
@@ -24,7 +24,8 @@ Shape ParseShapeArg(const std::string& text, const std::string& what) {
     try {
       v = ParseInt(part, what);
     } catch (const std::invalid_argument&) {
-      throw std::runtime_error(fmt::format("{}: expected dimensions like 3x224x224, got '{}'", what, text));
+      throw std::runtime_error(
+          fmt::format("{}: expected dimensions like 3x224x224, got '{}'", what, text));
     }
     if (v < 1 || v > (1LL << 40)) {
       throw std::runtime_error(fmt::format("{}: dimension {} out of range in '{}'", what, v, text));
@@ -63,9 +64,9 @@ struct PredictArgs {
 void RunPredict(const PredictArgs& a) {
   Profile profile = Profile::Load(a.model);
   Architecture arch = LoadArchitectureArg(a.arch);
-  NetworkEstimate est = a.input.empty()
-                            ? EstimateNetwork(profile, arch, a.batch)
-                            : EstimateNetwork(profile, arch, a.batch, ParseShapeArg(a.input, "--input"));
+  NetworkEstimate est =
+      a.input.empty() ? EstimateNetwork(profile, arch, a.batch)
+                      : EstimateNetwork(profile, arch, a.batch, ParseShapeArg(a.input, "--input"));
   const bool energy = profile.target == "energy_j";
   if (a.json) {
     nlohmann::json j = est.ToJson(a.per_layer);
@@ -89,13 +90,13 @@ void RunPredict(const PredictArgs& a) {
   std::cout << fmt::format("{:<18} {:>6} {:>14} {:>8} {:>12}\n", "layer type", "count",
                            fmt::format("predicted {}", unit), "share", "MACs");
   for (const auto& [type, tt] : est.by_type) {
-    std::cout << fmt::format("{:<18} {:>6} {:>14.6g} {:>7.1f}% {:>12.4g}\n", type, tt.count, tt.value,
-                             est.total > 0 ? 100 * tt.value / est.total : 0.0, tt.macs);
+    std::cout << fmt::format("{:<18} {:>6} {:>14.6g} {:>7.1f}% {:>12.4g}\n", type, tt.count,
+                             tt.value, est.total > 0 ? 100 * tt.value / est.total : 0.0, tt.macs);
   }
   if (est.unmodelled_layers > 0) {
-    std::cout << fmt::format("unmodelled: {} layers, {:.1f}% of MACs (fallbacks: see --per-layer)\n",
-                             est.unmodelled_layers,
-                             est.macs > 0 ? 100 * est.unmodelled_macs / est.macs : 0.0);
+    std::cout << fmt::format(
+        "unmodelled: {} layers, {:.1f}% of MACs (fallbacks: see --per-layer)\n",
+        est.unmodelled_layers, est.macs > 0 ? 100 * est.unmodelled_macs / est.macs : 0.0);
   }
   if (a.per_layer) {
     std::cout << fmt::format("\n{:<16} {:<18} {:<14} {:>12} {:>12} {:>7}  {}\n", "name", "type",
@@ -113,12 +114,19 @@ void RunPredict(const PredictArgs& a) {
 
 void RegisterPredict(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
-  auto* cmd = app.add_subcommand("predict", "Predict the energy (or time) of a network's forward pass");
-  cmd->add_option("architecture", a->arch, "Zoo name (e.g. vgg16) or architecture .json")->required();
+  auto* cmd =
+      app.add_subcommand("predict", "Predict the energy (or time) of a network's forward pass");
+  cmd->add_option("architecture", a->arch, "Zoo name (e.g. vgg16) or architecture .json")
+      ->required();
   cmd->add_option("--model", a->model, "Profile (JSON)")->required();
-  cmd->add_option("-b,--batch-size", a->batch, "Batch size")->capture_default_str()->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));
-  cmd->add_option("--input", a->input, "Per-sample input shape, e.g. 3x224x224 (default: the architecture's)");
-  cmd->add_option("--passes", a->passes, "Forward passes for the kWh total")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("-b,--batch-size", a->batch, "Batch size")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));
+  cmd->add_option("--input", a->input,
+                  "Per-sample input shape, e.g. 3x224x224 (default: the architecture's)");
+  cmd->add_option("--passes", a->passes, "Forward passes for the kWh total")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--per-layer", a->per_layer, "Table of every layer");
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->callback([a] { RunPredict(*a); });

@@ -40,15 +40,9 @@ nlohmann::json Evaluation::ToJson() const {
     const ArchitectureEvaluation& ae = *architectures;
     nlohmann::json a = ae.metrics.ToJson();
     a["n"] = ae.measured.size();
-    std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> by;
-    for (std::size_t i = 0; i < ae.names.size(); ++i) {
-      by[ae.names[i]].first.push_back(ae.measured[i]);
-      by[ae.names[i]].second.push_back(ae.predicted[i]);
-    }
     a["by_architecture"] = nlohmann::json::object();
-    for (const auto& [name, mp] : by) {
-      a["by_architecture"][name] = {{"n", mp.first.size()},
-                                    {"mape", Score(mp.first, mp.second).mape}};
+    for (const auto& [name, m] : ae.by_architecture) {
+      a["by_architecture"][name] = {{"n", m.n}, {"mape", m.mape}};
     }
     j["architectures"] = a;
   }
@@ -111,6 +105,12 @@ Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>
       ae.predicted.push_back(est.total);
     }
     ae.metrics = Score(ae.measured, ae.predicted);
+    std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> by;
+    for (std::size_t i = 0; i < ae.names.size(); ++i) {
+      by[ae.names[i]].first.push_back(ae.measured[i]);
+      by[ae.names[i]].second.push_back(ae.predicted[i]);
+    }
+    for (const auto& [name, mp] : by) ae.by_architecture.emplace(name, Score(mp.first, mp.second));
     ev.architectures = std::move(ae);
   }
   if (ev.layers.empty() && !ev.architectures) {

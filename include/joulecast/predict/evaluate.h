@@ -4,8 +4,8 @@
 #pragma once
 
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,13 +17,15 @@ namespace joulecast {
 
 struct TypeEvaluation {
   std::vector<double> measured, predicted;
-  regress::Metrics metrics;  // filled when measured.size() >= 2
+  // R² and Spearman are NaN when the measured values do not vary (e.g. a single record).
+  regress::Metrics metrics;
 };
 
 struct ArchitectureEvaluation {
   std::vector<std::string> names;  // per record
   std::vector<double> measured, predicted;
-  regress::Metrics metrics;
+  regress::Metrics metrics;                                 // over all records
+  std::map<std::string, regress::Metrics> by_architecture;  // per network name
 };
 
 struct Evaluation {
