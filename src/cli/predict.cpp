@@ -126,7 +126,17 @@ void RegisterPredict(CLI::App& app) {
                   "Per-sample input shape, e.g. 3x224x224 (default: the architecture's)");
   cmd->add_option("--passes", a->passes, "Forward passes for the kWh total")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            double d = 0;
+            try {
+              d = ParseDouble(v, "value");
+            } catch (const std::invalid_argument& e) {
+              return e.what();
+            }
+            return d > 0 ? "" : "must be > 0, got " + v;
+          },
+          "POSITIVE"));
   cmd->add_flag("--per-layer", a->per_layer, "Table of every layer");
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->callback([a] { RunPredict(*a); });

@@ -551,6 +551,11 @@ TEST_F(CliTest, PredictBadInputs) {
   EXPECT_TRUE(Contains(r.err, "features.0 (Conv2d): expected 3 input channels, got 1")) << r.err;
   r = Run("predict vgg16 --model " + Quote(kProfile) + " -b 0");
   EXPECT_NE(r.status, 0);
+  r = Run("predict vgg16 --model " + Quote(kProfile) + " --passes -3");
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.err, "joulecast: error: --passes: must be > 0, got -3\n");
+  r = Run("predict vgg16 --model " + Quote(kProfile) + " --passes abc");
+  EXPECT_EQ(r.err, "joulecast: error: --passes: value is not a number: 'abc'\n");
   std::string bad = Write("bad.json", "{\"name\": \"x\", \"input\": [3, 8, 8], \"layers\": [");
   r = Run("predict " + Quote(bad) + " --model " + Quote(kProfile));
   EXPECT_NE(r.status, 0);
