@@ -64,6 +64,7 @@ const std::vector<TypeSpec>& TypeSpecs() {
         {"momentum", ArgKind::kOptionalNumber, false, 0.1},
         {"affine", ArgKind::kBool, false, true},
         {"track_running_stats", ArgKind::kBool, false, true}}},
+      {"ChannelShuffle", {{"groups", ArgKind::kPositiveInt, true, nullptr}}},
       {"Conv2d",
        {{"in_channels", ArgKind::kPositiveInt, true, nullptr},
         {"out_channels", ArgKind::kPositiveInt, true, nullptr},
@@ -105,7 +106,7 @@ const TypeSpec* FindTypeSpec(const std::string& type) {
 
 // Keys of a layer object that are not constructor arguments.
 bool IsMetaKey(const std::string& key) {
-  return key == "type" || key == "name" || key == "functional";
+  return key == "type" || key == "name" || key == "functional" || key == "repeat";
 }
 
 // An argument error; `field` is the argument's name, or empty for an error about the whole layer.
@@ -340,17 +341,23 @@ class Parser {
     return shape;
   }
 
+  // `index` counts the modules of the enclosing module container; a functional container shares
+  // its parent's counter because it adds no level to PyTorch's names.
   std::vector<LayerSpec> ParseList(const json& list, const std::string& location,
-                                   const std::string& parent) {
+                                   const std::string& parent, std::int64_t* index) {
     if (!list.is_array()) Fail(location, "expected an array of layers, got " + Describe(list));
     std::vector<LayerSpec> layers;
-    std::int64_t module_index = 0;  // PyTorch numbers modules only; functional calls take no index
     for (std::size_t i = 0; i < list.size(); ++i) {
       layers.push_back(
-          ParseLayer(list[i], location + "[" + std::to_string(i) + "]", parent, module_index));
-      if (!layers.back().functional) ++module_index;
+          ParseLayer(list[i], location + "[" + std::to_string(i) + "]", parent, index));
     }
     return layers;
+  }
+
+  std::vector<LayerSpec> ParseList(const json& list, const std::string& location,
+                                   const std::string& parent) {
+    std::int64_t index = 0;
+    return ParseList(list, location, parent, &index);
   }
 
   std::string FullName(const json& j, const std::string& location, const std::string& parent,
@@ -375,8 +382,16 @@ class Parser {
     return name;
   }
 
+  bool Flag(const json& j, const char* key, const std::string& location) const {
+    if (!j.contains(key)) return false;
+    if (!j[key].is_boolean()) {
+      Fail(location + "." + key, "expected true or false, got " + Describe(j[key]));
+    }
+    return j[key].get<bool>();
+  }
+
   LayerSpec ParseLayer(const json& j, const std::string& location, const std::string& parent,
-                       std::int64_t index) {
+                       std::int64_t* index) {
     if (!j.is_object()) Fail(location, "expected a layer object, got " + Describe(j));
     if (!j.contains("type")) Fail(location, "missing field 'type'");
     if (!j["type"].is_string()) {
@@ -384,38 +399,114 @@ class Parser {
     }
     LayerSpec layer;
     layer.type = j["type"].get<std::string>();
-    if (j.contains("functional")) {
-      if (!j["functional"].is_boolean()) {
-        Fail(location + ".functional", "expected true or false, got " + Describe(j["functional"]));
-      }
-      layer.functional = j["functional"].get<bool>();
+    layer.functional = Flag(j, "functional", location);
+    layer.repeat = Flag(j, "repeat", location);
+    if (layer.repeat && layer.functional) {
+      Fail(location + ".repeat", "a layer cannot be both functional and a repeat");
     }
-    layer.name = FullName(j, location, parent, layer.type, layer.functional, index);
-    const std::string label = location + " (" + layer.name + ")";
-
+    if (layer.repeat && !j.contains("name")) {
+      Fail(location + ".repeat", "a repeat needs the name of the module it calls again");
+    }
     if (IsContainerType(layer.type)) {
-      if (layer.functional) {
-        Fail(location + ".functional", "a " + layer.type + " cannot be functional");
+      if (layer.repeat) Fail(location + ".repeat", "only a leaf layer can be a repeat");
+      // A functional container is no module: its children live in the enclosing scope, so a
+      // name of its own would mean nothing.
+      if (layer.functional && j.contains("name")) {
+        Fail(location + ".name", "a functional " + layer.type +
+                                     " has no name of its own (its layers are named in the "
+                                     "enclosing container)");
       }
-      for (const auto& item : j.items()) {
-        if (!IsMetaKey(item.key()) && item.key() != "layers") {
-          Fail(label, "unknown field '" + item.key() + "' for " + layer.type);
-        }
-      }
-      if (!j.contains("layers")) Fail(label, "missing field 'layers' for " + layer.type);
-      RegisterName(layer, label);
-      layer.layers = ParseList(j["layers"], location + ".layers", layer.name);
+      layer.name =
+          layer.functional ? parent : FullName(j, location, parent, layer.type, false, *index);
+      if (!layer.functional) ++*index;
+      const std::string label =
+          location + " (" + (layer.name.empty() ? layer.type : layer.name) + ")";
+      ParseContainer(j, location, label, parent, index, &layer);
       return layer;
     }
+    const bool takes_index = !layer.functional && !layer.repeat;
+    layer.name = FullName(j, location, parent, layer.type, layer.functional, *index);
+    if (takes_index) ++*index;
+    const std::string label = location + " (" + layer.name + ")";
     if (FindTypeSpec(layer.type) == nullptr) Fail(label, "unknown layer type '" + layer.type + "'");
+    if (layer.repeat) {
+      const auto it = leaves_.find(layer.name);
+      if (it == leaves_.end()) {
+        Fail(label, "repeat of '" + layer.name + "', which is not an earlier module leaf");
+      }
+      if (it->second.type != layer.type) {
+        Fail(label, "repeat of '" + layer.name + "' says " + layer.type + " but the module is a " +
+                        it->second.type);
+      }
+      json args = it->second.params;
+      for (const auto& item : j.items()) {
+        if (!IsMetaKey(item.key())) args[item.key()] = item.value();
+      }
+      try {
+        layer.params = NormalizeParamsImpl(layer.type, args);
+      } catch (const ArgError& e) {
+        if (e.field().empty()) Fail(label, e.message());
+        Fail(location + "." + e.field(), e.message());
+      }
+      if (layer.params != it->second.params) {
+        Fail(label, "repeat of '" + layer.name + "' has arguments " + Describe(layer.params) +
+                        " that differ from the module's " + Describe(it->second.params));
+      }
+      return layer;
+    }
     try {
       layer.params = NormalizeParamsImpl(layer.type, j);
     } catch (const ArgError& e) {
       if (e.field().empty()) Fail(label, e.message());
       Fail(location + "." + e.field(), e.message());
     }
-    if (!layer.functional) RegisterName(layer, label);
+    if (!layer.functional) {
+      RegisterName(layer, label);
+      leaves_.emplace(layer.name, layer);
+    }
     return layer;
+  }
+
+  void ParseContainer(const json& j, const std::string& location, const std::string& label,
+                      const std::string& parent, std::int64_t* parent_index, LayerSpec* layer) {
+    std::vector<std::string> keys;
+    if (layer->type == "Sequential") keys = {"layers"};
+    if (layer->type == "Residual") keys = {"body", "shortcut"};
+    if (layer->type == "Concat") keys = {"branches", "split"};
+    for (const auto& item : j.items()) {
+      if (!IsMetaKey(item.key()) && std::find(keys.begin(), keys.end(), item.key()) == keys.end()) {
+        Fail(label, "unknown field '" + item.key() + "' for " + layer->type);
+      }
+    }
+    if (!layer->functional) RegisterName(*layer, label);
+    std::int64_t own_index = 0;
+    // Children of a module container are named and numbered inside it; those of a functional
+    // one continue the enclosing container's names and numbering.
+    std::int64_t* index = layer->functional ? parent_index : &own_index;
+    const std::string& scope = layer->functional ? parent : layer->name;
+    if (layer->type == "Sequential") {
+      if (!j.contains("layers")) Fail(label, "missing field 'layers' for Sequential");
+      layer->layers = ParseList(j["layers"], location + ".layers", scope, index);
+    } else if (layer->type == "Residual") {
+      if (!j.contains("body")) Fail(label, "missing field 'body' for Residual");
+      layer->layers = ParseList(j["body"], location + ".body", scope, index);
+      if (layer->layers.empty()) Fail(location + ".body", "expected at least one layer");
+      if (j.contains("shortcut")) {
+        layer->shortcut = ParseList(j["shortcut"], location + ".shortcut", scope, index);
+      }
+    } else {
+      if (!j.contains("branches")) Fail(label, "missing field 'branches' for Concat");
+      const json& branches = j["branches"];
+      if (!branches.is_array() || branches.empty()) {
+        Fail(location + ".branches",
+             "expected a non-empty array of layer lists, got " + Describe(branches));
+      }
+      for (std::size_t b = 0; b < branches.size(); ++b) {
+        layer->branches.push_back(ParseList(
+            branches[b], location + ".branches[" + std::to_string(b) + "]", scope, index));
+      }
+      layer->split = Flag(j, "split", location);
+    }
   }
 
   void RegisterName(const LayerSpec& layer, const std::string& label) {
@@ -425,6 +516,7 @@ class Parser {
 
   std::string where_;
   std::map<std::string, std::string> names_;  // module name -> "layers[i] (name)" that took it
+  std::map<std::string, LayerSpec> leaves_;   // module leaves by name, for repeats
 };
 
 }  // namespace
@@ -438,9 +530,11 @@ std::vector<std::string> KnownLayerTypes() {
   return types;
 }
 
-std::vector<std::string> KnownContainerTypes() { return {"Sequential"}; }
+std::vector<std::string> KnownContainerTypes() { return {"Concat", "Residual", "Sequential"}; }
 
-bool IsContainerType(const std::string& type) { return type == "Sequential"; }
+bool IsContainerType(const std::string& type) {
+  return type == "Sequential" || type == "Residual" || type == "Concat";
+}
 
 json NormalizeLayerParams(const std::string& type, const json& args) {
   return NormalizeParamsImpl(type, args);  // ArgError is a std::runtime_error
@@ -469,14 +563,32 @@ Architecture LoadArchitectureFile(const std::string& path) {
   return ParseArchitectureText(text.str(), path);
 }
 
+namespace {
+
+json ListToJson(const std::vector<LayerSpec>& layers) {
+  json list = json::array();
+  for (const LayerSpec& child : layers) list.push_back(ToJson(child));
+  return list;
+}
+
+}  // namespace
+
 json ToJson(const LayerSpec& layer) {
   json j = json::object();
   j["type"] = layer.type;
-  j["name"] = layer.name;
+  // A functional container's name is its scope's; writing it would make it look like a module.
+  if (!(layer.IsContainer() && layer.functional)) j["name"] = layer.name;
   if (layer.functional) j["functional"] = true;
-  if (layer.IsContainer()) {
-    j["layers"] = json::array();
-    for (const LayerSpec& child : layer.layers) j["layers"].push_back(ToJson(child));
+  if (layer.repeat) j["repeat"] = true;
+  if (layer.type == "Sequential") {
+    j["layers"] = ListToJson(layer.layers);
+  } else if (layer.type == "Residual") {
+    j["body"] = ListToJson(layer.layers);
+    j["shortcut"] = ListToJson(layer.shortcut);
+  } else if (layer.type == "Concat") {
+    j["branches"] = json::array();
+    for (const auto& branch : layer.branches) j["branches"].push_back(ListToJson(branch));
+    if (layer.split) j["split"] = true;
   } else {
     for (const auto& item : layer.params.items()) j[item.key()] = item.value();
   }

@@ -1,5 +1,6 @@
 #include "joulecast/arch/shape_inference.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <stdexcept>
@@ -243,6 +244,16 @@ Shape FlattenShape(const LayerInstance& layer) {
   return CheckedShape(layer, dims);
 }
 
+Shape ChannelShuffleShape(const LayerInstance& layer) {
+  // PyTorch shuffles dimension 1 of the batched tensor: the per-sample channels.
+  const std::int64_t groups = Int(layer, "groups");
+  if (layer.input_shape[0] % groups != 0) {
+    Fail(layer, std::to_string(layer.input_shape[0]) + " channels are not divisible by groups " +
+                    std::to_string(groups) + " (input " + FormatShape(layer.input_shape) + ")");
+  }
+  return layer.input_shape;
+}
+
 Shape SoftmaxShape(const LayerInstance& layer) {
   const json& dim = layer.params.at("dim");
   if (!dim.is_null()) ResolveDim(layer, "dim", dim.get<std::int64_t>());
@@ -291,6 +302,8 @@ void InferLeaf(LayerInstance* layer) {
     out = FlattenShape(l);
   } else if (t == "Softmax") {
     out = SoftmaxShape(l);
+  } else if (t == "ChannelShuffle") {
+    out = ChannelShuffleShape(l);
   } else if (t == "ReLU" || t == "ReLU6" || t == "Sigmoid" || t == "Tanh" || t == "Dropout" ||
              t == "Identity") {
     out = l.input_shape;  // element-wise
@@ -301,17 +314,88 @@ void InferLeaf(LayerInstance* layer) {
   layer->output_shape = std::move(out);
 }
 
-void Walk(const std::vector<LayerSpec>& layers, Shape* current, std::vector<LayerInstance>* out) {
-  for (const LayerSpec& spec : layers) {
-    if (spec.IsContainer()) {
-      Walk(spec.layers, current, out);
-      continue;
+std::string JoinName(const std::string& scope, const char* op) {
+  return scope.empty() ? op : scope + "." + op;
+}
+
+// Walks the tree in execution order, appending every operation to `ops`.
+void Walk(const std::vector<LayerSpec>& layers, Shape* current, std::vector<LayerInstance>* ops);
+
+[[noreturn]] void FailContainer(const LayerSpec& spec, const std::string& message) {
+  throw std::runtime_error((spec.name.empty() ? spec.type : spec.name + " (" + spec.type + ")") +
+                           ": " + message);
+}
+
+void WalkResidual(const LayerSpec& spec, Shape* current, std::vector<LayerInstance>* ops) {
+  Shape body = *current;
+  Walk(spec.layers, &body, ops);
+  Shape shortcut = *current;
+  Walk(spec.shortcut, &shortcut, ops);
+  if (body != shortcut) {
+    FailContainer(spec, "body output " + FormatShape(body) + " does not match shortcut output " +
+                            FormatShape(shortcut));
+  }
+  ops->push_back(LayerInstance{JoinName(spec.name, "add"), "Add", nlohmann::json::object(), body,
+                               body, CallKind::kFunctional});
+  *current = std::move(body);
+}
+
+void WalkConcat(const LayerSpec& spec, Shape* current, std::vector<LayerInstance>* ops) {
+  const auto n = static_cast<std::int64_t>(spec.branches.size());
+  Shape input = *current;
+  if (spec.split) {
+    if (input[0] % n != 0) {
+      FailContainer(spec, "split: " + std::to_string(input[0]) +
+                              " input channels do not divide into " + std::to_string(n) +
+                              " branches (input " + FormatShape(input) + ")");
     }
-    LayerInstance layer{spec.name, spec.type, spec.params, *current, {}};
-    InferLeaf(&layer);
-    *current = layer.output_shape;
-    // A functional layer shapes the data but is no module, so it is not a leaf.
-    if (!spec.functional) out->push_back(std::move(layer));
+    input[0] /= n;
+  }
+  std::vector<Shape> outputs;
+  for (const auto& branch : spec.branches) {
+    Shape out = input;
+    Walk(branch, &out, ops);
+    outputs.push_back(std::move(out));
+  }
+  Wide channels = 0;
+  for (std::size_t b = 0; b < outputs.size(); ++b) {
+    const bool same_rest =
+        outputs[b].size() == outputs[0].size() &&
+        std::equal(outputs[b].begin() + 1, outputs[b].end(), outputs[0].begin() + 1);
+    if (!same_rest) {
+      FailContainer(spec, "branch " + std::to_string(b) + " output " + FormatShape(outputs[b]) +
+                              " does not match branch 0 output " + FormatShape(outputs[0]) +
+                              " outside the channels");
+    }
+    channels += outputs[b][0];
+  }
+  std::vector<Wide> dims(outputs[0].begin(), outputs[0].end());
+  dims[0] = channels;
+  LayerInstance cat{JoinName(spec.name, "cat"), "Cat", nlohmann::json::object(), {}, {},
+                    CallKind::kFunctional};
+  cat.output_shape = CheckedShape(cat, dims);
+  cat.input_shape = cat.output_shape;
+  ops->push_back(cat);
+  *current = cat.output_shape;
+}
+
+void Walk(const std::vector<LayerSpec>& layers, Shape* current, std::vector<LayerInstance>* ops) {
+  for (const LayerSpec& spec : layers) {
+    if (spec.type == "Sequential") {
+      Walk(spec.layers, current, ops);
+    } else if (spec.type == "Residual") {
+      WalkResidual(spec, current, ops);
+    } else if (spec.type == "Concat") {
+      WalkConcat(spec, current, ops);
+    } else {
+      LayerInstance layer{spec.name, spec.type, spec.params, *current, {}};
+      layer.call = spec.repeat       ? CallKind::kRepeat
+                   : spec.functional ? CallKind::kFunctional
+                                     : CallKind::kModule;
+      InferLeaf(&layer);
+      *current = layer.output_shape;
+      ops->push_back(std::move(layer));
+    }
   }
 }
 
@@ -323,15 +407,27 @@ Shape InferOutputShape(const LayerInstance& layer) {
   return copy.output_shape;
 }
 
+std::vector<LayerInstance> InferOperations(const Architecture& arch) {
+  return InferOperations(arch, arch.input);
+}
+
+std::vector<LayerInstance> InferOperations(const Architecture& arch, const Shape& input) {
+  CheckInputShape((arch.name.empty() ? "" : arch.name + ": ") + "input shape ", input);
+  std::vector<LayerInstance> ops;
+  Shape current = input;
+  Walk(arch.layers, &current, &ops);
+  return ops;
+}
+
 std::vector<LayerInstance> InferShapes(const Architecture& arch) {
   return InferShapes(arch, arch.input);
 }
 
 std::vector<LayerInstance> InferShapes(const Architecture& arch, const Shape& input) {
-  CheckInputShape((arch.name.empty() ? "" : arch.name + ": ") + "input shape ", input);
   std::vector<LayerInstance> leaves;
-  Shape current = input;
-  Walk(arch.layers, &current, &leaves);
+  for (LayerInstance& op : InferOperations(arch, input)) {
+    if (op.call == CallKind::kModule) leaves.push_back(std::move(op));
+  }
   return leaves;
 }
 

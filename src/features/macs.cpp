@@ -146,7 +146,8 @@ LayerCounts CountLayer(const LayerInstance& layer, std::int64_t batch_size) {
   } else if (t == "BatchNorm2d") {
     c.macs = c.input_elements;
     c.parameters = 2.0 * static_cast<double>(layer.input_shape[0]);
-  } else if (t == "Flatten" || t == "Identity") {
+  } else if (t == "Flatten" || t == "Identity" || t == "Cat" || t == "ChannelShuffle") {
+    // Views and copies: no arithmetic (their cost is memory traffic, see network_estimate.h).
     c.macs = 0;
   } else {
     // Element-wise layers and pools whose cost scales with what they read.

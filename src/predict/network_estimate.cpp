@@ -83,7 +83,8 @@ NetworkEstimate Estimate(const Profile& profile, const Architecture& arch, std::
     tt.macs += le.counts.macs;
     est.total += le.value;
     est.macs += le.counts.macs;
-    est.parameters += le.counts.parameters;
+    // A repeated call reuses its module's weights.
+    if (le.layer.call == CallKind::kModule) est.parameters += le.counts.parameters;
     if (!le.modelled()) {
       ++est.unmodelled_layers;
       est.unmodelled_macs += le.counts.macs;
@@ -96,12 +97,12 @@ NetworkEstimate Estimate(const Profile& profile, const Architecture& arch, std::
 
 NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch,
                                 std::int64_t batch) {
-  return Estimate(profile, arch, batch, InferShapes(arch), arch.input);
+  return Estimate(profile, arch, batch, InferOperations(arch), arch.input);
 }
 
 NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch,
                                 std::int64_t batch, const Shape& input) {
-  return Estimate(profile, arch, batch, InferShapes(arch, input), input);
+  return Estimate(profile, arch, batch, InferOperations(arch, input), input);
 }
 
 nlohmann::json NetworkEstimate::ToJson(bool per_layer) const {

@@ -100,11 +100,13 @@ TEST(ArchitectureTest, FillsDefaultsOfEveryType) {
 }
 
 TEST(ArchitectureTest, KnownTypes) {
-  EXPECT_EQ(KnownLayerTypes(),
-            (std::vector<std::string>{"AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Conv2d",
-                                      "Dropout", "Flatten", "Identity", "Linear", "MaxPool2d",
-                                      "ReLU", "ReLU6", "Sigmoid", "Softmax", "Tanh"}));
-  EXPECT_EQ(KnownContainerTypes(), (std::vector<std::string>{"Sequential"}));
+  EXPECT_EQ(
+      KnownLayerTypes(),
+      (std::vector<std::string>{"AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "ChannelShuffle",
+                                "Conv2d", "Dropout", "Flatten", "Identity", "Linear", "MaxPool2d",
+                                "ReLU", "ReLU6", "Sigmoid", "Softmax", "Tanh"}));
+  EXPECT_EQ(KnownContainerTypes(), (std::vector<std::string>{"Concat", "Residual", "Sequential"}));
+  EXPECT_TRUE(IsContainerType("Residual"));
   EXPECT_TRUE(IsContainerType("Sequential"));
   EXPECT_FALSE(IsContainerType("Conv2d"));
 }
@@ -197,9 +199,8 @@ TEST(ArchitectureTest, UnknownLayerType) {
   EXPECT_EQ(ParseError(R"([{"type": "Sequential", "name": "features", "layers": [
                              {"type": "ReLU"}, {"type": "Conv3d"}]}])"),
             "path: layers[0].layers[1] (features.1): unknown layer type 'Conv3d'");
-  // Residual and Concat are planned, not accepted yet.
-  EXPECT_EQ(ParseError(R"([{"type": "Residual", "body": [], "shortcut": []}])"),
-            "path: layers[0] (0): unknown layer type 'Residual'");
+  EXPECT_EQ(ParseError(R"([{"type": "Residual", "body": [{"type": "Conv3d"}]}])"),
+            "path: layers[0].body[0] (0.0): unknown layer type 'Conv3d'");
 }
 
 TEST(ArchitectureTest, BadSizes) {
@@ -270,8 +271,78 @@ TEST(ArchitectureTest, ContainerErrors) {
             "path: layers[0].layers: expected an array of layers, got {}");
   EXPECT_EQ(ParseError(R"([{"type": "Sequential", "layers": [], "body": []}])"),
             "path: layers[0] (0): unknown field 'body' for Sequential");
-  EXPECT_EQ(ParseError(R"([{"type": "Sequential", "functional": true, "layers": []}])"),
-            "path: layers[0].functional: a Sequential cannot be functional");
+  EXPECT_EQ(ParseError(R"([{"type": "Residual", "name": "r", "body": []}])"),
+            "path: layers[0].body: expected at least one layer");
+  EXPECT_EQ(ParseError(R"([{"type": "Residual", "name": "r", "layers": []}])"),
+            "path: layers[0] (r): unknown field 'layers' for Residual");
+  EXPECT_EQ(ParseError(R"([{"type": "Residual", "name": "r"}])"),
+            "path: layers[0] (r): missing field 'body' for Residual");
+  EXPECT_EQ(ParseError(R"([{"type": "Concat", "name": "c", "branches": []}])"),
+            "path: layers[0].branches: expected a non-empty array of layer lists, got []");
+  EXPECT_EQ(ParseError(R"([{"type": "Concat", "name": "c", "branches": [[], [{"type": "Tanh"}]],
+                            "split": 2}])"),
+            "path: layers[0].split: expected true or false, got 2");
+  EXPECT_EQ(ParseError(R"([{"type": "Concat", "functional": true, "name": "c",
+                            "branches": [[]]}])"),
+            "path: layers[0].name: a functional Concat has no name of its own (its layers are "
+            "named in the enclosing container)");
+  EXPECT_EQ(ParseError(R"([{"type": "Sequential", "repeat": true, "name": "s", "layers": []}])"),
+            "path: layers[0].repeat: only a leaf layer can be a repeat");
+}
+
+TEST(ArchitectureTest, RepeatErrors) {
+  EXPECT_EQ(ParseError(R"([{"type": "ReLU", "repeat": true}])"),
+            "path: layers[0].repeat: a repeat needs the name of the module it calls again");
+  EXPECT_EQ(ParseError(R"([{"type": "ReLU", "name": "relu", "repeat": true}])"),
+            "path: layers[0] (relu): repeat of 'relu', which is not an earlier module leaf");
+  EXPECT_EQ(ParseError(R"([{"type": "ReLU", "name": "relu"},
+                           {"type": "Tanh", "name": "relu", "repeat": true}])"),
+            "path: layers[1] (relu): repeat of 'relu' says Tanh but the module is a ReLU");
+  EXPECT_EQ(ParseError(R"([{"type": "ReLU", "name": "relu"},
+                           {"type": "ReLU", "name": "relu", "repeat": true, "inplace": true}])"),
+            "path: layers[1] (relu): repeat of 'relu' has arguments {\"inplace\":true} that "
+            "differ from the module's {\"inplace\":false}");
+  EXPECT_EQ(ParseError(R"([{"type": "ReLU", "name": "relu", "functional": true, "repeat": true}])"),
+            "path: layers[0].repeat: a layer cannot be both functional and a repeat");
+}
+
+TEST(ArchitectureTest, BlocksNameTheirLayersLikePyTorch) {
+  // torchvision's BasicBlock as layer1.0: a functional Residual adds no name level, the relu after
+  // the add is a repeat, and the downsample Sequential is numbered inside layer1.0.
+  Architecture a = ParseArchitecture(json::parse(R"({"name": "n", "input": [4, 8, 8], "layers": [
+      {"type": "Sequential", "name": "layer1", "layers": [
+        {"type": "Sequential", "layers": [
+          {"type": "Residual", "functional": true,
+           "body": [{"type": "Conv2d", "name": "conv1", "in_channels": 4, "out_channels": 8,
+                     "kernel_size": 3, "stride": 2, "padding": 1},
+                    {"type": "ReLU", "name": "relu", "inplace": true}],
+           "shortcut": [{"type": "Sequential", "name": "downsample", "layers": [
+                          {"type": "Conv2d", "in_channels": 4, "out_channels": 8,
+                           "kernel_size": 1, "stride": 2}]}]},
+          {"type": "ReLU", "name": "relu", "repeat": true}]}]},
+      {"type": "Concat", "name": "fire", "branches": [[{"type": "Identity"}], [], [{"type": "Tanh"}]]},
+      {"type": "Tanh"}]})"),
+                                     "path");
+  const LayerSpec& block = a.layers[0].layers[0];
+  EXPECT_EQ(block.name, "layer1.0");
+  const LayerSpec& res = block.layers[0];
+  EXPECT_EQ(res.name, "layer1.0");  // its scope's name
+  EXPECT_TRUE(res.functional);
+  EXPECT_EQ(res.layers[0].name, "layer1.0.conv1");
+  EXPECT_EQ(res.shortcut[0].name, "layer1.0.downsample");
+  EXPECT_EQ(res.shortcut[0].layers[0].name, "layer1.0.downsample.0");
+  EXPECT_EQ(block.layers[1].name, "layer1.0.relu");
+  EXPECT_TRUE(block.layers[1].repeat);
+  EXPECT_EQ(block.layers[1].params, json::parse(R"({"inplace": true})"));  // the module's
+  const LayerSpec& fire = a.layers[1];
+  EXPECT_EQ(fire.name, "fire");
+  ASSERT_EQ(fire.branches.size(), 3u);
+  EXPECT_EQ(fire.branches[0][0].name, "fire.0");
+  EXPECT_TRUE(fire.branches[1].empty());
+  EXPECT_EQ(fire.branches[2][0].name, "fire.1");  // numbering runs on across branches
+  EXPECT_EQ(a.layers[2].name, "2");
+  // Round trip.
+  EXPECT_EQ(ToJson(ParseArchitecture(ToJson(a), "again")), ToJson(a));
 }
 
 TEST(ArchitectureTest, NameErrors) {

@@ -360,5 +360,101 @@ TEST(ShapeInferenceTest, OverflowGuards) {
   EXPECT_EQ(OutError(R"({"type": "ReLU"})", {-1}), "ReLU: input shape -1 has a non-positive size");
 }
 
+// (name, type, input, output, call) of every operation.
+using Op = std::tuple<std::string, std::string, Shape, Shape, CallKind>;
+std::vector<Op> Ops(const Architecture& arch) {
+  std::vector<Op> out;
+  for (const LayerInstance& l : InferOperations(arch)) {
+    out.emplace_back(l.name, l.type, l.input_shape, l.output_shape, l.call);
+  }
+  return out;
+}
+
+TEST(ShapeInferenceTest, ResidualBlockWithRepeatAndDownsample) {
+  // torchvision's BasicBlock(4 -> 8, stride 2) by hand: 8x8 input, 3x3 conv stride 2 pad 1 gives
+  // floor((8 + 2 - 2 - 1) / 2) + 1 = 4; the 1x1 stride-2 shortcut gives floor((8 - 1) / 2) + 1 = 4.
+  Architecture a = Arch(R"([{"type": "Sequential", "name": "b", "layers": [
+      {"type": "Residual", "functional": true,
+       "body": [{"type": "Conv2d", "name": "conv1", "in_channels": 4, "out_channels": 8,
+                 "kernel_size": 3, "stride": 2, "padding": 1},
+                {"type": "ReLU", "name": "relu", "inplace": true},
+                {"type": "Conv2d", "name": "conv2", "in_channels": 8, "out_channels": 8,
+                 "kernel_size": 3, "padding": 1}],
+       "shortcut": [{"type": "Conv2d", "name": "down", "in_channels": 4, "out_channels": 8,
+                     "kernel_size": 1, "stride": 2}]},
+      {"type": "ReLU", "name": "relu", "repeat": true}]},
+      {"type": "Flatten", "functional": true}])",
+                        "[4, 8, 8]");
+  const auto M = CallKind::kModule, R = CallKind::kRepeat, F = CallKind::kFunctional;
+  EXPECT_EQ(Ops(a), (std::vector<Op>{{"b.conv1", "Conv2d", {4, 8, 8}, {8, 4, 4}, M},
+                                     {"b.relu", "ReLU", {8, 4, 4}, {8, 4, 4}, M},
+                                     {"b.conv2", "Conv2d", {8, 4, 4}, {8, 4, 4}, M},
+                                     {"b.down", "Conv2d", {4, 8, 8}, {8, 4, 4}, M},
+                                     {"b.add", "Add", {8, 4, 4}, {8, 4, 4}, F},
+                                     {"b.relu", "ReLU", {8, 4, 4}, {8, 4, 4}, R},
+                                     {"flatten", "Flatten", {8, 4, 4}, {128}, F}}));
+  std::vector<std::string> leaves;
+  for (const LayerInstance& l : InferShapes(a)) leaves.push_back(l.name);
+  EXPECT_EQ(leaves, (std::vector<std::string>{"b.conv1", "b.relu", "b.conv2", "b.down"}));
+}
+
+TEST(ShapeInferenceTest, IdentityShortcutAndMismatch) {
+  Architecture ok = Arch(R"([{"type": "Residual", "name": "r", "body": [{"type": "Tanh"}]}])");
+  EXPECT_EQ(Ops(ok),
+            (std::vector<Op>{{"r.0", "Tanh", {3, 32, 32}, {3, 32, 32}, CallKind::kModule},
+                             {"r.add", "Add", {3, 32, 32}, {3, 32, 32}, CallKind::kFunctional}}));
+  Architecture bad = Arch(R"([{"type": "Residual", "name": "r",
+      "body": [{"type": "Conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": 3,
+                "stride": 2, "padding": 1}]}])");
+  EXPECT_EQ(ErrorOf([&] { InferShapes(bad); }),
+            "r (Residual): body output 8x16x16 does not match shortcut output 3x32x32");
+}
+
+TEST(ShapeInferenceTest, ConcatBranchesAndSplit) {
+  // SqueezeNet's Fire(96, 16, 64, 64) on 96x54x54: squeeze to 16, expand to 64 + 64 channels.
+  Architecture fire = Arch(R"([{"type": "Sequential", "name": "fire", "layers": [
+      {"type": "Conv2d", "name": "squeeze", "in_channels": 96, "out_channels": 16, "kernel_size": 1},
+      {"type": "Concat", "functional": true, "branches": [
+        [{"type": "Conv2d", "name": "expand1x1", "in_channels": 16, "out_channels": 64,
+          "kernel_size": 1}],
+        [{"type": "Conv2d", "name": "expand3x3", "in_channels": 16, "out_channels": 64,
+          "kernel_size": 3, "padding": 1}]]}]}])",
+                           "[96, 54, 54]");
+  const auto ops = Ops(fire);
+  ASSERT_EQ(ops.size(), 4u);
+  EXPECT_EQ(ops[3], (Op{"fire.cat", "Cat", {128, 54, 54}, {128, 54, 54}, CallKind::kFunctional}));
+  // ShuffleNetV2's stride-1 unit: half the 116 channels pass, half go through the branch.
+  Architecture unit = Arch(R"([{"type": "Concat", "name": "u", "split": true, "branches": [[],
+      [{"type": "Conv2d", "name": "branch2", "in_channels": 58, "out_channels": 58,
+        "kernel_size": 3, "padding": 1, "groups": 58}]]},
+      {"type": "ChannelShuffle", "groups": 2, "functional": true}])",
+                           "[116, 28, 28]");
+  EXPECT_EQ(Ops(unit),
+            (std::vector<Op>{{"u.branch2", "Conv2d", {58, 28, 28}, {58, 28, 28}, CallKind::kModule},
+                             {"u.cat", "Cat", {116, 28, 28}, {116, 28, 28}, CallKind::kFunctional},
+                             {"channelshuffle",
+                              "ChannelShuffle",
+                              {116, 28, 28},
+                              {116, 28, 28},
+                              CallKind::kFunctional}}));
+  EXPECT_EQ(ErrorOf([&] {
+              InferShapes(Arch(R"([{"type": "Concat", "name": "u", "split": true,
+                                                 "branches": [[], [], []]}])",
+                               "[58, 4, 4]"));
+            }),
+            "u (Concat): split: 58 input channels do not divide into 3 branches (input 58x4x4)");
+  EXPECT_EQ(ErrorOf([&] {
+              InferShapes(Arch(R"([{"type": "Concat", "name": "c", "branches": [[],
+      [{"type": "MaxPool2d", "kernel_size": 2}]]}])"));
+            }),
+            "c (Concat): branch 1 output 3x16x16 does not match branch 0 output 3x32x32 outside "
+            "the channels");
+  EXPECT_EQ(ErrorOf([&] {
+              InferShapes(Arch(R"([{"type": "ChannelShuffle", "name": "s",
+                                                 "groups": 2}])"));
+            }),
+            "s (ChannelShuffle): 3 channels are not divisible by groups 2 (input 3x32x32)");
+}
+
 }  // namespace
 }  // namespace joulecast

@@ -35,12 +35,16 @@ namespace joulecast {
 
 // One node of the architecture tree: a leaf layer or a container.
 struct LayerSpec {
-  std::string type;  // PyTorch class name: "Conv2d", ..., or a container type "Sequential"
-  std::string name;  // full dotted path, e.g. "features.0"
+  std::string type;  // PyTorch class name "Conv2d", ..., or "Sequential" / "Residual" / "Concat"
+  std::string name;  // full dotted path, e.g. "features.0" (a functional container: its scope's)
   nlohmann::json params = nlohmann::json::object();  // leaves: normalised arguments; containers: {}
-  bool functional = false;        // applied in forward() as a function, not a module (leaves only)
-  std::vector<LayerSpec> layers;  // a Sequential's children, in order; empty for leaves
-
+  bool functional = false;  // a construct of forward(), not a module: takes no index, no name level
+  bool repeat = false;      // leaves: a further call of the earlier module leaf named `name`
+  bool split = false;       // Concat: branch i sees the i-th of x.chunk(branches, dim=channels)
+  std::vector<LayerSpec> layers;    // Sequential: its children; Residual: the body
+  std::vector<LayerSpec> shortcut;  // Residual: the shortcut path (empty = identity)
+  std::vector<std::vector<LayerSpec>>
+      branches;  // Concat: one layer list per branch ([] = identity)
   bool IsContainer() const;
 };
 
@@ -53,7 +57,7 @@ struct Architecture {
 
 // Leaf layer types the parser and shape inference know, in alphabetical order.
 std::vector<std::string> KnownLayerTypes();
-// Container types ("Sequential").
+// Container types ("Concat", "Residual", "Sequential").
 std::vector<std::string> KnownContainerTypes();
 bool IsContainerType(const std::string& type);
 

@@ -15,6 +15,11 @@ namespace joulecast {
 
 using Shape = std::vector<std::int64_t>;
 
+// How a layer takes part in a network's forward(): the first call of a registered module, a
+// further call of one (torchvision's BasicBlock calls self.relu twice), or an operation that is no
+// module (torch.flatten, the add after a residual block, torch.cat).
+enum class CallKind { kModule, kRepeat, kFunctional };
+
 struct LayerInstance {
   std::string name;  // dotted path in the network, e.g. "features.0"; empty for a lone layer
   std::string type;  // PyTorch class name: "Conv2d", "ReLU", "Linear", ...
@@ -22,6 +27,7 @@ struct LayerInstance {
       params;          // PyTorch constructor arguments, e.g. {"in_channels": 3, "kernel_size": 11}
   Shape input_shape;   // per sample, without the batch dimension
   Shape output_shape;  // per sample, without the batch dimension
+  CallKind call = CallKind::kModule;
 };
 
 // "3x224x224" for {3, 224, 224}.

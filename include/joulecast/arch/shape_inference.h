@@ -32,11 +32,25 @@ namespace joulecast {
 // above; argument errors read "<name> (<type>): kernel_size: expected ...".
 Shape InferOutputShape(const LayerInstance& layer);
 
-// The leaf layers of `arch` in the order of PyTorch's
-// [m for m in model.modules() if not list(m.children())] (depth first, containers and functional
-// layers omitted), each with normalised params and its per-sample input and output shapes, for
-// arch.input or the explicit `input`. Throws as above.
+// The module leaves of `arch`, each once, in the order of its first call (for networks without
+// repeats this is PyTorch's [m for m in model.modules() if not list(m.children())]), with
+// normalised params and per-sample input and output shapes, for arch.input or the explicit
+// `input`. Containers, functional layers, repeats and implicit operations are omitted. Throws as
+// above, and for containers:
+//   "layer1.0 (Residual): body output 128x28x28 does not match shortcut output 64x56x56"
+//   "features.3 (Concat): branch 1 output 64x27x27 does not match branch 0 output 64x55x55
+//    outside the channels"
+//   "stage2.1 (Concat): split: 58 input channels do not divide into 4 branches"
 std::vector<LayerInstance> InferShapes(const Architecture& arch);
 std::vector<LayerInstance> InferShapes(const Architecture& arch, const Shape& input);
+
+// Every operation that forward() runs, in execution order: module calls (CallKind::kModule),
+// repeated calls (kRepeat), functional leaves (kFunctional) and the containers' implicit
+// operations (kFunctional): "Add" named "<scope>.add" after a Residual's two paths (input_shape =
+// output_shape = one operand's shape) and "Cat" named "<scope>.cat" after a Concat's branches
+// (input_shape = the concatenated shape, since it copies every input element once). Predictions
+// sum over this list.
+std::vector<LayerInstance> InferOperations(const Architecture& arch);
+std::vector<LayerInstance> InferOperations(const Architecture& arch, const Shape& input);
 
 }  // namespace joulecast

@@ -1,13 +1,15 @@
-// Whole-network prediction: walk an architecture (shape inference gives every leaf layer its input
-// and output shapes), predict each layer with the profile's predictor for its type, and sum.
+// Whole-network prediction: walk an architecture (InferOperations gives every operation that
+// forward() runs, module calls, repeated calls, functional layers and the residual adds and
+// concatenations, with its input and output shapes), predict each with the profile's predictor
+// for its type, and sum. Parameters are counted once per module (not per repeated call).
 // Units are the profile's target per forward pass of the whole batch (J or s).
 //
-// Layers whose type has no predictor get an explicit fallback, recorded per layer in `method`:
-//   "zero"            Dropout (identity in inference), Flatten, Identity: no arithmetic
+// Operations whose type has no predictor get an explicit fallback, recorded in `method`:
+//   "zero"            Dropout (identity in inference), Flatten, Identity: views, no work
 //   "per-element:T"   any other type: the predictor of an element-wise type T in the profile (ReLU,
 //                     else Sigmoid, Tanh, Softmax) applied to the layer's input elements, since
-//                     such layers (pools, normalisation, adds) are bound by memory traffic as
-//                     element-wise layers are
+//                     such layers (pools, normalisation, Add, Cat, ChannelShuffle) are bound by
+//                     memory traffic as element-wise layers are
 //   "none"            no element-wise predictor exists either: the layer counts 0 and is flagged
 // Every fallback layer is counted as unmodelled, with its share of the network's MACs.
 // Throws std::runtime_error from shape inference (naming the layer) or when batch_size < 1.
@@ -15,10 +17,9 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "joulecast/arch/architecture.h"
 #include "joulecast/features/macs.h"
@@ -29,8 +30,8 @@ namespace joulecast {
 struct LayerEstimate {
   LayerInstance layer;
   LayerCounts counts;
-  double value = 0;            // target unit per forward pass of the batch
-  std::string method;          // "model", "zero", "per-element:ReLU", "none"
+  double value = 0;    // target unit per forward pass of the batch
+  std::string method;  // "model", "zero", "per-element:ReLU", "none"
   bool modelled() const { return method == "model"; }
 };
 
@@ -54,13 +55,14 @@ struct NetworkEstimate {
   double unmodelled_macs = 0;
 
   // {"name", "batch_size", "input", "total_j"|"total_s", "per_sample_j"|..., "macs", "parameters",
-  //  "by_type": {type: {"count", "j"|"s", "share", "macs"}}, "unmodelled": {"layers", "macs_share"},
-  //  "layers": [...] (with per_layer)}
+  //  "by_type": {type: {"count", "j"|"s", "share", "macs"}}, "unmodelled": {"layers",
+  //  "macs_share"}, "layers": [...] (with per_layer)}
   nlohmann::json ToJson(bool per_layer) const;
 };
 
-NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch, std::int64_t batch_size);
-NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch, std::int64_t batch_size,
-                                const Shape& input);
+NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch,
+                                std::int64_t batch_size);
+NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch,
+                                std::int64_t batch_size, const Shape& input);
 
 }  // namespace joulecast
