@@ -3,9 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "commands.h"
 #include "common.h"
@@ -38,25 +40,40 @@ void RunEvaluate(const EvalArgs& a) {
   }
   std::cout << fmt::format("profile {} (target {}), {} records\n", a.model, profile.target,
                            records.size());
-  std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}\n", "layer", "n", "R2", "logR2",
-                           "MAPE%", "Spearman");
+  const std::string header =
+      fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}   {:>8} {:>8}\n", "", "n", "R2", "logR2",
+                  "MAPE%", "Spearman", "base R2", "base MAPE%");
+  auto row = [](const std::string& label, std::size_t n, const regress::Metrics& m,
+                const std::optional<regress::Metrics>& base) {
+    std::string line =
+        fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}", label, n, Num(m.r2, "{:.4f}"),
+                    Num(m.log_r2, "{:.4f}"), Num(m.mape, "{:.2f}"), Num(m.spearman, "{:.4f}"));
+    if (base) {
+      line += fmt::format("   {:>8} {:>8}", Num(base->r2, "{:.4f}"), Num(base->mape, "{:.2f}"));
+    }
+    return line + "\n";
+  };
+  std::cout << "layer" << header.substr(5);
   for (const auto& [type, e] : ev.layers) {
-    const auto& m = e.metrics;
-    std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}\n", type, e.measured.size(),
-                             Num(m.r2, "{:.4f}"), Num(m.log_r2, "{:.4f}"), Num(m.mape, "{:.2f}"),
-                             Num(m.spearman, "{:.4f}"));
+    std::cout << row(type, e.measured.size(), e.metrics, e.baseline_metrics);
   }
   if (ev.architectures) {
     const auto& a = *ev.architectures;
-    std::cout << fmt::format("\n{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}\n", "network", "n", "R2",
-                             "logR2", "MAPE%", "Spearman");
-    std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8} {:>9}\n", "(all)", a.measured.size(),
-                             Num(a.metrics.r2, "{:.4f}"), Num(a.metrics.log_r2, "{:.4f}"),
-                             Num(a.metrics.mape, "{:.2f}"), Num(a.metrics.spearman, "{:.4f}"));
+    std::cout << "\nnetwork" << header.substr(7);
+    std::cout << row("(all)", a.measured.size(), a.metrics, a.baseline_metrics);
     for (const auto& [name, m] : a.by_architecture) {
       std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8}\n", name, m.n, "", "",
                                Num(m.mape, "{:.2f}"));
     }
+  }
+  const bool any_baseline =
+      std::any_of(ev.layers.begin(), ev.layers.end(),
+                  [](const auto& kv) { return kv.second.baseline_metrics.has_value(); }) ||
+      (ev.architectures && ev.architectures->baseline_metrics);
+  if (any_baseline) {
+    std::cout
+        << "\nbase: the profile's per-type constant x MACs baseline (total energy / total MACs "
+           "of its training records; per element for layers without MACs)\n";
   }
   for (const auto& [why, n] : ev.skipped)
     std::cout << fmt::format("not evaluated: {} {}\n", n, why);

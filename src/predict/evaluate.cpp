@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 
@@ -34,6 +36,7 @@ nlohmann::json Evaluation::ToJson() const {
   for (const auto& [type, e] : layers) {
     nlohmann::json m = e.metrics.ToJson();
     m["n"] = e.measured.size();
+    if (e.baseline_metrics) m["baseline"] = e.baseline_metrics->ToJson();
     j["layers"][type] = m;
   }
   if (architectures) {
@@ -44,6 +47,7 @@ nlohmann::json Evaluation::ToJson() const {
     for (const auto& [name, m] : ae.by_architecture) {
       a["by_architecture"][name] = {{"n", m.n}, {"mape", m.mape}};
     }
+    if (ae.baseline_metrics) a["baseline"] = ae.baseline_metrics->ToJson();
     j["architectures"] = a;
   }
   j["skipped"] = skipped;
@@ -88,6 +92,12 @@ Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>
     }
     te.predicted = p.PredictMany(ptrs, batches);
     te.metrics = Score(te.measured, te.predicted);
+    if (p.baseline_per_unit > 0) {
+      for (std::size_t i = 0; i < recs.size(); ++i) {
+        te.baseline.push_back(p.PredictBaseline(layers[i], batches[i]));
+      }
+      te.baseline_metrics = Score(te.measured, te.baseline);
+    }
     ev.layers.emplace(type, std::move(te));
   }
   if (!whole.empty()) {
@@ -103,8 +113,12 @@ Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>
       ae.names.push_back(m->type);
       ae.measured.push_back(TargetValue(*m, profile.target));
       ae.predicted.push_back(est.total);
+      ae.baseline.push_back(est.baseline_total);
     }
     ae.metrics = Score(ae.measured, ae.predicted);
+    const bool baselines = std::none_of(ae.baseline.begin(), ae.baseline.end(),
+                                        [](double v) { return std::isnan(v); });
+    if (baselines) ae.baseline_metrics = Score(ae.measured, ae.baseline);
     std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> by;
     for (std::size_t i = 0; i < ae.names.size(); ++i) {
       by[ae.names[i]].first.push_back(ae.measured[i]);

@@ -37,15 +37,27 @@ std::vector<double> LayerPredictor::PredictMany(
   return out;
 }
 
+double LayerPredictor::PredictBaseline(const LayerInstance& layer, std::int64_t batch_size) const {
+  if (baseline_per_unit <= 0) {
+    throw std::logic_error(
+        fmt::format("{}: the profile has no baseline for this type", layer_type));
+  }
+  return baseline_per_unit * Normaliser(layer, batch_size);
+}
+
 nlohmann::json LayerPredictor::ToJson() const {
-  return {{"format_version", kFormatVersion},
-          {"layer_type", layer_type},
-          {"recipe", recipe},
-          {"features", RecipeFeatureNames(recipe)},
-          {"target_transform", "log(target / normaliser)"},
-          {"model", model.ToJson()},
-          {"training", training},
-          {"cv", cv}};
+  nlohmann::json j = {{"format_version", kFormatVersion},
+                      {"layer_type", layer_type},
+                      {"recipe", recipe},
+                      {"features", RecipeFeatureNames(recipe)},
+                      {"target_transform", "log(target / normaliser)"},
+                      {"model", model.ToJson()},
+                      {"training", training},
+                      {"cv", cv}};
+  if (baseline_per_unit > 0) {
+    j["baseline"] = {{"kind", "constant × normaliser"}, {"per_unit", baseline_per_unit}};
+  }
+  return j;
 }
 
 LayerPredictor LayerPredictor::FromJson(const nlohmann::json& j, const std::string& where) {
@@ -66,6 +78,14 @@ LayerPredictor LayerPredictor::FromJson(const nlohmann::json& j, const std::stri
     }
     p.training = j.value("training", nlohmann::json::object());
     p.cv = j.value("cv", nlohmann::json::object());
+    if (j.contains("baseline")) {
+      p.baseline_per_unit = j.at("baseline").at("per_unit").get<double>();
+      if (!(p.baseline_per_unit > 0) || !std::isfinite(p.baseline_per_unit)) {
+        throw std::invalid_argument(
+            fmt::format("baseline.per_unit must be a positive number, got {}",
+                        j.at("baseline").at("per_unit").dump()));
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(fmt::format("{}: {}", where, e.what()));
   } catch (const std::invalid_argument& e) {

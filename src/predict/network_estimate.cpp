@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <limits>
 #include <stdexcept>
 
 #include "joulecast/arch/shape_inference.h"
@@ -75,6 +76,13 @@ NetworkEstimate Estimate(const Profile& profile, const Architecture& arch, std::
       throw std::runtime_error(fmt::format("{}: {}", arch.name, e.what()));
     }
     for (std::size_t j = 0; j < idx.size(); ++j) est.layers[idx[j]].value = v[j];
+    if (p->baseline_per_unit <= 0) {
+      est.baseline_total = std::numeric_limits<double>::quiet_NaN();
+      continue;
+    }
+    for (std::size_t j = 0; j < idx.size(); ++j) {
+      est.baseline_total += p->PredictBaseline(*ptrs[j], batch);
+    }
   }
   for (const auto& le : est.layers) {
     TypeTotal& tt = est.by_type[le.layer.type];

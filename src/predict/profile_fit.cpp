@@ -214,6 +214,9 @@ LayerPredictor FitLayerPredictor(const std::string& type,
           {"metrics", cvm.ToJson()},
           {"extrapolation_mape", grid[best]["extrapolation_mape"]},
           {"grid", grid}};
+  // Total target over total MACs: the J-per-MAC figure a user would compute by hand, dominated
+  // by the large configurations that dominate real networks' cost.
+  p.baseline_per_unit = (y.array().exp() * norm.array()).sum() / norm.sum();
   p.training = {{"n", records.size()},
                 {"target", options.target},
                 {"batch_size_range", {bmin, bmax}},

@@ -51,6 +51,42 @@ TEST(ProfileFit, RecoversSmoothLawAndPredictsUnseenLayer) {
   EXPECT_NEAR(lp.Predict(l, 100), 0.03985053, 0.03985053 * 0.02);
 }
 
+TEST(ProfileFit, BaselineIsTotalEnergyOverTotalMacs) {
+  FitOptions o;
+  o.degrees = {1};
+  o.gammas = {0.1};
+  o.kernel_alphas = {0.01};
+  std::vector<Measurement> v = {SyntheticLinear(1, 100, 10), SyntheticLinear(32, 100, 10)};
+  for (int i = 0; i < 10; ++i) v.push_back(SyntheticLinear(1 + i, 100 + i, 10));
+  Profile p = FitProfile(v, o);
+  double energy = 0, macs = 0;
+  for (const Measurement& m : v) {
+    energy += *m.energy_j;
+    macs += double(m.batch_size) * (double(m.input_shape[0]) * 10 + 10);
+  }
+  const LayerPredictor& lp = p.layers.at("Linear");
+  EXPECT_NEAR(lp.baseline_per_unit, energy / macs, 1e-12 * energy / macs);
+  LayerInstance l{"", "Linear", {{"in_features", 1000}, {"out_features", 500}}, {1000}, {}};
+  EXPECT_NEAR(lp.PredictBaseline(l, 4), energy / macs * 4 * (1000.0 * 500 + 500), 1e-6);
+  // JSON round trip keeps it; a profile without one loads with none and refuses to use it.
+  LayerPredictor back = LayerPredictor::FromJson(lp.ToJson(), "p");
+  EXPECT_EQ(back.baseline_per_unit, lp.baseline_per_unit);
+  nlohmann::json old = lp.ToJson();
+  old.erase("baseline");
+  LayerPredictor none = LayerPredictor::FromJson(old, "p");
+  EXPECT_EQ(none.baseline_per_unit, 0);
+  EXPECT_THROW(none.PredictBaseline(l, 4), std::logic_error);
+  nlohmann::json bad = lp.ToJson();
+  bad["baseline"]["per_unit"] = -1;
+  try {
+    LayerPredictor::FromJson(bad, "prof.json: layers.Linear");
+    FAIL() << "negative baseline accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(),
+                 "prof.json: layers.Linear: baseline.per_unit must be a positive number, got -1");
+  }
+}
+
 TEST(ProfileFit, GridHasEveryCandidateAndBestIsLowest) {
   FitOptions o;
   o.degrees = {1, 2};
@@ -191,6 +227,12 @@ TEST(Evaluate, GroupsByTypeAndCountsSkipped) {
   EXPECT_EQ(ev.skipped.at("no predictor for ReLU"), 1u);
   nlohmann::json j = ev.ToJson();
   EXPECT_EQ(j["layers"]["Linear"]["n"], 3);
+  // The baseline is scored on the same records: predictions are the constant times the MACs.
+  const TypeEvaluation& te = ev.layers.at("Linear");
+  ASSERT_EQ(te.baseline.size(), 3u);
+  EXPECT_DOUBLE_EQ(te.baseline[0],
+                   p.layers.at("Linear").baseline_per_unit * 10 * (100.0 * 100 + 100));
+  EXPECT_TRUE(j["layers"]["Linear"]["baseline"].contains("mape"));
   EXPECT_THROW(EvaluateLayers(p, {relu}), std::runtime_error);
 }
 

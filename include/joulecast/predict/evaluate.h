@@ -19,6 +19,10 @@ struct TypeEvaluation {
   std::vector<double> measured, predicted;
   // R² and Spearman are NaN when the measured values do not vary (e.g. a single record).
   regress::Metrics metrics;
+  // The type's constant × MACs baseline (LayerPredictor::baseline_per_unit) on the same records;
+  // empty when the profile has none.
+  std::vector<double> baseline;
+  std::optional<regress::Metrics> baseline_metrics;
 };
 
 struct ArchitectureEvaluation {
@@ -26,14 +30,17 @@ struct ArchitectureEvaluation {
   std::vector<double> measured, predicted;
   regress::Metrics metrics;                                 // over all records
   std::map<std::string, regress::Metrics> by_architecture;  // per network name
+  std::vector<double> baseline;  // constant × MACs per type, summed over the walk (see above)
+  std::optional<regress::Metrics> baseline_metrics;
 };
 
 struct Evaluation {
   std::map<std::string, TypeEvaluation> layers;
   std::optional<ArchitectureEvaluation> architectures;  // when whole-network records were given
   std::map<std::string, std::size_t> skipped;           // reason -> count
-  // {"layers": {type: {n, r2, log_r2, mape, ...}}, "architectures": {n, r2, log_r2, mape,
-  //  spearman, "by_architecture": {name: {n, mape}}}, "skipped": {...}}
+  // {"layers": {type: {n, r2, log_r2, mape, ..., "baseline": {r2, log_r2, mape, ...}}},
+  //  "architectures": {n, r2, log_r2, mape, spearman, "by_architecture": {name: {n, mape}},
+  //  "baseline": {...}}, "skipped": {...}}; "baseline" only when the profile has baselines.
   nlohmann::json ToJson() const;
 };
 

@@ -21,6 +21,10 @@ struct LayerPredictor {
   regress::TrendKernelRidge model;
   nlohmann::json training = nlohmann::json::object();  // data summary: n, ranges, sources
   nlohmann::json cv = nlohmann::json::object();        // cross-validation metrics and grid
+  // The baseline beside the model: target = baseline_per_unit · Normaliser(layer, batch), one
+  // constant per type (J per MAC, or per element for layers without MACs): the total target over
+  // the total normaliser of the training records. 0 when the profile predates it.
+  double baseline_per_unit = 0;
 
   // Target-unit prediction for one layer; throws std::invalid_argument when the layer does not
   // fit the recipe (naming both).
@@ -28,6 +32,10 @@ struct LayerPredictor {
   // Many at once (rows of features stacked): faster than one by one.
   std::vector<double> PredictMany(const std::vector<const LayerInstance*>& layers,
                                   const std::vector<std::int64_t>& batch_sizes) const;
+
+  // baseline_per_unit · Normaliser(layer, batch); throws std::logic_error when there is no
+  // baseline.
+  double PredictBaseline(const LayerInstance& layer, std::int64_t batch_size) const;
 
   nlohmann::json ToJson() const;
   static LayerPredictor FromJson(const nlohmann::json& j, const std::string& where);

@@ -49,6 +49,10 @@ struct NetworkEstimate {
   std::vector<LayerEstimate> layers;
   std::map<std::string, TypeTotal> by_type;
   double total = 0;  // per forward pass of the batch
+  // The same walk with every predictor replaced by its type's constant × MACs baseline
+  // (LayerPredictor::baseline_per_unit; fallbacks as above): what the model is compared with in
+  // `joulecast evaluate`. NaN when a predictor used has no baseline (profiles that predate it).
+  double baseline_total = 0;
   double macs = 0;
   double parameters = 0;
   std::size_t unmodelled_layers = 0;
