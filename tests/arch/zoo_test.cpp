@@ -31,7 +31,34 @@ std::string ErrorOf(F f) {
   return "";
 }
 
-const std::vector<std::string> kTorchvisionNets = {"alexnet", "vgg11", "vgg13", "vgg16", "vgg19"};
+// Every zoo file, each built from torchvision 0.14 (tools/make_zoo.py, tools/check_zoo.py).
+const std::vector<std::string> kTorchvisionNets = {
+    "alexnet",  "densenet121", "mobilenet_v2",       "resnet101",     "resnet152", "resnet18",
+    "resnet34", "resnet50",    "shufflenet_v2_x1_0", "squeezenet1_0", "vgg11",     "vgg13",
+    "vgg16",    "vgg19"};
+
+json LoadFixture() {
+  std::ifstream in(std::string(JOULECAST_SOURCE_DIR) + "/tests/data/zoo_shapes.json");
+  if (!in) throw std::runtime_error("missing tests/data/zoo_shapes.json (run tools/check_zoo.py)");
+  return json::parse(in);
+}
+
+std::size_t CountCalls(const std::vector<LayerInstance>& ops, CallKind call) {
+  return static_cast<std::size_t>(std::count_if(
+      ops.begin(), ops.end(), [&](const LayerInstance& op) { return op.call == call; }));
+}
+
+std::size_t CountType(const std::vector<LayerInstance>& ops, const std::string& type) {
+  return static_cast<std::size_t>(std::count_if(
+      ops.begin(), ops.end(), [&](const LayerInstance& op) { return op.type == type; }));
+}
+
+const LayerInstance& Find(const std::vector<LayerInstance>& ops, const std::string& name) {
+  const auto it = std::find_if(ops.begin(), ops.end(),
+                               [&](const LayerInstance& op) { return op.name == name; });
+  if (it == ops.end()) throw std::runtime_error("no operation named " + name);
+  return *it;
+}
 
 // Sets or unsets JOULECAST_DATA_DIR for the lifetime of the object.
 class ScopedDataDir {
@@ -72,7 +99,10 @@ TEST(ZooTest, UnknownNameListsTheAvailableOnes) {
   for (const std::string& n : ZooNames()) available += (available.empty() ? "" : ", ") + n;
   EXPECT_EQ(ErrorOf([] { FindZooFile("resnet7"); }),
             "unknown architecture 'resnet7'; available: " + available);
-  EXPECT_NE(available.find("alexnet, vgg11, vgg13, vgg16, vgg19"), std::string::npos);
+  EXPECT_NE(available.find("alexnet, densenet121, mobilenet_v2, resnet101, resnet152, resnet18, "
+                           "resnet34, resnet50, shufflenet_v2_x1_0, squeezenet1_0, vgg11, vgg13, "
+                           "vgg16, vgg19"),
+            std::string::npos);
   // A path is not a name: lookups match directory listings, never open name-derived paths.
   EXPECT_EQ(ErrorOf([] { FindZooFile("../architectures/vgg16"); }).rfind("unknown architecture", 0),
             0u);
@@ -124,12 +154,87 @@ TEST(ZooTest, EveryZooFileParsesAndItsNameIsItsFileName) {
   }
 }
 
-// tests/data/zoo_shapes.json holds torchvision's per-leaf output shapes, written by
-// tools/check_zoo.py; joulecast's names, types and inferred shapes must match them exactly.
+TEST(ZooTest, LeafCountsOfTheBranchingNetworks) {
+  // Stem conv1, bn1, relu, maxpool (4) + avgpool, fc (2) + blocks + 2 per downsample (one per
+  // stage but layer1 of BasicBlock nets: 3; all four stages of Bottleneck nets: 4). BasicBlock:
+  // conv1, bn1, relu, conv2, bn2 (5); Bottleneck adds conv3, bn3 (7).
+  EXPECT_EQ(InferShapes(LoadZooArchitecture("resnet18")).size(), 6u + 8 * 5 + 3 * 2);
+  EXPECT_EQ(InferShapes(LoadZooArchitecture("resnet34")).size(), 6u + 16 * 5 + 3 * 2);
+  EXPECT_EQ(InferShapes(LoadZooArchitecture("resnet50")).size(), 6u + 16 * 7 + 4 * 2);
+  EXPECT_EQ(InferShapes(LoadZooArchitecture("resnet101")).size(), 6u + 33 * 7 + 4 * 2);
+  EXPECT_EQ(InferShapes(LoadZooArchitecture("resnet152")).size(), 6u + 50 * 7 + 4 * 2);
+  // features.0 and .18 (3 each), features.1 without expansion (dw 3 + conv, bn), 16 more
+  // inverted residuals (pw 3 + dw 3 + conv, bn), classifier Dropout, Linear.
+  EXPECT_EQ(InferShapes(LoadZooArchitecture("mobilenet_v2")).size(), 6u + 5 + 16 * 8 + 2);
+  // conv1 and conv5 (3 each), maxpool, fc; 3 stride-2 blocks (branch1 5 + branch2 8) and 13
+  // stride-1 blocks (branch2 8; their empty branch1 Sequentials are no layers).
+  EXPECT_EQ(InferShapes(LoadZooArchitecture("shufflenet_v2_x1_0")).size(), 8u + 3 * 13 + 13 * 8);
+  // features: conv, relu, 3 maxpools, 8 Fires of 6; classifier: Dropout, conv, relu, avgpool.
+  EXPECT_EQ(InferShapes(LoadZooArchitecture("squeezenet1_0")).size(), 5u + 8 * 6 + 4);
+  // conv0, norm0, relu0, pool0; 6 + 12 + 24 + 16 dense layers of 6; 3 transitions of 4; norm5;
+  // classifier.
+  EXPECT_EQ(InferShapes(LoadZooArchitecture("densenet121")).size(), 4u + 58 * 6 + 3 * 4 + 2);
+}
+
+TEST(ZooTest, ImplicitOperationsOfTheBranchingNetworks) {
+  {
+    // One Add and one repeated relu per BasicBlock, relu called again inside each Bottleneck.
+    const std::vector<LayerInstance> r18 = InferOperations(LoadZooArchitecture("resnet18"));
+    EXPECT_EQ(CountType(r18, "Add"), 8u);
+    EXPECT_EQ(CountCalls(r18, CallKind::kRepeat), 8u);
+    const LayerInstance& add = Find(r18, "layer2.0.add");
+    EXPECT_EQ(add.call, CallKind::kFunctional);
+    EXPECT_EQ(add.output_shape, (Shape{128, 28, 28}));
+    EXPECT_EQ(Find(r18, "layer2.0.downsample.0").output_shape, (Shape{128, 28, 28}));
+    const std::vector<LayerInstance> r50 = InferOperations(LoadZooArchitecture("resnet50"));
+    EXPECT_EQ(CountType(r50, "Add"), 16u);
+    EXPECT_EQ(CountCalls(r50, CallKind::kRepeat), 32u);
+    EXPECT_EQ(Find(r50, "layer4.2.add").output_shape, (Shape{2048, 7, 7}));
+  }
+  {
+    // Inverted residuals with stride 1 and equal channels add their input: 0+1+2+3+2+2+0.
+    const std::vector<LayerInstance> ops = InferOperations(LoadZooArchitecture("mobilenet_v2"));
+    EXPECT_EQ(CountType(ops, "Add"), 10u);
+    EXPECT_EQ(Find(ops, "features.3.add").output_shape, (Shape{24, 56, 56}));
+    EXPECT_THROW(Find(ops, "features.2.add"), std::runtime_error);  // stride 2: no shortcut
+  }
+  {
+    // Every block concatenates and shuffles; stride-1 blocks split the input in halves.
+    const std::vector<LayerInstance> ops =
+        InferOperations(LoadZooArchitecture("shufflenet_v2_x1_0"));
+    EXPECT_EQ(CountType(ops, "Cat"), 16u);
+    EXPECT_EQ(CountType(ops, "ChannelShuffle"), 16u);
+    EXPECT_EQ(Find(ops, "stage2.0.cat").output_shape, (Shape{116, 28, 28}));
+    EXPECT_EQ(Find(ops, "stage2.1.branch2.0").input_shape, (Shape{58, 28, 28}));
+    const LayerInstance& shuffle = Find(ops, "stage2.1.channelshuffle");
+    EXPECT_EQ(shuffle.call, CallKind::kFunctional);
+    EXPECT_EQ(shuffle.params, json::parse(R"({"groups": 2})"));
+    EXPECT_EQ(shuffle.output_shape, (Shape{116, 28, 28}));
+  }
+  {
+    const std::vector<LayerInstance> ops = InferOperations(LoadZooArchitecture("squeezenet1_0"));
+    EXPECT_EQ(CountType(ops, "Cat"), 8u);
+    EXPECT_EQ(Find(ops, "features.3.cat").output_shape, (Shape{128, 54, 54}));
+  }
+  {
+    // Each dense layer appends growth rate 32 channels to its input.
+    const std::vector<LayerInstance> ops = InferOperations(LoadZooArchitecture("densenet121"));
+    EXPECT_EQ(CountType(ops, "Cat"), 58u);
+    EXPECT_EQ(Find(ops, "features.denseblock1.denselayer1.cat").output_shape, (Shape{96, 56, 56}));
+    EXPECT_EQ(Find(ops, "features.denseblock4.denselayer16.cat").output_shape, (Shape{1024, 7, 7}));
+    // forward()'s F.relu after the features, before the functional pooling and flatten.
+    const LayerInstance& relu = ops[ops.size() - 4];
+    EXPECT_EQ(relu.name, "relu");
+    EXPECT_EQ(relu.call, CallKind::kFunctional);
+    EXPECT_EQ(relu.output_shape, (Shape{1024, 7, 7}));
+  }
+}
+
+// tests/data/zoo_shapes.json holds torchvision's leaves in the order of their first call with the
+// per-sample output and input shapes of that call, written by tools/check_zoo.py; joulecast's
+// names, types and inferred shapes must match them exactly.
 TEST(ZooTest, MatchesTorchvisionShapes) {
-  std::ifstream in(std::string(JOULECAST_SOURCE_DIR) + "/tests/data/zoo_shapes.json");
-  ASSERT_TRUE(in) << "missing tests/data/zoo_shapes.json (run tools/check_zoo.py)";
-  const json fixture = json::parse(in);
+  const json fixture = LoadFixture();
   const json& networks = fixture.at("networks");
   for (const std::string& net : kTorchvisionNets) EXPECT_TRUE(networks.contains(net)) << net;
   for (const auto& [name, expected] : networks.items()) {
@@ -144,7 +249,32 @@ TEST(ZooTest, MatchesTorchvisionShapes) {
       EXPECT_EQ(leaves[i].name, want[i][0].get<std::string>());
       EXPECT_EQ(leaves[i].type, want[i][1].get<std::string>());
       EXPECT_EQ(leaves[i].output_shape, want[i][2].get<Shape>());
+      EXPECT_EQ(leaves[i].input_shape, want[i][3].get<Shape>());
     }
+  }
+}
+
+// The fixture's "calls" are torchvision's leaf module calls in order (forward hooks), repeats
+// included: InferOperations' module calls and repeats must be exactly these, a name being a repeat
+// exactly when it was called before, and the last operation must give the network's output shape.
+TEST(ZooTest, MatchesTorchvisionCalls) {
+  const json fixture = LoadFixture();
+  for (const auto& [name, expected] : fixture.at("networks").items()) {
+    SCOPED_TRACE(name);
+    const std::vector<LayerInstance> ops =
+        InferOperations(LoadZooArchitecture(name), expected.at("input").get<Shape>());
+    std::vector<std::string> calls;
+    std::vector<std::string> seen;
+    for (const LayerInstance& op : ops) {
+      if (op.call == CallKind::kFunctional) continue;
+      const bool called_before = std::find(seen.begin(), seen.end(), op.name) != seen.end();
+      EXPECT_EQ(op.call == CallKind::kRepeat, called_before) << op.name;
+      if (!called_before) seen.push_back(op.name);
+      calls.push_back(op.name);
+    }
+    EXPECT_EQ(calls, expected.at("calls").get<std::vector<std::string>>());
+    ASSERT_FALSE(ops.empty());
+    EXPECT_EQ(ops.back().output_shape, expected.at("output").get<Shape>());
   }
 }
 
