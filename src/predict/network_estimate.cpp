@@ -96,6 +96,7 @@ NetworkEstimate Estimate(const Profile& profile, const Architecture& arch, std::
     if (!le.modelled()) {
       ++est.unmodelled_layers;
       est.unmodelled_macs += le.counts.macs;
+      est.unmodelled_value += le.value;
     }
   }
   return est;
@@ -132,7 +133,8 @@ nlohmann::json NetworkEstimate::ToJson(bool per_layer) const {
                           {"macs", tt.macs}};
   }
   j["unmodelled"] = {{"layers", unmodelled_layers},
-                     {"macs_share", macs > 0 ? unmodelled_macs / macs : 0.0}};
+                     {"macs_share", macs > 0 ? unmodelled_macs / macs : 0.0},
+                     {"share", total > 0 ? unmodelled_value / total : 0.0}};
   if (per_layer) {
     j["layers"] = nlohmann::json::array();
     for (const auto& le : layers) {

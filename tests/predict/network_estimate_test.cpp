@@ -1,8 +1,8 @@
 #include "joulecast/predict/network_estimate.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "joulecast/arch/zoo.h"
 #include "joulecast/predict/profile_fit.h"
@@ -102,6 +102,31 @@ TEST(EstimateNetwork, ZooNetworkWithShippedProfile) {
   EXPECT_NEAR(e.macs, 3007683520976.0 / 194 * 16, 3007683520976.0 / 194 * 16 * 0.01);
   EXPECT_GT(e.by_type.at("Conv2d").value, 0.8 * e.total);
   EXPECT_EQ(e.unmodelled_layers, 4u);  // AdaptiveAvgPool2d, flatten and two Dropouts
+}
+
+TEST(EstimateNetwork, ResidualNetworkCountsRepeatsAddsAndFallbacks) {
+  Profile p = Profile::Load(std::string(JOULECAST_SOURCE_DIR) + "/models/xeon-gold-5120.json");
+  NetworkEstimate e = EstimateNetwork(p, LoadZooArchitecture("resnet18"), 4);
+  // 52 modules, 8 repeated relu calls, 8 residual adds, the functional flatten.
+  EXPECT_EQ(e.layers.size(), 69u);
+  EXPECT_EQ(e.by_type.at("Add").count, 8u);
+  EXPECT_EQ(e.by_type.at("ReLU").count, 17u);  // 9 modules, 8 of them called twice
+  // Parameters once per module (torchvision: 11,689,512), although relu modules run twice.
+  EXPECT_EQ(e.parameters, 11689512.0);
+  double fallback = 0, total = 0;
+  std::size_t fallbacks = 0;
+  for (const LayerEstimate& le : e.layers) {
+    total += le.value;
+    if (!le.modelled()) {
+      fallback += le.value;
+      ++fallbacks;
+      EXPECT_TRUE(le.method == "zero" || le.method == "per-element:ReLU") << le.layer.name;
+    }
+  }
+  EXPECT_EQ(e.unmodelled_layers, fallbacks);
+  EXPECT_NEAR(e.unmodelled_value, fallback, 1e-12 * total);
+  EXPECT_GT(e.unmodelled_value, 0);  // BatchNorm2d and Add are costed per element, not zero
+  EXPECT_NEAR(e.ToJson(false)["unmodelled"]["share"].get<double>(), fallback / e.total, 1e-12);
 }
 
 }  // namespace

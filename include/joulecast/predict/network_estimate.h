@@ -57,6 +57,7 @@ struct NetworkEstimate {
   double parameters = 0;
   std::size_t unmodelled_layers = 0;
   double unmodelled_macs = 0;
+  double unmodelled_value = 0;  // what the fallbacks predict, in the target unit
 
   // {"name", "batch_size", "input", "total_j"|"total_s", "per_sample_j"|..., "macs", "parameters",
   //  "by_type": {type: {"count", "j"|"s", "share", "macs"}}, "unmodelled": {"layers",
