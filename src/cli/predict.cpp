@@ -8,6 +8,8 @@
 #include <stdexcept>
 
 #include "commands.h"
+#include "joulecast/arch/repr_parser.h"
+#include "joulecast/arch/torchscript_loader.h"
 #include "joulecast/arch/zoo.h"
 #include "joulecast/io/csv.h"
 #include "joulecast/predict/network_estimate.h"
@@ -37,17 +39,25 @@ Shape ParseShapeArg(const std::string& text, const std::string& what) {
   return s;
 }
 
-Architecture LoadArchitectureArg(const std::string& arg) {
+Architecture LoadArchitectureArg(const std::string& arg, const std::string& input_arg) {
   auto ends_with = [&](const char* ext) {
     std::string e(ext);
     return arg.size() >= e.size() && arg.compare(arg.size() - e.size(), e.size(), e) == 0;
   };
   if (ends_with(".json")) return LoadArchitectureFile(arg);
   if (ends_with(".pt") || ends_with(".txt")) {
-    throw std::runtime_error(fmt::format(
-        "{}: TorchScript and printed-repr inputs are not supported by this build; give a zoo name "
-        "or an architecture .json",
-        arg));
+    // Neither form records the input, and guessing 3x224x224 would silently misprice any other.
+    if (input_arg.empty()) {
+      throw std::runtime_error(fmt::format(
+          "{}: a {} does not record its input shape; give it with --input, e.g. --input 3x224x224",
+          arg, ends_with(".pt") ? "TorchScript file" : "printed model"));
+    }
+    const Shape input = ParseShapeArg(input_arg, "--input");
+    if (ends_with(".pt")) return LoadTorchScriptFile(arg, input);
+    std::vector<std::string> notes;
+    Architecture arch = LoadModelReprFile(arg, input, &notes);
+    for (const std::string& note : notes) std::cerr << "joulecast: note: " << note << "\n";
+    return arch;
   }
   return LoadZooArchitecture(arg);
 }
@@ -63,7 +73,7 @@ struct PredictArgs {
 
 void RunPredict(const PredictArgs& a) {
   Profile profile = Profile::Load(a.model);
-  Architecture arch = LoadArchitectureArg(a.arch);
+  Architecture arch = LoadArchitectureArg(a.arch, a.input);
   NetworkEstimate est =
       a.input.empty() ? EstimateNetwork(profile, arch, a.batch)
                       : EstimateNetwork(profile, arch, a.batch, ParseShapeArg(a.input, "--input"));
@@ -95,8 +105,10 @@ void RunPredict(const PredictArgs& a) {
   }
   if (est.unmodelled_layers > 0) {
     std::cout << fmt::format(
-        "unmodelled: {} layers, {:.1f}% of MACs (fallbacks: see --per-layer)\n",
-        est.unmodelled_layers, est.macs > 0 ? 100 * est.unmodelled_macs / est.macs : 0.0);
+        "unmodelled: {} layers, {:.1f}% of MACs, {:.1f}% of the total by fallbacks (see "
+        "--per-layer)\n",
+        est.unmodelled_layers, est.macs > 0 ? 100 * est.unmodelled_macs / est.macs : 0.0,
+        est.total > 0 ? 100 * est.unmodelled_value / est.total : 0.0);
   }
   if (a.per_layer) {
     std::cout << fmt::format("\n{:<16} {:<18} {:<14} {:>12} {:>12} {:>7}  {}\n", "name", "type",
@@ -116,7 +128,9 @@ void RegisterPredict(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
   auto* cmd =
       app.add_subcommand("predict", "Predict the energy (or time) of a network's forward pass");
-  cmd->add_option("architecture", a->arch, "Zoo name (e.g. vgg16) or architecture .json")
+  cmd->add_option("architecture", a->arch,
+                  "Zoo name (e.g. resnet50), architecture .json, TorchScript .pt, or the text of "
+                  "print(model) in a .txt (the last two need --input)")
       ->required();
   cmd->add_option("--model", a->model, "Profile (JSON)")->required();
   cmd->add_option("-b,--batch-size", a->batch, "Batch size")

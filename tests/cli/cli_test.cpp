@@ -522,6 +522,50 @@ TEST_F(CliTest, PredictJsonHasTotalsAndBreakdown) {
   EXPECT_EQ(j["unmodelled"]["layers"], 4);
 }
 
+// The four ways in (zoo name, architecture JSON, TorchScript, printed repr) describe the same
+// network, so they must give the same total: within 0.1 %, and in fact identically.
+TEST_F(CliTest, PredictFourInputFormsAgree) {
+  const std::string src = JOULECAST_SOURCE_DIR;
+  const std::string tail = " --model " + Quote(kProfile) + " -b 8 --input 3x224x224 --json";
+  std::vector<std::string> archs = {"resnet18", Quote(src + "/data/architectures/resnet18.json"),
+                                    Quote(src + "/tests/data/repr/resnet18.txt")};
+#ifdef JOULECAST_HAVE_TORCHSCRIPT
+  archs.push_back(Quote(src + "/tests/data/torchscript/resnet18_traced.pt"));
+#endif
+  std::vector<double> totals;
+  for (const std::string& arch : archs) {
+    Result r = Run("predict " + arch + tail);
+    ASSERT_EQ(r.status, 0) << arch << ": " << r.err;
+    json j = json::parse(r.out);
+    totals.push_back(j["total_j"].get<double>());
+    EXPECT_EQ(j["macs"], json::parse(Run("predict resnet18" + tail).out)["macs"]) << arch;
+  }
+  for (std::size_t i = 1; i < totals.size(); ++i) {
+    EXPECT_NEAR(totals[i], totals[0], totals[0] * 1e-3) << archs[i];
+  }
+}
+
+TEST_F(CliTest, PredictReprAndTorchScriptNeedTheInputShape) {
+  const std::string src = JOULECAST_SOURCE_DIR;
+  Result r =
+      Run("predict " + Quote(src + "/tests/data/repr/lenet.txt") + " --model " + Quote(kProfile));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "joulecast: error: " + src +
+                       "/tests/data/repr/lenet.txt: a printed model does not record its input "
+                       "shape; give it with --input, e.g. --input 3x224x224\n");
+  // An unknown class is assumed to run its children in order, and the output says so.
+  r = Run("predict " + Quote(src + "/tests/data/repr/lenet.txt") + " --model " + Quote(kProfile) +
+          " --input 1x32x32");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("joulecast: note: "), std::string::npos);
+  EXPECT_NE(r.err.find("is not known; its children are assumed to run in order"), std::string::npos)
+      << r.err;
+  r = Run("predict " + Quote(P("missing.pt")) + " --model " + Quote(kProfile) +
+          " --input 3x224x224");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err.rfind("joulecast: error: " + P("missing.pt") + ": ", 0), 0u) << r.err;
+}
+
 TEST_F(CliTest, PredictZooNameAndJsonFileAgree) {
   Result a = Run("predict vgg11 --model " + Quote(kProfile) + " -b 4 --json");
   std::string copy = P("my_vgg11.json");
@@ -540,7 +584,16 @@ TEST_F(CliTest, PredictBadInputs) {
   EXPECT_TRUE(Contains(r.err, "nosuchnet")) << r.err;
   r = Run("predict " + Quote(P("net.pt")) + " --model " + Quote(kProfile));
   EXPECT_NE(r.status, 0);
-  EXPECT_TRUE(Contains(r.err, "not supported by this build")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "does not record its input shape; give it with --input")) << r.err;
+  {
+    std::ofstream corrupt(P("corrupt.pt"));
+    corrupt << "not a zip archive";
+  }
+  r = Run("predict " + Quote(P("corrupt.pt")) + " --model " + Quote(kProfile) +
+          " --input 3x224x224");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + P("corrupt.pt") + ": ")) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   r = Run("predict vgg16 --model " + Quote(kProfile) + " --input 3x0x224");
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(Contains(r.err, "--input: dimension 0 out of range in '3x0x224'")) << r.err;

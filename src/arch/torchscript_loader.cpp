@@ -1,0 +1,143 @@
+#include "joulecast/arch/torchscript_loader.h"
+
+#include <dlfcn.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "joulecast/arch/shape_inference.h"
+#include "joulecast/torchscript/torchscript_plugin.h"
+
+#ifndef JOULECAST_TORCHSCRIPT_PLUGIN_FILE
+#define JOULECAST_TORCHSCRIPT_PLUGIN_FILE "libjoulecast_torchscript.so"
+#endif
+
+namespace joulecast {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Plugin {
+  JoulecastTorchScriptToJsonFn to_json = nullptr;
+  JoulecastTorchScriptFreeFn free_text = nullptr;
+};
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// Loads the plugin file once per process. It is never unloaded: libtorch registers operators and
+// thread pools in static objects that do not survive dlclose().
+Plugin OpenPlugin(const std::string& file, const std::string& where) {
+  static std::mutex mutex;
+  static std::map<std::string, Plugin> loaded;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (const auto it = loaded.find(file); it != loaded.end()) return it->second;
+  void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* error = dlerror();
+    throw std::runtime_error(where + ": cannot load the TorchScript plugin " + file + ": " +
+                             (error ? error : "unknown error"));
+  }
+  const auto version = reinterpret_cast<JoulecastTorchScriptAbiVersionFn>(
+      dlsym(handle, JOULECAST_TORCHSCRIPT_ABI_VERSION_SYMBOL));
+  Plugin plugin;
+  plugin.to_json = reinterpret_cast<JoulecastTorchScriptToJsonFn>(
+      dlsym(handle, JOULECAST_TORCHSCRIPT_TO_JSON_SYMBOL));
+  plugin.free_text = reinterpret_cast<JoulecastTorchScriptFreeFn>(
+      dlsym(handle, JOULECAST_TORCHSCRIPT_FREE_SYMBOL));
+  if (version == nullptr || plugin.to_json == nullptr || plugin.free_text == nullptr) {
+    throw std::runtime_error(where + ": " + file +
+                             " is not a joulecast TorchScript plugin (missing " +
+                             JOULECAST_TORCHSCRIPT_TO_JSON_SYMBOL + " or its companions)");
+  }
+  if (version() != JOULECAST_TORCHSCRIPT_ABI_VERSION) {
+    throw std::runtime_error(where + ": TorchScript plugin " + file + " has interface version " +
+                             std::to_string(version()) + ", this joulecast needs " +
+                             std::to_string(JOULECAST_TORCHSCRIPT_ABI_VERSION) +
+                             " (rebuild the plugin)");
+  }
+  loaded.emplace(file, plugin);
+  return plugin;
+}
+
+// Frees a string from the plugin on every path out of the call.
+struct PluginText {
+  char* text = nullptr;
+  JoulecastTorchScriptFreeFn free_text;
+  ~PluginText() { free_text(text); }
+};
+
+}  // namespace
+
+std::string TorchScriptPluginFileName() { return JOULECAST_TORCHSCRIPT_PLUGIN_FILE; }
+
+std::vector<std::string> TorchScriptPluginDirectories() {
+  std::vector<std::string> dirs;
+  if (const char* dir = std::getenv("JOULECAST_PLUGIN_DIR"); dir && *dir) dirs.emplace_back(dir);
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    dirs.push_back(exe.parent_path().string());
+    dirs.push_back((exe.parent_path().parent_path() / "lib" / "joulecast").string());
+  }
+#ifdef JOULECAST_PLUGIN_BUILD_DIR
+  dirs.emplace_back(JOULECAST_PLUGIN_BUILD_DIR);
+#endif
+  return dirs;
+}
+
+Architecture LoadTorchScriptFile(const std::string& path, const Shape& input) {
+  return LoadTorchScriptFile(path, input, TorchScriptPluginDirectories());
+}
+
+Architecture LoadTorchScriptFile(const std::string& path, const Shape& input,
+                                 const std::vector<std::string>& plugin_dirs) {
+  // Checked here so that a mistyped path gets the same message as a zoo file, plugin or not.
+  if (!std::ifstream(path, std::ios::binary)) throw std::runtime_error(path + ": cannot open file");
+  std::string found;
+  for (const std::string& dir : plugin_dirs) {
+    std::error_code ec;
+    const fs::path candidate = fs::path(dir) / TorchScriptPluginFileName();
+    if (fs::is_regular_file(candidate, ec)) {
+      found = candidate.string();
+      break;
+    }
+  }
+  if (found.empty()) {
+    throw std::runtime_error(
+        path +
+        ": reading TorchScript needs the joulecast_torchscript plugin (built "
+        "when libtorch is found); not found in: " +
+        (plugin_dirs.empty() ? std::string("(no directory)") : Join(plugin_dirs)));
+  }
+  const Plugin plugin = OpenPlugin(found, path);
+  PluginText json{nullptr, plugin.free_text};
+  PluginText error{nullptr, plugin.free_text};
+  const int status = plugin.to_json(path.c_str(), input.data(), static_cast<int>(input.size()),
+                                    &json.text, &error.text);
+  if (status != 0 || json.text == nullptr) {
+    throw std::runtime_error(path + ": " +
+                             (error.text ? error.text : "the TorchScript plugin failed"));
+  }
+  Architecture arch = ParseArchitectureText(json.text, path);
+  try {
+    InferShapes(arch);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+  return arch;
+}
+
+}  // namespace joulecast
