@@ -12,6 +12,10 @@ namespace {
 
 double Log(double x) { return std::log(std::max(x, 1.0)); }
 
+// Channels a 16-float (512-bit) SIMD register processes for c real ones, over c: 1 when c is a
+// multiple of 16, up to 16 for c = 1.
+double Lanes16(double c) { return 16.0 * std::ceil(c / 16.0) / c; }
+
 double Int(const LayerInstance& l, const char* key) {
   auto it = l.params.find(key);
   if (it == l.params.end() || !it->is_number_integer()) {
@@ -31,7 +35,7 @@ void RequireRank(const LayerInstance& l, std::size_t rank, const std::string& re
 }  // namespace
 
 std::string DefaultRecipe(const std::string& type) {
-  if (type == "Conv2d") return "conv2d_v1";
+  if (type == "Conv2d") return "conv2d_v2";
   if (type == "MaxPool2d" || type == "AvgPool2d") return "pool2d_v1";
   if (type == "Linear") return "linear_v1";
   if (type == "ReLU" || type == "ReLU6" || type == "Sigmoid" || type == "Tanh" ||
@@ -47,6 +51,13 @@ std::vector<std::string> RecipeFeatureNames(const std::string& recipe) {
             "log_out_channels",    "log_stride",       "log_out_image", "log_macs",
             "log_in_elements",     "log_out_elements", "log_weights",   "in_channels_mult16",
             "out_channels_mult16", "padding"};
+  }
+  if (recipe == "conv2d_v2") {
+    return {"log_batch",        "log_image",          "log_kernel",          "log_in_channels",
+            "log_out_channels", "log_stride",         "log_out_image",       "log_macs",
+            "log_in_elements",  "log_out_elements",   "log_weights",         "padding",
+            "log_intensity",    "log_in_lanes_ratio", "log_out_lanes_ratio", "kernel_1x1",
+            "stride_1"};
   }
   if (recipe == "pool2d_v1") {
     return {"log_batch",     "log_image", "log_kernel",      "log_channels",    "log_stride",
@@ -71,7 +82,7 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
                                    std::int64_t batch, const LayerCounts& c) {
   const double b = static_cast<double>(batch);
   std::vector<double> f;
-  if (recipe == "conv2d_v1") {
+  if (recipe == "conv2d_v1" || recipe == "conv2d_v2") {
     if (l.type != "Conv2d")
       throw std::invalid_argument(fmt::format("recipe {} does not apply to {}", recipe, l.type));
     RequireRank(l, 3, recipe);
@@ -95,6 +106,16 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
          std::fmod(ci, 16.0) == 0 ? 1.0 : 0.0,
          std::fmod(co, 16.0) == 0 ? 1.0 : 0.0,
          0.5 * double(ph + pw)};
+    if (recipe == "conv2d_v2") {
+      // The channel-count flags give way to the lane ratios, which say how far from a multiple.
+      f.erase(f.begin() + 11, f.begin() + 13);
+      f.push_back(Log(c.macs / (c.input_elements + c.output_elements + c.parameters)));
+      f.push_back(std::log(Lanes16(ci)));
+      f.push_back(std::log(Lanes16(co)));
+      // oneDNN runs 1x1 and stride-1 convolutions through their own kernels.
+      f.push_back(kh == 1 && kw == 1 ? 1.0 : 0.0);
+      f.push_back(sh == 1 && sw == 1 ? 1.0 : 0.0);
+    }
   } else if (recipe == "pool2d_v1") {
     RequireRank(l, 3, recipe);
     auto [kh, kw] = PairParam(l, "kernel_size");

@@ -48,9 +48,10 @@ TEST(LayerFeatures, NamesMatchFeatureLengthForEveryRecipe) {
     LayerInstance layer;
     std::size_t width;
   };
-  std::vector<Case> cases = {{"conv2d_v1", AlexConv(), 14}, {"pool2d_v1", AlexPool(), 9},
-                             {"linear_v1", AlexFc(), 7},    {"eltwise_v1", Relu(), 3},
-                             {"generic_v1", AlexConv(), 4}, {"generic_v1", Relu(), 4}};
+  std::vector<Case> cases = {{"conv2d_v1", AlexConv(), 14}, {"conv2d_v2", AlexConv(), 17},
+                             {"pool2d_v1", AlexPool(), 9},  {"linear_v1", AlexFc(), 7},
+                             {"eltwise_v1", Relu(), 3},     {"generic_v1", AlexConv(), 4},
+                             {"generic_v1", Relu(), 4}};
   for (const auto& c : cases) {
     auto names = RecipeFeatureNames(c.recipe);
     Eigen::RowVectorXd f = ComputeFeatures(c.recipe, c.layer, 8);
@@ -92,6 +93,57 @@ TEST(LayerFeatures, Conv2dKnownValues) {
   EXPECT_EQ(names[0], "log_batch");
   EXPECT_EQ(names[7], "log_macs");
   EXPECT_EQ(names[13], "padding");
+}
+
+TEST(LayerFeatures, Conv2dV2KnownValues) {
+  // AlexNet features.0, batch 2, counts as in Conv2dKnownValues: conv2d_v1's first eleven values
+  // and its padding (2), then
+  //   intensity = macs / (in + out + weights) = 140,940,800 / (301,056 + 387,200 + 23,296)
+  //             = 140,940,800 / 711,552
+  //   in lanes  = 16 * ceil(3 / 16) / 3   = 16 / 3
+  //   out lanes = 16 * ceil(64 / 16) / 64 = 1
+  //   kernel 11x11 -> not 1x1 (0), stride 4x4 -> not 1 (0)
+  Eigen::RowVectorXd f = ComputeFeatures("conv2d_v2", AlexConv(), 2);
+  const std::vector<double> expected = {std::log(2.0),
+                                        std::log(224.0),
+                                        std::log(11.0),
+                                        std::log(3.0),
+                                        std::log(64.0),
+                                        std::log(4.0),
+                                        std::log(55.0),
+                                        std::log(140940800.0),
+                                        std::log(301056.0),
+                                        std::log(387200.0),
+                                        std::log(23296.0),
+                                        2.0,
+                                        std::log(140940800.0 / 711552.0),
+                                        std::log(16.0 / 3.0),
+                                        0.0,
+                                        0.0,
+                                        0.0};
+  auto names = RecipeFeatureNames("conv2d_v2");
+  ASSERT_EQ(static_cast<std::size_t>(f.size()), expected.size());
+  ASSERT_EQ(names.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_NEAR(f[static_cast<Eigen::Index>(i)], expected[i], 1e-12) << names[i];
+  }
+  EXPECT_EQ(names[11], "padding");
+  EXPECT_EQ(names[12], "log_intensity");
+  EXPECT_EQ(names[14], "log_out_lanes_ratio");
+  EXPECT_EQ(names[16], "stride_1");
+  // Conv2d(17, 32, 1) on 17x224x224: lane ratios 32/17 and 1, a 1x1 kernel with stride 1.
+  LayerInstance l = AlexConv();
+  l.params["in_channels"] = 17;
+  l.params["out_channels"] = 32;
+  l.params["kernel_size"] = {1, 1};
+  l.params["stride"] = {1, 1};
+  l.params["padding"] = {0, 0};
+  l.input_shape = {17, 224, 224};
+  Eigen::RowVectorXd g = ComputeFeatures("conv2d_v2", l, 1);
+  EXPECT_NEAR(g[13], std::log(32.0 / 17.0), 1e-12);
+  EXPECT_NEAR(g[14], 0.0, 1e-12);
+  EXPECT_EQ(g[15], 1.0);
+  EXPECT_EQ(g[16], 1.0);
 }
 
 TEST(LayerFeatures, PoolKnownValues) {
@@ -155,7 +207,7 @@ TEST(LayerFeatures, GenericKnownValues) {
 }
 
 TEST(LayerFeatures, DefaultRecipe) {
-  EXPECT_EQ(DefaultRecipe("Conv2d"), "conv2d_v1");
+  EXPECT_EQ(DefaultRecipe("Conv2d"), "conv2d_v2");
   EXPECT_EQ(DefaultRecipe("MaxPool2d"), "pool2d_v1");
   EXPECT_EQ(DefaultRecipe("AvgPool2d"), "pool2d_v1");
   EXPECT_EQ(DefaultRecipe("Linear"), "linear_v1");
@@ -187,6 +239,7 @@ TEST(LayerFeatures, UnknownRecipe) {
 
 TEST(LayerFeatures, RecipeDoesNotFitLayer) {
   EXPECT_THROW(ComputeFeatures("conv2d_v1", AlexFc(), 1), std::invalid_argument);
+  EXPECT_THROW(ComputeFeatures("conv2d_v2", AlexFc(), 1), std::invalid_argument);
   EXPECT_THROW(ComputeFeatures(
                    "pool2d_v1",
                    Layer("MaxPool2d", {{"kernel_size", 2}, {"stride", 2}, {"padding", 0}}, {8}), 1),

@@ -7,9 +7,17 @@
 //
 // Recipes (all sizes as natural logs; b = batch, m = MACs, the rest PyTorch's names):
 //   conv2d_v1   b, H, k, Ci, Co, s, Ho, m, in elems, out elems, weights, [Ci%16==0], [Co%16==0],
-//   pad pool2d_v1   b, H, k, C, s, Ho, m, in elems, out elems linear_v1   b, in, out, m, b·in,
-//   b·out, in·out eltwise_v1  b, n (per-sample elements), b·n generic_v1  in elems, out elems, m +
-//   1, parameters + 1
+//               pad
+//   conv2d_v2   conv2d_v1 without the two flags, plus
+//               intensity = m / (in elems + out elems + weights)   (MACs per element moved),
+//               Ci' / Ci and Co' / Co, with c' = 16·ceil(c / 16)    (SIMD lanes per real channel),
+//               [k == 1x1], [s == 1x1]                           (oneDNN's separate kernels)
+//               (the Conv2d default: lower 5-fold and extrapolation MAPE on the random data)
+//   pool2d_v1   b, H, k, C, s, Ho, m, in elems, out elems
+//   linear_v1   b, in, out, m, b·in, b·out, in·out
+//   eltwise_v1  b, n (per-sample elements), b·n
+//   generic_v1  in elems, out elems, m + 1, parameters + 1
+// k, s and Ho are geometric means over height and width; pad is (pad_h + pad_w) / 2, not logged.
 // Throws std::invalid_argument naming the recipe and layer when the layer does not fit the recipe.
 #pragma once
 
