@@ -10,5 +10,6 @@ void RegisterImport(CLI::App& app);
 void RegisterFit(CLI::App& app);
 void RegisterEvaluate(CLI::App& app);
 void RegisterPredict(CLI::App& app);
+void RegisterCompare(CLI::App& app);
 
 }  // namespace joulecast::cli

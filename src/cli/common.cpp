@@ -3,7 +3,13 @@
 #include <fmt/format.h>
 #include <glob.h>
 
+#include <iostream>
 #include <stdexcept>
+
+#include "joulecast/arch/repr_parser.h"
+#include "joulecast/arch/torchscript_loader.h"
+#include "joulecast/arch/zoo.h"
+#include "joulecast/io/csv.h"
 
 namespace joulecast::cli {
 
@@ -34,6 +40,52 @@ std::vector<Measurement> LoadMeasurements(const std::vector<std::string>& args, 
   if (records.empty())
     throw std::runtime_error(fmt::format("{}: the measurement files hold no records", command));
   return records;
+}
+
+Shape ParseShapeArg(const std::string& text, const std::string& what) {
+  Shape s;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t x = text.find('x', start);
+    std::string part = text.substr(start, x == std::string::npos ? std::string::npos : x - start);
+    long long v = 0;
+    try {
+      v = ParseInt(part, what);
+    } catch (const std::invalid_argument&) {
+      throw std::runtime_error(
+          fmt::format("{}: expected dimensions like 3x224x224, got '{}'", what, text));
+    }
+    if (v < 1 || v > (1LL << 40)) {
+      throw std::runtime_error(fmt::format("{}: dimension {} out of range in '{}'", what, v, text));
+    }
+    s.push_back(v);
+    if (x == std::string::npos) break;
+    start = x + 1;
+  }
+  return s;
+}
+
+Architecture LoadArchitectureArg(const std::string& arg, const std::string& input_arg) {
+  auto ends_with = [&](const char* ext) {
+    std::string e(ext);
+    return arg.size() >= e.size() && arg.compare(arg.size() - e.size(), e.size(), e) == 0;
+  };
+  if (ends_with(".json")) return LoadArchitectureFile(arg);
+  if (ends_with(".pt") || ends_with(".txt")) {
+    // Neither form records the input, and guessing 3x224x224 would silently misprice any other.
+    if (input_arg.empty()) {
+      throw std::runtime_error(fmt::format(
+          "{}: a {} does not record its input shape; give it with --input, e.g. --input 3x224x224",
+          arg, ends_with(".pt") ? "TorchScript file" : "printed model"));
+    }
+    const Shape input = ParseShapeArg(input_arg, "--input");
+    if (ends_with(".pt")) return LoadTorchScriptFile(arg, input);
+    std::vector<std::string> notes;
+    Architecture arch = LoadModelReprFile(arg, input, &notes);
+    for (const std::string& note : notes) std::cerr << "joulecast: note: " << note << "\n";
+    return arch;
+  }
+  return LoadZooArchitecture(arg);
 }
 
 }  // namespace joulecast::cli

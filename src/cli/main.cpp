@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   joulecast::cli::RegisterFit(app);
   joulecast::cli::RegisterEvaluate(app);
   joulecast::cli::RegisterPredict(app);
+  joulecast::cli::RegisterCompare(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

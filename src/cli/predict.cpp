@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "commands.h"
+#include "common.h"
 #include "joulecast/arch/repr_parser.h"
 #include "joulecast/arch/torchscript_loader.h"
 #include "joulecast/arch/zoo.h"
@@ -16,60 +17,41 @@
 
 namespace joulecast::cli {
 
-Shape ParseShapeArg(const std::string& text, const std::string& what) {
-  Shape s;
-  std::size_t start = 0;
-  while (true) {
-    std::size_t x = text.find('x', start);
-    std::string part = text.substr(start, x == std::string::npos ? std::string::npos : x - start);
-    long long v = 0;
-    try {
-      v = ParseInt(part, what);
-    } catch (const std::invalid_argument&) {
-      throw std::runtime_error(
-          fmt::format("{}: expected dimensions like 3x224x224, got '{}'", what, text));
-    }
-    if (v < 1 || v > (1LL << 40)) {
-      throw std::runtime_error(fmt::format("{}: dimension {} out of range in '{}'", what, v, text));
-    }
-    s.push_back(v);
-    if (x == std::string::npos) break;
-    start = x + 1;
-  }
-  return s;
-}
-
-Architecture LoadArchitectureArg(const std::string& arg, const std::string& input_arg) {
-  auto ends_with = [&](const char* ext) {
-    std::string e(ext);
-    return arg.size() >= e.size() && arg.compare(arg.size() - e.size(), e.size(), e) == 0;
-  };
-  if (ends_with(".json")) return LoadArchitectureFile(arg);
-  if (ends_with(".pt") || ends_with(".txt")) {
-    // Neither form records the input, and guessing 3x224x224 would silently misprice any other.
-    if (input_arg.empty()) {
-      throw std::runtime_error(fmt::format(
-          "{}: a {} does not record its input shape; give it with --input, e.g. --input 3x224x224",
-          arg, ends_with(".pt") ? "TorchScript file" : "printed model"));
-    }
-    const Shape input = ParseShapeArg(input_arg, "--input");
-    if (ends_with(".pt")) return LoadTorchScriptFile(arg, input);
-    std::vector<std::string> notes;
-    Architecture arch = LoadModelReprFile(arg, input, &notes);
-    for (const std::string& note : notes) std::cerr << "joulecast: note: " << note << "\n";
-    return arch;
-  }
-  return LoadZooArchitecture(arg);
-}
-
 namespace {
 
 struct PredictArgs {
   std::string arch, model, input;
   std::int64_t batch = 1;
   double passes = 1;
-  bool per_layer = false, json = false;
+  bool per_layer = false, json = false, csv = false;
 };
+
+// RFC 4180 quoting for names that might hold commas or quotes (user-written JSON names may).
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// One row per layer type, or per operation with --per-layer; same numbers as --json.
+void PrintCsv(const NetworkEstimate& est, bool per_layer, const char* unit) {
+  if (per_layer) {
+    std::cout << fmt::format("name,type,output_shape,macs,{},share,method\n", unit);
+    for (const auto& le : est.layers) {
+      std::cout << fmt::format("{},{},{},{:.17g},{:.17g},{:.17g},{}\n", CsvField(le.layer.name),
+                               le.layer.type, FormatShape(le.layer.output_shape), le.counts.macs,
+                               le.value, est.total > 0 ? le.value / est.total : 0.0, le.method);
+    }
+    return;
+  }
+  std::cout << fmt::format("type,count,{},share,macs\n", unit);
+  for (const auto& [type, tt] : est.by_type) {
+    std::cout << fmt::format("{},{},{:.17g},{:.17g},{:.17g}\n", type, tt.count, tt.value,
+                             est.total > 0 ? tt.value / est.total : 0.0, tt.macs);
+  }
+  std::cout << fmt::format("total,{},{:.17g},1,{:.17g}\n", est.layers.size(), est.total, est.macs);
+}
 
 void RunPredict(const PredictArgs& a) {
   Profile profile = Profile::Load(a.model);
@@ -87,6 +69,10 @@ void RunPredict(const PredictArgs& a) {
     return;
   }
   const char* unit = TargetUnit(profile.target);
+  if (a.csv) {
+    PrintCsv(est, a.per_layer, energy ? "j" : "s");
+    return;
+  }
   std::cout << fmt::format("{} at batch {} (input {}), profile {}\n", est.name, est.batch_size,
                            FormatShape(est.input), a.model);
   std::cout << fmt::format("  per forward pass of the batch: {:.6g} {}\n", est.total, unit);
@@ -152,7 +138,11 @@ void RegisterPredict(CLI::App& app) {
           },
           "POSITIVE"));
   cmd->add_flag("--per-layer", a->per_layer, "Table of every layer");
-  cmd->add_flag("--json", a->json, "One JSON object on stdout");
+  auto* json = cmd->add_flag("--json", a->json, "One JSON object on stdout");
+  cmd->add_flag("--csv", a->csv,
+                "CSV on stdout: one row per layer type and a total row, or per operation with "
+                "--per-layer")
+      ->excludes(json);
   cmd->callback([a] { RunPredict(*a); });
 }
 

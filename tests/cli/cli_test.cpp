@@ -545,6 +545,39 @@ TEST_F(CliTest, PredictFourInputFormsAgree) {
   }
 }
 
+TEST_F(CliTest, PredictCsvHasTheJsonNumbers) {
+  json j =
+      json::parse(Run("predict squeezenet1_0 --model " + Quote(kProfile) + " -b 2 --json").out);
+  Result r = Run("predict squeezenet1_0 --model " + Quote(kProfile) + " -b 2 --csv");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "type,count,j,share,macs");
+  std::size_t types = 0;
+  while (std::getline(in, line)) {
+    const std::string type = line.substr(0, line.find(','));
+    const double j_value = std::stod(line.substr(line.find(',', line.find(',') + 1) + 1));
+    if (type == "total") {
+      EXPECT_NEAR(j_value, j["total_j"].get<double>(), 1e-12 * j_value);
+    } else {
+      ++types;
+      EXPECT_NEAR(j_value, j["by_type"][type]["j"].get<double>(), 1e-12 * j_value + 1e-300) << type;
+    }
+  }
+  EXPECT_EQ(types, j["by_type"].size());
+  r = Run("predict squeezenet1_0 --model " + Quote(kProfile) + " -b 2 --csv --per-layer");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1 + 66);  // header + 66 operations
+  EXPECT_EQ(
+      r.out.rfind("name,type,output_shape,macs,j,share,method\nfeatures.0,Conv2d,96x109x109,", 0),
+      0u)
+      << r.out.substr(0, 200);
+  r = Run("predict squeezenet1_0 --model " + Quote(kProfile) + " --csv --json");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(Contains(r.err, "--json excludes --csv")) << r.err;
+}
+
 TEST_F(CliTest, PredictReprAndTorchScriptNeedTheInputShape) {
   const std::string src = JOULECAST_SOURCE_DIR;
   Result r =

@@ -1,0 +1,207 @@
+// `joulecast compare`: runs the built binary as a user would (helper copied from cli_test.cpp).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kBinary = JOULECAST_BINARY;
+const std::string kProfile = std::string(JOULECAST_SOURCE_DIR) + "/models/xeon-gold-5120.json";
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class CompareTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("joulecast_compare_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // `args` is already shell-quoted where needed.
+  Result Run(const std::string& args) {
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    std::string cmd =
+        Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
+    int raw = std::system(cmd.c_str());
+    Result r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    r.out = Slurp(out);
+    r.err = Slurp(err);
+    return r;
+  }
+  json RunJson(const std::string& args) {
+    Result r = Run(args);
+    EXPECT_EQ(r.status, 0) << args << ": " << r.err;
+    return r.status == 0 ? json::parse(r.out) : json();
+  }
+  fs::path dir_;
+};
+
+const std::vector<std::string> kNets = {"vgg16", "resnet18", "alexnet", "squeezenet1_0",
+                                        "mobilenet_v2"};
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += x + " ";
+  return s;
+}
+
+TEST_F(CompareTest, JsonIsSortedWithFactorsToTheCheapest) {
+  json j = RunJson("compare " + Join(kNets) + "--model " + Quote(kProfile) + " --json");
+  EXPECT_EQ(j["model"], kProfile);
+  EXPECT_EQ(j["batch_size"], 1);
+  EXPECT_EQ(j["target"], "energy_j");
+  const json& list = j["architectures"];
+  ASSERT_EQ(list.size(), kNets.size());
+  std::vector<std::string> names;
+  const double cheapest = list[0]["total_j"].get<double>();
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    names.push_back(list[i]["name"]);
+    if (i > 0) EXPECT_LE(list[i - 1]["total_j"].get<double>(), list[i]["total_j"].get<double>());
+    EXPECT_DOUBLE_EQ(list[i]["factor"].get<double>(), list[i]["total_j"].get<double>() / cheapest);
+  }
+  EXPECT_EQ(list[0]["factor"].get<double>(), 1.0);
+  // The shipped profile's order (energies 1.6, 2.6, 3.7, 4.2 and 33.6 J).
+  EXPECT_EQ(names, (std::vector<std::string>{"mobilenet_v2", "alexnet", "squeezenet1_0", "resnet18",
+                                             "vgg16"}));
+}
+
+// Each entry is what `predict --json` gives for that architecture with the same options.
+TEST_F(CompareTest, EntriesEqualPredict) {
+  for (const std::string opts : {" -b 1", " -b 8 --input 3x160x160"}) {
+    json j = RunJson("compare " + Join(kNets) + "--model " + Quote(kProfile) + opts + " --json");
+    ASSERT_EQ(j["architectures"].size(), kNets.size());
+    for (const json& e : j["architectures"]) {
+      const std::string name = e["name"];
+      json p = RunJson("predict " + name + " --model " + Quote(kProfile) + opts + " --json");
+      for (const char* key :
+           {"name", "input", "total_j", "per_sample_j", "macs", "parameters", "unmodelled"}) {
+        EXPECT_EQ(e[key], p[key]) << name << opts << " " << key;
+      }
+    }
+  }
+}
+
+TEST_F(CompareTest, TableListsTheSameOrder) {
+  Result r = Run("compare vgg16 alexnet resnet18 --model " + Quote(kProfile) + " -b 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string title, header, a, b, c;
+  std::getline(lines, title);
+  std::getline(lines, header);
+  std::getline(lines, a);
+  std::getline(lines, b);
+  std::getline(lines, c);
+  EXPECT_EQ(title, "energy per forward pass at batch 2, profile " + kProfile + "; cheapest first");
+  EXPECT_EQ(header.rfind("architecture", 0), 0u) << header;
+  EXPECT_NE(header.find("J per pass"), std::string::npos) << header;
+  EXPECT_EQ(a.rfind("alexnet ", 0), 0u) << a;
+  EXPECT_NE(a.find(" 1.00x "), std::string::npos) << a;
+  EXPECT_EQ(b.rfind("resnet18 ", 0), 0u) << b;
+  EXPECT_EQ(c.rfind("vgg16 ", 0), 0u) << c;
+  // vgg16 / alexnet at batch 2, as `predict` gives them.
+  const double vgg =
+      RunJson("predict vgg16 --model " + Quote(kProfile) + " -b 2 --json")["total_j"];
+  const double alex =
+      RunJson("predict alexnet --model " + Quote(kProfile) + " -b 2 --json")["total_j"];
+  std::ostringstream factor;
+  factor.precision(2);
+  factor << std::fixed << vgg / alex << "x";
+  EXPECT_NE(c.find(" " + factor.str() + " "), std::string::npos) << c << " vs " << factor.str();
+}
+
+TEST_F(CompareTest, TimeProfileSortsByTime) {
+  json profile = json::parse(Slurp(kProfile));
+  profile["target"] = "time_s";  // same predictors, read as seconds
+  const std::string path = (dir_ / "time.json").string();
+  std::ofstream(path) << profile.dump();
+  json j = RunJson("compare vgg16 alexnet --model " + Quote(path) + " --json");
+  EXPECT_EQ(j["target"], "time_s");
+  ASSERT_EQ(j["architectures"].size(), 2u);
+  EXPECT_EQ(j["architectures"][0]["name"], "alexnet");
+  EXPECT_TRUE(j["architectures"][0].contains("total_s"));
+  EXPECT_TRUE(j["architectures"][0].contains("per_sample_s"));
+  EXPECT_FALSE(j["architectures"][0].contains("total_j"));
+  Result r = Run("compare vgg16 alexnet --model " + Quote(path));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("time per forward pass at batch 1", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("s per pass"), std::string::npos) << r.out;
+}
+
+TEST_F(CompareTest, ArchitectureFilesAndZooNamesMix) {
+  const std::string file = std::string(JOULECAST_SOURCE_DIR) + "/data/architectures/resnet18.json";
+  json j = RunJson("compare vgg16 " + Quote(file) + " --model " + Quote(kProfile) + " --json");
+  ASSERT_EQ(j["architectures"].size(), 2u);
+  EXPECT_EQ(j["architectures"][0]["name"], "resnet18");
+}
+
+TEST_F(CompareTest, Errors) {
+  Result r = Run("compare --model " + Quote(kProfile));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "joulecast: error: architectures is required\n");
+
+  r = Run("compare vgg16 alexnet VGG16 --model " + Quote(kProfile));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "joulecast: error: compare: arguments 1 ('vgg16') and 3 ('VGG16') name the same "
+            "architecture; give each once\n");
+
+  const std::string file = std::string(JOULECAST_SOURCE_DIR) + "/data/architectures/vgg16.json";
+  const std::string alias =
+      std::string(JOULECAST_SOURCE_DIR) + "/data/architectures/../architectures/vgg16.json";
+  r = Run("compare " + Quote(file) + " " + Quote(alias) + " --model " + Quote(kProfile));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("name the same architecture"), std::string::npos) << r.err;
+
+  r = Run("compare vgg16 resnet7 --model " + Quote(kProfile));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(
+      r.err.rfind("joulecast: error: unknown architecture 'resnet7'; available: alexnet, ", 0), 0u)
+      << r.err;
+  EXPECT_EQ(r.out, "");
+
+  r = Run("compare vgg16 --model " + Quote(kProfile) + " -b 0");
+  EXPECT_EQ(r.status, 2);
+  r = Run("compare vgg16 --model " + Quote((dir_ / "missing.json").string()));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "joulecast: error: " + (dir_ / "missing.json").string() + ": cannot open profile\n");
+}
+
+}  // namespace
