@@ -10,6 +10,8 @@ void RegisterImport(CLI::App& app);
 void RegisterFit(CLI::App& app);
 void RegisterEvaluate(CLI::App& app);
 void RegisterPredict(CLI::App& app);
+void RegisterEvaluateLogo(CLI::App& app);
+void RegisterTrainEstimate(CLI::App& app);
 void RegisterCompare(CLI::App& app);
 
 }  // namespace joulecast::cli

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "common.h"
 #include "joulecast/io/measurement.h"
+#include "training_cli.h"
 
 namespace joulecast::cli {
 
@@ -28,6 +29,8 @@ std::string Num(double v, const char* f) {
 }
 
 void RunEvaluate(const EvalArgs& a) {
+  if (AreTrainingRunFiles(a.files, "evaluate"))
+    return EvaluateTrainingRuns(a.model, a.files, a.json);
   Profile profile = Profile::Load(a.model);
   std::vector<Measurement> records = LoadMeasurements(a.files, "evaluate");
   Evaluation ev = EvaluateLayers(profile, records);

@@ -1,4 +1,5 @@
 // joulecast fit MEASUREMENTS... -o PROFILE.json [--target energy_j|time_s] [--name NAME]
+// (training-run records fit the training-run estimator instead: training_cli.h)
 #include <fmt/format.h>
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include "common.h"
 #include "joulecast/io/measurement.h"
 #include "joulecast/predict/profile_fit.h"
+#include "training_cli.h"
 
 namespace joulecast::cli {
 
@@ -22,6 +24,8 @@ struct FitArgs {
 };
 
 void RunFit(FitArgs& a) {
+  if (AreTrainingRunFiles(a.files, "fit"))
+    return FitTrainingRuns(a.files, a.output, a.name, a.quiet);
   auto start = std::chrono::steady_clock::now();
   std::vector<std::string> files;
   std::vector<Measurement> records = LoadMeasurements(a.files, "fit", &files);

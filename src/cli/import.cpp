@@ -1,4 +1,5 @@
 // joulecast import codecarbon FILE... [--slurm-log LOG]... [--strict] -o OUT.jsonl
+// joulecast import zeus FILE --gpu NAME -o RUNS.jsonl [--source TEXT]
 #include <fmt/format.h>
 
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "joulecast/arch/zoo.h"
 #include "joulecast/io/atomic_file.h"
 #include "joulecast/io/codecarbon_import.h"
+#include "joulecast/io/zeus_import.h"
 
 namespace joulecast::cli {
 namespace {
@@ -64,6 +66,25 @@ void RunCodeCarbon(const ImportArgs& a) {
   }
 }
 
+struct ZeusArgs {
+  std::string file, gpu, output, source;
+  bool quiet = false;
+};
+
+void RunZeus(const ZeusArgs& a) {
+  const GpuTable gpus = GpuTable::LoadDefault();
+  const GpuSpec& gpu = gpus.Find(a.gpu);
+  std::vector<TrainingRun> runs =
+      ImportZeusFile(a.file, gpu, WorkloadTable::LoadDefault(), a.source);
+  AtomicFile out(a.output);
+  for (const auto& r : runs) WriteTrainingRun(out.stream(), r);
+  out.Commit();
+  if (!a.quiet) {
+    std::cerr << fmt::format("imported {} training runs on {} -> {}\n", runs.size(), gpu.name,
+                             a.output);
+  }
+}
+
 }  // namespace
 
 void RegisterImport(CLI::App& app) {
@@ -89,6 +110,19 @@ void RegisterImport(CLI::App& app) {
   cc->add_flag("--strict", args->strict, "Fail on the first malformed row instead of skipping it");
   cc->add_flag("-q,--quiet", args->quiet, "No summary line");
   cc->callback([args] { RunCodeCarbon(*args); });
+
+  auto zargs = std::make_shared<ZeusArgs>();
+  auto* zeus = cmd->add_subcommand(
+      "zeus", "Zeus power trace (summary_power_<gpu>.csv) into training-run records");
+  zeus->add_option("file", zargs->file, "summary_power_<gpu>.csv")
+      ->required()
+      ->check(CLI::ExistingFile);
+  zeus->add_option("--gpu", zargs->gpu, "GPU the trace was measured on (data/hardware/gpus.json)")
+      ->required();
+  zeus->add_option("-o,--output", zargs->output, "Output JSON Lines file")->required();
+  zeus->add_option("--source", zargs->source, "Provenance text stored in every record");
+  zeus->add_flag("-q,--quiet", zargs->quiet, "No summary line");
+  zeus->callback([zargs] { RunZeus(*zargs); });
 }
 
 }  // namespace joulecast::cli

@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   joulecast::cli::RegisterFit(app);
   joulecast::cli::RegisterEvaluate(app);
   joulecast::cli::RegisterPredict(app);
+  joulecast::cli::RegisterEvaluateLogo(app);
+  joulecast::cli::RegisterTrainEstimate(app);
   joulecast::cli::RegisterCompare(app);
   try {
     app.parse(argc, argv);

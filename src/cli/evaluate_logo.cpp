@@ -1,0 +1,68 @@
+// joulecast evaluate-logo RUNS... [--json]: leave-one-GPU-out evaluation of the training-run
+// estimator. For each GPU in the records, the estimator (its configuration chosen by
+// leave-one-GPU-out CV among the OTHER GPUs only) is fitted without that GPU and scored on it,
+// beside the TDP x time and Green Algorithms baselines on the same rows.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "common.h"
+#include "joulecast/io/training_run.h"
+#include "joulecast/predict/training_model.h"
+
+namespace joulecast::cli {
+namespace {
+
+struct LogoArgs {
+  std::vector<std::string> files;
+  bool json = false;
+};
+
+void RunLogo(const LogoArgs& a) {
+  const std::vector<TrainingRun> runs = ReadTrainingRunFiles(ExpandGlobs(a.files));
+  if (runs.empty()) throw std::runtime_error("evaluate-logo: the files hold no training runs");
+  const GpuTable gpus = GpuTable::LoadDefault();
+  const std::vector<HeldOutGpu> held = LeaveOneGpuOut(runs, gpus);
+  if (a.json) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& h : held) {
+      j[h.gpu] = h.evaluation.ToJson();
+      j[h.gpu]["chosen"] = {{"power", h.model.power().ToJson()["time_scale"]},
+                            {"energy_mode", h.model.energy_mode()}};
+      j[h.gpu]["inner_cv"] = {{"power_mape", h.model.power().cv_mape},
+                              {"time_mape", h.model.time().cv_mape},
+                              {"energy_mape", h.model.energy_cv_mape()}};
+    }
+    std::cout << nlohmann::json{{"leave_one_gpu_out", j}}.dump(2) << "\n";
+    return;
+  }
+  std::cout << "leave-one-GPU-out: fitted on the other GPUs (configuration chosen by CV among "
+               "them), scored on the held-out one; MAPE %\n";
+  std::cout << fmt::format("{:<18} {:>5} {:>8} {:>8} {:>9}   {:>10} {:>10}\n", "held-out GPU", "n",
+                           "power", "time", "energy", "TDP x time", "Green Alg.");
+  for (const auto& h : held) {
+    const auto& e = h.evaluation;
+    std::cout << fmt::format("{:<18} {:>5} {:>8.2f} {:>8.2f} {:>9.2f}   {:>10.2f} {:>10.2f}\n",
+                             h.gpu, e.n, e.power_mape, e.time_mape, e.energy_mape,
+                             e.tdp_time_energy_mape, e.green_algorithms_energy_mape);
+  }
+  std::cout << "baselines use the MEASURED epoch time: TDP x t, and Green Algorithms t x (TDP x "
+               "1.0 + 0.3725 W/GB x GPU memory) x PUE 1 (Lannelongue et al. 2021)\n";
+  std::cout << "targets: power MAPE <= 10 %, epoch-energy MAPE <= 15 % on the unseen GPU\n";
+}
+
+}  // namespace
+
+void RegisterEvaluateLogo(CLI::App& app) {
+  auto a = std::make_shared<LogoArgs>();
+  auto* cmd = app.add_subcommand(
+      "evaluate-logo", "Leave-one-GPU-out evaluation of the training-run estimator (nested CV)");
+  cmd->add_option("runs", a->files, "Training-run JSON Lines files or quoted glob patterns")
+      ->required();
+  cmd->add_flag("--json", a->json, "One JSON object on stdout");
+  cmd->callback([a] { RunLogo(*a); });
+}
+
+}  // namespace joulecast::cli

@@ -1,0 +1,142 @@
+// joulecast train-estimate WORKLOAD|ARCH --gpu NAME --batch-size B [--epochs E]
+//   [--dataset-size N] [--power-limit W] [--pue P] [--price PER_KWH] [--intensity G_PER_KWH]
+//   [--model PROFILE] [--json]
+// Energy, time and power of training WORKLOAD (data/workloads.json) or an architecture (zoo name
+// or .json file, walked for its MACs and parameters) on a GPU, from the training-run profile,
+// with TDP x time and Green Algorithms (on the predicted time) beside it.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "commands.h"
+#include "joulecast/arch/shape_inference.h"
+#include "joulecast/arch/zoo.h"
+#include "joulecast/features/macs.h"
+#include "joulecast/predict/energy_baselines.h"
+#include "joulecast/predict/training_model.h"
+#include "joulecast/predict/workload.h"
+
+namespace joulecast::cli {
+namespace {
+
+struct EstimateArgs {
+  std::string target, gpu, model = std::string(JOULECAST_SOURCE_DIR) + "/models/gpu-training.json";
+  long long batch = 0, epochs = 1;
+  std::optional<double> dataset_size, power_limit, price, intensity;
+  double pue = 1.0;
+  bool json = false;
+};
+
+void RunEstimate(const EstimateArgs& a) {
+  if (a.epochs < 1)
+    throw std::runtime_error(fmt::format("--epochs must be >= 1, got {}", a.epochs));
+  if (a.batch < 1)
+    throw std::runtime_error(fmt::format("--batch-size must be >= 1, got {}", a.batch));
+  if (a.dataset_size && !(*a.dataset_size >= 1))
+    throw std::runtime_error(fmt::format("--dataset-size must be >= 1, got {}", *a.dataset_size));
+  if (!(a.pue >= 1.0)) throw std::runtime_error(fmt::format("--pue must be >= 1, got {}", a.pue));
+  const GpuTable gpus = GpuTable::LoadDefault();
+  TrainingQuery q;
+  q.gpu = gpus.Find(a.gpu);
+  q.batch_size = a.batch;
+  q.power_limit_w = a.power_limit;
+  if (a.power_limit) CheckPowerLimit(q.gpu, *a.power_limit);
+  std::string what;
+  const WorkloadTable workloads = WorkloadTable::LoadDefault();
+  if (const Workload* w = workloads.TryFind(a.target)) {
+    q.train_gflops_per_sample = w->train_gflops_per_sample;
+    q.params_m = w->params_m;
+    q.samples_per_epoch = a.dataset_size.value_or(w->samples_per_epoch);
+    what = "workload " + w->name;
+  } else {
+    const bool file = a.target.size() > 5 && a.target.substr(a.target.size() - 5) == ".json";
+    const Architecture arch = file ? LoadArchitectureFile(a.target) : LoadZooArchitecture(a.target);
+    if (!a.dataset_size) {
+      throw std::runtime_error(fmt::format(
+          "{} is an architecture, not a workload of data/workloads.json: give --dataset-size",
+          a.target));
+    }
+    double macs = 0, params = 0;
+    for (const auto& op : InferOperations(arch)) {
+      const LayerCounts c = CountLayer(op, 1);
+      macs += c.macs;
+      if (op.call == CallKind::kModule) params += c.parameters;
+    }
+    q.train_gflops_per_sample = 6 * macs / 1e9;
+    q.params_m = params / 1e6;
+    q.samples_per_epoch = *a.dataset_size;
+    what = "architecture " + arch.name;
+  }
+  const TrainingModel m = TrainingModel::Load(a.model);
+  const TrainingPrediction p = m.Predict(q);
+  const double epochs = static_cast<double>(a.epochs);
+  const double total_j = p.epoch_energy_j * epochs * a.pue, total_s = p.epoch_time_s * epochs;
+  const double kwh = total_j / 3.6e6;
+  const double tdp_j = TdpTimeEnergyJ(q.gpu, total_s) * a.pue;
+  const double ga_j = GreenAlgorithmsEnergyJ(q.gpu, total_s, a.pue);
+  nlohmann::json j{{"target", what},
+                   {"gpu", q.gpu.name},
+                   {"batch_size", a.batch},
+                   {"epochs", a.epochs},
+                   {"samples_per_epoch", q.samples_per_epoch},
+                   {"train_gflops_per_sample", q.train_gflops_per_sample},
+                   {"params_m", q.params_m},
+                   {"power_limit_w", q.power_limit_w.value_or(q.gpu.tdp_w)},
+                   {"pue", a.pue},
+                   {"average_power_w", p.power_w},
+                   {"epoch_time_s", p.epoch_time_s},
+                   {"epoch_energy_j", p.epoch_energy_j},
+                   {"total_time_s", total_s},
+                   {"total_energy_j", total_j},
+                   {"total_energy_kwh", kwh},
+                   {"baselines",
+                    {{"tdp_time", {{"total_energy_j", tdp_j}}},
+                     {"green_algorithms", {{"total_energy_j", ga_j}}}}},
+                   {"model", a.model}};
+  if (a.intensity) j["co2_kg"] = kwh * *a.intensity / 1000.0;
+  if (a.price) j["cost"] = kwh * *a.price;
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  std::cout << fmt::format("{} on {} (batch {}, {} samples/epoch, power limit {} W, PUE {})\n",
+                           what, q.gpu.name, a.batch, q.samples_per_epoch,
+                           q.power_limit_w.value_or(q.gpu.tdp_w), a.pue);
+  std::cout << fmt::format("per epoch: {:.1f} s, {:.1f} W average, {:.1f} kJ\n", p.epoch_time_s,
+                           p.power_w, p.epoch_energy_j / 1e3);
+  std::cout << fmt::format("{} epochs: {:.2f} h, {:.3f} kWh", a.epochs, total_s / 3600, kwh);
+  if (a.intensity) std::cout << fmt::format(", {:.3f} kg CO2", kwh * *a.intensity / 1000.0);
+  if (a.price) std::cout << fmt::format(", cost {:.2f}", kwh * *a.price);
+  std::cout << fmt::format(
+      "\nbaselines on the same time: TDP x time {:.3f} kWh, Green Algorithms "
+      "{:.3f} kWh\n",
+      tdp_j / 3.6e6, ga_j / 3.6e6);
+}
+
+}  // namespace
+
+void RegisterTrainEstimate(CLI::App& app) {
+  auto a = std::make_shared<EstimateArgs>();
+  auto* cmd = app.add_subcommand(
+      "train-estimate", "Energy, time, CO2 and cost of a training job on a GPU (training profile)");
+  cmd->add_option("target", a->target,
+                  "Workload of data/workloads.json, zoo architecture or architecture .json")
+      ->required();
+  cmd->add_option("--gpu", a->gpu, "GPU (data/hardware/gpus.json)")->required();
+  cmd->add_option("-b,--batch-size", a->batch, "Batch size")->required();
+  cmd->add_option("--epochs", a->epochs, "Epochs")->capture_default_str();
+  cmd->add_option("--dataset-size", a->dataset_size, "Samples per epoch (default: the workload's)");
+  cmd->add_option("--power-limit", a->power_limit, "GPU power limit, W (default: TDP)");
+  cmd->add_option("--pue", a->pue, "Power usage effectiveness of the facility")
+      ->capture_default_str();
+  cmd->add_option("--price", a->price, "Electricity price per kWh");
+  cmd->add_option("--intensity", a->intensity, "Grid carbon intensity, g CO2 per kWh");
+  cmd->add_option("--model", a->model, "Training profile")->capture_default_str();
+  cmd->add_flag("--json", a->json, "One JSON object on stdout");
+  cmd->callback([a] { RunEstimate(*a); });
+}
+
+}  // namespace joulecast::cli

@@ -1,0 +1,230 @@
+// Runs the built joulecast binary on training-run data: import zeus, fit and evaluate on
+// training runs, evaluate-logo, train-estimate; exit status, stdout, stderr and files.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kBinary = JOULECAST_BINARY;
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// A Zeus-format trace for one GPU: 6 workloads x 3 batch sizes x 3 power limits, with time
+// falling and power rising with the batch size and the limit (synthetic, smooth).
+std::string SyntheticTrace(double speed, double tdp) {
+  std::string s = "dataset,network,batch_size,optimizer,power_limit,time_per_epoch,average_power\n";
+  const char* keys[][2] = {{"cifar100", "shufflenetv2"},   {"imagenet", "resnet50"},
+                           {"librispeech", "deepspeech2"}, {"movielens-1m", "ncf"},
+                           {"squad", "bert_base_uncased"}, {"sentiment140", "bert_base_uncased"}};
+  for (int w = 0; w < 6; ++w) {
+    for (int bs : {16, 64, 256}) {
+      for (double frac : {0.5, 0.75, 1.0}) {
+        const double t = (100.0 + 50 * w) * std::pow(256.0 / bs, 0.3) / speed / std::pow(frac, 0.2);
+        const double p = tdp * frac * (0.6 + 0.05 * std::log2(bs) / 8);
+        s += std::string(keys[w][0]) + "," + keys[w][1] + "," + std::to_string(bs) + ",adam," +
+             std::to_string(frac * tdp) + "," + std::to_string(t) + "," + std::to_string(p) + "\n";
+      }
+    }
+  }
+  return s;
+}
+
+class TrainingCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("joulecast_training_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Result Run(const std::string& args) {
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    std::string cmd =
+        Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
+    int raw = std::system(cmd.c_str());
+    Result r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    r.out = Slurp(out);
+    r.err = Slurp(err);
+    fs::remove(out);
+    fs::remove(err);
+    return r;
+  }
+  std::string P(const std::string& name) const { return (dir_ / name).string(); }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::ofstream(P(name), std::ios::binary) << text;
+    return P(name);
+  }
+  // Imports synthetic V100 and RTX 6000 traces; returns the two run files.
+  std::pair<std::string, std::string> Import() {
+    Write("v100.csv", SyntheticTrace(1.3, 250));
+    Write("rtx.csv", SyntheticTrace(1.0, 260));
+    Result a =
+        Run("import zeus " + Quote(P("v100.csv")) + " --gpu V100 -o " + Quote(P("v100.jsonl")));
+    Result b = Run("import zeus " + Quote(P("rtx.csv")) + " --gpu 'RTX 6000' -q -o " +
+                   Quote(P("rtx.jsonl")));
+    EXPECT_EQ(a.status, 0) << a.err;
+    EXPECT_EQ(b.status, 0) << b.err;
+    EXPECT_EQ(a.err, "imported 54 training runs on V100 PCIe 32GB -> " + P("v100.jsonl") + "\n");
+    EXPECT_EQ(b.err, "");
+    return {P("v100.jsonl"), P("rtx.jsonl")};
+  }
+  fs::path dir_;
+};
+
+TEST_F(TrainingCliTest, ImportZeusWritesOneRecordPerRow) {
+  auto [v100, rtx] = Import();
+  std::ifstream in(v100);
+  std::string line;
+  std::size_t n = 0;
+  json first;
+  while (std::getline(in, line)) {
+    if (n++ == 0) first = json::parse(line);
+  }
+  EXPECT_EQ(n, 54u);
+  EXPECT_EQ(first["kind"], "training_run");
+  EXPECT_EQ(first["gpu"], "V100 PCIe 32GB");
+  EXPECT_EQ(first["workload"], "shufflenetv2_cifar100");
+  EXPECT_DOUBLE_EQ(first["epoch_energy_j"].get<double>(),
+                   first["epoch_time_s"].get<double>() * first["average_power_w"].get<double>());
+}
+
+TEST_F(TrainingCliTest, ImportZeusErrors) {
+  Write("v100.csv", SyntheticTrace(1.3, 250));
+  Result r = Run("import zeus " + Quote(P("v100.csv")) + " --gpu V10 -o " + Quote(P("x.jsonl")));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err.rfind("joulecast: error: unknown GPU 'V10'; did you mean: V100 PCIe 32GB", 0), 0u)
+      << r.err;
+  // The trace goes down to 125 W; the T4's range ends at 70 W.
+  r = Run("import zeus " + Quote(P("v100.csv")) + " --gpu T4 -o " + Quote(P("x.jsonl")));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(Contains(r.err, P("v100.csv") + ":2: power limit 125 W is outside the range of T4"))
+      << r.err;
+  EXPECT_FALSE(fs::exists(P("x.jsonl")));
+  r = Run("import zeus " + Quote(P("v100.csv")) + " -o " + Quote(P("x.jsonl")));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(Contains(r.err, "--gpu")) << r.err;
+}
+
+TEST_F(TrainingCliTest, FitAndEvaluateTrainingRuns) {
+  auto [v100, rtx] = Import();
+  Result f = Run("fit " + Quote(v100) + " " + Quote(rtx) + " -o " + Quote(P("gt.json")));
+  ASSERT_EQ(f.status, 0) << f.err;
+  EXPECT_TRUE(Contains(f.out, "108 training runs on 2 GPU(s); selection by leave-one-GPU-out CV"))
+      << f.out;
+  EXPECT_EQ(json::parse(Slurp(P("gt.json")))["kind"], "joulecast_training_profile");
+  Result e = Run("evaluate --model " + Quote(P("gt.json")) + " " + Quote(v100) + " --json");
+  ASSERT_EQ(e.status, 0) << e.err;
+  const json j = json::parse(e.out);
+  EXPECT_EQ(j["runs"]["n"], 54);
+  for (const char* k : {"power_mape", "time_mape", "energy_mape"}) {
+    EXPECT_TRUE(j["runs"][k].is_number()) << k;
+  }
+  EXPECT_TRUE(j["runs"]["baselines"]["tdp_time"]["energy_mape"].is_number());
+  EXPECT_TRUE(j["runs"]["baselines"]["green_algorithms"]["energy_mape"].is_number());
+  Result t = Run("evaluate --model " + Quote(P("gt.json")) + " " + Quote(v100) + " " + Quote(rtx));
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_TRUE(Contains(t.out, "Quadro RTX 6000")) << t.out;
+  // Mixing record kinds is refused.
+  Write("layer.jsonl", "{\"type\": \"Linear\", \"batch_size\": 1, \"duration_s\": 1}\n");
+  Result mix =
+      Run("fit " + Quote(v100) + " " + Quote(P("layer.jsonl")) + " -o " + Quote(P("m.json")));
+  EXPECT_EQ(mix.status, 1);
+  EXPECT_EQ(mix.err, "joulecast: error: fit: " + v100 + " holds training runs but " +
+                         P("layer.jsonl") + " does not: give one kind of record\n");
+}
+
+TEST_F(TrainingCliTest, LeaveOneGpuOut) {
+  auto [v100, rtx] = Import();
+  Result r = Run("evaluate-logo " + Quote(v100) + " " + Quote(rtx));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "V100 PCIe 32GB")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "Quadro RTX 6000")) << r.out;
+  Result j = Run("evaluate-logo " + Quote(v100) + " " + Quote(rtx) + " --json");
+  ASSERT_EQ(j.status, 0) << j.err;
+  const json out = json::parse(j.out);
+  EXPECT_EQ(out["leave_one_gpu_out"]["V100 PCIe 32GB"]["n"], 54);
+  Result one = Run("evaluate-logo " + Quote(v100));
+  EXPECT_EQ(one.status, 1);
+  EXPECT_EQ(one.err, "joulecast: error: leave-one-GPU-out needs runs on at least 2 GPUs, got 1\n");
+}
+
+TEST_F(TrainingCliTest, TrainEstimate) {
+  auto [v100, rtx] = Import();
+  ASSERT_EQ(Run("fit " + Quote(v100) + " " + Quote(rtx) + " -q -o " + Quote(P("gt.json"))).status,
+            0);
+  const std::string m = " --model " + Quote(P("gt.json"));
+  Result r =
+      Run("train-estimate resnet50_imagenet --gpu V100 -b 64 --epochs 3 --price 0.5 "
+          "--intensity 400 --pue 1.2 --json" +
+          m);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["epochs"], 3);
+  EXPECT_DOUBLE_EQ(j["total_energy_j"].get<double>(), j["epoch_energy_j"].get<double>() * 3 * 1.2);
+  EXPECT_NEAR(j["total_energy_kwh"].get<double>(), j["total_energy_j"].get<double>() / 3.6e6,
+              1e-12);
+  EXPECT_NEAR(j["co2_kg"].get<double>(), j["total_energy_kwh"].get<double>() * 0.4, 1e-12);
+  EXPECT_NEAR(j["cost"].get<double>(), j["total_energy_kwh"].get<double>() * 0.5, 1e-12);
+  EXPECT_NEAR(j["baselines"]["tdp_time"]["total_energy_j"].get<double>(),
+              250 * j["total_time_s"].get<double>() * 1.2, 1e-6);
+  // An architecture needs the data-set size; a zoo name walks the network.
+  Result arch = Run("train-estimate resnet18 --gpu A100 -b 64" + m);
+  EXPECT_EQ(arch.status, 1);
+  EXPECT_EQ(arch.err,
+            "joulecast: error: resnet18 is an architecture, not a workload of "
+            "data/workloads.json: give --dataset-size\n");
+  EXPECT_EQ(Run("train-estimate resnet18 --gpu A100 -b 64 --dataset-size 50000" + m).status, 0);
+  Result ep = Run("train-estimate resnet50_imagenet --gpu V100 -b 64 --epochs 0" + m);
+  EXPECT_EQ(ep.err, "joulecast: error: --epochs must be >= 1, got 0\n");
+  Result pl = Run("train-estimate resnet50_imagenet --gpu V100 -b 64 --power-limit 400" + m);
+  EXPECT_EQ(
+      pl.err,
+      "joulecast: error: power limit 400 W is outside the range of V100 PCIe 32GB (100-250 W)\n");
+  Result g = Run("train-estimate resnet50_imagenet --gpu 'RTX 4080' -b 64" + m);
+  EXPECT_EQ(g.status, 1);
+  EXPECT_TRUE(Contains(g.err, "unknown GPU 'RTX 4080'; did you mean: RTX 4090")) << g.err;
+}
+
+}  // namespace
