@@ -13,5 +13,9 @@ void RegisterPredict(CLI::App& app);
 void RegisterEvaluateLogo(CLI::App& app);
 void RegisterTrainEstimate(CLI::App& app);
 void RegisterCompare(CLI::App& app);
+void RegisterExtrapolate(CLI::App& app);
+void RegisterBreakeven(CLI::App& app);
+void RegisterSweep(CLI::App& app);
+void RegisterCollect(CLI::App& app);
 
 }  // namespace joulecast::cli

@@ -42,29 +42,6 @@ std::vector<Measurement> LoadMeasurements(const std::vector<std::string>& args, 
   return records;
 }
 
-Shape ParseShapeArg(const std::string& text, const std::string& what) {
-  Shape s;
-  std::size_t start = 0;
-  while (true) {
-    std::size_t x = text.find('x', start);
-    std::string part = text.substr(start, x == std::string::npos ? std::string::npos : x - start);
-    long long v = 0;
-    try {
-      v = ParseInt(part, what);
-    } catch (const std::invalid_argument&) {
-      throw std::runtime_error(
-          fmt::format("{}: expected dimensions like 3x224x224, got '{}'", what, text));
-    }
-    if (v < 1 || v > (1LL << 40)) {
-      throw std::runtime_error(fmt::format("{}: dimension {} out of range in '{}'", what, v, text));
-    }
-    s.push_back(v);
-    if (x == std::string::npos) break;
-    start = x + 1;
-  }
-  return s;
-}
-
 Architecture LoadArchitectureArg(const std::string& arg, const std::string& input_arg) {
   auto ends_with = [&](const char* ext) {
     std::string e(ext);

@@ -6,6 +6,7 @@
 
 #include "joulecast/arch/architecture.h"
 #include "joulecast/io/measurement.h"
+#include "joulecast/io/size_arg.h"  // ParseShapeArg (--input)
 
 namespace joulecast::cli {
 
@@ -17,10 +18,6 @@ std::vector<std::string> ExpandGlobs(const std::vector<std::string>& args);
 // when there is none at all.
 std::vector<Measurement> LoadMeasurements(const std::vector<std::string>& args, const char* command,
                                           std::vector<std::string>* files = nullptr);
-
-// "3x224x224" -> {3, 224, 224}; `what` ("--input") prefixes the errors ("--input: expected
-// dimensions like 3x224x224, got '3x'", "--input: dimension 0 out of range in '3x0x2'").
-Shape ParseShapeArg(const std::string& text, const std::string& what);
 
 // The architecture an ARCH argument names: an architecture .json, a TorchScript .pt or a printed
 // model .txt (these two need `input_arg`, the --input value), or else a zoo name (throws the zoo's

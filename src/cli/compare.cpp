@@ -1,9 +1,12 @@
 // joulecast compare ARCH... --model PROFILE [--batch-size B] [--input 3x224x224] [--json]
+//                  [--accuracy NAME=ACC,... | --accuracy-csv FILE] [--html FILE]
 //
 // One row per architecture, cheapest first: its prediction per forward pass of the batch and per
 // sample, MACs, parameters, the factor to the cheapest, and the share of its MACs in layers the
 // profile does not model (fallbacks, see network_estimate.h). Each row is what `predict` gives
-// for that architecture with the same options.
+// for that architecture with the same options. With accuracies (report/accuracy.h), each row
+// that has one also gets it and whether it is on the Pareto front of per-sample cost against
+// accuracy; --html writes the page of report/html_report.h.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,6 +16,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -21,7 +25,11 @@
 
 #include "commands.h"
 #include "common.h"
+#include "html_cli.h"
 #include "joulecast/predict/network_estimate.h"
+#include "joulecast/report/accuracy.h"
+#include "joulecast/report/html_report.h"
+#include "joulecast/report/svg.h"
 
 namespace joulecast::cli {
 
@@ -29,10 +37,44 @@ namespace {
 
 struct CompareArgs {
   std::vector<std::string> archs;
-  std::string model, input;
+  std::string model, input, accuracy, accuracy_csv, html;
   std::int64_t batch = 1;
   bool json = false;
 };
+
+// Accuracies by row of `rows`; an accuracy names a row by its architecture's name or by the
+// argument as given (both case-insensitively).
+std::vector<std::optional<double>> MatchAccuracies(const std::vector<report::Accuracy>& given,
+                                                   const std::vector<NetworkEstimate>& rows,
+                                                   const std::vector<std::string>& args,
+                                                   const std::string& option) {
+  std::vector<std::optional<double>> out(rows.size());
+  for (const report::Accuracy& acc : given) {
+    const std::string key = report::FoldCase(acc.name);
+    std::vector<std::size_t> hits;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (report::FoldCase(rows[i].name) == key || report::FoldCase(args[i]) == key) {
+        hits.push_back(i);
+      }
+    }
+    if (hits.size() != 1) {
+      std::string names;
+      for (const NetworkEstimate& r : rows) names += (names.empty() ? "" : ", ") + r.name;
+      throw std::runtime_error(
+          hits.empty()
+              ? fmt::format("{}: unknown architecture '{}' (compared: {})", option, acc.name, names)
+              : fmt::format("{}: '{}' names {} of the compared architectures ({}); give their "
+                            "arguments instead",
+                            option, acc.name, hits.size(), names));
+    }
+    if (out[hits[0]]) {
+      throw std::runtime_error(
+          fmt::format("{}: two accuracies for architecture '{}'", option, rows[hits[0]].name));
+    }
+    out[hits[0]] = acc.value;
+  }
+  return out;
+}
 
 // Two arguments name the same architecture when they are the same file, or the same zoo name
 // (zoo names match case-insensitively).
@@ -61,17 +103,49 @@ void RunCompare(const CompareArgs& a) {
       }
     }
   }
+  // Malformed accuracies fail before any work; unknown names once the architectures are named.
+  std::vector<report::Accuracy> given;
+  const std::string acc_option = a.accuracy_csv.empty() ? "--accuracy" : "--accuracy-csv";
+  if (!a.accuracy.empty()) given = report::ParseAccuracyList(a.accuracy, "--accuracy");
+  if (!a.accuracy_csv.empty()) {
+    try {
+      given = report::ReadAccuracyCsv(a.accuracy_csv);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("--accuracy-csv: {}", e.what()));
+    }
+  }
   const Profile profile = Profile::Load(a.model);
-  std::vector<NetworkEstimate> rows;
+  std::vector<NetworkEstimate> estimates;
   for (const std::string& arg : a.archs) {
     const Architecture arch = LoadArchitectureArg(arg, a.input);
-    rows.push_back(a.input.empty() ? EstimateNetwork(profile, arch, a.batch)
-                                   : EstimateNetwork(profile, arch, a.batch,
-                                                     ParseShapeArg(a.input, "--input")));
+    estimates.push_back(a.input.empty() ? EstimateNetwork(profile, arch, a.batch)
+                                        : EstimateNetwork(profile, arch, a.batch,
+                                                          ParseShapeArg(a.input, "--input")));
   }
-  std::stable_sort(
-      rows.begin(), rows.end(),
-      [](const NetworkEstimate& x, const NetworkEstimate& y) { return x.total < y.total; });
+  const std::vector<std::optional<double>> accuracy_of =
+      MatchAccuracies(given, estimates, a.archs, acc_option);
+  std::vector<std::size_t> order(estimates.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+    return estimates[x].total < estimates[y].total;
+  });
+  std::vector<NetworkEstimate> rows;
+  std::vector<std::optional<double>> accuracies;
+  for (std::size_t i : order) {
+    rows.push_back(estimates[i]);
+    accuracies.push_back(accuracy_of[i]);
+  }
+  // Pareto front of per-sample cost against accuracy, over the rows that have an accuracy.
+  std::vector<report::ScatterPoint> points;
+  std::vector<std::size_t> point_row;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (!accuracies[i]) continue;
+    points.push_back({rows[i].name, rows[i].total / double(rows[i].batch_size), *accuracies[i]});
+    point_row.push_back(i);
+  }
+  std::vector<std::optional<bool>> on_front(rows.size());
+  const std::vector<bool> front = report::ParetoFront(points);
+  for (std::size_t k = 0; k < points.size(); ++k) on_front[point_row[k]] = front[k];
   const double cheapest = rows.front().total;
   // A profile whose predictors all fall back to "none" predicts 0; no factor is defined then.
   auto factor = [&](double total) {
@@ -80,24 +154,53 @@ void RunCompare(const CompareArgs& a) {
   };
   const bool energy = profile.target == "energy_j";
   const std::string unit = energy ? "j" : "s";
-  if (a.json) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const NetworkEstimate& est : rows) {
-      const nlohmann::json e = est.ToJson(false);
-      const double f = factor(est.total);
-      list.push_back({{"name", e["name"]},
-                      {"input", e["input"]},
-                      {"total_" + unit, e["total_" + unit]},
-                      {"per_sample_" + unit, e["per_sample_" + unit]},
-                      {"macs", e["macs"]},
-                      {"parameters", e["parameters"]},
-                      {"factor", std::isnan(f) ? nlohmann::json(nullptr) : nlohmann::json(f)},
-                      {"unmodelled", e["unmodelled"]}});
+  nlohmann::json list = nlohmann::json::array();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const nlohmann::json e = rows[i].ToJson(false);
+    const double f = factor(rows[i].total);
+    list.push_back({{"name", e["name"]},
+                    {"input", e["input"]},
+                    {"total_" + unit, e["total_" + unit]},
+                    {"per_sample_" + unit, e["per_sample_" + unit]},
+                    {"macs", e["macs"]},
+                    {"parameters", e["parameters"]},
+                    {"factor", std::isnan(f) ? nlohmann::json(nullptr) : nlohmann::json(f)},
+                    {"unmodelled", e["unmodelled"]}});
+    if (!given.empty()) {
+      list.back()["accuracy"] = accuracies[i] ? nlohmann::json(*accuracies[i]) : nullptr;
+      list.back()["pareto_front"] = on_front[i] ? nlohmann::json(*on_front[i]) : nullptr;
     }
-    const nlohmann::json j = {{"model", a.model},
-                              {"batch_size", a.batch},
-                              {"target", profile.target},
-                              {"architectures", list}};
+  }
+  const nlohmann::json j = {{"model", a.model},
+                            {"batch_size", a.batch},
+                            {"target", profile.target},
+                            {"architectures", list}};
+  if (!a.html.empty()) {
+    // Each figure is read back out of `j` by the pointer the page records, so the page and
+    // --json cannot disagree.
+    auto q = [&](const std::string& pointer) {
+      return report::Quantity{j.at(nlohmann::json::json_pointer(pointer)).get<double>(), pointer};
+    };
+    report::ComparisonReport page;
+    page.target = profile.target;
+    page.batch_size = a.batch;
+    page.profile = report::SummarizeProfile(profile, a.model);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const std::string at = fmt::format("/architectures/{}/", i);
+      report::ArchitectureRow row;
+      row.name = rows[i].name;
+      row.total = q(at + "total_" + unit);
+      row.per_sample = q(at + "per_sample_" + unit);
+      row.macs = q(at + "macs");
+      row.parameters = q(at + "parameters");
+      if (!j["architectures"][i]["factor"].is_null()) row.factor = q(at + "factor");
+      row.unmodelled_macs_share = q(at + "unmodelled/macs_share");
+      if (accuracies[i]) row.accuracy = q(at + "accuracy");
+      page.rows.push_back(row);
+    }
+    WriteHtmlReport(a.html, report::ComparisonReportHtml(page));
+  }
+  if (a.json) {
     std::cout << j.dump(2) << "\n";
     return;
   }
@@ -119,6 +222,17 @@ void RunCompare(const CompareArgs& a) {
   }
   std::cout << "unmodelled: share of the MACs in layers costed by fallbacks (see predict "
                "--per-layer)\n";
+  if (!points.empty()) {
+    std::cout << "\naccuracy against " << (energy ? "energy" : "time")
+              << " per sample; * on the Pareto front (no other is cheaper and at least as "
+                 "accurate)\n";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (!accuracies[i]) continue;
+      std::cout << fmt::format("{:<{}}  {:>8.4g} {}\n", rows[i].name, width, *accuracies[i],
+                               *on_front[i] ? "*" : "");
+    }
+  }
+  if (!a.html.empty()) std::cout << fmt::format("\nHTML report: {}\n", a.html);
 }
 
 }  // namespace
@@ -138,7 +252,23 @@ void RegisterCompare(CLI::App& app) {
                   "Per-sample input shape for every architecture, e.g. 3x224x224 (default: each "
                   "architecture's own)");
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
-  cmd->callback([a] { RunCompare(*a); });
+  auto* acc = cmd->add_option("--accuracy", a->accuracy,
+                              "Accuracies to plot against energy: NAME=ACC,... with ACC a "
+                              "fraction in [0, 1], e.g. alexnet=0.565,vgg16=0.716");
+  cmd->add_option("--accuracy-csv", a->accuracy_csv,
+                  "Accuracies from a CSV file with columns name,accuracy")
+      ->excludes(acc);
+  cmd->add_option("--html", a->html,
+                  "Also write a self-contained HTML report (bars per architecture, energy "
+                  "against accuracy) to FILE");
+  cmd->callback([a, cmd] {
+    // An empty value is a mistake (an unset shell variable), not the absence of the option.
+    if (cmd->count("--accuracy") > 0 && a->accuracy.empty()) {
+      throw std::runtime_error("--accuracy: expected NAME=VALUE,..., got nothing");
+    }
+    if (cmd->count("--html") > 0 && a->html.empty()) throw std::runtime_error("--html: empty path");
+    RunCompare(*a);
+  });
 }
 
 }  // namespace joulecast::cli

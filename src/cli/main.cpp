@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "joulecast/io/one_line.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"joulecast: predict the energy and time of neural networks before running them"};
@@ -15,14 +16,18 @@ int main(int argc, char** argv) {
   joulecast::cli::RegisterEvaluateLogo(app);
   joulecast::cli::RegisterTrainEstimate(app);
   joulecast::cli::RegisterCompare(app);
+  joulecast::cli::RegisterExtrapolate(app);
+  joulecast::cli::RegisterBreakeven(app);
+  joulecast::cli::RegisterSweep(app);
+  joulecast::cli::RegisterCollect(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "joulecast: error: " << e.what() << "\n";
+    std::cerr << "joulecast: error: " << joulecast::OneLine(e.what()) << "\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "joulecast: error: " << e.what() << "\n";
+    std::cerr << "joulecast: error: " << joulecast::OneLine(e.what()) << "\n";
     return 1;
   }
   return 0;

@@ -1,5 +1,5 @@
 // joulecast predict ARCH --model PROFILE [--batch-size B] [--input 3x224x224] [--passes N]
-//                   [--per-layer] [--json]
+//                   [--per-layer] [--json|--csv] [--html FILE]
 #include <fmt/format.h>
 
 #include <cstdint>
@@ -9,18 +9,20 @@
 
 #include "commands.h"
 #include "common.h"
+#include "html_cli.h"
 #include "joulecast/arch/repr_parser.h"
 #include "joulecast/arch/torchscript_loader.h"
 #include "joulecast/arch/zoo.h"
 #include "joulecast/io/csv.h"
 #include "joulecast/predict/network_estimate.h"
+#include "joulecast/report/html_report.h"
 
 namespace joulecast::cli {
 
 namespace {
 
 struct PredictArgs {
-  std::string arch, model, input;
+  std::string arch, model, input, html;
   std::int64_t batch = 1;
   double passes = 1;
   bool per_layer = false, json = false, csv = false;
@@ -60,11 +62,20 @@ void RunPredict(const PredictArgs& a) {
       a.input.empty() ? EstimateNetwork(profile, arch, a.batch)
                       : EstimateNetwork(profile, arch, a.batch, ParseShapeArg(a.input, "--input"));
   const bool energy = profile.target == "energy_j";
+  const double kwh_for_passes = est.total * a.passes / 3.6e6;
+  // The page is written before anything is printed, so a failure to write it is the only output.
+  if (!a.html.empty()) {
+    report::NetworkReport page =
+        report::MakeNetworkReport(est, a.per_layer, report::SummarizeProfile(profile, a.model));
+    page.passes = a.passes;
+    if (energy) page.total_kwh_for_passes = report::Quantity{kwh_for_passes, "/total_kwh_for_passes"};
+    WriteHtmlReport(a.html, report::NetworkReportHtml(page));
+  }
   if (a.json) {
     nlohmann::json j = est.ToJson(a.per_layer);
     j["model"] = a.model;
     j["passes"] = a.passes;
-    if (energy) j["total_kwh_for_passes"] = est.total * a.passes / 3.6e6;
+    if (energy) j["total_kwh_for_passes"] = kwh_for_passes;
     std::cout << j.dump(2) << "\n";
     return;
   }
@@ -80,7 +91,7 @@ void RunPredict(const PredictArgs& a) {
                            est.total / double(est.batch_size), unit);
   if (energy && a.passes != 1) {
     std::cout << fmt::format("  for {} passes:              {:.6g} kWh\n", a.passes,
-                             est.total * a.passes / 3.6e6);
+                             kwh_for_passes);
   }
   std::cout << fmt::format("  MACs {:.4g}, parameters {:.4g}\n\n", est.macs, est.parameters);
   std::cout << fmt::format("{:<18} {:>6} {:>14} {:>8} {:>12}\n", "layer type", "count",
@@ -106,6 +117,7 @@ void RunPredict(const PredictArgs& a) {
                                est.total > 0 ? 100 * le.value / est.total : 0.0, le.method);
     }
   }
+  if (!a.html.empty()) std::cout << fmt::format("\nHTML report: {}\n", a.html);
 }
 
 }  // namespace
@@ -143,7 +155,14 @@ void RegisterPredict(CLI::App& app) {
                 "CSV on stdout: one row per layer type and a total row, or per operation with "
                 "--per-layer")
       ->excludes(json);
-  cmd->callback([a] { RunPredict(*a); });
+  cmd->add_option("--html", a->html,
+                  "Also write a self-contained HTML report (charts by layer type and along the "
+                  "depth) to FILE");
+  cmd->callback([a, cmd] {
+    // An empty value is a mistake (an unset shell variable), not the absence of the option.
+    if (cmd->count("--html") > 0 && a->html.empty()) throw std::runtime_error("--html: empty path");
+    RunPredict(*a);
+  });
 }
 
 }  // namespace joulecast::cli

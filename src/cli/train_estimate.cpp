@@ -1,6 +1,7 @@
 // joulecast train-estimate WORKLOAD|ARCH --gpu NAME --batch-size B [--epochs E]
-//   [--dataset-size N] [--power-limit W] [--pue P] [--price PER_KWH] [--intensity G_PER_KWH]
-//   [--model PROFILE] [--json]
+//   [--dataset-size N] [--power-limit W] [--pue P] [--price PER_KWH]
+//   [--intensity G_PER_KWH | --region CODE]
+//   [--model PROFILE] [--json] [--html FILE]
 // Energy, time and power of training WORKLOAD (data/workloads.json) or an architecture (zoo name
 // or .json file, walked for its MACs and parameters) on a GPU, from the training-run profile,
 // with TDP x time and Green Algorithms (on the predicted time) beside it.
@@ -12,10 +13,12 @@
 #include <optional>
 
 #include "commands.h"
+#include "html_cli.h"
 #include "joulecast/arch/shape_inference.h"
 #include "joulecast/arch/zoo.h"
 #include "joulecast/features/macs.h"
 #include "joulecast/predict/energy_baselines.h"
+#include "joulecast/predict/grid_intensity.h"
 #include "joulecast/predict/training_model.h"
 #include "joulecast/predict/workload.h"
 
@@ -26,8 +29,10 @@ struct EstimateArgs {
   std::string target, gpu, model = std::string(JOULECAST_SOURCE_DIR) + "/models/gpu-training.json";
   long long batch = 0, epochs = 1;
   std::optional<double> dataset_size, power_limit, price, intensity;
+  std::string region;  // code of data/carbon/grid_intensity.json; excludes intensity
   double pue = 1.0;
   bool json = false;
+  std::string html;
 };
 
 void RunEstimate(const EstimateArgs& a) {
@@ -96,8 +101,15 @@ void RunEstimate(const EstimateArgs& a) {
                     {{"tdp_time", {{"total_energy_j", tdp_j}}},
                      {"green_algorithms", {{"total_energy_j", ga_j}}}}},
                    {"model", a.model}};
-  if (a.intensity) j["co2_kg"] = kwh * *a.intensity / 1000.0;
+  std::optional<double> intensity = a.intensity;
+  if (!a.region.empty()) {
+    const GridRegion r = GridIntensityTable::LoadDefault().Find(a.region);
+    intensity = r.g_co2e_per_kwh;
+    j["region"] = r.ToJson();
+  }
+  if (intensity) j["co2_kg"] = kwh * *intensity / 1000.0;
   if (a.price) j["cost"] = kwh * *a.price;
+  if (!a.html.empty()) WriteHtmlReport(a.html, report::TrainingReportHtml(TrainEstimateReport(j, m, a.model)));
   if (a.json) {
     std::cout << j.dump(2) << "\n";
     return;
@@ -108,12 +120,20 @@ void RunEstimate(const EstimateArgs& a) {
   std::cout << fmt::format("per epoch: {:.1f} s, {:.1f} W average, {:.1f} kJ\n", p.epoch_time_s,
                            p.power_w, p.epoch_energy_j / 1e3);
   std::cout << fmt::format("{} epochs: {:.2f} h, {:.3f} kWh", a.epochs, total_s / 3600, kwh);
-  if (a.intensity) std::cout << fmt::format(", {:.3f} kg CO2", kwh * *a.intensity / 1000.0);
+  if (intensity) std::cout << fmt::format(", {:.3f} kg CO2", kwh * *intensity / 1000.0);
   if (a.price) std::cout << fmt::format(", cost {:.2f}", kwh * *a.price);
   std::cout << fmt::format(
       "\nbaselines on the same time: TDP x time {:.3f} kWh, Green Algorithms "
       "{:.3f} kWh\n",
       tdp_j / 3.6e6, ga_j / 3.6e6);
+  if (j.contains("region")) {
+    const auto& r = j["region"];
+    std::cout << fmt::format("grid: {} ({}), {} g CO2e/kWh, data year {}; source: {}\n",
+                             r["code"].get<std::string>(), r["name"].get<std::string>(),
+                             r["g_co2e_per_kwh"].get<double>(),
+                             r["year"].is_null() ? "not stated" : r["year"].dump(),
+                             r["source"].get<std::string>());
+  }
 }
 
 }  // namespace
@@ -133,9 +153,15 @@ void RegisterTrainEstimate(CLI::App& app) {
   cmd->add_option("--pue", a->pue, "Power usage effectiveness of the facility")
       ->capture_default_str();
   cmd->add_option("--price", a->price, "Electricity price per kWh");
-  cmd->add_option("--intensity", a->intensity, "Grid carbon intensity, g CO2 per kWh");
+  auto* intensity =
+      cmd->add_option("--intensity", a->intensity, "Grid carbon intensity, g CO2 per kWh");
+  cmd->add_option("--region", a->region,
+                  "Grid region code for the carbon intensity (data/carbon/grid_intensity.json)")
+      ->excludes(intensity);
   cmd->add_option("--model", a->model, "Training profile")->capture_default_str();
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
+  cmd->add_option("--html", a->html,
+                  "Also write a self-contained HTML report (energy, time, CO2, baselines) to FILE");
   cmd->callback([a] { RunEstimate(*a); });
 }
 

@@ -31,6 +31,8 @@ std::pair<std::int64_t, std::int64_t> PairParam(const LayerInstance& layer, cons
 
 namespace {
 
+double D(std::int64_t v) { return static_cast<double>(v); }
+
 std::int64_t IntParam(const LayerInstance& layer, const char* key, std::int64_t fallback,
                       bool required) {
   auto it = layer.params.find(key);
@@ -96,12 +98,11 @@ LayerCounts CountLayer(const LayerInstance& layer, std::int64_t batch_size) {
         co < 1 || g < 1) {
       throw std::invalid_argument("Conv2d: sizes must be positive (padding >= 0)");
     }
-    double ho = std::floor(static_cast<double>(layer.input_shape[1] + 2 * ph - dh * (kh - 1) - 1) /
-                           static_cast<double>(sh)) +
-                1;
-    double wo = std::floor(static_cast<double>(layer.input_shape[2] + 2 * pw - dw * (kw - 1) - 1) /
-                           static_cast<double>(sw)) +
-                1;
+    // In double: a record's unvalidated sizes (up to 2^63) would overflow these sums in int64.
+    double ho =
+        std::floor((D(layer.input_shape[1]) + 2 * D(ph) - D(dh) * (D(kh) - 1) - 1) / D(sh)) + 1;
+    double wo =
+        std::floor((D(layer.input_shape[2]) + 2 * D(pw) - D(dw) * (D(kw) - 1) - 1) / D(sw)) + 1;
     if (ho < 1 || wo < 1)
       throw std::invalid_argument("Conv2d: kernel larger than the padded input");
     double bias = BoolParam(layer, "bias", true) ? 1.0 : 0.0;
@@ -128,12 +129,8 @@ LayerCounts CountLayer(const LayerInstance& layer, std::int64_t batch_size) {
     auto [ph, pw] = PairParam(layer, "padding");
     if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0)
       throw std::invalid_argument("MaxPool2d: sizes must be positive");
-    double ho = std::floor(static_cast<double>(layer.input_shape[1] + 2 * ph - kh) /
-                           static_cast<double>(sh)) +
-                1;
-    double wo = std::floor(static_cast<double>(layer.input_shape[2] + 2 * pw - kw) /
-                           static_cast<double>(sw)) +
-                1;
+    double ho = std::floor((D(layer.input_shape[1]) + 2 * D(ph) - D(kh)) / D(sh)) + 1;
+    double wo = std::floor((D(layer.input_shape[2]) + 2 * D(pw) - D(kw)) / D(sw)) + 1;
     if (!layer.output_shape.empty()) {
       ho = static_cast<double>(layer.output_shape[1]);
       wo = static_cast<double>(layer.output_shape[2]);

@@ -206,6 +206,11 @@ void ImportCodeCarbonFile(const std::string& path, const SlurmLog* log,
                           const CodeCarbonImportOptions& options, CodeCarbonImportResult& result) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open file", path));
+  ImportCodeCarbon(in, path, log, options, result);
+}
+
+void ImportCodeCarbon(std::istream& in, const std::string& path, const SlurmLog* log,
+                      const CodeCarbonImportOptions& options, CodeCarbonImportResult& result) {
   CsvReader reader(in, path);
   auto header_rec = reader.Next();
   if (!header_rec) throw std::runtime_error(fmt::format("{}: empty file", path));

@@ -10,6 +10,40 @@
 
 namespace joulecast {
 
+std::size_t InvalidUtf8At(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte (RFC 3629)
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return i;
+    for (std::size_t k = 2; k < len; ++k) {
+      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return i;
+    }
+    i += len;
+  }
+  return std::string::npos;
+}
+
 CsvReader::CsvReader(std::istream& in, std::string name) : in_(in), name_(std::move(name)) {}
 
 std::optional<CsvRecord> CsvReader::Next() {
@@ -63,6 +97,16 @@ std::optional<CsvRecord> CsvReader::Next() {
       field.clear();
     } else {
       field += c;
+    }
+  }
+  // Fields end up in JSON records, which must be UTF-8: refuse other text here, where the line
+  // is known, rather than fail when writing.
+  for (std::size_t k = 0; k < rec.fields.size(); ++k) {
+    const std::size_t at = InvalidUtf8At(rec.fields[k]);
+    if (at != std::string::npos) {
+      throw std::runtime_error(
+          fmt::format("{}:{}: field {} is not valid UTF-8 (byte 0x{:02X} at offset {})", name_,
+                      rec.line, k + 1, static_cast<unsigned char>(rec.fields[k][at]), at));
     }
   }
   return rec;

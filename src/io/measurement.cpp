@@ -109,6 +109,13 @@ Measurement MeasurementFromJson(const json& j, const std::string& where) {
       }
       m.input_shape.push_back(d.get<std::int64_t>());
     }
+    // As for architectures: at most 2^53 elements per sample, so that counts stay exact and finite.
+    double elements = 1;
+    for (const std::int64_t d : m.input_shape) elements *= static_cast<double>(d);
+    if (elements > 9007199254740992.0) {
+      throw std::runtime_error(
+          fmt::format("{}: field 'input_shape' {} has more than 2^53 elements", where, it->dump()));
+    }
   }
   if (j.contains("dtype")) m.dtype = RequireString(j, "dtype", where);
   if (j.contains("mode")) m.mode = RequireString(j, "mode", where);
@@ -134,6 +141,10 @@ Measurement MeasurementFromJson(const json& j, const std::string& where) {
 std::vector<Measurement> ReadMeasurements(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open file", path));
+  return ReadMeasurements(in, path);
+}
+
+std::vector<Measurement> ReadMeasurements(std::istream& in, const std::string& path) {
   std::vector<Measurement> out;
   std::string line;
   std::size_t n = 0;
@@ -171,7 +182,8 @@ LayerInstance LayerOf(const Measurement& m) {
 }
 
 void WriteMeasurement(std::ostream& out, const Measurement& m) {
-  out << ToJson(m).dump() << '\n';
+  // replace: a non-UTF-8 path in provenance must not fail the write
+  out << ToJson(m).dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
   out.flush();
 }
 

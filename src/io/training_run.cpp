@@ -85,13 +85,17 @@ TrainingRun TrainingRunFromJson(const json& j, const std::string& where) {
 }
 
 void WriteTrainingRun(std::ostream& out, const TrainingRun& r) {
-  out << ToJson(r).dump() << "\n";
+  out << ToJson(r).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   out.flush();
 }
 
 std::vector<TrainingRun> ReadTrainingRuns(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path));
+  return ReadTrainingRuns(in, path);
+}
+
+std::vector<TrainingRun> ReadTrainingRuns(std::istream& in, const std::string& path) {
   std::vector<TrainingRun> runs;
   std::string line;
   for (std::size_t n = 1; std::getline(in, line); ++n) {

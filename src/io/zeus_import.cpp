@@ -16,6 +16,11 @@ std::vector<TrainingRun> ImportZeusFile(const std::string& path, const GpuSpec& 
                                         const WorkloadTable& workloads, const std::string& source) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path));
+  return ImportZeus(in, path, gpu, workloads, source);
+}
+
+std::vector<TrainingRun> ImportZeus(std::istream& in, const std::string& path, const GpuSpec& gpu,
+                                    const WorkloadTable& workloads, const std::string& source) {
   CsvReader reader(in, path);
   auto header_rec = reader.Next();
   if (!header_rec) throw std::runtime_error(fmt::format("{}: empty file", path));

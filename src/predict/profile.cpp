@@ -69,7 +69,9 @@ Profile Profile::Load(const std::string& path) {
 }
 
 void Profile::Save(const std::string& path) const {
-  WriteFileAtomically(path, ToJson().dump(1) + "\n");
+  // replace: a non-UTF-8 name or path must not fail the write
+  WriteFileAtomically(
+      path, ToJson().dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 const char* TargetUnit(const std::string& target) { return target == "time_s" ? "s" : "J"; }

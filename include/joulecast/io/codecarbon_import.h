@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,9 @@ struct CodeCarbonImportResult {
 // `log` may be null (no cleaning). Appends to `result`.
 void ImportCodeCarbonFile(const std::string& path, const SlurmLog* log,
                           const CodeCarbonImportOptions& options, CodeCarbonImportResult& result);
+// The same for CSV text from a stream; `name` stands for the path in error messages.
+void ImportCodeCarbon(std::istream& in, const std::string& name, const SlurmLog* log,
+                      const CodeCarbonImportOptions& options, CodeCarbonImportResult& result);
 
 // The getzner2023 convention for one layer configuration given as "key:value" pairs from
 // project_name: returns the layer in PyTorch terms. Throws std::invalid_argument naming the field.

@@ -23,7 +23,8 @@ class CsvReader {
   // "name:line: unterminated quoted field" on a quote that never closes.
   CsvReader(std::istream& in, std::string name);
 
-  // Next record, or nullopt at end of input. Empty lines are skipped.
+  // Next record, or nullopt at end of input. Empty lines are skipped. Throws std::runtime_error
+  // "name:line: field 3 is not valid UTF-8 (byte 0xC5 at offset 18)" for text that is not UTF-8.
   std::optional<CsvRecord> Next();
 
  private:
@@ -46,6 +47,10 @@ class CsvHeader {
   std::vector<std::string> names_;
   std::unordered_map<std::string, std::size_t> index_;
 };
+
+// Position of the first byte that is not part of valid UTF-8 (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF), or std::string::npos when all of `s` is valid.
+std::size_t InvalidUtf8At(const std::string& s);
 
 // Strict number parsing of a whole field: throws std::invalid_argument naming `what` when the text
 // is empty, has trailing garbage, or is not finite.

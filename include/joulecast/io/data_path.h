@@ -1,4 +1,4 @@
-// Shipped data files (data/hardware/gpus.json, data/workloads.json, data/carbon/intensity.json)
+// Shipped data files (data/hardware/gpus.json, data/workloads.json, data/carbon/grid_intensity.json)
 // looked up as the zoo looks up architectures (arch/zoo.h), first existing file wins:
 //   1. $JOULECAST_DATA_DIR/<relative>            (when the variable is set and non-empty)
 //   2. <directory of the running executable>/../share/joulecast/<relative>   (installed tree)

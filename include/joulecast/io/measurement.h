@@ -54,6 +54,8 @@ Measurement MeasurementFromJson(const nlohmann::json& j, const std::string& wher
 
 // Reads every record of a JSON Lines file; blank lines are skipped.
 std::vector<Measurement> ReadMeasurements(const std::string& path);
+// The same for text from a stream; `name` stands for the path in error messages.
+std::vector<Measurement> ReadMeasurements(std::istream& in, const std::string& name);
 // Appends one line and flushes.
 void WriteMeasurement(std::ostream& out, const Measurement& m);
 

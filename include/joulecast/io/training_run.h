@@ -42,6 +42,8 @@ nlohmann::json ToJson(const TrainingRun& r);
 TrainingRun TrainingRunFromJson(const nlohmann::json& j, const std::string& where);
 void WriteTrainingRun(std::ostream& out, const TrainingRun& r);
 std::vector<TrainingRun> ReadTrainingRuns(const std::string& path);
+// The same for text from a stream; `name` stands for the path in error messages.
+std::vector<TrainingRun> ReadTrainingRuns(std::istream& in, const std::string& name);
 std::vector<TrainingRun> ReadTrainingRunFiles(const std::vector<std::string>& paths);
 
 // True when the first non-blank line of the file is a JSON object with "kind": "training_run"

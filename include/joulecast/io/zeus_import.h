@@ -14,6 +14,7 @@
 // batch 1024 adadelta 125 W already on line 3"); "path: no rows" for a file with a header only.
 #pragma once
 
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -26,5 +27,8 @@ namespace joulecast {
 std::vector<TrainingRun> ImportZeusFile(const std::string& path, const GpuSpec& gpu,
                                         const WorkloadTable& workloads,
                                         const std::string& source = "");
+// The same for CSV text from a stream; `name` stands for the path in error messages.
+std::vector<TrainingRun> ImportZeus(std::istream& in, const std::string& name, const GpuSpec& gpu,
+                                    const WorkloadTable& workloads, const std::string& source = "");
 
 }  // namespace joulecast

@@ -1,0 +1,83 @@
+// Shared by the libFuzzer targets (fuzz/*_fuzz.cpp, built with -DJOULECAST_FUZZ=ON and clang).
+//
+// A target feeds the bytes to one reader. Rejecting input with a std::exception is the expected
+// outcome for most inputs; what counts as a finding (abort, so that libFuzzer saves the input):
+// a crash or sanitizer report, an exception message that is empty or spans several lines (the CLI
+// prints it as its one-line error), an exception that is not a std::exception, or a result that
+// "lies": a non-finite or negative number, or a record that the reader itself would reject when
+// read back.
+#pragma once
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+#include "joulecast/arch/architecture.h"
+
+namespace joulecast::fuzz {
+
+[[noreturn]] inline void Fail(const std::string& what) {
+  std::fprintf(stderr, "FUZZ FINDING: %s\n", what.c_str());
+  std::abort();
+}
+
+// A rejection must be a non-empty message. It may quote the input, so it may hold a line break
+// only when the input has one (raw, or as a JSON/Python escape): the CLI escapes those
+// (io/one_line.h); a line break the reader invents itself is a finding.
+inline const std::string*& CurrentInput() {
+  static const std::string* input = nullptr;
+  return input;
+}
+
+inline void CheckMessage(const std::exception& e) {
+  const std::string m = e.what();
+  if (m.empty()) Fail("empty exception message");
+  const std::string* in = CurrentInput();
+  const bool input_has_break = in && (in->find_first_of("\n\r\\") != std::string::npos);
+  if (!input_has_break && m.find_first_of("\n\r") != std::string::npos)
+    Fail("multi-line exception message: " + m);
+}
+
+inline void CheckFinite(double v, const std::string& what) {
+  if (!std::isfinite(v)) Fail(what + " is not finite");
+}
+
+inline void CheckNonNegative(double v, const std::string& what) {
+  CheckFinite(v, what);
+  if (v < 0) Fail(what + " is negative");
+}
+
+// Runs `f`; std::exceptions are checked and swallowed, anything else escapes to libFuzzer.
+template <typename F>
+void Guard(const std::string& input, F&& f) {
+  CurrentInput() = &input;
+  try {
+    f();
+  } catch (const std::exception& e) {
+    CheckMessage(e);
+  }
+}
+
+// A small network with Conv2d, ReLU, MaxPool2d, Linear and a residual add, for the targets that
+// need something to predict.
+inline Architecture SmallArchitecture() {
+  return ParseArchitectureText(R"({"name": "fuzz_small", "input": [3, 32, 32], "layers": [
+    {"type": "Conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": 3, "padding": 1},
+    {"type": "ReLU"},
+    {"type": "Residual", "functional": true, "body": [
+      {"type": "Conv2d", "in_channels": 8, "out_channels": 8, "kernel_size": 3, "padding": 1},
+      {"type": "BatchNorm2d", "num_features": 8}]},
+    {"type": "MaxPool2d", "kernel_size": 2},
+    {"type": "Flatten", "functional": true},
+    {"type": "Linear", "in_features": 2048, "out_features": 10},
+    {"type": "Softmax", "dim": 1}]})",
+                               "fuzz_small");
+}
+
+inline std::string SourcePath(const char* rel) {
+  return std::string(JOULECAST_SOURCE_DIR) + "/" + rel;
+}
+
+}  // namespace joulecast::fuzz

@@ -1,0 +1,87 @@
+// The collection loop: for each configuration of this shard that the store does not hold yet,
+// measure it (MeasureFn: the libtorch plugin, or a fake in tests) with the energy meter spanning
+// the timed runs, and append one measurement record.
+//
+// Record written per configuration (io/measurement.h), per run = one forward pass of the batch or
+// one training step:
+//   duration_s       median seconds per run over the timed samples; duration_s_std their sample
+//                    standard deviation; repetitions = number of samples
+//   energy_j         meter joules over the timed phase / timed runs (gross: the whole metered
+//                    domain); null with meter "none"; idle_power_w measured once per run of the
+//                    collector when a meter exists (dynamic energy = energy_j - idle_power_w *
+//                    duration_s)
+//   macs             ptflops MACs of the batch (summed over operations for whole networks)
+//   context          the configuration's origin plus "threads" (requested; part of the store key),
+//                    "spread" {"iqr_over_median", "q1_s", "q3_s", "min_s", "max_s", "mean_s"},
+//                    "protocol" {"aggregate": "median", "runs", "runs_per_sample", "warmup_runs",
+//                    "min_seconds", "min_repetitions", "elapsed_s"}; whole networks also
+//                    "architecture": name (so that fit skips them and evaluate uses them)
+//   hardware         DescribeHost() + libtorch description + meter description + threads used
+//   provenance       {"source": "joulecast collect", "tool_version", "seed", "timestamp", "shard"}
+// A configuration that fails (unsupported dtype on the device, out of memory) is reported through
+// `warn`, counted, and not recorded, so that a re-run retries it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "joulecast/collect/config_sampler.h"
+#include "joulecast/collect/meter.h"
+#include "joulecast/collect/progress.h"
+#include "joulecast/collect/shard.h"
+#include "joulecast/collect/store.h"
+#include "joulecast/collect/torch_runner.h"
+#include "joulecast/io/measurement.h"
+
+namespace joulecast {
+
+struct CollectSettings {
+  std::string device = "cpu";      // cpu | cuda
+  std::string dtype = "float32";   // float32 | float16 | bfloat16
+  std::string mode = "forward";    // forward | train_step
+  std::int64_t threads = 1;        // intra-op threads of libtorch
+  double min_seconds = 1.0;        // timed phase per configuration, at least
+  std::int64_t min_repetitions = 5;
+  double warmup_seconds = 0.2;
+  std::uint64_t seed = 0;
+  Shard shard;
+};
+
+struct CollectStats {
+  std::int64_t total = 0;      // configurations in the campaign
+  std::int64_t in_shard = 0;   // of them, in this shard
+  std::int64_t skipped = 0;    // already in the store
+  std::int64_t measured = 0;   // recorded now
+  std::int64_t failed = 0;     // measurement threw
+  bool interrupted = false;    // stopped by SIGINT/SIGTERM
+  std::string first_error;
+};
+
+// The record for `config` before measuring: what ran and how (ConfigKey() of it is the store key).
+Measurement RecordSkeleton(const CollectConfig& config, const CollectSettings& settings);
+// The request handed to the runner (torch_runner_plugin.h documents it).
+nlohmann::json MakeRequest(const CollectConfig& config, const CollectSettings& settings);
+
+// {"cpu": model name from /proc/cpuinfo, "logical_cpus", "physical_cores", "memory_gib",
+//  "kernel"}; fields it cannot read are left out. `cpuinfo` is injectable for tests.
+nlohmann::json DescribeHost(const std::string& cpuinfo = "/proc/cpuinfo");
+
+struct CollectRun {
+  const std::vector<CollectConfig>* configs;
+  CollectSettings settings;
+  MeasurementStore* store;
+  EnergyMeter* meter;
+  MeasureFn measure;
+  nlohmann::json hardware = nlohmann::json::object();
+  std::optional<double> idle_power_w;
+  ProgressBar* progress = nullptr;                   // may be null
+  std::function<void(const std::string&)> warn;      // may be empty
+};
+
+CollectStats RunCollection(const CollectRun& run);
+
+}  // namespace joulecast

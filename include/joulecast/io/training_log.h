@@ -1,0 +1,46 @@
+// Reader of partial training logs: one CSV row per finished training epoch, for the online
+// estimators (predict/online_estimate.h, `joulecast extrapolate`).
+//
+// Format (RFC 4180 CSV, io/csv.h), a header row naming the columns, in any order:
+//   epoch        required; 1, 2, 3, ... in order, one row per epoch (the first data row is epoch 1)
+//   duration_s   required; wall time of the epoch in seconds, finite and > 0
+//   energy_j     optional; energy of the epoch in joules, finite and >= 0
+//   power_w      optional; mean power over the epoch in watts, finite and >= 0; the epoch's
+//                energy is then power_w × duration_s J (= power_w × duration_s / 3600 Wh)
+// When both energy_j and power_w are present, energy_j is used and power_w is only read for its
+// validity. With neither, the log has times only (has_energy() false). Other columns (loss,
+// accuracy, ...) are ignored. Empty lines are skipped.
+//
+// Errors (std::runtime_error), one line naming the file and line:
+//   "LOG.csv: cannot open", "LOG.csv: empty file (expected a header with epoch, duration_s)",
+//   "LOG.csv: no epochs after the header", "LOG.csv: missing column 'duration_s'",
+//   "LOG.csv:4: 2 fields, the header has 3", "LOG.csv:4: epoch 3 expected, got 5",
+//   "LOG.csv:4: power_w is not finite: 'nan'", "LOG.csv:4: duration_s must be > 0, got 0",
+//   "LOG.csv:4: energy_j must be >= 0, got -1"
+#pragma once
+
+#include <istream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace joulecast {
+
+struct LogEpoch {
+  int epoch = 0;
+  double duration_s = 0;
+  std::optional<double> energy_j;  // set for every epoch when the log has energy or power
+  std::size_t line = 0;            // 1-based line in the file
+};
+
+struct TrainingLog {
+  std::string path;
+  std::string energy_column;  // "energy_j", "power_w" or "" (time only)
+  std::vector<LogEpoch> epochs;
+  bool has_energy() const { return !energy_column.empty(); }
+};
+
+TrainingLog ReadTrainingLog(std::istream& in, const std::string& name);
+TrainingLog LoadTrainingLog(const std::string& path);
+
+}  // namespace joulecast

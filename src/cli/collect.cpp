@@ -1,0 +1,271 @@
+// joulecast collect (--layer TYPE[,TYPE...] --samples N | --configs-from ARCH[,...] |
+//                    --architecture ARCH[,...]) [--batch-size B[,B...]] [--device cpu|cuda]
+//                   [--dtype float32|float16|bfloat16] [--mode forward|train_step] [--threads T]
+//                   [--min-seconds S] [--seed S] [--shard K/N] [--meter auto|rapl|nvml|none]
+//                   -o OUT.jsonl
+// Measures with libtorch through the joulecast_collect_torch plugin (loaded here only) and appends
+// one record per configuration to OUT.jsonl (collect/collector.h documents the record and
+// collect/torch_runner.h the protocol). Re-running the same command resumes.
+// Environment: JOULECAST_RAPL_ROOT (default /sys/class/powercap) and JOULECAST_NVML_LIBRARY
+// (default libnvidia-ml.so.1) point the meters elsewhere (tests, unusual installs).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+
+#include "commands.h"
+#include "common.h"
+#include "joulecast/arch/shape_inference.h"
+#include "joulecast/collect/collector.h"
+#include "joulecast/collect/config_sampler.h"
+#include "joulecast/collect/meter.h"
+#include "joulecast/collect/progress.h"
+#include "joulecast/collect/shard.h"
+#include "joulecast/collect/store.h"
+#include "joulecast/collect/torch_runner.h"
+
+namespace joulecast::cli {
+
+namespace {
+
+struct CollectArgs {
+  std::vector<std::string> layers, configs_from, architectures;
+  std::int64_t samples = 0;
+  std::vector<std::int64_t> batch_sizes;
+  std::string input, output, shard = "0/1", meter = "auto";
+  CollectSettings settings;
+  double idle_seconds = 3;
+  double max_macs = SamplerOptions().max_macs;
+  double max_elements = SamplerOptions().max_elements;
+  bool dry_run = false, quiet = false;
+};
+
+std::string Env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
+  const int given = !a.layers.empty() + !a.configs_from.empty() + !a.architectures.empty();
+  if (given != 1) {
+    throw std::invalid_argument(
+        "collect: give exactly one of --layer, --configs-from or --architecture");
+  }
+  std::vector<CollectConfig> configs;
+  if (!a.layers.empty()) {
+    if (a.samples < 1) throw std::invalid_argument("--samples: required with --layer, >= 1");
+    SamplerOptions o;
+    o.batch_sizes = a.batch_sizes;
+    o.max_macs = a.max_macs;
+    o.max_elements = a.max_elements;
+    for (const std::string& type : a.layers) {
+      for (auto& c : SampleConfigs(type, a.samples, a.settings.seed, o)) configs.push_back(c);
+    }
+    return configs;
+  }
+  if (a.samples != 0) {
+    throw std::invalid_argument("--samples: only with --layer");
+  }
+  const std::vector<std::int64_t> batches =
+      a.batch_sizes.empty() ? std::vector<std::int64_t>{1} : a.batch_sizes;
+  const bool whole = !a.architectures.empty();
+  for (const std::string& name : whole ? a.architectures : a.configs_from) {
+    Architecture arch = LoadArchitectureArg(name, a.input);
+    if (!a.input.empty()) arch.input = ParseShapeArg(a.input, "--input");
+    if (whole) {
+      for (std::int64_t b : batches) configs.push_back(WholeNetworkConfig(arch, b));
+    } else {
+      for (auto& c : ConfigsFromArchitecture(arch, batches)) configs.push_back(c);
+    }
+  }
+  return configs;
+}
+
+// The BLAS that libtorch's Linear layers end up in on Debian (update-alternatives), if any.
+std::string BlasAlternative() {
+  std::error_code ec;
+  for (const char* link : {"/etc/alternatives/libblas.so.3-x86_64-linux-gnu",
+                           "/etc/alternatives/libblas.so.3-aarch64-linux-gnu"}) {
+    auto target = std::filesystem::read_symlink(link, ec);
+    if (!ec) return target.string();
+  }
+  return "";
+}
+
+nlohmann::json Hardware(const CollectArgs& a, const TorchRunner& runner,
+                        const EnergyMeter& meter) {
+  nlohmann::json h = DescribeHost();
+  const nlohmann::json info = runner.Info();
+  h["libtorch"] = info.value("libtorch", "");
+  // The first line of at::get_parallel_info() names the backend; keep what matters.
+  std::istringstream parallel(info.value("parallel", ""));
+  std::string line;
+  while (std::getline(parallel, line)) {
+    if (line.find("ATen parallel backend") != std::string::npos ||
+        line.find("MKL") != std::string::npos || line.find("OpenMP") != std::string::npos) {
+      h["parallel"].push_back(line);
+    }
+  }
+  std::istringstream config(info.value("config", ""));
+  while (std::getline(config, line)) {
+    if (line.find("BLAS_INFO") != std::string::npos || line.find("LAPACK_INFO") != std::string::npos ||
+        line.find("USE_MKLDNN") != std::string::npos) {
+      h["torch_build"].push_back(line.substr(line.find_first_not_of(" -")));
+    }
+  }
+  if (const std::string blas = BlasAlternative(); !blas.empty()) h["blas_library"] = blas;
+  if (a.settings.device == "cuda") {
+    nlohmann::json gpu = DescribeNvmlGpu(Env("JOULECAST_NVML_LIBRARY", "libnvidia-ml.so.1"));
+    for (auto& [k, v] : gpu.items()) h[k] = v;
+  }
+  h["meter"] = meter.Describe();
+  h["meter"]["name"] = meter.name();
+  return h;
+}
+
+void RunCollect(CollectArgs& a) {
+  a.settings.shard = ParseShard(a.shard);
+  std::vector<CollectConfig> configs = BuildConfigs(a);
+  const auto warn = [](const std::string& m) { std::cerr << "joulecast: warning: " << m << "\n"; };
+  MeasurementStore store(a.output, warn);
+  std::int64_t in_shard = 0, done = 0;
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    if (!a.settings.shard.Owns(static_cast<std::int64_t>(i))) continue;
+    ++in_shard;
+    if (store.Done(ConfigKey(RecordSkeleton(configs[i], a.settings)))) ++done;
+  }
+  if (a.dry_run) {
+    std::cout << fmt::format(
+        "{} configurations, {} in shard {}, {} already in {}, {} to measure\n", configs.size(),
+        in_shard, a.settings.shard.ToString(), done, a.output, in_shard - done);
+    return;
+  }
+  if (in_shard == done) {
+    if (!a.quiet) {
+      std::cerr << fmt::format("joulecast: all {} configurations of shard {} are in {}\n",
+                               in_shard, a.settings.shard.ToString(), a.output);
+    }
+    return;
+  }
+  const TorchRunner runner = TorchRunner::Load();
+  MeterPaths paths;
+  paths.rapl_root = Env("JOULECAST_RAPL_ROOT", "/sys/class/powercap");
+  paths.nvml_library = Env("JOULECAST_NVML_LIBRARY", "libnvidia-ml.so.1");
+  std::string note;
+  std::unique_ptr<EnergyMeter> meter = MakeMeter(a.meter, a.settings.device, paths, &note);
+  if (!note.empty() && !a.quiet) std::cerr << "joulecast: note: " << note << "\n";
+  CollectRun run;
+  run.configs = &configs;
+  run.settings = a.settings;
+  run.store = &store;
+  run.meter = meter.get();
+  run.measure = runner.AsMeasureFn();
+  run.hardware = Hardware(a, runner, *meter);
+  run.idle_power_w = MeasureIdlePower(*meter, a.idle_seconds);
+  run.warn = warn;
+  ProgressBar bar(in_shard, a.quiet ? nullptr : stderr);
+  run.progress = &bar;
+  StopRequest stop;
+  const CollectStats st = RunCollection(run);
+  bar.Finish(a.quiet ? ""
+                     : fmt::format("collected {} configurations into {} ({} skipped as done, {} "
+                                   "failed; meter {})",
+                                   st.measured, a.output, st.skipped, st.failed, meter->name()));
+  if (st.interrupted) {
+    throw std::runtime_error(fmt::format(
+        "interrupted: {} of {} configurations of shard {} are in {}; re-run the same command to "
+        "resume",
+        st.skipped + st.measured, in_shard, a.settings.shard.ToString(), a.output));
+  }
+  if (st.failed > 0 && st.measured == 0 && st.skipped == 0) {
+    throw std::runtime_error(fmt::format("every configuration failed; first: {}", st.first_error));
+  }
+}
+
+}  // namespace
+
+void RegisterCollect(CLI::App& app) {
+  auto a = std::make_shared<CollectArgs>();
+  auto* cmd = app.add_subcommand(
+      "collect",
+      "Measure layers or whole networks with libtorch (time, and energy where a meter exists) "
+      "into a JSON Lines file; re-running resumes");
+  std::string types;
+  for (const auto& t : SampleableLayerTypes()) types += (types.empty() ? "" : ", ") + t;
+  auto* layer = cmd->add_option("--layer", a->layers,
+                                "Random configurations of these layer types (comma list): " + types)
+                    ->delimiter(',');
+  cmd->add_option("--samples", a->samples, "Random configurations per --layer type")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));
+  auto* from = cmd->add_option("--configs-from", a->configs_from,
+                               "The distinct layers of these networks (zoo names or files, comma "
+                               "list)")
+                   ->delimiter(',');
+  auto* whole = cmd->add_option("--architecture", a->architectures,
+                                "Whole networks (zoo names or files, comma list)")
+                    ->delimiter(',');
+  layer->excludes(from)->excludes(whole);
+  from->excludes(whole);
+  cmd->add_option("--input", a->input, "Per-sample input shape, e.g. 3x224x224");
+  cmd->add_option("-b,--batch-size", a->batch_sizes,
+                  "Batch sizes (comma list); --layer default: sampled from 1,2,4,...,64; "
+                  "otherwise 1")
+      ->delimiter(',')
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
+  cmd->add_option("--device", a->settings.device)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--dtype", a->settings.dtype)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}));
+  cmd->add_option("--mode", a->settings.mode,
+                  "forward (eval, no grad) or train_step (forward, backward, SGD step)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"forward", "train_step"}));
+  cmd->add_option("--threads", a->settings.threads, "libtorch intra-op threads")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1024}));
+  cmd->add_option("--min-seconds", a->settings.min_seconds,
+                  "Timed seconds per configuration, at least")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--min-repetitions", a->settings.min_repetitions,
+                  "Timed samples per configuration, at least")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{100000}));
+  cmd->add_option("--warmup-seconds", a->settings.warmup_seconds,
+                  "Warm-up per configuration (and at least 2 runs)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--seed", a->settings.seed, "Seed of the random configurations and weights")
+      ->capture_default_str();
+  cmd->add_option("--shard", a->shard,
+                  "Measure shard K of N (0-based: K = 0..N-1), e.g. "
+                  "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT with --array=0-(N-1)")
+      ->capture_default_str();
+  cmd->add_option("--meter", a->meter, "Energy meter")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "rapl", "nvml", "none"}));
+  cmd->add_option("--idle-seconds", a->idle_seconds,
+                  "Seconds of idle power measurement before collecting (with a meter)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 600.0));
+  cmd->add_option("--max-macs", a->max_macs, "Sampler limit: MACs per run of the batch")
+      ->capture_default_str();
+  cmd->add_option("--max-elements", a->max_elements,
+                  "Sampler limit: elements of the largest tensor of the batch")
+      ->capture_default_str();
+  cmd->add_option("-o,--output", a->output, "JSON Lines file to append to")->required();
+  cmd->add_flag("--dry-run", a->dry_run,
+                "Count the configurations (all, in this shard, already done) and stop");
+  cmd->add_flag("-q,--quiet", a->quiet, "No progress bar or summary");
+  cmd->callback([a] { RunCollect(*a); });
+}
+
+}  // namespace joulecast::cli

@@ -1,0 +1,71 @@
+#include "html_cli.h"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "joulecast/io/atomic_file.h"
+#include "joulecast/report/svg.h"
+
+namespace joulecast::cli {
+
+void WriteHtmlReport(const std::string& path, const std::string& html) {
+  try {
+    WriteFileAtomically(path, html);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("--html: {}", e.what()));
+  }
+}
+
+report::TrainingReport TrainEstimateReport(const nlohmann::json& j, const TrainingModel& model,
+                                           const std::string& model_path) {
+  // Every number comes out of `j` by the pointer that the page then records, so the page and
+  // --json cannot disagree.
+  auto q = [&](const std::string& pointer) {
+    return report::Quantity{j.at(nlohmann::json::json_pointer(pointer)).get<double>(), pointer};
+  };
+  report::TrainingReport r;
+  const std::string target = j.at("target").get<std::string>();
+  const std::string gpu = j.at("gpu").get<std::string>();
+  r.title = fmt::format("Training {} on {}", target, gpu);
+  auto num = [&](const char* key) { return report::FormatNumber(j.at(key).get<double>(), 6); };
+  r.context = {{"job", target},
+               {"GPU", gpu},
+               {"batch size", num("batch_size")},
+               {"epochs", num("epochs")},
+               {"samples per epoch", num("samples_per_epoch")},
+               {"training cost", num("train_gflops_per_sample") + " GFLOP per sample"},
+               {"parameters", num("params_m") + " M"},
+               {"power limit", num("power_limit_w") + " W"},
+               {"PUE", num("pue")}};
+  if (j.contains("co2_kg") && j.contains("total_energy_kwh") && j["total_energy_kwh"] > 0) {
+    r.context.emplace_back(
+        "carbon intensity",
+        report::FormatNumber(1000 * j["co2_kg"].get<double>() / j["total_energy_kwh"].get<double>(),
+                             4) +
+            " g CO\u2082/kWh");
+  }
+  if (j.contains("region") && j["region"].is_object()) {
+    r.context.emplace_back("grid region", fmt::format("{} ({})", j["region"].value("name", ""),
+                                                      j["region"].value("code", "")));
+  }
+  if (j.contains("cost")) r.context.emplace_back("electricity cost", num("cost"));
+  report::TrainingSetting s;
+  s.name = fmt::format("batch {}, {} epochs", num("batch_size"), num("epochs"));
+  s.energy_j = q("/total_energy_j");
+  s.time_s = q("/total_time_s");
+  s.power_w = q("/average_power_w");
+  if (j.contains("co2_kg")) s.co2_kg = q("/co2_kg");
+  s.baselines = {{"TDP \u00d7 time", q("/baselines/tdp_time/total_energy_j")},
+                 {"Green Algorithms", q("/baselines/green_algorithms/total_energy_j")}};
+  s.cheapest = true;
+  r.settings.push_back(s);
+  r.notes = {
+      "Both baselines use our predicted time and need only the GPU's datasheet: TDP \u00d7 time "
+      "assumes the GPU draws its TDP throughout; Green Algorithms (Lannelongue et al. 2021) adds "
+      "0.3725 W per GB of GPU memory. The PUE multiplies all three."};
+  r.profile = report::SummarizeTrainingModel(model, model_path);
+  return r;
+}
+
+}  // namespace joulecast::cli

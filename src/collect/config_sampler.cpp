@@ -1,0 +1,320 @@
+#include "joulecast/collect/config_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <utility>
+
+#include "joulecast/arch/shape_inference.h"
+#include "joulecast/features/macs.h"
+
+namespace joulecast {
+namespace {
+
+using nlohmann::json;
+
+// Portable draws on top of mt19937_64 (std::uniform_*_distribution differ between libraries).
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : engine_(seed) {}
+  // Uniform integer in [lo, hi].
+  std::int64_t Int(std::int64_t lo, std::int64_t hi) {
+    const std::uint64_t span = static_cast<std::uint64_t>(hi - lo) + 1;
+    return lo + static_cast<std::int64_t>(engine_() % span);
+  }
+  // Uniform real in [0, 1).
+  double Real() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+  bool Chance(double p) { return Real() < p; }
+  // Log-uniform integer in [lo, hi].
+  std::int64_t LogInt(std::int64_t lo, std::int64_t hi) {
+    const double v = std::exp(std::log(double(lo)) + Real() * (std::log(double(hi) + 1) -
+                                                              std::log(double(lo))));
+    return std::clamp(static_cast<std::int64_t>(v), lo, hi);
+  }
+  template <typename T>
+  const T& Pick(const std::vector<T>& items) {
+    return items[static_cast<std::size_t>(Int(0, static_cast<std::int64_t>(items.size()) - 1))];
+  }
+  // Index drawn with the given weights (summing to 1).
+  std::size_t Weighted(const std::vector<double>& weights) {
+    double r = Real();
+    for (std::size_t i = 0; i + 1 < weights.size(); ++i) {
+      if (r < weights[i]) return i;
+      r -= weights[i];
+    }
+    return weights.size() - 1;
+  }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+std::uint64_t SplitMix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t HashString(const std::string& s) {
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+// Channels in [lo, hi]: multiples of 16 (p 0.5), of 8 (p 0.3), or any value (p 0.2).
+std::int64_t Channels(Rng& r, std::int64_t lo, std::int64_t hi) {
+  const std::size_t kind = r.Weighted({0.5, 0.3, 0.2});
+  if (kind == 2 || hi < 16) return r.LogInt(lo, hi);
+  const std::int64_t step = kind == 0 ? 16 : 8;
+  const std::int64_t v = r.LogInt(std::max(lo, step), hi);
+  return std::max(step, v / step * step);
+}
+
+std::int64_t ImageSide(Rng& r) {
+  static const std::vector<std::int64_t> real = {7, 13, 14, 27, 28, 55, 56, 112, 224};
+  return r.Chance(0.6) ? r.Pick(real) : r.Int(4, 224);
+}
+
+std::int64_t BatchSize(Rng& r, const SamplerOptions& o) {
+  static const std::vector<std::int64_t> defaults = {1, 2, 4, 8, 16, 32, 64};
+  return r.Pick(o.batch_sizes.empty() ? defaults : o.batch_sizes);
+}
+
+Shape Chw(Rng& r, std::int64_t max_channels) {
+  const std::int64_t side = ImageSide(r);
+  return {Channels(r, 1, max_channels), side, side};
+}
+
+// Activation-like input: CxHxW (p_chw) or a flat vector of [16, 25088].
+Shape ActivationShape(Rng& r, double p_chw) {
+  if (r.Chance(p_chw)) return Chw(r, 1024);
+  return {r.LogInt(16, 25088)};
+}
+
+json Pair(std::int64_t a) { return json::array({a, a}); }
+
+void FillPool(Rng& r, json* p, bool max_pool) {
+  std::int64_t k = 2, s = 2, pad = 0;
+  const std::size_t kind = r.Weighted({0.4, 0.3, 0.1, 0.2});
+  if (kind == 1) {
+    k = 3, s = 2, pad = 1;
+  } else if (kind == 2) {
+    k = 3, s = 2;
+  } else if (kind == 3) {
+    k = r.Int(2, 5);
+    s = r.Int(1, k);
+    pad = r.Int(0, k / 2);
+  }
+  (*p)["kernel_size"] = Pair(k);
+  (*p)["stride"] = Pair(s);
+  (*p)["padding"] = Pair(pad);
+  (*p)["ceil_mode"] = r.Chance(0.15);
+  if (!max_pool) (*p)["count_include_pad"] = r.Chance(0.5);
+}
+
+// One raw draw; validity is checked by the caller.
+LayerInstance Draw(const std::string& type, Rng& r) {
+  LayerInstance l;
+  l.type = type;
+  json p = json::object();
+  if (type == "Conv2d") {
+    const std::int64_t side = ImageSide(r);
+    std::int64_t in = r.Chance(0.05) ? 3 : Channels(r, 1, 1024);
+    std::int64_t out = Channels(r, 8, 1024);
+    const std::int64_t k = std::vector<std::int64_t>{1, 3, 5, 7, 11}[r.Weighted(
+        {0.35, 0.45, 0.08, 0.07, 0.05})];
+    const std::int64_t s = std::vector<std::int64_t>{1, 2, 4}[r.Weighted({0.7, 0.25, 0.05})];
+    const std::int64_t pad = r.Chance(0.8) ? k / 2 : r.Int(0, k / 2);
+    const std::int64_t dil = r.Chance(0.9) ? 1 : 2;
+    std::int64_t groups = 1;
+    const std::size_t g = r.Weighted({0.75, 0.2, 0.05});
+    if (g == 1) {
+      out = in;  // depthwise
+      groups = in;
+    } else if (g == 2) {
+      groups = r.Pick(std::vector<std::int64_t>{2, 4, 8, 32});
+      in = std::max(groups, in / groups * groups);
+      out = std::max(groups, out / groups * groups);
+    }
+    p = {{"in_channels", in}, {"out_channels", out},    {"kernel_size", Pair(k)},
+         {"stride", Pair(s)}, {"padding", Pair(pad)},   {"dilation", Pair(dil)},
+         {"groups", groups},  {"bias", r.Chance(0.5)}};
+    l.input_shape = {in, side, side};
+  } else if (type == "MaxPool2d" || type == "AvgPool2d") {
+    FillPool(r, &p, type == "MaxPool2d");
+    l.input_shape = Chw(r, 1024);
+  } else if (type == "AdaptiveAvgPool2d") {
+    p["output_size"] = Pair(std::vector<std::int64_t>{1, 7, 6}[r.Weighted({0.6, 0.3, 0.1})]);
+    l.input_shape = Chw(r, 2048);
+  } else if (type == "BatchNorm2d") {
+    l.input_shape = Chw(r, 1024);
+    p["num_features"] = l.input_shape[0];
+  } else if (type == "ReLU" || type == "ReLU6") {
+    l.input_shape = ActivationShape(r, 0.8);
+    p["inplace"] = r.Chance(0.6);
+  } else if (type == "Sigmoid" || type == "Tanh") {
+    l.input_shape = ActivationShape(r, 0.8);
+  } else if (type == "Dropout") {
+    p["p"] = r.Pick(std::vector<double>{0.1, 0.2, 0.5});
+    p["inplace"] = r.Chance(0.2);
+    l.input_shape = ActivationShape(r, 0.3);
+  } else if (type == "Softmax") {
+    l.input_shape = {r.LogInt(2, 21843)};
+    p["dim"] = r.Chance(0.5) ? 1 : -1;
+  } else if (type == "Linear") {
+    static const std::vector<std::int64_t> real_in = {25088, 9216, 4096, 2048, 1280, 1024, 512};
+    static const std::vector<std::int64_t> real_out = {1000, 4096, 10, 100};
+    const std::int64_t in = r.Chance(0.3) ? r.Pick(real_in) : r.LogInt(16, 25088);
+    const std::int64_t out = r.Chance(0.3) ? r.Pick(real_out) : r.LogInt(2, 4096);
+    p = {{"in_features", in}, {"out_features", out}, {"bias", r.Chance(0.85)}};
+    l.input_shape = {in};
+  } else if (type == "Flatten") {
+    l.input_shape = Chw(r, 1024);
+    p = {{"start_dim", 1}, {"end_dim", -1}};
+  } else if (type == "Identity" || type == "Add") {
+    l.input_shape = Chw(r, 1024);
+  } else if (type == "ChannelShuffle") {
+    const std::int64_t g = r.Pick(std::vector<std::int64_t>{2, 3, 4, 8});
+    l.input_shape = Chw(r, 1024);
+    l.input_shape[0] = std::max(g, l.input_shape[0] / g * g);
+    p["groups"] = g;
+  } else if (type == "Cat") {
+    l.input_shape = Chw(r, 1024);
+    l.input_shape[0] = std::max<std::int64_t>(2, l.input_shape[0] / 2 * 2);
+  }
+  l.params = std::move(p);
+  return l;
+}
+
+bool IsImplicit(const std::string& type) { return type == "Add" || type == "Cat"; }
+
+// Output shape (validating) for leaf types and the implicit operations.
+void Complete(LayerInstance* l) {
+  if (IsImplicit(l->type)) {
+    if (l->input_shape.empty()) throw std::runtime_error(l->type + ": empty input shape");
+    if (l->type == "Cat" && (l->input_shape[0] % 2 != 0 || l->input_shape.size() < 2)) {
+      throw std::runtime_error("Cat: the concatenated channels must be even (two halves), got " +
+                               FormatShape(l->input_shape));
+    }
+    l->params = json::object();
+    l->output_shape = l->input_shape;
+    return;
+  }
+  l->params = NormalizeLayerParams(l->type, l->params);
+  l->output_shape = InferOutputShape(*l);
+}
+
+bool WithinLimits(const LayerInstance& l, std::int64_t batch, const SamplerOptions& o) {
+  const LayerCounts c = CountLayer(l, batch);
+  const double largest = std::max({c.input_elements, c.output_elements, c.parameters});
+  return c.macs <= o.max_macs && largest <= o.max_elements;
+}
+
+std::string JoinTypes() {
+  std::string out;
+  for (const auto& t : SampleableLayerTypes()) out += (out.empty() ? "" : ", ") + t;
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> SampleableLayerTypes() {
+  std::vector<std::string> types = KnownLayerTypes();
+  types.push_back("Add");
+  types.push_back("Cat");
+  std::sort(types.begin(), types.end());
+  return types;
+}
+
+CollectConfig SampleConfig(const std::string& type, std::uint64_t seed, std::int64_t index,
+                           const SamplerOptions& options) {
+  const auto types = SampleableLayerTypes();
+  if (std::find(types.begin(), types.end(), type) == types.end()) {
+    throw std::invalid_argument("--layer: unknown layer type '" + type + "'; known: " +
+                                JoinTypes());
+  }
+  const std::uint64_t base =
+      SplitMix(SplitMix(seed) ^ HashString(type) ^ SplitMix(static_cast<std::uint64_t>(index)));
+  for (std::uint64_t attempt = 0; attempt < 1000; ++attempt) {
+    Rng r(SplitMix(base + attempt));
+    CollectConfig c;
+    c.batch_size = BatchSize(r, options);
+    c.layer = Draw(type, r);
+    try {
+      Complete(&c.layer);
+    } catch (const std::exception&) {
+      continue;  // e.g. a kernel larger than the padded image: redraw
+    }
+    if (!WithinLimits(c.layer, c.batch_size, options)) continue;
+    c.context = {{"sample", index}, {"seed", seed}};
+    return c;
+  }
+  throw std::runtime_error("--layer " + type + ": no valid configuration within max_macs " +
+                           std::to_string(options.max_macs) + " and max_elements " +
+                           std::to_string(options.max_elements) + " after 1000 draws");
+}
+
+std::vector<CollectConfig> SampleConfigs(const std::string& type, std::int64_t n,
+                                         std::uint64_t seed, const SamplerOptions& options) {
+  std::vector<CollectConfig> out;
+  out.reserve(static_cast<std::size_t>(std::max<std::int64_t>(n, 0)));
+  for (std::int64_t i = 0; i < n; ++i) out.push_back(SampleConfig(type, seed, i, options));
+  return out;
+}
+
+CollectConfig MakeConfig(LayerInstance layer, std::int64_t batch_size) {
+  if (batch_size < 1) {
+    throw std::invalid_argument("impossible configuration: batch size must be >= 1, got " +
+                                std::to_string(batch_size));
+  }
+  try {
+    Complete(&layer);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(std::string("impossible configuration: ") + e.what());
+  }
+  CollectConfig c;
+  c.layer = std::move(layer);
+  c.batch_size = batch_size;
+  return c;
+}
+
+std::vector<CollectConfig> ConfigsFromArchitecture(const Architecture& arch,
+                                                   const std::vector<std::int64_t>& batch_sizes) {
+  const std::vector<LayerInstance> ops = InferOperations(arch);
+  std::vector<CollectConfig> out;
+  for (std::int64_t b : batch_sizes) {
+    std::set<std::string> seen;
+    for (const LayerInstance& op : ops) {
+      const std::string key =
+          json{{"t", op.type}, {"p", op.params}, {"i", op.input_shape}}.dump();
+      if (!seen.insert(key).second) continue;
+      CollectConfig c = MakeConfig(op, b);
+      c.context = {{"from_architecture", arch.name}, {"layer", op.name}};
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+CollectConfig WholeNetworkConfig(const Architecture& arch, std::int64_t batch_size) {
+  if (batch_size < 1) {
+    throw std::invalid_argument("impossible configuration: batch size must be >= 1, got " +
+                                std::to_string(batch_size));
+  }
+  const std::vector<LayerInstance> ops = InferOperations(arch);
+  CollectConfig c;
+  c.layer.type = arch.name;
+  c.layer.name = arch.name;
+  c.layer.input_shape = arch.input;
+  c.layer.params = json::object();
+  c.layer.output_shape = ops.empty() ? arch.input : ops.back().output_shape;
+  c.batch_size = batch_size;
+  c.architecture = ToJson(arch);
+  c.context = {{"architecture", arch.name}};
+  return c;
+}
+
+}  // namespace joulecast

@@ -1,0 +1,494 @@
+// joulecast_collect_torch: builds a layer configuration or a whole architecture as a libtorch
+// module and times it (forward or one training step) under the protocol of
+// joulecast/collect/torch_runner.h. Module library dlopen()ed by `joulecast collect` only.
+// The only translation unit of the collector that includes libtorch (~17 s, ~1.1 GB to compile).
+
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "joulecast/collect/torch_runner_plugin.h"
+
+namespace {
+
+using json = nlohmann::json;
+using torch::Tensor;
+namespace nn = torch::nn;
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string FirstLine(const std::string& text) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) return line;
+    start = end + 1;
+  }
+  return text;
+}
+
+std::vector<std::int64_t> PairOf(const json& p, const char* key, const json& fallback = nullptr) {
+  const json* v = p.contains(key) ? &p.at(key) : &fallback;
+  if (v->is_null()) v = &fallback;
+  if (v->is_null()) throw Error(std::string("missing argument '") + key + "'");
+  if (v->is_number_integer()) return {v->get<std::int64_t>(), v->get<std::int64_t>()};
+  return {v->at(0).get<std::int64_t>(), v->at(1).get<std::int64_t>()};
+}
+
+template <typename T>
+T Get(const json& p, const char* key, T fallback) {
+  auto it = p.find(key);
+  if (it == p.end() || it->is_null()) return fallback;
+  return it->get<T>();
+}
+
+// One leaf operation: a function of one tensor, and the module that holds its parameters (null
+// for functional operations).
+struct Op {
+  std::function<Tensor(const Tensor&)> fn;
+  std::shared_ptr<nn::Module> module;
+};
+
+// PyTorch's implicit softmax dim (_get_softmax_dim) for a batched tensor of rank `rank`.
+std::int64_t ImplicitSoftmaxDim(std::int64_t rank) { return (rank == 0 || rank == 1 || rank == 3) ? 0 : 1; }
+
+Op MakeOp(const std::string& type, const json& p) {
+  Op op;
+  if (type == "Conv2d") {
+    auto m = nn::Conv2d(nn::Conv2dOptions(p.at("in_channels").get<std::int64_t>(),
+                                          p.at("out_channels").get<std::int64_t>(),
+                                          PairOf(p, "kernel_size"))
+                            .stride(PairOf(p, "stride", 1))
+                            .padding(PairOf(p, "padding", 0))
+                            .dilation(PairOf(p, "dilation", 1))
+                            .groups(Get<std::int64_t>(p, "groups", 1))
+                            .bias(Get<bool>(p, "bias", true)));
+    op.module = m.ptr();
+    op.fn = [m](const Tensor& x) mutable { return m->forward(x); };
+  } else if (type == "BatchNorm2d") {
+    nn::BatchNorm2dOptions o(p.at("num_features").get<std::int64_t>());
+    o.eps(Get<double>(p, "eps", 1e-5))
+        .affine(Get<bool>(p, "affine", true))
+        .track_running_stats(Get<bool>(p, "track_running_stats", true));
+    if (p.contains("momentum") && p.at("momentum").is_null()) {
+      o.momentum(c10::nullopt);
+    } else {
+      o.momentum(Get<double>(p, "momentum", 0.1));
+    }
+    auto m = nn::BatchNorm2d(o);
+    op.module = m.ptr();
+    op.fn = [m](const Tensor& x) mutable { return m->forward(x); };
+  } else if (type == "MaxPool2d") {
+    const auto k = PairOf(p, "kernel_size");
+    auto m = nn::MaxPool2d(nn::MaxPool2dOptions(k)
+                               .stride(PairOf(p, "stride", k))
+                               .padding(PairOf(p, "padding", 0))
+                               .dilation(PairOf(p, "dilation", 1))
+                               .ceil_mode(Get<bool>(p, "ceil_mode", false)));
+    op.module = m.ptr();
+    op.fn = [m](const Tensor& x) mutable { return m->forward(x); };
+  } else if (type == "AvgPool2d") {
+    const auto k = PairOf(p, "kernel_size");
+    auto m = nn::AvgPool2d(nn::AvgPool2dOptions(k)
+                               .stride(PairOf(p, "stride", k))
+                               .padding(PairOf(p, "padding", 0))
+                               .ceil_mode(Get<bool>(p, "ceil_mode", false))
+                               .count_include_pad(Get<bool>(p, "count_include_pad", true)));
+    op.module = m.ptr();
+    op.fn = [m](const Tensor& x) mutable { return m->forward(x); };
+  } else if (type == "AdaptiveAvgPool2d") {
+    const auto s = PairOf(p, "output_size");
+    auto m = nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({s[0], s[1]}));
+    op.module = m.ptr();
+    op.fn = [m](const Tensor& x) mutable { return m->forward(x); };
+  } else if (type == "Linear") {
+    auto m = nn::Linear(nn::LinearOptions(p.at("in_features").get<std::int64_t>(),
+                                          p.at("out_features").get<std::int64_t>())
+                            .bias(Get<bool>(p, "bias", true)));
+    op.module = m.ptr();
+    op.fn = [m](const Tensor& x) mutable { return m->forward(x); };
+  } else if (type == "ReLU") {
+    auto m = nn::ReLU(nn::ReLUOptions().inplace(Get<bool>(p, "inplace", false)));
+    op.module = m.ptr();
+    op.fn = [m](const Tensor& x) mutable { return m->forward(x); };
+  } else if (type == "ReLU6") {
+    auto m = nn::ReLU6(nn::ReLU6Options().inplace(Get<bool>(p, "inplace", false)));
+    op.module = m.ptr();
+    op.fn = [m](const Tensor& x) mutable { return m->forward(x); };
+  } else if (type == "Sigmoid") {
+    op.fn = [](const Tensor& x) { return torch::sigmoid(x); };
+  } else if (type == "Tanh") {
+    op.fn = [](const Tensor& x) { return torch::tanh(x); };
+  } else if (type == "Softmax") {
+    const json dim = p.contains("dim") ? p.at("dim") : json(nullptr);
+    op.fn = [dim](const Tensor& x) {
+      return torch::softmax(x, dim.is_null() ? ImplicitSoftmaxDim(x.dim()) : dim.get<std::int64_t>());
+    };
+  } else if (type == "Dropout") {
+    auto m = nn::Dropout(
+        nn::DropoutOptions().p(Get<double>(p, "p", 0.5)).inplace(Get<bool>(p, "inplace", false)));
+    op.module = m.ptr();
+    op.fn = [m](const Tensor& x) mutable { return m->forward(x); };
+  } else if (type == "Flatten") {
+    const auto start = Get<std::int64_t>(p, "start_dim", 1), end = Get<std::int64_t>(p, "end_dim", -1);
+    op.fn = [start, end](const Tensor& x) { return torch::flatten(x, start, end); };
+  } else if (type == "Identity") {
+    op.fn = [](const Tensor& x) { return x; };
+  } else if (type == "ChannelShuffle") {
+    // torchvision's channel_shuffle (ShuffleNetV2): view, transpose, contiguous, view.
+    const auto g = p.at("groups").get<std::int64_t>();
+    op.fn = [g](const Tensor& x) {
+      const auto s = x.sizes();
+      std::vector<std::int64_t> split = {s[0], g, s[1] / g};
+      split.insert(split.end(), s.begin() + 2, s.end());
+      return x.view(split).transpose(1, 2).contiguous().view(s);
+    };
+  } else {
+    throw Error("unknown layer type '" + type + "'");
+  }
+  return op;
+}
+
+// ------------------------------------------------------------------------- whole architectures
+
+struct Node {
+  enum class Kind { kSequential, kResidual, kConcat, kLeaf };
+  Kind kind = Kind::kLeaf;
+  std::vector<Node> layers, shortcut;
+  std::vector<std::vector<Node>> branches;
+  bool split = false;
+  std::shared_ptr<Op> op;  // leaves (shared by repeats)
+};
+
+class NetworkImpl : public nn::Module {
+ public:
+  explicit NetworkImpl(const json& arch) {
+    std::map<std::string, std::shared_ptr<Op>> by_name;
+    int functional = 0;
+    root_ = BuildList(arch.at("layers"), &by_name, &functional);
+  }
+  Tensor forward(const Tensor& x) { return RunList(root_, x); }
+
+ private:
+  std::vector<Node> BuildList(const json& list, std::map<std::string, std::shared_ptr<Op>>* names,
+                              int* functional) {
+    std::vector<Node> out;
+    for (const json& j : list) out.push_back(Build(j, names, functional));
+    return out;
+  }
+  Node Build(const json& j, std::map<std::string, std::shared_ptr<Op>>* names, int* functional) {
+    const std::string type = j.at("type").get<std::string>();
+    Node n;
+    if (type == "Sequential") {
+      n.kind = Node::Kind::kSequential;
+      n.layers = BuildList(j.at("layers"), names, functional);
+    } else if (type == "Residual") {
+      n.kind = Node::Kind::kResidual;
+      n.layers = BuildList(j.at("body"), names, functional);
+      if (j.contains("shortcut")) n.shortcut = BuildList(j.at("shortcut"), names, functional);
+    } else if (type == "Concat") {
+      n.kind = Node::Kind::kConcat;
+      for (const json& b : j.at("branches")) n.branches.push_back(BuildList(b, names, functional));
+      n.split = Get<bool>(j, "split", false);
+    } else {
+      const std::string name = Get<std::string>(j, "name", "");
+      if (Get<bool>(j, "repeat", false)) {
+        auto it = names->find(name);
+        if (it == names->end()) throw Error(name + " (" + type + "): repeat of an unknown module");
+        n.op = it->second;
+        return n;
+      }
+      json params = j;
+      for (const char* meta : {"type", "name", "functional", "repeat"}) params.erase(meta);
+      try {
+        n.op = std::make_shared<Op>(MakeOp(type, params));
+      } catch (const std::exception& e) {
+        throw Error(name + " (" + type + "): " + FirstLine(e.what()));
+      }
+      if (n.op->module) {
+        // Module names may not hold dots: "features.0" -> "features_0".
+        std::string key = name.empty() ? "f" + std::to_string((*functional)++) : name;
+        std::replace(key.begin(), key.end(), '.', '_');
+        while (named_children().contains(key)) key += "_";
+        register_module(key, n.op->module);
+      }
+      if (!name.empty()) (*names)[name] = n.op;
+    }
+    return n;
+  }
+  Tensor RunList(const std::vector<Node>& list, Tensor x) {
+    for (const Node& n : list) x = Run(n, x);
+    return x;
+  }
+  Tensor Run(const Node& n, const Tensor& x) {
+    switch (n.kind) {
+      case Node::Kind::kSequential:
+        return RunList(n.layers, x);
+      case Node::Kind::kResidual: {
+        // Shortcut first: an in-place op in the body (ReLU(inplace)) must not see it consumed.
+        Tensor shortcut = n.shortcut.empty() ? x : RunList(n.shortcut, x);
+        Tensor body = RunList(n.layers, x);
+        return body + shortcut;
+      }
+      case Node::Kind::kConcat: {
+        std::vector<Tensor> inputs;
+        if (n.split) {
+          inputs = x.chunk(static_cast<std::int64_t>(n.branches.size()), 1);
+        } else {
+          inputs.assign(n.branches.size(), x);
+        }
+        std::vector<Tensor> outs;
+        for (std::size_t b = 0; b < n.branches.size(); ++b) {
+          outs.push_back(RunList(n.branches[b], inputs[b]));
+        }
+        return torch::cat(outs, 1);
+      }
+      case Node::Kind::kLeaf:
+        return n.op->fn(x);
+    }
+    return x;
+  }
+  std::vector<Node> root_;
+};
+TORCH_MODULE(Network);
+
+// ---------------------------------------------------------------------------------- measuring
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+torch::Dtype ParseDtype(const std::string& d) {
+  if (d == "float32") return torch::kFloat32;
+  if (d == "float16") return torch::kFloat16;
+  if (d == "bfloat16") return torch::kBFloat16;
+  throw Error("--dtype: expected float32, float16 or bfloat16, got '" + d + "'");
+}
+
+std::vector<std::int64_t> Batched(std::int64_t batch, const std::vector<std::int64_t>& shape) {
+  std::vector<std::int64_t> s = {batch};
+  s.insert(s.end(), shape.begin(), shape.end());
+  return s;
+}
+
+json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
+  const std::string device_name = req.at("device").get<std::string>();
+  if (device_name != "cpu" && device_name != "cuda") {
+    throw Error("--device: expected cpu or cuda, got '" + device_name + "'");
+  }
+  const bool cuda = device_name == "cuda";
+  if (cuda && !torch::cuda::is_available()) {
+    throw Error("--device cuda: this libtorch sees no CUDA device (built without CUDA, or no GPU)");
+  }
+  const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);
+  const torch::Dtype dtype = ParseDtype(req.at("dtype").get<std::string>());
+  const std::string mode = req.at("mode").get<std::string>();
+  if (mode != "forward" && mode != "train_step") {
+    throw Error("--mode: expected forward or train_step, got '" + mode + "'");
+  }
+  const bool train = mode == "train_step";
+  const auto threads = req.at("threads").get<std::int64_t>();
+  if (threads >= 1) at::set_num_threads(static_cast<int>(threads));
+  const auto batch = req.at("batch_size").get<std::int64_t>();
+  const double min_seconds = req.at("min_seconds").get<double>();
+  const auto min_reps = std::max<std::int64_t>(1, req.at("min_repetitions").get<std::int64_t>());
+  const double warmup_seconds = req.at("warmup_seconds").get<double>();
+  torch::manual_seed(req.value("seed", std::uint64_t{0}));
+  const auto topt = torch::TensorOptions().device(device).dtype(dtype);
+
+  // What one run does, built once.
+  std::shared_ptr<nn::Module> module;
+  std::function<Tensor()> forward;
+  std::vector<Tensor> inputs;  // leaves whose .grad must be cleared between steps
+  bool classifier = false;
+  if (req.contains("architecture")) {
+    const json& arch = req.at("architecture");
+    auto net = Network(arch);
+    module = net.ptr();
+    // Network input: no gradient, as in training (images do not require grad).
+    Tensor x = torch::randn(Batched(batch, arch.at("input").get<std::vector<std::int64_t>>()), topt);
+    forward = [net, x]() mutable { return net->forward(x); };
+    classifier = true;
+  } else {
+    const json& l = req.at("layer");
+    const std::string type = l.at("type").get<std::string>();
+    const auto shape = l.at("input_shape").get<std::vector<std::int64_t>>();
+    const json params = l.value("params", json::object());
+    if (type == "Add" || type == "Cat") {
+      std::vector<std::int64_t> piece = shape;
+      if (type == "Cat") piece[0] /= 2;
+      Tensor a = torch::randn(Batched(batch, piece), topt).requires_grad_(train);
+      Tensor b = torch::randn(Batched(batch, piece), topt).requires_grad_(train);
+      inputs = {a, b};
+      if (type == "Add") {
+        forward = [a, b]() { return a + b; };
+      } else {
+        forward = [a, b]() { return torch::cat({a, b}, 1); };
+      }
+    } else {
+      auto op = std::make_shared<Op>(MakeOp(type, params));
+      module = op->module ? op->module : std::make_shared<nn::Module>();
+      Tensor x = torch::randn(Batched(batch, shape), topt).requires_grad_(train);
+      inputs = {x};
+      forward = [op, x]() { return op->fn(x); };
+    }
+  }
+  if (module) {
+    module->to(device, dtype);
+    if (train) {
+      module->train();
+    } else {
+      module->eval();
+    }
+  }
+  std::vector<Tensor> params = module ? module->parameters() : std::vector<Tensor>{};
+  std::unique_ptr<torch::optim::SGD> sgd;
+  if (train && !params.empty()) {
+    sgd = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(0.01).momentum(0.9));
+  }
+  Tensor grad_out, labels;
+  std::function<void()> run;
+  if (!train) {
+    run = [&]() {
+      torch::NoGradGuard no_grad;
+      forward();
+    };
+  } else {
+    run = [&]() {
+      if (sgd) sgd->zero_grad();
+      for (Tensor& t : inputs) t.mutable_grad().reset();
+      Tensor out = forward();
+      if (classifier && out.dim() == 2) {
+        if (!labels.defined()) {
+          labels = torch::randint(out.size(1), {out.size(0)},
+                                  torch::TensorOptions().device(device).dtype(torch::kLong));
+        }
+        torch::nn::functional::cross_entropy(out, labels).backward();
+      } else {
+        if (!grad_out.defined() || grad_out.sizes() != out.sizes()) grad_out = torch::ones_like(out);
+        out.backward(grad_out);
+      }
+      if (sgd) sgd->step();
+    };
+  }
+  auto sync = [cuda]() {
+    if (cuda) torch::cuda::synchronize();
+  };
+
+  // Warm-up: at least two runs and warmup_seconds; the last run estimates the run time.
+  std::int64_t warm = 0;
+  double last = 0;
+  const auto w0 = Clock::now();
+  for (;;) {
+    const auto t0 = Clock::now();
+    run();
+    sync();
+    last = Seconds(t0, Clock::now());
+    ++warm;
+    if (warm >= 2 && Seconds(w0, Clock::now()) >= warmup_seconds) break;
+  }
+  // k runs per sample: a sample of >= 1 ms (clock and loop overhead negligible), but no more
+  // than min_seconds / min_repetitions so that the sample count is reached in time.
+  std::int64_t k = static_cast<std::int64_t>(std::ceil(1e-3 / std::max(last, 1e-9)));
+  const auto cap = static_cast<std::int64_t>(min_seconds / double(min_reps) / std::max(last, 1e-9));
+  k = std::max<std::int64_t>(1, std::min(k, std::max<std::int64_t>(cap, 1)));
+
+  std::vector<double> samples;
+  std::int64_t runs = 0;
+  sync();
+  if (phase && phase(context, 0) != 0) throw Error("energy meter failed to start");
+  const auto p0 = Clock::now();
+  for (;;) {
+    const auto t0 = Clock::now();
+    for (std::int64_t i = 0; i < k; ++i) run();
+    sync();
+    const auto t1 = Clock::now();
+    samples.push_back(Seconds(t0, t1) / double(k));
+    runs += k;
+    if (static_cast<std::int64_t>(samples.size()) >= min_reps && Seconds(p0, t1) >= min_seconds) {
+      break;
+    }
+  }
+  const double elapsed = Seconds(p0, Clock::now());
+  if (phase && phase(context, 1) != 0) throw Error("energy meter failed to stop");
+  return {{"samples_s", samples}, {"runs_per_sample", k},  {"runs", runs},
+          {"elapsed_s", elapsed}, {"warmup_runs", warm},   {"threads", at::get_num_threads()}};
+}
+
+char* Copy(const std::string& s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (out) std::memcpy(out, s.c_str(), s.size() + 1);
+  return out;
+}
+
+template <typename F>
+int Guard(char** json_out, char** error_out, F&& f) {
+  *json_out = nullptr;
+  *error_out = nullptr;
+  try {
+    *json_out = Copy(f().dump());
+    return 0;
+  } catch (const c10::Error& e) {
+    *error_out = Copy(FirstLine(e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    *error_out = Copy(FirstLine(e.what()));
+  } catch (...) {
+    *error_out = Copy("unknown error");
+  }
+  return 1;
+}
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) int joulecast_runner_abi_version(void) {
+  return JOULECAST_RUNNER_ABI_VERSION;
+}
+
+__attribute__((visibility("default"))) int joulecast_runner_info(char** json_out,
+                                                                 char** error_out) {
+  return Guard(json_out, error_out, []() {
+    return json{{"libtorch", TORCH_VERSION},
+                {"parallel", at::get_parallel_info()},
+                {"config", at::show_config()},
+                {"cuda_available", torch::cuda::is_available()},
+                {"cuda_devices", torch::cuda::device_count()}};
+  });
+}
+
+__attribute__((visibility("default"))) int joulecast_runner_measure(const char* request,
+                                                                    JoulecastRunnerPhaseFn phase,
+                                                                    void* context,
+                                                                    char** json_out,
+                                                                    char** error_out) {
+  return Guard(json_out, error_out,
+               [&]() { return Measure(json::parse(request), phase, context); });
+}
+
+__attribute__((visibility("default"))) void joulecast_runner_free(char* text) { std::free(text); }
+
+}  // extern "C"

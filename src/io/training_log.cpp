@@ -1,0 +1,83 @@
+#include "joulecast/io/training_log.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <stdexcept>
+
+#include "joulecast/io/csv.h"
+
+namespace joulecast {
+namespace {
+
+double Field(const CsvRecord& r, std::size_t i, const std::string& where, const char* col) {
+  try {
+    return ParseDouble(r.fields[i], fmt::format("{}:{}: {}", where, r.line, col));
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
+  }
+}
+
+}  // namespace
+
+TrainingLog ReadTrainingLog(std::istream& in, const std::string& name) {
+  CsvReader reader(in, name);
+  const std::optional<CsvRecord> head = reader.Next();
+  if (!head)
+    throw std::runtime_error(
+        fmt::format("{}: empty file (expected a header with epoch, duration_s)", name));
+  const CsvHeader header(head->fields);
+  const std::size_t i_epoch = header.Index("epoch", name);
+  const std::size_t i_dur = header.Index("duration_s", name);
+  const bool has_e = header.Has("energy_j"), has_p = header.Has("power_w");
+  const std::size_t i_e = has_e ? header.Index("energy_j", name) : 0;
+  const std::size_t i_p = has_p ? header.Index("power_w", name) : 0;
+  TrainingLog log;
+  log.path = name;
+  log.energy_column = has_e ? "energy_j" : has_p ? "power_w" : "";
+  while (std::optional<CsvRecord> r = reader.Next()) {
+    if (r->fields.size() != header.size()) {
+      throw std::runtime_error(fmt::format("{}:{}: {} fields, the header has {}", name, r->line,
+                                           r->fields.size(), header.size()));
+    }
+    LogEpoch e;
+    e.line = r->line;
+    const double epoch = Field(*r, i_epoch, name, "epoch");
+    const int expected = static_cast<int>(log.epochs.size()) + 1;
+    if (epoch != expected) {
+      throw std::runtime_error(
+          fmt::format("{}:{}: epoch {} expected, got {}", name, r->line, expected, r->fields[i_epoch]));
+    }
+    e.epoch = expected;
+    e.duration_s = Field(*r, i_dur, name, "duration_s");
+    if (!(e.duration_s > 0))
+      throw std::runtime_error(
+          fmt::format("{}:{}: duration_s must be > 0, got {}", name, r->line, r->fields[i_dur]));
+    std::optional<double> power;
+    if (has_p) {
+      power = Field(*r, i_p, name, "power_w");
+      if (*power < 0)
+        throw std::runtime_error(
+            fmt::format("{}:{}: power_w must be >= 0, got {}", name, r->line, r->fields[i_p]));
+    }
+    if (has_e) {
+      e.energy_j = Field(*r, i_e, name, "energy_j");
+      if (*e.energy_j < 0)
+        throw std::runtime_error(
+            fmt::format("{}:{}: energy_j must be >= 0, got {}", name, r->line, r->fields[i_e]));
+    } else if (power) {
+      e.energy_j = *power * e.duration_s;
+    }
+    log.epochs.push_back(e);
+  }
+  if (log.epochs.empty()) throw std::runtime_error(fmt::format("{}: no epochs after the header", name));
+  return log;
+}
+
+TrainingLog LoadTrainingLog(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path));
+  return ReadTrainingLog(in, path);
+}
+
+}  // namespace joulecast

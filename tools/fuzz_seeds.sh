@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Builds the seed corpora of the libFuzzer targets from the repository's real files:
+#   tools/fuzz_seeds.sh [CORPUS_ROOT]     (default build-fuzz/corpus)
+# creates CORPUS_ROOT/<target>/ for every fuzz/<target>.cpp, filled with small real inputs, plus
+# the regression inputs kept in fuzz/regressions/<target>/ (inputs that once crashed or lied).
+# Existing corpus files (what earlier runs found) are kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=${1:-build-fuzz/corpus}
+mkdir -p "$root"
+
+seed() {  # seed TARGET NAME < content
+  mkdir -p "$root/$1"
+  cat >"$root/$1/$2"
+}
+
+# Architecture JSON: the zoo, and the broken fixtures of the bad-input suite.
+mkdir -p "$root/architecture_json_fuzz"
+for f in data/architectures/*.json data/workloads/*.json tests/data/bad/arch_*.json; do
+  [ -f "$f" ] && cp "$f" "$root/architecture_json_fuzz/"
+done
+
+# Printed PyTorch models; the first line "input=..." gives the shape the fixtures are tested with.
+for f in tests/data/repr/*.txt; do
+  name=$(basename "$f" .txt)
+  case "$name" in
+    lenet) input=1x32x32 ;;
+    small_sequential) input=3x32x32 ;;
+    custom_blocks) input=3x16x16 ;;
+    *) input=3x224x224 ;;
+  esac
+  { echo "input=$input"; cat "$f"; } | seed repr_fuzz "$name.txt"
+done
+
+# CodeCarbon CSVs (getzner2023 layout).
+for f in tests/data/codecarbon/*.csv; do seed codecarbon_csv_fuzz "$(basename "$f")" <"$f"; done
+
+# Zeus traces: rebuilt as summary_power_<gpu>.csv from the imported records (first 40 rows each).
+for f in $(grep -l '"training_run"' data/zeus2023/*.jsonl); do
+  python3 - "$f" <<'PY' | seed zeus_csv_fuzz "summary_power_$(basename "$f" .jsonl).csv"
+import json, sys
+wl = {w["name"]: w for w in json.load(open("data/workloads.json"))["workloads"]}
+print("dataset,network,batch_size,optimizer,power_limit,time_per_epoch,average_power")
+seen = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("kind") != "training_run":
+        continue
+    z = wl.get(r["workload"], {}).get("zeus", {})
+    ds, net = z.get("dataset", "cifar100"), z.get("network", "shufflenetv2")
+    print(f'{ds},{net},{r["batch_size"]},{r["optimizer"]},{r.get("power_limit_w") or 250},'
+          f'{r["epoch_time_s"]},{r["average_power_w"]}')
+    seen += 1
+    if seen == 40:
+        break
+PY
+done
+printf '%s\n' "dataset,network,batch_size,optimizer,power_limit,time_per_epoch,average_power" \
+  "cifar100,shufflenetv2,1024,adadelta,100,11.5,86.5" "squad,bert_base_uncased,32,adamw,250,1600,225" |
+  seed zeus_csv_fuzz test_rows.csv
+
+# Training-run and measurement JSON Lines: the first records of every data file.
+for f in data/zeus2023/*.jsonl; do head -n 20 "$f" | seed training_run_fuzz "$(basename "$f")"; done
+for f in data/getzner2023/*/*.jsonl; do
+  head -n 8 "$f" | seed measurement_fuzz "$(basename "$(dirname "$f")")_$(basename "$f")"
+done
+
+# Profiles: the shipped profile cut into one profile per layer type (the whole is 1.4 MB).
+python3 - "$root/profile_fuzz" <<'PY'
+import json, os, sys
+os.makedirs(sys.argv[1], exist_ok=True)
+p = json.load(open("models/xeon-gold-5120.json"))
+for t, lp in p["layers"].items():
+    q = dict(p, layers={t: lp}, data={})
+    json.dump(q, open(os.path.join(sys.argv[1], f"profile_{t}.json"), "w"), separators=(",", ":"))
+PY
+
+# Size and shard arguments.
+for s in 3x224x224 1x28x28 784 3x32x32 1x1x1x1 1099511627776x8191 3x224x224x; do
+  printf '%s' "$s" | seed size_arg_fuzz "$s"
+done
+for s in 0/1 3/8 7/8 2147483646/2147483647 8/8; do printf '%s' "$s" | seed shard_fuzz "${s/\//_of_}"; done
+
+# Inputs that once crashed or lied stay in the corpus.
+if [ -d fuzz/regressions ]; then
+  for d in fuzz/regressions/*/; do
+    [ -d "$d" ] || continue
+    t=$(basename "$d")
+    mkdir -p "$root/$t"
+    cp "$d"* "$root/$t/" 2>/dev/null || true
+  done
+fi
+for d in "$root"/*/; do echo "$(basename "$d"): $(ls "$d" | wc -l) files"; done
