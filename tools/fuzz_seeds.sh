@@ -59,6 +59,13 @@ printf '%s\n' "dataset,network,batch_size,optimizer,power_limit,time_per_epoch,a
   "cifar100,shufflenetv2,1024,adadelta,100,11.5,86.5" "squad,bert_base_uncased,32,adamw,250,1600,225" |
   seed zeus_csv_fuzz test_rows.csv
 
+# Partial training logs (extrapolate): the shipped logs, and the same with energy and power columns.
+for f in data/trainlogs/*.csv; do head -n 40 "$f" | seed training_log_fuzz "$(basename "$f")"; done
+printf '%s\n' "epoch,duration_s,energy_j,loss" "1,5.2,610.5,2.3" "2,4.9,580,2.1" "3,4.95,585.25,2.0" \
+  "4,4.9,579.5,1.9" | seed training_log_fuzz energy.csv
+printf '%s\n' "loss,power_w,duration_s,epoch" "2.3,118,5.2,1" "2.1,117.5,4.9,2" "" "2.0,\"118.25\",4.95,3" |
+  seed training_log_fuzz power.csv
+
 # Training-run and measurement JSON Lines: the first records of every data file.
 for f in data/zeus2023/*.jsonl; do head -n 20 "$f" | seed training_run_fuzz "$(basename "$f")"; done
 for f in data/getzner2023/*/*.jsonl; do

@@ -20,7 +20,8 @@ nice_level=${NICE:-0}
 if [ "${NO_BUILD:-0}" != 1 ]; then
   CC=${CC:-clang} CXX=${CXX:-clang++} cmake -S . -B "$build" -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJOULECAST_FUZZ=ON -DJOULECAST_TESTS=OFF \
-    -DJOULECAST_BENCH=OFF -DJOULECAST_TORCHSCRIPT=OFF -DJOULECAST_TOOLS=OFF >/dev/null || exit 1
+    -DJOULECAST_BENCH=OFF -DJOULECAST_TORCHSCRIPT=OFF -DJOULECAST_COLLECTOR=OFF \
+    -DJOULECAST_TOOLS=OFF >/dev/null || exit 1
   nice -n "$nice_level" cmake --build "$build" || exit 1
 fi
 tools/fuzz_seeds.sh "$build/corpus" >/dev/null || exit 1

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "joulecast/arch/repr_parser.h"
+#include "joulecast/arch/shape_inference.h"
 #include "joulecast/arch/torchscript_loader.h"
 #include "joulecast/arch/zoo.h"
 #include "joulecast/io/csv.h"
@@ -47,7 +48,22 @@ Architecture LoadArchitectureArg(const std::string& arg, const std::string& inpu
     std::string e(ext);
     return arg.size() >= e.size() && arg.compare(arg.size() - e.size(), e.size(), e) == 0;
   };
-  if (ends_with(".json")) return LoadArchitectureFile(arg);
+  if (ends_with(".json")) {
+    Architecture arch = LoadArchitectureFile(arg);
+    // Walk the shapes here, so that an inconsistent layer (channels that do not match, a kernel
+    // larger than its input) is reported against the file; the estimators name only the layer.
+    const Shape input = input_arg.empty() ? Shape{} : ParseShapeArg(input_arg, "--input");
+    try {
+      if (input.empty()) {
+        InferShapes(arch);
+      } else {
+        InferShapes(arch, input);
+      }
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(fmt::format("{}: {}", arg, e.what()));
+    }
+    return arch;
+  }
   if (ends_with(".pt") || ends_with(".txt")) {
     // Neither form records the input, and guessing 3x224x224 would silently misprice any other.
     if (input_arg.empty()) {

@@ -1,7 +1,9 @@
 // joulecast compare ARCH... --model PROFILE [--batch-size B] [--input 3x224x224] [--json]
+//                  [--mode forward|train_step]
 //                  [--accuracy NAME=ACC,... | --accuracy-csv FILE] [--html FILE]
 //
-// One row per architecture, cheapest first: its prediction per forward pass of the batch and per
+// One row per architecture, cheapest first: its prediction per run (forward pass, or training step
+// with --mode train_step) of the batch and per
 // sample, MACs, parameters, the factor to the cheapest, and the share of its MACs in layers the
 // profile does not model (fallbacks, see network_estimate.h). Each row is what `predict` gives
 // for that architecture with the same options. With accuracies (report/accuracy.h), each row
@@ -37,7 +39,7 @@ namespace {
 
 struct CompareArgs {
   std::vector<std::string> archs;
-  std::string model, input, accuracy, accuracy_csv, html;
+  std::string model, input, accuracy, accuracy_csv, html, mode = "forward";
   std::int64_t batch = 1;
   bool json = false;
 };
@@ -114,7 +116,8 @@ void RunCompare(const CompareArgs& a) {
       throw std::runtime_error(fmt::format("--accuracy-csv: {}", e.what()));
     }
   }
-  const Profile profile = Profile::Load(a.model);
+  Profile profile = Profile::Load(a.model);
+  profile.SelectMode(a.mode, "--mode " + a.mode + ": " + a.model);
   std::vector<NetworkEstimate> estimates;
   for (const std::string& arg : a.archs) {
     const Architecture arch = LoadArchitectureArg(arg, a.input);
@@ -174,6 +177,7 @@ void RunCompare(const CompareArgs& a) {
   const nlohmann::json j = {{"model", a.model},
                             {"batch_size", a.batch},
                             {"target", profile.target},
+                            {"mode", profile.mode},
                             {"architectures", list}};
   if (!a.html.empty()) {
     // Each figure is read back out of `j` by the pointer the page records, so the page and
@@ -207,8 +211,9 @@ void RunCompare(const CompareArgs& a) {
   const char* u = TargetUnit(profile.target);
   std::size_t width = std::string("architecture").size();
   for (const NetworkEstimate& est : rows) width = std::max(width, est.name.size());
-  std::cout << fmt::format("{} per forward pass at batch {}, profile {}; cheapest first\n",
-                           energy ? "energy" : "time", a.batch, a.model);
+  std::cout << fmt::format("{} per {} at batch {}, profile {}; cheapest first\n",
+                           energy ? "energy" : "time", RunName(profile.mode), a.batch,
+                           a.model);
   std::cout << fmt::format("{:<{}}  {:>12} {:>12} {:>10} {:>10} {:>8} {:>11}\n", "architecture",
                            width, fmt::format("{} per pass", u), fmt::format("{} per sample", u),
                            "MACs", "parameters", "factor", "unmodelled");
@@ -251,6 +256,11 @@ void RegisterCompare(CLI::App& app) {
   cmd->add_option("--input", a->input,
                   "Per-sample input shape for every architecture, e.g. 3x224x224 (default: each "
                   "architecture's own)");
+  cmd->add_option("--mode", a->mode,
+                  "forward (one forward pass of the batch) or train_step (forward, backward and "
+                  "optimizer step); the profile must have predictors of that mode")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"forward", "train_step"}));
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
   auto* acc = cmd->add_option("--accuracy", a->accuracy,
                               "Accuracies to plot against energy: NAME=ACC,... with ACC a "

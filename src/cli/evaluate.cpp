@@ -1,4 +1,6 @@
 // joulecast evaluate --model PROFILE.json MEASUREMENTS... [--json]
+// Each record is compared with the profile's predictors of its mode (forward or train_step);
+// whole-network records are also broken down by architecture and batch size.
 #include "joulecast/predict/evaluate.h"
 
 #include <fmt/format.h>
@@ -33,9 +35,9 @@ void RunEvaluate(const EvalArgs& a) {
     return EvaluateTrainingRuns(a.model, a.files, a.json);
   Profile profile = Profile::Load(a.model);
   std::vector<Measurement> records = LoadMeasurements(a.files, "evaluate");
-  Evaluation ev = EvaluateLayers(profile, records);
+  const ProfileEvaluation pe = EvaluateProfile(profile, records);
   if (a.json) {
-    nlohmann::json j = ev.ToJson();
+    nlohmann::json j = pe.ToJson();
     j["model"] = a.model;
     j["target"] = profile.target;
     std::cout << j.dump(2) << "\n";
@@ -56,29 +58,45 @@ void RunEvaluate(const EvalArgs& a) {
     }
     return line + "\n";
   };
-  std::cout << "layer" << header.substr(5);
-  for (const auto& [type, e] : ev.layers) {
-    std::cout << row(type, e.measured.size(), e.metrics, e.baseline_metrics);
-  }
-  if (ev.architectures) {
-    const auto& a = *ev.architectures;
-    std::cout << "\nnetwork" << header.substr(7);
-    std::cout << row("(all)", a.measured.size(), a.metrics, a.baseline_metrics);
-    for (const auto& [name, m] : a.by_architecture) {
-      std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8}\n", name, m.n, "", "",
-                               Num(m.mape, "{:.2f}"));
+  bool any_baseline = false;
+  // A profile of forward passes alone prints as before modes existed; otherwise each mode has a
+  // heading, since a forward pass and a training step are different runs.
+  const bool headings = pe.modes.size() > 1 || pe.modes.begin()->first != "forward";
+  bool first = true;
+  for (const auto& [mode, ev] : pe.modes) {
+    if (headings) {
+      std::cout << fmt::format("{}mode {}: {} per {} of the batch\n", first ? "" : "\n", mode,
+                               profile.target == "time_s" ? "seconds" : "joules", RunName(mode));
+    }
+    first = false;
+    if (!ev.layers.empty()) std::cout << "layer" << header.substr(5);
+    for (const auto& [type, e] : ev.layers) {
+      std::cout << row(type, e.measured.size(), e.metrics, e.baseline_metrics);
+      any_baseline = any_baseline || e.baseline_metrics.has_value();
+    }
+    if (ev.architectures) {
+      const auto& ae = *ev.architectures;
+      any_baseline = any_baseline || ae.baseline_metrics.has_value();
+      std::cout << (ev.layers.empty() ? "network" : "\nnetwork") << header.substr(7);
+      std::cout << row("(all)", ae.measured.size(), ae.metrics, ae.baseline_metrics);
+      for (const auto& [name, m] : ae.by_architecture) {
+        std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8}\n", name, m.n, "", "",
+                                 Num(m.mape, "{:.2f}"));
+        auto it = ae.by_architecture_batch.find(name);
+        if (it == ae.by_architecture_batch.end() || it->second.size() < 2) continue;
+        for (const auto& [b, mb] : it->second) {
+          std::cout << fmt::format("{:<12} {:>6} {:>8} {:>8} {:>8}\n", fmt::format("  b{}", b),
+                                   mb.n, "", "", Num(mb.mape, "{:.2f}"));
+        }
+      }
     }
   }
-  const bool any_baseline =
-      std::any_of(ev.layers.begin(), ev.layers.end(),
-                  [](const auto& kv) { return kv.second.baseline_metrics.has_value(); }) ||
-      (ev.architectures && ev.architectures->baseline_metrics);
   if (any_baseline) {
     std::cout
         << "\nbase: the profile's per-type constant x MACs baseline (total energy / total MACs "
            "of its training records; per element for layers without MACs)\n";
   }
-  for (const auto& [why, n] : ev.skipped)
+  for (const auto& [why, n] : pe.skipped)
     std::cout << fmt::format("not evaluated: {} {}\n", n, why);
 }
 

@@ -29,8 +29,17 @@ void RunLogo(const LogoArgs& a) {
     nlohmann::json j = nlohmann::json::object();
     for (const auto& h : held) {
       j[h.gpu] = h.evaluation.ToJson();
-      j[h.gpu]["chosen"] = {{"power", h.model.power().ToJson()["time_scale"]},
-                            {"energy_mode", h.model.energy_mode()}};
+      const PhysicalParams& p = h.model.physical();
+      j[h.gpu]["chosen"] = {
+          {"power", {{"scale", p.power_scale},
+                     {"exponent", p.power_exponent},
+                     {"idle_fraction", p.idle_fraction},
+                     {"cap_rho", p.cap_rho},
+                     {"cap_softness", p.cap_softness}}},
+          {"time", {{"scale", p.time_scale},
+                    {"exponent", p.time_exponent},
+                    {"powerlimit_exponent", p.powerlimit_exponent}}},
+          {"energy_mode", h.model.energy_mode()}};
       j[h.gpu]["inner_cv"] = {{"power_mape", h.model.power().cv_mape},
                               {"time_mape", h.model.time().cv_mape},
                               {"energy_mape", h.model.energy_cv_mape()}};

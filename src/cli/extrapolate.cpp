@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -34,6 +35,10 @@ double ErrorPct(double predicted, double measured) {
 
 void RunExtrapolate(const ExtrapolateArgs& a) {
   if (a.epochs < 1) throw std::runtime_error(fmt::format("--epochs must be >= 1, got {}", a.epochs));
+  if (a.epochs > std::numeric_limits<int>::max()) {
+    throw std::runtime_error(fmt::format("--epochs must be at most {}, got {}",
+                                         std::numeric_limits<int>::max(), a.epochs));
+  }
   OnlineOptions o;
   o.window = a.window;
   o.cv_threshold = a.cv_threshold;

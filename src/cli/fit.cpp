@@ -1,4 +1,5 @@
 // joulecast fit MEASUREMENTS... -o PROFILE.json [--target energy_j|time_s] [--name NAME]
+// Records of both modes (forward, train_step) give one profile with predictors per mode.
 // (training-run records fit the training-run estimator instead: training_cli.h)
 #include <fmt/format.h>
 
@@ -36,23 +37,35 @@ void RunFit(FitArgs& a) {
   p.Save(a.output);
   if (a.quiet) return;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << fmt::format("{:<12} {:>6} {:>9} {:>8} {:>8}  {}\n", "layer", "n", "CV MAPE%",
-                           "CV R2", "CV logR2", "model");
-  for (const auto& [type, lp] : p.layers) {
-    const auto& m = lp.cv["metrics"];
-    const auto& b = lp.cv["best"];
-    std::string model =
-        b["use_kernel"].get<bool>()
-            ? fmt::format("trend deg {} + rbf(alpha {}, gamma {})", b["degree"].get<int>(),
-                          b["kernel_alpha"].get<double>(), b["gamma"].get<double>())
-            : fmt::format("trend deg {}", b["degree"].get<int>());
-    std::cout << fmt::format("{:<12} {:>6} {:>9.2f} {:>8.4f} {:>8.4f}  {}\n", type,
-                             lp.training["n"].get<std::size_t>(), m["mape"].get<double>(),
-                             m["r2"].get<double>(), m["log_r2"].get<double>(), model);
+  // One table per mode; a profile of forward passes alone prints as before modes existed.
+  const std::vector<std::string> modes = p.Modes();
+  const bool headings = modes.size() > 1 || p.mode != "forward";
+  std::size_t types = 0;
+  for (const std::string& mode : modes) {
+    p.SelectMode(mode, "fit");
+    types += p.layers.size();
+    if (headings) {
+      std::cout << fmt::format("mode {} ({} per {} of the batch)\n", mode, a.options.target,
+                               RunName(mode));
+    }
+    std::cout << fmt::format("{:<12} {:>6} {:>9} {:>8} {:>8}  {}\n", "layer", "n", "CV MAPE%",
+                             "CV R2", "CV logR2", "model");
+    for (const auto& [type, lp] : p.layers) {
+      const auto& m = lp.cv["metrics"];
+      const auto& b = lp.cv["best"];
+      std::string model =
+          b["use_kernel"].get<bool>()
+              ? fmt::format("trend deg {} + rbf(alpha {}, gamma {})", b["degree"].get<int>(),
+                            b["kernel_alpha"].get<double>(), b["gamma"].get<double>())
+              : fmt::format("trend deg {}", b["degree"].get<int>());
+      std::cout << fmt::format("{:<12} {:>6} {:>9.2f} {:>8.4f} {:>8.4f}  {}\n", type,
+                               lp.training["n"].get<std::size_t>(), m["mape"].get<double>(),
+                               m["r2"].get<double>(), m["log_r2"].get<double>(), model);
+    }
   }
   for (const auto& [why, n] : report.skipped) std::cout << fmt::format("skipped {} {}\n", n, why);
-  std::cout << fmt::format("wrote {} ({} layer types, {:.1f} s)\n", a.output, p.layers.size(),
-                           secs);
+  std::cout << fmt::format("wrote {} ({} layer types{}, {:.1f} s)\n", a.output, types,
+                           headings ? fmt::format(" in {} modes", modes.size()) : "", secs);
 }
 
 }  // namespace

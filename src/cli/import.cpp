@@ -53,7 +53,13 @@ void RunCodeCarbon(const ImportArgs& a) {
   }
   for (const auto& w : result.warnings)
     std::cerr << "joulecast: warning: " << w << " (row skipped)\n";
-  if (result.records.empty()) throw std::runtime_error("no valid rows: nothing imported");
+  if (result.records.empty()) {
+    // Name the file(s) and the first reason, so that the error line stands on its own.
+    throw std::runtime_error(fmt::format(
+        "{}: no valid rows: nothing imported ({} rows{})",
+        a.files.size() == 1 ? a.files[0] : fmt::format("{} files", a.files.size()), result.rows,
+        result.warnings.empty() ? std::string() : "; first skipped: " + result.warnings[0]));
+  }
   AtomicFile out(a.output);
   for (const auto& m : result.records) WriteMeasurement(out.stream(), m);
   out.Commit();

@@ -1,5 +1,8 @@
 // joulecast predict ARCH --model PROFILE [--batch-size B] [--input 3x224x224] [--passes N]
-//                   [--per-layer] [--json|--csv] [--html FILE]
+//                   [--mode forward|train_step] [--per-layer] [--json|--csv] [--html FILE]
+// The totals are per run of the batch: one forward pass, or one training step with --mode
+// train_step (the profile must have predictors of that mode); joules or seconds as the profile's
+// target says.
 #include <fmt/format.h>
 
 #include <cstdint>
@@ -22,7 +25,7 @@ namespace joulecast::cli {
 namespace {
 
 struct PredictArgs {
-  std::string arch, model, input, html;
+  std::string arch, model, input, html, mode = "forward";
   std::int64_t batch = 1;
   double passes = 1;
   bool per_layer = false, json = false, csv = false;
@@ -57,6 +60,7 @@ void PrintCsv(const NetworkEstimate& est, bool per_layer, const char* unit) {
 
 void RunPredict(const PredictArgs& a) {
   Profile profile = Profile::Load(a.model);
+  profile.SelectMode(a.mode, "--mode " + a.mode + ": " + a.model);
   Architecture arch = LoadArchitectureArg(a.arch, a.input);
   NetworkEstimate est =
       a.input.empty() ? EstimateNetwork(profile, arch, a.batch)
@@ -86,8 +90,9 @@ void RunPredict(const PredictArgs& a) {
   }
   std::cout << fmt::format("{} at batch {} (input {}), profile {}\n", est.name, est.batch_size,
                            FormatShape(est.input), a.model);
-  std::cout << fmt::format("  per forward pass of the batch: {:.6g} {}\n", est.total, unit);
-  std::cout << fmt::format("  per sample:                    {:.6g} {}\n",
+  const std::string per_run = fmt::format("  per {} of the batch: ", RunName(est.mode));
+  std::cout << fmt::format("{}{:.6g} {}\n", per_run, est.total, unit);
+  std::cout << fmt::format("{:<{}}{:.6g} {}\n", "  per sample:", per_run.size(),
                            est.total / double(est.batch_size), unit);
   if (energy && a.passes != 1) {
     std::cout << fmt::format("  for {} passes:              {:.6g} kWh\n", a.passes,
@@ -125,7 +130,8 @@ void RunPredict(const PredictArgs& a) {
 void RegisterPredict(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
   auto* cmd =
-      app.add_subcommand("predict", "Predict the energy (or time) of a network's forward pass");
+      app.add_subcommand("predict",
+                         "Predict the energy (or time) of a network's forward pass or training step");
   cmd->add_option("architecture", a->arch,
                   "Zoo name (e.g. resnet50), architecture .json, TorchScript .pt, or the text of "
                   "print(model) in a .txt (the last two need --input)")
@@ -149,6 +155,11 @@ void RegisterPredict(CLI::App& app) {
             return d > 0 ? "" : "must be > 0, got " + v;
           },
           "POSITIVE"));
+  cmd->add_option("--mode", a->mode,
+                  "forward (one forward pass of the batch) or train_step (forward, backward and "
+                  "optimizer step); the profile must have predictors of that mode")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"forward", "train_step"}));
   cmd->add_flag("--per-layer", a->per_layer, "Table of every layer");
   auto* json = cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->add_flag("--csv", a->csv,

@@ -1,12 +1,13 @@
-// joulecast sweep WORKLOAD --gpu NAME --batch-sizes 32,64,... --power-limits 150,200,...
+// joulecast sweep WORKLOAD --gpu NAME --batch-sizes 32,64,... [--power-limits 150,200,...]
 //   [--epochs E] [--target METRIC] [--region CODE] [--pue P] [--model PROFILE] [--json]
 // What-ifs over batch size and power limit for a workload of data/workloads.json on a GPU: per
 // setting the training profile's average power, epoch time and energy, the totals for E epochs
 // (× PUE) with TDP × time and Green Algorithms beside them, CO2e with --region, and, where Zeus
 // measured epochs to a target for that batch size (predict/epochs_to_target.h), the energy and
 // time to reach it. The lowest total energy and the lowest energy to target are marked.
-// Mixed precision: no trace or profile in this repository has float16/bfloat16 measurements
-// (the Zeus traces and getzner2023 are FP32 runs), so the sweep has no precision axis.
+// Mixed precision: no measurement in this repository is a float16/bfloat16 run (every layer
+// record says dtype float32, and the Zeus power traces have no precision column), so there is no
+// measured effect of mixed precision to show and the sweep has no precision axis; it says so.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -27,8 +28,9 @@ namespace joulecast::cli {
 namespace {
 
 constexpr const char* kMixedPrecisionNote =
-    "no trace or profile in this repository has float16/bfloat16 measurements (Zeus traces and "
-    "getzner2023 are FP32), so mixed precision is not swept";
+    "not shown: no measurement in this repository is a float16/bfloat16 run (the layer records "
+    "are float32 and the Zeus traces have no precision column), so there is no measured effect "
+    "to report";
 
 struct SweepArgs {
   std::string workload, gpu, batch_sizes, power_limits, region;
@@ -66,6 +68,7 @@ std::vector<std::int64_t> ParseBatchSizes(const std::string& text) {
 }
 
 std::vector<double> ParsePowerLimits(const std::string& text, const GpuSpec& gpu) {
+  if (text.empty()) return {gpu.tdp_w};  // --power-limits not given
   std::vector<double> out;
   for (const std::string& s : SplitList(text, "--power-limits")) {
     double v = 0;
@@ -82,7 +85,8 @@ std::vector<double> ParsePowerLimits(const std::string& text, const GpuSpec& gpu
 
 void RunSweep(const SweepArgs& a) {
   if (a.epochs < 1) throw std::runtime_error(fmt::format("--epochs must be >= 1, got {}", a.epochs));
-  if (!(a.pue >= 1.0)) throw std::runtime_error(fmt::format("--pue must be >= 1, got {}", a.pue));
+  if (!(a.pue >= 1.0) || !std::isfinite(a.pue))
+    throw std::runtime_error(fmt::format("--pue must be a finite number >= 1, got {}", a.pue));
   const GpuTable gpus = GpuTable::LoadDefault();
   const GpuSpec& gpu = gpus.Find(a.gpu);
   const WorkloadTable workloads = WorkloadTable::LoadDefault();
@@ -240,8 +244,8 @@ void RegisterSweep(CLI::App& app) {
   cmd->add_option("--gpu", a->gpu, "GPU (data/hardware/gpus.json)")->required();
   cmd->add_option("--batch-sizes", a->batch_sizes, "Comma-separated batch sizes, e.g. 32,64,128")
       ->required();
-  cmd->add_option("--power-limits", a->power_limits, "Comma-separated power limits, W")
-      ->required();
+  cmd->add_option("--power-limits", a->power_limits,
+                  "Comma-separated power limits, W (default: the GPU's TDP)");
   cmd->add_option("--epochs", a->epochs, "Epochs for the totals")->capture_default_str();
   cmd->add_option("--target", a->target,
                   "Validation target for energy to accuracy (default: the strictest reached at "

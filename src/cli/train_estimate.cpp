@@ -5,8 +5,18 @@
 // Energy, time and power of training WORKLOAD (data/workloads.json) or an architecture (zoo name
 // or .json file, walked for its MACs and parameters) on a GPU, from the training-run profile,
 // with TDP x time and Green Algorithms (on the predicted time) beside it.
+//   totals     E = E_epoch × epochs × PUE (J), t = t_epoch × epochs (s), kWh = E / 3.6e6
+//   CO2e       kg = kWh × intensity [g/kWh] / 1000, the intensity from --intensity or the
+//              --region entry of data/carbon/grid_intensity.json (printed with its source and year)
+//   cost       kWh × --price (in whatever currency the price is given)
+//   baselines  TDP × t × PUE and Green Algorithms (TDP + 0.3725 W/GB × memory) × t × PUE
+// An architecture's training cost per sample is 6 × its forward MACs per sample (2 FLOPs per
+// MAC, backward = 2 × forward), the convention of data/workloads.json.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <iostream>
 #include <memory>
@@ -42,7 +52,16 @@ void RunEstimate(const EstimateArgs& a) {
     throw std::runtime_error(fmt::format("--batch-size must be >= 1, got {}", a.batch));
   if (a.dataset_size && !(*a.dataset_size >= 1))
     throw std::runtime_error(fmt::format("--dataset-size must be >= 1, got {}", *a.dataset_size));
-  if (!(a.pue >= 1.0)) throw std::runtime_error(fmt::format("--pue must be >= 1, got {}", a.pue));
+  if (!(a.pue >= 1.0) || !std::isfinite(a.pue))
+    throw std::runtime_error(fmt::format("--pue must be a finite number >= 1, got {}", a.pue));
+  if (a.dataset_size && !std::isfinite(*a.dataset_size))
+    throw std::runtime_error(fmt::format("--dataset-size must be finite, got {}", *a.dataset_size));
+  if (a.price && !(*a.price >= 0 && std::isfinite(*a.price)))
+    throw std::runtime_error(fmt::format("--price must be a finite number >= 0, got {}", *a.price));
+  if (a.intensity && !(*a.intensity >= 0 && std::isfinite(*a.intensity))) {
+    throw std::runtime_error(
+        fmt::format("--intensity must be a finite number >= 0 g/kWh, got {}", *a.intensity));
+  }
   const GpuTable gpus = GpuTable::LoadDefault();
   TrainingQuery q;
   q.gpu = gpus.Find(a.gpu);
@@ -58,6 +77,19 @@ void RunEstimate(const EstimateArgs& a) {
     what = "workload " + w->name;
   } else {
     const bool file = a.target.size() > 5 && a.target.substr(a.target.size() - 5) == ".json";
+    if (!file) {
+      const std::vector<std::string> zoo = ZooNames();
+      std::string lower = a.target;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (std::find(zoo.begin(), zoo.end(), lower) == zoo.end()) {
+        std::vector<std::string> names;
+        for (const Workload& w : workloads.workloads()) names.push_back(w.name);
+        throw std::runtime_error(fmt::format(
+            "unknown workload or architecture '{}'; workloads: {}; zoo: {}; or an architecture "
+            ".json",
+            a.target, fmt::join(names, ", "), fmt::join(zoo, ", ")));
+      }
+    }
     const Architecture arch = file ? LoadArchitectureFile(a.target) : LoadZooArchitecture(a.target);
     if (!a.dataset_size) {
       throw std::runtime_error(fmt::format(

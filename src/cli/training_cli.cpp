@@ -14,13 +14,38 @@
 namespace joulecast::cli {
 namespace {
 
-std::string Describe(const TargetModel& m, bool power) {
-  const auto& o = m.model.options();
-  std::string reg = o.use_kernel ? fmt::format("trend(ridge {}) + rbf(alpha {}, gamma {})",
-                                               o.ridge_alpha, o.kernel_alpha, o.gamma)
-                                 : fmt::format("trend(ridge {})", o.ridge_alpha);
-  return fmt::format("{}{}, {}", power ? "" : "scale " + m.time_scale + ", ",
-                     m.gpu_features ? "GPU features" : "no GPU features", reg);
+// The chosen GPU scaling of one target in words (the maths is in predict/training_model.h).
+std::string Describe(const TrainingModel& m, bool power) {
+  const PhysicalParams& p = m.physical();
+  const std::string scale = (power ? p.power_scale : p.time_scale);
+  const std::string ratio =
+      scale == "none" ? std::string("no GPU scaling")
+                      : fmt::format("{} ratio^{:g}", scale, power ? p.power_exponent : p.time_exponent);
+  if (power) {
+    return fmt::format("demand = TDP (idle {:g} + (1 - idle) {} u_w(batch)), soft cap {:g} x limit "
+                       "(n {:g})",
+                       p.idle_fraction, ratio, p.cap_rho, p.cap_softness);
+  }
+  return fmt::format("t = N F exp(theta_w(batch)) / {}, power-cap slowdown exponent {:.3f}", ratio,
+                     p.powerlimit_exponent);
+}
+
+// The runs of every file, each with a GPU of `gpus`: an unknown one is reported against its file
+// here (the estimator would name only the GPU).
+std::vector<TrainingRun> ReadRuns(const std::vector<std::string>& files, const GpuTable& gpus) {
+  std::vector<TrainingRun> all;
+  for (const auto& f : files) {
+    const std::vector<TrainingRun> runs = ReadTrainingRuns(f);
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      try {
+        gpus.Find(runs[i].gpu);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(fmt::format("{}: record {}: field 'gpu': {}", f, i + 1, e.what()));
+      }
+    }
+    all.insert(all.end(), runs.begin(), runs.end());
+  }
+  return all;
 }
 
 }  // namespace
@@ -42,9 +67,9 @@ void FitTrainingRuns(const std::vector<std::string>& args, const std::string& ou
                      const std::string& name, bool quiet) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<std::string> files = ExpandGlobs(args);
-  const std::vector<TrainingRun> runs = ReadTrainingRunFiles(files);
-  if (runs.empty()) throw std::runtime_error("fit: the files hold no training runs");
   const GpuTable gpus = GpuTable::LoadDefault();
+  const std::vector<TrainingRun> runs = ReadRuns(files, gpus);
+  if (runs.empty()) throw std::runtime_error("fit: the files hold no training runs");
   TrainingModel m;
   m.Fit(runs, gpus);
   m.name = name.empty() ? output : name;
@@ -57,21 +82,21 @@ void FitTrainingRuns(const std::vector<std::string>& args, const std::string& ou
                            m.trained_gpus().size() >= 2 ? "leave-one-GPU-out CV" : "k-fold CV");
   std::cout << fmt::format("{:<8} {:>9}  {}\n", "target", "CV MAPE%", "model");
   std::cout << fmt::format("{:<8} {:>9.2f}  {}\n", "power", m.power().cv_mape,
-                           Describe(m.power(), true));
+                           Describe(m, true));
   std::cout << fmt::format("{:<8} {:>9.2f}  {}\n", "time", m.time().cv_mape,
-                           Describe(m.time(), false));
+                           Describe(m, false));
   std::cout << fmt::format("{:<8} {:>9.2f}  {}\n", "energy", m.energy_cv_mape(),
-                           m.energy_direct() ? "direct, " + Describe(*m.energy_direct(), false)
-                                             : std::string("power x time"));
+                           "power x time");
   std::cout << fmt::format("wrote {} ({:.1f} s)\n", output, secs);
 }
 
 void EvaluateTrainingRuns(const std::string& model, const std::vector<std::string>& args,
                           bool json) {
   const TrainingModel m = TrainingModel::Load(model);
-  const std::vector<TrainingRun> runs = ReadTrainingRunFiles(ExpandGlobs(args));
+  const GpuTable gpus = GpuTable::LoadDefault();
+  const std::vector<TrainingRun> runs = ReadRuns(ExpandGlobs(args), gpus);
   if (runs.empty()) throw std::runtime_error("evaluate: the files hold no training runs");
-  const RunsEvaluation ev = EvaluateRuns(m, runs, GpuTable::LoadDefault());
+  const RunsEvaluation ev = EvaluateRuns(m, runs, gpus);
   if (json) {
     std::cout << nlohmann::json{{"model", model}, {"runs", ev.ToJson()}}.dump(2) << "\n";
     return;

@@ -1,5 +1,7 @@
 #include "joulecast/collect/config_sampler.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -252,9 +254,9 @@ CollectConfig SampleConfig(const std::string& type, std::uint64_t seed, std::int
     c.context = {{"sample", index}, {"seed", seed}};
     return c;
   }
-  throw std::runtime_error("--layer " + type + ": no valid configuration within max_macs " +
-                           std::to_string(options.max_macs) + " and max_elements " +
-                           std::to_string(options.max_elements) + " after 1000 draws");
+  throw std::runtime_error(fmt::format(
+      "--layer {}: no valid configuration within max_macs {} and max_elements {} after 1000 draws",
+      type, options.max_macs, options.max_elements));
 }
 
 std::vector<CollectConfig> SampleConfigs(const std::string& type, std::int64_t n,

@@ -97,6 +97,24 @@ Measurement MeasurementFromJson(const json& j, const std::string& where) {
     if (!it->is_object())
       throw std::runtime_error(fmt::format("{}: field 'params' must be an object", where));
     m.params = *it;
+    // As for architectures: sizes above 2^53 are rejected here, with the file and line, rather
+    // than turned into huge feature values by the counts (a padding of 2^62 made fit and
+    // evaluate fail on non-finite numbers without naming the record).
+    for (const auto& [key, v] : m.params.items()) {
+      const auto too_large = [](const json& x) {
+        if (x.is_number_unsigned()) return x.get<std::uint64_t>() > (std::uint64_t{1} << 53);
+        return x.is_number_integer() && x.get<std::int64_t>() > (std::int64_t{1} << 53);
+      };
+      bool bad = too_large(v);
+      if (v.is_array()) {
+        for (const auto& x : v) bad = bad || too_large(x);
+      }
+      if (bad) {
+        throw std::runtime_error(fmt::format(
+            "{}: field 'params.{}' is {} (sizes above 2^53 are not supported)", where, key,
+            v.dump()));
+      }
+    }
   }
   m.batch_size = RequirePositiveInt(j, "batch_size", where);
   if (auto it = j.find("input_shape"); it != j.end()) {
@@ -155,7 +173,7 @@ std::vector<Measurement> ReadMeasurements(std::istream& in, const std::string& p
     json j;
     try {
       j = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e999
       throw std::runtime_error(fmt::format("{}: invalid JSON: {}", where, e.what()));
     }
     out.push_back(MeasurementFromJson(j, where));

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <fstream>
 #include <stdexcept>
 
@@ -27,11 +28,12 @@ TrainingLog ReadTrainingLog(std::istream& in, const std::string& name) {
     throw std::runtime_error(
         fmt::format("{}: empty file (expected a header with epoch, duration_s)", name));
   const CsvHeader header(head->fields);
-  const std::size_t i_epoch = header.Index("epoch", name);
-  const std::size_t i_dur = header.Index("duration_s", name);
+  const std::string at_header = fmt::format("{}:{}", name, head->line);
+  const std::size_t i_epoch = header.Index("epoch", at_header);
+  const std::size_t i_dur = header.Index("duration_s", at_header);
   const bool has_e = header.Has("energy_j"), has_p = header.Has("power_w");
-  const std::size_t i_e = has_e ? header.Index("energy_j", name) : 0;
-  const std::size_t i_p = has_p ? header.Index("power_w", name) : 0;
+  const std::size_t i_e = has_e ? header.Index("energy_j", at_header) : 0;
+  const std::size_t i_p = has_p ? header.Index("power_w", at_header) : 0;
   TrainingLog log;
   log.path = name;
   log.energy_column = has_e ? "energy_j" : has_p ? "power_w" : "";
@@ -67,6 +69,10 @@ TrainingLog ReadTrainingLog(std::istream& in, const std::string& name) {
             fmt::format("{}:{}: energy_j must be >= 0, got {}", name, r->line, r->fields[i_e]));
     } else if (power) {
       e.energy_j = *power * e.duration_s;
+      if (!std::isfinite(*e.energy_j)) {
+        throw std::runtime_error(fmt::format("{}:{}: power_w {} x duration_s {} overflows a double",
+                                             name, r->line, r->fields[i_p], r->fields[i_dur]));
+      }
     }
     log.epochs.push_back(e);
   }

@@ -104,7 +104,7 @@ std::vector<TrainingRun> ReadTrainingRuns(std::istream& in, const std::string& p
     json j;
     try {
       j = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e999
       throw std::runtime_error(fmt::format("{}: invalid JSON ({})", where, e.what()));
     }
     runs.push_back(TrainingRunFromJson(j, where));

@@ -46,6 +46,12 @@ nlohmann::json Evaluation::ToJson() const {
     a["by_architecture"] = nlohmann::json::object();
     for (const auto& [name, m] : ae.by_architecture) {
       a["by_architecture"][name] = {{"n", m.n}, {"mape", m.mape}};
+      auto it = ae.by_architecture_batch.find(name);
+      if (it == ae.by_architecture_batch.end()) continue;
+      nlohmann::json& bb = a["by_architecture"][name]["by_batch"] = nlohmann::json::object();
+      for (const auto& [b, mb] : it->second) {
+        bb[std::to_string(b)] = {{"n", mb.n}, {"mape", mb.mape}};
+      }
     }
     if (ae.baseline_metrics) a["baseline"] = ae.baseline_metrics->ToJson();
     j["architectures"] = a;
@@ -54,11 +60,19 @@ nlohmann::json Evaluation::ToJson() const {
   return j;
 }
 
-Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>& records) {
+namespace {
+
+// EvaluateLayers without the final check: an empty result when nothing could be scored.
+Evaluation EvaluateMode(const Profile& profile, const std::vector<Measurement>& records) {
   Evaluation ev;
+  ev.mode = profile.mode;
   std::map<std::string, std::vector<const Measurement*>> by_type;
   std::vector<const Measurement*> whole;
   for (const auto& m : records) {
+    if (m.mode != profile.mode) {
+      ++ev.skipped[fmt::format("records of mode {} (evaluated: {})", m.mode, profile.mode)];
+      continue;
+    }
     if (profile.target == "energy_j" && !m.energy_j) {
       ++ev.skipped["records without energy (no meter)"];
       continue;
@@ -111,6 +125,7 @@ Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>
               ? EstimateNetwork(profile, it->second, m->batch_size)
               : EstimateNetwork(profile, it->second, m->batch_size, m->input_shape);
       ae.names.push_back(m->type);
+      ae.batch_sizes.push_back(m->batch_size);
       ae.measured.push_back(TargetValue(*m, profile.target));
       ae.predicted.push_back(est.total);
       ae.baseline.push_back(est.baseline_total);
@@ -125,12 +140,70 @@ Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>
       by[ae.names[i]].second.push_back(ae.predicted[i]);
     }
     for (const auto& [name, mp] : by) ae.by_architecture.emplace(name, Score(mp.first, mp.second));
+    std::map<std::pair<std::string, std::int64_t>,
+             std::pair<std::vector<double>, std::vector<double>>>
+        by_batch;
+    for (std::size_t i = 0; i < ae.names.size(); ++i) {
+      auto& mp = by_batch[{ae.names[i], ae.batch_sizes[i]}];
+      mp.first.push_back(ae.measured[i]);
+      mp.second.push_back(ae.predicted[i]);
+    }
+    for (const auto& [key, mp] : by_batch) {
+      ae.by_architecture_batch[key.first].emplace(key.second, Score(mp.first, mp.second));
+    }
     ev.architectures = std::move(ae);
   }
-  if (ev.layers.empty() && !ev.architectures) {
+  return ev;
+}
+
+}  // namespace
+
+Evaluation EvaluateLayers(const Profile& profile, const std::vector<Measurement>& records) {
+  Evaluation ev = EvaluateMode(profile, records);
+  if (ev.empty()) {
     throw std::runtime_error("evaluate: no record has a layer type the profile predicts");
   }
   return ev;
+}
+
+nlohmann::json ProfileEvaluation::ToJson() const {
+  nlohmann::json j;
+  j["modes"] = nlohmann::json::object();
+  for (const auto& [mode, ev] : modes) {
+    nlohmann::json e = ev.ToJson();
+    e.erase("skipped");
+    j["modes"][mode] = e;
+  }
+  if (auto it = modes.find("forward"); it != modes.end()) {
+    j["layers"] = j["modes"]["forward"]["layers"];
+    if (j["modes"]["forward"].contains("architectures")) {
+      j["architectures"] = j["modes"]["forward"]["architectures"];
+    }
+  }
+  j["skipped"] = skipped;
+  return j;
+}
+
+ProfileEvaluation EvaluateProfile(const Profile& profile, const std::vector<Measurement>& records) {
+  ProfileEvaluation out;
+  std::map<std::string, std::vector<Measurement>> by_mode;
+  for (const auto& m : records) by_mode[m.mode].push_back(m);
+  for (auto& [mode, recs] : by_mode) {
+    if (!profile.HasMode(mode)) {
+      out.skipped[fmt::format("records of mode {} (the profile has no {} predictors)", mode,
+                              mode)] += recs.size();
+      continue;
+    }
+    Profile p = profile;
+    p.SelectMode(mode, "evaluate");
+    Evaluation ev = EvaluateMode(p, recs);
+    for (const auto& [why, n] : ev.skipped) out.skipped[why] += n;
+    if (!ev.empty()) out.modes.emplace(mode, std::move(ev));
+  }
+  if (out.modes.empty()) {
+    throw std::runtime_error("evaluate: no record has a layer type the profile predicts");
+  }
+  return out;
 }
 
 }  // namespace joulecast

@@ -18,6 +18,7 @@ NetworkEstimate Estimate(const Profile& profile, const Architecture& arch, std::
   NetworkEstimate est;
   est.name = arch.name;
   est.target = profile.target;
+  est.mode = profile.mode;
   est.batch_size = batch;
   est.input = input;
   const LayerPredictor* elementwise = nullptr;
@@ -119,6 +120,7 @@ nlohmann::json NetworkEstimate::ToJson(bool per_layer) const {
   const std::string unit = energy ? "j" : "s";
   nlohmann::json j = {{"name", name},
                       {"target", target},
+                      {"mode", mode},
                       {"batch_size", batch_size},
                       {"input", input},
                       {"total_" + unit, total},

@@ -53,7 +53,7 @@ int DetectStableEpoch(const TrainingLog& log, int window, double cv_threshold) {
   const int n = static_cast<int>(log.epochs.size());
   double best = std::numeric_limits<double>::infinity();
   int best_k = 0;
-  for (int k = 1; k + window <= n; ++k) {
+  for (int k = 1; window <= n - k; ++k) {  // not k + window: --window may be near INT_MAX
     const double cv = DurationCv(log, k + 1, k + window);
     if (cv <= cv_threshold) return k;
     if (cv < best) {
@@ -65,7 +65,7 @@ int DetectStableEpoch(const TrainingLog& log, int window, double cv_threshold) {
     throw std::runtime_error(fmt::format(
         "{}: {} epochs logged; detecting the stabilisation epoch needs at least {} (epoch 1 and "
         "a window of {})",
-        log.path, n, window + 1, window));
+        log.path, n, static_cast<long long>(window) + 1, window));
   }
   throw std::runtime_error(fmt::format(
       "{}: no window of {} epochs after epoch 1 has a duration coefficient of variation <= {} "
@@ -99,11 +99,13 @@ Extrapolation Extrapolate(const TrainingLog& log, int total_epochs, const Online
     x.stable_epoch = DetectStableEpoch(log, options.window, options.cv_threshold);
     x.stable_epoch_detected = true;
   }
-  if (n < x.stable_epoch + x.window) {
+  // In long long: --stable-epoch and --window may each be near INT_MAX.
+  const long long needed = static_cast<long long>(x.stable_epoch) + x.window;
+  if (n < needed) {
     throw std::runtime_error(fmt::format(
         "{}: {} epochs logged; the window of {} epochs after stabilisation epoch {} needs at "
         "least {}",
-        log.path, n, x.window, x.stable_epoch, x.stable_epoch + x.window));
+        log.path, n, x.window, x.stable_epoch, needed));
   }
   x.window_first = n - x.window + 1;
   x.window_last = n;
@@ -124,6 +126,18 @@ Extrapolation Extrapolate(const TrainingLog& log, int total_epochs, const Online
     x.window_power_w = e_w / x.window_time_s;
     x.power_based_j = *x.window_power_w * x.predicted_time_s;
     x.epoch_based_j = e_w * s / w + e_u;
+  }
+  // Finite durations and energies can still add or multiply up to infinity (1e300 s epochs):
+  // an "inf J" estimate would be printed as if it were one.
+  for (const double v : {x.used_time_s, x.window_time_s, x.predicted_time_s,
+                         x.window_power_w.value_or(0), x.power_based_j.value_or(0),
+                         x.epoch_based_j.value_or(0)}) {
+    if (!std::isfinite(v)) {
+      throw std::runtime_error(fmt::format(
+          "{}: the durations or energies are too large: the extrapolated totals over {} epochs "
+          "overflow a double",
+          log.path, total_epochs));
+    }
   }
   return x;
 }

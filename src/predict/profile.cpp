@@ -9,10 +9,67 @@
 #include "joulecast/io/atomic_file.h"
 
 namespace joulecast {
+namespace {
+
+bool IsMode(const std::string& m) { return m == "forward" || m == "train_step"; }
+
+std::string JoinModes(const std::vector<std::string>& modes) {
+  std::string out;
+  for (const auto& m : modes) out += (out.empty() ? "" : ", ") + m;
+  return out;
+}
+
+// Reads {type: predictor} at `j`, naming `path` ("layers" or "modes.M.layers") in errors.
+std::map<std::string, LayerPredictor> ReadLayers(const nlohmann::json& j, const std::string& where,
+                                                 const std::string& path) {
+  if (!j.is_object() || j.empty()) {
+    throw std::runtime_error(
+        path == "layers" ? fmt::format("{}: profile has no layer predictors", where)
+                         : fmt::format("{}: {}: no layer predictors", where, path));
+  }
+  std::map<std::string, LayerPredictor> out;
+  for (const auto& [type, lj] : j.items()) {
+    out.emplace(type, LayerPredictor::FromJson(lj, fmt::format("{}: {}.{}", where, path, type)));
+  }
+  return out;
+}
+
+}  // namespace
 
 const LayerPredictor* Profile::Find(const std::string& layer_type) const {
   auto it = layers.find(layer_type);
   return it == layers.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Profile::Modes() const {
+  std::vector<std::string> out;
+  bool placed = false;
+  for (const auto& [m, unused] : other_modes) {
+    (void)unused;
+    if (!placed && mode < m) {
+      out.push_back(mode);
+      placed = true;
+    }
+    out.push_back(m);
+  }
+  if (!placed) out.push_back(mode);
+  return out;
+}
+
+bool Profile::HasMode(const std::string& m) const { return m == mode || other_modes.count(m) > 0; }
+
+void Profile::SelectMode(const std::string& m, const std::string& where) {
+  if (m == mode) return;
+  auto it = other_modes.find(m);
+  if (it == other_modes.end()) {
+    throw std::runtime_error(fmt::format("{}: no {} predictors in the profile (it has: {})", where,
+                                         m, JoinModes(Modes())));
+  }
+  std::map<std::string, LayerPredictor> next = std::move(it->second);
+  other_modes.erase(it);
+  other_modes.emplace(mode, std::move(layers));
+  layers = std::move(next);
+  mode = m;
 }
 
 nlohmann::json Profile::ToJson() const {
@@ -22,8 +79,14 @@ nlohmann::json Profile::ToJson() const {
                       {"target", target},
                       {"hardware", hardware},
                       {"data", data}};
-  j["layers"] = nlohmann::json::object();
-  for (const auto& [type, p] : layers) j["layers"][type] = p.ToJson();
+  j["modes"] = nlohmann::json::object();
+  auto write = [&](const std::string& m, const std::map<std::string, LayerPredictor>& preds) {
+    nlohmann::json lj = nlohmann::json::object();
+    for (const auto& [type, p] : preds) lj[type] = p.ToJson();
+    j["modes"][m] = {{"layers", lj}};
+  };
+  write(mode, layers);
+  for (const auto& [m, preds] : other_modes) write(m, preds);
   return j;
 }
 
@@ -32,10 +95,12 @@ Profile Profile::FromJson(const nlohmann::json& j, const std::string& where) {
     throw std::runtime_error(
         fmt::format("{}: not a joulecast profile (kind must be 'joulecast_profile')", where));
   }
-  if (!j.contains("format_version") || !j["format_version"].is_number_integer() ||
-      j["format_version"].get<int>() != kFormatVersion) {
+  const int version = j.contains("format_version") && j["format_version"].is_number_integer()
+                          ? j["format_version"].get<int>()
+                          : 0;
+  if (version != 1 && version != kFormatVersion) {
     throw std::runtime_error(fmt::format(
-        "{}: unsupported profile format_version {} (this build reads {})", where,
+        "{}: unsupported profile format_version {} (this build reads 1 and {})", where,
         j.contains("format_version") ? j["format_version"].dump() : "(missing)", kFormatVersion));
   }
   Profile p;
@@ -47,12 +112,33 @@ Profile Profile::FromJson(const nlohmann::json& j, const std::string& where) {
   }
   p.hardware = j.value("hardware", nlohmann::json::object());
   p.data = j.value("data", nlohmann::json::object());
-  if (!j.contains("layers") || !j["layers"].is_object() || j["layers"].empty()) {
-    throw std::runtime_error(fmt::format("{}: profile has no layer predictors", where));
+  if (version == 1) {
+    // Version 1 had one set of predictors, fitted on forward passes.
+    p.mode = "forward";
+    p.layers = ReadLayers(j.contains("layers") ? j["layers"] : nlohmann::json(), where, "layers");
+    return p;
   }
-  for (const auto& [type, lj] : j["layers"].items()) {
-    p.layers.emplace(type, LayerPredictor::FromJson(lj, fmt::format("{}: layers.{}", where, type)));
+  if (!j.contains("modes") || !j["modes"].is_object() || j["modes"].empty()) {
+    throw std::runtime_error(fmt::format("{}: profile has no modes (expected \"modes\": "
+                                         "{{\"forward\": {{\"layers\": ...}}}})",
+                                         where));
   }
+  std::map<std::string, std::map<std::string, LayerPredictor>> all;
+  for (const auto& [m, mj] : j["modes"].items()) {
+    if (!IsMode(m)) {
+      throw std::runtime_error(
+          fmt::format("{}: modes.{}: unknown mode (expected forward or train_step)", where, m));
+    }
+    const std::string path = fmt::format("modes.{}.layers", m);
+    all.emplace(m, ReadLayers(mj.is_object() && mj.contains("layers") ? mj["layers"]
+                                                                        : nlohmann::json(),
+                              where, path));
+  }
+  auto active = all.count("forward") ? all.find("forward") : all.begin();
+  p.mode = active->first;
+  p.layers = std::move(active->second);
+  all.erase(active);
+  p.other_modes = std::move(all);
   return p;
 }
 
@@ -75,5 +161,9 @@ void Profile::Save(const std::string& path) const {
 }
 
 const char* TargetUnit(const std::string& target) { return target == "time_s" ? "s" : "J"; }
+
+const char* RunName(const std::string& mode) {
+  return mode == "train_step" ? "training step" : "forward pass";
+}
 
 }  // namespace joulecast

@@ -235,7 +235,8 @@ Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& op
     throw std::invalid_argument(fmt::format("fit: extrapolation_fraction must be in (0, 1), got {}",
                                             options.extrapolation_fraction));
   }
-  std::map<std::string, std::vector<const Measurement*>> by_type;
+  // mode -> layer type -> records
+  std::map<std::string, std::map<std::string, std::vector<const Measurement*>>> by_mode;
   FitReport local;
   FitReport& r = report ? *report : local;
   for (const auto& m : records) {
@@ -257,27 +258,51 @@ Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& op
       ++r.skipped["records with a target <= 0"];
       continue;
     }
-    by_type[m.type].push_back(&m);
+    by_mode[m.mode][m.type].push_back(&m);
   }
   for (const auto& t : options.only_types) {
-    if (!by_type.count(t))
-      throw std::runtime_error(fmt::format("fit: no records of layer type '{}'", t));
+    bool found = false;
+    for (const auto& [mode, by_type] : by_mode) found = found || by_type.count(t) > 0;
+    if (!found) throw std::runtime_error(fmt::format("fit: no records of layer type '{}'", t));
   }
-  if (by_type.empty())
+  if (by_mode.empty())
     throw std::runtime_error(fmt::format("fit: no record with a usable {} target", options.target));
   Profile p;
   p.target = options.target;
   std::set<std::string> hw;
-  for (const auto& [type, recs] : by_type) {
-    p.layers.emplace(type, FitLayerPredictor(type, recs, options));
-    for (const auto* m : recs) {
-      if (m->hardware.contains("cpu")) hw.insert(m->hardware["cpu"].dump());
+  const Measurement* first = nullptr;
+  std::size_t n = 0;
+  nlohmann::json per_mode = nlohmann::json::object();
+  for (const auto& [mode, by_type] : by_mode) {
+    std::map<std::string, LayerPredictor> predictors;
+    std::size_t n_mode = 0;
+    for (const auto& [type, recs] : by_type) {
+      try {
+        predictors.emplace(type, FitLayerPredictor(type, recs, options));
+      } catch (const std::runtime_error& e) {
+        // Single-mode fits keep their old messages; with several modes say which one failed.
+        if (by_mode.size() == 1) throw;
+        throw std::runtime_error(fmt::format("mode {}: {}", mode, e.what()));
+      }
+      for (const auto* m : recs) {
+        if (m->hardware.contains("cpu")) hw.insert(m->hardware["cpu"].dump());
+        if (!first) first = m;
+      }
+      n_mode += recs.size();
+    }
+    per_mode[mode] = {{"records", n_mode}, {"layer_types", predictors.size()}};
+    n += n_mode;
+    if (p.layers.empty()) {
+      p.mode = mode;
+      p.layers = std::move(predictors);
+    } else {
+      p.other_modes.emplace(mode, std::move(predictors));
     }
   }
-  if (hw.size() == 1) p.hardware = by_type.begin()->second.front()->hardware;
-  std::size_t n = 0;
-  for (const auto& [type, recs] : by_type) n += recs.size();
-  p.data = {{"records", n}, {"skipped", r.skipped}};
+  // forward is the active mode when present (it sorts first; "train_step" alone stays active).
+  if (p.HasMode("forward")) p.SelectMode("forward", "fit");
+  if (hw.size() == 1 && first) p.hardware = first->hardware;
+  p.data = {{"records", n}, {"skipped", r.skipped}, {"modes", per_mode}};
   return p;
 }
 

@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 
 #include "joulecast/io/atomic_file.h"
 #include "joulecast/predict/energy_baselines.h"
@@ -18,192 +20,301 @@ namespace joulecast {
 namespace {
 
 using nlohmann::json;
-using regress::TrendKernelRidge;
-using regress::TrendKernelRidgeOptions;
 
-double Cap(const TrainingQuery& q) {
-  return std::min(q.power_limit_w.value_or(q.gpu.tdp_w), q.gpu.tdp_w);
-}
+constexpr double kFirstDifferencePenalty = 1e-3;
+constexpr double kRidge = 1e-8;
 
-double Work(const TrainingQuery& q) { return q.samples_per_epoch * q.train_gflops_per_sample; }
-
-double TimeScale(const GpuSpec& g, const std::string& scale) {
+double ScaleValue(const GpuSpec& g, const std::string& scale, const char* what) {
+  if (scale == "none") return 1.0;
   if (scale == "fp32") return g.fp32_tflops;
   if (scale == "fp16") return g.Fp16OrFp32();
   if (scale == "bandwidth") return g.memory_bandwidth_gbs / 1000.0;
   if (scale == "fp32_bandwidth") return std::sqrt(g.fp32_tflops * g.memory_bandwidth_gbs / 1000.0);
-  throw std::runtime_error(
-      fmt::format("unknown time scale '{}' (fp32, fp16, bandwidth, "
-                  "fp32_bandwidth)",
-                  scale));
+  throw std::runtime_error(fmt::format(
+      "unknown {} scale '{}' (none, fp32, fp16, bandwidth, fp32_bandwidth)", what, scale));
 }
 
-Eigen::RowVectorXd Features(const TrainingQuery& q, bool gpu_features) {
-  Eigen::RowVectorXd x(gpu_features ? 9 : 4);
-  x(0) = std::log(q.train_gflops_per_sample);
-  x(1) = std::log(q.params_m);
-  x(2) = std::log(static_cast<double>(q.batch_size));
-  x(3) = q.power_limit_w.value_or(q.gpu.tdp_w) / q.gpu.tdp_w;
-  if (gpu_features) {
-    x(4) = std::log(q.gpu.fp32_tflops);
-    x(5) = std::log(q.gpu.Fp16OrFp32());
-    x(6) = std::log(q.gpu.memory_bandwidth_gbs);
-    x(7) = std::log(q.gpu.tdp_w);
-    x(8) = std::log(q.gpu.memory_gb);
+// One training record, prepared.
+struct Row {
+  std::size_t w = 0;  // workload index
+  double L = 0;       // log2 batch size
+  std::int64_t batch = 1;
+  const GpuSpec* gpu = nullptr;
+  double pl = 0;    // power limit, W (TDP when unset)
+  double work = 0;  // N · F, GFLOPs per epoch
+  double P = 0, T = 0, E = 0;
+  std::string optimizer;
+};
+
+std::size_t KnotCount(double step, double lmax) {
+  return static_cast<std::size_t>(std::lround(lmax / step)) + 1;
+}
+
+// Piecewise-linear interpolation on the knots, extended linearly beyond both ends: the knot
+// pair (i, i+1) and the weight t of knot i+1.
+std::pair<std::size_t, double> Hat(double L, double step, std::size_t k) {
+  const double f = std::floor(L / step);
+  const auto i = static_cast<std::size_t>(std::clamp(f, 0.0, static_cast<double>(k) - 2.0));
+  return {i, (L - static_cast<double>(i) * step) / step};
+}
+
+double Curve(const std::vector<double>& v, double L, double step) {
+  const auto [i, t] = Hat(L, step, v.size());
+  return (1 - t) * v[i] + t * v[i + 1];
+}
+
+// Geometric mean of a scale over the distinct GPUs of the rows.
+double ScaleRef(const std::vector<Row>& rows, const std::vector<std::size_t>& idx,
+                const std::string& scale) {
+  std::set<std::string> seen;
+  double s = 0;
+  int n = 0;
+  for (std::size_t i : idx) {
+    if (!seen.insert(rows[i].gpu->name).second) continue;
+    s += std::log(ScaleValue(*rows[i].gpu, scale, "power"));
+    ++n;
   }
-  return x;
+  return n ? std::exp(s / n) : 1.0;
 }
 
-Eigen::MatrixXd FeatureMatrix(const std::vector<TrainingQuery>& qs, bool gpu_features) {
-  Eigen::MatrixXd X(static_cast<Eigen::Index>(qs.size()), gpu_features ? 9 : 4);
-  for (std::size_t i = 0; i < qs.size(); ++i)
-    X.row(static_cast<Eigen::Index>(i)) = Features(qs[i], gpu_features);
-  return X;
-}
-
-enum class Target { kPower, kTime, kEnergy };
-
-// log of the dimensionless ratio the regressor learns, and back.
-double ToLogRatio(Target t, const TrainingQuery& q, const std::string& scale, double value) {
-  switch (t) {
-    case Target::kPower:
-      return std::log(value / Cap(q));
-    case Target::kTime:
-      return std::log(value * TimeScale(q.gpu, scale) / Work(q));
-    case Target::kEnergy:
-      return std::log(value * TimeScale(q.gpu, scale) / (Cap(q) * Work(q)));
+// Penalised weighted least squares: the first nw·k coefficients are per-workload curves on the
+// knots (smoothness penalty on each), the rest free. Minimises Σ a_i² (A_i·β − y_i)² + penalty.
+Eigen::VectorXd SolveCurves(const Eigen::MatrixXd& A, const Eigen::VectorXd& y,
+                            const Eigen::VectorXd& a, std::size_t nw, std::size_t k,
+                            double smoothness) {
+  const Eigen::MatrixXd Aw = a.asDiagonal() * A;
+  Eigen::MatrixXd N = Aw.transpose() * Aw;
+  Eigen::VectorXd r = Aw.transpose() * (a.asDiagonal() * y);
+  for (std::size_t w = 0; w < nw; ++w) {
+    const auto o = static_cast<Eigen::Index>(w * k);
+    for (std::size_t j = 0; j + 2 < k; ++j) {  // second differences v[j] − 2 v[j+1] + v[j+2]
+      const Eigen::Index c[3] = {o + static_cast<Eigen::Index>(j),
+                                 o + static_cast<Eigen::Index>(j + 1),
+                                 o + static_cast<Eigen::Index>(j + 2)};
+      const double d[3] = {1, -2, 1};
+      for (int p = 0; p < 3; ++p)
+        for (int q = 0; q < 3; ++q) N(c[p], c[q]) += smoothness * d[p] * d[q];
+    }
+    for (std::size_t j = 0; j + 1 < k; ++j) {  // first differences
+      const Eigen::Index c0 = o + static_cast<Eigen::Index>(j), c1 = c0 + 1;
+      N(c0, c0) += kFirstDifferencePenalty;
+      N(c1, c1) += kFirstDifferencePenalty;
+      N(c0, c1) -= kFirstDifferencePenalty;
+      N(c1, c0) -= kFirstDifferencePenalty;
+    }
   }
-  return 0;
+  N.diagonal().array() += kRidge;
+  return N.ldlt().solve(r);
 }
 
-double FromLogRatio(Target t, const TrainingQuery& q, const std::string& scale, double y) {
-  switch (t) {
-    case Target::kPower:
-      return std::min(std::exp(y) * Cap(q), q.power_limit_w.value_or(q.gpu.tdp_w));
-    case Target::kTime:
-      return std::exp(y) * Work(q) / TimeScale(q.gpu, scale);
-    case Target::kEnergy:
-      return std::exp(y) * Cap(q) * Work(q) / TimeScale(q.gpu, scale);
+struct PowerHyp {
+  std::string scale;
+  double exponent = 0, idle = 0.1;
+};
+struct TimeHyp {
+  std::string scale;
+  double exponent = 0;
+};
+
+double PowerFactor(const PhysicalParams& p, const GpuSpec& g) {
+  return std::pow(ScaleValue(g, p.power_scale, "power") / p.power_scale_ref, p.power_exponent);
+}
+
+// Demand D, capped power P and idle I of one query, W.
+struct PowerParts {
+  double demand = 0, power = 0, idle = 0;
+};
+
+PowerParts PowerOf(const PhysicalParams& p, const WorkloadCurves& w, const GpuSpec& g, double L,
+                   double pl) {
+  const double c = p.idle_fraction;
+  const double u = std::max(0.0, Curve(w.utilisation, L, p.knot_step));
+  PowerParts r;
+  r.idle = c * g.tdp_w;
+  r.demand = g.tdp_w * (c + (1 - c) * PowerFactor(p, g) * u);
+  const double cap = p.cap_rho * pl, n = p.cap_softness;
+  r.power = std::pow(std::pow(r.demand, -n) + std::pow(cap, -n), -1.0 / n);
+  return r;
+}
+
+double SlowdownLog(const PowerParts& pp, const GpuSpec& g) {
+  const double above = std::max(pp.power - pp.idle, 1e-3 * g.tdp_w);
+  return std::log(std::max(1.0, (pp.demand - pp.idle) / above));
+}
+
+double TimeOf(const PhysicalParams& p, const WorkloadCurves& w, const GpuSpec& g, double L,
+              double work, const PowerParts& pp) {
+  const double speed =
+      std::pow(ScaleValue(g, p.time_scale, "time") / p.time_scale_ref, p.time_exponent);
+  return std::exp(std::log(work) + Curve(w.log_time, L, p.knot_step) - std::log(speed) +
+                  p.powerlimit_exponent * SlowdownLog(pp, g));
+}
+
+// Fits the power part (u_w, ρ, n) of `p` on rows[idx] for the hypothesis h.
+void FitPower(PhysicalParams& p, const std::vector<Row>& rows, const std::vector<std::size_t>& idx,
+              const PowerHyp& h, const TrainingModelOptions& o) {
+  const std::size_t nw = p.workloads.size(), k = KnotCount(p.knot_step, p.log2_batch_max);
+  p.idle_fraction = h.idle;
+  p.power_scale = h.scale;
+  p.power_exponent = h.scale == "none" ? 0.0 : h.exponent;
+  p.power_scale_ref = ScaleRef(rows, idx, h.scale);
+  // Demand of each (GPU, workload, batch, optimizer) group: the power at its highest limit.
+  std::map<std::tuple<std::string, std::size_t, std::int64_t, std::string>, std::size_t> top;
+  for (std::size_t i : idx) {
+    const Row& r = rows[i];
+    auto key = std::make_tuple(r.gpu->name, r.w, r.batch, r.optimizer);
+    auto it = top.find(key);
+    if (it == top.end() || r.pl > rows[it->second].pl) top[key] = i;
   }
-  return 0;
-}
-
-std::vector<TrendKernelRidgeOptions> Candidates(const TrainingModelOptions& o) {
-  std::vector<TrendKernelRidgeOptions> c;
-  for (double ra : o.ridge_alphas) {
-    TrendKernelRidgeOptions t;
-    t.degree = 1;
-    t.ridge_alpha = ra;
-    t.use_kernel = false;
-    c.push_back(t);
-    for (double ka : o.kernel_alphas) {
-      for (double g : o.gammas) {
-        t.use_kernel = true;
-        t.kernel_alpha = ka;
-        t.gamma = g;
-        c.push_back(t);
+  const auto n = static_cast<Eigen::Index>(top.size());
+  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(n, static_cast<Eigen::Index>(nw * k));
+  Eigen::VectorXd y(n), a(n);
+  Eigen::Index j = 0;
+  const double c = h.idle;
+  for (const auto& [key, i] : top) {
+    const Row& r = rows[i];
+    const double f = PowerFactor(p, *r.gpu);
+    const auto [kk, t] = Hat(r.L, p.knot_step, k);
+    A(j, static_cast<Eigen::Index>(r.w * k + kk)) = 1 - t;
+    A(j, static_cast<Eigen::Index>(r.w * k + kk + 1)) = t;
+    y(j) = (r.P / r.gpu->tdp_w - c) / ((1 - c) * f);
+    a(j) = r.gpu->tdp_w * (1 - c) * f / r.P;  // residual in u × a = relative error of D
+    ++j;
+  }
+  const Eigen::VectorXd beta = SolveCurves(A, y, a, nw, k, o.smoothness);
+  for (std::size_t w = 0; w < nw; ++w)
+    for (std::size_t q = 0; q < k; ++q)
+      p.workloads[w].utilisation[q] = beta(static_cast<Eigen::Index>(w * k + q));
+  double best = std::numeric_limits<double>::infinity();
+  double best_rho = 1, best_soft = 8;
+  for (double rho : o.cap_rhos) {
+    for (double soft : o.cap_softness) {
+      p.cap_rho = rho;
+      p.cap_softness = soft;
+      double err = 0;
+      for (std::size_t i : idx) {
+        const Row& r = rows[i];
+        err += std::abs(PowerOf(p, p.workloads[r.w], *r.gpu, r.L, r.pl).power - r.P) / r.P;
+      }
+      if (err < best) {
+        best = err;
+        best_rho = rho;
+        best_soft = soft;
       }
     }
+  }
+  p.cap_rho = best_rho;
+  p.cap_softness = best_soft;
+}
+
+// Fits the time part (θ_w, κ) of `p`, whose power part is fitted, on rows[idx].
+void FitTime(PhysicalParams& p, const std::vector<Row>& rows, const std::vector<std::size_t>& idx,
+             const TimeHyp& h, const TrainingModelOptions& o) {
+  const std::size_t nw = p.workloads.size(), k = KnotCount(p.knot_step, p.log2_batch_max);
+  p.time_scale = h.scale;
+  p.time_exponent = h.scale == "none" ? 0.0 : h.exponent;
+  p.time_scale_ref = ScaleRef(rows, idx, h.scale);
+  const auto n = static_cast<Eigen::Index>(idx.size());
+  const auto m = static_cast<Eigen::Index>(nw * k);
+  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(n, m + 1);
+  Eigen::VectorXd y(n);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    const Row& r = rows[idx[static_cast<std::size_t>(j)]];
+    const auto [kk, t] = Hat(r.L, p.knot_step, k);
+    A(j, static_cast<Eigen::Index>(r.w * k + kk)) = 1 - t;
+    A(j, static_cast<Eigen::Index>(r.w * k + kk + 1)) = t;
+    A(j, m) = SlowdownLog(PowerOf(p, p.workloads[r.w], *r.gpu, r.L, r.pl), *r.gpu);
+    const double speed =
+        std::pow(ScaleValue(*r.gpu, p.time_scale, "time") / p.time_scale_ref, p.time_exponent);
+    y(j) = std::log(r.T) - std::log(r.work) + std::log(speed);
+  }
+  const Eigen::VectorXd beta = SolveCurves(A, y, Eigen::VectorXd::Ones(n), nw, k, o.smoothness);
+  for (std::size_t w = 0; w < nw; ++w)
+    for (std::size_t q = 0; q < k; ++q)
+      p.workloads[w].log_time[q] = beta(static_cast<Eigen::Index>(w * k + q));
+  p.powerlimit_exponent = beta(m);
+}
+
+std::pair<double, double> PredictRow(const PhysicalParams& p, const Row& r) {
+  const PowerParts pp = PowerOf(p, p.workloads[r.w], *r.gpu, r.L, r.pl);
+  return {pp.power, TimeOf(p, p.workloads[r.w], *r.gpu, r.L, r.work, pp)};
+}
+
+double Mape(const std::vector<double>& truth, const std::vector<double>& pred) {
+  Eigen::VectorXd a(static_cast<Eigen::Index>(truth.size())), b(a.size());
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    a(static_cast<Eigen::Index>(i)) = truth[i];
+    b(static_cast<Eigen::Index>(i)) = pred[i];
+  }
+  if (!b.allFinite()) return std::numeric_limits<double>::infinity();
+  return regress::MAPE(a, b);
+}
+
+std::vector<std::size_t> Complement(std::size_t n, const std::vector<std::size_t>& fold) {
+  std::vector<bool> in(n, false);
+  for (std::size_t i : fold) in[i] = true;
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < n; ++i)
+    if (!in[i]) out.push_back(i);
+  return out;
+}
+
+std::vector<PowerHyp> PowerCandidates(const TrainingModelOptions& o) {
+  std::vector<PowerHyp> c;
+  for (const auto& s : o.power_scales) {
+    const std::vector<double> none{0.0};
+    for (double e : s == "none" ? none : o.power_exponents)
+      for (double idle : o.idle_fractions) c.push_back({s, e, idle});
   }
   return c;
 }
 
-struct Searched {
-  TargetModel best;
-  Eigen::VectorXd oof;  // out-of-fold predictions of the best, in W / s / J
-};
-
-Searched Search(Target target, const std::vector<TrainingQuery>& qs,
-                const Eigen::VectorXd& measured, const std::vector<std::vector<std::size_t>>& folds,
-                const TrainingModelOptions& o) {
-  const std::vector<std::string> power_scale{"fp32"};  // power ignores the time scale
-  const auto& scales = target == Target::kPower ? power_scale : o.time_scales;
-  const auto cands = Candidates(o);
-  Searched s;
-  double best = std::numeric_limits<double>::infinity();
-  std::size_t count = 0;
-  for (bool gf : o.gpu_features) {
-    const Eigen::MatrixXd X = FeatureMatrix(qs, gf);
-    for (const auto& scale : scales) {
-      Eigen::VectorXd y(measured.size());
-      for (Eigen::Index i = 0; i < y.size(); ++i)
-        y(i) = ToLogRatio(target, qs[static_cast<std::size_t>(i)], scale, measured(i));
-      for (const auto& c : cands) {
-        ++count;
-        Eigen::VectorXd pred;
-        try {
-          pred =
-              regress::CrossValPredict(X, y, folds,
-                                       [&c](const Eigen::MatrixXd& Xtr, const Eigen::VectorXd& ytr,
-                                            const Eigen::MatrixXd& Xte) {
-                                         TrendKernelRidge m(c);
-                                         m.Fit(Xtr, ytr);
-                                         return m.Predict(Xte);
-                                       });
-        } catch (const std::exception&) {
-          continue;  // a singular or non-finite candidate simply loses
-        }
-        Eigen::VectorXd back(pred.size());
-        for (Eigen::Index i = 0; i < pred.size(); ++i)
-          back(i) = FromLogRatio(target, qs[static_cast<std::size_t>(i)], scale, pred(i));
-        if (!back.allFinite()) continue;
-        const double score = regress::MAPE(measured, back);
-        if (score < best) {
-          best = score;
-          s.best.time_scale = target == Target::kPower ? "" : scale;
-          s.best.gpu_features = gf;
-          s.best.model = TrendKernelRidge(c);
-          s.best.cv_mape = score;
-          s.oof = back;
-        }
-      }
-    }
+std::vector<TimeHyp> TimeCandidates(const TrainingModelOptions& o) {
+  std::vector<TimeHyp> c;
+  for (const auto& s : o.time_scales) {
+    const std::vector<double> none{0.0};
+    for (double e : s == "none" ? none : o.time_exponents) c.push_back({s, e});
   }
-  if (!std::isfinite(best)) throw std::runtime_error("TrainingModel::Fit: every candidate failed");
-  s.best.candidates = count;
-  // Refit the winner on every record.
-  const Eigen::MatrixXd X = FeatureMatrix(qs, s.best.gpu_features);
-  Eigen::VectorXd y(measured.size());
-  const std::string scale = target == Target::kPower ? "fp32" : s.best.time_scale;
-  for (Eigen::Index i = 0; i < y.size(); ++i)
-    y(i) = ToLogRatio(target, qs[static_cast<std::size_t>(i)], scale, measured(i));
-  s.best.model.Fit(X, y);
-  return s;
+  return c;
 }
 
-double PredictTarget(Target t, const TargetModel& m, const TrainingQuery& q) {
-  const std::string scale = t == Target::kPower ? "fp32" : m.time_scale;
-  Eigen::MatrixXd X = Features(q, m.gpu_features);
-  return FromLogRatio(t, q, scale, m.model.Predict(X)(0));
+json CurvesToJson(const WorkloadCurves& w) {
+  return json{{"name", w.name},           {"train_gflops_per_sample", w.train_gflops_per_sample},
+              {"params_m", w.params_m},   {"batch_min", w.batch_min},
+              {"batch_max", w.batch_max}, {"utilisation", w.utilisation},
+              {"log_time", w.log_time}};
 }
 
 }  // namespace
 
 json TrainingModelOptions::ToJson() const {
   return json{{"time_scales", time_scales},
-              {"gpu_features", gpu_features},
-              {"ridge_alphas", ridge_alphas},
-              {"kernel_alphas", kernel_alphas},
-              {"gammas", gammas},
+              {"time_exponents", time_exponents},
+              {"power_scales", power_scales},
+              {"power_exponents", power_exponents},
+              {"idle_fractions", idle_fractions},
+              {"cap_rhos", cap_rhos},
+              {"cap_softness", cap_softness},
+              {"smoothness", smoothness},
+              {"knot_step", knot_step},
+              {"log2_batch_max", log2_batch_max},
               {"folds", folds},
               {"seed", seed}};
 }
 
 json TargetModel::ToJson() const {
-  return json{{"time_scale", time_scale},
-              {"gpu_features", gpu_features},
+  return json{{"scale", scale},
+              {"exponent", exponent},
               {"cv_mape", cv_mape},
-              {"candidates", candidates},
-              {"model", model.ToJson()}};
+              {"candidates", candidates}};
 }
 
 TargetModel TargetModel::FromJson(const json& j) {
   TargetModel m;
-  m.time_scale = j.at("time_scale").get<std::string>();
-  m.gpu_features = j.at("gpu_features").get<bool>();
+  m.scale = j.at("scale").get<std::string>();
+  m.exponent = j.at("exponent").get<double>();
   m.cv_mape = j.at("cv_mape").get<double>();
   m.candidates = j.at("candidates").get<std::size_t>();
-  m.model = TrendKernelRidge::FromJson(j.at("model"));
   return m;
 }
 
@@ -215,60 +326,201 @@ TrainingQuery QueryOf(const TrainingRun& r, const GpuTable& gpus) {
   q.samples_per_epoch = r.samples_per_epoch;
   q.batch_size = r.batch_size;
   q.power_limit_w = r.power_limit_w;
+  q.workload = r.workload;
   return q;
 }
 
 void TrainingModel::Fit(const std::vector<TrainingRun>& runs, const GpuTable& gpus,
                         const TrainingModelOptions& o) {
   if (runs.empty()) throw std::runtime_error("TrainingModel::Fit: no training runs");
-  std::vector<TrainingQuery> qs;
-  const auto n = static_cast<Eigen::Index>(runs.size());
-  Eigen::VectorXd P(n), T(n), E(n);
-  std::vector<std::string> gpu_of;
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    qs.push_back(QueryOf(runs[i], gpus));
-    if (runs[i].power_limit_w) CheckPowerLimit(qs.back().gpu, *runs[i].power_limit_w);
-    const auto k = static_cast<Eigen::Index>(i);
-    P(k) = runs[i].average_power_w;
-    T(k) = runs[i].epoch_time_s;
-    E(k) = runs[i].epoch_energy_j;
-    gpu_of.push_back(qs.back().gpu.name);
+  if (!(o.knot_step > 0) || !(o.log2_batch_max >= 2 * o.knot_step)) {
+    throw std::runtime_error(
+        fmt::format("TrainingModel::Fit: knot_step {} and log2_batch_max {} give fewer than 3 "
+                    "knots",
+                    o.knot_step, o.log2_batch_max));
   }
-  std::set<std::string> distinct(gpu_of.begin(), gpu_of.end());
+  for (const auto& s : o.time_scales) ScaleValue(GpuSpec{}, s, "time");
+  for (const auto& s : o.power_scales) ScaleValue(GpuSpec{}, s, "power");
+  const auto pcands = PowerCandidates(o);
+  const auto tcands = TimeCandidates(o);
+  if (pcands.empty() || tcands.empty() || o.cap_rhos.empty() || o.cap_softness.empty())
+    throw std::runtime_error("TrainingModel::Fit: an empty candidate list in the options");
+
+  PhysicalParams base;
+  base.knot_step = o.knot_step;
+  base.log2_batch_max = o.log2_batch_max;
+  const std::size_t k = KnotCount(o.knot_step, o.log2_batch_max);
+  std::map<std::string, std::size_t> windex;
+  std::vector<Row> rows;
+  std::vector<GpuSpec> specs;
+  specs.reserve(runs.size());
+  for (const auto& r : runs) specs.push_back(gpus.Find(r.gpu));
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const TrainingRun& r = runs[i];
+    if (r.power_limit_w) CheckPowerLimit(specs[i], *r.power_limit_w);
+    if (r.batch_size < 1 || !(r.samples_per_epoch > 0) || !(r.train_gflops_per_sample > 0) ||
+        !(r.average_power_w > 0) || !(r.epoch_time_s > 0)) {
+      throw std::runtime_error(fmt::format(
+          "TrainingModel::Fit: run {} ({} on {}) needs batch_size >= 1 and positive samples, "
+          "GFLOPs, power and time",
+          i, r.workload, r.gpu));
+    }
+    auto it = windex.find(r.workload);
+    if (it == windex.end()) {
+      it = windex.emplace(r.workload, base.workloads.size()).first;
+      WorkloadCurves w;
+      w.name = r.workload;
+      w.train_gflops_per_sample = r.train_gflops_per_sample;
+      w.params_m = r.params_m;
+      w.batch_min = w.batch_max = r.batch_size;
+      w.utilisation.assign(k, 0.0);
+      w.log_time.assign(k, 0.0);
+      base.workloads.push_back(w);
+    }
+    WorkloadCurves& w = base.workloads[it->second];
+    w.batch_min = std::min(w.batch_min, r.batch_size);
+    w.batch_max = std::max(w.batch_max, r.batch_size);
+    Row row;
+    row.w = it->second;
+    row.batch = r.batch_size;
+    row.L = std::log2(static_cast<double>(r.batch_size));
+    row.gpu = &specs[i];
+    row.pl = r.power_limit_w.value_or(specs[i].tdp_w);
+    row.work = r.samples_per_epoch * r.train_gflops_per_sample;
+    row.P = r.average_power_w;
+    row.T = r.epoch_time_s;
+    row.E = r.epoch_energy_j > 0 ? r.epoch_energy_j : r.average_power_w * r.epoch_time_s;
+    row.optimizer = r.optimizer;
+    rows.push_back(row);
+  }
+
+  std::set<std::string> distinct;
+  for (const auto& s : specs) distinct.insert(s.name);
   std::vector<std::vector<std::size_t>> folds;
   if (distinct.size() >= 2) {
     for (const auto& g : distinct) {
       std::vector<std::size_t> f;
-      for (std::size_t i = 0; i < gpu_of.size(); ++i)
-        if (gpu_of[i] == g) f.push_back(i);
+      for (std::size_t i = 0; i < rows.size(); ++i)
+        if (rows[i].gpu->name == g) f.push_back(i);
       folds.push_back(f);
     }
-  } else {
-    folds = regress::KFoldIndices(runs.size(), std::min(o.folds, runs.size()), o.seed);
+  } else if (rows.size() >= 2) {
+    folds = regress::KFoldIndices(rows.size(), std::min(o.folds, rows.size()), o.seed);
   }
-  Searched sp = Search(Target::kPower, qs, P, folds, o);
-  Searched st = Search(Target::kTime, qs, T, folds, o);
-  Searched se = Search(Target::kEnergy, qs, E, folds, o);
-  const double product_mape = regress::MAPE(E, sp.oof.cwiseProduct(st.oof));
-  power_ = sp.best;
-  time_ = st.best;
-  if (se.best.cv_mape < product_mape) {
-    energy_mode_ = "direct";
-    energy_ = se.best;
-    energy_cv_mape_ = se.best.cv_mape;
-  } else {
-    energy_mode_ = "product";
-    energy_.reset();
-    energy_cv_mape_ = product_mape;
+  std::vector<double> P(rows.size()), T(rows.size()), E(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    P[i] = rows[i].P;
+    T[i] = rows[i].T;
+    E[i] = rows[i].E;
   }
+  std::vector<std::vector<std::size_t>> train_of;
+  for (const auto& f : folds) train_of.push_back(Complement(rows.size(), f));
+
+  // Power hypothesis: out-of-fold power MAPE.
+  std::size_t best_p = 0;
+  double best_p_mape = std::numeric_limits<double>::infinity();
+  std::vector<json> power_scores;
+  for (std::size_t c = 0; c < pcands.size() && !folds.empty(); ++c) {
+    std::vector<double> oof(rows.size(), 0.0);
+    for (std::size_t f = 0; f < folds.size(); ++f) {
+      PhysicalParams p = base;
+      FitPower(p, rows, train_of[f], pcands[c], o);
+      for (std::size_t i : folds[f])
+        oof[i] = PowerOf(p, p.workloads[rows[i].w], *rows[i].gpu, rows[i].L, rows[i].pl).power;
+    }
+    const double score = Mape(P, oof);
+    power_scores.push_back(json{{"scale", pcands[c].scale},
+                                {"exponent", pcands[c].exponent},
+                                {"idle_fraction", pcands[c].idle},
+                                {"cv_mape", score}});
+    if (score < best_p_mape) {
+      best_p_mape = score;
+      best_p = c;
+    }
+  }
+  // Time hypothesis: out-of-fold time MAPE, with the chosen power hypothesis.
+  std::vector<PhysicalParams> fold_power;
+  for (std::size_t f = 0; f < folds.size(); ++f) {
+    PhysicalParams p = base;
+    FitPower(p, rows, train_of[f], pcands[best_p], o);
+    fold_power.push_back(p);
+  }
+  std::size_t best_t = 0;
+  double best_t_mape = std::numeric_limits<double>::infinity(), energy_cv = 0;
+  std::vector<json> time_scores;
+  for (std::size_t c = 0; c < tcands.size() && !folds.empty(); ++c) {
+    std::vector<double> oof_p(rows.size(), 0.0), oof_t(rows.size(), 0.0), oof_e(rows.size());
+    for (std::size_t f = 0; f < folds.size(); ++f) {
+      PhysicalParams p = fold_power[f];
+      FitTime(p, rows, train_of[f], tcands[c], o);
+      for (std::size_t i : folds[f]) std::tie(oof_p[i], oof_t[i]) = PredictRow(p, rows[i]);
+    }
+    for (std::size_t i = 0; i < rows.size(); ++i) oof_e[i] = oof_p[i] * oof_t[i];
+    const double score = Mape(T, oof_t);
+    time_scores.push_back(json{{"scale", tcands[c].scale},
+                               {"exponent", tcands[c].exponent},
+                               {"cv_mape", score},
+                               {"energy_cv_mape", Mape(E, oof_e)}});
+    if (score < best_t_mape) {
+      best_t_mape = score;
+      best_t = c;
+      energy_cv = Mape(E, oof_e);
+    }
+  }
+  if (folds.empty()) best_p_mape = best_t_mape = energy_cv = 0;  // a single record
+
+  params_ = base;
+  FitPower(params_, rows, std::vector<std::size_t>(Complement(rows.size(), {})), pcands[best_p], o);
+  FitTime(params_, rows, Complement(rows.size(), {}), tcands[best_t], o);
+  power_ = TargetModel{};
+  power_.scale = params_.power_scale;
+  power_.exponent = params_.power_exponent;
+  power_.cv_mape = best_p_mape;
+  power_.candidates = pcands.size();
+  time_ = TargetModel{};
+  time_.scale = params_.time_scale;
+  time_.exponent = params_.time_exponent;
+  time_.cv_mape = best_t_mape;
+  time_.candidates = tcands.size();
+  energy_mode_ = "product";
+  energy_cv_mape_ = energy_cv;
   gpus_.assign(distinct.begin(), distinct.end());
   n_runs_ = runs.size();
   training_ = json{{"n", runs.size()},
                    {"gpus", gpus_},
                    {"cv", distinct.size() >= 2 ? "leave-one-gpu-out" : "kfold"},
-                   {"energy_cv_mape_product", product_mape},
-                   {"energy_cv_mape_direct", se.best.cv_mape},
+                   {"power_candidates", power_scores},
+                   {"time_candidates", time_scores},
                    {"options", o.ToJson()}};
+}
+
+TrainingModel TrainingModel::FromParams(const PhysicalParams& p,
+                                        const std::vector<std::string>& gpus) {
+  const std::size_t k = KnotCount(p.knot_step, p.log2_batch_max);
+  for (const auto& w : p.workloads) {
+    if (w.utilisation.size() != k || w.log_time.size() != k) {
+      throw std::runtime_error(
+          fmt::format("workload '{}' has {} utilisation and {} log_time values, the knots are {}",
+                      w.name, w.utilisation.size(), w.log_time.size(), k));
+    }
+  }
+  ScaleValue(GpuSpec{}, p.power_scale, "power");
+  ScaleValue(GpuSpec{}, p.time_scale, "time");
+  if (!(p.idle_fraction >= 0 && p.idle_fraction < 1) || !(p.cap_rho > 0) || !(p.cap_softness > 0) ||
+      !(p.power_scale_ref > 0) || !(p.time_scale_ref > 0)) {
+    throw std::runtime_error(fmt::format(
+        "idle_fraction {} must be in [0, 1), cap_rho {}, cap_softness {} and the scale "
+        "references {}, {} must be > 0",
+        p.idle_fraction, p.cap_rho, p.cap_softness, p.power_scale_ref, p.time_scale_ref));
+  }
+  TrainingModel m;
+  m.params_ = p;
+  m.gpus_ = gpus;
+  m.power_.scale = p.power_scale;
+  m.power_.exponent = p.power_exponent;
+  m.time_.scale = p.time_scale;
+  m.time_.exponent = p.time_exponent;
+  return m;
 }
 
 TrainingPrediction TrainingModel::Predict(const TrainingQuery& q) const {
@@ -281,12 +533,41 @@ TrainingPrediction TrainingModel::Predict(const TrainingQuery& q) const {
         q.train_gflops_per_sample, q.params_m, q.samples_per_epoch));
   }
   if (q.power_limit_w) CheckPowerLimit(q.gpu, *q.power_limit_w);
-  TrainingPrediction p;
-  p.power_w = PredictTarget(Target::kPower, power_, q);
-  p.epoch_time_s = PredictTarget(Target::kTime, time_, q);
-  p.epoch_energy_j =
-      energy_ ? PredictTarget(Target::kEnergy, *energy_, q) : p.power_w * p.epoch_time_s;
-  return p;
+  TrainingPrediction out;
+  const WorkloadCurves* w = nullptr;
+  for (const auto& c : params_.workloads)
+    if (!q.workload.empty() && c.name == q.workload) w = &c;
+  auto close = [](double a, double b) { return std::abs(a - b) <= 1e-6 * std::abs(b); };
+  if (!w) {
+    for (const auto& c : params_.workloads) {
+      if (close(q.train_gflops_per_sample, c.train_gflops_per_sample) &&
+          close(q.params_m, c.params_m)) {
+        w = &c;
+        break;
+      }
+    }
+  }
+  if (!w) {
+    double best = std::numeric_limits<double>::infinity();
+    for (const auto& c : params_.workloads) {
+      const double d = std::hypot(std::log(q.train_gflops_per_sample / c.train_gflops_per_sample),
+                                  std::log(q.params_m / c.params_m));
+      if (d < best) {
+        best = d;
+        w = &c;
+      }
+    }
+    out.workload_matched = false;
+  }
+  const double L = std::log2(static_cast<double>(q.batch_size));
+  const double pl = q.power_limit_w.value_or(q.gpu.tdp_w);
+  const PowerParts pp = PowerOf(params_, *w, q.gpu, L, pl);
+  out.workload = w->name;
+  out.power_w = std::min(pp.power, pl);
+  out.epoch_time_s =
+      TimeOf(params_, *w, q.gpu, L, q.samples_per_epoch * q.train_gflops_per_sample, pp);
+  out.epoch_energy_j = out.power_w * out.epoch_time_s;
+  return out;
 }
 
 std::vector<TrainingPrediction> TrainingModel::PredictRuns(const std::vector<TrainingRun>& runs,
@@ -298,18 +579,36 @@ std::vector<TrainingPrediction> TrainingModel::PredictRuns(const std::vector<Tra
 
 json TrainingModel::ToJson() const {
   if (!fitted()) throw std::runtime_error("TrainingModel::ToJson: the model is not fitted");
-  return json{{"kind", kKind},
-              {"format_version", kFormatVersion},
-              {"name", name},
-              {"trained_gpus", gpus_},
-              {"n_runs", n_runs_},
-              {"power", power_.ToJson()},
-              {"time", time_.ToJson()},
-              {"energy",
-               {{"mode", energy_mode_},
-                {"cv_mape", energy_cv_mape_},
-                {"model", energy_ ? energy_->ToJson() : json(nullptr)}}},
-              {"training", training_}};
+  const PhysicalParams& p = params_;
+  json workloads = json::array();
+  for (const auto& w : p.workloads) workloads.push_back(CurvesToJson(w));
+  return json{
+      {"kind", kKind},
+      {"format_version", kFormatVersion},
+      {"model", "physical"},
+      {"name", name},
+      {"trained_gpus", gpus_},
+      {"n_runs", n_runs_},
+      {"knots", {{"log2_first", 0.0}, {"step", p.knot_step}, {"log2_last", p.log2_batch_max}}},
+      {"power",
+       {{"idle_fraction", p.idle_fraction},
+        {"scale", p.power_scale},
+        {"exponent", p.power_exponent},
+        {"scale_ref", p.power_scale_ref},
+        {"cap_rho", p.cap_rho},
+        {"cap_softness", p.cap_softness},
+        {"cv_mape", power_.cv_mape},
+        {"candidates", power_.candidates}}},
+      {"time",
+       {{"scale", p.time_scale},
+        {"exponent", p.time_exponent},
+        {"scale_ref", p.time_scale_ref},
+        {"powerlimit_exponent", p.powerlimit_exponent},
+        {"cv_mape", time_.cv_mape},
+        {"candidates", time_.candidates}}},
+      {"energy", {{"mode", "product"}, {"cv_mape", energy_cv_mape_}}},
+      {"workloads", workloads},
+      {"training", training_}};
 }
 
 TrainingModel TrainingModel::FromJson(const json& j, const std::string& where) {
@@ -317,34 +616,69 @@ TrainingModel TrainingModel::FromJson(const json& j, const std::string& where) {
     throw std::runtime_error(fmt::format("{}: not a {} (kind '{}')", where, kKind,
                                          j.is_object() ? j.value("kind", std::string()) : ""));
   }
+  if (j.contains("format_version") && j["format_version"].is_number_integer() &&
+      j["format_version"].get<int>() == 1) {
+    throw std::runtime_error(fmt::format(
+        "{}: format_version 1 is the kernel-ridge training profile of an older build: refit it "
+        "with `joulecast fit RUNS... -o {}` (this build reads {})",
+        where, where, kFormatVersion));
+  }
   if (!j.contains("format_version") || !j["format_version"].is_number_integer() ||
       j["format_version"].get<int>() != kFormatVersion) {
     throw std::runtime_error(fmt::format("{}: unsupported format_version {} (this build reads {})",
                                          where, j.value("format_version", json()).dump(),
                                          kFormatVersion));
   }
-  TrainingModel m;
   try {
-    m.name = j.value("name", std::string());
-    m.gpus_ = j.at("trained_gpus").get<std::vector<std::string>>();
-    m.n_runs_ = j.at("n_runs").get<std::size_t>();
-    m.power_ = TargetModel::FromJson(j.at("power"));
-    m.time_ = TargetModel::FromJson(j.at("time"));
-    const json& e = j.at("energy");
-    m.energy_mode_ = e.at("mode").get<std::string>();
-    m.energy_cv_mape_ = e.at("cv_mape").get<double>();
-    if (m.energy_mode_ == "direct") {
-      m.energy_ = TargetModel::FromJson(e.at("model"));
-    } else if (m.energy_mode_ != "product") {
-      throw std::runtime_error(fmt::format("energy mode '{}' (product or direct)", m.energy_mode_));
+    PhysicalParams p;
+    const json& kn = j.at("knots");
+    p.knot_step = kn.at("step").get<double>();
+    p.log2_batch_max = kn.at("log2_last").get<double>();
+    if (!(p.knot_step > 0) || !(p.log2_batch_max >= 2 * p.knot_step))
+      throw std::runtime_error("knots: fewer than 3");
+    const json& pw = j.at("power");
+    p.idle_fraction = pw.at("idle_fraction").get<double>();
+    p.power_scale = pw.at("scale").get<std::string>();
+    p.power_exponent = pw.at("exponent").get<double>();
+    p.power_scale_ref = pw.at("scale_ref").get<double>();
+    p.cap_rho = pw.at("cap_rho").get<double>();
+    p.cap_softness = pw.at("cap_softness").get<double>();
+    const json& tm = j.at("time");
+    p.time_scale = tm.at("scale").get<std::string>();
+    p.time_exponent = tm.at("exponent").get<double>();
+    p.time_scale_ref = tm.at("scale_ref").get<double>();
+    p.powerlimit_exponent = tm.at("powerlimit_exponent").get<double>();
+    for (const auto& w : j.at("workloads")) {
+      WorkloadCurves c;
+      c.name = w.at("name").get<std::string>();
+      c.train_gflops_per_sample = w.at("train_gflops_per_sample").get<double>();
+      c.params_m = w.at("params_m").get<double>();
+      c.batch_min = w.at("batch_min").get<std::int64_t>();
+      c.batch_max = w.at("batch_max").get<std::int64_t>();
+      c.utilisation = w.at("utilisation").get<std::vector<double>>();
+      c.log_time = w.at("log_time").get<std::vector<double>>();
+      if (!(c.train_gflops_per_sample > 0) || !(c.params_m > 0))
+        throw std::runtime_error(
+            fmt::format("workload '{}': non-positive GFLOPs or params", c.name));
+      p.workloads.push_back(c);
     }
+    if (p.workloads.empty()) throw std::runtime_error("no workloads");
+    TrainingModel m = FromParams(p, j.at("trained_gpus").get<std::vector<std::string>>());
+    m.name = j.value("name", std::string());
+    m.n_runs_ = j.at("n_runs").get<std::size_t>();
+    m.power_.cv_mape = pw.at("cv_mape").get<double>();
+    m.power_.candidates = pw.at("candidates").get<std::size_t>();
+    m.time_.cv_mape = tm.at("cv_mape").get<double>();
+    m.time_.candidates = tm.at("candidates").get<std::size_t>();
+    const json& e = j.at("energy");
+    if (e.at("mode").get<std::string>() != "product")
+      throw std::runtime_error(fmt::format("energy mode '{}' (product)", e.at("mode").dump()));
+    m.energy_cv_mape_ = e.at("cv_mape").get<double>();
     m.training_ = j.value("training", json::object());
-    TimeScale(GpuSpec{}, m.time_.time_scale);
-    if (m.energy_) TimeScale(GpuSpec{}, m.energy_->time_scale);
+    return m;
   } catch (const std::exception& ex) {
     throw std::runtime_error(fmt::format("{}: corrupt training profile: {}", where, ex.what()));
   }
-  return m;
 }
 
 TrainingModel TrainingModel::Load(const std::string& path) {
@@ -360,7 +694,9 @@ TrainingModel TrainingModel::Load(const std::string& path) {
 }
 
 void TrainingModel::Save(const std::string& path) const {
-  WriteFileAtomically(path, ToJson().dump(1) + "\n");
+  // replace: a non-UTF-8 name or path must not fail the write
+  WriteFileAtomically(
+      path, ToJson().dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 bool TrainingModel::IsTrainingProfile(const std::string& path) {

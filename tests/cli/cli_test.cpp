@@ -257,7 +257,8 @@ TEST_F(CliTest, ImportAllMalformedCreatesNoOutput) {
   const std::string out = P("none.jsonl");
   Result r = Run("import codecarbon " + Quote(kData + "/all_malformed.csv") + " -o " + Quote(out));
   EXPECT_NE(r.status, 0);
-  EXPECT_TRUE(Contains(r.err, "joulecast: error: no valid rows")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "joulecast: error: " + kData + "/all_malformed.csv: no valid rows"))
+      << r.err;
   EXPECT_FALSE(fs::exists(out));
   // An existing output survives a failed import untouched.
   Write("none.jsonl", "keep me\n");
@@ -418,31 +419,34 @@ TEST_F(CliTest, EvaluateCorruptedFittedProfile) {
 
   // The scaler's statistics lose a feature: the parts of the model disagree.
   json bad = p;
-  json& scaler = bad["layers"]["Linear"]["model"]["scaler"];
+  json& scaler = bad["modes"]["forward"]["layers"]["Linear"]["model"]["scaler"];
   for (auto& [key, value] : scaler.items()) {
     if (value.is_array() && !value.empty()) value.erase(value.size() - 1);
   }
   std::string path = Write("scaler.json", bad.dump());
   r = Run("evaluate --model " + Quote(path) + " " + Quote(data));
   EXPECT_NE(r.status, 0);
-  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + path + ": layers.Linear")) << r.err;
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + path + ": modes.forward.layers.Linear"))
+      << r.err;
 
   // A valid recipe of another width (eltwise_v1: 3 features; the model has 7).
   bad = p;
-  bad["layers"]["Linear"]["recipe"] = "eltwise_v1";
+  bad["modes"]["forward"]["layers"]["Linear"]["recipe"] = "eltwise_v1";
   path = Write("recipe.json", bad.dump());
   r = Run("evaluate --model " + Quote(path) + " " + Quote(data));
   EXPECT_NE(r.status, 0);
   EXPECT_EQ(r.out, "");
-  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + path + ": layers.Linear")) << r.err;
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + path + ": modes.forward.layers.Linear"))
+      << r.err;
 
   // An unknown recipe.
   bad = p;
-  bad["layers"]["Linear"]["recipe"] = "linear_v99";
+  bad["modes"]["forward"]["layers"]["Linear"]["recipe"] = "linear_v99";
   path = Write("unknown_recipe.json", bad.dump());
   r = Run("evaluate --model " + Quote(path) + " " + Quote(data));
   EXPECT_NE(r.status, 0);
-  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + path + ": layers.Linear")) << r.err;
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + path + ": modes.forward.layers.Linear"))
+      << r.err;
   EXPECT_TRUE(Contains(r.err, "linear_v99")) << r.err;
 }
 
@@ -462,10 +466,10 @@ TEST_F(CliTest, EndToEnd) {
   EXPECT_TRUE(Contains(r.out, "Linear")) << r.out;
   json p = json::parse(Slurp(profile));
   EXPECT_EQ(p["kind"], "joulecast_profile");
-  EXPECT_EQ(p["format_version"], 1);
+  EXPECT_EQ(p["format_version"], 2);
   EXPECT_EQ(p["name"], "test-profile");
   EXPECT_EQ(p["target"], "energy_j");
-  EXPECT_TRUE(p["layers"].contains("Linear"));
+  EXPECT_TRUE(p["modes"]["forward"]["layers"].contains("Linear"));
 
   r = Run("evaluate --model " + Quote(profile) + " " + Quote(synthetic) + " --json");
   ASSERT_EQ(r.status, 0) << r.err;

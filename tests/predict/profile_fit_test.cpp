@@ -189,7 +189,7 @@ TEST(Profile, LoadErrorsNameThePath) {
     FAIL();
   } catch (const std::runtime_error& e) {
     EXPECT_EQ(std::string(e.what()),
-              path + ": unsupported profile format_version 9 (this build reads 1)");
+              path + ": unsupported profile format_version 9 (this build reads 1 and 2)");
   }
   { std::ofstream(path) << "{not json"; }
   try {

@@ -1,5 +1,6 @@
 // Whole-file outputs (profiles, imported measurement sets, reports) are written to a temporary file
-// beside the target and renamed over it on Commit(), so a crash never leaves a truncated file and a
+// beside the target ("target.tmp.<pid>", same directory, so the rename is atomic), synced to disk
+// and renamed over it on Commit(), so a crash or power cut never leaves a truncated file and a
 // failed command leaves an existing file untouched. (The collector's append-only store is
 // different: it appends and flushes record by record.)
 #pragma once
@@ -18,7 +19,9 @@ class AtomicFile {
   AtomicFile& operator=(const AtomicFile&) = delete;
 
   std::ofstream& stream() { return out_; }
-  // Flushes, checks the stream, renames onto the target. Throws on any failure.
+  // Flushes and checks the stream, fsync()s the temporary, renames it onto the target and
+  // fsync()s the directory. Throws "path: write failed", "path: cannot sync to disk (reason)" or
+  // "path: cannot rename temporary file (reason)"; the temporary is then removed by the destructor.
   void Commit();
 
  private:

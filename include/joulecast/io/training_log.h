@@ -13,10 +13,12 @@
 //
 // Errors (std::runtime_error), one line naming the file and line:
 //   "LOG.csv: cannot open", "LOG.csv: empty file (expected a header with epoch, duration_s)",
-//   "LOG.csv: no epochs after the header", "LOG.csv: missing column 'duration_s'",
+//   "LOG.csv: no epochs after the header", "LOG.csv:1: missing column 'duration_s'" (the
+//   header's line; a log without a header fails here, its first row read as the header),
 //   "LOG.csv:4: 2 fields, the header has 3", "LOG.csv:4: epoch 3 expected, got 5",
 //   "LOG.csv:4: power_w is not finite: 'nan'", "LOG.csv:4: duration_s must be > 0, got 0",
-//   "LOG.csv:4: energy_j must be >= 0, got -1"
+//   "LOG.csv:4: energy_j must be >= 0, got -1",
+//   "LOG.csv:4: power_w 1e300 x duration_s 1e300 overflows a double"
 #pragma once
 
 #include <istream>

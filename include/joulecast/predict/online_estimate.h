@@ -37,7 +37,8 @@
 // fewer than logged ("--epochs 20 is fewer than the 30 epochs already in LOG.csv"), window < 1,
 // stabilisation epoch < 0, a log too short for K and w ("LOG.csv: 12 epochs logged; the window
 // of 5 epochs after stabilisation epoch 10 needs at least 15"), no stable window found by
-// detection, and for the break-even non-finite or non-positive energies or E_enc+cls <= E_cls
+// detection, totals that overflow a double ("LOG.csv: the durations or energies are too large:
+// the extrapolated totals over 100 epochs overflow a double"), and for the break-even non-finite or non-positive energies or E_enc+cls <= E_cls
 // ("--e-enc-cls 5 J is not above --e-cls 8 J: per task, the pretrained encoder saves nothing, so
 // pretraining never pays off").
 #pragma once

@@ -11,6 +11,9 @@
 // refitted on all records. The profile stores, per type, the CV metrics of the best point
 // (R², R² on logs, MAPE, Spearman), the whole grid's scores and a summary of the training data.
 //
+// Records are grouped by mode ("forward", "train_step") and layer type: one predictor per pair, all
+// in one profile (profile.h), with "forward" active when present; data.modes gives the record and
+// type counts per mode. With several modes, an error of one names it ("mode train_step: fit ...").
 // Records that describe whole networks (type equal to their context.architecture) are skipped, as
 // are records whose target is not > 0 (counted in `skipped`). Throws std::runtime_error when a
 // type has fewer than `min_records` records or when no record can be fitted at all.

@@ -1,0 +1,368 @@
+// The bad-input catalogue (issue 7): the built joulecast binary is run on broken files
+// (tests/data/bad/) and bad arguments, and each case must
+//   - exit non-zero;
+//   - print exactly one line "joulecast: error: ..." on stderr, as its last line (the only other
+//     lines allowed are "joulecast: warning: ..." and "joulecast: note: ..." before it), and that
+//     line must name the file (with the line where there is one), the field or the flag: the
+//     case's expected text;
+//   - print nothing on stdout (no half a result);
+//   - leave the working directory exactly as it was: no output file (nor temporary) created, and
+//     the existing measurement, training-run and profile files there byte-identical, also when
+//     the failed command was told to write onto them.
+// Placeholders in the arguments: {bad} tests/data/bad, {dir} the case's working directory (which
+// holds existing.jsonl, runs.jsonl and profile.json), {model} the shipped layer profile, {log}
+// the shipped partial training log.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kBinary = JOULECAST_BINARY;
+const std::string kBad = std::string(JOULECAST_TEST_DATA) + "/bad";
+
+struct Case {
+  const char* name;
+  std::string args;
+  std::string expect;  // text the error line must contain (placeholders expanded)
+};
+
+std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.name; }
+
+// clang-format off
+const std::vector<Case> kCases = {
+  // ---- predict: architecture files (JSON) ----
+  {"PredictArchTruncated", "predict {bad}/arch_truncated.json --model {model}", "{bad}/arch_truncated.json: invalid JSON"},
+  {"PredictArchTrailingGarbage", "predict {bad}/arch_trailing_garbage.json --model {model}", "{bad}/arch_trailing_garbage.json: invalid JSON"},
+  {"PredictArchNotObject", "predict {bad}/arch_not_object.json --model {model}", "{bad}/arch_not_object.json: expected a JSON object"},
+  {"PredictArchMissingLayers", "predict {bad}/arch_missing_layers.json --model {model}", "{bad}/arch_missing_layers.json: missing field 'layers'"},
+  {"PredictArchEmptyLayers", "predict {bad}/arch_empty_layers.json --model {model}", "{bad}/arch_empty_layers.json: layers: expected at least one layer"},
+  {"PredictArchUnknownLayer", "predict {bad}/arch_unknown_layer.json --model {model}", "{bad}/arch_unknown_layer.json: layers[0] (0): unknown layer type 'Conv3d'"},
+  {"PredictArchUnknownField", "predict {bad}/arch_unknown_field.json --model {model}", "{bad}/arch_unknown_field.json: layers[0] (0): unknown argument 'strid'"},
+  {"PredictArchBoolChannels", "predict {bad}/arch_bool_channels.json --model {model}", "{bad}/arch_bool_channels.json: layers[0].in_channels"},
+  {"PredictArchFloatKernel", "predict {bad}/arch_float_kernel.json --model {model}", "{bad}/arch_float_kernel.json: layers[0].kernel_size"},
+  {"PredictArchNegativeKernel", "predict {bad}/arch_negative_kernel.json --model {model}", "{bad}/arch_negative_kernel.json: layers[0].kernel_size"},
+  {"PredictArchKernel2Pow60", "predict {bad}/arch_kernel_2pow60.json --model {model}", "{bad}/arch_kernel_2pow60.json: layers[0].kernel_size"},
+  {"PredictArchZeroChannels", "predict {bad}/arch_zero_channels.json --model {model}", "{bad}/arch_zero_channels.json: layers[0].out_channels"},
+  {"PredictArchZeroInput", "predict {bad}/arch_zero_input.json --model {model}", "{bad}/arch_zero_input.json: input:"},
+  {"PredictArchInputString", "predict {bad}/arch_input_string.json --model {model}", "{bad}/arch_input_string.json: input:"},
+  {"PredictArchInputTooLarge", "predict {bad}/arch_input_too_large.json --model {model}", "{bad}/arch_input_too_large.json: input: shape 1000000x1000000x1000000 has more than 2^53 elements"},
+  {"PredictArchDropoutP", "predict {bad}/arch_dropout_p.json --model {model}", "{bad}/arch_dropout_p.json: layers[0].p"},
+  {"PredictArchNanLiteral", "predict {bad}/arch_nan_literal.json --model {model}", "{bad}/arch_nan_literal.json: invalid JSON"},
+  {"PredictArchNewlineInType", "predict {bad}/arch_newline_in_type.json --model {model}", "{bad}/arch_newline_in_type.json: layers[0] (0): unknown layer type 'Conv\\n2d'"},
+  {"PredictArchChannelMismatch", "predict {bad}/arch_channel_mismatch.json --model {model}", "{bad}/arch_channel_mismatch.json: 0 (Conv2d): expected 4 input channels, got 3"},
+  {"PredictArchKernelTooLarge", "predict {bad}/arch_kernel_too_large.json --model {model}", "{bad}/arch_kernel_too_large.json: 0 (Conv2d): kernel 64x64 is larger than the padded input 32x32"},
+  {"PredictArchChannels1e9Megapixel", "predict {bad}/arch_channels_1e9_megapixel.json --model {model}", "{bad}/arch_channels_1e9_megapixel.json: 0 (Conv2d): output 1000000000x1000000x1000000 has more than 2^53 elements"},
+  {"PredictArchMissingFile", "predict {dir}/nonexistent.json --model {model}", "{dir}/nonexistent.json: cannot open"},
+  // ---- predict: printed models, TorchScript, arguments ----
+  {"PredictReprGarbage", "predict {bad}/repr_garbage.txt --input 3x32x32 --model {model}", "{bad}/repr_garbage.txt:1: expected 'Class('"},
+  {"PredictReprUnbalanced", "predict {bad}/repr_unbalanced.txt --input 3x32x32 --model {model}", "{bad}/repr_unbalanced.txt:2: unbalanced parentheses"},
+  {"PredictReprUnknownClass", "predict {bad}/repr_unknown_class.txt --input 3x32x32 --model {model}", "{bad}/repr_unknown_class.txt:2: unknown layer class 'Conv3d'"},
+  {"PredictReprBadArgument", "predict {bad}/repr_bad_argument.txt --input 3x32x32 --model {model}", "{bad}/repr_bad_argument.txt:2: bad argument 'kernel_size=(3, x)'"},
+  {"PredictReprZeroKernel", "predict {bad}/repr_zero_kernel.txt --input 3x32x32 --model {model}", "{bad}/repr_zero_kernel.txt:2: conv (Conv2d): kernel_size"},
+  {"PredictReprChannelMismatch", "predict {bad}/repr_channel_mismatch.txt --input 3x32x32 --model {model}", "{bad}/repr_channel_mismatch.txt:2: conv (Conv2d): expected 4 input channels, got 3"},
+  {"PredictReprWithoutInput", "predict {bad}/repr_garbage.txt --model {model}", "{bad}/repr_garbage.txt: a printed model does not record its input shape; give it with --input"},
+  {"PredictTorchScriptWithoutInput", "predict {bad}/not_a_zip.pt --model {model}", "{bad}/not_a_zip.pt: a TorchScript file does not record its input shape"},
+  {"PredictInputZeroDim", "predict resnet18 --input 3x0x224 --model {model}", "--input: dimension 0 out of range in '3x0x224'"},
+  {"PredictInputTrailingX", "predict resnet18 --input 3x224x --model {model}", "--input: expected dimensions like 3x224x224, got '3x224x'"},
+  {"PredictInputHugeDim", "predict resnet18 --input 99999999999999x99999999 --model {model}", "--input: dimension 99999999999999 out of range"},
+  {"PredictInputTooManyElements", "predict resnet18 --input 1048576x1048576x1048576 --model {model}", "--input: 1048576x1048576x1048576 has more than 2^53 elements"},
+  {"PredictBatchZero", "predict resnet18 -b 0 --model {model}", "--batch-size: Value 0 not in range"},
+  {"PredictBatchNotANumber", "predict resnet18 -b abc --model {model}", "--batch-size"},
+  {"PredictPassesNegative", "predict resnet18 --passes -1 --model {model}", "--passes: must be > 0, got -1"},
+  {"PredictUnknownZooName", "predict no_such_net --model {model}", "unknown architecture 'no_such_net'"},
+  {"PredictProfileMissing", "predict resnet18 --model {dir}/nonexistent.json", "{dir}/nonexistent.json: cannot open profile"},
+  {"PredictProfileIsArchitecture", "predict resnet18 --model {bad}/arch_not_object.json", "{bad}/arch_not_object.json: not a joulecast profile"},
+  {"PredictProfileIsMeasurements", "predict resnet18 --model {dir}/existing.jsonl", "{dir}/existing.jsonl"},
+  {"PredictHtmlEmptyPath", "predict resnet18 --model {model} --html ''", "--html: empty path"},
+  {"PredictHtmlNoSuchDirectory", "predict resnet18 --model {model} --html {dir}/no/such/dir/r.html", "--html: {dir}/no/such/dir/r.html: cannot write"},
+  {"PredictHtmlBadArchitecture", "predict {bad}/arch_truncated.json --model {model} --html {dir}/r.html", "{bad}/arch_truncated.json: invalid JSON"},
+  // ---- compare ----
+  {"CompareBadArchitecture", "compare resnet18 {bad}/arch_unknown_layer.json --model {model}", "{bad}/arch_unknown_layer.json: layers[0] (0): unknown layer type 'Conv3d'"},
+  {"CompareUnknownZooName", "compare resnet18 no_such_net --model {model}", "unknown architecture 'no_such_net'"},
+  {"CompareAccuracyNotANumber", "compare resnet18 vgg11 --model {model} --accuracy resnet18=abc", "--accuracy: 'abc' is not a number"},
+  {"CompareAccuracyCsvMissing", "compare resnet18 vgg11 --model {model} --accuracy-csv {dir}/nonexistent.csv", "--accuracy-csv: {dir}/nonexistent.csv: cannot open"},
+  {"CompareBatchZero", "compare resnet18 vgg11 --model {model} -b 0", "--batch-size"},
+  {"CompareHtmlWithBadArchitecture", "compare resnet18 {bad}/arch_channel_mismatch.json --model {model} --html {dir}/c.html", "{bad}/arch_channel_mismatch.json: 0 (Conv2d)"},
+  // ---- fit (layer measurements and training runs) ----
+  {"FitMeasBadJsonLine3", "fit {bad}/meas_bad_json_line3.jsonl -o {dir}/p.json", "{bad}/meas_bad_json_line3.jsonl:3: invalid JSON"},
+  {"FitMeasBadMode", "fit {bad}/meas_bad_mode.jsonl -o {dir}/p.json", "{bad}/meas_bad_mode.jsonl:1: field 'mode'"},
+  {"FitMeasBadVersion", "fit {bad}/meas_bad_version.jsonl -o {dir}/p.json", "{bad}/meas_bad_version.jsonl:1: unsupported format_version 2"},
+  {"FitMeasHugeNumber", "fit {bad}/meas_huge_number.jsonl -o {dir}/p.json", "{bad}/meas_huge_number.jsonl:2: invalid JSON"},
+  {"FitMeasMissingDuration", "fit {bad}/meas_missing_duration.jsonl -o {dir}/p.json", "{bad}/meas_missing_duration.jsonl:1: missing field 'duration_s'"},
+  {"FitMeasNanString", "fit {bad}/meas_nan_string.jsonl -o {dir}/p.json", "{bad}/meas_nan_string.jsonl:1: field 'energy_j' must be a number"},
+  {"FitMeasNegativeEnergy", "fit {bad}/meas_negative_energy.jsonl -o {dir}/p.json", "{bad}/meas_negative_energy.jsonl:1: field 'energy_j' must be finite and >= 0"},
+  {"FitMeasNotObject", "fit {bad}/meas_not_object.jsonl -o {dir}/p.json", "{bad}/meas_not_object.jsonl:1: a measurement must be a JSON object"},
+  {"FitMeasStringBatch", "fit {bad}/meas_string_batch.jsonl -o {dir}/p.json", "{bad}/meas_string_batch.jsonl:1: field 'batch_size'"},
+  {"FitMeasZeroBatch", "fit {bad}/meas_zero_batch.jsonl -o {dir}/p.json", "{bad}/meas_zero_batch.jsonl:1: field 'batch_size' must be a positive integer, got 0"},
+  {"FitMeasHugeInputShape", "fit {bad}/meas_huge_input_shape.jsonl -o {dir}/p.json", "{bad}/meas_huge_input_shape.jsonl:1: field 'input_shape'"},
+  {"FitMeasPadding2Pow62", "fit {bad}/meas_conv_padding_2pow62.jsonl -o {dir}/p.json", "{bad}/meas_conv_padding_2pow62.jsonl:1: field 'params.padding' is 4611686018427387904"},
+  {"FitEmptyFile", "fit {bad}/empty.jsonl -o {dir}/p.json", "fit: the measurement files hold no records"},
+  {"FitNoFileMatches", "fit '{bad}/no_such_*.jsonl' -o {dir}/p.json", "{bad}/no_such_*.jsonl: no file matches"},
+  {"FitOntoExistingProfile", "fit {bad}/meas_negative_energy.jsonl -o {dir}/profile.json", "{bad}/meas_negative_energy.jsonl:1"},
+  {"FitOntoExistingMeasurements", "fit {bad}/meas_bad_mode.jsonl -o {dir}/existing.jsonl", "{bad}/meas_bad_mode.jsonl:1"},
+  {"FitFoldsOne", "fit {dir}/existing.jsonl -o {dir}/p.json --folds 1", "--folds"},
+  {"FitTargetUnknown", "fit {dir}/existing.jsonl -o {dir}/p.json --target watts", "--target"},
+  {"FitRunsBadJson", "fit {bad}/runs_bad_json.jsonl -o {dir}/p.json", "{bad}/runs_bad_json.jsonl:2: invalid JSON"},
+  {"FitRunsBadVersion", "fit {bad}/runs_bad_version.jsonl -o {dir}/p.json", "{bad}/runs_bad_version.jsonl:1: unsupported format_version 7"},
+  {"FitRunsHugeNumber", "fit {bad}/runs_huge_number.jsonl -o {dir}/p.json", "{bad}/runs_huge_number.jsonl:1: invalid JSON"},
+  {"FitRunsMissingTime", "fit {bad}/runs_missing_time.jsonl -o {dir}/p.json", "{bad}/runs_missing_time.jsonl:1: missing field 'epoch_time_s'"},
+  {"FitRunsNegativePower", "fit {bad}/runs_negative_power.jsonl -o {dir}/p.json", "{bad}/runs_negative_power.jsonl:2: field 'average_power_w'"},
+  {"FitRunsStringBatch", "fit {bad}/runs_string_batch.jsonl -o {dir}/p.json", "{bad}/runs_string_batch.jsonl:1: field 'batch_size'"},
+  {"FitRunsUnknownGpu", "fit {bad}/runs_unknown_gpu.jsonl -o {dir}/p.json", "{bad}/runs_unknown_gpu.jsonl: record 1: field 'gpu': unknown GPU 'Imaginary GPU 9000'"},
+  {"FitRunsMixedWithMeasurements", "fit {dir}/runs.jsonl {dir}/existing.jsonl -o {dir}/p.json", "fit: {dir}/runs.jsonl holds training runs but {dir}/existing.jsonl does not"},
+  // ---- evaluate ----
+  {"EvaluateMeasNegativeEnergy", "evaluate --model {model} {bad}/meas_negative_energy.jsonl", "{bad}/meas_negative_energy.jsonl:1: field 'energy_j'"},
+  {"EvaluateMeasPadding2Pow62", "evaluate --model {model} {bad}/meas_conv_padding_2pow62.jsonl", "{bad}/meas_conv_padding_2pow62.jsonl:1: field 'params.padding'"},
+  {"EvaluateEmptyFile", "evaluate --model {model} {bad}/empty.jsonl", "evaluate: the measurement files hold no records"},
+  {"EvaluateProfileTruncated", "evaluate --model {bad}/arch_truncated.json {dir}/existing.jsonl", "{bad}/arch_truncated.json: invalid JSON"},
+  {"EvaluateRunsUnknownGpu", "evaluate --model {dir}/profile.json {bad}/runs_unknown_gpu.jsonl", "{bad}/runs_unknown_gpu.jsonl: record 1: field 'gpu': unknown GPU 'Imaginary GPU 9000'"},
+  {"EvaluateRunsNegativePower", "evaluate --model models/gpu-training.json {bad}/runs_negative_power.jsonl", "{bad}/runs_negative_power.jsonl:2: field 'average_power_w'"},
+  {"EvaluateRunsUnknownGpuShippedModel", "evaluate --model models/gpu-training.json {bad}/runs_unknown_gpu.jsonl", "{bad}/runs_unknown_gpu.jsonl: record 1: field 'gpu'"},
+  // ---- import codecarbon ----
+  {"ImportCcEmpty", "import codecarbon {bad}/cc_empty.csv -o {dir}/out.jsonl", "{bad}/cc_empty.csv: empty file"},
+  {"ImportCcHeaderOnly", "import codecarbon {bad}/cc_header_only.csv -o {dir}/out.jsonl", "{bad}/cc_header_only.csv: no valid rows: nothing imported (0 rows)"},
+  {"ImportCcMissingDurationColumn", "import codecarbon {bad}/cc_missing_duration_column.csv -o {dir}/out.jsonl", "{bad}/cc_missing_duration_column.csv: missing column 'duration'"},
+  {"ImportCcUnterminatedQuote", "import codecarbon {bad}/cc_unterminated_quote.csv -o {dir}/out.jsonl", "{bad}/cc_unterminated_quote.csv:2: unterminated quoted field"},
+  {"ImportCcInfDuration", "import codecarbon {bad}/cc_inf_duration.csv -o {dir}/out.jsonl", "{bad}/cc_inf_duration.csv: no valid rows: nothing imported (1 rows; first skipped: {bad}/cc_inf_duration.csv:2: duration is not finite"},
+  {"ImportCcNanEnergy", "import codecarbon {bad}/cc_nan_energy.csv -o {dir}/out.jsonl", "first skipped: {bad}/cc_nan_energy.csv:2: cpu_energy is not finite"},
+  {"ImportCcNegativeEnergy", "import codecarbon {bad}/cc_negative_energy.csv -o {dir}/existing.jsonl", "first skipped: {bad}/cc_negative_energy.csv:2: cpu_energy is negative"},
+  {"ImportCcShortRow", "import codecarbon {bad}/cc_short_row.csv -o {dir}/out.jsonl", "first skipped: {bad}/cc_short_row.csv:2: row has 4 fields, header has 13"},
+  {"ImportCcZeroPasses", "import codecarbon {bad}/cc_zero_passes.csv -o {dir}/existing.jsonl", "first skipped: {bad}/cc_zero_passes.csv:2: forward_passes must be >= 1"},
+  {"ImportCcStrictShortRow", "import codecarbon {bad}/cc_short_row.csv --strict -o {dir}/existing.jsonl", "{bad}/cc_short_row.csv:2: row has 4 fields"},
+  {"ImportCcSlurmLogGarbage", "import codecarbon {data}/codecarbon/conv2d_2configs.csv --slurm-log {bad}/slurm_garbage.out -o {dir}/existing.jsonl", "{bad}/slurm_garbage.out: no 'Starting data-collection' section"},
+  {"ImportCcMissingFile", "import codecarbon {dir}/nonexistent.csv -o {dir}/out.jsonl", "{dir}/nonexistent.csv"},
+  // ---- import zeus ----
+  {"ImportZeusDuplicate", "import zeus {bad}/zeus_duplicate.csv --gpu V100 -o {dir}/out.jsonl", "{bad}/zeus_duplicate.csv:3: configuration cifar100/shufflenetv2 batch 1024 adadelta 100 W already on line 2"},
+  {"ImportZeusFloatBatch", "import zeus {bad}/zeus_float_batch.csv --gpu V100 -o {dir}/out.jsonl", "{bad}/zeus_float_batch.csv:2: batch_size is not an integer: '10.5'"},
+  {"ImportZeusHeaderOnly", "import zeus {bad}/zeus_header_only.csv --gpu V100 -o {dir}/out.jsonl", "{bad}/zeus_header_only.csv: no rows"},
+  {"ImportZeusMissingColumn", "import zeus {bad}/zeus_missing_column.csv --gpu V100 -o {dir}/out.jsonl", "{bad}/zeus_missing_column.csv:1: missing column 'average_power'"},
+  {"ImportZeusNanPower", "import zeus {bad}/zeus_nan_power.csv --gpu V100 -o {dir}/runs.jsonl", "{bad}/zeus_nan_power.csv:2: average_power is not finite"},
+  {"ImportZeusPowerLimitOutOfRange", "import zeus {bad}/zeus_power_limit_out_of_range.csv --gpu V100 -o {dir}/runs.jsonl", "{bad}/zeus_power_limit_out_of_range.csv:2: power limit 9000 W is outside the range"},
+  {"ImportZeusShortRow", "import zeus {bad}/zeus_short_row.csv --gpu V100 -o {dir}/out.jsonl", "{bad}/zeus_short_row.csv:2: 3 fields, the header has 7"},
+  {"ImportZeusUnknownWorkload", "import zeus {bad}/zeus_unknown_workload.csv --gpu V100 -o {dir}/out.jsonl", "{bad}/zeus_unknown_workload.csv:2: unknown Zeus workload"},
+  {"ImportZeusUnknownGpu", "import zeus {bad}/zeus_short_row.csv --gpu NoSuchGpu -o {dir}/out.jsonl", "unknown GPU 'NoSuchGpu'"},
+  // ---- train-estimate ----
+  {"TrainEstimateBatchZero", "train-estimate resnet50_imagenet --gpu V100 -b 0", "--batch-size must be >= 1, got 0"},
+  {"TrainEstimateUnknownGpu", "train-estimate resnet50_imagenet --gpu NoSuchGpu -b 64", "unknown GPU 'NoSuchGpu'"},
+  {"TrainEstimateEpochsZero", "train-estimate resnet50_imagenet --gpu V100 -b 64 --epochs 0", "--epochs must be >= 1, got 0"},
+  {"TrainEstimatePueBelowOne", "train-estimate resnet50_imagenet --gpu V100 -b 64 --pue 0.5", "--pue must be a finite number >= 1, got 0.5"},
+  {"TrainEstimatePowerLimitOutOfRange", "train-estimate resnet50_imagenet --gpu V100 -b 64 --power-limit 9000", "power limit 9000 W is outside the range"},
+  {"TrainEstimateUnknownRegion", "train-estimate resnet50_imagenet --gpu V100 -b 64 --region XX", "unknown region 'XX'"},
+  {"TrainEstimateLayerProfile", "train-estimate resnet50_imagenet --gpu V100 -b 64 --model {model}", "{model}: not a joulecast_training_profile"},
+  {"TrainEstimateHtmlNoSuchDirectory", "train-estimate resnet50_imagenet --gpu V100 -b 64 --epochs 0 --html {dir}/t.html", "--epochs must be >= 1"},
+  // ---- extrapolate ----
+  {"ExtrapolateMissingLog", "extrapolate {dir}/nonexistent.csv --epochs 100", "{dir}/nonexistent.csv: cannot open"},
+  {"ExtrapolateEpochsZero", "extrapolate {log} --epochs 0", "--epochs must be >= 1, got 0"},
+  {"ExtrapolateFewerEpochsThanLogged", "extrapolate {log} --epochs 5", "--epochs 5 is fewer than the 30 epochs already in {log}"},
+  {"ExtrapolateWindowZero", "extrapolate {log} --epochs 100 --window 0", "--window must be >= 1, got 0"},
+  {"ExtrapolateWindowTooLong", "extrapolate {log} --epochs 100 --window 500", "{log}: 30 epochs logged; the window of 500 epochs after stabilisation epoch 10 needs at least 510"},
+  {"ExtrapolateWindowIntMax", "extrapolate {log} --epochs 100 --stable-epoch 2147483647 --window 2147483647", "needs at least 4294967294"},
+  {"ExtrapolateStableEpochNegative", "extrapolate {log} --epochs 100 --stable-epoch -1", "--stable-epoch must be >= 0, got -1"},
+  {"ExtrapolateCvThresholdNegative", "extrapolate {log} --epochs 100 --cv-threshold -1", "--cv-threshold must be > 0, got -1"},
+  {"ExtrapolateLogEpochGap", "extrapolate {bad}/log_epoch_gap.csv --epochs 10 --stable-epoch 0 --window 1", "{bad}/log_epoch_gap.csv:3: epoch 2 expected, got 3"},
+  {"ExtrapolateLogZeroDuration", "extrapolate {bad}/log_zero_duration.csv --epochs 10 --stable-epoch 0 --window 1", "{bad}/log_zero_duration.csv:2: duration_s must be > 0, got 0"},
+  {"ExtrapolateLogNoDuration", "extrapolate {bad}/log_no_duration.csv --epochs 10", "{bad}/log_no_duration.csv:1: missing column 'duration_s'"},
+  {"ExtrapolateLogNanPower", "extrapolate {bad}/log_nan_power.csv --epochs 10 --stable-epoch 0 --window 1", "{bad}/log_nan_power.csv:2: power_w is not finite: 'nan'"},
+  {"ExtrapolateLogNegativeEnergy", "extrapolate {bad}/log_negative_energy.csv --epochs 10 --stable-epoch 0 --window 1", "{bad}/log_negative_energy.csv:2: energy_j must be >= 0, got -1"},
+  {"ExtrapolateLogExtraField", "extrapolate {bad}/log_extra_field.csv --epochs 10 --stable-epoch 0 --window 1", "{bad}/log_extra_field.csv:2: 3 fields, the header has 2"},
+  {"ExtrapolateLogEmpty", "extrapolate {bad}/cc_empty.csv --epochs 10", "{bad}/cc_empty.csv: empty file (expected a header with epoch, duration_s)"},
+  {"ExtrapolateLogPowerOverflow", "extrapolate {bad}/log_power_overflow.csv --epochs 10 --stable-epoch 0 --window 1", "{bad}/log_power_overflow.csv:2: power_w 1e300 x duration_s 1e300 overflows a double"},
+  {"ExtrapolateLogTotalsOverflow", "extrapolate {bad}/log_totals_overflow.csv --epochs 10 --stable-epoch 0 --window 1", "{bad}/log_totals_overflow.csv: the durations or energies are too large"},
+  // ---- breakeven ----
+  {"BreakevenNoSaving", "breakeven --e-enc 10 --e-enc-cls 5 --e-cls 8", "--e-enc-cls 5 J is not above --e-cls 8 J"},
+  {"BreakevenNegative", "breakeven --e-enc -1 --e-enc-cls 10 --e-cls 8", "--e-enc must be a finite energy > 0 J, got -1"},
+  {"BreakevenNan", "breakeven --e-enc nan --e-enc-cls 10 --e-cls 8", "--e-enc must be a finite energy > 0 J, got nan"},
+  {"BreakevenInf", "breakeven --e-enc 10 --e-enc-cls inf --e-cls 8", "--e-enc-cls must be a finite energy > 0 J, got inf"},
+  {"BreakevenZero", "breakeven --e-enc 10 --e-enc-cls 10 --e-cls 0", "--e-cls must be a finite energy > 0 J, got 0"},
+  // ---- sweep ----
+  {"SweepBatchNotANumber", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32,abc --power-limits 100", "--batch-sizes: 'abc' is not an integer >= 1"},
+  {"SweepBatchZero", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 0 --power-limits 100", "--batch-sizes: '0' is not an integer >= 1"},
+  {"SweepBatchEmptyItem", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32,,64 --power-limits 100", "--batch-sizes: '' is not an integer >= 1"},
+  {"SweepBatchHuge", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 99999999999999999999 --power-limits 100", "--batch-sizes: '99999999999999999999' is not an integer >= 1"},
+  {"SweepPowerLimitNan", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32 --power-limits 100,nan", "--power-limits: 'nan' is not a number of watts"},
+  {"SweepPowerLimitOutOfRange", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32 --power-limits 9000", "power limit 9000 W is outside the range"},
+  {"SweepUnknownWorkload", "sweep no_such_workload --gpu V100 --batch-sizes 32 --power-limits 100", "unknown workload 'no_such_workload'"},
+  {"SweepEpochsZero", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32 --power-limits 100 --epochs 0", "--epochs must be >= 1, got 0"},
+  {"SweepPueZero", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32 --power-limits 100 --pue 0", "--pue must be a finite number >= 1, got 0"},
+  {"SweepUnknownRegion", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32 --power-limits 100 --region ZZ", "unknown region 'ZZ'"},
+  {"SweepModelTruncated", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32 --power-limits 100 --model {bad}/arch_truncated.json", "{bad}/arch_truncated.json: invalid JSON"},
+  // ---- collect --dry-run ----
+  {"CollectShardOutOfRange", "collect --layer Conv2d --samples 5 --shard 3/2 -o {dir}/c.jsonl --dry-run", "--shard: expected K/N with 0 <= K < N, got '3/2'"},
+  {"CollectShardNotANumber", "collect --layer Conv2d --samples 5 --shard abc -o {dir}/existing.jsonl --dry-run", "--shard: expected K/N"},
+  {"CollectUnknownLayer", "collect --layer Conv3d --samples 5 -o {dir}/c.jsonl --dry-run", "--layer: unknown layer type 'Conv3d'"},
+  {"CollectBadArchitecture", "collect --architecture {bad}/arch_truncated.json -o {dir}/c.jsonl --dry-run", "{bad}/arch_truncated.json: invalid JSON"},
+  {"CollectBadInput", "collect --architecture resnet18 --input 3x0x1 -o {dir}/c.jsonl --dry-run", "--input: dimension 0 out of range"},
+  {"CollectBadPrintedModel", "collect --configs-from {bad}/repr_garbage.txt --input 3x32x32 -o {dir}/c.jsonl --dry-run", "{bad}/repr_garbage.txt:1: expected 'Class('"},
+  {"CollectOutputHoldsBadRecord", "collect --layer Conv2d --samples 5 -o {dir}/bad_batch.jsonl --dry-run", "{dir}/bad_batch.jsonl:1: field 'batch_size' must be a positive integer, got 0"},
+};
+// clang-format on
+
+std::string Expand(std::string s, const std::string& dir) {
+  const std::map<std::string, std::string> vars = {
+      {"{bad}", kBad},
+      {"{dir}", dir},
+      {"{data}", JOULECAST_TEST_DATA},
+      {"{model}", "models/xeon-gold-5120.json"},
+      {"{log}", "data/trainlogs/vgg11_cifar_div2_cpu1.csv"}};
+  for (const auto& [k, v] : vars) {
+    for (std::size_t p = s.find(k); p != std::string::npos; p = s.find(k, p + v.size()))
+      s.replace(p, k.size(), v);
+  }
+  return s;
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// Every file under `dir` (recursively) with its bytes.
+std::map<std::string, std::string> Snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const std::string rel = fs::relative(e.path(), dir).string();
+    files[rel] = e.is_regular_file() ? Slurp(e.path()) : std::string("<not a regular file>");
+  }
+  return files;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// The first lines of a real file (a valid JSON Lines file, to stand for existing data).
+std::string Head(const std::string& path, int n) {
+  std::ifstream in(path, std::ios::binary);
+  std::string out, line;
+  for (int i = 0; i < n && std::getline(in, line); ++i) out += line + "\n";
+  return out;
+}
+
+class BadInput : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("joulecast_bad_input_" + std::to_string(::getpid()) + "_" + GetParam().name);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    Write("existing.jsonl", Head("data/getzner2023/random/relu.jsonl", 3));
+    Write("runs.jsonl", Head("data/zeus2023/v100.jsonl", 3));
+    Write("profile.json", Slurp("models/gpu-training.json"));
+    Write("bad_batch.jsonl", Slurp(kBad + "/meas_zero_batch.jsonl"));
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+  }
+  fs::path dir_;
+};
+
+TEST_P(BadInput, FailsWithOneLineAndLeavesFilesAlone) {
+  const Case& c = GetParam();
+  const std::string args = Expand(c.args, dir_.string());
+  const std::string expect = Expand(c.expect, dir_.string());
+  const auto before = Snapshot(dir_);
+  ASSERT_EQ(before.size(), 4u);
+  ASSERT_FALSE(before.at("existing.jsonl").empty()) << "data/getzner2023 not found from "
+                                                    << fs::current_path();
+
+  const fs::path out = fs::temp_directory_path() /
+                       ("joulecast_bad_input_" + std::to_string(::getpid()) + "_stdout.txt");
+  const fs::path err = fs::temp_directory_path() /
+                       ("joulecast_bad_input_" + std::to_string(::getpid()) + "_stderr.txt");
+  const std::string cmd =
+      Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
+  const int raw = std::system(cmd.c_str());
+  const std::string stdout_text = Slurp(out), stderr_text = Slurp(err);
+  fs::remove(out);
+  fs::remove(err);
+  SCOPED_TRACE("joulecast " + args + "\nstderr:\n" + stderr_text);
+
+  ASSERT_TRUE(WIFEXITED(raw)) << "killed by a signal";
+  EXPECT_NE(WEXITSTATUS(raw), 0);
+  EXPECT_EQ(stdout_text, "") << "a failed command printed a (partial) result";
+
+  const std::vector<std::string> lines = Lines(stderr_text);
+  ASSERT_FALSE(lines.empty());
+  std::size_t errors = 0;
+  for (const std::string& l : lines) {
+    if (StartsWith(l, "joulecast: error: ")) {
+      ++errors;
+    } else {
+      EXPECT_TRUE(StartsWith(l, "joulecast: warning: ") || StartsWith(l, "joulecast: note: "))
+          << "unexpected stderr line: " << l;
+    }
+  }
+  EXPECT_EQ(errors, 1u);
+  EXPECT_TRUE(StartsWith(lines.back(), "joulecast: error: ")) << "the error is not the last line";
+  EXPECT_NE(lines.back().find(expect), std::string::npos)
+      << "error line: " << lines.back() << "\nexpected to contain: " << expect;
+
+  const auto after = Snapshot(dir_);
+  for (const auto& [name, bytes] : after) {
+    auto it = before.find(name);
+    if (it == before.end()) {
+      ADD_FAILURE() << "left behind: " << name << " (" << bytes.size() << " bytes)";
+    } else {
+      EXPECT_TRUE(it->second == bytes) << name << " changed";
+    }
+  }
+  EXPECT_EQ(after.size(), before.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(Catalogue, BadInput, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return std::string(info.param.name);
+                         });
+
+TEST(BadInputCatalogue, HasAtLeastSixtyCases) { EXPECT_GE(kCases.size(), 60u); }
+
+// The absurd layer that does not overflow: a Linear of 2^22 x 2^22 features (with bias) on a
+// 2^22 x 2^22 input has 2^22 x (2^44 + 2^22) = 2^66 + 2^44 MACs, past int64 (2^63 - 1); the
+// counts are doubles, so predict prints that number rather than a wrapped, negative or zero one.
+TEST(BadInputCatalogue, AbsurdLinearCountsDoNotWrap) {
+  const fs::path out = fs::temp_directory_path() /
+                       ("joulecast_bad_input_" + std::to_string(::getpid()) + "_absurd.txt");
+  const std::string cmd = Quote(kBinary) + " predict " +
+                          Quote(kBad + "/arch_linear_output_overflow.json") +
+                          " --model models/xeon-gold-5120.json --csv >" + Quote(out.string());
+  const int raw = std::system(cmd.c_str());
+  const std::string text = Slurp(out);
+  fs::remove(out);
+  ASSERT_TRUE(WIFEXITED(raw));
+  ASSERT_EQ(WEXITSTATUS(raw), 0) << text;
+  // 2^66 + 2^44 = 73786993887024250880.
+  EXPECT_NE(text.find("Linear,1,"), std::string::npos) << text;
+  EXPECT_NE(text.find(",7.3786993887024251e+19"), std::string::npos) << text;
+}
+
+}  // namespace

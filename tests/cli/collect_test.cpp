@@ -1,0 +1,321 @@
+// `joulecast collect` run as a user would: bad input (caught before libtorch is loaded), and, when
+// the collector's libtorch runner plugin is built (JOULECAST_HAVE_COLLECTOR), small real
+// collections: resume and extension, the NVML meter through a fake library, a whole network in
+// train_step mode, and Ctrl-C.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kBinary = JOULECAST_BINARY;
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<json> Records(const fs::path& p) {
+  std::vector<json> out;
+  std::istringstream in(Slurp(p));
+  std::string line;
+  while (std::getline(in, line)) out.push_back(json::parse(line));
+  return out;
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+class CollectCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("joulecast_collect_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string P(const std::string& name) const { return (dir_ / name).string(); }
+
+  // `args` is already shell-quoted where needed; `env` is prefixed (VAR=value ...).
+  Result Run(const std::string& args, const std::string& env = "") {
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    const std::string cmd = env + (env.empty() ? "" : " ") + Quote(kBinary) + " " + args + " >" +
+                            Quote(out.string()) + " 2>" + Quote(err.string());
+    const int raw = std::system(cmd.c_str());
+    Result r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    r.out = Slurp(out);
+    r.err = Slurp(err);
+    return r;
+  }
+  fs::path dir_;
+};
+
+TEST_F(CollectCliTest, UnknownLayer) {
+  const std::string out = P("out.jsonl");
+  Result r = Run("collect --layer ReLU,Conv3d --samples 3 -o " + Quote(out));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(StartsWith(r.err,
+                         "joulecast: error: --layer: unknown layer type 'Conv3d'; known: "
+                         "AdaptiveAvgPool2d, Add, AvgPool2d, BatchNorm2d, Cat, ChannelShuffle, "
+                         "Conv2d, "))
+      << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+  EXPECT_FALSE(fs::exists(out));  // nothing created for a command that cannot run
+}
+
+TEST_F(CollectCliTest, ImpossibleConfigurations) {
+  // A network whose convolution is larger than its padded input.
+  const std::string arch = P("bad.json");
+  std::ofstream(arch) << R"({"name": "bad", "input": [3, 4, 4], "layers": [
+      {"type": "Conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": 11}]})";
+  const std::string out = P("out.jsonl");
+  for (const char* option : {"--configs-from", "--architecture"}) {
+    Result r = Run(std::string("collect ") + option + " " + Quote(arch) + " -o " + Quote(out));
+    EXPECT_EQ(r.status, 1) << option;
+    EXPECT_TRUE(StartsWith(r.err, "joulecast: error: ")) << r.err;
+    EXPECT_NE(r.err.find("kernel"), std::string::npos) << option << ": " << r.err;
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+    EXPECT_FALSE(fs::exists(out));
+  }
+  // Sampler limits no configuration can meet.
+  Result r = Run("collect --layer Conv2d --samples 2 --max-macs 1 -o " + Quote(out));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "joulecast: error: --layer Conv2d: no valid configuration within max_macs 1 and "
+            "max_elements 33554432 after 1000 draws\n");
+  r = Run("collect --layer ReLU -o " + Quote(out));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "joulecast: error: --samples: required with --layer, >= 1\n");
+  r = Run("collect --architecture alexnet --samples 3 -o " + Quote(out));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "joulecast: error: --samples: only with --layer\n");
+  r = Run("collect --architecture no_such_net -o " + Quote(out));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(StartsWith(r.err, "joulecast: error: ")) << r.err;
+  EXPECT_NE(r.err.find("no_such_net"), std::string::npos) << r.err;
+}
+
+TEST_F(CollectCliTest, UnwritableOutput) {
+  const std::string out = P("no/such/dir/out.jsonl");
+  Result r = Run("collect --layer ReLU --samples 2 -o " + Quote(out));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "joulecast: error: " + out + ": cannot open for appending: No such file or directory\n");
+  r = Run("collect --layer ReLU --samples 2 -o " + Quote(dir_.string()));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "joulecast: error: " + dir_.string() + ": cannot open for appending: Is a directory\n");
+}
+
+TEST_F(CollectCliTest, BadShard) {
+  const std::string out = P("out.jsonl");
+  for (const std::string shard : {"3/3", "1", "-1/3", "1/0", "a/b"}) {
+    Result r = Run("collect --layer ReLU --samples 2 --shard " + Quote(shard) + " -o " + Quote(out));
+    EXPECT_EQ(r.status, 1) << shard;
+    EXPECT_EQ(r.err, "joulecast: error: --shard: expected K/N with 0 <= K < N, got '" + shard + "'\n");
+  }
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(CollectCliTest, DryRunCountsTheShard) {
+  const std::string out = P("out.jsonl");
+  Result r = Run("collect --layer ReLU,Conv2d --samples 10 --shard 1/3 --dry-run -o " + Quote(out));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "20 configurations, 7 in shard 1/3, 0 already in " + out + ", 7 to measure\n");
+  r = Run("collect --architecture alexnet,vgg11 -b 1,8,32 --dry-run -o " + Quote(out));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "6 configurations, 6 in shard 0/1, 0 already in " + out + ", 6 to measure\n");
+}
+
+#ifdef JOULECAST_HAVE_COLLECTOR
+
+// Small and quick: tiny tensors, 10 ms per configuration.
+const std::string kQuick =
+    " -b 1 --max-elements 65536 --min-seconds 0.01 --min-repetitions 2 --warmup-seconds 0 ";
+
+TEST_F(CollectCliTest, CollectsResumesAndExtends) {
+  const std::string out = P("out.jsonl");
+  const std::string base = "collect --layer ReLU,Linear" + kQuick + "--meter none -o " + Quote(out);
+  Result r = Run(base + " --samples 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "collected 4 configurations into " + out +
+                       " (0 skipped as done, 0 failed; meter none)\n");  // no bar off a terminal
+  std::vector<json> recs = Records(out);
+  ASSERT_EQ(recs.size(), 4u);
+  for (const json& j : recs) {
+    EXPECT_EQ(j["meter"], "none");
+    EXPECT_TRUE(j["energy_j"].is_null());
+    EXPECT_TRUE(j["idle_power_w"].is_null());  // no meter, no idle power
+    EXPECT_GT(j["duration_s"].get<double>(), 0.0);
+    EXPECT_GE(j["repetitions"].get<int>(), 2);
+    EXPECT_EQ(j["hardware"]["meter"]["name"], "none");
+    EXPECT_EQ(j["hardware"]["libtorch"].get<std::string>().empty(), false);
+  }
+  const std::string before = Slurp(out);
+  // The same command again: everything is done.
+  r = Run(base + " --samples 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "joulecast: all 4 configurations of shard 0/1 are in " + out + "\n");
+  EXPECT_EQ(Slurp(out), before);
+  // More samples: the first two of each type are kept, the third measured.
+  r = Run(base + " --samples 3");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "collected 2 configurations into " + out +
+                       " (4 skipped as done, 0 failed; meter none)\n");
+  EXPECT_EQ(Slurp(out).rfind(before, 0), 0u);
+  EXPECT_EQ(Records(out).size(), 6u);
+  // A second collector on the same file at once is refused: hold the lock a running collector
+  // holds.
+  const int fd = ::open(out.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  r = Run(base + " --samples 4");
+  ::close(fd);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "joulecast: error: " + out + ": another process is appending to it (locked)\n");
+  EXPECT_EQ(Records(out).size(), 6u);
+}
+
+TEST_F(CollectCliTest, NvmlMeterThroughAFakeLibrary) {
+  const std::string out = P("nvml.jsonl");
+  Result r = Run("collect --layer ReLU --samples 2" + kQuick + "--meter nvml --idle-seconds 0.2 -o " +
+                     Quote(out),
+                 "JOULECAST_NVML_LIBRARY=" + Quote(FAKE_NVML) + " FAKE_NVML_POWER_W=80");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<json> recs = Records(out);
+  ASSERT_EQ(recs.size(), 2u);
+  for (const json& j : recs) {
+    EXPECT_EQ(j["meter"], "nvml");
+    EXPECT_EQ(j["hardware"]["meter"]["gpu"], "Fake GPU");
+    EXPECT_EQ(j["hardware"]["meter"]["method"], "nvmlDeviceGetTotalEnergyConsumption");
+    // Idle power measured before collecting: the fake's constant 80 W.
+    ASSERT_TRUE(j["idle_power_w"].is_number()) << j.dump();
+    EXPECT_NEAR(j["idle_power_w"].get<double>(), 80.0, 4.0);
+    // Energy per run: 80 W over the timed phase, divided by its runs.
+    ASSERT_TRUE(j["energy_j"].is_number());
+    const double per_run_s = j["context"]["protocol"]["elapsed_s"].get<double>() /
+                             j["context"]["protocol"]["runs"].get<double>();
+    EXPECT_NEAR(j["energy_j"].get<double>() / per_run_s, 80.0, 8.0);
+  }
+  // Without the counter: power sampling.
+  const std::string out2 = P("nvml_power.jsonl");
+  r = Run("collect --layer ReLU --samples 1" + kQuick + "--meter nvml --idle-seconds 0.1 -o " +
+              Quote(out2),
+          "JOULECAST_NVML_LIBRARY=" + Quote(FAKE_NVML_POWER));
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(Records(out2).size(), 1u);
+  EXPECT_EQ(Records(out2)[0]["meter"], "nvml-power");
+  EXPECT_NEAR(Records(out2)[0]["idle_power_w"].get<double>(), 50.0, 10.0);
+  // An explicit meter that cannot load is an error before anything is measured.
+  const std::string out3 = P("none.jsonl");
+  r = Run("collect --layer ReLU --samples 1" + kQuick + "--meter nvml -o " + Quote(out3),
+          "JOULECAST_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(StartsWith(
+      r.err, "joulecast: error: --meter nvml: cannot load /nonexistent/libnvidia-ml.so.1: "))
+      << r.err;
+  EXPECT_EQ(Slurp(out3), "");
+}
+
+TEST_F(CollectCliTest, WholeNetworkTrainStep) {
+  const std::string arch = P("tiny.json");
+  std::ofstream(arch) << R"({"name": "tiny", "input": [3, 16, 16], "layers": [
+      {"type": "Conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": 3, "padding": 1},
+      {"type": "BatchNorm2d", "num_features": 8},
+      {"type": "ReLU", "inplace": true},
+      {"type": "AdaptiveAvgPool2d", "output_size": 1},
+      {"type": "Flatten"},
+      {"type": "Dropout", "p": 0.5},
+      {"type": "Linear", "in_features": 8, "out_features": 10}]})";
+  const std::string out = P("net.jsonl");
+  Result r = Run("collect --architecture " + Quote(arch) +
+                 " -b 2 --mode train_step --min-seconds 0.01 --min-repetitions 2 "
+                 "--warmup-seconds 0 -q -o " +
+                 Quote(out));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // -q
+  const std::vector<json> recs = Records(out);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0]["type"], "tiny");
+  EXPECT_EQ(recs[0]["context"]["architecture"], "tiny");
+  EXPECT_EQ(recs[0]["mode"], "train_step");
+  EXPECT_EQ(recs[0]["batch_size"], 2);
+  // Conv 3x3x3x8 on 16x16 plus BatchNorm (ptflops counts its elements) and the Linear, batch 2.
+  EXPECT_GT(recs[0]["macs"].get<double>(), 2 * (16 * 16 * 8 * 27 + 8 * 10));
+  EXPECT_GT(recs[0]["duration_s"].get<double>(), 0.0);
+}
+
+// Ctrl-C (SIGINT) mid-campaign: the record in flight is finished, the process says how to resume
+// and exits 1, and every line on disk is whole.
+TEST_F(CollectCliTest, InterruptStopsCleanly) {
+  const std::string out = P("int.jsonl"), err = P("int.err");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string cmd = "exec " + Quote(kBinary) + " collect --layer ReLU --samples 300" +
+                            kQuick + "-o " + Quote(out) + " 2>" + Quote(err);
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Records(out).size() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(::kill(child, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by the signal instead of stopping";
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::string text = Slurp(out);
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n');
+  const std::size_t n = Records(out).size();  // throws on a torn line
+  EXPECT_GE(n, 3u);
+  EXPECT_LT(n, 300u);
+  const std::string e = Slurp(err);
+  EXPECT_NE(e.find("joulecast: stopping after the current configuration (Ctrl-C again to kill)\n"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("joulecast: error: interrupted: " + std::to_string(n) +
+                   " of 300 configurations of shard 0/1 are in " + out +
+                   "; re-run the same command to resume\n"),
+            std::string::npos)
+      << e;
+}
+
+#endif  // JOULECAST_HAVE_COLLECTOR
+
+}  // namespace

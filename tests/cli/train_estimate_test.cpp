@@ -1,0 +1,305 @@
+// Runs the built joulecast binary: `train-estimate` (grid region, price, PUE, architectures) and
+// `sweep` (batch sizes x power limits, cheapest setting, energy to a Zeus target), each with a
+// training profile fitted once on synthetic V100 and RTX 6000 traces; known values, the relations
+// between the outputs, and the one-line errors for bad input.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kBinary = JOULECAST_BINARY;
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// A Zeus-format trace for one GPU: 6 workloads x 3 batch sizes x 3 power limits, with time
+// falling and power rising with the batch size and the limit (synthetic, smooth).
+std::string SyntheticTrace(double speed, double tdp) {
+  std::string s = "dataset,network,batch_size,optimizer,power_limit,time_per_epoch,average_power\n";
+  const char* keys[][2] = {{"cifar100", "shufflenetv2"},   {"imagenet", "resnet50"},
+                           {"librispeech", "deepspeech2"}, {"movielens-1m", "ncf"},
+                           {"squad", "bert_base_uncased"}, {"sentiment140", "bert_base_uncased"}};
+  for (int w = 0; w < 6; ++w) {
+    for (int bs : {16, 64, 256}) {
+      for (double frac : {0.5, 0.75, 1.0}) {
+        const double t = (100.0 + 50 * w) * std::pow(256.0 / bs, 0.3) / speed / std::pow(frac, 0.2);
+        const double p = tdp * frac * (0.6 + 0.05 * std::log2(bs) / 8);
+        s += std::string(keys[w][0]) + "," + keys[w][1] + "," + std::to_string(bs) + ",adam," +
+             std::to_string(frac * tdp) + "," + std::to_string(t) + "," + std::to_string(p) + "\n";
+      }
+    }
+  }
+  return s;
+}
+
+Result RunIn(const fs::path& dir, const std::string& args) {
+  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
+  std::string cmd =
+      Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
+  int raw = std::system(cmd.c_str());
+  Result r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = Slurp(out);
+  r.err = Slurp(err);
+  return r;
+}
+
+class TrainEstimateCliTest : public ::testing::Test {
+ protected:
+  // One profile for the whole suite: import the two synthetic traces and fit.
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("joulecast_train_estimate_cli_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "v100.csv") << SyntheticTrace(1.3, 250);
+    std::ofstream(dir_ / "rtx.csv") << SyntheticTrace(1.0, 260);
+    const std::string d = dir_.string() + "/";
+    fit_ok_ = RunIn(dir_, "import zeus " + Quote(d + "v100.csv") + " --gpu V100 -q -o " +
+                              Quote(d + "v100.jsonl")).status == 0 &&
+              RunIn(dir_, "import zeus " + Quote(d + "rtx.csv") + " --gpu 'RTX 6000' -q -o " +
+                              Quote(d + "rtx.jsonl")).status == 0 &&
+              RunIn(dir_, "fit " + Quote(d + "v100.jsonl") + " " + Quote(d + "rtx.jsonl") +
+                              " -q -o " + Quote(d + "gt.json")).status == 0;
+    model_ = " --model " + Quote(d + "gt.json");
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  void SetUp() override { ASSERT_TRUE(fit_ok_) << "importing or fitting the synthetic traces failed"; }
+
+  Result Run(const std::string& args) { return RunIn(dir_, args + model_); }
+  json Json(const std::string& args) {
+    Result r = Run(args + " --json");
+    EXPECT_EQ(r.status, 0) << args << ": " << r.err;
+    return r.status == 0 ? json::parse(r.out) : json();
+  }
+  std::string Error(const std::string& args) {
+    Result r = Run(args);
+    EXPECT_EQ(r.status, 1) << args << ": " << r.out;
+    EXPECT_EQ(r.out, "") << args;
+    return r.err;
+  }
+
+  static fs::path dir_;
+  static std::string model_;
+  static bool fit_ok_;
+};
+
+fs::path TrainEstimateCliTest::dir_;
+std::string TrainEstimateCliTest::model_;
+bool TrainEstimateCliTest::fit_ok_ = false;
+
+TEST_F(TrainEstimateCliTest, RegionPricePue) {
+  const json j = Json("train-estimate resnet50_imagenet --gpu V100 -b 64 --epochs 4 --pue 1.5 "
+                      "--region DE --price 0.25");
+  ASSERT_TRUE(j.is_object());
+  // data/carbon/grid_intensity.json, from Green Algorithms' CI_aggregated.csv: Germany 338.66
+  // g/kWh, AIB 2021 (data from 2020).
+  EXPECT_EQ(j["region"]["code"], "DE");
+  EXPECT_EQ(j["region"]["name"], "Germany");
+  EXPECT_DOUBLE_EQ(j["region"]["g_co2e_per_kwh"].get<double>(), 338.66);
+  EXPECT_EQ(j["region"]["year"], 2020);
+  EXPECT_TRUE(Contains(j["region"]["source"].get<std::string>(), "Association of Issuing Bodies"));
+  const double kwh = j["total_energy_kwh"].get<double>();
+  EXPECT_DOUBLE_EQ(j["total_energy_j"].get<double>(), j["epoch_energy_j"].get<double>() * 4 * 1.5);
+  EXPECT_NEAR(kwh, j["total_energy_j"].get<double>() / 3.6e6, 1e-12 * kwh);
+  EXPECT_NEAR(j["co2_kg"].get<double>(), kwh * 338.66 / 1000, 1e-12 * kwh);
+  EXPECT_NEAR(j["cost"].get<double>(), kwh * 0.25, 1e-12 * kwh);
+  EXPECT_DOUBLE_EQ(j["total_time_s"].get<double>(), j["epoch_time_s"].get<double>() * 4);
+  // Green Algorithms: (TDP 250 W + 0.3725 W/GB x 32 GB) x t x PUE.
+  EXPECT_NEAR(j["baselines"]["green_algorithms"]["total_energy_j"].get<double>(),
+              (250 + 0.3725 * 32) * j["total_time_s"].get<double>() * 1.5,
+              1e-9 * j["total_energy_j"].get<double>());
+  EXPECT_EQ(j["samples_per_epoch"], 1281167);
+
+  Result t = Run("train-estimate resnet50_imagenet --gpu V100 -b 64 --region de");
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_TRUE(Contains(t.out, "grid: DE (Germany), 338.66 g CO2e/kWh, data year 2020; source: "
+                              "carbonfootprint (March 2022) and Association of Issuing Bodies"))
+      << t.out;
+  // A region whose source states no year.
+  Result tw = Run("train-estimate resnet50_imagenet --gpu V100 -b 64 --region TW");
+  EXPECT_TRUE(Contains(tw.out, "grid: TW (Taiwan), 509 g CO2e/kWh, data year not stated")) << tw.out;
+}
+
+TEST_F(TrainEstimateCliTest, ArchitectureWalkMatchesTheWorkloadTable) {
+  // data/workloads.json's resnet50_imagenet was walked from the zoo's resnet50: the same
+  // training GFLOPs per sample (6 x forward GMACs = 24.698584944) and parameters (25.557032 M).
+  const json a = Json("train-estimate resnet50 --gpu V100 -b 64 --dataset-size 1281167");
+  const json w = Json("train-estimate resnet50_imagenet --gpu V100 -b 64");
+  ASSERT_TRUE(a.is_object() && w.is_object());
+  EXPECT_NEAR(a["train_gflops_per_sample"].get<double>(), 24.698584944, 1e-6);
+  EXPECT_NEAR(a["params_m"].get<double>(), 25.557032, 1e-6);
+  EXPECT_EQ(a["target"], "architecture resnet50");
+  EXPECT_EQ(w["target"], "workload resnet50_imagenet");
+  EXPECT_NEAR(a["epoch_energy_j"].get<double>(), w["epoch_energy_j"].get<double>(),
+              1e-6 * w["epoch_energy_j"].get<double>());
+}
+
+TEST_F(TrainEstimateCliTest, TrainEstimateBadInput) {
+  const std::string base = "train-estimate resnet50_imagenet --gpu V100 -b 64";
+  EXPECT_EQ(Error(base + " --region DX"),
+            "joulecast: error: unknown region 'DX'; did you mean: DK (Denmark), DE (Germany), MX "
+            "(Mexico)? (" JOULECAST_SOURCE_DIR "/data/carbon/grid_intensity.json)\n");
+  EXPECT_EQ(Error(base + " --price -1"),
+            "joulecast: error: --price must be a finite number >= 0, got -1\n");
+  EXPECT_EQ(Error(base + " --intensity -5"),
+            "joulecast: error: --intensity must be a finite number >= 0 g/kWh, got -5\n");
+  EXPECT_EQ(Error(base + " --pue 0.9"),
+            "joulecast: error: --pue must be a finite number >= 1, got 0.9\n");
+  EXPECT_EQ(Error(base + " --epochs 0"), "joulecast: error: --epochs must be >= 1, got 0\n");
+  EXPECT_EQ(Error(base + " --power-limit 90"),
+            "joulecast: error: power limit 90 W is outside the range of V100 PCIe 32GB (100-250 "
+            "W)\n");
+  const std::string gpu = Error("train-estimate resnet50_imagenet --gpu 'A100 90GB' -b 64");
+  EXPECT_EQ(gpu.rfind("joulecast: error: unknown GPU 'A100 90GB'; did you mean: A100", 0), 0u)
+      << gpu;
+  const std::string target = Error("train-estimate resnet7 --gpu V100 -b 64 --dataset-size 10");
+  EXPECT_EQ(target.rfind("joulecast: error: unknown workload or architecture 'resnet7'; workloads: "
+                         "shufflenetv2_cifar100, resnet50_imagenet, ",
+                         0),
+            0u)
+      << target;
+  EXPECT_TRUE(Contains(target, "; zoo: alexnet, ")) << target;
+  // --region and --intensity exclude each other (a usage error, exit 2).
+  Result both = Run(base + " --region DE --intensity 100");
+  EXPECT_EQ(both.status, 2);
+  EXPECT_TRUE(Contains(both.err, "--region")) << both.err;
+}
+
+TEST_F(TrainEstimateCliTest, SweepMarksTheCheapestAndEnergyToTarget) {
+  const json j = Json("sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 64,128,256 "
+                      "--power-limits 150,250 --epochs 10 --pue 1.2 --region FR");
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["workload"], "shufflenetv2_cifar100");
+  EXPECT_EQ(j["gpu"], "V100 PCIe 32GB");
+  // Zeus's summary_train.csv: 0.65 is the strictest validation accuracy reached at each of 64,
+  // 128 and 256; the best (optimizer, learning rate) there is adadelta 0.1 with mean epochs
+  // 55.4, 77.4 and 190.0 (5 of 5 runs each).
+  EXPECT_DOUBLE_EQ(j["target"].get<double>(), 0.65);
+  EXPECT_EQ(j["target_higher_is_better"], true);
+  EXPECT_TRUE(Contains(j["mixed_precision"].get<std::string>(), "float16/bfloat16"));
+  EXPECT_DOUBLE_EQ(j["region"]["g_co2e_per_kwh"].get<double>(), 51.28);
+  const json& rows = j["settings"];
+  ASSERT_EQ(rows.size(), 6u);
+  const double mean_epochs[] = {55.4, 77.4, 190.0};
+  int cheapest = 0, cheapest_target = 0;
+  double lowest = INFINITY, lowest_target = INFINITY;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const json& r = rows[i];
+    EXPECT_EQ(r["batch_size"], (i / 2 == 0 ? 64 : i / 2 == 1 ? 128 : 256));
+    EXPECT_DOUBLE_EQ(r["power_limit_w"].get<double>(), i % 2 == 0 ? 150 : 250);
+    const double e = r["epoch_energy_j"].get<double>();
+    EXPECT_DOUBLE_EQ(r["total_energy_j"].get<double>(), e * 10 * 1.2);
+    EXPECT_NEAR(r["co2e_kg"].get<double>(), r["total_energy_j"].get<double>() / 3.6e6 * 51.28 / 1000,
+                1e-15);
+    const json& t = r["to_target"];
+    ASSERT_TRUE(t.is_object()) << i;
+    EXPECT_DOUBLE_EQ(t["epochs"].get<double>(), mean_epochs[i / 2]);
+    EXPECT_EQ(t["optimizer"], "adadelta");
+    EXPECT_EQ(t["runs_reached"], 5);
+    EXPECT_DOUBLE_EQ(t["energy_j"].get<double>(), e * mean_epochs[i / 2] * 1.2);
+    cheapest += r["cheapest"].get<bool>() ? 1 : 0;
+    cheapest_target += t["cheapest"].get<bool>() ? 1 : 0;
+    lowest = std::min(lowest, r["total_energy_j"].get<double>());
+    lowest_target = std::min(lowest_target, t["energy_j"].get<double>());
+  }
+  EXPECT_EQ(cheapest, 1);
+  EXPECT_EQ(cheapest_target, 1);
+  for (const json& r : rows) {
+    if (r["cheapest"].get<bool>()) {
+      EXPECT_EQ(r["total_energy_j"].get<double>(), lowest);
+    }
+    if (r["to_target"]["cheapest"].get<bool>()) {
+      EXPECT_EQ(r["to_target"]["energy_j"].get<double>(), lowest_target);
+    }
+  }
+
+  Result text = Run("sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 64,128 --epochs 10");
+  ASSERT_EQ(text.status, 0) << text.err;
+  // Without --power-limits the GPU's TDP is the one limit.
+  EXPECT_TRUE(Contains(text.out, "\n    64    250 ")) << text.out;
+  EXPECT_TRUE(Contains(text.out, "<- cheapest\n")) << text.out;
+  EXPECT_TRUE(Contains(text.out, "<- cheapest to target")) << text.out;
+  EXPECT_TRUE(Contains(text.out, "mixed precision: not shown: no measurement in this repository "
+                                 "is a float16/bfloat16 run"))
+      << text.out;
+}
+
+TEST_F(TrainEstimateCliTest, SweepWithoutEpochsToTarget) {
+  // Zeus measured no epochs to target for batch 100: no energy to accuracy, said so.
+  const json j = Json("sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 100");
+  ASSERT_TRUE(j.is_object());
+  EXPECT_TRUE(j["target"].is_null());
+  EXPECT_TRUE(j["settings"][0]["to_target"].is_null());
+  EXPECT_EQ(j["settings"][0]["cheapest"], true);
+  Result t = Run("sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 100");
+  EXPECT_TRUE(Contains(t.out, "epochs to target: none known for shufflenetv2_cifar100 at these "
+                              "batch sizes"))
+      << t.out;
+}
+
+TEST_F(TrainEstimateCliTest, SweepBadInput) {
+  const std::string base = "sweep shufflenetv2_cifar100 --gpu V100";
+  EXPECT_EQ(Error(base + " --batch-sizes 64,x"),
+            "joulecast: error: --batch-sizes: 'x' is not an integer >= 1\n");
+  EXPECT_EQ(Error(base + " --batch-sizes 64,0"),
+            "joulecast: error: --batch-sizes: '0' is not an integer >= 1\n");
+  EXPECT_EQ(Error(base + " --batch-sizes 64,"),
+            "joulecast: error: --batch-sizes: expected a comma-separated list, got '64,'\n");
+  EXPECT_EQ(Error(base + " --batch-sizes 64 --power-limits 150,400"),
+            "joulecast: error: power limit 400 W is outside the range of V100 PCIe 32GB (100-250 "
+            "W)\n");
+  EXPECT_EQ(Error(base + " --batch-sizes 64 --power-limits 150,lots"),
+            "joulecast: error: --power-limits: 'lots' is not a number of watts\n");
+  EXPECT_EQ(Error(base + " --batch-sizes 64 --epochs 0"),
+            "joulecast: error: --epochs must be >= 1, got 0\n");
+  EXPECT_EQ(Error(base + " --batch-sizes 64 --target 0.62"),
+            "joulecast: error: --target 0.62 is not a target of shufflenetv2_cifar100; known: "
+            "0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, "
+            "0.8, 0.85, 0.9, 0.95\n");
+  const std::string gpu = Error("sweep shufflenetv2_cifar100 --gpu 'RTX 3080' --batch-sizes 64");
+  EXPECT_EQ(gpu.rfind("joulecast: error: unknown GPU 'RTX 3080'; did you mean: RTX 3070", 0), 0u)
+      << gpu;
+  const std::string w = Error("sweep resnet50 --gpu V100 --batch-sizes 64");
+  EXPECT_EQ(w.rfind("joulecast: error: unknown workload 'resnet50'; known: ", 0), 0u) << w;
+  EXPECT_EQ(Error(base + " --batch-sizes 64 --region XYZZY").rfind(
+                "joulecast: error: unknown region 'XYZZY'", 0),
+            0u);
+}
+
+}  // namespace

@@ -1,0 +1,262 @@
+// The collector's configuration sampler (collect/config_sampler.h): every type yields valid
+// configurations within the limits, the ranges cover what real networks use, and sampling is
+// deterministic and extensible.
+#include "joulecast/collect/config_sampler.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "joulecast/arch/shape_inference.h"
+#include "joulecast/arch/zoo.h"
+#include "joulecast/features/macs.h"
+
+namespace joulecast {
+namespace {
+
+constexpr int kN = 400;  // samples per type in the range checks
+
+std::int64_t P(const CollectConfig& c, const char* key) { return c.layer.params.at(key).get<std::int64_t>(); }
+std::int64_t P0(const CollectConfig& c, const char* key) {
+  return c.layer.params.at(key).at(0).get<std::int64_t>();
+}
+
+TEST(ConfigSampler, TypesAreTheWalksLeafTypesPlusAddAndCat) {
+  const std::vector<std::string> types = SampleableLayerTypes();
+  EXPECT_TRUE(std::is_sorted(types.begin(), types.end()));
+  std::vector<std::string> expected = KnownLayerTypes();
+  expected.push_back("Add");
+  expected.push_back("Cat");
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(types, expected);
+  for (const char* t : {"Conv2d", "Linear", "BatchNorm2d", "ChannelShuffle", "Dropout",
+                        "Identity", "Flatten", "AdaptiveAvgPool2d", "ReLU6"}) {
+    EXPECT_NE(std::find(types.begin(), types.end(), t), types.end()) << t;
+  }
+}
+
+TEST(ConfigSampler, EveryTypeYieldsValidConfigurationsWithinTheLimits) {
+  SamplerOptions o;
+  o.max_macs = 5e9;
+  o.max_elements = 1 << 22;
+  for (const std::string& type : SampleableLayerTypes()) {
+    const std::vector<CollectConfig> configs = SampleConfigs(type, 150, 11, o);
+    ASSERT_EQ(configs.size(), 150u) << type;
+    for (std::size_t i = 0; i < configs.size(); ++i) {
+      const CollectConfig& c = configs[i];
+      SCOPED_TRACE(type + " sample " + std::to_string(i));
+      EXPECT_EQ(c.layer.type, type);
+      EXPECT_TRUE(c.architecture.is_null());
+      EXPECT_EQ(c.context["sample"], static_cast<std::int64_t>(i));
+      EXPECT_EQ(c.context["seed"], 11);
+      // Valid: MakeConfig (shape inference) accepts it and infers the same output.
+      const CollectConfig again = MakeConfig(c.layer, c.batch_size);
+      EXPECT_EQ(again.layer.output_shape, c.layer.output_shape);
+      EXPECT_FALSE(c.layer.output_shape.empty());
+      const LayerCounts n = CountLayer(c.layer, c.batch_size);
+      EXPECT_LE(n.macs, o.max_macs);
+      EXPECT_LE(std::max({n.input_elements, n.output_elements, n.parameters}), o.max_elements);
+      const std::vector<std::int64_t> batches = {1, 2, 4, 8, 16, 32, 64};
+      EXPECT_NE(std::find(batches.begin(), batches.end(), c.batch_size), batches.end());
+    }
+  }
+}
+
+TEST(ConfigSampler, ConvolutionsCoverRealShapes) {
+  const auto configs = SampleConfigs("Conv2d", kN, 0);
+  int depthwise = 0, grouped = 0, mult16 = 0, mult8 = 0, k1 = 0, k3 = 0, k7 = 0, k11 = 0,
+      s2 = 0, first_layer = 0;
+  for (const auto& c : configs) {
+    const std::int64_t in = P(c, "in_channels"), out = P(c, "out_channels"), g = P(c, "groups");
+    ASSERT_EQ(c.layer.input_shape[0], in);
+    ASSERT_LE(in, 1024);
+    ASSERT_LE(out, 1024);
+    ASSERT_EQ(in % g, 0);
+    ASSERT_EQ(out % g, 0);
+    if (g > 1 && g == in && g == out) ++depthwise;
+    if (g > 1 && g != in) ++grouped;
+    if (out % 16 == 0) ++mult16;
+    if (out % 8 == 0) ++mult8;
+    if (in == 3) ++first_layer;
+    const std::int64_t k = P0(c, "kernel_size");
+    k1 += k == 1;
+    k3 += k == 3;
+    k7 += k == 7;
+    k11 += k == 11;
+    s2 += P0(c, "stride") == 2;
+  }
+  // Documented shares (config_sampler.h), with room for the redraws the limits cause.
+  EXPECT_GT(depthwise, kN * 0.10);  // p 0.2
+  EXPECT_GT(grouped, kN * 0.01);    // p 0.05
+  EXPECT_GT(mult16, kN * 0.40);     // multiples of 16: p 0.5 (and some "any" draws)
+  EXPECT_GT(mult8, kN * 0.65);      // multiples of 8: p 0.5 + 0.3
+  EXPECT_LT(mult8, kN * 0.98);      // ... but not only: p 0.2 any value
+  EXPECT_GT(first_layer, 0);
+  EXPECT_GT(k1, kN * 0.2);
+  EXPECT_GT(k3, kN * 0.3);
+  EXPECT_GT(k7, 0);
+  EXPECT_GT(k11, 0);
+  EXPECT_GT(s2, kN * 0.1);
+}
+
+TEST(ConfigSampler, PoolsIncludeKernel2Stride2AndKernel3Stride2) {
+  for (const char* type : {"MaxPool2d", "AvgPool2d"}) {
+    const auto configs = SampleConfigs(type, kN, 0);
+    int k2s2 = 0, k3s2p1 = 0, ceil = 0;
+    for (const auto& c : configs) {
+      const std::int64_t k = P0(c, "kernel_size"), s = P0(c, "stride"), p = P0(c, "padding");
+      k2s2 += k == 2 && s == 2 && p == 0;
+      k3s2p1 += k == 3 && s == 2 && p == 1;
+      ceil += c.layer.params.at("ceil_mode").get<bool>();
+      ASSERT_LE(p, k / 2);
+    }
+    EXPECT_GT(k2s2, kN * 0.3) << type;    // p 0.4
+    EXPECT_GT(k3s2p1, kN * 0.2) << type;  // p 0.3
+    EXPECT_GT(ceil, 0) << type;
+  }
+}
+
+TEST(ConfigSampler, ReluRunsInPlaceAndOutOfPlace) {
+  for (const char* type : {"ReLU", "ReLU6"}) {
+    int inplace = 0, flat = 0;
+    for (const auto& c : SampleConfigs(type, kN, 0)) {
+      inplace += c.layer.params.at("inplace").get<bool>();
+      flat += c.layer.input_shape.size() == 1;
+    }
+    EXPECT_GT(inplace, kN * 0.5) << type;  // p 0.6
+    EXPECT_LT(inplace, kN * 0.7) << type;
+    EXPECT_GT(flat, kN * 0.1) << type;  // p 0.2: after a Flatten, between Linear layers
+  }
+}
+
+TEST(ConfigSampler, LinearReachesVggsClassifier) {
+  int at_max = 0, over_9000 = 0;
+  std::int64_t largest = 0;
+  for (const auto& c : SampleConfigs("Linear", kN, 0)) {
+    const std::int64_t in = P(c, "in_features"), out = P(c, "out_features");
+    ASSERT_GE(in, 16);
+    ASSERT_LE(in, 25088);
+    ASSERT_GE(out, 2);
+    ASSERT_LE(out, 4096);
+    ASSERT_EQ(c.layer.input_shape, Shape{in});
+    largest = std::max(largest, in);
+    at_max += in == 25088;
+    over_9000 += in >= 9216;
+  }
+  EXPECT_EQ(largest, 25088);  // VGG's first classifier layer: 512x7x7 inputs
+  EXPECT_GT(at_max, kN * 0.02);
+  EXPECT_GT(over_9000, kN * 0.1);
+}
+
+TEST(ConfigSampler, DeterministicAndExtensible) {
+  for (const char* type : {"Conv2d", "Linear", "ChannelShuffle", "Cat"}) {
+    const auto a = SampleConfigs(type, 100, 5), b = SampleConfigs(type, 100, 5);
+    const auto longer = SampleConfigs(type, 200, 5);
+    const auto other = SampleConfigs(type, 100, 6);
+    ASSERT_EQ(longer.size(), 200u);
+    int differ = 0;
+    for (std::size_t i = 0; i < 100; ++i) {
+      auto text = [](const CollectConfig& c) {
+        return c.layer.params.dump() + FormatShape(c.layer.input_shape) + "b" +
+               std::to_string(c.batch_size);
+      };
+      EXPECT_EQ(text(a[i]), text(b[i])) << type << " " << i;
+      // --samples 200 starts with the 100 configurations of --samples 100.
+      EXPECT_EQ(text(a[i]), text(longer[i])) << type << " " << i;
+      // Sample i alone is sample i of the list (what shards and resumes rely on).
+      EXPECT_EQ(text(a[i]), text(SampleConfig(type, 5, static_cast<std::int64_t>(i))));
+      differ += text(a[i]) != text(other[i]);
+    }
+    EXPECT_GT(differ, 90) << type << ": another seed gives other configurations";
+  }
+  // Known values: samples 0 and 1 of Linear with seed 0, as the campaign in data/collect/ci-2c
+  // (tools/collect_campaign.sh) recorded them on another machine.
+  const CollectConfig c0 = SampleConfig("Linear", 0, 0), c1 = SampleConfig("Linear", 0, 1);
+  EXPECT_EQ(c0.context.dump(), R"({"sample":0,"seed":0})");
+  EXPECT_EQ(c0.layer.params.dump(), R"({"bias":false,"in_features":9216,"out_features":1000})");
+  EXPECT_EQ(c0.batch_size, 32);
+  EXPECT_EQ(c1.layer.params.dump(), R"({"bias":true,"in_features":25088,"out_features":10})");
+  EXPECT_EQ(c1.batch_size, 1);
+}
+
+TEST(ConfigSampler, GivenBatchSizesAreUsed) {
+  SamplerOptions o;
+  o.batch_sizes = {3, 5};
+  std::set<std::int64_t> seen;
+  for (const auto& c : SampleConfigs("ReLU", 50, 0, o)) seen.insert(c.batch_size);
+  EXPECT_EQ(seen, (std::set<std::int64_t>{3, 5}));
+}
+
+TEST(ConfigSampler, ErrorsNameTheProblem) {
+  try {
+    SampleConfig("Conv3d", 0, 0);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(
+                  "--layer: unknown layer type 'Conv3d'; known: AdaptiveAvgPool2d, Add, ", 0),
+              0u)
+        << e.what();
+  }
+  SamplerOptions tight;
+  tight.max_macs = 1;
+  try {
+    SampleConfig("Conv2d", 0, 0, tight);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--layer Conv2d: no valid configuration within max_macs ",
+                                          0),
+              0u)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find(" after 1000 draws"), std::string::npos) << e.what();
+  }
+  LayerInstance l;
+  l.type = "Conv2d";
+  l.params = {{"in_channels", 3}, {"out_channels", 8}, {"kernel_size", 11}};
+  l.input_shape = {3, 4, 4};
+  try {
+    MakeConfig(l, 1);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("impossible configuration: ", 0), 0u) << e.what();
+  }
+  l.input_shape = {3, 32, 32};
+  try {
+    MakeConfig(l, 0);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "impossible configuration: batch size must be >= 1, got 0");
+  }
+  EXPECT_EQ(MakeConfig(l, 2).layer.output_shape, (Shape{8, 22, 22}));
+}
+
+TEST(ConfigSampler, ConfigsFromANetworkAreItsDistinctOperations) {
+  const Architecture arch = LoadZooArchitecture("resnet18");
+  const auto ops = InferOperations(arch);
+  const auto configs = ConfigsFromArchitecture(arch, {1, 8});
+  ASSERT_FALSE(configs.empty());
+  ASSERT_EQ(configs.size() % 2, 0u);
+  const std::size_t per_batch = configs.size() / 2;
+  EXPECT_LT(per_batch, ops.size());  // repeats measured once
+  std::set<std::string> types;
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    EXPECT_EQ(configs[i].batch_size, i < per_batch ? 1 : 8);
+    EXPECT_EQ(configs[i].context["from_architecture"], "resnet18");
+    types.insert(configs[i].layer.type);
+  }
+  EXPECT_TRUE(types.count("Conv2d") && types.count("Add") && types.count("BatchNorm2d") &&
+              types.count("Linear"));
+  EXPECT_EQ(configs[0].layer.type, ops[0].type);  // execution order
+  const CollectConfig whole = WholeNetworkConfig(arch, 4);
+  EXPECT_EQ(whole.layer.type, "resnet18");
+  EXPECT_EQ(whole.context["architecture"], "resnet18");
+  EXPECT_EQ(whole.layer.output_shape, (Shape{1000}));
+  EXPECT_EQ(whole.batch_size, 4);
+  EXPECT_THROW(WholeNetworkConfig(arch, 0), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace joulecast
