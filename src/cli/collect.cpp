@@ -43,6 +43,7 @@ struct CollectArgs {
   double idle_seconds = 3;
   double max_macs = SamplerOptions().max_macs;
   double max_elements = SamplerOptions().max_elements;
+  double max_parameters = SamplerOptions().max_parameters;
   bool dry_run = false, quiet = false;
 };
 
@@ -64,6 +65,7 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
     o.batch_sizes = a.batch_sizes;
     o.max_macs = a.max_macs;
     o.max_elements = a.max_elements;
+    o.max_parameters = a.max_parameters;
     for (const std::string& type : a.layers) {
       for (auto& c : SampleConfigs(type, a.samples, a.settings.seed, o)) configs.push_back(c);
     }
@@ -259,7 +261,9 @@ void RegisterCollect(CLI::App& app) {
   cmd->add_option("--max-macs", a->max_macs, "Sampler limit: MACs per run of the batch")
       ->capture_default_str();
   cmd->add_option("--max-elements", a->max_elements,
-                  "Sampler limit: elements of the largest tensor of the batch")
+                  "Sampler limit: elements of the batch's input or output")
+      ->capture_default_str();
+  cmd->add_option("--max-parameters", a->max_parameters, "Sampler limit: weights of the layer")
       ->capture_default_str();
   cmd->add_option("-o,--output", a->output, "JSON Lines file to append to")->required();
   cmd->add_flag("--dry-run", a->dry_run,

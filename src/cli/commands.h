@@ -17,5 +17,6 @@ void RegisterExtrapolate(CLI::App& app);
 void RegisterBreakeven(CLI::App& app);
 void RegisterSweep(CLI::App& app);
 void RegisterCollect(CLI::App& app);
+void RegisterSpread(CLI::App& app);
 
 }  // namespace joulecast::cli

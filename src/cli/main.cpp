@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   joulecast::cli::RegisterBreakeven(app);
   joulecast::cli::RegisterSweep(app);
   joulecast::cli::RegisterCollect(app);
+  joulecast::cli::RegisterSpread(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

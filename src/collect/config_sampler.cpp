@@ -169,8 +169,19 @@ LayerInstance Draw(const std::string& type, Rng& r) {
   } else if (type == "Linear") {
     static const std::vector<std::int64_t> real_in = {25088, 9216, 4096, 2048, 1280, 1024, 512};
     static const std::vector<std::int64_t> real_out = {1000, 4096, 10, 100};
-    const std::int64_t in = r.Chance(0.3) ? r.Pick(real_in) : r.LogInt(16, 25088);
-    const std::int64_t out = r.Chance(0.3) ? r.Pick(real_out) : r.LogInt(2, 4096);
+    std::int64_t in = 0, out = 0;
+    if (r.Chance(0.3)) {
+      in = r.Pick(real_in);
+      out = r.Pick(real_out);
+    } else {
+      // The weight count log-uniform up to VGG's first classifier layer (25088 x 4096), then
+      // split: drawing in and out independently would make layers of that size (whose weights
+      // no longer fit in the caches, a regime of their own) a fraction of a percent of the data.
+      const std::int64_t weights = r.LogInt(16 * 2, 25088LL * 4096);
+      in = r.LogInt(std::max<std::int64_t>(16, (weights + 4095) / 4096),
+                    std::min<std::int64_t>(25088, std::max<std::int64_t>(16, weights / 2)));
+      out = std::clamp<std::int64_t>(weights / in, 2, 4096);
+    }
     p = {{"in_features", in}, {"out_features", out}, {"bias", r.Chance(0.85)}};
     l.input_shape = {in};
   } else if (type == "Flatten") {
@@ -211,8 +222,8 @@ void Complete(LayerInstance* l) {
 
 bool WithinLimits(const LayerInstance& l, std::int64_t batch, const SamplerOptions& o) {
   const LayerCounts c = CountLayer(l, batch);
-  const double largest = std::max({c.input_elements, c.output_elements, c.parameters});
-  return c.macs <= o.max_macs && largest <= o.max_elements;
+  const double largest = std::max(c.input_elements, c.output_elements);
+  return c.macs <= o.max_macs && largest <= o.max_elements && c.parameters <= o.max_parameters;
 }
 
 std::string JoinTypes() {
@@ -255,8 +266,9 @@ CollectConfig SampleConfig(const std::string& type, std::uint64_t seed, std::int
     return c;
   }
   throw std::runtime_error(fmt::format(
-      "--layer {}: no valid configuration within max_macs {} and max_elements {} after 1000 draws",
-      type, options.max_macs, options.max_elements));
+      "--layer {}: no valid configuration within max_macs {}, max_elements {} and max_parameters {} "
+      "after 1000 draws",
+      type, options.max_macs, options.max_elements, options.max_parameters));
 }
 
 std::vector<CollectConfig> SampleConfigs(const std::string& type, std::int64_t n,

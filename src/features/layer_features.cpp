@@ -34,8 +34,20 @@ void RequireRank(const LayerInstance& l, std::size_t rank, const std::string& re
 
 }  // namespace
 
+ConvPathFlags ConvPath(std::int64_t kh, std::int64_t kw, std::int64_t sh, std::int64_t sw,
+                       std::int64_t dh, std::int64_t dw, double batch, double groups,
+                       double sample_elements) {
+  ConvPathFlags f;
+  const bool plain_1x1 = kh == 1 && kw == 1 && sh == 1 && sw == 1 && dh == 1 && dw == 1;
+  f.thnn_1x1 = plain_1x1 && batch < 16 ? 1.0 : 0.0;
+  const bool big_kernel = kh > 3 && kw > 3;
+  f.native_small =
+      !(groups > 1 || big_kernel || batch > 1 || batch * sample_elements > 20480) ? 1.0 : 0.0;
+  return f;
+}
+
 std::string DefaultRecipe(const std::string& type) {
-  if (type == "Conv2d") return "conv2d_v2";
+  if (type == "Conv2d") return "conv2d_v3";
   if (type == "MaxPool2d" || type == "AvgPool2d") return "pool2d_v1";
   if (type == "Linear") return "linear_v1";
   if (type == "ReLU" || type == "ReLU6" || type == "Sigmoid" || type == "Tanh" ||
@@ -58,6 +70,13 @@ std::vector<std::string> RecipeFeatureNames(const std::string& recipe) {
             "log_in_elements",  "log_out_elements",   "log_weights",         "padding",
             "log_intensity",    "log_in_lanes_ratio", "log_out_lanes_ratio", "kernel_1x1",
             "stride_1"};
+  }
+  if (recipe == "conv2d_v3") {
+    std::vector<std::string> names = RecipeFeatureNames("conv2d_v2");
+    for (const char* n : {"thnn_1x1", "native_small", "depthwise", "log_groups",
+                          "log_in_per_group", "log_out_per_group"})
+      names.push_back(n);
+    return names;
   }
   if (recipe == "pool2d_v1") {
     return {"log_batch",     "log_image", "log_kernel",      "log_channels",    "log_stride",
@@ -82,7 +101,7 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
                                    std::int64_t batch, const LayerCounts& c) {
   const double b = static_cast<double>(batch);
   std::vector<double> f;
-  if (recipe == "conv2d_v1" || recipe == "conv2d_v2") {
+  if (recipe == "conv2d_v1" || recipe == "conv2d_v2" || recipe == "conv2d_v3") {
     if (l.type != "Conv2d")
       throw std::invalid_argument(fmt::format("recipe {} does not apply to {}", recipe, l.type));
     RequireRank(l, 3, recipe);
@@ -106,7 +125,7 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
          std::fmod(ci, 16.0) == 0 ? 1.0 : 0.0,
          std::fmod(co, 16.0) == 0 ? 1.0 : 0.0,
          0.5 * double(ph + pw)};
-    if (recipe == "conv2d_v2") {
+    if (recipe != "conv2d_v1") {
       // The channel-count flags give way to the lane ratios, which say how far from a multiple.
       f.erase(f.begin() + 11, f.begin() + 13);
       f.push_back(Log(c.macs / (c.input_elements + c.output_elements + c.parameters)));
@@ -115,6 +134,18 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
       // oneDNN runs 1x1 and stride-1 convolutions through their own kernels.
       f.push_back(kh == 1 && kw == 1 ? 1.0 : 0.0);
       f.push_back(sh == 1 && sw == 1 ? 1.0 : 0.0);
+    }
+    if (recipe == "conv2d_v3") {
+      auto [dh, dw] = PairParam(l, "dilation");
+      const double g = Int(l, "groups");
+      const double hw = Elements(l.input_shape);
+      ConvPathFlags flags = ConvPath(kh, kw, sh, sw, dh, dw, b, g, hw);
+      f.push_back(flags.thnn_1x1);
+      f.push_back(flags.native_small);
+      f.push_back(g > 1 && g == ci ? 1.0 : 0.0);
+      f.push_back(std::log(g));
+      f.push_back(std::log(ci / g));
+      f.push_back(std::log(co / g));
     }
   } else if (recipe == "pool2d_v1") {
     RequireRank(l, 3, recipe);

@@ -13,6 +13,7 @@
 #include <thread>
 #include <utility>
 
+#include "joulecast/features/layer_features.h"
 #include "joulecast/features/macs.h"
 #include "joulecast/predict/network_estimate.h"
 #include "joulecast/regress/kernel_ridge.h"
@@ -28,7 +29,7 @@ using nlohmann::json;
 using Wide = __int128;
 constexpr std::int64_t kMaxSize = std::int64_t{1} << 53;
 constexpr int kMaxRank = 8;
-constexpr int kMaxWidth = 24;  // wider than any known recipe's row (conv2d_v2: 17)
+constexpr int kMaxWidth = 24;  // wider than any known recipe's row (conv2d_v3: 23)
 
 // Thrown by the fast walk for anything it does not reproduce exactly; the architecture then goes
 // through EstimateNetwork, which gives the total or throws the error.
@@ -78,11 +79,12 @@ Kind LeafKind(const std::string& type) {
   throw SlowPath{};
 }
 
-enum class Recipe { kConv2d, kConv2dV2, kPool2d, kLinear, kEltwise, kGeneric, kUnknown };
+enum class Recipe { kConv2d, kConv2dV2, kConv2dV3, kPool2d, kLinear, kEltwise, kGeneric, kUnknown };
 
 Recipe RecipeOf(const std::string& name) {
   if (name == "conv2d_v1") return Recipe::kConv2d;
   if (name == "conv2d_v2") return Recipe::kConv2dV2;
+  if (name == "conv2d_v3") return Recipe::kConv2dV3;
   if (name == "pool2d_v1") return Recipe::kPool2d;
   if (name == "linear_v1") return Recipe::kLinear;
   if (name == "eltwise_v1") return Recipe::kEltwise;
@@ -96,6 +98,8 @@ int RecipeWidth(Recipe r) {
       return 14;
     case Recipe::kConv2dV2:
       return 17;
+    case Recipe::kConv2dV3:
+      return 23;
     case Recipe::kPool2d:
       return 9;
     case Recipe::kLinear:
@@ -472,7 +476,8 @@ double Lanes16(double c) { return 16.0 * std::ceil(c / 16.0) / c; }
 void Features(Recipe recipe, const Leaf& l, const Dims& in, double b, const Counts& c, double* f) {
   switch (recipe) {
     case Recipe::kConv2d:
-    case Recipe::kConv2dV2: {
+    case Recipe::kConv2dV2:
+    case Recipe::kConv2dV3: {
       if (l.kind != kConv2d) throw SlowPath{};
       const double ci = static_cast<double>(l.in_channels);
       const double co = static_cast<double>(l.out_channels);
@@ -502,6 +507,18 @@ void Features(Recipe recipe, const Leaf& l, const Dims& in, double b, const Coun
       f[14] = std::log(Lanes16(co));
       f[15] = l.kernel[0] == 1 && l.kernel[1] == 1 ? 1.0 : 0.0;
       f[16] = l.stride[0] == 1 && l.stride[1] == 1 ? 1.0 : 0.0;
+      if (recipe == Recipe::kConv2dV3) {
+        const double g = static_cast<double>(l.groups);
+        const ConvPathFlags flags =
+            ConvPath(l.kernel[0], l.kernel[1], l.stride[0], l.stride[1], l.dilation[0],
+                     l.dilation[1], b, g, Elements(in));
+        f[17] = flags.thnn_1x1;
+        f[18] = flags.native_small;
+        f[19] = g > 1 && g == ci ? 1.0 : 0.0;
+        f[20] = std::log(g);
+        f[21] = std::log(ci / g);
+        f[22] = std::log(co / g);
+      }
       return;
     }
     case Recipe::kPool2d: {

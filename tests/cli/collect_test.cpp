@@ -115,8 +115,8 @@ TEST_F(CollectCliTest, ImpossibleConfigurations) {
   Result r = Run("collect --layer Conv2d --samples 2 --max-macs 1 -o " + Quote(out));
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err,
-            "joulecast: error: --layer Conv2d: no valid configuration within max_macs 1 and "
-            "max_elements 33554432 after 1000 draws\n");
+            "joulecast: error: --layer Conv2d: no valid configuration within max_macs 1, "
+            "max_elements 33554432 and max_parameters 134217728 after 1000 draws\n");
   r = Run("collect --layer ReLU -o " + Quote(out));
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "joulecast: error: --samples: required with --layer, >= 1\n");

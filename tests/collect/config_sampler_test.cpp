@@ -43,6 +43,7 @@ TEST(ConfigSampler, EveryTypeYieldsValidConfigurationsWithinTheLimits) {
   SamplerOptions o;
   o.max_macs = 5e9;
   o.max_elements = 1 << 22;
+  o.max_parameters = 1 << 23;
   for (const std::string& type : SampleableLayerTypes()) {
     const std::vector<CollectConfig> configs = SampleConfigs(type, 150, 11, o);
     ASSERT_EQ(configs.size(), 150u) << type;
@@ -59,7 +60,8 @@ TEST(ConfigSampler, EveryTypeYieldsValidConfigurationsWithinTheLimits) {
       EXPECT_FALSE(c.layer.output_shape.empty());
       const LayerCounts n = CountLayer(c.layer, c.batch_size);
       EXPECT_LE(n.macs, o.max_macs);
-      EXPECT_LE(std::max({n.input_elements, n.output_elements, n.parameters}), o.max_elements);
+      EXPECT_LE(std::max(n.input_elements, n.output_elements), o.max_elements);
+      EXPECT_LE(n.parameters, o.max_parameters);
       const std::vector<std::int64_t> batches = {1, 2, 4, 8, 16, 32, 64};
       EXPECT_NE(std::find(batches.begin(), batches.end(), c.batch_size), batches.end());
     }
@@ -134,7 +136,7 @@ TEST(ConfigSampler, ReluRunsInPlaceAndOutOfPlace) {
 }
 
 TEST(ConfigSampler, LinearReachesVggsClassifier) {
-  int at_max = 0, over_9000 = 0;
+  int at_max = 0, over_9000 = 0, big_weights = 0;
   std::int64_t largest = 0;
   for (const auto& c : SampleConfigs("Linear", kN, 0)) {
     const std::int64_t in = P(c, "in_features"), out = P(c, "out_features");
@@ -146,10 +148,14 @@ TEST(ConfigSampler, LinearReachesVggsClassifier) {
     largest = std::max(largest, in);
     at_max += in == 25088;
     over_9000 += in >= 9216;
+    big_weights += in * out >= 25088 * 4096 / 10;
   }
   EXPECT_EQ(largest, 25088);  // VGG's first classifier layer: 512x7x7 inputs
   EXPECT_GT(at_max, kN * 0.02);
   EXPECT_GT(over_9000, kN * 0.1);
+  // Weights within 10x of VGG's 25088x4096: log-uniform weight counts put 0.7 x ln 10 / ln(3.2e6)
+  // = 11% of the samples there, plus the real pairs (9216x4096 or 25088x{1000,4096}: 0.3 x 3/28).
+  EXPECT_GT(big_weights, kN * 0.08);
 }
 
 TEST(ConfigSampler, DeterministicAndExtensible) {
@@ -177,9 +183,9 @@ TEST(ConfigSampler, DeterministicAndExtensible) {
   // (tools/collect_campaign.sh) recorded them on another machine.
   const CollectConfig c0 = SampleConfig("Linear", 0, 0), c1 = SampleConfig("Linear", 0, 1);
   EXPECT_EQ(c0.context.dump(), R"({"sample":0,"seed":0})");
-  EXPECT_EQ(c0.layer.params.dump(), R"({"bias":false,"in_features":9216,"out_features":1000})");
+  EXPECT_EQ(c0.layer.params.dump(), R"({"bias":true,"in_features":9216,"out_features":100})");
   EXPECT_EQ(c0.batch_size, 32);
-  EXPECT_EQ(c1.layer.params.dump(), R"({"bias":true,"in_features":25088,"out_features":10})");
+  EXPECT_EQ(c1.layer.params.dump(), R"({"bias":true,"in_features":25088,"out_features":4096})");
   EXPECT_EQ(c1.batch_size, 1);
 }
 

@@ -146,6 +146,50 @@ TEST(LayerFeatures, Conv2dV2KnownValues) {
   EXPECT_EQ(g[16], 1.0);
 }
 
+TEST(LayerFeatures, Conv2dV3AddsPathAndGroupFeatures) {
+  // AlexNet features.0 at batch 2: conv2d_v2's 17 values, then
+  //   thnn_1x1 = 0 (11x11 kernel), native_small = 0 (b = 2 > 1 and 11 > 3), depthwise = 0,
+  //   log groups = 0, log Ci/groups = log 3, log Co/groups = log 64.
+  Eigen::RowVectorXd v2 = ComputeFeatures("conv2d_v2", AlexConv(), 2);
+  Eigen::RowVectorXd f = ComputeFeatures("conv2d_v3", AlexConv(), 2);
+  auto names = RecipeFeatureNames("conv2d_v3");
+  ASSERT_EQ(f.size(), 23);
+  ASSERT_EQ(names.size(), 23u);
+  EXPECT_EQ(f.head(17), v2);
+  EXPECT_EQ(f[17], 0.0);
+  EXPECT_EQ(f[18], 0.0);
+  EXPECT_EQ(f[19], 0.0);
+  EXPECT_NEAR(f[20], 0.0, 1e-12);
+  EXPECT_NEAR(f[21], std::log(3.0), 1e-12);
+  EXPECT_NEAR(f[22], std::log(64.0), 1e-12);
+  EXPECT_EQ(names[17], "thnn_1x1");
+  EXPECT_EQ(names[22], "log_out_per_group");
+  // Depthwise 3x3 on 32x14x14 at batch 1: groups 32 -> not native (groups > 1), depthwise,
+  // one channel per group in and out.
+  LayerInstance d = AlexConv();
+  d.params["in_channels"] = 32;
+  d.params["out_channels"] = 32;
+  d.params["groups"] = 32;
+  d.params["kernel_size"] = {3, 3};
+  d.params["stride"] = {1, 1};
+  d.params["padding"] = {1, 1};
+  d.input_shape = {32, 14, 14};
+  Eigen::RowVectorXd g = ComputeFeatures("conv2d_v3", d, 1);
+  EXPECT_EQ(g[17], 0.0);
+  EXPECT_EQ(g[18], 0.0);
+  EXPECT_EQ(g[19], 1.0);
+  EXPECT_NEAR(g[20], std::log(32.0), 1e-12);
+  EXPECT_NEAR(g[21], 0.0, 1e-12);
+  // A 1x1 stride-1 convolution at batch 8 takes ATen's im2col path on one thread; at batch 16
+  // oneDNN's. 3x3 on 8x7x7 at batch 1 (392 elements <= 20480) is ATen's native small case.
+  EXPECT_EQ(ConvPath(1, 1, 1, 1, 1, 1, 8, 1, 1000).thnn_1x1, 1.0);
+  EXPECT_EQ(ConvPath(1, 1, 1, 1, 1, 1, 16, 1, 1000).thnn_1x1, 0.0);
+  EXPECT_EQ(ConvPath(1, 1, 2, 2, 1, 1, 1, 1, 1000).thnn_1x1, 0.0);
+  EXPECT_EQ(ConvPath(3, 3, 1, 1, 1, 1, 1, 1, 392).native_small, 1.0);
+  EXPECT_EQ(ConvPath(3, 3, 1, 1, 1, 1, 1, 1, 20481).native_small, 0.0);
+  EXPECT_EQ(ConvPath(5, 5, 1, 1, 1, 1, 1, 1, 392).native_small, 0.0);
+}
+
 TEST(LayerFeatures, PoolKnownValues) {
   // AlexNet features.2, MaxPool2d(3, 2) on 64x55x55, batch 1:
   //   Ho = (55 - 3) / 2 + 1 = 27
@@ -207,7 +251,7 @@ TEST(LayerFeatures, GenericKnownValues) {
 }
 
 TEST(LayerFeatures, DefaultRecipe) {
-  EXPECT_EQ(DefaultRecipe("Conv2d"), "conv2d_v2");
+  EXPECT_EQ(DefaultRecipe("Conv2d"), "conv2d_v3");
   EXPECT_EQ(DefaultRecipe("MaxPool2d"), "pool2d_v1");
   EXPECT_EQ(DefaultRecipe("AvgPool2d"), "pool2d_v1");
   EXPECT_EQ(DefaultRecipe("Linear"), "linear_v1");

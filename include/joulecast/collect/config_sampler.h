@@ -28,15 +28,17 @@
 //                     (p 0.2); inplace p 0.6 for ReLU and ReLU6
 //   Dropout           p in {0.1, 0.2, 0.5}, inplace p 0.2; flat [16, 25088] (p 0.7) or CxHxW
 //   Softmax           flat [2, 21843] classes, dim 1 (p 0.5) or -1
-//   Linear            in_features p 0.3 real {25088, 9216, 4096, 2048, 1280, 1024, 512}, else
-//                     log-uniform [16, 25088]; out_features p 0.3 real {1000, 4096, 10, 100}, else
-//                     log-uniform [2, 4096]; bias p 0.85; input {in_features}
+//   Linear            p 0.3: in_features real {25088, 9216, 4096, 2048, 1280, 1024, 512} and
+//                     out_features real {1000, 4096, 10, 100}; else the weight count w log-uniform
+//                     [32, 25088·4096], in_features log-uniform [max(16, w/4096), min(25088, w/2)],
+//                     out_features = w / in_features in [2, 4096]; bias p 0.85; input {in_features}
 //   Flatten           CxHxW, start_dim 1, end_dim -1; Identity: CxHxW
 //   ChannelShuffle    groups {2, 3, 4, 8}, channels a multiple of groups in [groups, 1024]
 //   Add               CxHxW (the residual add: two tensors of this shape)
 //   Cat               CxHxW with even C (two halves concatenated along the channels)
 // Constraints: the layer is valid (shape inference accepts it), its batch has at most
-// `max_elements` elements in its largest tensor and at most `max_macs` MACs (ptflops convention,
+// `max_elements` elements in its input and output, at most `max_parameters` weights and at most
+// `max_macs` MACs (ptflops convention,
 // features/macs.h), so that one campaign stays within a machine's memory and time.
 #pragma once
 
@@ -66,7 +68,8 @@ CollectConfig WholeNetworkConfig(const Architecture& arch, std::int64_t batch_si
 struct SamplerOptions {
   std::vector<std::int64_t> batch_sizes;  // empty: the default set above
   double max_macs = 2e10;                 // per run of the batch
-  double max_elements = 33554432;         // 2^25 elements (128 MiB in float32) per tensor
+  double max_elements = 33554432;         // 2^25 elements (128 MiB in float32) per activation
+  double max_parameters = 134217728;      // 2^27 weights (512 MiB in float32): VGG's 25088x4096
 };
 
 // Types `--layer` accepts: every leaf type of the architecture format (KnownLayerTypes) plus the

@@ -12,7 +12,14 @@
 //               intensity = m / (in elems + out elems + weights)   (MACs per element moved),
 //               Ci' / Ci and Co' / Co, with c' = 16·ceil(c / 16)    (SIMD lanes per real channel),
 //               [k == 1x1], [s == 1x1]                           (oneDNN's separate kernels)
-//               (the Conv2d default: lower 5-fold and extrapolation MAPE on the random data)
+//   conv2d_v3   conv2d_v2 plus the algorithm PyTorch's CPU convolution picks and the grouping:
+//               [1x1, stride 1, undilated, b < 16]     (single-threaded ATen runs these through
+//                                                       im2col + BLAS instead of oneDNN),
+//               [groups 1, k <= 3, b = 1, b·Ci·H·W <= 20480]  (small inputs: ATen's native path),
+//               [depthwise: groups = Ci > 1], groups, Ci / groups, Co / groups
+//               (the Conv2d default since the CPU time profile: the path flags separate regimes
+//               whose time per MAC differs by 20x on one thread; 5-fold MAPE on the ci-2c random
+//               Conv2d data 63% -> 45%, forward)
 //   pool2d_v1   b, H, k, C, s, Ho, m, in elems, out elems
 //   linear_v1   b, in, out, m, b·in, b·out, in·out
 //   eltwise_v1  b, n (per-sample elements), b·n
@@ -30,6 +37,15 @@
 #include "joulecast/features/macs.h"
 
 namespace joulecast {
+
+// The two algorithm flags of conv2d_v3 (1.0 or 0.0), from PyTorch's ConvParams::use_mkldnn rule
+// for float32 on CPU with one thread; sample_elements = Ci·H·W.
+struct ConvPathFlags {
+  double thnn_1x1 = 0, native_small = 0;
+};
+ConvPathFlags ConvPath(std::int64_t kh, std::int64_t kw, std::int64_t sh, std::int64_t sw,
+                       std::int64_t dh, std::int64_t dw, double batch, double groups,
+                       double sample_elements);
 
 // The recipe joulecast uses by default for a PyTorch layer type.
 std::string DefaultRecipe(const std::string& layer_type);

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The measurement campaign behind models/amd-epyc-2c-time.json: time of random layer configurations
+# of every layer type (forward and train_step), then whole networks to check the profile on.
+#
+#   tools/collect_campaign.sh [OUTDIR]        (default data/collect/ci-2c)
+#
+# Environment: JOULECAST (default build/joulecast), CPU (the core to pin to, default 1: the other
+# core is left to the rest of the machine), STAGES (default "1 2 3 4 5 6").
+# One libtorch thread pinned to one core; each stage extends the random configurations of the
+# previous one (sample i of a type is the same in every stage), and every collect call resumes, so
+# rerunning this script after an interruption measures only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-data/collect/ci-2c}
+JC=${JOULECAST:-build/joulecast}
+CPU=${CPU:-1}
+STAGES=${STAGES:-1 2 3 4 5 6}
+mkdir -p "$OUT"
+
+PROTOCOL=(--threads 1 --min-seconds 0.25 --min-repetitions 5 --warmup-seconds 0.1 --seed 0 -q)
+BIG="Conv2d"
+MID="Linear,MaxPool2d,AvgPool2d,BatchNorm2d,ReLU,Add"
+SMALL="AdaptiveAvgPool2d,ReLU6,Sigmoid,Tanh,Softmax,Dropout,Cat,ChannelShuffle,Flatten,Identity"
+
+layers() {  # layers MODE TYPES N
+  taskset -c "$CPU" "$JC" collect --layer "$2" --samples "$3" --mode "$1" "${PROTOCOL[@]}" \
+    -o "$OUT/layers-$1.jsonl"
+}
+
+networks() {  # networks MODE ARCHS BATCHES
+  taskset -c "$CPU" "$JC" collect --architecture "$2" --batch-size "$3" --mode "$1" \
+    "${PROTOCOL[@]}" -o "$OUT/networks-$1.jsonl"
+}
+
+for stage in $STAGES; do
+  echo "== stage $stage $(date -u +%H:%M:%S)"
+  case $stage in
+    1)
+      for mode in forward train_step; do
+        layers $mode "$BIG" 60; layers $mode "$MID" 40; layers $mode "$SMALL" 20
+      done ;;
+    2)
+      for mode in forward train_step; do
+        networks $mode alexnet,vgg11,resnet18,mobilenet_v2 1,8,32
+      done ;;
+    3)
+      for mode in forward train_step; do
+        layers $mode "$BIG" 200; layers $mode "$MID" 100; layers $mode "$SMALL" 40
+      done ;;
+    4)
+      # networks that are not in the target list, to check on what the campaign did not aim at
+      for mode in forward train_step; do
+        networks $mode resnet34,squeezenet1_0,shufflenet_v2_x1_0,densenet121 1,8
+      done ;;
+    5)
+      for mode in forward train_step; do
+        layers $mode "$BIG" 400; layers $mode "$MID" 160
+      done ;;
+    6)
+      # repeatability: the same configurations measured again in separate processes, one file per
+      # repetition (`joulecast spread $OUT/repeat/*.jsonl` reports the spread)
+      mkdir -p "$OUT/repeat"
+      for rep in 1 2 3 4 5; do
+        taskset -c "$CPU" "$JC" collect --layer Conv2d,Linear,ReLU,BatchNorm2d --samples 3 \
+          --mode forward "${PROTOCOL[@]}" -o "$OUT/repeat/layers-$rep.jsonl"
+        taskset -c "$CPU" "$JC" collect --architecture resnet18,mobilenet_v2 --batch-size 1,8 \
+          --mode forward "${PROTOCOL[@]}" -o "$OUT/repeat/networks-$rep.jsonl"
+      done ;;
+    *) echo "unknown stage $stage" >&2; exit 2 ;;
+  esac
+done
+echo "== done $(date -u +%H:%M:%S)"
