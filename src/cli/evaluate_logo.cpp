@@ -2,10 +2,18 @@
 // estimator. For each GPU in the records, the estimator (its configuration chosen by
 // leave-one-GPU-out CV among the OTHER GPUs only) is fitted without that GPU and scored on it,
 // beside the TDP x time and Green Algorithms baselines on the same rows.
+//
+// Files: a file named outright must hold training runs ("evaluate-logo: F: its records are of
+// kind 'epochs_to_target', not training runs"). A file that a quoted glob matched and whose first
+// record is of another kind (data/zeus2023/epochs_to_target.jsonl beside the traces) is skipped
+// with a note on stderr, so that 'data/zeus2023/*.jsonl' works; a glob that leaves no
+// training-run file is an error.
 #include <fmt/format.h>
 
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "common.h"
@@ -20,8 +28,50 @@ struct LogoArgs {
   bool json = false;
 };
 
+// What the first record of a JSON Lines file is, in words for a message, or "" when it is a
+// training run. Throws "F: cannot open".
+std::string NotTrainingRuns(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return "its first line is not a JSON object";
+    const auto k = j.find("kind");
+    if (k == j.end() || !k->is_string()) return "its first record has no \"kind\"";
+    if (*k == "training_run") return "";
+    return fmt::format("its records are of kind '{}'", k->get<std::string>());
+  }
+  return "it holds no records";
+}
+
+// The files of the arguments that hold training runs (see the file comment).
+std::vector<std::string> TrainingRunFilesOf(const std::vector<std::string>& args) {
+  std::vector<std::string> files;
+  for (const auto& a : args) {
+    const bool pattern = a.find_first_of("*?[") != std::string::npos;
+    for (const auto& f : ExpandGlobs({a})) {
+      const std::string why = NotTrainingRuns(f);
+      if (why.empty()) {
+        files.push_back(f);
+      } else if (pattern) {
+        std::cerr << fmt::format(
+            "evaluate-logo: note: skipped {} (matched by '{}'): {}, not training runs\n", f, a,
+            why);
+      } else {
+        throw std::runtime_error(
+            fmt::format("evaluate-logo: {}: {}, not training runs", f, why));
+      }
+    }
+  }
+  if (files.empty())
+    throw std::runtime_error("evaluate-logo: none of the files holds training runs");
+  return files;
+}
+
 void RunLogo(const LogoArgs& a) {
-  const std::vector<TrainingRun> runs = ReadTrainingRunFiles(ExpandGlobs(a.files));
+  const std::vector<TrainingRun> runs = ReadTrainingRunFiles(TrainingRunFilesOf(a.files));
   if (runs.empty()) throw std::runtime_error("evaluate-logo: the files hold no training runs");
   const GpuTable gpus = GpuTable::LoadDefault();
   const std::vector<HeldOutGpu> held = LeaveOneGpuOut(runs, gpus);

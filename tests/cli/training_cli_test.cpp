@@ -190,6 +190,40 @@ TEST_F(TrainingCliTest, LeaveOneGpuOut) {
   EXPECT_EQ(one.err, "joulecast: error: leave-one-GPU-out needs runs on at least 2 GPUs, got 1\n");
 }
 
+// A quoted glob over a directory that also holds other records (data/zeus2023/*.jsonl holds
+// epochs_to_target.jsonl) skips those files with a note; a file named outright must hold runs.
+TEST_F(TrainingCliTest, LeaveOneGpuOutGlobSkipsOtherRecords) {
+  auto [v100, rtx] = Import();
+  const std::string targets = Write(
+      "targets.jsonl",
+      "{\"kind\": \"epochs_to_target\", \"workload\": \"resnet50_imagenet\", \"batch_size\": 8}\n");
+  Write("empty.jsonl", "\n");
+  // In the glob's (sorted) order, so that the fits see the runs in the same order.
+  Result named = Run("evaluate-logo " + Quote(rtx) + " " + Quote(v100) + " --json");
+  ASSERT_EQ(named.status, 0) << named.err;
+  Result r = Run("evaluate-logo " + Quote(P("*.jsonl")) + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "evaluate-logo: note: skipped " + P("empty.jsonl") + " (matched by '" +
+                       P("*.jsonl") + "'): it holds no records, not training runs\n" +
+                       "evaluate-logo: note: skipped " + targets + " (matched by '" +
+                       P("*.jsonl") + "'): its records are of kind 'epochs_to_target', not " +
+                       "training runs\n");
+  EXPECT_EQ(r.out, named.out);  // the same runs, the same result
+  Result e = Run("evaluate-logo " + Quote(v100) + " " + Quote(targets));
+  EXPECT_EQ(e.status, 1);
+  EXPECT_EQ(e.err, "joulecast: error: evaluate-logo: " + targets +
+                       ": its records are of kind 'epochs_to_target', not training runs\n");
+  Result none = Run("evaluate-logo " + Quote(P("t*.jsonl")));
+  EXPECT_EQ(none.status, 1);
+  EXPECT_EQ(none.err, "evaluate-logo: note: skipped " + targets + " (matched by '" +
+                          P("t*.jsonl") + "'): its records are of kind 'epochs_to_target', not " +
+                          "training runs\njoulecast: error: evaluate-logo: none of the files "
+                          "holds training runs\n");
+  Result missing = Run("evaluate-logo " + Quote(P("nope.jsonl")) + " " + Quote(v100));
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.err, "joulecast: error: " + P("nope.jsonl") + ": cannot open\n");
+}
+
 TEST_F(TrainingCliTest, TrainEstimate) {
   auto [v100, rtx] = Import();
   ASSERT_EQ(Run("fit " + Quote(v100) + " " + Quote(rtx) + " -q -o " + Quote(P("gt.json"))).status,
