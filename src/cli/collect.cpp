@@ -133,7 +133,7 @@ nlohmann::json Hardware(const CollectArgs& a, const TorchRunner& runner,
 
 void RunCollect(CollectArgs& a) {
   a.settings.shard = ParseShard(a.shard);
-  std::vector<CollectConfig> configs = BuildConfigs(a);
+  std::vector<CollectConfig> configs = DistinctConfigs(BuildConfigs(a), a.settings);
   const auto warn = [](const std::string& m) { std::cerr << "joulecast: warning: " << m << "\n"; };
   MeasurementStore store(a.output, warn);
   std::int64_t in_shard = 0, done = 0;

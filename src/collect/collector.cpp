@@ -49,6 +49,17 @@ json EffectiveParams(const CollectConfig& c, const CollectSettings& s) {
 
 }  // namespace
 
+std::vector<CollectConfig> DistinctConfigs(std::vector<CollectConfig> configs,
+                                           const CollectSettings& settings) {
+  std::set<std::string> seen;
+  std::vector<CollectConfig> out;
+  out.reserve(configs.size());
+  for (CollectConfig& c : configs) {
+    if (seen.insert(ConfigKey(RecordSkeleton(c, settings))).second) out.push_back(std::move(c));
+  }
+  return out;
+}
+
 Measurement RecordSkeleton(const CollectConfig& c, const CollectSettings& s) {
   Measurement m;
   m.type = c.layer.type;

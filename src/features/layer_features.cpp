@@ -57,6 +57,11 @@ std::string DefaultRecipe(const std::string& type) {
   return "generic_v1";
 }
 
+std::vector<std::string> CandidateRecipes(const std::string& type) {
+  if (type == "Conv2d") return {"conv2d_v2", "conv2d_v3"};
+  return {DefaultRecipe(type)};
+}
+
 std::vector<std::string> RecipeFeatureNames(const std::string& recipe) {
   if (recipe == "conv2d_v1") {
     return {"log_batch",           "log_image",        "log_kernel",    "log_in_channels",

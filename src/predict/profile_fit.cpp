@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -48,16 +49,16 @@ bool IsWholeNetwork(const Measurement& m) {
   return it != m.context.end() && it->is_string() && it->get<std::string>() == m.type;
 }
 
-LayerPredictor FitLayerPredictor(const std::string& type,
-                                 const std::vector<const Measurement*>& records,
-                                 const FitOptions& options) {
-  if (records.size() < options.min_records) {
-    throw std::runtime_error(fmt::format("fit {}: {} usable records, need at least {}", type,
-                                         records.size(), options.min_records));
-  }
+namespace {
+
+// One recipe's fit: the CV grid, the chosen candidate refitted on all records; cv["score"] is the
+// selection score of that candidate.
+LayerPredictor FitWithRecipe(const std::string& type, const std::string& recipe,
+                             const std::vector<const Measurement*>& records,
+                             const FitOptions& options) {
   LayerPredictor p;
   p.layer_type = type;
-  p.recipe = DefaultRecipe(type);
+  p.recipe = recipe;
   const auto n = static_cast<Eigen::Index>(records.size());
   const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(p.recipe).size());
   MatrixXd X(n, width);
@@ -213,6 +214,7 @@ LayerPredictor FitLayerPredictor(const std::string& type,
           {"best", b.ToJson()},
           {"metrics", cvm.ToJson()},
           {"extrapolation_mape", grid[best]["extrapolation_mape"]},
+          {"score", scores[best]},
           {"grid", grid}};
   // Total target over total MACs: the J-per-MAC figure a user would compute by hand, dominated
   // by the large configurations that dominate real networks' cost.
@@ -223,6 +225,31 @@ LayerPredictor FitLayerPredictor(const std::string& type,
                 {"target_range", {tmin, tmax}},
                 {"sources", std::vector<std::string>(sources.begin(), sources.end())}};
   return p;
+}
+
+}  // namespace
+
+LayerPredictor FitLayerPredictor(const std::string& type,
+                                 const std::vector<const Measurement*>& records,
+                                 const FitOptions& options) {
+  if (records.size() < options.min_records) {
+    throw std::runtime_error(fmt::format("fit {}: {} usable records, need at least {}", type,
+                                         records.size(), options.min_records));
+  }
+  // The recipe is one more hyperparameter, chosen by the same score as the rest: which features
+  // describe a layer best depends on the machine (PyTorch's single-thread algorithm flags of
+  // conv2d_v3 help on one core and cost a little on two).
+  const std::vector<std::string> recipes = CandidateRecipes(type);
+  std::optional<LayerPredictor> best;
+  nlohmann::json tried = nlohmann::json::array();
+  for (const std::string& recipe : recipes) {
+    LayerPredictor p = FitWithRecipe(type, recipe, records, options);
+    const double score = p.cv["score"].get<double>();
+    tried.push_back({{"recipe", recipe}, {"score", score}});
+    if (!best || score < best->cv["score"].get<double>()) best = std::move(p);
+  }
+  best->cv["recipes"] = tried;
+  return std::move(*best);
 }
 
 Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& options,

@@ -304,13 +304,14 @@ TEST_F(CollectCliTest, InterruptStopsCleanly) {
   EXPECT_EQ(text.back(), '\n');
   const std::size_t n = Records(out).size();  // throws on a torn line
   EXPECT_GE(n, 3u);
-  EXPECT_LT(n, 300u);
+  EXPECT_LT(n, 259u);
   const std::string e = Slurp(err);
+  // 300 ReLU draws (seed 0) hold 259 distinct configurations; repeats are measured once.
   EXPECT_NE(e.find("joulecast: stopping after the current configuration (Ctrl-C again to kill)\n"),
             std::string::npos)
       << e;
   EXPECT_NE(e.find("joulecast: error: interrupted: " + std::to_string(n) +
-                   " of 300 configurations of shard 0/1 are in " + out +
+                   " of 259 configurations of shard 0/1 are in " + out +
                    "; re-run the same command to resume\n"),
             std::string::npos)
       << e;

@@ -252,6 +252,8 @@ TEST(LayerFeatures, GenericKnownValues) {
 
 TEST(LayerFeatures, DefaultRecipe) {
   EXPECT_EQ(DefaultRecipe("Conv2d"), "conv2d_v3");
+  EXPECT_EQ(CandidateRecipes("Conv2d"), (std::vector<std::string>{"conv2d_v2", "conv2d_v3"}));
+  EXPECT_EQ(CandidateRecipes("Linear"), std::vector<std::string>{"linear_v1"});
   EXPECT_EQ(DefaultRecipe("MaxPool2d"), "pool2d_v1");
   EXPECT_EQ(DefaultRecipe("AvgPool2d"), "pool2d_v1");
   EXPECT_EQ(DefaultRecipe("Linear"), "linear_v1");

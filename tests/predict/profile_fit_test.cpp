@@ -121,6 +121,55 @@ TEST(ProfileFit, GridHasEveryCandidateAndBestIsLowest) {
   }
 }
 
+// Synthetic Conv2d times: 1 ns per MAC, ten times that on ATen's single-thread 1x1 path
+// (1x1, stride 1, batch < 16), the regime switch conv2d_v3's thnn_1x1 flag describes and
+// conv2d_v2's features cannot separate from 1x1 convolutions at batch >= 16.
+Measurement SyntheticConv(std::int64_t b, std::int64_t c, std::int64_t k, std::int64_t s,
+                          std::int64_t side) {
+  Measurement m;
+  m.type = "Conv2d";
+  m.params = {{"in_channels", c},     {"out_channels", 2 * c}, {"kernel_size", {k, k}},
+              {"stride", {s, s}},     {"padding", {k / 2, k / 2}}, {"dilation", {1, 1}},
+              {"groups", 1},          {"bias", false}};
+  m.batch_size = b;
+  m.input_shape = {c, side, side};
+  const std::int64_t out = (side + 2 * (k / 2) - k) / s + 1;
+  const double macs = double(b) * double(2 * c) * double(out * out) * double(c * k * k);
+  const bool thnn = k == 1 && s == 1 && b < 16;
+  m.duration_s = 1e-9 * macs * (thnn ? 10.0 : 1.0);
+  m.energy_j = m.duration_s * 50.0;
+  m.provenance = {{"file", "synthetic"}};
+  return m;
+}
+
+TEST(ProfileFit, ChoosesTheConvRecipeWithTheBetterScore) {
+  std::vector<Measurement> v;
+  for (int i = 0; i < 80; ++i) {
+    const std::int64_t b = std::vector<std::int64_t>{1, 2, 4, 8, 16, 32, 64}[i % 7];
+    const std::int64_t k = i % 3 == 0 ? 3 : 1;
+    const std::int64_t s = i % 5 == 0 ? 2 : 1;
+    v.push_back(SyntheticConv(b, 8 + (i * 13) % 120, k, s, 7 + (i * 5) % 50));
+  }
+  FitOptions o;
+  o.degrees = {1};
+  o.gammas = {0.1};
+  o.kernel_alphas = {0.01};
+  Profile p = FitProfile(v, o);
+  const LayerPredictor& lp = p.layers.at("Conv2d");
+  const auto& tried = lp.cv["recipes"];
+  ASSERT_EQ(tried.size(), 2u);
+  EXPECT_EQ(tried[0]["recipe"], "conv2d_v2");
+  EXPECT_EQ(tried[1]["recipe"], "conv2d_v3");
+  EXPECT_EQ(lp.recipe, "conv2d_v3");
+  EXPECT_LT(tried[1]["score"].get<double>(), tried[0]["score"].get<double>());
+  EXPECT_DOUBLE_EQ(lp.cv["score"].get<double>(), tried[1]["score"].get<double>());
+  // The flag makes the law exact up to the ridge penalty: small error on held-out folds.
+  EXPECT_LT(lp.cv["metrics"]["mape"].get<double>(), 5.0);
+  // Other types have one recipe and no choice to record beyond it.
+  Profile q = FitProfile(SyntheticSet(), o);
+  EXPECT_EQ(q.layers.at("Linear").cv["recipes"].size(), 1u);
+}
+
 TEST(ProfileFit, SkipsWholeNetworksAndNonPositiveTargets) {
   auto v = SyntheticSet();
   Measurement whole;

@@ -63,6 +63,11 @@ struct CollectStats {
 
 // The record for `config` before measuring: what ran and how (ConfigKey() of it is the store key).
 Measurement RecordSkeleton(const CollectConfig& config, const CollectSettings& settings);
+// `configs` without repeats: a configuration whose store key equals an earlier one's is dropped
+// (random draws can repeat, a network repeats layers), so that it is measured once and shards of
+// one campaign never measure the same configuration twice. Keeps the first occurrence's order.
+std::vector<CollectConfig> DistinctConfigs(std::vector<CollectConfig> configs,
+                                           const CollectSettings& settings);
 // The request handed to the runner (torch_runner_plugin.h documents it).
 nlohmann::json MakeRequest(const CollectConfig& config, const CollectSettings& settings);
 

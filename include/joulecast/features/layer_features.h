@@ -17,9 +17,10 @@
 //                                                       im2col + BLAS instead of oneDNN),
 //               [groups 1, k <= 3, b = 1, b·Ci·H·W <= 20480]  (small inputs: ATen's native path),
 //               [depthwise: groups = Ci > 1], groups, Ci / groups, Co / groups
-//               (the Conv2d default since the CPU time profile: the path flags separate regimes
-//               whose time per MAC differs by 20x on one thread; 5-fold MAPE on the ci-2c random
-//               Conv2d data 63% -> 45%, forward)
+//               (the path flags separate regimes whose time per MAC differs by 20x on one
+//               thread). `fit` tries conv2d_v2 and conv2d_v3 for Conv2d and keeps the better
+//               selection score: v3 on the one-thread ci-2c time data, v2 on getzner2023's
+//               two-core energy data.
 //   pool2d_v1   b, H, k, C, s, Ho, m, in elems, out elems
 //   linear_v1   b, in, out, m, b·in, b·out, in·out
 //   eltwise_v1  b, n (per-sample elements), b·n
@@ -49,6 +50,9 @@ ConvPathFlags ConvPath(std::int64_t kh, std::int64_t kw, std::int64_t sh, std::i
 
 // The recipe joulecast uses by default for a PyTorch layer type.
 std::string DefaultRecipe(const std::string& layer_type);
+// The recipes `fit` tries for a layer type (it keeps the one with the best selection score);
+// DefaultRecipe(type) is always among them.
+std::vector<std::string> CandidateRecipes(const std::string& layer_type);
 // Column names of a recipe; throws std::invalid_argument on an unknown recipe.
 std::vector<std::string> RecipeFeatureNames(const std::string& recipe);
 // One row of features.
