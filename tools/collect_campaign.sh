@@ -4,7 +4,7 @@
 #
 #   tools/collect_campaign.sh [OUTDIR]        (default data/collect/ci-2c)
 #
-# Environment: JOULECAST (default build/joulecast), CPU (the core to pin to, default 1: the other
+# Environment: JOULECAST (default build/joulecast; with the collector plugin next to it), CPU (the core to pin to, default 1: the other
 # core is left to the rest of the machine), STAGES (default "1 2 3 4 5 6").
 # One libtorch thread pinned to one core; each stage extends the random configurations of the
 # previous one (sample i of a type is the same in every stage), and every collect call resumes, so
@@ -19,11 +19,20 @@ mkdir -p "$OUT"
 
 PROTOCOL=(--threads 1 --min-seconds 0.25 --min-repetitions 5 --warmup-seconds 0.1 --seed 0 -q)
 BIG="Conv2d"
-MID="Linear,MaxPool2d,AvgPool2d,BatchNorm2d,ReLU,Add"
+MID="MaxPool2d,AvgPool2d,BatchNorm2d,ReLU,Add"
+# Linear on its own: at most 1e9 MACs per run (VGG's 25088x4096 layer up to batch 8), as a single
+# thread with the reference BLAS runs ~0.8 GMAC/s on large weights and the default limit (2e10)
+# would make one configuration take minutes.
+LIN=(--layer Linear --max-macs 1e9)
 SMALL="AdaptiveAvgPool2d,ReLU6,Sigmoid,Tanh,Softmax,Dropout,Cat,ChannelShuffle,Flatten,Identity"
 
 layers() {  # layers MODE TYPES N
   taskset -c "$CPU" "$JC" collect --layer "$2" --samples "$3" --mode "$1" "${PROTOCOL[@]}" \
+    -o "$OUT/layers-$1.jsonl"
+}
+
+linear() {  # linear MODE N
+  taskset -c "$CPU" "$JC" collect "${LIN[@]}" --samples "$2" --mode "$1" "${PROTOCOL[@]}" \
     -o "$OUT/layers-$1.jsonl"
 }
 
@@ -38,6 +47,7 @@ for stage in $STAGES; do
     1)
       for mode in forward train_step; do
         layers $mode "$BIG" 60; layers $mode "$MID" 40; layers $mode "$SMALL" 20
+        linear $mode 40
       done ;;
     2)
       for mode in forward train_step; do
@@ -46,6 +56,7 @@ for stage in $STAGES; do
     3)
       for mode in forward train_step; do
         layers $mode "$BIG" 200; layers $mode "$MID" 100; layers $mode "$SMALL" 40
+        linear $mode 100
       done ;;
     4)
       # networks that are not in the target list, to check on what the campaign did not aim at
