@@ -14,79 +14,23 @@
 #include <string>
 #include <vector>
 
+#include "cli_helpers.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kBinary = JOULECAST_BINARY;
+using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
+
+class CliTest : public CliFixture {};
+
 const std::string kData = std::string(JOULECAST_TEST_DATA) + "/codecarbon";
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::size_t Lines(const fs::path& p) {
   std::string s = Slurp(p);
   return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
 }
-
-bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-bool Contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("joulecast_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // `args` is already shell-quoted where needed.
-  Result Run(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    std::string cmd =
-        Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
-    int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    fs::remove(out);
-    fs::remove(err);
-    return r;
-  }
-  std::string P(const std::string& name) const { return (dir_ / name).string(); }
-  std::string Write(const std::string& name, const std::string& text) {
-    std::ofstream(P(name), std::ios::binary) << text;
-    return P(name);
-  }
-  fs::path dir_;
-};
 
 // 30 synthetic Linear records: energy = 1e-9 J per MAC * (1 + 0.02*sin(i)), MACs = B*(I*O + O).
 std::string SyntheticLinear(std::size_t n = 30) {

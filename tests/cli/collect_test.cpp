@@ -2,8 +2,8 @@
 // the collector's libtorch runner plugin is built (JOULECAST_HAVE_COLLECTOR), small real
 // collections: resume and extension, the NVML meter through a fake library, a whole network in
 // train_step mode, and Ctrl-C.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -19,30 +19,16 @@
 #include <thread>
 #include <vector>
 
+#include "cli_helpers.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kBinary = JOULECAST_BINARY;
+using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
 
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+class CollectCliTest : public CliFixture {};
 
 std::vector<json> Records(const fs::path& p) {
   std::vector<json> out;
@@ -51,38 +37,6 @@ std::vector<json> Records(const fs::path& p) {
   while (std::getline(in, line)) out.push_back(json::parse(line));
   return out;
 }
-
-bool StartsWith(const std::string& s, const std::string& prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-
-class CollectCliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("joulecast_collect_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string P(const std::string& name) const { return (dir_ / name).string(); }
-
-  // `args` is already shell-quoted where needed; `env` is prefixed (VAR=value ...).
-  Result Run(const std::string& args, const std::string& env = "") {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string cmd = env + (env.empty() ? "" : " ") + Quote(kBinary) + " " + args + " >" +
-                            Quote(out.string()) + " 2>" + Quote(err.string());
-    const int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
-  }
-  fs::path dir_;
-};
 
 TEST_F(CollectCliTest, UnknownLayer) {
   const std::string out = P("out.jsonl");
@@ -133,19 +87,22 @@ TEST_F(CollectCliTest, UnwritableOutput) {
   const std::string out = P("no/such/dir/out.jsonl");
   Result r = Run("collect --layer ReLU --samples 2 -o " + Quote(out));
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err,
-            "joulecast: error: " + out + ": cannot open for appending: No such file or directory\n");
+  EXPECT_EQ(r.err, "joulecast: error: " + out +
+                       ": cannot open for appending: No such file or directory\n");
   r = Run("collect --layer ReLU --samples 2 -o " + Quote(dir_.string()));
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err, "joulecast: error: " + dir_.string() + ": cannot open for appending: Is a directory\n");
+  EXPECT_EQ(r.err,
+            "joulecast: error: " + dir_.string() + ": cannot open for appending: Is a directory\n");
 }
 
 TEST_F(CollectCliTest, BadShard) {
   const std::string out = P("out.jsonl");
   for (const std::string shard : {"3/3", "1", "-1/3", "1/0", "a/b"}) {
-    Result r = Run("collect --layer ReLU --samples 2 --shard " + Quote(shard) + " -o " + Quote(out));
+    Result r =
+        Run("collect --layer ReLU --samples 2 --shard " + Quote(shard) + " -o " + Quote(out));
     EXPECT_EQ(r.status, 1) << shard;
-    EXPECT_EQ(r.err, "joulecast: error: --shard: expected K/N with 0 <= K < N, got '" + shard + "'\n");
+    EXPECT_EQ(r.err,
+              "joulecast: error: --shard: expected K/N with 0 <= K < N, got '" + shard + "'\n");
   }
   EXPECT_FALSE(fs::exists(out));
 }
@@ -211,8 +168,8 @@ TEST_F(CollectCliTest, CollectsResumesAndExtends) {
 
 TEST_F(CollectCliTest, NvmlMeterThroughAFakeLibrary) {
   const std::string out = P("nvml.jsonl");
-  Result r = Run("collect --layer ReLU --samples 2" + kQuick + "--meter nvml --idle-seconds 0.2 -o " +
-                     Quote(out),
+  Result r = Run("collect --layer ReLU --samples 2" + kQuick +
+                     "--meter nvml --idle-seconds 0.2 -o " + Quote(out),
                  "JOULECAST_NVML_LIBRARY=" + Quote(FAKE_NVML) + " FAKE_NVML_POWER_W=80");
   ASSERT_EQ(r.status, 0) << r.err;
   const std::vector<json> recs = Records(out);

@@ -14,30 +14,14 @@
 #include <sstream>
 #include <string>
 
+#include "cli_helpers.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kBinary = JOULECAST_BINARY;
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
 
 // A collector-style record (energy null, meter none) of an element-wise layer whose time is
 // `ns` nanoseconds per element of the batch.
@@ -60,14 +44,10 @@ json Record(const std::string& type, const std::string& mode, std::int64_t batch
           {"provenance", {{"source", "joulecast collect"}}}};
 }
 
-class TimeProfileTest : public ::testing::Test {
+class TimeProfileTest : public CliFixture {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("joulecast_time_profile_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    CliFixture::SetUp();
     // Two files per mode, as a sharded campaign leaves them; fit reads them through a glob.
     for (const std::string mode : {"forward", "train_step"}) {
       for (int shard = 0; shard < 2; ++shard) {
@@ -82,19 +62,6 @@ class TimeProfileTest : public ::testing::Test {
     }
     profile_ = (dir_ / "time.json").string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  Result Run(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string cmd =
-        Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
-    const int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
-  }
   Result Fit() {
     return Run("fit " + Quote((dir_ / "layers-*.jsonl").string()) + " --target time_s -o " +
                Quote(profile_) + " --name test-time");
@@ -104,7 +71,6 @@ class TimeProfileTest : public ::testing::Test {
     EXPECT_EQ(r.status, 0) << args << ": " << r.err;
     return r.status == 0 ? json::parse(r.out) : json();
   }
-  fs::path dir_;
   std::string profile_;
 };
 
@@ -145,7 +111,8 @@ TEST_F(TimeProfileTest, PredictReportsSecondsPerRunOfTheMode) {
     EXPECT_TRUE(l.contains("s"));
     if (l["type"] == "Dropout") EXPECT_EQ(l["method"], "model");
   }
-  const json g = Json("predict vgg11 --model " + Quote(profile_) + " -b 2 --json --mode train_step");
+  const json g =
+      Json("predict vgg11 --model " + Quote(profile_) + " -b 2 --json --mode train_step");
   EXPECT_EQ(g["mode"], "train_step");
   EXPECT_NEAR(g["total_s"].get<double>() / f["total_s"].get<double>(), 3.0, 3e-6);
   EXPECT_NEAR(g["per_sample_s"].get<double>(), g["total_s"].get<double>() / 2, 1e-15);
@@ -185,13 +152,13 @@ TEST_F(TimeProfileTest, CompareSaysSecondsAndTheMode) {
   ASSERT_EQ(Fit().status, 0);
   Result r = Run("compare vgg11 alexnet --model " + Quote(profile_) + " --mode train_step");
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out.rfind("time per training step at batch 1, profile " + profile_ +
-                            "; cheapest first\n",
-                        0),
+  EXPECT_EQ(r.out.rfind(
+                "time per training step at batch 1, profile " + profile_ + "; cheapest first\n", 0),
             0u)
       << r.out;
   EXPECT_NE(r.out.find("s per pass"), std::string::npos) << r.out;
-  const json j = Json("compare vgg11 alexnet --model " + Quote(profile_) + " --mode train_step --json");
+  const json j =
+      Json("compare vgg11 alexnet --model " + Quote(profile_) + " --mode train_step --json");
   EXPECT_EQ(j["mode"], "train_step");
   EXPECT_TRUE(j["architectures"][0].contains("total_s"));
   const json one = Json("predict alexnet --model " + Quote(profile_) + " --mode train_step --json");

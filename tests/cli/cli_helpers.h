@@ -1,0 +1,92 @@
+// What the CLI tests share: running the built joulecast binary through the shell, capturing its
+// exit status, stdout and stderr, and a fixture with a fresh temporary directory per test.
+// JOULECAST_BINARY is the path of the binary under test (tests/CMakeLists.txt defines it).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace cli_test {
+
+namespace fs = std::filesystem;
+
+inline const std::string kBinary = JOULECAST_BINARY;
+
+struct Result {
+  int status = -1;  // exit status; -1 when the process did not exit normally
+  std::string out, err;
+};
+
+// `s` as one single-quoted shell word.
+inline std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// The whole file, or "" when it cannot be read.
+inline std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+inline bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// Runs `[env] joulecast args` (args already shell-quoted where needed; env as VAR=value ...),
+// in `cwd` when given, with stdout and stderr captured through files in `scratch`.
+inline Result RunJoulecast(const fs::path& scratch, const std::string& args,
+                           const std::string& env = "", const std::string& cwd = "") {
+  const fs::path out = scratch / "stdout.txt", err = scratch / "stderr.txt";
+  std::string cmd = cwd.empty() ? "" : "cd " + Quote(cwd) + " && ";
+  cmd += env + (env.empty() ? "" : " ") + Quote(kBinary) + " " + args + " >" + Quote(out.string()) +
+         " 2>" + Quote(err.string());
+  const int raw = std::system(cmd.c_str());
+  Result r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = Slurp(out);
+  r.err = Slurp(err);
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+// A fresh directory per test (joulecast_cli_<pid>_<test name> under the system's temp
+// directory), removed afterwards.
+class CliFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("joulecast_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name() + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string P(const std::string& name) const { return (dir_ / name).string(); }
+  std::string Write(const std::string& name, const std::string& text) const {
+    std::ofstream(P(name), std::ios::binary) << text;
+    return P(name);
+  }
+  Result Run(const std::string& args, const std::string& env = "") const {
+    return RunJoulecast(dir_, args, env);
+  }
+  fs::path dir_;
+};
+
+}  // namespace cli_test
