@@ -30,8 +30,13 @@ double ScaleValue(const GpuSpec& g, const std::string& scale, const char* what) 
   if (scale == "fp16") return g.Fp16OrFp32();
   if (scale == "bandwidth") return g.memory_bandwidth_gbs / 1000.0;
   if (scale == "fp32_bandwidth") return std::sqrt(g.fp32_tflops * g.memory_bandwidth_gbs / 1000.0);
-  throw std::runtime_error(fmt::format(
-      "unknown {} scale '{}' (none, fp32, fp16, bandwidth, fp32_bandwidth)", what, scale));
+  // Per watt of board power: intensive quantities, unchanged when a GPU is scaled up as a whole.
+  if (scale == "fp32_per_watt") return 1000.0 * g.fp32_tflops / g.tdp_w;
+  if (scale == "bandwidth_per_watt") return g.memory_bandwidth_gbs / g.tdp_w;
+  throw std::runtime_error(
+      fmt::format("unknown {} scale '{}' (none, fp32, fp16, bandwidth, fp32_bandwidth, "
+                  "fp32_per_watt, bandwidth_per_watt)",
+                  what, scale));
 }
 
 // One training record, prepared.
@@ -48,6 +53,24 @@ struct Row {
 
 std::size_t KnotCount(double step, double lmax) {
   return static_cast<std::size_t>(std::lround(lmax / step)) + 1;
+}
+
+// Integer fields of a profile. nlohmann's get<int64_t>() converts a JSON float by a plain cast,
+// undefined behaviour beyond int64's range (fuzz finding, issue 7): require a JSON integer.
+std::int64_t IntegerField(const json& j, const char* key) {
+  const json& v = j.at(key);
+  if (!v.is_number_integer() ||
+      (v.is_number_unsigned() &&
+       v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))) {
+    throw std::runtime_error(fmt::format("field '{}' must be an integer, got {}", key, v.dump()));
+  }
+  return v.get<std::int64_t>();
+}
+
+std::size_t CountField(const json& j, const char* key) {
+  const std::int64_t v = IntegerField(j, key);
+  if (v < 0) throw std::runtime_error(fmt::format("field '{}' must be >= 0, got {}", key, v));
+  return static_cast<std::size_t>(v);
 }
 
 // Piecewise-linear interpolation on the knots, extended linearly beyond both ends: the knot
@@ -314,7 +337,7 @@ TargetModel TargetModel::FromJson(const json& j) {
   m.scale = j.at("scale").get<std::string>();
   m.exponent = j.at("exponent").get<double>();
   m.cv_mape = j.at("cv_mape").get<double>();
-  m.candidates = j.at("candidates").get<std::size_t>();
+  m.candidates = CountField(j, "candidates");
   return m;
 }
 
@@ -567,6 +590,14 @@ TrainingPrediction TrainingModel::Predict(const TrainingQuery& q) const {
   out.epoch_time_s =
       TimeOf(params_, *w, q.gpu, L, q.samples_per_epoch * q.train_gflops_per_sample, pp);
   out.epoch_energy_j = out.power_w * out.epoch_time_s;
+  // Far outside the fitted batch range the curves are extrapolated linearly; a corrupt or
+  // hand-edited profile can make that overflow. Refuse rather than print inf (fuzz finding).
+  if (!std::isfinite(out.epoch_energy_j) || !(out.power_w >= 0) || !(out.epoch_time_s >= 0)) {
+    throw std::runtime_error(fmt::format(
+        "TrainingModel::Predict: workload '{}' at batch size {}: the profile's curves give no "
+        "finite prediction (power {} W, epoch time {} s)",
+        w->name, q.batch_size, out.power_w, out.epoch_time_s));
+  }
   return out;
 }
 
@@ -636,6 +667,10 @@ TrainingModel TrainingModel::FromJson(const json& j, const std::string& where) {
     p.log2_batch_max = kn.at("log2_last").get<double>();
     if (!(p.knot_step > 0) || !(p.log2_batch_max >= 2 * p.knot_step))
       throw std::runtime_error("knots: fewer than 3");
+    // Checked here, not trusted: Predict indexes the curves by knot (fuzz finding, issue 7).
+    if (!(p.log2_batch_max / p.knot_step <= 1000))
+      throw std::runtime_error("knots: more than 1001");
+    const std::size_t knots = KnotCount(p.knot_step, p.log2_batch_max);
     const json& pw = j.at("power");
     p.idle_fraction = pw.at("idle_fraction").get<double>();
     p.power_scale = pw.at("scale").get<std::string>();
@@ -648,28 +683,40 @@ TrainingModel TrainingModel::FromJson(const json& j, const std::string& where) {
     p.time_exponent = tm.at("exponent").get<double>();
     p.time_scale_ref = tm.at("scale_ref").get<double>();
     p.powerlimit_exponent = tm.at("powerlimit_exponent").get<double>();
+    if (!(p.idle_fraction >= 0 && p.idle_fraction < 1))
+      throw std::runtime_error(fmt::format("power.idle_fraction {} is not in [0, 1)", p.idle_fraction));
+    if (!(p.cap_rho > 0) || !(p.cap_softness > 0) || !(p.power_scale_ref > 0) ||
+        !(p.time_scale_ref > 0)) {
+      throw std::runtime_error(
+          "power.cap_rho, power.cap_softness, power.scale_ref and time.scale_ref must be > 0");
+    }
     for (const auto& w : j.at("workloads")) {
       WorkloadCurves c;
       c.name = w.at("name").get<std::string>();
       c.train_gflops_per_sample = w.at("train_gflops_per_sample").get<double>();
       c.params_m = w.at("params_m").get<double>();
-      c.batch_min = w.at("batch_min").get<std::int64_t>();
-      c.batch_max = w.at("batch_max").get<std::int64_t>();
+      c.batch_min = IntegerField(w, "batch_min");
+      c.batch_max = IntegerField(w, "batch_max");
       c.utilisation = w.at("utilisation").get<std::vector<double>>();
       c.log_time = w.at("log_time").get<std::vector<double>>();
       if (!(c.train_gflops_per_sample > 0) || !(c.params_m > 0))
         throw std::runtime_error(
             fmt::format("workload '{}': non-positive GFLOPs or params", c.name));
+      if (c.utilisation.size() != knots || c.log_time.size() != knots) {
+        throw std::runtime_error(fmt::format(
+            "workload '{}': {} knots, but utilisation has {} values and log_time {}", c.name,
+            knots, c.utilisation.size(), c.log_time.size()));
+      }
       p.workloads.push_back(c);
     }
     if (p.workloads.empty()) throw std::runtime_error("no workloads");
     TrainingModel m = FromParams(p, j.at("trained_gpus").get<std::vector<std::string>>());
     m.name = j.value("name", std::string());
-    m.n_runs_ = j.at("n_runs").get<std::size_t>();
+    m.n_runs_ = CountField(j, "n_runs");
     m.power_.cv_mape = pw.at("cv_mape").get<double>();
-    m.power_.candidates = pw.at("candidates").get<std::size_t>();
+    m.power_.candidates = CountField(pw, "candidates");
     m.time_.cv_mape = tm.at("cv_mape").get<double>();
-    m.time_.candidates = tm.at("candidates").get<std::size_t>();
+    m.time_.candidates = CountField(tm, "candidates");
     const json& e = j.at("energy");
     if (e.at("mode").get<std::string>() != "product")
       throw std::runtime_error(fmt::format("energy mode '{}' (product)", e.at("mode").dump()));

@@ -113,6 +113,29 @@ TEST(TrainingModelTest, PredictFollowsTheHeaderFormulas) {
   EXPECT_NEAR(c.epoch_time_s, 5.561377234435376, 1e-9);
 }
 
+// The per-watt power scales: G1 10 TFLOPS, 500 GB/s, 200 W (50 GFLOPS/W, 2.5 GB/s/W); G2 20
+// TFLOPS, 700 GB/s, 300 W (66.67 GFLOPS/W, 2.333 GB/s/W). A GPU scaled up as a whole (all specs
+// and the TDP times k) keeps its ratio, so only the TDP factor in D changes.
+TEST(TrainingModelTest, PerWattPowerScales) {
+  const GpuTable t = Table();
+  PhysicalParams p = HandParams();
+  p.power_scale = "fp32_per_watt";
+  p.power_scale_ref = 50;
+  p.cap_softness = 64;  // nearly a hard cap, so that P = D below the limit
+  const TrainingModel m = TrainingModel::FromParams(p, {"G1"});
+  // G2, batch 4 (u = 0.4): R = 66.667 / 50 = 4/3, D = 300 (0.1 + 0.9 · 4/3 · 0.4) = 174 W.
+  const double d = 300 * (0.1 + 0.9 * (4.0 / 3.0) * 0.4);
+  EXPECT_NEAR(d, 174.0, 1e-12);
+  const double expected = std::pow(std::pow(d, -64.0) + std::pow(300.0, -64.0), -1 / 64.0);
+  EXPECT_NEAR(m.Predict(Query(t, "G2", 4)).power_w, expected, 1e-9);
+  EXPECT_NEAR(expected, 174.0, 1e-6);
+  p.power_scale = "bandwidth_per_watt";
+  p.power_scale_ref = 2.5;
+  // R = (700 / 300) / 2.5 = 0.9333, D = 300 (0.1 + 0.9 · 0.9333 · 0.4) = 130.8 W.
+  EXPECT_NEAR(TrainingModel::FromParams(p, {"G1"}).Predict(Query(t, "G2", 4)).power_w, 130.8,
+              1e-6);
+}
+
 TEST(TrainingModelTest, UnknownWorkloadsUseTheSameSpecsOrTheNearest) {
   const GpuTable t = Table();
   PhysicalParams p = HandParams();
@@ -294,7 +317,8 @@ TEST(TrainingModelTest, Errors) {
   TrainingModelOptions bad = Small();
   bad.time_scales = {"fp32", "magic"};
   EXPECT_EQ(ErrorOf([&] { TrainingModel().Fit(one, t, bad); }),
-            "unknown time scale 'magic' (none, fp32, fp16, bandwidth, fp32_bandwidth)");
+            "unknown time scale 'magic' (none, fp32, fp16, bandwidth, fp32_bandwidth, "
+            "fp32_per_watt, bandwidth_per_watt)");
   PhysicalParams p = HandParams();
   p.workloads[0].log_time.pop_back();
   EXPECT_EQ(ErrorOf([&] { TrainingModel::FromParams(p, {}); }),
@@ -316,7 +340,7 @@ TEST(TrainingModelTest, Errors) {
   j["time"]["scale"] = "magic";
   EXPECT_EQ(ErrorOf([&] { TrainingModel::FromJson(j, "p.json"); }),
             "p.json: corrupt training profile: unknown time scale 'magic' (none, fp32, fp16, "
-            "bandwidth, fp32_bandwidth)");
+            "bandwidth, fp32_bandwidth, fp32_per_watt, bandwidth_per_watt)");
   j = m.ToJson();
   j["power"].erase("cap_rho");
   EXPECT_EQ(ErrorOf([&] { TrainingModel::FromJson(j, "p.json"); }).rfind(
