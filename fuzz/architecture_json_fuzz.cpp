@@ -14,8 +14,13 @@
 
 using namespace joulecast;
 
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  fuzz::ShippedProfile();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const Profile profile = Profile::Load(fuzz::SourcePath("models/xeon-gold-5120.json"));
+  const Profile& profile = fuzz::ShippedProfile();
   static const BatchPredictor batch(profile);
   const std::string text(reinterpret_cast<const char*>(data), size);
   fuzz::Guard(text, [&] {

@@ -12,9 +12,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
+#include <unistd.h>
+
 #include "joulecast/arch/architecture.h"
+#include "joulecast/predict/profile.h"
 
 namespace joulecast::fuzz {
 
@@ -31,14 +36,15 @@ inline const std::string*& CurrentInput() {
   return input;
 }
 
-inline void CheckMessage(const std::exception& e) {
-  const std::string m = e.what();
-  if (m.empty()) Fail("empty exception message");
+inline void CheckText(const std::string& m, const char* what) {
+  if (m.empty()) Fail(std::string("empty ") + what);
   const std::string* in = CurrentInput();
   const bool input_has_break = in && (in->find_first_of("\n\r\\") != std::string::npos);
   if (!input_has_break && m.find_first_of("\n\r") != std::string::npos)
-    Fail("multi-line exception message: " + m);
+    Fail(std::string("multi-line ") + what + ": " + m);
 }
+
+inline void CheckMessage(const std::exception& e) { CheckText(e.what(), "exception message"); }
 
 inline void CheckFinite(double v, const std::string& what) {
   if (!std::isfinite(v)) Fail(what + " is not finite");
@@ -78,6 +84,26 @@ inline Architecture SmallArchitecture() {
 
 inline std::string SourcePath(const char* rel) {
   return std::string(JOULECAST_SOURCE_DIR) + "/" + rel;
+}
+
+// For the readers that take a path: `bytes` written to one scratch file of this process (in the
+// system's temporary directory, replaced on every call), whose path is returned.
+inline std::string ScratchFile(const std::string& bytes) {
+  static const std::string path =
+      (std::filesystem::temp_directory_path() / ("joulecast-fuzz-" + std::to_string(getpid())))
+          .string();
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out.flush()) Fail("cannot write the scratch file " + path);
+  return path;
+}
+
+// The shipped layer profile (1.4 MB of JSON). Targets that predict with it load it from
+// LLVMFuzzerInitialize: loaded by the first input instead, under ASan and on a busy core, it took
+// longer than libFuzzer's per-input timeout and was reported as a (false) timeout of that input.
+inline const Profile& ShippedProfile() {
+  static const Profile profile = Profile::Load(SourcePath("models/xeon-gold-5120.json"));
+  return profile;
 }
 
 }  // namespace joulecast::fuzz

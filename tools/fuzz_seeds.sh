@@ -66,6 +66,27 @@ printf '%s\n' "epoch,duration_s,energy_j,loss" "1,5.2,610.5,2.3" "2,4.9,580,2.1"
 printf '%s\n' "loss,power_w,duration_s,epoch" "2.3,118,5.2,1" "2.1,117.5,4.9,2" "" "2.0,\"118.25\",4.95,3" |
   seed training_log_fuzz power.csv
 
+# Slurm logs of the collection runs (per-row and progress-bar formats).
+for f in tests/data/codecarbon/*.out tests/data/bad/slurm_*.out; do
+  seed slurm_log_fuzz "$(basename "$f")" <"$f"
+done
+
+# Accuracies for compare: a CSV with extra columns (torchvision's top-1 figures), and a list.
+printf '%s\n' "name,accuracy,source" "alexnet,0.5652,torchvision" "vgg16,0.7159,torchvision" \
+  "\"resnet18\", 0.6976 ,torchvision" | seed accuracy_fuzz torchvision.csv
+printf '%s' "alexnet=0.565,vgg16=0.716" | seed accuracy_fuzz list.txt
+
+# Training profiles: the shipped one, and the same cut to each of its workloads.
+python3 - "$root/training_profile_fuzz" <<'PY'
+import json, os, sys
+os.makedirs(sys.argv[1], exist_ok=True)
+p = json.load(open("models/gpu-training.json"))
+json.dump(p, open(os.path.join(sys.argv[1], "gpu-training.json"), "w"))
+for w in p["workloads"]:
+    q = dict(p, workloads=[w], training={})
+    json.dump(q, open(os.path.join(sys.argv[1], f"workload_{w['name']}.json"), "w"))
+PY
+
 # Training-run and measurement JSON Lines: the first records of every data file.
 for f in data/zeus2023/*.jsonl; do head -n 20 "$f" | seed training_run_fuzz "$(basename "$f")"; done
 for f in data/getzner2023/*/*.jsonl; do
@@ -77,9 +98,17 @@ python3 - "$root/profile_fuzz" <<'PY'
 import json, os, sys
 os.makedirs(sys.argv[1], exist_ok=True)
 p = json.load(open("models/xeon-gold-5120.json"))
-for t, lp in p["layers"].items():
-    q = dict(p, layers={t: lp}, data={})
-    json.dump(q, open(os.path.join(sys.argv[1], f"profile_{t}.json"), "w"), separators=(",", ":"))
+# Format 1 holds "layers"; format 2 holds "modes": {"forward": {"layers": ...}, ...}.
+if "layers" in p:
+    for t, lp in p["layers"].items():
+        q = dict(p, layers={t: lp}, data={})
+        json.dump(q, open(os.path.join(sys.argv[1], f"profile_{t}.json"), "w"), separators=(",", ":"))
+else:
+    for mode, m in p["modes"].items():
+        for t, lp in m["layers"].items():
+            q = dict(p, modes={mode: dict(m, layers={t: lp})}, data={})
+            json.dump(q, open(os.path.join(sys.argv[1], f"profile_{mode}_{t}.json"), "w"),
+                      separators=(",", ":"))
 PY
 
 # Size and shard arguments.

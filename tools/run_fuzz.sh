@@ -8,14 +8,17 @@
 # Prints one line per target: "target: N runs in S s, OK" (N from libFuzzer's "Done N runs"), or
 # FAILED with the crashing input's path (libFuzzer writes it to build-fuzz/findings/<target>/).
 # Exits non-zero when any target found something. Environment: BUILD_DIR (build-fuzz), NICE
-# (nice level, default 0; use 19 on a shared machine), FUZZ_ARGS (extra libFuzzer flags),
-# NO_BUILD=1 to skip the build.
+# (nice level, default 0; use 19 on a shared machine), TIMEOUT (seconds one input may take before
+# libFuzzer reports it as a finding; default 25, or 300 when niced: libFuzzer measures wall-clock
+# time, and a niced process on a busy core is starved for long stretches), FUZZ_ARGS (extra
+# libFuzzer flags), NO_BUILD=1 to skip the build.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 build=${BUILD_DIR:-build-fuzz}
 nice_level=${NICE:-0}
+if [ "$nice_level" = 0 ]; then timeout=${TIMEOUT:-25}; else timeout=${TIMEOUT:-300}; fi
 
 if [ "${NO_BUILD:-0}" != 1 ]; then
   CC=${CC:-clang} CXX=${CXX:-clang++} cmake -S . -B "$build" -G Ninja \
@@ -30,7 +33,7 @@ tools/fuzz_seeds.sh "$build/corpus" >/dev/null || exit 1
 max_len() {
   case "$1" in
     profile_fuzz) echo 400000 ;;
-    architecture_json_fuzz | repr_fuzz) echo 65536 ;;
+    architecture_json_fuzz | repr_fuzz | training_profile_fuzz) echo 65536 ;;
     size_arg_fuzz | shard_fuzz) echo 256 ;;
     *) echo 16384 ;;
   esac
@@ -54,7 +57,7 @@ for t in "${targets[@]}"; do
   start=$(date +%s)
   # -rss_limit_mb: the profile target holds a few copies of a 400 kB JSON tree per input.
   nice -n "$nice_level" "$bin" "$build/corpus/$t" -max_total_time="$seconds" \
-    -max_len="$(max_len "$t")" -timeout=25 -rss_limit_mb=4096 -print_final_stats=1 \
+    -max_len="$(max_len "$t")" -timeout="$timeout" -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix="$build/findings/$t/" ${FUZZ_ARGS:-} >"$log" 2>&1
   rc=$?
   took=$(($(date +%s) - start))

@@ -12,6 +12,7 @@
 #include "joulecast/arch/zoo.h"
 #include "joulecast/io/atomic_file.h"
 #include "joulecast/io/codecarbon_import.h"
+#include "joulecast/io/one_line.h"
 #include "joulecast/io/zeus_import.h"
 
 namespace joulecast::cli {
@@ -51,8 +52,9 @@ void RunCodeCarbon(const ImportArgs& a) {
     const SlurmLog* log = logs.empty() ? nullptr : (logs.size() == 1 ? &logs[0] : &logs[i]);
     ImportCodeCarbonFile(a.files[i], log, opt, result);
   }
+  // A warning may quote a quoted CSV field, which can hold line breaks: keep it one line.
   for (const auto& w : result.warnings)
-    std::cerr << "joulecast: warning: " << w << " (row skipped)\n";
+    std::cerr << "joulecast: warning: " << OneLine(w) << " (row skipped)\n";
   if (result.records.empty()) {
     // Name the file(s) and the first reason, so that the error line stands on its own.
     throw std::runtime_error(fmt::format(

@@ -92,8 +92,13 @@ Row ParseRow(const CsvRecord& rec, const CsvHeader& h, const std::string& path,
   if (forward_passes == -1) throw std::invalid_argument("project_name lacks 'forward_passes'");
   if (forward_passes < 1)
     throw std::invalid_argument(fmt::format("forward_passes must be >= 1, got {}", forward_passes));
-  if (const std::string* m = Find(row.fields, "macs"))
+  if (const std::string* m = Find(row.fields, "macs")) {
     row.macs = ParseDouble(*m, "project_name field 'macs'");
+    // The measurement reader refuses negative MACs: refuse them here, with the row's line, rather
+    // than write a file that cannot be read back (fuzz finding, issue 7).
+    if (*row.macs < 0)
+      throw std::invalid_argument(fmt::format("project_name field 'macs' is negative: {}", *m));
+  }
   double energy_kwh = ParseDouble(field(energy_column.c_str()), energy_column);
   double duration = ParseDouble(field("duration"), "duration");
   if (energy_kwh < 0)

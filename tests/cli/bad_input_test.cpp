@@ -135,6 +135,10 @@ const std::vector<Case> kCases = {
   {"ImportCcMissingDurationColumn", "import codecarbon {bad}/cc_missing_duration_column.csv -o {dir}/out.jsonl", "{bad}/cc_missing_duration_column.csv: missing column 'duration'"},
   {"ImportCcUnterminatedQuote", "import codecarbon {bad}/cc_unterminated_quote.csv -o {dir}/out.jsonl", "{bad}/cc_unterminated_quote.csv:2: unterminated quoted field"},
   {"ImportCcInfDuration", "import codecarbon {bad}/cc_inf_duration.csv -o {dir}/out.jsonl", "{bad}/cc_inf_duration.csv: no valid rows: nothing imported (1 rows; first skipped: {bad}/cc_inf_duration.csv:2: duration is not finite"},
+  // Fuzz finding: the warning quoting this two-line quoted field was printed as two lines.
+  {"ImportCcMultiLineField", "import codecarbon {bad}/cc_multiline_field.csv -o {dir}/existing.jsonl", "first skipped: {bad}/cc_multiline_field.csv:2: cpu_energy is not a number: '1\\n2'"},
+  // Fuzz finding: negative MACs were imported into a file the measurement reader then refused.
+  {"ImportCcNegativeMacs", "import codecarbon {bad}/cc_negative_macs.csv -o {dir}/existing.jsonl", "first skipped: {bad}/cc_negative_macs.csv:2: project_name field 'macs' is negative: -1000"},
   {"ImportCcNanEnergy", "import codecarbon {bad}/cc_nan_energy.csv -o {dir}/out.jsonl", "first skipped: {bad}/cc_nan_energy.csv:2: cpu_energy is not finite"},
   {"ImportCcNegativeEnergy", "import codecarbon {bad}/cc_negative_energy.csv -o {dir}/existing.jsonl", "first skipped: {bad}/cc_negative_energy.csv:2: cpu_energy is negative"},
   {"ImportCcShortRow", "import codecarbon {bad}/cc_short_row.csv -o {dir}/out.jsonl", "first skipped: {bad}/cc_short_row.csv:2: row has 4 fields, header has 13"},
@@ -142,6 +146,8 @@ const std::vector<Case> kCases = {
   {"ImportCcStrictShortRow", "import codecarbon {bad}/cc_short_row.csv --strict -o {dir}/existing.jsonl", "{bad}/cc_short_row.csv:2: row has 4 fields"},
   {"ImportCcSlurmLogGarbage", "import codecarbon {data}/codecarbon/conv2d_2configs.csv --slurm-log {bad}/slurm_garbage.out -o {dir}/existing.jsonl", "{bad}/slurm_garbage.out: no 'Starting data-collection' section"},
   {"ImportCcMissingFile", "import codecarbon {dir}/nonexistent.csv -o {dir}/out.jsonl", "{dir}/nonexistent.csv"},
+  // Fuzz finding (fuzz/regressions/codecarbon_csv_fuzz/): text that is not UTF-8 used to fail only when writing JSON.
+  {"ImportCcInvalidUtf8", "import codecarbon {bad}/cc_invalid_utf8.csv -o {dir}/existing.jsonl", "{bad}/cc_invalid_utf8.csv:2: field 14 is not valid UTF-8 (byte 0xC5 at offset 17)"},
   // ---- import zeus ----
   {"ImportZeusDuplicate", "import zeus {bad}/zeus_duplicate.csv --gpu V100 -o {dir}/out.jsonl", "{bad}/zeus_duplicate.csv:3: configuration cifar100/shufflenetv2 batch 1024 adadelta 100 W already on line 2"},
   {"ImportZeusFloatBatch", "import zeus {bad}/zeus_float_batch.csv --gpu V100 -o {dir}/out.jsonl", "{bad}/zeus_float_batch.csv:2: batch_size is not an integer: '10.5'"},
@@ -151,6 +157,8 @@ const std::vector<Case> kCases = {
   {"ImportZeusPowerLimitOutOfRange", "import zeus {bad}/zeus_power_limit_out_of_range.csv --gpu V100 -o {dir}/runs.jsonl", "{bad}/zeus_power_limit_out_of_range.csv:2: power limit 9000 W is outside the range"},
   {"ImportZeusShortRow", "import zeus {bad}/zeus_short_row.csv --gpu V100 -o {dir}/out.jsonl", "{bad}/zeus_short_row.csv:2: 3 fields, the header has 7"},
   {"ImportZeusUnknownWorkload", "import zeus {bad}/zeus_unknown_workload.csv --gpu V100 -o {dir}/out.jsonl", "{bad}/zeus_unknown_workload.csv:2: unknown Zeus workload"},
+  // Fuzz finding (fuzz/regressions/zeus_csv_fuzz/), as above.
+  {"ImportZeusInvalidUtf8", "import zeus {bad}/zeus_invalid_utf8.csv --gpu V100 -o {dir}/runs.jsonl", "{bad}/zeus_invalid_utf8.csv:3: field 4 is not valid UTF-8 (byte 0xFF at offset 4)"},
   {"ImportZeusUnknownGpu", "import zeus {bad}/zeus_short_row.csv --gpu NoSuchGpu -o {dir}/out.jsonl", "unknown GPU 'NoSuchGpu'"},
   // ---- train-estimate ----
   {"TrainEstimateBatchZero", "train-estimate resnet50_imagenet --gpu V100 -b 0", "--batch-size must be >= 1, got 0"},
@@ -160,6 +168,12 @@ const std::vector<Case> kCases = {
   {"TrainEstimatePowerLimitOutOfRange", "train-estimate resnet50_imagenet --gpu V100 -b 64 --power-limit 9000", "power limit 9000 W is outside the range"},
   {"TrainEstimateUnknownRegion", "train-estimate resnet50_imagenet --gpu V100 -b 64 --region XX", "unknown region 'XX'"},
   {"TrainEstimateLayerProfile", "train-estimate resnet50_imagenet --gpu V100 -b 64 --model {model}", "{model}: not a joulecast_training_profile"},
+  // Fuzz findings (fuzz/regressions/training_profile_fuzz/): curves of the wrong length were indexed past
+  // their end, and a curve that overflows gave an infinite estimate.
+  {"TrainEstimateProfileShortCurve", "train-estimate resnet50_imagenet --gpu V100 -b 64 --model {bad}/tp_short_curve.json", "{bad}/tp_short_curve.json: corrupt training profile: workload 'shufflenetv2_cifar100': 31 knots, but utilisation has 5 values and log_time 31"},
+  {"TrainEstimateProfileCurveOverflow", "train-estimate deepspeech2_librispeech --gpu V100 -b 32768 --model {bad}/tp_curve_overflow.json", "workload 'deepspeech2_librispeech' at batch size 32768: the profile's curves give no finite prediction"},
+  {"TrainEstimateProfileFloatBatch", "train-estimate resnet50_imagenet --gpu V100 -b 64 --model {bad}/tp_float_batch.json", "{bad}/tp_float_batch.json: corrupt training profile: field 'batch_min' must be an integer, got 1.5e+60"},
+  {"TrainEstimateProfileIdleFraction", "train-estimate resnet50_imagenet --gpu V100 -b 64 --model {bad}/tp_idle_fraction.json", "{bad}/tp_idle_fraction.json: corrupt training profile: power.idle_fraction 1.5 is not in [0, 1)"},
   {"TrainEstimateHtmlNoSuchDirectory", "train-estimate resnet50_imagenet --gpu V100 -b 64 --epochs 0 --html {dir}/t.html", "--epochs must be >= 1"},
   // ---- extrapolate ----
   {"ExtrapolateMissingLog", "extrapolate {dir}/nonexistent.csv --epochs 100", "{dir}/nonexistent.csv: cannot open"},
@@ -196,6 +210,7 @@ const std::vector<Case> kCases = {
   {"SweepEpochsZero", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32 --power-limits 100 --epochs 0", "--epochs must be >= 1, got 0"},
   {"SweepPueZero", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32 --power-limits 100 --pue 0", "--pue must be a finite number >= 1, got 0"},
   {"SweepUnknownRegion", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32 --power-limits 100 --region ZZ", "unknown region 'ZZ'"},
+  {"SweepModelShortCurve", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32 --power-limits 100 --model {bad}/tp_short_curve.json", "{bad}/tp_short_curve.json: corrupt training profile: workload 'shufflenetv2_cifar100'"},
   {"SweepModelTruncated", "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 32 --power-limits 100 --model {bad}/arch_truncated.json", "{bad}/arch_truncated.json: invalid JSON"},
   // ---- collect --dry-run ----
   {"CollectShardOutOfRange", "collect --layer Conv2d --samples 5 --shard 3/2 -o {dir}/c.jsonl --dry-run", "--shard: expected K/N with 0 <= K < N, got '3/2'"},

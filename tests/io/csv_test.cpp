@@ -110,6 +110,45 @@ TEST(CsvReader, UnterminatedQuoteOnLastLine) {
   }
 }
 
+// Fuzz findings (fuzz/regressions/{codecarbon,zeus}_csv_fuzz/): a field that was not UTF-8 got
+// into an imported record and only failed when the record was written as JSON, with nlohmann's
+// message and no line. The reader now refuses it on the line where it is.
+TEST(CsvReader, InvalidUtf8NamesLineFieldAndByte) {
+  std::istringstream in("a,b,c\n1,x\xC5\xC5,3\n");
+  CsvReader r(in, "cc.csv");
+  ASSERT_TRUE(r.Next());
+  try {
+    r.Next();
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "cc.csv:2: field 2 is not valid UTF-8 (byte 0xC5 at offset 1)");
+  }
+}
+
+TEST(CsvReader, InvalidUtf8InsideMultiLineQuotedFieldNamesItsStartLine) {
+  std::istringstream in("\"one\ntwo \xFF\",z\n");
+  CsvReader r(in, "z.csv");
+  try {
+    r.Next();
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "z.csv:1: field 1 is not valid UTF-8 (byte 0xFF at offset 8)");
+  }
+}
+
+TEST(InvalidUtf8At, AcceptsUtf8AndFindsTheFirstBadByte) {
+  EXPECT_EQ(InvalidUtf8At(""), std::string::npos);
+  EXPECT_EQ(InvalidUtf8At("Intel(R) Xeon(R) Gold 5120"), std::string::npos);
+  EXPECT_EQ(InvalidUtf8At("\xC3\xA9t\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x94\x8B"), std::string::npos);
+  EXPECT_EQ(InvalidUtf8At("ab\xC5"), 2u);                 // truncated 2-byte sequence
+  EXPECT_EQ(InvalidUtf8At("a\xC0\xAF"), 1u);              // overlong '/'
+  EXPECT_EQ(InvalidUtf8At("\xED\xA0\x80"), 0u);           // UTF-16 surrogate U+D800
+  EXPECT_EQ(InvalidUtf8At("ok\xF4\x90\x80\x80"), 2u);     // above U+10FFFF
+  EXPECT_EQ(InvalidUtf8At("\xE2\x82"), 0u);               // truncated 3-byte sequence
+  EXPECT_EQ(InvalidUtf8At("x\xE2\x82\x41"), 1u);          // bad continuation byte
+  EXPECT_EQ(InvalidUtf8At("\x80"), 0u);                   // lone continuation byte
+}
+
 TEST(CsvHeader, IndexAndMissingColumn) {
   CsvHeader h(Fields{"timestamp", "project_name", "duration"});
   EXPECT_EQ(h.size(), 3u);
