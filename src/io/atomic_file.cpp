@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -47,6 +48,11 @@ void AtomicFile::Commit() {
   // The data must be on disk before the rename makes it the target: otherwise a power cut right
   // after the rename can leave an empty or partial file under the target's name.
   SyncPath(tmp_, path_);
+  // The rename replaces the target's inode: carry its permissions over (a group-writable or
+  // read-only profile keeps them; a new file gets the umask's, as any other).
+  struct stat st;
+  if (::stat(path_.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+    ::chmod(tmp_.c_str(), st.st_mode & 07777);
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     throw std::runtime_error(
         fmt::format("{}: cannot rename temporary file ({})", path_, std::strerror(errno)));

@@ -98,6 +98,18 @@ TEST_F(AtomicFileTest, CommitReplacesExistingTarget) {
   EXPECT_EQ(Entries(), 1u);
 }
 
+TEST_F(AtomicFileTest, CommitKeepsTheTargetsPermissions) {
+  const fs::path target = dir_ / "profile.json";
+  WriteFileAtomically(target.string(), "old\n");
+  // 0604: a mode no usual umask gives a new file, so the check fails without the carry-over.
+  ASSERT_EQ(::chmod(target.c_str(), 0604), 0);
+  WriteFileAtomically(target.string(), "new\n");
+  struct stat st {};
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0604u);
+  EXPECT_EQ(Read(target), "new\n");
+}
+
 TEST_F(AtomicFileTest, MissingDirectoryThrows) {
   const std::string target = (dir_ / "no_such_dir" / "out.json").string();
   try {
