@@ -187,6 +187,7 @@ void RunCompare(const CompareArgs& a) {
     };
     report::ComparisonReport page;
     page.target = profile.target;
+    page.mode = profile.mode;
     page.batch_size = a.batch;
     page.profile = report::SummarizeProfile(profile, a.model);
     for (std::size_t i = 0; i < rows.size(); ++i) {

@@ -68,4 +68,65 @@ report::TrainingReport TrainEstimateReport(const nlohmann::json& j, const Traini
   return r;
 }
 
+report::TrainingReport SweepReport(const nlohmann::json& j, const TrainingModel& model,
+                                   const std::string& model_path) {
+  auto q = [&](const std::string& pointer) {
+    return report::Quantity{j.at(nlohmann::json::json_pointer(pointer)).get<double>(), pointer};
+  };
+  auto num = [](const nlohmann::json& v) { return report::FormatNumber(v.get<double>(), 6); };
+  report::TrainingReport r;
+  const std::string workload = j.at("workload").get<std::string>();
+  const std::string gpu = j.at("gpu").get<std::string>();
+  r.title = fmt::format("Training {} on {}: batch sizes and power limits", workload, gpu);
+  r.context = {{"workload", workload},
+               {"GPU", gpu},
+               {"epochs", num(j.at("epochs"))},
+               {"PUE", num(j.at("pue"))}};
+  const nlohmann::json& region = j.at("region");
+  if (region.is_object()) {
+    r.context.emplace_back(
+        "grid region",
+        fmt::format("{} ({}), {} g CO\u2082e/kWh", region.value("name", ""),
+                    region.value("code", ""), num(region.at("g_co2e_per_kwh"))));
+  }
+  const nlohmann::json& target = j.at("target");
+  if (!target.is_null()) {
+    const nlohmann::json& higher = j.at("target_higher_is_better");
+    r.target = fmt::format(
+        "validation target {}{} in the Zeus runs ({}); epochs are the mean over the runs that "
+        "reached it, with the best optimizer and learning rate at each batch size",
+        num(target),
+        higher.is_boolean() ? (higher.get<bool>() ? " (higher is better)" : " (lower is better)")
+                            : "",
+        j.value("epochs_to_target_source", std::string()));
+  }
+  const nlohmann::json& rows = j.at("settings");
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::string at = fmt::format("/settings/{}/", i);
+    const nlohmann::json& row = rows[i];
+    report::TrainingSetting s;
+    s.name = fmt::format("batch {}, {} W", num(row.at("batch_size")), num(row.at("power_limit_w")));
+    s.energy_j = q(at + "total_energy_j");
+    s.time_s = q(at + "total_time_s");
+    s.power_w = q(at + "average_power_w");
+    if (row.contains("co2e_kg")) s.co2_kg = q(at + "co2e_kg");
+    s.baselines = {{"TDP \u00d7 time", q(at + "baselines/tdp_time/total_energy_j")},
+                   {"Green Algorithms", q(at + "baselines/green_algorithms/total_energy_j")}};
+    s.cheapest = row.at("cheapest").get<bool>();
+    if (row.at("to_target").is_object()) {
+      s.target_energy_j = q(at + "to_target/energy_j");
+      s.target_epochs = q(at + "to_target/epochs");
+      s.cheapest_to_target = row["to_target"].at("cheapest").get<bool>();
+    }
+    r.settings.push_back(s);
+  }
+  r.notes = {
+      "Both baselines use our predicted time and need only the GPU's datasheet: TDP \u00d7 time "
+      "assumes the GPU draws its TDP throughout; Green Algorithms (Lannelongue et al. 2021) adds "
+      "0.3725 W per GB of GPU memory. The PUE multiplies all three.",
+      "Mixed precision: " + j.value("mixed_precision", std::string("not shown")) + "."};
+  r.profile = report::SummarizeTrainingModel(model, model_path);
+  return r;
+}
+
 }  // namespace joulecast::cli

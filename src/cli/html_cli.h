@@ -20,4 +20,11 @@ void WriteHtmlReport(const std::string& path, const std::string& html);
 report::TrainingReport TrainEstimateReport(const nlohmann::json& j, const TrainingModel& model,
                                            const std::string& model_path);
 
+// sweep's report from the JSON object it prints (`j`, see sweep.cpp): one setting per (batch size,
+// power limit) row named "batch B, L W", energy, time, power, CO2e (with --region) and both
+// baselines, the cheapest row marked as the JSON marks it, and the energy and epochs to the
+// Zeus target where the JSON has them; every number carries its pointer into `j`.
+report::TrainingReport SweepReport(const nlohmann::json& j, const TrainingModel& model,
+                                   const std::string& model_path);
+
 }  // namespace joulecast::cli

@@ -1,5 +1,5 @@
 // joulecast sweep WORKLOAD --gpu NAME --batch-sizes 32,64,... [--power-limits 150,200,...]
-//   [--epochs E] [--target METRIC] [--region CODE] [--pue P] [--model PROFILE] [--json]
+//   [--epochs E] [--target METRIC] [--region CODE] [--pue P] [--model PROFILE] [--json] [--html FILE]
 // What-ifs over batch size and power limit for a workload of data/workloads.json on a GPU: per
 // setting the training profile's average power, epoch time and energy, the totals for E epochs
 // (× PUE) with TDP × time and Green Algorithms beside them, CO2e with --region, and, where Zeus
@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "html_cli.h"
 #include "joulecast/io/csv.h"
 #include "joulecast/predict/energy_baselines.h"
 #include "joulecast/predict/epochs_to_target.h"
@@ -39,6 +40,7 @@ struct SweepArgs {
   std::optional<double> target;
   double pue = 1.0;
   bool json = false;
+  std::string html;
 };
 
 std::vector<std::string> SplitList(const std::string& text, const char* option) {
@@ -186,6 +188,7 @@ void RunSweep(const SweepArgs& a) {
                    {"model", a.model},
                    {"mixed_precision", kMixedPrecisionNote},
                    {"settings", rows}};
+  if (!a.html.empty()) WriteHtmlReport(a.html, report::TrainingReportHtml(SweepReport(j, m, a.model)));
   if (a.json) {
     std::cout << j.dump(2) << "\n";
     return;
@@ -255,7 +258,13 @@ void RegisterSweep(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--model", a->model, "Training profile")->capture_default_str();
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
-  cmd->callback([a] { RunSweep(*a); });
+  cmd->add_option("--html", a->html,
+                  "Also write a self-contained HTML report (energy, time, CO2, baselines per "
+                  "setting, the cheapest marked) to FILE");
+  cmd->callback([a, cmd] {
+    if (cmd->count("--html") > 0 && a->html.empty()) throw std::runtime_error("--html: empty path");
+    RunSweep(*a);
+  });
 }
 
 }  // namespace joulecast::cli

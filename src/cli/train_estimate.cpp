@@ -194,7 +194,10 @@ void RegisterTrainEstimate(CLI::App& app) {
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->add_option("--html", a->html,
                   "Also write a self-contained HTML report (energy, time, CO2, baselines) to FILE");
-  cmd->callback([a] { RunEstimate(*a); });
+  cmd->callback([a, cmd] {
+    if (cmd->count("--html") > 0 && a->html.empty()) throw std::runtime_error("--html: empty path");
+    RunEstimate(*a);
+  });
 }
 
 }  // namespace joulecast::cli

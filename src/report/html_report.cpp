@@ -95,6 +95,29 @@ Scale SiScale(double max_abs, const std::string& unit) {
   return {1e-9, "n" + unit};
 }
 
+// Counts (MACs, parameters) with an SI prefix and 4 significant digits: "370.3 G", "60.19 M".
+std::string Count(double v) {
+  static const std::pair<double, const char*> kPrefixes[] = {
+      {1e15, "P"}, {1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}};
+  for (const auto& [f, p] : kPrefixes) {
+    if (std::abs(v) >= f) return FormatNumber(v / f, 4) + "\u202f" + p;
+  }
+  return FormatNumber(v, 4);
+}
+
+// A whole number in full with thin-space thousands ("1 000 000" rather than "1e+06"); other
+// values with 6 significant digits.
+std::string Whole(double v) {
+  if (!(v >= 0 && v < 1e15 && v == std::floor(v))) return FormatNumber(v, 6);
+  const std::string digits = fmt::format("{:.0f}", v);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += "\u2009";
+    out += digits[i];
+  }
+  return out;
+}
+
 // Hours for long spans, seconds for short ones (a training job runs hours, a forward pass ms).
 Scale TimeScale(double max_s) {
   if (max_s >= 2 * 86400) return {86400, "days"};
@@ -112,6 +135,13 @@ Scale EnergyScale(double max_j) {
 const char* UnitOf(const std::string& target) { return target == "energy_j" ? "J" : "s"; }
 const char* WhatOf(const std::string& target) {
   return target == "energy_j" ? "energy" : "time";
+}
+
+// What one run of the batch is: a profile's mode says whether its predictors measured forward
+// passes or whole training steps (forward, backward, optimizer step).
+std::string RunOf(const std::string& mode, bool plural = false) {
+  const std::string run = mode == "train_step" ? "training step" : "forward pass";
+  return plural ? run + (mode == "train_step" ? "s" : "es") : run;
 }
 
 Scale TargetScale(const std::string& target, double max) {
@@ -212,8 +242,9 @@ ProfileSummary SummarizeProfile(const Profile& profile, const std::string& path)
   ProfileSummary s;
   s.name = profile.name;
   s.path = path;
-  s.kind = fmt::format("layer profile: {} per forward pass of the batch ({}), {} layer types",
-                       WhatOf(profile.target), UnitOf(profile.target), profile.layers.size());
+  s.kind = fmt::format("layer profile: {} per {} of the batch ({}), {} layer types",
+                       WhatOf(profile.target), RunOf(profile.mode), UnitOf(profile.target),
+                       profile.layers.size());
   for (const auto& [k, v] : profile.hardware.items()) s.hardware.emplace_back(k, JsonText(v));
   const nlohmann::json& d = profile.data;
   if (d.contains("files") && d["files"].is_array()) {
@@ -280,6 +311,7 @@ NetworkReport MakeNetworkReport(const NetworkEstimate& est, bool per_layer,
   NetworkReport r;
   r.network = est.name;
   r.target = est.target;
+  r.mode = est.mode;
   r.batch_size = est.batch_size;
   r.input = FormatShape(est.input);
   r.total = {est.total, "/total_" + u};
@@ -323,16 +355,17 @@ std::string NetworkReportHtml(const NetworkReport& r) {
   const Scale pass = TargetScale(r.target, r.total.value);
   const Scale sample = TargetScale(r.target, r.per_sample.value);
   std::string b = "<section class=\"cards\">\n";
-  b += Card(fmt::format("{} per forward pass (batch {})", what, r.batch_size), r.total,
+  b += Card(fmt::format("{} per {} (batch {})", what, RunOf(r.mode), r.batch_size), r.total,
             pass.Format(r.total.value));
   b += Card(fmt::format("{} per sample", what), r.per_sample, sample.Format(r.per_sample.value));
   if (r.total_kwh_for_passes) {
-    b += Card(fmt::format("for {} forward passes", FormatNumber(r.passes, 6)),
+    b += Card(fmt::format("for {} {}", Whole(r.passes), RunOf(r.mode, true)),
               *r.total_kwh_for_passes, FormatNumber(r.total_kwh_for_passes->value) + "\u202fkWh",
-              fmt::format("{} samples", FormatNumber(r.passes * double(r.batch_size), 6)));
+              fmt::format("{} samples", Whole(r.passes * double(r.batch_size))));
   }
-  b += Card("MACs per sample", r.macs, FormatNumber(r.macs.value, 4),
-            "parameters " + FormatNumber(r.parameters.value, 4));
+  b += Card(fmt::format("MACs (batch {})", r.batch_size), r.macs, Count(r.macs.value),
+            Count(r.macs.value / double(r.batch_size)) + " per sample");
+  b += Card("parameters", r.parameters, Count(r.parameters.value));
   const bool unmodelled = r.unmodelled_layers.value > 0;
   b += Card("unmodelled operations", r.unmodelled_layers,
             FormatNumber(r.unmodelled_layers.value, 6),
@@ -359,7 +392,7 @@ std::string NetworkReportHtml(const NetworkReport& r) {
   }
   ChartOptions co;
   co.title = fmt::format("{} of {} by layer type", what, r.network);
-  co.x_label = fmt::format("{} per forward pass of the batch ({})", what, ts.unit);
+  co.x_label = fmt::format("{} per {} of the batch ({})", what, RunOf(r.mode), ts.unit);
   co.width = kChartWidth;
   b += fmt::format("<section>\n<h2>{} by layer type</h2>\n", what);
   b += HorizontalBarChart(bars, co);
@@ -375,7 +408,7 @@ std::string NetworkReportHtml(const NetworkReport& r) {
     const auto m = method_of.find(t.type);
     b += fmt::format("<tr{}>", m != method_of.end() ? " class=\"fb\"" : "") + Td(t.type) +
          Td(std::to_string(t.count), true) + Td(t.value, FormatNumber(t.value.value / ts.factor)) +
-         Td(t.share, Percent(t.share.value)) + Td(t.macs, FormatNumber(t.macs.value)) +
+         Td(t.share, Percent(t.share.value)) + Td(t.macs, Count(t.macs.value)) +
          Td(m != method_of.end() ? m->second : std::string("model")) + "</tr>\n";
   }
   b += "</table>\n</section>\n";
@@ -413,7 +446,7 @@ std::string NetworkReportHtml(const NetworkReport& r) {
     return fmt::format("<tr{}>", l.method != "model" ? " class=\"fb\"" : "") +
            Td(std::to_string(i + 1), true) + Td(l.name) + Td(l.type) +
            Td(l.value, FormatNumber(l.value.value / ls.factor)) +
-           Td(l.share, Percent(l.share.value)) + Td(l.macs, FormatNumber(l.macs.value)) +
+           Td(l.share, Percent(l.share.value)) + Td(l.macs, Count(l.macs.value)) +
            Td(l.method) + "</tr>\n";
   };
   b += fmt::format("<p class=\"note\">The {} most expensive of {} operations:</p>\n", top,
@@ -461,13 +494,13 @@ std::string NetworkReportHtml(const NetworkReport& r) {
       b += "<tr>" + Td(key.first) + Td(key.second) + Td(std::to_string(g.count), true) +
            Td(FormatNumber(g.value / ts.factor), true) +
            Td(r.total.value > 0 ? Percent(g.value / r.total.value) : std::string("-"), true) +
-           Td(FormatNumber(g.macs), true) + "</tr>\n";
+           Td(Count(g.macs), true) + "</tr>\n";
     }
     b += "</table>\n";
   }
   b += "</section>\n";
   b += ProfileSection(r.profile);
-  return Page(fmt::format("{}: {} per forward pass", r.network, what),
+  return Page(fmt::format("{}: {} per {}", r.network, what, RunOf(r.mode)),
               fmt::format("batch {}, input {}, profile {} ({}); {} operations", r.batch_size,
                           r.input, r.profile.name, unit, r.layers.size()),
               b);
@@ -508,8 +541,8 @@ std::string ComparisonReportHtml(const ComparisonReport& r) {
                     i == cheapest});
   }
   ChartOptions co;
-  co.title = fmt::format("{} per forward pass by architecture", what);
-  co.x_label = fmt::format("{} per forward pass of the batch of {} ({})", what, r.batch_size,
+  co.title = fmt::format("{} per {} by architecture", what, RunOf(r.mode));
+  co.x_label = fmt::format("{} per {} of the batch of {} ({})", what, RunOf(r.mode), r.batch_size,
                            ps.unit);
   co.width = kChartWidth;
   b += fmt::format("<section>\n<h2>{} per architecture</h2>\n", what);
@@ -562,7 +595,7 @@ std::string ComparisonReportHtml(const ComparisonReport& r) {
   b += "<section>\n<h2>All architectures, cheapest first</h2>\n<table class=\"archs\">\n";
   b += fmt::format(
       "<tr><th class=\"n\">#</th><th>architecture</th><th class=\"n\">per pass ({})</th><th "
-      "class=\"n\">per sample ({})</th><th class=\"n\">MACs/sample</th><th "
+      "class=\"n\">per sample ({})</th><th class=\"n\">MACs (batch)</th><th "
       "class=\"n\">parameters</th><th class=\"n\">factor</th><th class=\"n\">unmodelled "
       "MACs</th>{}</tr>\n",
       ps.unit, ss.unit, points.empty() ? "" : "<th class=\"n\">accuracy</th><th>Pareto</th>");
@@ -572,7 +605,7 @@ std::string ComparisonReportHtml(const ComparisonReport& r) {
          Td(std::to_string(i + 1), true) + Td(a.name) +
          Td(a.total, FormatNumber(a.total.value / ps.factor)) +
          Td(a.per_sample, FormatNumber(a.per_sample.value / ss.factor)) +
-         Td(a.macs, FormatNumber(a.macs.value)) + Td(a.parameters, FormatNumber(a.parameters.value)) +
+         Td(a.macs, Count(a.macs.value)) + Td(a.parameters, Count(a.parameters.value)) +
          (a.factor ? Td(*a.factor, fmt::format("{:.2f}\u00d7", a.factor->value))
                    : Td("n/a", true)) +
          Td(a.unmodelled_macs_share, Percent(a.unmodelled_macs_share.value));
@@ -587,7 +620,7 @@ std::string ComparisonReportHtml(const ComparisonReport& r) {
        "</section>\n";
   b += ProfileSection(r.profile);
   return Page(fmt::format("{} of {} architectures", what, r.rows.size()),
-              fmt::format("{} per forward pass at batch {}, profile {}", what, r.batch_size,
+              fmt::format("{} per {} at batch {}, profile {}", what, RunOf(r.mode), r.batch_size,
                           r.profile.name),
               b);
 }
@@ -692,6 +725,18 @@ std::string TrainingReportHtml(const TrainingReport& r) {
   for (const Baseline& bl : names) {
     b += fmt::format("<th class=\"n\">{} ({})</th>", EscapeText(bl.name), es.unit);
   }
+  const bool to_target = !r.target.empty();
+  // Energy to target spans another range than the totals (more or fewer epochs): its own scale.
+  double max_target = 0;
+  for (const TrainingSetting& s : r.settings) {
+    if (s.target_energy_j) max_target = std::max(max_target, s.target_energy_j->value);
+  }
+  const Scale gs = EnergyScale(max_target);
+  if (to_target) {
+    b += fmt::format("<th class=\"n\">epochs to target</th><th class=\"n\">energy to target "
+                     "({})</th>",
+                     gs.unit);
+  }
   b += "</tr>\n";
   for (const TrainingSetting& s : r.settings) {
     b += fmt::format("<tr{}>", s.cheapest && !single ? " class=\"hl\"" : "") +
@@ -707,10 +752,25 @@ std::string TrainingReportHtml(const TrainingReport& r) {
       b += Td(bl.energy_j, FormatNumber(bl.energy_j.value / es.factor) +
                                (s.energy_j.value > 0 ? fmt::format(" ({:.2f}\u00d7)", ratio) : ""));
     }
+    if (to_target) {
+      b += s.target_epochs ? Td(*s.target_epochs, FormatNumber(s.target_epochs->value))
+                           : Td("-", true);
+      b += s.target_energy_j
+               ? Td(*s.target_energy_j, FormatNumber(s.target_energy_j->value / gs.factor) +
+                                            (s.cheapest_to_target ? " \u2605" : ""))
+               : Td("-", true);
+    }
     b += "</tr>\n";
   }
   b += "</table>\n<p class=\"note\">Baseline columns: in brackets, the baseline over our "
-       "estimate.</p>\n</section>\n";
+       "estimate.</p>\n";
+  if (to_target) {
+    b += fmt::format(
+        "<p class=\"note\">To target: {}; \u2605 the setting that reaches it with the least "
+        "energy; - no measured run at that setting reached it.</p>\n",
+        EscapeText(r.target));
+  }
+  b += "</section>\n";
   b += ProfileSection(r.profile);
   return Page(r.title.empty() ? std::string("training estimate") : r.title,
               single ? fmt::format("training estimate, profile {}", r.profile.name)

@@ -134,7 +134,8 @@ std::string HorizontalBarChart(const std::vector<Bar>& bars, const ChartOptions&
   for (const Bar& b : bars) {
     CheckValue(b.value, "horizontal bar chart", b.label);
     max = std::max(max, b.value);
-    label_w = std::max(label_w, TextWidth(Truncate(b.label, 32)));
+    // Highlighted labels are bold, about a sixth wider than the estimate for regular text.
+    label_w = std::max(label_w, TextWidth(Truncate(b.label, 32)) * (b.highlight ? 1.2 : 1.0));
     value_w = std::max(value_w, TextWidth(FormatNumber(b.value) + " " + b.annotation));
   }
   const std::vector<double> ticks = ZeroBasedTicks(max, 5);

@@ -12,7 +12,8 @@
 // layer type, cost along the depth, the unmodelled layers), ComparisonReportHtml (architectures
 // side by side; energy per sample against accuracy with the Pareto front when accuracies are
 // given), TrainingReportHtml (one or more training settings: energy, time, CO2, baselines beside
-// ours, the cheapest marked; `train-estimate` gives one setting, `sweep` many). Each page ends with
+// ours, the cheapest marked, and the energy to a target accuracy where known; `train-estimate`
+// gives one setting, `sweep` many). Each page ends with
 // the profile used (ProfileSummary): hardware, training data, cross-validated error.
 //
 // Every text is escaped (names come from user files). The output is deterministic (no dates).
@@ -77,10 +78,11 @@ struct LayerRow {
 struct NetworkReport {
   std::string network;
   std::string target = "energy_j";  // energy_j | time_s: the unit of every value below
+  std::string mode = "forward";     // a run of the batch: forward pass or train_step
   std::int64_t batch_size = 1;
   std::string input;  // "3x224x224"
-  Quantity total, per_sample;  // per forward pass of the batch, per sample
-  double passes = 1;
+  Quantity total, per_sample;  // per run (forward pass or training step) of the batch, per sample
+  double passes = 1;                             // runs of the batch for the kWh total
   std::optional<Quantity> total_kwh_for_passes;  // energy profiles only
   Quantity macs, parameters;
   std::vector<TypeRow> by_type;
@@ -105,6 +107,7 @@ struct ArchitectureRow {
 
 struct ComparisonReport {
   std::string target = "energy_j";
+  std::string mode = "forward";  // a run of the batch: forward pass or train_step
   std::int64_t batch_size = 1;
   std::vector<ArchitectureRow> rows;  // cheapest first, as the command ranks them
   ProfileSummary profile;
@@ -122,6 +125,10 @@ struct TrainingSetting {
   std::optional<Quantity> power_w;  // average power
   std::vector<Baseline> baselines;  // the same names, in the same order, in every setting
   bool cheapest = false;            // marked on the page (lowest energy; the caller decides)
+  // Energy to reach the report's target quality (TrainingReport::target) at this setting, and the
+  // epochs that takes; none where no measured run at this setting reached it.
+  std::optional<Quantity> target_energy_j, target_epochs;
+  bool cheapest_to_target = false;  // lowest energy to target (the caller decides)
 };
 
 struct TrainingReport {
@@ -130,6 +137,8 @@ struct TrainingReport {
   std::vector<std::pair<std::string, std::string>> context;
   std::vector<TrainingSetting> settings;
   std::vector<std::string> notes;  // paragraphs under the charts (how the baselines are computed)
+  // What "to target" means ("validation accuracy 0.65"); empty: no to-target columns.
+  std::string target;
   ProfileSummary profile;
 };
 
