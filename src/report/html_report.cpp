@@ -40,7 +40,9 @@ table { border-collapse: collapse; width: 100%; font-size: 13.5px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e4e7eb;
   vertical-align: top; }
 th { color: #52606d; font-weight: 600; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n { white-space: nowrap; }
+section { overflow-x: auto; }
 tr.hl td { background: #fdf1e4; font-weight: 600; }
 tr.fb td { color: #9b2c1a; }
 .note { color: #52606d; font-size: 13.5px; }
