@@ -1,6 +1,7 @@
 #include "joulecast/io/codecarbon_import.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <fstream>
@@ -203,6 +204,17 @@ LayerInstance LayerFromGetznerFields(const std::string& module, const Fields& f,
     l.output_shape = {n};
   } else {
     throw std::invalid_argument(fmt::format("unknown module '{}' with layer parameters", module));
+  }
+  // The measurement reader allows at most 2^53 elements per sample: refuse more here, with the
+  // row's line, rather than write a file that cannot be read back (fuzz finding, issue 7).
+  for (const Shape* shape : {&l.input_shape, &l.output_shape}) {
+    double n = 1;
+    for (std::int64_t d : *shape) n *= static_cast<double>(d);
+    if (n > 9007199254740992.0) {
+      throw std::invalid_argument(fmt::format("{} shape {} has more than 2^53 elements",
+                                              shape == &l.input_shape ? "input" : "output",
+                                              fmt::join(*shape, "x")));
+    }
   }
   return l;
 }

@@ -139,6 +139,8 @@ const std::vector<Case> kCases = {
   {"ImportCcMultiLineField", "import codecarbon {bad}/cc_multiline_field.csv -o {dir}/existing.jsonl", "first skipped: {bad}/cc_multiline_field.csv:2: cpu_energy is not a number: '1\\n2'"},
   // Fuzz finding: negative MACs were imported into a file the measurement reader then refused.
   {"ImportCcNegativeMacs", "import codecarbon {bad}/cc_negative_macs.csv -o {dir}/existing.jsonl", "first skipped: {bad}/cc_negative_macs.csv:2: project_name field 'macs' is negative: -1000"},
+  // Fuzz finding: a layer with more than 2^53 input elements was imported into a file the reader refused.
+  {"ImportCcHugeInput", "import codecarbon {bad}/cc_huge_input.csv -o {dir}/existing.jsonl", "first skipped: {bad}/cc_huge_input.csv:2: input shape 10000000000000000 has more than 2^53 elements"},
   {"ImportCcNanEnergy", "import codecarbon {bad}/cc_nan_energy.csv -o {dir}/out.jsonl", "first skipped: {bad}/cc_nan_energy.csv:2: cpu_energy is not finite"},
   {"ImportCcNegativeEnergy", "import codecarbon {bad}/cc_negative_energy.csv -o {dir}/existing.jsonl", "first skipped: {bad}/cc_negative_energy.csv:2: cpu_energy is negative"},
   {"ImportCcShortRow", "import codecarbon {bad}/cc_short_row.csv -o {dir}/out.jsonl", "first skipped: {bad}/cc_short_row.csv:2: row has 4 fields, header has 13"},
