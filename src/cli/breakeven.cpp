@@ -24,18 +24,22 @@ void RunBreakeven(const BreakevenArgs& a) {
                                 {"e_enc_cls_j", a.e_enc_cls},
                                 {"e_cls_j", a.e_cls},
                                 {"tasks", b.tasks},
-                                {"first_paying_task", b.first_paying_task}}
+                                {"first_paying_task", b.first_paying_task
+                                                          ? nlohmann::json(*b.first_paying_task)
+                                                          : nlohmann::json(nullptr)}}
                      .dump(2)
               << "\n";
     return;
   }
-  std::cout << fmt::format("x = E_enc / (E_enc+cls - E_cls) = {} / ({} - {}) = {:.4g} tasks\n",
-                           a.e_enc, a.e_enc_cls, a.e_cls, b.tasks);
   std::cout << fmt::format(
-      "Training from scratch costs {} J per task; pretraining costs {} J once and then {} J per "
-      "task. Both cost the same at x tasks: pretraining pays off for more than {:.4g} downstream "
-      "tasks, i.e. from task {} on.\n",
-      a.e_enc_cls, a.e_enc, a.e_cls, b.tasks, b.first_paying_task);
+      "x = E_enc / (E_enc+cls - E_cls) = {:.6g} / ({:.6g} - {:.6g}) = {:.4g} tasks\n", a.e_enc,
+      a.e_enc_cls, a.e_cls, b.tasks);
+  std::cout << fmt::format(
+      "Training from scratch costs {:.6g} J per task; pretraining costs {:.6g} J once and then "
+      "{:.6g} J per task. Both cost the same at x tasks: pretraining pays off for more than "
+      "{:.4g} downstream tasks{}.\n",
+      a.e_enc_cls, a.e_enc, a.e_cls, b.tasks,
+      b.first_paying_task ? fmt::format(", i.e. from task {} on", *b.first_paying_task) : "");
 }
 
 }  // namespace

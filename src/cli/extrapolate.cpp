@@ -1,9 +1,11 @@
 // joulecast extrapolate LOG.csv --epochs N [--stable-epoch K|auto] [--window W]
-//   [--cv-threshold X] [--first K] [--json]
+//   [--cv-threshold X] [--first K] [--time-column NAME] [--json]
 // Total time and energy of a training run from its partial per-epoch log (io/training_log.h) by
 // the power-based and epoch-energy-based online estimators (predict/online_estimate.h). --first K
 // uses only the log's first K epochs; when the log holds at least N epochs, the measured totals of
-// its first N epochs are printed beside the prediction with the relative errors.
+// its first N epochs are printed beside the prediction with the relative errors. --time-column
+// reads the epoch times from another column than duration_s (e.g. cpu_s of tools/trainlog: the
+// CPU time of the training process, which other jobs sharing its core do not inflate).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -21,7 +23,7 @@ namespace joulecast::cli {
 namespace {
 
 struct ExtrapolateArgs {
-  std::string log, stable_epoch = "10";
+  std::string log, stable_epoch = "10", time_column = "duration_s";
   long long epochs = 0;
   int window = 5;
   double cv_threshold = 0.05;
@@ -54,7 +56,7 @@ void RunExtrapolate(const ExtrapolateArgs& a) {
           "--stable-epoch: expected an epoch number or 'auto', got '{}'", a.stable_epoch));
     }
   }
-  const TrainingLog full = LoadTrainingLog(a.log);
+  const TrainingLog full = LoadTrainingLog(a.log, a.time_column);
   TrainingLog log = full;
   if (a.first) {
     if (*a.first < 1 || *a.first > static_cast<long long>(full.epochs.size())) {
@@ -79,6 +81,7 @@ void RunExtrapolate(const ExtrapolateArgs& a) {
   nlohmann::json j = x.ToJson();
   j["log"] = a.log;
   j["energy_column"] = log.has_energy() ? nlohmann::json(log.energy_column) : nullptr;
+  j["time_column"] = log.time_column;
   j["first"] = a.first ? nlohmann::json(*a.first) : nullptr;
   j["measured"] = nullptr;
   if (time_s) {
@@ -99,8 +102,11 @@ void RunExtrapolate(const ExtrapolateArgs& a) {
     std::cout << j.dump(2) << "\n";
     return;
   }
-  std::cout << fmt::format("{}: {} of {} epochs logged{}{}\n", a.log, x.logged_epochs,
+  std::cout << fmt::format("{}: {} of {} epochs logged{}{}{}\n", a.log, x.logged_epochs,
                            x.total_epochs, a.first ? fmt::format(" (first {} used)", *a.first) : "",
+                           a.time_column == "duration_s"
+                               ? ""
+                               : fmt::format(", epoch times from {}", a.time_column),
                            log.has_energy() ? fmt::format(", energy from {}", log.energy_column)
                                             : ", time only (no energy_j or power_w column)");
   std::cout << fmt::format("stabilisation epoch {}{}; window: epochs {}-{} ({} epochs)\n",
@@ -160,6 +166,9 @@ void RegisterExtrapolate(CLI::App& app) {
   cmd->add_option("--first", a->first,
                   "Use only the log's first K epochs (and compare with its first N when it has "
                   "them)");
+  cmd->add_option("--time-column", a->time_column,
+                  "Column holding the epoch times in seconds (e.g. cpu_s)")
+      ->capture_default_str();
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->callback([a] { RunExtrapolate(*a); });
 }

@@ -21,22 +21,31 @@ double Field(const CsvRecord& r, std::size_t i, const std::string& where, const 
 
 }  // namespace
 
-TrainingLog ReadTrainingLog(std::istream& in, const std::string& name) {
+TrainingLog ReadTrainingLog(std::istream& in, const std::string& name,
+                            const std::string& time_column) {
+  if (time_column.empty() || time_column == "epoch" || time_column == "energy_j" ||
+      time_column == "power_w") {
+    throw std::runtime_error(fmt::format(
+        "time column '{}' cannot hold epoch times: name a column of seconds other than epoch, "
+        "energy_j and power_w",
+        time_column));
+  }
   CsvReader reader(in, name);
   const std::optional<CsvRecord> head = reader.Next();
   if (!head)
     throw std::runtime_error(
-        fmt::format("{}: empty file (expected a header with epoch, duration_s)", name));
+        fmt::format("{}: empty file (expected a header with epoch, {})", name, time_column));
   const CsvHeader header(head->fields);
   const std::string at_header = fmt::format("{}:{}", name, head->line);
   const std::size_t i_epoch = header.Index("epoch", at_header);
-  const std::size_t i_dur = header.Index("duration_s", at_header);
+  const std::size_t i_dur = header.Index(time_column, at_header);
   const bool has_e = header.Has("energy_j"), has_p = header.Has("power_w");
   const std::size_t i_e = has_e ? header.Index("energy_j", at_header) : 0;
   const std::size_t i_p = has_p ? header.Index("power_w", at_header) : 0;
   TrainingLog log;
   log.path = name;
   log.energy_column = has_e ? "energy_j" : has_p ? "power_w" : "";
+  log.time_column = time_column;
   while (std::optional<CsvRecord> r = reader.Next()) {
     if (r->fields.size() != header.size()) {
       throw std::runtime_error(fmt::format("{}:{}: {} fields, the header has {}", name, r->line,
@@ -51,10 +60,10 @@ TrainingLog ReadTrainingLog(std::istream& in, const std::string& name) {
           fmt::format("{}:{}: epoch {} expected, got {}", name, r->line, expected, r->fields[i_epoch]));
     }
     e.epoch = expected;
-    e.duration_s = Field(*r, i_dur, name, "duration_s");
+    e.duration_s = Field(*r, i_dur, name, time_column.c_str());
     if (!(e.duration_s > 0))
-      throw std::runtime_error(
-          fmt::format("{}:{}: duration_s must be > 0, got {}", name, r->line, r->fields[i_dur]));
+      throw std::runtime_error(fmt::format("{}:{}: {} must be > 0, got {}", name, r->line,
+                                           time_column, r->fields[i_dur]));
     std::optional<double> power;
     if (has_p) {
       power = Field(*r, i_p, name, "power_w");
@@ -70,8 +79,9 @@ TrainingLog ReadTrainingLog(std::istream& in, const std::string& name) {
     } else if (power) {
       e.energy_j = *power * e.duration_s;
       if (!std::isfinite(*e.energy_j)) {
-        throw std::runtime_error(fmt::format("{}:{}: power_w {} x duration_s {} overflows a double",
-                                             name, r->line, r->fields[i_p], r->fields[i_dur]));
+        throw std::runtime_error(fmt::format("{}:{}: power_w {} x {} {} overflows a double", name,
+                                             r->line, r->fields[i_p], time_column,
+                                             r->fields[i_dur]));
       }
     }
     log.epochs.push_back(e);
@@ -80,10 +90,10 @@ TrainingLog ReadTrainingLog(std::istream& in, const std::string& name) {
   return log;
 }
 
-TrainingLog LoadTrainingLog(const std::string& path) {
+TrainingLog LoadTrainingLog(const std::string& path, const std::string& time_column) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path));
-  return ReadTrainingLog(in, path);
+  return ReadTrainingLog(in, path, time_column);
 }
 
 }  // namespace joulecast

@@ -177,7 +177,16 @@ Breakeven PretrainingBreakeven(double e_enc_j, double e_enc_cls_j, double e_cls_
   }
   Breakeven b;
   b.tasks = e_enc_j / (e_enc_cls_j - e_cls_j);
-  b.first_paying_task = static_cast<long long>(std::floor(b.tasks)) + 1;
+  if (!std::isfinite(b.tasks)) {
+    throw std::runtime_error(fmt::format("x = {} J / {} J overflows a double", e_enc_j,
+                                         e_enc_cls_j - e_cls_j));
+  }
+  // floor(x) + 1 must fit a long long: converting a larger double is undefined behaviour.
+  // 2^63 is exact as a double; every double below it converts safely.
+  const double floor_x = std::floor(b.tasks);
+  if (floor_x + 1 < 9223372036854775808.0) {
+    b.first_paying_task = static_cast<long long>(floor_x) + 1;
+  }
   return b;
 }
 

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -161,6 +163,81 @@ TEST_F(ExtrapolateCliTest, TimeOnlyLogAndDetection) {
       << t.out;
 }
 
+TEST_F(ExtrapolateCliTest, TimeColumn) {
+  // The epoch times from cpu_s: 5 4 2 2 2 s; K = 1, w = 2, N = 8: window epochs 4..5 (4 s),
+  // t_u = 15 s, s = 3: t = 15 + 3 * 4 / 2 = 21 s. From duration_s (9 8 4 4 4 s) it would be
+  // 29 + 3 * 8 / 2 = 41 s.
+  const std::string log = Write("cpu.csv",
+                                "epoch,duration_s,cpu_s\n1,9,5\n2,8,4\n3,4,2\n4,4,2\n5,4,2\n");
+  const std::string args = "extrapolate " + Quote(log) + " --epochs 8 --stable-epoch 1 --window 2";
+  Result r = Run(args + " --time-column cpu_s --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["time_column"], "cpu_s");
+  EXPECT_DOUBLE_EQ(j["predicted_time_s"].get<double>(), 21);
+  Result d = Run(args + " --json");
+  ASSERT_EQ(d.status, 0) << d.err;
+  EXPECT_EQ(json::parse(d.out)["time_column"], "duration_s");
+  EXPECT_DOUBLE_EQ(json::parse(d.out)["predicted_time_s"].get<double>(), 41);
+  Result t = Run(args + " --time-column cpu_s");
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_TRUE(Contains(t.out, log + ": 5 of 8 epochs logged, epoch times from cpu_s, time only"))
+      << t.out;
+  Result bad = Run(args + " --time-column wall_s");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_EQ(bad.err, "joulecast: error: " + log + ":1: missing column 'wall_s'\n");
+}
+
+// The 60-epoch log of tools/trainlog on this machine (data/trainlogs/README.md), extrapolated
+// from its first 15 epochs with the defaults K = 10, w = 5 (window epochs 11-15) and compared
+// with its 60 measured epochs. The expected values are recomputed here from the CSV itself:
+// t = sum(1..15) + 45 x sum(11..15) / 5.
+TEST_F(ExtrapolateCliTest, ShippedLogFromItsFirstFifteenEpochs) {
+  const std::string path = "data/trainlogs/vgg11_cifar_div4_cpu1_60ep.csv";  // cwd: source dir
+  std::ifstream in(std::string(JOULECAST_SOURCE_DIR) + "/" + path);
+  ASSERT_TRUE(in) << path;
+  std::string line;
+  std::getline(in, line);
+  ASSERT_EQ(line, "epoch,duration_s,cpu_s,loss");
+  std::vector<double> wall, cpu;
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string epoch, w, c;
+    std::getline(ss, epoch, ',');
+    std::getline(ss, w, ',');
+    std::getline(ss, c, ',');
+    wall.push_back(std::stod(w));
+    cpu.push_back(std::stod(c));
+  }
+  ASSERT_EQ(wall.size(), 60u);
+  auto expected = [](const std::vector<double>& t) {
+    double used = 0, window = 0, total = 0;
+    for (int k = 0; k < 60; ++k) {
+      total += t[k];
+      if (k < 15) used += t[k];
+      if (k >= 10 && k < 15) window += t[k];
+    }
+    const double predicted = used + 45 * window / 5;
+    return std::make_pair(predicted, 100 * (predicted - total) / total);
+  };
+  for (const char* column : {"duration_s", "cpu_s"}) {
+    const auto [predicted, error] = expected(std::string(column) == "cpu_s" ? cpu : wall);
+    Result r = Run("extrapolate " + path + " --epochs 60 --first 15 --time-column " + column +
+                   " --json");
+    ASSERT_EQ(r.status, 0) << r.err;
+    const json j = json::parse(r.out);
+    EXPECT_EQ(j["window_epochs"], json({11, 15}));
+    EXPECT_NEAR(j["predicted_time_s"].get<double>(), predicted, 1e-9 * predicted) << column;
+    EXPECT_NEAR(j["measured"]["time_error_pct"].get<double>(), error, 1e-9) << column;
+  }
+  // The figures data/trainlogs/README.md reports: wall time -9.37 % (other jobs shared the core
+  // and their load changed during the run), CPU time -0.14 %.
+  Result w = Run("extrapolate " + path + " --epochs 60 --first 15");
+  EXPECT_TRUE(Contains(w.out, "time error -9.37%")) << w.out;
+  Result c = Run("extrapolate " + path + " --epochs 60 --first 15 --time-column cpu_s");
+  EXPECT_TRUE(Contains(c.out, "time error -0.14%")) << c.out;
+}
+
 TEST_F(ExtrapolateCliTest, BadInput) {
   const std::string log = Write("log.csv", kEnergyLog);
   auto err = [&](const std::string& args) {
@@ -234,6 +311,13 @@ TEST_F(ExtrapolateCliTest, Breakeven) {
   EXPECT_EQ(bad.err,
             "joulecast: error: --e-enc-cls 50 J is not above --e-cls 50 J: per task, the pretrained "
             "encoder saves nothing, so pretraining never pays off\n");
+  // x = 1e19 tasks: no whole task number to print (it would not fit a 64-bit integer).
+  Result huge = Run("breakeven --e-enc 1e19 --e-enc-cls 2 --e-cls 1 --json");
+  ASSERT_EQ(huge.status, 0) << huge.err;
+  EXPECT_TRUE(json::parse(huge.out)["first_paying_task"].is_null()) << huge.out;
+  Result huge_text = Run("breakeven --e-enc 1e19 --e-enc-cls 2 --e-cls 1");
+  EXPECT_TRUE(Contains(huge_text.out, "pays off for more than 1e+19 downstream tasks.\n"))
+      << huge_text.out;
   Result neg = Run("breakeven --e-enc -1 --e-enc-cls 300 --e-cls 50");
   EXPECT_EQ(neg.status, 1);
   EXPECT_EQ(neg.err, "joulecast: error: --e-enc must be a finite energy > 0 J, got -1\n");

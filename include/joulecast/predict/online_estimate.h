@@ -40,7 +40,8 @@
 // detection, totals that overflow a double ("LOG.csv: the durations or energies are too large:
 // the extrapolated totals over 100 epochs overflow a double"), and for the break-even non-finite or non-positive energies or E_enc+cls <= E_cls
 // ("--e-enc-cls 5 J is not above --e-cls 8 J: per task, the pretrained encoder saves nothing, so
-// pretraining never pays off").
+// pretraining never pays off"), and an x that overflows a double ("x = 1e+300 J / 1e-300 J
+// overflows a double").
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -83,8 +84,9 @@ Extrapolation Extrapolate(const TrainingLog& log, int total_epochs,
                           const OnlineOptions& options = {});
 
 struct Breakeven {
-  double tasks = 0;                // x
-  long long first_paying_task = 0;  // floor(x) + 1
+  double tasks = 0;  // x
+  // floor(x) + 1; unset when that does not fit a long long (x >= 2^63 − 1: in practice, never).
+  std::optional<long long> first_paying_task;
 };
 
 Breakeven PretrainingBreakeven(double e_enc_j, double e_enc_cls_j, double e_cls_j);
