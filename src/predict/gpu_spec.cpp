@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <stdexcept>
 #include <utility>
 
 #include "joulecast/io/data_path.h"
+#include "joulecast/io/json_file.h"
 
 namespace joulecast {
 namespace {
@@ -147,17 +147,7 @@ GpuTable GpuTable::FromJson(const json& j, const std::string& where) {
   return t;
 }
 
-GpuTable GpuTable::Load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path));
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw std::runtime_error(fmt::format("{}: invalid JSON ({})", path, e.what()));
-  }
-  return FromJson(j, path);
-}
+GpuTable GpuTable::Load(const std::string& path) { return FromJson(ReadJsonFile(path), path); }
 
 GpuTable GpuTable::LoadDefault() { return Load(FindDataFile("hardware/gpus.json")); }
 

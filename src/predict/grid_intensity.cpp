@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <stdexcept>
 #include <utility>
 
 #include "joulecast/io/data_path.h"
+#include "joulecast/io/json_file.h"
 #include "joulecast/predict/gpu_spec.h"  // EditDistance
 
 namespace joulecast {
@@ -68,8 +68,7 @@ GridIntensityTable GridIntensityTable::FromJson(const nlohmann::json& j, const s
     auto v = r.find("g_co2e_per_kwh");
     if (v == r.end() || !v->is_number() || !std::isfinite(v->get<double>()) ||
         v->get<double>() < 0) {
-      throw std::runtime_error(
-          fmt::format("{}: field 'g_co2e_per_kwh' must be a number >= 0", at));
+      throw std::runtime_error(fmt::format("{}: field 'g_co2e_per_kwh' must be a number >= 0", at));
     }
     g.g_co2e_per_kwh = v->get<double>();
     auto y = r.find("year");
@@ -87,15 +86,7 @@ GridIntensityTable GridIntensityTable::FromJson(const nlohmann::json& j, const s
 }
 
 GridIntensityTable GridIntensityTable::Load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path));
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw std::runtime_error(fmt::format("{}: invalid JSON: {}", path, e.what()));
-  }
-  return FromJson(j, path);
+  return FromJson(ReadJsonFile(path), path);
 }
 
 GridIntensityTable GridIntensityTable::LoadDefault() {

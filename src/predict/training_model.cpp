@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "joulecast/io/atomic_file.h"
+#include "joulecast/io/json_file.h"
 #include "joulecast/predict/energy_baselines.h"
 #include "joulecast/regress/cross_validation.h"
 #include "joulecast/regress/metrics.h"
@@ -61,7 +62,8 @@ std::int64_t IntegerField(const json& j, const char* key) {
   const json& v = j.at(key);
   if (!v.is_number_integer() ||
       (v.is_number_unsigned() &&
-       v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))) {
+       v.get<std::uint64_t>() >
+           static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))) {
     throw std::runtime_error(fmt::format("field '{}' must be an integer, got {}", key, v.dump()));
   }
   return v.get<std::int64_t>();
@@ -326,10 +328,8 @@ json TrainingModelOptions::ToJson() const {
 }
 
 json TargetModel::ToJson() const {
-  return json{{"scale", scale},
-              {"exponent", exponent},
-              {"cv_mape", cv_mape},
-              {"candidates", candidates}};
+  return json{
+      {"scale", scale}, {"exponent", exponent}, {"cv_mape", cv_mape}, {"candidates", candidates}};
 }
 
 TargetModel TargetModel::FromJson(const json& j) {
@@ -684,7 +684,8 @@ TrainingModel TrainingModel::FromJson(const json& j, const std::string& where) {
     p.time_scale_ref = tm.at("scale_ref").get<double>();
     p.powerlimit_exponent = tm.at("powerlimit_exponent").get<double>();
     if (!(p.idle_fraction >= 0 && p.idle_fraction < 1))
-      throw std::runtime_error(fmt::format("power.idle_fraction {} is not in [0, 1)", p.idle_fraction));
+      throw std::runtime_error(
+          fmt::format("power.idle_fraction {} is not in [0, 1)", p.idle_fraction));
     if (!(p.cap_rho > 0) || !(p.cap_softness > 0) || !(p.power_scale_ref > 0) ||
         !(p.time_scale_ref > 0)) {
       throw std::runtime_error(
@@ -703,9 +704,9 @@ TrainingModel TrainingModel::FromJson(const json& j, const std::string& where) {
         throw std::runtime_error(
             fmt::format("workload '{}': non-positive GFLOPs or params", c.name));
       if (c.utilisation.size() != knots || c.log_time.size() != knots) {
-        throw std::runtime_error(fmt::format(
-            "workload '{}': {} knots, but utilisation has {} values and log_time {}", c.name,
-            knots, c.utilisation.size(), c.log_time.size()));
+        throw std::runtime_error(
+            fmt::format("workload '{}': {} knots, but utilisation has {} values and log_time {}",
+                        c.name, knots, c.utilisation.size(), c.log_time.size()));
       }
       p.workloads.push_back(c);
     }
@@ -729,15 +730,7 @@ TrainingModel TrainingModel::FromJson(const json& j, const std::string& where) {
 }
 
 TrainingModel TrainingModel::Load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path));
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw std::runtime_error(fmt::format("{}: invalid JSON ({})", path, e.what()));
-  }
-  return FromJson(j, path);
+  return FromJson(ReadJsonFile(path), path);
 }
 
 void TrainingModel::Save(const std::string& path) const {

@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <stdexcept>
 
 #include "joulecast/io/data_path.h"
+#include "joulecast/io/json_file.h"
 
 namespace joulecast {
 namespace {
@@ -84,15 +84,7 @@ WorkloadTable WorkloadTable::FromJson(const json& j, const std::string& where) {
 }
 
 WorkloadTable WorkloadTable::Load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path));
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw std::runtime_error(fmt::format("{}: invalid JSON ({})", path, e.what()));
-  }
-  return FromJson(j, path);
+  return FromJson(ReadJsonFile(path), path);
 }
 
 WorkloadTable WorkloadTable::LoadDefault() { return Load(FindDataFile("workloads.json")); }
