@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -62,6 +63,26 @@ inline Result RunJoulecast(const fs::path& scratch, const std::string& args,
   fs::remove(out);
   fs::remove(err);
   return r;
+}
+
+// A Zeus-format trace for one GPU: 6 workloads x 3 batch sizes x 3 power limits, with time
+// falling and power rising with the batch size and the limit (synthetic, smooth).
+inline std::string SyntheticTrace(double speed, double tdp) {
+  std::string s = "dataset,network,batch_size,optimizer,power_limit,time_per_epoch,average_power\n";
+  const char* keys[][2] = {{"cifar100", "shufflenetv2"},   {"imagenet", "resnet50"},
+                           {"librispeech", "deepspeech2"}, {"movielens-1m", "ncf"},
+                           {"squad", "bert_base_uncased"}, {"sentiment140", "bert_base_uncased"}};
+  for (int w = 0; w < 6; ++w) {
+    for (int bs : {16, 64, 256}) {
+      for (double frac : {0.5, 0.75, 1.0}) {
+        const double t = (100.0 + 50 * w) * std::pow(256.0 / bs, 0.3) / speed / std::pow(frac, 0.2);
+        const double p = tdp * frac * (0.6 + 0.05 * std::log2(bs) / 8);
+        s += std::string(keys[w][0]) + "," + keys[w][1] + "," + std::to_string(bs) + ",adam," +
+             std::to_string(frac * tdp) + "," + std::to_string(t) + "," + std::to_string(p) + "\n";
+      }
+    }
+  }
+  return s;
 }
 
 // A fresh directory per test (joulecast_cli_<pid>_<test name> under the system's temp

@@ -14,74 +14,21 @@
 #include <utility>
 #include <vector>
 
+#include "cli_helpers.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kBinary = JOULECAST_BINARY;
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool Contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
 
 // Eight epochs: durations 10 6 4 4 5 4 5 3 s, energies 1000 500 400 420 450 400 500 330 J.
 const char* kEnergyLog =
     "epoch,duration_s,energy_j\n1,10,1000\n2,6,500\n3,4,400\n4,4,420\n5,5,450\n6,4,400\n7,5,500\n"
     "8,3,330\n";
 
-class ExtrapolateCliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("joulecast_extrapolate_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  Result Run(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    std::string cmd =
-        Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
-    int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
-  }
-  std::string Write(const std::string& name, const std::string& text) {
-    const std::string p = (dir_ / name).string();
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-  fs::path dir_;
-};
+class ExtrapolateCliTest : public CliFixture {};
 
 TEST_F(ExtrapolateCliTest, BothEstimatorsByHand) {
   // K = 2, w = 3, N = 20: window epochs 6..8, T_w = 12 s, E_w = 1230 J, P_w = 102.5 W;
@@ -107,7 +54,8 @@ TEST_F(ExtrapolateCliTest, BothEstimatorsByHand) {
   EXPECT_TRUE(Contains(t.out, log + ": 8 of 20 epochs logged, energy from energy_j\n")) << t.out;
   EXPECT_TRUE(Contains(t.out, "stabilisation epoch 2; window: epochs 6-8 (3 epochs)\n")) << t.out;
   EXPECT_TRUE(Contains(t.out, "predicted total t = 89.00 s")) << t.out;
-  EXPECT_TRUE(Contains(t.out, "power-based        E = P_w x t = 102.50 W x 89.00 s = 9122.5 J")) << t.out;
+  EXPECT_TRUE(Contains(t.out, "power-based        E = P_w x t = 102.50 W x 89.00 s = 9122.5 J"))
+      << t.out;
   EXPECT_TRUE(Contains(t.out, "E = E_w x s/w + E_u = 1230.0 J x 12/3 + 4000.0 J = 8920.0 J"))
       << t.out;
 }
@@ -119,8 +67,8 @@ TEST_F(ExtrapolateCliTest, FirstEpochsAgainstTheMeasuredRest) {
   // Power-based 1270 / 13 * 42 = 4103.08 J against 4000 J: +2.577 %; epoch-energy-based
   // 1270 * 3 / 3 + 2770 = 4040 J: +1 %.
   const std::string log = Write("log.csv", kEnergyLog);
-  Result r = Run("extrapolate " + Quote(log) +
-                 " --epochs 8 --first 5 --stable-epoch 2 --window 3 --json");
+  Result r =
+      Run("extrapolate " + Quote(log) + " --epochs 8 --first 5 --stable-epoch 2 --window 3 --json");
   ASSERT_EQ(r.status, 0) << r.err;
   const json j = json::parse(r.out);
   EXPECT_EQ(j["first"], 5);
@@ -135,8 +83,9 @@ TEST_F(ExtrapolateCliTest, FirstEpochsAgainstTheMeasuredRest) {
   EXPECT_NEAR(m["epoch_based_error_pct"].get<double>(), 1.0, 1e-9);
   Result t = Run("extrapolate " + Quote(log) + " --epochs 8 --first 5 --stable-epoch 2 --window 3");
   ASSERT_EQ(t.status, 0) << t.err;
-  EXPECT_TRUE(Contains(t.out, "measured (first 8 epochs of the log): 41.00 s, time error +2.44%; "
-                              "4000.0 J, power-based error +2.58%, epoch-based error +1.00%\n"))
+  EXPECT_TRUE(Contains(t.out,
+                       "measured (first 8 epochs of the log): 41.00 s, time error +2.44%; "
+                       "4000.0 J, power-based error +2.58%, epoch-based error +1.00%\n"))
       << t.out;
 }
 
@@ -144,9 +93,10 @@ TEST_F(ExtrapolateCliTest, TimeOnlyLogAndDetection) {
   // Durations 10 6 4 4.1 3.9 4 4: with w = 3 the first window of CV <= 0.05 is epochs 3..5
   // (K = 2). The window used is the last three epochs (3.9 + 4 + 4 = 11.9 s), t_u = 36 s, N = 10:
   // t = 36 + 3 * 11.9 / 3 = 47.9 s.
-  const std::string log =
-      Write("t.csv", "epoch,duration_s,loss\n1,10,2\n2,6,2\n3,4,2\n4,4.1,2\n5,3.9,2\n6,4,2\n7,4,2\n");
-  Result r = Run("extrapolate " + Quote(log) + " --epochs 10 --stable-epoch auto --window 3 --json");
+  const std::string log = Write(
+      "t.csv", "epoch,duration_s,loss\n1,10,2\n2,6,2\n3,4,2\n4,4.1,2\n5,3.9,2\n6,4,2\n7,4,2\n");
+  Result r =
+      Run("extrapolate " + Quote(log) + " --epochs 10 --stable-epoch auto --window 3 --json");
   ASSERT_EQ(r.status, 0) << r.err;
   const json j = json::parse(r.out);
   EXPECT_EQ(j["stable_epoch"], 2);
@@ -156,8 +106,9 @@ TEST_F(ExtrapolateCliTest, TimeOnlyLogAndDetection) {
   EXPECT_TRUE(j["power_based_energy_j"].is_null());
   Result t = Run("extrapolate " + Quote(log) + " --epochs 10 --stable-epoch auto --window 3");
   EXPECT_TRUE(Contains(t.out, "time only (no energy_j or power_w column)")) << t.out;
-  EXPECT_TRUE(Contains(t.out, "stabilisation epoch 2 (detected: first window with duration CV <= "
-                              "0.05)"))
+  EXPECT_TRUE(Contains(t.out,
+                       "stabilisation epoch 2 (detected: first window with duration CV <= "
+                       "0.05)"))
       << t.out;
   EXPECT_TRUE(Contains(t.out, "energy: not estimated (the log has no energy_j or power_w column)"))
       << t.out;
@@ -167,8 +118,8 @@ TEST_F(ExtrapolateCliTest, TimeColumn) {
   // The epoch times from cpu_s: 5 4 2 2 2 s; K = 1, w = 2, N = 8: window epochs 4..5 (4 s),
   // t_u = 15 s, s = 3: t = 15 + 3 * 4 / 2 = 21 s. From duration_s (9 8 4 4 4 s) it would be
   // 29 + 3 * 8 / 2 = 41 s.
-  const std::string log = Write("cpu.csv",
-                                "epoch,duration_s,cpu_s\n1,9,5\n2,8,4\n3,4,2\n4,4,2\n5,4,2\n");
+  const std::string log =
+      Write("cpu.csv", "epoch,duration_s,cpu_s\n1,9,5\n2,8,4\n3,4,2\n4,4,2\n5,4,2\n");
   const std::string args = "extrapolate " + Quote(log) + " --epochs 8 --stable-epoch 1 --window 2";
   Result r = Run(args + " --time-column cpu_s --json");
   ASSERT_EQ(r.status, 0) << r.err;
@@ -222,8 +173,8 @@ TEST_F(ExtrapolateCliTest, ShippedLogFromItsFirstFifteenEpochs) {
   };
   for (const char* column : {"duration_s", "cpu_s"}) {
     const auto [predicted, error] = expected(std::string(column) == "cpu_s" ? cpu : wall);
-    Result r = Run("extrapolate " + path + " --epochs 60 --first 15 --time-column " + column +
-                   " --json");
+    Result r =
+        Run("extrapolate " + path + " --epochs 60 --first 15 --time-column " + column + " --json");
     ASSERT_EQ(r.status, 0) << r.err;
     const json j = json::parse(r.out);
     EXPECT_EQ(j["window_epochs"], json({11, 15}));
@@ -259,8 +210,7 @@ TEST_F(ExtrapolateCliTest, BadInput) {
   EXPECT_EQ(err(Quote(log) + " --epochs 100 --stable-epoch ten"),
             "joulecast: error: --stable-epoch: expected an epoch number or 'auto', got 'ten'\n");
   EXPECT_EQ(err(Quote(log) + " --epochs 100 --first 9"),
-            "joulecast: error: --first must be between 1 and the 8 epochs of " + log +
-                ", got 9\n");
+            "joulecast: error: --first must be between 1 and the 8 epochs of " + log + ", got 9\n");
   EXPECT_EQ(err(Quote(log) + " --epochs 100 --stable-epoch auto --cv-threshold 0"),
             "joulecast: error: --cv-threshold must be > 0, got 0\n");
   // Window CVs of durations 10 6 4 4 5 4 5 3 with w = 3: epochs 2-4 0.2020, 3-5 and 4-6 0.1088,
@@ -271,11 +221,12 @@ TEST_F(ExtrapolateCliTest, BadInput) {
                 "<= 0.001 (lowest 0.1010, epochs 5-7); give --stable-epoch K\n");
   // Missing, empty and malformed logs.
   const std::string missing = (dir_ / "missing.csv").string();
-  EXPECT_EQ(err(Quote(missing) + " --epochs 10"), "joulecast: error: " + missing + ": cannot open\n");
+  EXPECT_EQ(err(Quote(missing) + " --epochs 10"),
+            "joulecast: error: " + missing + ": cannot open\n");
   const std::string empty = Write("empty.csv", "");
-  EXPECT_EQ(err(Quote(empty) + " --epochs 10"),
-            "joulecast: error: " + empty +
-                ": empty file (expected a header with epoch, duration_s)\n");
+  EXPECT_EQ(
+      err(Quote(empty) + " --epochs 10"),
+      "joulecast: error: " + empty + ": empty file (expected a header with epoch, duration_s)\n");
   const std::string header = Write("header.csv", "epoch,duration_s,energy_j\n");
   EXPECT_EQ(err(Quote(header) + " --epochs 10"),
             "joulecast: error: " + header + ": no epochs after the header\n");
@@ -308,9 +259,10 @@ TEST_F(ExtrapolateCliTest, Breakeven) {
   EXPECT_TRUE(Contains(t.out, "from task 5 on.")) << t.out;
   Result bad = Run("breakeven --e-enc 1000 --e-enc-cls 50 --e-cls 50");
   EXPECT_EQ(bad.status, 1);
-  EXPECT_EQ(bad.err,
-            "joulecast: error: --e-enc-cls 50 J is not above --e-cls 50 J: per task, the pretrained "
-            "encoder saves nothing, so pretraining never pays off\n");
+  EXPECT_EQ(
+      bad.err,
+      "joulecast: error: --e-enc-cls 50 J is not above --e-cls 50 J: per task, the pretrained "
+      "encoder saves nothing, so pretraining never pays off\n");
   // x = 1e19 tasks: no whole task number to print (it would not fit a 64-bit integer).
   Result huge = Run("breakeven --e-enc 1e19 --e-enc-cls 2 --e-cls 1 --json");
   ASSERT_EQ(huge.status, 0) << huge.err;

@@ -25,29 +25,19 @@
 #include <zlib.h>
 #endif
 
+#include "cli_helpers.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kBinary = JOULECAST_BINARY;
+using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
 const std::string kSource = JOULECAST_SOURCE_DIR;
 constexpr int kWidth = 1100, kHeight = 1500;
 
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::uint32_t Be32(const std::string& s, std::size_t at) {
-  return (std::uint32_t(std::uint8_t(s[at])) << 24) | (std::uint32_t(std::uint8_t(s[at + 1])) << 16) |
+  return (std::uint32_t(std::uint8_t(s[at])) << 24) |
+         (std::uint32_t(std::uint8_t(s[at + 1])) << 16) |
          (std::uint32_t(std::uint8_t(s[at + 2])) << 8) | std::uint32_t(std::uint8_t(s[at + 3]));
 }
 
@@ -123,16 +113,26 @@ std::vector<std::array<std::uint8_t, 3>> DecodePixels(const Png& png) {
       const int c = i >= std::size_t(channels) ? prev[i - channels] : 0;
       int pred = 0;
       switch (filter) {
-        case 0: pred = 0; break;
-        case 1: pred = a; break;
-        case 2: pred = b; break;
-        case 3: pred = (a + b) / 2; break;
+        case 0:
+          pred = 0;
+          break;
+        case 1:
+          pred = a;
+          break;
+        case 2:
+          pred = b;
+          break;
+        case 3:
+          pred = (a + b) / 2;
+          break;
         case 4: {
           const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
           pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
           break;
         }
-        default: ADD_FAILURE() << "bad PNG filter " << int(filter) << " on line " << y; return {};
+        default:
+          ADD_FAILURE() << "bad PNG filter " << int(filter) << " on line " << y;
+          return {};
       }
       cur[i] = std::uint8_t(line[i] + pred);
     }
@@ -165,10 +165,10 @@ TEST(HtmlScreenshotTest, CompareReportRendersInChromium) {
   const std::string shot =
       "timeout 180 " + Quote(chromium) +
       " --headless --no-sandbox --disable-gpu --disable-background-networking --hide-scrollbars "
-      "--no-first-run --user-data-dir=" + Quote((dir / "profile").string()) +
-      " --window-size=" + std::to_string(kWidth) + "," + std::to_string(kHeight) +
-      " --screenshot=" + Quote(png_path.string()) + " " + Quote("file://" + html.string()) +
-      " >" + Quote((dir / "chromium.log").string()) + " 2>&1";
+      "--no-first-run --user-data-dir=" +
+      Quote((dir / "profile").string()) + " --window-size=" + std::to_string(kWidth) + "," +
+      std::to_string(kHeight) + " --screenshot=" + Quote(png_path.string()) + " " +
+      Quote("file://" + html.string()) + " >" + Quote((dir / "chromium.log").string()) + " 2>&1";
   const int raw = std::system(shot.c_str());
   const int status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   ASSERT_EQ(status, 0) << shot << "\n" << Slurp(dir / "chromium.log");

@@ -15,32 +15,16 @@
 #include <string>
 #include <vector>
 
+#include "cli_helpers.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kBinary = JOULECAST_BINARY;
+using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
 const std::string kSource = JOULECAST_SOURCE_DIR;
 const std::string kProfile = kSource + "/models/xeon-gold-5120.json";
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::size_t Count(const std::string& hay, const std::string& needle) {
   std::size_t n = 0;
@@ -75,30 +59,8 @@ std::vector<std::string> TableRows(const std::string& html, const std::string& c
   return rows;
 }
 
-class HtmlCliTest : public ::testing::Test {
+class HtmlCliTest : public CliFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("joulecast_html_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  Result Run(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string cmd =
-        Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
-    const int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    fs::remove(out);
-    fs::remove(err);
-    return r;
-  }
-
   // Runs `args --json --html PAGE` and returns (json, page); both come from one run.
   std::pair<json, std::string> JsonAndPage(const std::string& args) {
     const fs::path page = dir_ / "page.html";
@@ -124,8 +86,6 @@ class HtmlCliTest : public ::testing::Test {
     for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
     return names;
   }
-
-  fs::path dir_;
 };
 
 void ExpectSelfContained(const std::string& html) {
@@ -178,9 +138,9 @@ TEST_F(HtmlCliTest, PredictWithoutPerLayerMarksOnlyWhatJsonHas) {
 }
 
 TEST_F(HtmlCliTest, ComparePageEqualsJsonWithParetoFront) {
-  const auto [j, html] = JsonAndPage(
-      "compare alexnet vgg16 resnet50 mobilenet_v2 --model " + Quote(kProfile) +
-      " --accuracy alexnet=0.5652,vgg16=0.7159,resnet50=0.7613,mobilenet_v2=0.7188");
+  const auto [j, html] =
+      JsonAndPage("compare alexnet vgg16 resnet50 mobilenet_v2 --model " + Quote(kProfile) +
+                  " --accuracy alexnet=0.5652,vgg16=0.7159,resnet50=0.7613,mobilenet_v2=0.7188");
   ASSERT_TRUE(j.is_object());
   ExpectSelfContained(html);
   const json& archs = j["architectures"];
@@ -208,7 +168,8 @@ TEST_F(HtmlCliTest, AccuracyCsvGivesTheSamePage) {
   std::ofstream(csv) << "name,accuracy,source\nalexnet,0.5652,torchvision\n"
                         "vgg16,0.7159,torchvision\nresnet50,0.7613,torchvision\n";
   const std::string base = "compare alexnet vgg16 resnet50 --model " + Quote(kProfile);
-  const auto [a, from_list] = JsonAndPage(base + " --accuracy alexnet=0.5652,vgg16=0.7159,resnet50=0.7613");
+  const auto [a, from_list] =
+      JsonAndPage(base + " --accuracy alexnet=0.5652,vgg16=0.7159,resnet50=0.7613");
   const auto [b, from_csv] = JsonAndPage(base + " --accuracy-csv " + Quote(csv.string()));
   EXPECT_EQ(a, b);
   EXPECT_EQ(from_list, from_csv);
@@ -217,11 +178,10 @@ TEST_F(HtmlCliTest, AccuracyCsvGivesTheSamePage) {
 
 TEST_F(HtmlCliTest, TwentyArchitecturesStayReadable) {
   // The 14 zoo networks and six AlexNets with other classifier widths (own names and files).
-  std::vector<std::string> args = {"alexnet",  "vgg11",        "vgg13",
-                                   "vgg16",    "vgg19",        "resnet18",
-                                   "resnet34", "resnet50",     "resnet101",
-                                   "resnet152", "mobilenet_v2", "shufflenet_v2_x1_0",
-                                   "squeezenet1_0", "densenet121"};
+  std::vector<std::string> args = {
+      "alexnet",       "vgg11",      "vgg13",     "vgg16",     "vgg19",        "resnet18",
+      "resnet34",      "resnet50",   "resnet101", "resnet152", "mobilenet_v2", "shufflenet_v2_x1_0",
+      "squeezenet1_0", "densenet121"};
   json alexnet = json::parse(Slurp(kSource + "/data/architectures/alexnet.json"));
   for (int k = 1; k <= 6; ++k) {
     json v = alexnet;
@@ -242,8 +202,9 @@ TEST_F(HtmlCliTest, TwentyArchitecturesStayReadable) {
   // Bars keep 24 px per row, and long names are cut with the full name in the tooltip.
   std::smatch m;
   ASSERT_TRUE(std::regex_search(
-      html, m, std::regex("viewBox=\"0 0 1000.00 ([0-9.]+)\"[^>]*aria-label=\"energy per forward "
-                          "pass by architecture\"")));
+      html, m,
+      std::regex("viewBox=\"0 0 1000.00 ([0-9.]+)\"[^>]*aria-label=\"energy per forward "
+                 "pass by architecture\"")));
   EXPECT_GE(std::stod(m[1]), 20 * 24.0);
   EXPECT_NE(html.find(">alexnet_with_a_long_name_classe\u2026</text>"), std::string::npos);
   EXPECT_NE(html.find("<title>alexnet_with_a_long_name_classes_600: "), std::string::npos);
@@ -279,7 +240,8 @@ TEST_F(HtmlCliTest, SweepPageEqualsJsonAndMarksTheCheapest) {
   for (std::size_t i = 0; i < settings.size(); ++i) {
     const json& s = settings[i];
     const std::string name = "batch " + std::to_string(s["batch_size"].get<int>()) + ", " +
-                             std::to_string(static_cast<int>(s["power_limit_w"].get<double>())) + " W";
+                             std::to_string(static_cast<int>(s["power_limit_w"].get<double>())) +
+                             " W";
     EXPECT_NE(rows[i + 1].find("<td>" + name), std::string::npos) << name;
     EXPECT_EQ(rows[i + 1].rfind("<tr class=\"hl\">", 0) == 0, s["cheapest"].get<bool>()) << name;
     EXPECT_EQ(rows[i + 1].find("\u2605 cheapest") != std::string::npos, s["cheapest"].get<bool>());
@@ -355,7 +317,8 @@ TEST_F(HtmlCliTest, UnwritablePathIsAnErrorWithNoFileLeft) {
       EXPECT_EQ(r.status, 1) << cmd;
       EXPECT_EQ(r.err.rfind("joulecast: error: --html: " + page.string() + ": cannot write (", 0),
                 0u)
-          << cmd << "\n" << r.err;
+          << cmd << "\n"
+          << r.err;
       EXPECT_EQ(Count(r.err, "\n"), 1u) << r.err;
       EXPECT_EQ(r.out, "") << cmd;  // nothing printed before the failure
     }

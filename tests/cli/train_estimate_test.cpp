@@ -14,94 +14,42 @@
 #include <sstream>
 #include <string>
 
+#include "cli_helpers.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kBinary = JOULECAST_BINARY;
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool Contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-
-// A Zeus-format trace for one GPU: 6 workloads x 3 batch sizes x 3 power limits, with time
-// falling and power rising with the batch size and the limit (synthetic, smooth).
-std::string SyntheticTrace(double speed, double tdp) {
-  std::string s = "dataset,network,batch_size,optimizer,power_limit,time_per_epoch,average_power\n";
-  const char* keys[][2] = {{"cifar100", "shufflenetv2"},   {"imagenet", "resnet50"},
-                           {"librispeech", "deepspeech2"}, {"movielens-1m", "ncf"},
-                           {"squad", "bert_base_uncased"}, {"sentiment140", "bert_base_uncased"}};
-  for (int w = 0; w < 6; ++w) {
-    for (int bs : {16, 64, 256}) {
-      for (double frac : {0.5, 0.75, 1.0}) {
-        const double t = (100.0 + 50 * w) * std::pow(256.0 / bs, 0.3) / speed / std::pow(frac, 0.2);
-        const double p = tdp * frac * (0.6 + 0.05 * std::log2(bs) / 8);
-        s += std::string(keys[w][0]) + "," + keys[w][1] + "," + std::to_string(bs) + ",adam," +
-             std::to_string(frac * tdp) + "," + std::to_string(t) + "," + std::to_string(p) + "\n";
-      }
-    }
-  }
-  return s;
-}
-
-Result RunIn(const fs::path& dir, const std::string& args) {
-  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-  std::string cmd =
-      Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
-  int raw = std::system(cmd.c_str());
-  Result r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = Slurp(out);
-  r.err = Slurp(err);
-  return r;
-}
+using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
 
 class TrainEstimateCliTest : public ::testing::Test {
  protected:
   // One profile for the whole suite: import the two synthetic traces and fit.
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("joulecast_train_estimate_cli_" + std::to_string(::getpid()));
+    dir_ =
+        fs::temp_directory_path() / ("joulecast_train_estimate_cli_" + std::to_string(::getpid()));
     fs::create_directories(dir_);
     std::ofstream(dir_ / "v100.csv") << SyntheticTrace(1.3, 250);
     std::ofstream(dir_ / "rtx.csv") << SyntheticTrace(1.0, 260);
     const std::string d = dir_.string() + "/";
-    fit_ok_ = RunIn(dir_, "import zeus " + Quote(d + "v100.csv") + " --gpu V100 -q -o " +
-                              Quote(d + "v100.jsonl")).status == 0 &&
-              RunIn(dir_, "import zeus " + Quote(d + "rtx.csv") + " --gpu 'RTX 6000' -q -o " +
-                              Quote(d + "rtx.jsonl")).status == 0 &&
-              RunIn(dir_, "fit " + Quote(d + "v100.jsonl") + " " + Quote(d + "rtx.jsonl") +
-                              " -q -o " + Quote(d + "gt.json")).status == 0;
+    fit_ok_ = RunJoulecast(dir_, "import zeus " + Quote(d + "v100.csv") + " --gpu V100 -q -o " +
+                                     Quote(d + "v100.jsonl"))
+                      .status == 0 &&
+              RunJoulecast(dir_, "import zeus " + Quote(d + "rtx.csv") +
+                                     " --gpu 'RTX 6000' -q -o " + Quote(d + "rtx.jsonl"))
+                      .status == 0 &&
+              RunJoulecast(dir_, "fit " + Quote(d + "v100.jsonl") + " " + Quote(d + "rtx.jsonl") +
+                                     " -q -o " + Quote(d + "gt.json"))
+                      .status == 0;
     model_ = " --model " + Quote(d + "gt.json");
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
-  void SetUp() override { ASSERT_TRUE(fit_ok_) << "importing or fitting the synthetic traces failed"; }
+  void SetUp() override {
+    ASSERT_TRUE(fit_ok_) << "importing or fitting the synthetic traces failed";
+  }
 
-  Result Run(const std::string& args) { return RunIn(dir_, args + model_); }
+  Result Run(const std::string& args) { return RunJoulecast(dir_, args + model_); }
   json Json(const std::string& args) {
     Result r = Run(args + " --json");
     EXPECT_EQ(r.status, 0) << args << ": " << r.err;
@@ -124,8 +72,9 @@ std::string TrainEstimateCliTest::model_;
 bool TrainEstimateCliTest::fit_ok_ = false;
 
 TEST_F(TrainEstimateCliTest, RegionPricePue) {
-  const json j = Json("train-estimate resnet50_imagenet --gpu V100 -b 64 --epochs 4 --pue 1.5 "
-                      "--region DE --price 0.25");
+  const json j = Json(
+      "train-estimate resnet50_imagenet --gpu V100 -b 64 --epochs 4 --pue 1.5 "
+      "--region DE --price 0.25");
   ASSERT_TRUE(j.is_object());
   // data/carbon/grid_intensity.json, from Green Algorithms' CI_aggregated.csv: Germany 338.66
   // g/kWh, AIB 2021 (data from 2020).
@@ -148,12 +97,14 @@ TEST_F(TrainEstimateCliTest, RegionPricePue) {
 
   Result t = Run("train-estimate resnet50_imagenet --gpu V100 -b 64 --region de");
   ASSERT_EQ(t.status, 0) << t.err;
-  EXPECT_TRUE(Contains(t.out, "grid: DE (Germany), 338.66 g CO2e/kWh, data year 2020; source: "
-                              "carbonfootprint (March 2022) and Association of Issuing Bodies"))
+  EXPECT_TRUE(Contains(t.out,
+                       "grid: DE (Germany), 338.66 g CO2e/kWh, data year 2020; source: "
+                       "carbonfootprint (March 2022) and Association of Issuing Bodies"))
       << t.out;
   // A region whose source states no year.
   Result tw = Run("train-estimate resnet50_imagenet --gpu V100 -b 64 --region TW");
-  EXPECT_TRUE(Contains(tw.out, "grid: TW (Taiwan), 509 g CO2e/kWh, data year not stated")) << tw.out;
+  EXPECT_TRUE(Contains(tw.out, "grid: TW (Taiwan), 509 g CO2e/kWh, data year not stated"))
+      << tw.out;
 }
 
 TEST_F(TrainEstimateCliTest, ArchitectureWalkMatchesTheWorkloadTable) {
@@ -202,8 +153,9 @@ TEST_F(TrainEstimateCliTest, TrainEstimateBadInput) {
 }
 
 TEST_F(TrainEstimateCliTest, SweepMarksTheCheapestAndEnergyToTarget) {
-  const json j = Json("sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 64,128,256 "
-                      "--power-limits 150,250 --epochs 10 --pue 1.2 --region FR");
+  const json j = Json(
+      "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 64,128,256 "
+      "--power-limits 150,250 --epochs 10 --pue 1.2 --region FR");
   ASSERT_TRUE(j.is_object());
   EXPECT_EQ(j["workload"], "shufflenetv2_cifar100");
   EXPECT_EQ(j["gpu"], "V100 PCIe 32GB");
@@ -225,8 +177,8 @@ TEST_F(TrainEstimateCliTest, SweepMarksTheCheapestAndEnergyToTarget) {
     EXPECT_DOUBLE_EQ(r["power_limit_w"].get<double>(), i % 2 == 0 ? 150 : 250);
     const double e = r["epoch_energy_j"].get<double>();
     EXPECT_DOUBLE_EQ(r["total_energy_j"].get<double>(), e * 10 * 1.2);
-    EXPECT_NEAR(r["co2e_kg"].get<double>(), r["total_energy_j"].get<double>() / 3.6e6 * 51.28 / 1000,
-                1e-15);
+    EXPECT_NEAR(r["co2e_kg"].get<double>(),
+                r["total_energy_j"].get<double>() / 3.6e6 * 51.28 / 1000, 1e-15);
     const json& t = r["to_target"];
     ASSERT_TRUE(t.is_object()) << i;
     EXPECT_DOUBLE_EQ(t["epochs"].get<double>(), mean_epochs[i / 2]);
@@ -255,8 +207,9 @@ TEST_F(TrainEstimateCliTest, SweepMarksTheCheapestAndEnergyToTarget) {
   EXPECT_TRUE(Contains(text.out, "\n    64    250 ")) << text.out;
   EXPECT_TRUE(Contains(text.out, "<- cheapest\n")) << text.out;
   EXPECT_TRUE(Contains(text.out, "<- cheapest to target")) << text.out;
-  EXPECT_TRUE(Contains(text.out, "mixed precision: not shown: no measurement in this repository "
-                                 "is a float16/bfloat16 run"))
+  EXPECT_TRUE(Contains(text.out,
+                       "mixed precision: not shown: no measurement in this repository "
+                       "is a float16/bfloat16 run"))
       << text.out;
 }
 
@@ -268,8 +221,9 @@ TEST_F(TrainEstimateCliTest, SweepWithoutEpochsToTarget) {
   EXPECT_TRUE(j["settings"][0]["to_target"].is_null());
   EXPECT_EQ(j["settings"][0]["cheapest"], true);
   Result t = Run("sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 100");
-  EXPECT_TRUE(Contains(t.out, "epochs to target: none known for shufflenetv2_cifar100 at these "
-                              "batch sizes"))
+  EXPECT_TRUE(Contains(t.out,
+                       "epochs to target: none known for shufflenetv2_cifar100 at these "
+                       "batch sizes"))
       << t.out;
 }
 
@@ -297,8 +251,8 @@ TEST_F(TrainEstimateCliTest, SweepBadInput) {
       << gpu;
   const std::string w = Error("sweep resnet50 --gpu V100 --batch-sizes 64");
   EXPECT_EQ(w.rfind("joulecast: error: unknown workload 'resnet50'; known: ", 0), 0u) << w;
-  EXPECT_EQ(Error(base + " --batch-sizes 64 --region XYZZY").rfind(
-                "joulecast: error: unknown region 'XYZZY'", 0),
+  EXPECT_EQ(Error(base + " --batch-sizes 64 --region XYZZY")
+                .rfind("joulecast: error: unknown region 'XYZZY'", 0),
             0u);
 }
 

@@ -13,89 +13,17 @@
 #include <sstream>
 #include <string>
 
+#include "cli_helpers.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kBinary = JOULECAST_BINARY;
+using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
 
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool Contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-
-// A Zeus-format trace for one GPU: 6 workloads x 3 batch sizes x 3 power limits, with time
-// falling and power rising with the batch size and the limit (synthetic, smooth).
-std::string SyntheticTrace(double speed, double tdp) {
-  std::string s = "dataset,network,batch_size,optimizer,power_limit,time_per_epoch,average_power\n";
-  const char* keys[][2] = {{"cifar100", "shufflenetv2"},   {"imagenet", "resnet50"},
-                           {"librispeech", "deepspeech2"}, {"movielens-1m", "ncf"},
-                           {"squad", "bert_base_uncased"}, {"sentiment140", "bert_base_uncased"}};
-  for (int w = 0; w < 6; ++w) {
-    for (int bs : {16, 64, 256}) {
-      for (double frac : {0.5, 0.75, 1.0}) {
-        const double t = (100.0 + 50 * w) * std::pow(256.0 / bs, 0.3) / speed / std::pow(frac, 0.2);
-        const double p = tdp * frac * (0.6 + 0.05 * std::log2(bs) / 8);
-        s += std::string(keys[w][0]) + "," + keys[w][1] + "," + std::to_string(bs) + ",adam," +
-             std::to_string(frac * tdp) + "," + std::to_string(t) + "," + std::to_string(p) + "\n";
-      }
-    }
-  }
-  return s;
-}
-
-class TrainingCliTest : public ::testing::Test {
+class TrainingCliTest : public CliFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("joulecast_training_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  Result Run(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    std::string cmd =
-        Quote(kBinary) + " " + args + " >" + Quote(out.string()) + " 2>" + Quote(err.string());
-    int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    fs::remove(out);
-    fs::remove(err);
-    return r;
-  }
-  std::string P(const std::string& name) const { return (dir_ / name).string(); }
-  std::string Write(const std::string& name, const std::string& text) {
-    std::ofstream(P(name), std::ios::binary) << text;
-    return P(name);
-  }
   // Imports synthetic V100 and RTX 6000 traces; returns the two run files.
   std::pair<std::string, std::string> Import() {
     Write("v100.csv", SyntheticTrace(1.3, 250));
@@ -110,7 +38,6 @@ class TrainingCliTest : public ::testing::Test {
     EXPECT_EQ(b.err, "");
     return {P("v100.jsonl"), P("rtx.jsonl")};
   }
-  fs::path dir_;
 };
 
 TEST_F(TrainingCliTest, ImportZeusWritesOneRecordPerRow) {
@@ -205,9 +132,8 @@ TEST_F(TrainingCliTest, LeaveOneGpuOutGlobSkipsOtherRecords) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err, "evaluate-logo: note: skipped " + P("empty.jsonl") + " (matched by '" +
                        P("*.jsonl") + "'): it holds no records, not training runs\n" +
-                       "evaluate-logo: note: skipped " + targets + " (matched by '" +
-                       P("*.jsonl") + "'): its records are of kind 'epochs_to_target', not " +
-                       "training runs\n");
+                       "evaluate-logo: note: skipped " + targets + " (matched by '" + P("*.jsonl") +
+                       "'): its records are of kind 'epochs_to_target', not " + "training runs\n");
   EXPECT_EQ(r.out, named.out);  // the same runs, the same result
   Result e = Run("evaluate-logo " + Quote(v100) + " " + Quote(targets));
   EXPECT_EQ(e.status, 1);
@@ -215,8 +141,8 @@ TEST_F(TrainingCliTest, LeaveOneGpuOutGlobSkipsOtherRecords) {
                        ": its records are of kind 'epochs_to_target', not training runs\n");
   Result none = Run("evaluate-logo " + Quote(P("t*.jsonl")));
   EXPECT_EQ(none.status, 1);
-  EXPECT_EQ(none.err, "evaluate-logo: note: skipped " + targets + " (matched by '" +
-                          P("t*.jsonl") + "'): its records are of kind 'epochs_to_target', not " +
+  EXPECT_EQ(none.err, "evaluate-logo: note: skipped " + targets + " (matched by '" + P("t*.jsonl") +
+                          "'): its records are of kind 'epochs_to_target', not " +
                           "training runs\njoulecast: error: evaluate-logo: none of the files "
                           "holds training runs\n");
   Result missing = Run("evaluate-logo " + Quote(P("nope.jsonl")) + " " + Quote(v100));
