@@ -5,7 +5,7 @@
 #   tools/collect_campaign.sh [OUTDIR]        (default data/collect/ci-2c)
 #
 # Environment: JOULECAST (default build/joulecast; with the collector plugin next to it), CPU (the core to pin to, default 1: the other
-# core is left to the rest of the machine), STAGES (default "1 2 3 4 5 6").
+# core is left to the rest of the machine), STAGES (default "1 2 3 4 5 6 7").
 # One libtorch thread pinned to one core; each stage extends the random configurations of the
 # previous one (sample i of a type is the same in every stage), and every collect call resumes, so
 # rerunning this script after an interruption measures only what is missing.
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-data/collect/ci-2c}
 JC=${JOULECAST:-build/joulecast}
 CPU=${CPU:-1}
-STAGES=${STAGES:-1 2 3 4 5 6}
+STAGES=${STAGES:-1 2 3 4 5 6 7}
 mkdir -p "$OUT"
 
 PROTOCOL=(--threads 1 --min-seconds 0.25 --min-repetitions 5 --warmup-seconds 0.1 --seed 0 -q)
@@ -76,6 +76,14 @@ for stage in $STAGES; do
           --mode forward "${PROTOCOL[@]}" -o "$OUT/repeat/layers-$rep.jsonl"
         taskset -c "$CPU" "$JC" collect --architecture resnet18,mobilenet_v2 --batch-size 1,8 \
           --mode forward "${PROTOCOL[@]}" -o "$OUT/repeat/networks-$rep.jsonl"
+      done ;;
+    7)
+      # Linear at the large end (2e8 to 4e9 MACs per run), beyond stage 1/3's 1e9 cap: the first
+      # classifier layers of VGG and AlexNet at batch 8 to 32 lie there, and the fit otherwise
+      # extrapolates its time per MAC into them
+      for mode in forward train_step; do
+        taskset -c "$CPU" "$JC" collect --layer Linear --min-macs 2e8 --max-macs 4e9 --samples 30 \
+          --mode $mode "${PROTOCOL[@]}" -o "$OUT/layers-$mode.jsonl"
       done ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac

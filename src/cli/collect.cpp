@@ -42,6 +42,7 @@ struct CollectArgs {
   CollectSettings settings;
   double idle_seconds = 3;
   double max_macs = SamplerOptions().max_macs;
+  double min_macs = SamplerOptions().min_macs;
   double max_elements = SamplerOptions().max_elements;
   double max_parameters = SamplerOptions().max_parameters;
   bool dry_run = false, quiet = false;
@@ -64,6 +65,11 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
     SamplerOptions o;
     o.batch_sizes = a.batch_sizes;
     o.max_macs = a.max_macs;
+    o.min_macs = a.min_macs;
+    if (a.min_macs > a.max_macs) {
+      throw std::invalid_argument(fmt::format("--min-macs {} is above --max-macs {}", a.min_macs,
+                                              a.max_macs));
+    }
     o.max_elements = a.max_elements;
     o.max_parameters = a.max_parameters;
     for (const std::string& type : a.layers) {
@@ -260,6 +266,11 @@ void RegisterCollect(CLI::App& app) {
       ->check(CLI::Range(0.0, 600.0));
   cmd->add_option("--max-macs", a->max_macs, "Sampler limit: MACs per run of the batch")
       ->capture_default_str();
+  cmd->add_option("--min-macs", a->min_macs,
+                  "Sampler limit: at least this many MACs per run of the batch (to add "
+                  "configurations at the large end; types without MACs cannot meet it)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-elements", a->max_elements,
                   "Sampler limit: elements of the batch's input or output")
       ->capture_default_str();

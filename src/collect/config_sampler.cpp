@@ -223,7 +223,8 @@ void Complete(LayerInstance* l) {
 bool WithinLimits(const LayerInstance& l, std::int64_t batch, const SamplerOptions& o) {
   const LayerCounts c = CountLayer(l, batch);
   const double largest = std::max(c.input_elements, c.output_elements);
-  return c.macs <= o.max_macs && largest <= o.max_elements && c.parameters <= o.max_parameters;
+  return c.macs <= o.max_macs && c.macs >= o.min_macs && largest <= o.max_elements &&
+         c.parameters <= o.max_parameters;
 }
 
 std::string JoinTypes() {
@@ -266,9 +267,10 @@ CollectConfig SampleConfig(const std::string& type, std::uint64_t seed, std::int
     return c;
   }
   throw std::runtime_error(fmt::format(
-      "--layer {}: no valid configuration within max_macs {}, max_elements {} and max_parameters {} "
+      "--layer {}: no valid configuration within max_macs {}, max_elements {} and max_parameters {}{} "
       "after 1000 draws",
-      type, options.max_macs, options.max_elements, options.max_parameters));
+      type, options.max_macs, options.max_elements, options.max_parameters,
+      options.min_macs > 0 ? fmt::format(" with at least min_macs {}", options.min_macs) : ""));
 }
 
 std::vector<CollectConfig> SampleConfigs(const std::string& type, std::int64_t n,

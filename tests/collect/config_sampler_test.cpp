@@ -197,6 +197,30 @@ TEST(ConfigSampler, GivenBatchSizesAreUsed) {
   EXPECT_EQ(seen, (std::set<std::int64_t>{3, 5}));
 }
 
+TEST(ConfigSampler, MinMacsDrawsOnlyTheLargeEnd) {
+  SamplerOptions o;
+  o.min_macs = 2e8;
+  o.max_macs = 4e9;
+  int real_vgg_width = 0;
+  for (const CollectConfig& c : SampleConfigs("Linear", 60, 0, o)) {
+    const LayerCounts n = CountLayer(c.layer, c.batch_size);
+    EXPECT_GE(n.macs, 2e8) << c.layer.params.dump() << " batch " << c.batch_size;
+    EXPECT_LE(n.macs, 4e9) << c.layer.params.dump() << " batch " << c.batch_size;
+    real_vgg_width += c.layer.params["in_features"] == 25088;
+  }
+  // VGG's first classifier layer is reachable at batch sizes beyond 8 (2e8 .. 4e9 MACs).
+  EXPECT_GT(real_vgg_width, 0);
+  // A type without MACs cannot meet a lower limit: an error, not an endless redraw.
+  try {
+    SampleConfig("ReLU", 0, 0, o);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("with at least min_macs 200000000 after 1000 draws"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ConfigSampler, ErrorsNameTheProblem) {
   try {
     SampleConfig("Conv3d", 0, 0);

@@ -39,7 +39,9 @@
 // Constraints: the layer is valid (shape inference accepts it), its batch has at most
 // `max_elements` elements in its input and output, at most `max_parameters` weights and at most
 // `max_macs` MACs (ptflops convention,
-// features/macs.h), so that one campaign stays within a machine's memory and time.
+// features/macs.h), so that one campaign stays within a machine's memory and time; and at least
+// `min_macs` MACs (default 0: no lower limit), so that a campaign can add configurations at the
+// large end of the ranges, where real networks' classifier layers at large batch sizes lie.
 #pragma once
 
 #include <cstdint>
@@ -68,6 +70,7 @@ CollectConfig WholeNetworkConfig(const Architecture& arch, std::int64_t batch_si
 struct SamplerOptions {
   std::vector<std::int64_t> batch_sizes;  // empty: the default set above
   double max_macs = 2e10;                 // per run of the batch
+  double min_macs = 0;                    // per run of the batch; > 0 excludes types without MACs
   double max_elements = 33554432;         // 2^25 elements (128 MiB in float32) per activation
   double max_parameters = 134217728;      // 2^27 weights (512 MiB in float32): VGG's 25088x4096
 };
