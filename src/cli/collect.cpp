@@ -28,6 +28,7 @@
 #include "joulecast/collect/progress.h"
 #include "joulecast/collect/shard.h"
 #include "joulecast/collect/store.h"
+#include "joulecast/io/one_line.h"
 #include "joulecast/collect/torch_runner.h"
 
 namespace joulecast::cli {
@@ -140,7 +141,10 @@ nlohmann::json Hardware(const CollectArgs& a, const TorchRunner& runner,
 void RunCollect(CollectArgs& a) {
   a.settings.shard = ParseShard(a.shard);
   std::vector<CollectConfig> configs = DistinctConfigs(BuildConfigs(a), a.settings);
-  const auto warn = [](const std::string& m) { std::cerr << "joulecast: warning: " << m << "\n"; };
+  // A torn line quoted in a store warning may hold control characters: keep the warning one line.
+  const auto warn = [](const std::string& m) {
+    std::cerr << "joulecast: warning: " << OneLine(m) << "\n";
+  };
   MeasurementStore store(a.output, warn);
   std::int64_t in_shard = 0, done = 0;
   for (std::size_t i = 0; i < configs.size(); ++i) {

@@ -24,11 +24,15 @@
 #include <string>
 #include <vector>
 
+#include "cli_helpers.h"
+
 namespace {
 
 namespace fs = std::filesystem;
+using cli_test::kBinary;
+using cli_test::Quote;
+using cli_test::Slurp;
 
-const std::string kBinary = JOULECAST_BINARY;
 const std::string kBad = std::string(JOULECAST_TEST_DATA) + "/bad";
 
 struct Case {
@@ -218,6 +222,8 @@ const std::vector<Case> kCases = {
   {"CollectShardOutOfRange", "collect --layer Conv2d --samples 5 --shard 3/2 -o {dir}/c.jsonl --dry-run", "--shard: expected K/N with 0 <= K < N, got '3/2'"},
   {"CollectShardNotANumber", "collect --layer Conv2d --samples 5 --shard abc -o {dir}/existing.jsonl --dry-run", "--shard: expected K/N"},
   {"CollectUnknownLayer", "collect --layer Conv3d --samples 5 -o {dir}/c.jsonl --dry-run", "--layer: unknown layer type 'Conv3d'"},
+  {"CollectMinMacsAboveMax", "collect --layer Linear --samples 5 --min-macs 5e9 --max-macs 1e9 -o {dir}/existing.jsonl", "--min-macs 5000000000 is above --max-macs 1000000000"},
+  {"CollectMinMacsUnreachable", "collect --layer Identity --samples 5 --min-macs 1 -o {dir}/existing.jsonl", "--layer Identity: no valid configuration within max_macs"},
   {"CollectBadArchitecture", "collect --architecture {bad}/arch_truncated.json -o {dir}/c.jsonl --dry-run", "{bad}/arch_truncated.json: invalid JSON"},
   {"CollectBadInput", "collect --architecture resnet18 --input 3x0x1 -o {dir}/c.jsonl --dry-run", "--input: dimension 0 out of range"},
   {"CollectBadPrintedModel", "collect --configs-from {bad}/repr_garbage.txt --input 3x32x32 -o {dir}/c.jsonl --dry-run", "{bad}/repr_garbage.txt:1: expected 'Class('"},
@@ -237,19 +243,6 @@ std::string Expand(std::string s, const std::string& dir) {
       s.replace(p, k.size(), v);
   }
   return s;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
 }
 
 // Every file under `dir` (recursively) with its bytes.
