@@ -5,7 +5,7 @@
 #   tools/collect_campaign.sh [OUTDIR]        (default data/collect/ci-2c)
 #
 # Environment: JOULECAST (default build/joulecast; with the collector plugin next to it), CPU (the core to pin to, default 1: the other
-# core is left to the rest of the machine), STAGES (default "1 2 3 4 5 6 7").
+# core is left to the rest of the machine), STAGES (default "1 2 3 4 5 6 7 8").
 # One libtorch thread pinned to one core; each stage extends the random configurations of the
 # previous one (sample i of a type is the same in every stage), and every collect call resumes, so
 # rerunning this script after an interruption measures only what is missing.
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-data/collect/ci-2c}
 JC=${JOULECAST:-build/joulecast}
 CPU=${CPU:-1}
-STAGES=${STAGES:-1 2 3 4 5 6 7}
+STAGES=${STAGES:-1 2 3 4 5 6 7 8}
 mkdir -p "$OUT"
 
 PROTOCOL=(--threads 1 --min-seconds 0.25 --min-repetitions 5 --warmup-seconds 0.1 --seed 0 -q)
@@ -84,6 +84,12 @@ for stage in $STAGES; do
       for mode in forward train_step; do
         taskset -c "$CPU" "$JC" collect --layer Linear --min-macs 2e8 --max-macs 4e9 --samples 30 \
           --mode $mode "${PROTOCOL[@]}" -o "$OUT/layers-$mode.jsonl"
+      done ;;
+    8)
+      # more random convolutions and mid-cost layers: Conv2d's time per MAC has cliffs (PyTorch's
+      # algorithm choice, activations beyond the cache) that 400 samples over its ranges resolve poorly
+      for mode in forward train_step; do
+        layers $mode "$BIG" 800; layers $mode "$MID" 320
       done ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
