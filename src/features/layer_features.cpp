@@ -58,7 +58,7 @@ std::string DefaultRecipe(const std::string& type) {
 }
 
 std::vector<std::string> CandidateRecipes(const std::string& type) {
-  if (type == "Conv2d") return {"conv2d_v2", "conv2d_v3"};
+  if (type == "Conv2d") return {"conv2d_v2", "conv2d_v3", "conv2d_v4"};
   return {DefaultRecipe(type)};
 }
 
@@ -80,6 +80,12 @@ std::vector<std::string> RecipeFeatureNames(const std::string& recipe) {
     std::vector<std::string> names = RecipeFeatureNames("conv2d_v2");
     for (const char* n : {"thnn_1x1", "native_small", "depthwise", "log_groups",
                           "log_in_per_group", "log_out_per_group"})
+      names.push_back(n);
+    return names;
+  }
+  if (recipe == "conv2d_v4") {
+    std::vector<std::string> names = RecipeFeatureNames("conv2d_v3");
+    for (const char* n : {"act_over_2e18", "act_over_2e20", "act_over_2e22", "depthwise_log_act"})
       names.push_back(n);
     return names;
   }
@@ -106,7 +112,8 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
                                    std::int64_t batch, const LayerCounts& c) {
   const double b = static_cast<double>(batch);
   std::vector<double> f;
-  if (recipe == "conv2d_v1" || recipe == "conv2d_v2" || recipe == "conv2d_v3") {
+  if (recipe == "conv2d_v1" || recipe == "conv2d_v2" || recipe == "conv2d_v3" ||
+      recipe == "conv2d_v4") {
     if (l.type != "Conv2d")
       throw std::invalid_argument(fmt::format("recipe {} does not apply to {}", recipe, l.type));
     RequireRank(l, 3, recipe);
@@ -140,7 +147,7 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
       f.push_back(kh == 1 && kw == 1 ? 1.0 : 0.0);
       f.push_back(sh == 1 && sw == 1 ? 1.0 : 0.0);
     }
-    if (recipe == "conv2d_v3") {
+    if (recipe == "conv2d_v3" || recipe == "conv2d_v4") {
       auto [dh, dw] = PairParam(l, "dilation");
       const double g = Int(l, "groups");
       const double hw = Elements(l.input_shape);
@@ -151,6 +158,14 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
       f.push_back(std::log(g));
       f.push_back(std::log(ci / g));
       f.push_back(std::log(co / g));
+    }
+    if (recipe == "conv2d_v4") {
+      // Activations (input + output elements of the batch) against cache-like scales: 2^18, 2^20
+      // and 2^22 elements (1, 4, 16 MiB in float32), as hinges in log size, so that the time per
+      // MAC may bend where the layer's data stops fitting; and the depthwise flag times log size.
+      const double act = std::log(c.input_elements + c.output_elements);
+      for (double e : {18.0, 20.0, 22.0}) f.push_back(std::max(0.0, act - e * std::log(2.0)));
+      f.push_back(f[19] * act);  // f[19]: conv2d_v3's depthwise flag
     }
   } else if (recipe == "pool2d_v1") {
     RequireRank(l, 3, recipe);

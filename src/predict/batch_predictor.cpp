@@ -29,7 +29,7 @@ using nlohmann::json;
 using Wide = __int128;
 constexpr std::int64_t kMaxSize = std::int64_t{1} << 53;
 constexpr int kMaxRank = 8;
-constexpr int kMaxWidth = 24;  // wider than any known recipe's row (conv2d_v3: 23)
+constexpr int kMaxWidth = 28;  // wider than any known recipe's row (conv2d_v4: 27)
 
 // Thrown by the fast walk for anything it does not reproduce exactly; the architecture then goes
 // through EstimateNetwork, which gives the total or throws the error.
@@ -79,12 +79,23 @@ Kind LeafKind(const std::string& type) {
   throw SlowPath{};
 }
 
-enum class Recipe { kConv2d, kConv2dV2, kConv2dV3, kPool2d, kLinear, kEltwise, kGeneric, kUnknown };
+enum class Recipe {
+  kConv2d,
+  kConv2dV2,
+  kConv2dV3,
+  kConv2dV4,
+  kPool2d,
+  kLinear,
+  kEltwise,
+  kGeneric,
+  kUnknown
+};
 
 Recipe RecipeOf(const std::string& name) {
   if (name == "conv2d_v1") return Recipe::kConv2d;
   if (name == "conv2d_v2") return Recipe::kConv2dV2;
   if (name == "conv2d_v3") return Recipe::kConv2dV3;
+  if (name == "conv2d_v4") return Recipe::kConv2dV4;
   if (name == "pool2d_v1") return Recipe::kPool2d;
   if (name == "linear_v1") return Recipe::kLinear;
   if (name == "eltwise_v1") return Recipe::kEltwise;
@@ -100,6 +111,8 @@ int RecipeWidth(Recipe r) {
       return 17;
     case Recipe::kConv2dV3:
       return 23;
+    case Recipe::kConv2dV4:
+      return 27;
     case Recipe::kPool2d:
       return 9;
     case Recipe::kLinear:
@@ -477,7 +490,8 @@ void Features(Recipe recipe, const Leaf& l, const Dims& in, double b, const Coun
   switch (recipe) {
     case Recipe::kConv2d:
     case Recipe::kConv2dV2:
-    case Recipe::kConv2dV3: {
+    case Recipe::kConv2dV3:
+    case Recipe::kConv2dV4: {
       if (l.kind != kConv2d) throw SlowPath{};
       const double ci = static_cast<double>(l.in_channels);
       const double co = static_cast<double>(l.out_channels);
@@ -507,7 +521,7 @@ void Features(Recipe recipe, const Leaf& l, const Dims& in, double b, const Coun
       f[14] = std::log(Lanes16(co));
       f[15] = l.kernel[0] == 1 && l.kernel[1] == 1 ? 1.0 : 0.0;
       f[16] = l.stride[0] == 1 && l.stride[1] == 1 ? 1.0 : 0.0;
-      if (recipe == Recipe::kConv2dV3) {
+      if (recipe == Recipe::kConv2dV3 || recipe == Recipe::kConv2dV4) {
         const double g = static_cast<double>(l.groups);
         const ConvPathFlags flags =
             ConvPath(l.kernel[0], l.kernel[1], l.stride[0], l.stride[1], l.dilation[0],
@@ -518,6 +532,13 @@ void Features(Recipe recipe, const Leaf& l, const Dims& in, double b, const Coun
         f[20] = std::log(g);
         f[21] = std::log(ci / g);
         f[22] = std::log(co / g);
+      }
+      if (recipe == Recipe::kConv2dV4) {
+        const double act = std::log(c.input_elements + c.output_elements);
+        f[23] = std::max(0.0, act - 18.0 * std::log(2.0));
+        f[24] = std::max(0.0, act - 20.0 * std::log(2.0));
+        f[25] = std::max(0.0, act - 22.0 * std::log(2.0));
+        f[26] = f[19] * act;
       }
       return;
     }

@@ -180,6 +180,25 @@ TEST(LayerFeatures, Conv2dV3AddsPathAndGroupFeatures) {
   EXPECT_EQ(g[19], 1.0);
   EXPECT_NEAR(g[20], std::log(32.0), 1e-12);
   EXPECT_NEAR(g[21], 0.0, 1e-12);
+  // conv2d_v4 = conv2d_v3 plus hinges of a = ln(input + output elements) at 18, 20, 22 ln 2 and
+  // depthwise * a. Depthwise 32x112x112 at batch 8: 2 * 8*32*112*112 = 6,422,528 elements
+  // (a = 15.675, beyond 2^22 = 4,194,304): all three hinges open.
+  LayerInstance big = d;
+  big.input_shape = {32, 112, 112};
+  Eigen::RowVectorXd v4 = ComputeFeatures("conv2d_v4", big, 8);
+  ASSERT_EQ(v4.size(), 27);
+  ASSERT_EQ(RecipeFeatureNames("conv2d_v4").size(), 27u);
+  EXPECT_EQ(v4.head(23), ComputeFeatures("conv2d_v3", big, 8));
+  const double a = std::log(2.0 * 8 * 32 * 112 * 112);
+  EXPECT_NEAR(v4[23], a - 18 * std::log(2.0), 1e-12);
+  EXPECT_NEAR(v4[24], a - 20 * std::log(2.0), 1e-12);
+  EXPECT_NEAR(v4[25], a - 22 * std::log(2.0), 1e-12);
+  EXPECT_NEAR(v4[26], a, 1e-12);
+  // The small one (2 * 32*14*14 = 12,544 elements at batch 1) opens none; not depthwise -> 0.
+  Eigen::RowVectorXd small = ComputeFeatures("conv2d_v4", d, 1);
+  EXPECT_EQ(small[23], 0.0);
+  EXPECT_EQ(small[25], 0.0);
+  EXPECT_EQ(ComputeFeatures("conv2d_v4", AlexConv(), 2)[26], 0.0);
   // A 1x1 stride-1 convolution at batch 8 takes ATen's im2col path on one thread; at batch 16
   // oneDNN's. 3x3 on 8x7x7 at batch 1 (392 elements <= 20480) is ATen's native small case.
   EXPECT_EQ(ConvPath(1, 1, 1, 1, 1, 1, 8, 1, 1000).thnn_1x1, 1.0);
@@ -252,7 +271,8 @@ TEST(LayerFeatures, GenericKnownValues) {
 
 TEST(LayerFeatures, DefaultRecipe) {
   EXPECT_EQ(DefaultRecipe("Conv2d"), "conv2d_v3");
-  EXPECT_EQ(CandidateRecipes("Conv2d"), (std::vector<std::string>{"conv2d_v2", "conv2d_v3"}));
+  EXPECT_EQ(CandidateRecipes("Conv2d"),
+            (std::vector<std::string>{"conv2d_v2", "conv2d_v3", "conv2d_v4"}));
   EXPECT_EQ(CandidateRecipes("Linear"), std::vector<std::string>{"linear_v1"});
   EXPECT_EQ(DefaultRecipe("MaxPool2d"), "pool2d_v1");
   EXPECT_EQ(DefaultRecipe("AvgPool2d"), "pool2d_v1");

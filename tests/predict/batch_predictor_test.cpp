@@ -229,12 +229,12 @@ LayerPredictor Synthetic(const std::string& type, const std::string& recipe, int
 // EstimateNetwork's, without falling back to it. This keeps the walk's copy of the feature code
 // equal to features/layer_features.cpp for recipes the shipped profile does not use.
 TEST(BatchPredictor, EveryRecipeOnEveryKindOfOperation) {
-  std::vector<Architecture> nets = {Every(), LoadZooArchitecture("resnet18"),
-                                    LoadZooArchitecture("squeezenet1_0"),
-                                    LoadZooArchitecture("alexnet")};
+  std::vector<Architecture> nets = {
+      Every(), LoadZooArchitecture("resnet18"), LoadZooArchitecture("squeezenet1_0"),
+      LoadZooArchitecture("alexnet"), LoadZooArchitecture("mobilenet_v2")};
   std::size_t compared = 0, failed_alike = 0;
-  for (const std::string recipe :
-       {"conv2d_v1", "conv2d_v2", "pool2d_v1", "linear_v1", "eltwise_v1", "generic_v1"}) {
+  for (const std::string recipe : {"conv2d_v1", "conv2d_v2", "conv2d_v3", "conv2d_v4", "pool2d_v1",
+                                   "linear_v1", "eltwise_v1", "generic_v1"}) {
     try {
       RecipeFeatureNames(recipe);
     } catch (const std::invalid_argument&) {

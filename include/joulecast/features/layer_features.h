@@ -18,9 +18,13 @@
 //               [groups 1, k <= 3, b = 1, b·Ci·H·W <= 20480]  (small inputs: ATen's native path),
 //               [depthwise: groups = Ci > 1], groups, Ci / groups, Co / groups
 //               (the path flags separate regimes whose time per MAC differs by 20x on one
-//               thread). `fit` tries conv2d_v2 and conv2d_v3 for Conv2d and keeps the better
-//               selection score: v3 on the one-thread ci-2c time data, v2 on getzner2023's
-//               two-core energy data.
+//               thread).
+//   conv2d_v4   conv2d_v3 plus, with a = ln(in elems + out elems of the batch), the hinges
+//               max(0, a - 18 ln 2), max(0, a - 20 ln 2), max(0, a - 22 ln 2) (activations past
+//               1, 4 and 16 MiB of float32: the time per MAC may bend where they stop fitting in
+//               a cache) and [depthwise]·a (depthwise convolutions are memory-bound).
+//               `fit` tries conv2d_v2, v3 and v4 for Conv2d and keeps the best selection score:
+//               v4 on the one-thread ci-2c time data, v2 on getzner2023's two-core energy data.
 //   pool2d_v1   b, H, k, C, s, Ho, m, in elems, out elems
 //   linear_v1   b, in, out, m, b·in, b·out, in·out
 //   eltwise_v1  b, n (per-sample elements), b·n
