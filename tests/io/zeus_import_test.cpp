@@ -6,19 +6,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "error_of.h"
+
 namespace joulecast {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using joulecast_test::ErrorOf;
 
 const char* kHeader =
     "dataset,network,batch_size,optimizer,power_limit,time_per_epoch,average_power\n";

@@ -9,19 +9,14 @@
 #include <functional>
 #include <string>
 
+#include "error_of.h"
+
 namespace joulecast {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using joulecast_test::ErrorOf;
 
 std::string Rec(const std::string& workload, int batch, const std::string& opt, double lr,
                 int run, double target, const std::string& epoch, bool higher = true) {

@@ -6,17 +6,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "error_of.h"
+
 namespace joulecast {
 namespace {
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using joulecast_test::ErrorOf;
 
 TEST(GpuSpecTest, IssueListResolvesAndEveryEntryHasASource) {
   const GpuTable t = GpuTable::LoadDefault();

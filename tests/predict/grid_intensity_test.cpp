@@ -7,19 +7,14 @@
 #include <functional>
 #include <string>
 
+#include "error_of.h"
+
 namespace joulecast {
 namespace {
 
 using nlohmann::json;
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using joulecast_test::ErrorOf;
 
 json Region(const std::string& code, const std::string& name, double g) {
   return json{{"code", code}, {"name", name}, {"g_co2e_per_kwh", g}, {"year", 2020},

@@ -8,17 +8,12 @@
 #include <sstream>
 #include <string>
 
+#include "error_of.h"
+
 namespace joulecast {
 namespace {
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using joulecast_test::ErrorOf;
 
 TrainingLog Parse(const std::string& text, const std::string& name = "log.csv") {
   std::istringstream in(text);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 
+#include "error_of.h"
 #include "joulecast/predict/energy_baselines.h"
 
 namespace joulecast {
@@ -12,14 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using joulecast_test::ErrorOf;
 
 json Gpu(const std::string& name, double fp32, double bw, double tdp) {
   return {{"name", name},

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "error_of.h"
 #include "joulecast/arch/architecture.h"
 #include "joulecast/arch/zoo.h"
 #include "joulecast/predict/network_estimate.h"
@@ -10,14 +11,7 @@
 namespace joulecast {
 namespace {
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using joulecast_test::ErrorOf;
 
 TEST(WorkloadTest, ZeusWorkloadsAreAllThere) {
   const WorkloadTable t = WorkloadTable::LoadDefault();
