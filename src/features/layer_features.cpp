@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -33,6 +34,16 @@ void RequireRank(const LayerInstance& l, std::size_t rank, const std::string& re
 }
 
 }  // namespace
+
+std::array<double, 4> Conv2dV4Extras(double input_elements, double output_elements,
+                                     double depthwise) {
+  // Activations against cache-like scales: 2^18, 2^20 and 2^22 elements (1, 4, 16 MiB in float32),
+  // as hinges in log size, so that the time per MAC may bend where the layer's data stops fitting;
+  // and the depthwise flag times log size (depthwise convolutions are memory-bound).
+  const double act = std::log(input_elements + output_elements);
+  return {std::max(0.0, act - 18.0 * std::log(2.0)), std::max(0.0, act - 20.0 * std::log(2.0)),
+          std::max(0.0, act - 22.0 * std::log(2.0)), depthwise * act};
+}
 
 ConvPathFlags ConvPath(std::int64_t kh, std::int64_t kw, std::int64_t sh, std::int64_t sw,
                        std::int64_t dh, std::int64_t dw, double batch, double groups,
@@ -159,13 +170,8 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
       f.push_back(std::log(ci / g));
       f.push_back(std::log(co / g));
     }
-    if (recipe == "conv2d_v4") {
-      // Activations (input + output elements of the batch) against cache-like scales: 2^18, 2^20
-      // and 2^22 elements (1, 4, 16 MiB in float32), as hinges in log size, so that the time per
-      // MAC may bend where the layer's data stops fitting; and the depthwise flag times log size.
-      const double act = std::log(c.input_elements + c.output_elements);
-      for (double e : {18.0, 20.0, 22.0}) f.push_back(std::max(0.0, act - e * std::log(2.0)));
-      f.push_back(f[19] * act);  // f[19]: conv2d_v3's depthwise flag
+    if (recipe == "conv2d_v4") {  // f[19]: conv2d_v3's depthwise flag
+      for (double v : Conv2dV4Extras(c.input_elements, c.output_elements, f[19])) f.push_back(v);
     }
   } else if (recipe == "pool2d_v1") {
     RequireRank(l, 3, recipe);

@@ -534,11 +534,8 @@ void Features(Recipe recipe, const Leaf& l, const Dims& in, double b, const Coun
         f[22] = std::log(co / g);
       }
       if (recipe == Recipe::kConv2dV4) {
-        const double act = std::log(c.input_elements + c.output_elements);
-        f[23] = std::max(0.0, act - 18.0 * std::log(2.0));
-        f[24] = std::max(0.0, act - 20.0 * std::log(2.0));
-        f[25] = std::max(0.0, act - 22.0 * std::log(2.0));
-        f[26] = f[19] * act;
+        const auto extra = Conv2dV4Extras(c.input_elements, c.output_elements, f[19]);
+        std::copy(extra.begin(), extra.end(), f + 23);
       }
       return;
     }

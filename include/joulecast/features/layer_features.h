@@ -34,6 +34,7 @@
 #pragma once
 
 #include <Eigen/Dense>
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -51,6 +52,12 @@ struct ConvPathFlags {
 ConvPathFlags ConvPath(std::int64_t kh, std::int64_t kw, std::int64_t sh, std::int64_t sw,
                        std::int64_t dh, std::int64_t dw, double batch, double groups,
                        double sample_elements);
+
+// The four values conv2d_v4 adds to conv2d_v3's row, from the batch's input and output element
+// counts and conv2d_v3's depthwise flag (1.0 or 0.0): the three activation-size hinges and
+// depthwise · ln(input + output elements). Shared with BatchPredictor's fast walk.
+std::array<double, 4> Conv2dV4Extras(double input_elements, double output_elements,
+                                     double depthwise);
 
 // The recipe joulecast uses by default for a PyTorch layer type.
 std::string DefaultRecipe(const std::string& layer_type);
