@@ -45,6 +45,13 @@ std::array<double, 4> Conv2dV4Extras(double input_elements, double output_elemen
           std::max(0.0, act - 22.0 * std::log(2.0)), depthwise * act};
 }
 
+std::array<double, 8> Conv2dV5Extras(const double* v4) {
+  constexpr std::array<int, 8> kInteracted = {0, 1, 3, 4, 7, 8, 9, 10};
+  std::array<double, 8> out{};
+  for (std::size_t i = 0; i < kInteracted.size(); ++i) out[i] = v4[17] * v4[kInteracted[i]];
+  return out;
+}
+
 ConvPathFlags ConvPath(std::int64_t kh, std::int64_t kw, std::int64_t sh, std::int64_t sw,
                        std::int64_t dh, std::int64_t dw, double batch, double groups,
                        double sample_elements) {
@@ -69,7 +76,7 @@ std::string DefaultRecipe(const std::string& type) {
 }
 
 std::vector<std::string> CandidateRecipes(const std::string& type) {
-  if (type == "Conv2d") return {"conv2d_v2", "conv2d_v3", "conv2d_v4"};
+  if (type == "Conv2d") return {"conv2d_v2", "conv2d_v3", "conv2d_v4", "conv2d_v5"};
   return {DefaultRecipe(type)};
 }
 
@@ -100,6 +107,14 @@ std::vector<std::string> RecipeFeatureNames(const std::string& recipe) {
       names.push_back(n);
     return names;
   }
+  if (recipe == "conv2d_v5") {
+    std::vector<std::string> names = RecipeFeatureNames("conv2d_v4");
+    for (const char* n : {"thnn_log_batch", "thnn_log_image", "thnn_log_in_channels",
+                          "thnn_log_out_channels", "thnn_log_macs", "thnn_log_in_elements",
+                          "thnn_log_out_elements", "thnn_log_weights"})
+      names.push_back(n);
+    return names;
+  }
   if (recipe == "pool2d_v1") {
     return {"log_batch",     "log_image", "log_kernel",      "log_channels",    "log_stride",
             "log_out_image", "log_macs",  "log_in_elements", "log_out_elements"};
@@ -124,7 +139,7 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
   const double b = static_cast<double>(batch);
   std::vector<double> f;
   if (recipe == "conv2d_v1" || recipe == "conv2d_v2" || recipe == "conv2d_v3" ||
-      recipe == "conv2d_v4") {
+      recipe == "conv2d_v4" || recipe == "conv2d_v5") {
     if (l.type != "Conv2d")
       throw std::invalid_argument(fmt::format("recipe {} does not apply to {}", recipe, l.type));
     RequireRank(l, 3, recipe);
@@ -158,7 +173,7 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
       f.push_back(kh == 1 && kw == 1 ? 1.0 : 0.0);
       f.push_back(sh == 1 && sw == 1 ? 1.0 : 0.0);
     }
-    if (recipe == "conv2d_v3" || recipe == "conv2d_v4") {
+    if (recipe == "conv2d_v3" || recipe == "conv2d_v4" || recipe == "conv2d_v5") {
       auto [dh, dw] = PairParam(l, "dilation");
       const double g = Int(l, "groups");
       const double hw = Elements(l.input_shape);
@@ -170,8 +185,11 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
       f.push_back(std::log(ci / g));
       f.push_back(std::log(co / g));
     }
-    if (recipe == "conv2d_v4") {  // f[19]: conv2d_v3's depthwise flag
+    if (recipe == "conv2d_v4" || recipe == "conv2d_v5") {  // f[19]: conv2d_v3's depthwise flag
       for (double v : Conv2dV4Extras(c.input_elements, c.output_elements, f[19])) f.push_back(v);
+    }
+    if (recipe == "conv2d_v5") {
+      for (double v : Conv2dV5Extras(f.data())) f.push_back(v);
     }
   } else if (recipe == "pool2d_v1") {
     RequireRank(l, 3, recipe);

@@ -29,7 +29,7 @@ using nlohmann::json;
 using Wide = __int128;
 constexpr std::int64_t kMaxSize = std::int64_t{1} << 53;
 constexpr int kMaxRank = 8;
-constexpr int kMaxWidth = 28;  // wider than any known recipe's row (conv2d_v4: 27)
+constexpr int kMaxWidth = 36;  // wider than any known recipe's row (conv2d_v5: 35)
 
 // Thrown by the fast walk for anything it does not reproduce exactly; the architecture then goes
 // through EstimateNetwork, which gives the total or throws the error.
@@ -84,6 +84,7 @@ enum class Recipe {
   kConv2dV2,
   kConv2dV3,
   kConv2dV4,
+  kConv2dV5,
   kPool2d,
   kLinear,
   kEltwise,
@@ -96,6 +97,7 @@ Recipe RecipeOf(const std::string& name) {
   if (name == "conv2d_v2") return Recipe::kConv2dV2;
   if (name == "conv2d_v3") return Recipe::kConv2dV3;
   if (name == "conv2d_v4") return Recipe::kConv2dV4;
+  if (name == "conv2d_v5") return Recipe::kConv2dV5;
   if (name == "pool2d_v1") return Recipe::kPool2d;
   if (name == "linear_v1") return Recipe::kLinear;
   if (name == "eltwise_v1") return Recipe::kEltwise;
@@ -113,6 +115,8 @@ int RecipeWidth(Recipe r) {
       return 23;
     case Recipe::kConv2dV4:
       return 27;
+    case Recipe::kConv2dV5:
+      return 35;
     case Recipe::kPool2d:
       return 9;
     case Recipe::kLinear:
@@ -491,7 +495,8 @@ void Features(Recipe recipe, const Leaf& l, const Dims& in, double b, const Coun
     case Recipe::kConv2d:
     case Recipe::kConv2dV2:
     case Recipe::kConv2dV3:
-    case Recipe::kConv2dV4: {
+    case Recipe::kConv2dV4:
+    case Recipe::kConv2dV5: {
       if (l.kind != kConv2d) throw SlowPath{};
       const double ci = static_cast<double>(l.in_channels);
       const double co = static_cast<double>(l.out_channels);
@@ -521,7 +526,7 @@ void Features(Recipe recipe, const Leaf& l, const Dims& in, double b, const Coun
       f[14] = std::log(Lanes16(co));
       f[15] = l.kernel[0] == 1 && l.kernel[1] == 1 ? 1.0 : 0.0;
       f[16] = l.stride[0] == 1 && l.stride[1] == 1 ? 1.0 : 0.0;
-      if (recipe == Recipe::kConv2dV3 || recipe == Recipe::kConv2dV4) {
+      if (recipe != Recipe::kConv2dV2) {
         const double g = static_cast<double>(l.groups);
         const ConvPathFlags flags =
             ConvPath(l.kernel[0], l.kernel[1], l.stride[0], l.stride[1], l.dilation[0],
@@ -533,9 +538,13 @@ void Features(Recipe recipe, const Leaf& l, const Dims& in, double b, const Coun
         f[21] = std::log(ci / g);
         f[22] = std::log(co / g);
       }
-      if (recipe == Recipe::kConv2dV4) {
+      if (recipe == Recipe::kConv2dV4 || recipe == Recipe::kConv2dV5) {
         const auto extra = Conv2dV4Extras(c.input_elements, c.output_elements, f[19]);
         std::copy(extra.begin(), extra.end(), f + 23);
+      }
+      if (recipe == Recipe::kConv2dV5) {
+        const auto extra = Conv2dV5Extras(f);
+        std::copy(extra.begin(), extra.end(), f + 27);
       }
       return;
     }

@@ -199,6 +199,33 @@ TEST(LayerFeatures, Conv2dV3AddsPathAndGroupFeatures) {
   EXPECT_EQ(small[23], 0.0);
   EXPECT_EQ(small[25], 0.0);
   EXPECT_EQ(ComputeFeatures("conv2d_v4", AlexConv(), 2)[26], 0.0);
+  // conv2d_v5 = conv2d_v4 plus thnn_1x1 times b, H, Ci, Co, MACs, in, out elements and weights
+  // (logs). 1x1 320 -> 1280 on 7x7 at batch 1 takes the im2col path: the products are the logs.
+  LayerInstance pw = d;
+  pw.params["in_channels"] = 320;
+  pw.params["out_channels"] = 1280;
+  pw.params["groups"] = 1;
+  pw.params["kernel_size"] = {1, 1};
+  pw.params["padding"] = {0, 0};
+  pw.input_shape = {320, 7, 7};
+  Eigen::RowVectorXd v5 = ComputeFeatures("conv2d_v5", pw, 1);
+  ASSERT_EQ(v5.size(), 35);
+  ASSERT_EQ(RecipeFeatureNames("conv2d_v5").size(), 35u);
+  EXPECT_EQ(v5.head(27), ComputeFeatures("conv2d_v4", pw, 1));
+  EXPECT_EQ(v5[17], 1.0);
+  EXPECT_NEAR(v5[27], 0.0, 1e-12);                                // ln 1 (batch)
+  EXPECT_NEAR(v5[28], std::log(7.0), 1e-12);                      // image side
+  EXPECT_NEAR(v5[29], std::log(320.0), 1e-12);                    // Ci
+  EXPECT_NEAR(v5[30], std::log(1280.0), 1e-12);                   // Co
+  EXPECT_NEAR(v5[31], std::log(49.0 * 1280 * (320 + 1)), 1e-12);  // MACs (bias counted)
+  EXPECT_NEAR(v5[32], std::log(320.0 * 49), 1e-12);               // input elements
+  EXPECT_NEAR(v5[33], std::log(1280.0 * 49), 1e-12);              // output elements
+  EXPECT_NEAR(v5[34], std::log(1280.0 * (320 + 1)), 1e-12);       // weights and biases
+  EXPECT_EQ(RecipeFeatureNames("conv2d_v5")[34], "thnn_log_weights");
+  // At batch 16 the same layer goes to oneDNN: flag 0, every product 0.
+  Eigen::RowVectorXd v5b16 = ComputeFeatures("conv2d_v5", pw, 16);
+  EXPECT_EQ(v5b16[17], 0.0);
+  EXPECT_EQ(v5b16.tail(8), Eigen::RowVectorXd::Zero(8));
   // A 1x1 stride-1 convolution at batch 8 takes ATen's im2col path on one thread; at batch 16
   // oneDNN's. 3x3 on 8x7x7 at batch 1 (392 elements <= 20480) is ATen's native small case.
   EXPECT_EQ(ConvPath(1, 1, 1, 1, 1, 1, 8, 1, 1000).thnn_1x1, 1.0);
@@ -272,7 +299,7 @@ TEST(LayerFeatures, GenericKnownValues) {
 TEST(LayerFeatures, DefaultRecipe) {
   EXPECT_EQ(DefaultRecipe("Conv2d"), "conv2d_v3");
   EXPECT_EQ(CandidateRecipes("Conv2d"),
-            (std::vector<std::string>{"conv2d_v2", "conv2d_v3", "conv2d_v4"}));
+            (std::vector<std::string>{"conv2d_v2", "conv2d_v3", "conv2d_v4", "conv2d_v5"}));
   EXPECT_EQ(CandidateRecipes("Linear"), std::vector<std::string>{"linear_v1"});
   EXPECT_EQ(DefaultRecipe("MaxPool2d"), "pool2d_v1");
   EXPECT_EQ(DefaultRecipe("AvgPool2d"), "pool2d_v1");

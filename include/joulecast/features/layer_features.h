@@ -23,8 +23,13 @@
 //               max(0, a - 18 ln 2), max(0, a - 20 ln 2), max(0, a - 22 ln 2) (activations past
 //               1, 4 and 16 MiB of float32: the time per MAC may bend where they stop fitting in
 //               a cache) and [depthwise]·a (depthwise convolutions are memory-bound).
-//               `fit` tries conv2d_v2, v3 and v4 for Conv2d and keeps the best selection score:
-//               v4 on the one-thread ci-2c time data, v2 on getzner2023's two-core energy data.
+//   conv2d_v5   conv2d_v4 plus [thnn 1x1 path] times each of b, H, Ci, Co, m, in elems, out elems,
+//               weights (all logs): a trend of its own for the convolutions that ATen runs as one
+//               BLAS matrix product per sample, whose time per MAC is nearly flat (2-3 GMAC/s on
+//               one ci-2c core) while oneDNN's varies with the channel counts; without these the
+//               shared trend carries oneDNN's channel dependence into them.
+//               `fit` tries conv2d_v2 .. v5 for Conv2d and keeps the best selection score:
+//               v5 on the one-thread ci-2c time data, v2 on getzner2023's two-core energy data.
 //   pool2d_v1   b, H, k, C, s, Ho, m, in elems, out elems
 //   linear_v1   b, in, out, m, b·in, b·out, in·out
 //   eltwise_v1  b, n (per-sample elements), b·n
@@ -58,6 +63,10 @@ ConvPathFlags ConvPath(std::int64_t kh, std::int64_t kw, std::int64_t sh, std::i
 // depthwise · ln(input + output elements). Shared with BatchPredictor's fast walk.
 std::array<double, 4> Conv2dV4Extras(double input_elements, double output_elements,
                                      double depthwise);
+
+// The eight values conv2d_v5 adds to conv2d_v4's row `v4` (27 values): v4[17] (thnn_1x1) times
+// v4[0], v4[1], v4[3], v4[4], v4[7], v4[8], v4[9], v4[10]. Shared with BatchPredictor's fast walk.
+std::array<double, 8> Conv2dV5Extras(const double* v4);
 
 // The recipe joulecast uses by default for a PyTorch layer type.
 std::string DefaultRecipe(const std::string& layer_type);
