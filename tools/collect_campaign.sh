@@ -5,7 +5,7 @@
 #   tools/collect_campaign.sh [OUTDIR]        (default data/collect/ci-2c)
 #
 # Environment: JOULECAST (default build/joulecast; with the collector plugin next to it), CPU (the core to pin to, default 1: the other
-# core is left to the rest of the machine), STAGES (default "1 2 3 4 5 6 7 8").
+# core is left to the rest of the machine), STAGES (default "1 2 3 4 5 6 7 8 9 10").
 # One libtorch thread pinned to one core; each stage extends the random configurations of the
 # previous one (sample i of a type is the same in every stage), and every collect call resumes, so
 # rerunning this script after an interruption measures only what is missing.
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-data/collect/ci-2c}
 JC=${JOULECAST:-build/joulecast}
 CPU=${CPU:-1}
-STAGES=${STAGES:-1 2 3 4 5 6 7 8}
+STAGES=${STAGES:-1 2 3 4 5 6 7 8 9 10}
 mkdir -p "$OUT"
 
 PROTOCOL=(--threads 1 --min-seconds 0.25 --min-repetitions 5 --warmup-seconds 0.1 --seed 0 -q)
@@ -90,6 +90,22 @@ for stage in $STAGES; do
       # algorithm choice, activations beyond the cache) that 400 samples over its ranges resolve poorly
       for mode in forward train_step; do
         layers $mode "$BIG" 800; layers $mode "$MID" 320
+      done ;;
+    9)
+      # pointwise (1x1) convolutions at batch 1 to 8, from the same ranges: one libtorch thread runs
+      # the stride-1 ones below batch 16 as im2col + BLAS, a regime with a time per MAC of its own
+      # (conv2d_v5's path trend), which stages 1-8 drew ~100 times per mode; real networks are full
+      # of them (ResNet bottlenecks, MobileNet, ShuffleNet, SqueezeNet, DenseNet)
+      for mode in forward train_step; do
+        taskset -c "$CPU" "$JC" collect --layer Conv2d --kernel-size 1 --batch-size 1,2,4,8 \
+          --max-macs 2e9 --samples 200 --mode $mode "${PROTOCOL[@]}" -o "$OUT/layers-$mode.jsonl"
+      done ;;
+    10)
+      # two networks measured last, looked at only once the profile was final and used to choose
+      # nothing: a late check beside stages 2 and 4
+      for mode in forward train_step; do
+        taskset -c "$CPU" "$JC" collect --architecture resnet50,vgg16 --batch-size 1,8 --mode $mode \
+          "${PROTOCOL[@]}" -o "$OUT/heldout-networks-$mode.jsonl"
       done ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac

@@ -38,7 +38,7 @@ namespace {
 struct CollectArgs {
   std::vector<std::string> layers, configs_from, architectures;
   std::int64_t samples = 0;
-  std::vector<std::int64_t> batch_sizes;
+  std::vector<std::int64_t> batch_sizes, kernel_sizes;
   std::string input, output, shard = "0/1", meter = "auto";
   CollectSettings settings;
   double idle_seconds = 3;
@@ -73,6 +73,7 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
     }
     o.max_elements = a.max_elements;
     o.max_parameters = a.max_parameters;
+    o.kernel_sizes = a.kernel_sizes;
     for (const std::string& type : a.layers) {
       for (auto& c : SampleConfigs(type, a.samples, a.settings.seed, o)) configs.push_back(c);
     }
@@ -80,6 +81,9 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
   }
   if (a.samples != 0) {
     throw std::invalid_argument("--samples: only with --layer");
+  }
+  if (!a.kernel_sizes.empty()) {
+    throw std::invalid_argument("--kernel-size: only with --layer");
   }
   const std::vector<std::int64_t> batches =
       a.batch_sizes.empty() ? std::vector<std::int64_t>{1} : a.batch_sizes;
@@ -275,6 +279,11 @@ void RegisterCollect(CLI::App& app) {
                   "configurations at the large end; types without MACs cannot meet it)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--kernel-size", a->kernel_sizes,
+                  "Sampler filter: only k x k kernels with k in this list (Conv2d, MaxPool2d, "
+                  "AvgPool2d), e.g. 1 for pointwise convolutions")
+      ->delimiter(',')
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{64}));
   cmd->add_option("--max-elements", a->max_elements,
                   "Sampler limit: elements of the batch's input or output")
       ->capture_default_str();

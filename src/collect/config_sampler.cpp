@@ -1,6 +1,7 @@
 #include "joulecast/collect/config_sampler.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -220,7 +221,18 @@ void Complete(LayerInstance* l) {
   l->output_shape = InferOutputShape(*l);
 }
 
+bool HasKernel(const std::string& type) {
+  return type == "Conv2d" || type == "MaxPool2d" || type == "AvgPool2d";
+}
+
 bool WithinLimits(const LayerInstance& l, std::int64_t batch, const SamplerOptions& o) {
+  if (!o.kernel_sizes.empty()) {
+    const json& k = l.params.at("kernel_size");
+    if (k[0] != k[1] || std::find(o.kernel_sizes.begin(), o.kernel_sizes.end(),
+                                  k[0].get<std::int64_t>()) == o.kernel_sizes.end()) {
+      return false;
+    }
+  }
   const LayerCounts c = CountLayer(l, batch);
   const double largest = std::max(c.input_elements, c.output_elements);
   return c.macs <= o.max_macs && c.macs >= o.min_macs && largest <= o.max_elements &&
@@ -250,6 +262,10 @@ CollectConfig SampleConfig(const std::string& type, std::uint64_t seed, std::int
     throw std::invalid_argument("--layer: unknown layer type '" + type + "'; known: " +
                                 JoinTypes());
   }
+  if (!options.kernel_sizes.empty() && !HasKernel(type)) {
+    throw std::invalid_argument("--kernel-size: applies to Conv2d, MaxPool2d and AvgPool2d, not " +
+                                type);
+  }
   const std::uint64_t base =
       SplitMix(SplitMix(seed) ^ HashString(type) ^ SplitMix(static_cast<std::uint64_t>(index)));
   for (std::uint64_t attempt = 0; attempt < 1000; ++attempt) {
@@ -267,10 +283,13 @@ CollectConfig SampleConfig(const std::string& type, std::uint64_t seed, std::int
     return c;
   }
   throw std::runtime_error(fmt::format(
-      "--layer {}: no valid configuration within max_macs {}, max_elements {} and max_parameters {}{} "
+      "--layer {}: no valid configuration within max_macs {}, max_elements {} and max_parameters {}{}{} "
       "after 1000 draws",
       type, options.max_macs, options.max_elements, options.max_parameters,
-      options.min_macs > 0 ? fmt::format(" with at least min_macs {}", options.min_macs) : ""));
+      options.min_macs > 0 ? fmt::format(" with at least min_macs {}", options.min_macs) : "",
+      options.kernel_sizes.empty()
+          ? ""
+          : fmt::format(" with kernel_size in {{{}}}", fmt::join(options.kernel_sizes, ", "))));
 }
 
 std::vector<CollectConfig> SampleConfigs(const std::string& type, std::int64_t n,

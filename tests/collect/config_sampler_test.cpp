@@ -221,6 +221,43 @@ TEST(ConfigSampler, MinMacsDrawsOnlyTheLargeEnd) {
   }
 }
 
+TEST(ConfigSampler, KernelSizesKeepOnlyThoseKernels) {
+  SamplerOptions o;
+  o.kernel_sizes = {1};
+  o.batch_sizes = {1, 2, 4, 8};
+  int pointwise_stride1 = 0;
+  for (const CollectConfig& c : SampleConfigs("Conv2d", 80, 0, o)) {
+    EXPECT_EQ(c.layer.params["kernel_size"], nlohmann::json::array({1, 1}));
+    pointwise_stride1 += c.layer.params["stride"] == nlohmann::json::array({1, 1});
+  }
+  // The other ranges stay as without the filter: most draws are stride 1 (p 0.7).
+  EXPECT_GT(pointwise_stride1, 40);
+  o.kernel_sizes = {2, 3};
+  for (const CollectConfig& c : SampleConfigs("MaxPool2d", 40, 0, o)) {
+    const auto k = c.layer.params["kernel_size"];
+    EXPECT_TRUE(k == nlohmann::json::array({2, 2}) || k == nlohmann::json::array({3, 3})) << k;
+  }
+  // Unrestricted sampling is unchanged by the option's existence: sample 3 without it is the same.
+  EXPECT_EQ(SampleConfig("Conv2d", 0, 3).layer.params,
+            SampleConfig("Conv2d", 0, 3, SamplerOptions{}).layer.params);
+  try {
+    SampleConfig("Linear", 0, 0, o);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "--kernel-size: applies to Conv2d, MaxPool2d and AvgPool2d, not Linear");
+  }
+  // A kernel no draw can have: an error naming it, not an endless redraw.
+  o.kernel_sizes = {9};
+  try {
+    SampleConfig("Conv2d", 0, 0, o);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("with kernel_size in {9} after 1000 draws"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ConfigSampler, ErrorsNameTheProblem) {
   try {
     SampleConfig("Conv3d", 0, 0);

@@ -42,6 +42,10 @@
 // features/macs.h), so that one campaign stays within a machine's memory and time; and at least
 // `min_macs` MACs (default 0: no lower limit), so that a campaign can add configurations at the
 // large end of the ranges, where real networks' classifier layers at large batch sizes lie.
+// `kernel_sizes` (default empty: no restriction) keeps only draws whose square kernel is one of
+// them, for Conv2d, MaxPool2d and AvgPool2d (other types throw std::invalid_argument naming the
+// type), so that a campaign can add configurations of one regime (e.g. 1x1 convolutions) drawn
+// from the same ranges; a sample index then names a different configuration than without it.
 #pragma once
 
 #include <cstdint>
@@ -73,6 +77,7 @@ struct SamplerOptions {
   double min_macs = 0;                    // per run of the batch; > 0 excludes types without MACs
   double max_elements = 33554432;         // 2^25 elements (128 MiB in float32) per activation
   double max_parameters = 134217728;      // 2^27 weights (512 MiB in float32): VGG's 25088x4096
+  std::vector<std::int64_t> kernel_sizes; // empty: any; else Conv2d/pool kernels k x k, k in it
 };
 
 // Types `--layer` accepts: every leaf type of the architecture format (KnownLayerTypes) plus the
