@@ -29,7 +29,8 @@
 //               one ci-2c core) while oneDNN's varies with the channel counts; without these the
 //               shared trend carries oneDNN's channel dependence into them.
 //               `fit` tries conv2d_v2 .. v5 for Conv2d and keeps the best selection score:
-//               v5 on the one-thread ci-2c time data, v2 on getzner2023's two-core energy data.
+//               on the one-thread ci-2c time data v3 (forward) and v5 (train_step), on
+//               getzner2023's two-core energy data v2.
 //   pool2d_v1   b, H, k, C, s, Ho, m, in elems, out elems
 //   linear_v1   b, in, out, m, b·in, b·out, in·out
 //   eltwise_v1  b, n (per-sample elements), b·n
