@@ -64,6 +64,26 @@ report::TrainingReport TrainEstimateReport(const nlohmann::json& j, const Traini
       "Both baselines use our predicted time and need only the GPU's datasheet: TDP \u00d7 time "
       "assumes the GPU draws its TDP throughout; Green Algorithms (Lannelongue et al. 2021) adds "
       "0.3725 W per GB of GPU memory. The PUE multiplies all three."};
+  if (j.contains("uncertainty")) {
+    const nlohmann::json& u = j["uncertainty"];
+    const nlohmann::json& c = u.at("coverage");
+    r.notes.push_back(fmt::format(
+        "Uncertainty: the profile's {} MAPE is {:.1f} % for power, {:.1f} % for time and {:.1f} % "
+        "for energy.",
+        u.at("cv").get<std::string>(), u.at("power_mape").get<double>(),
+        u.at("time_mape").get<double>(), u.at("energy_mape").get<double>()));
+    if (!c.at("gpu_in_training").get<bool>()) {
+      r.notes.push_back(fmt::format("{} has no training runs in this profile{}.", gpu,
+                                    c.at("extrapolating").get<bool>()
+                                        ? ", and lies outside the training GPUs' specifications "
+                                          "or batch sizes: an extrapolation"
+                                        : ""));
+    }
+    if (!u.at("workload_matched").get<bool>()) {
+      r.notes.push_back(fmt::format("No training runs of this network: the curves of {} stand in.",
+                                    u.at("workload_curves").get<std::string>()));
+    }
+  }
   r.profile = report::SummarizeTrainingModel(model, model_path);
   return r;
 }

@@ -133,6 +133,16 @@ void RunEstimate(const EstimateArgs& a) {
                     {{"tdp_time", {{"total_energy_j", tdp_j}}},
                      {"green_algorithms", {{"total_energy_j", ga_j}}}}},
                    {"model", a.model}};
+  const TrainingCoverage cover = CoverageOf(m, q, p, gpus);
+  const bool logo = m.trained_gpus().size() >= 2;
+  j["uncertainty"] = {{"cv", logo ? "leave-one-GPU-out" : "k-fold"},
+                      {"power_mape", m.power().cv_mape},
+                      {"time_mape", m.time().cv_mape},
+                      {"energy_mape", m.energy_cv_mape()},
+                      {"trained_gpus", m.trained_gpus()},
+                      {"coverage", cover.ToJson()},
+                      {"workload_curves", p.workload},
+                      {"workload_matched", p.workload_matched}};
   std::optional<double> intensity = a.intensity;
   if (!a.region.empty()) {
     const GridRegion r = GridIntensityTable::LoadDefault().Find(a.region);
@@ -158,6 +168,32 @@ void RunEstimate(const EstimateArgs& a) {
       "\nbaselines on the same time: TDP x time {:.3f} kWh, Green Algorithms "
       "{:.3f} kWh\n",
       tdp_j / 3.6e6, ga_j / 3.6e6);
+  std::cout << fmt::format(
+      "uncertainty: {} MAPE of this profile over {}: power {:.1f} %, time {:.1f} %, energy "
+      "{:.1f} %\n",
+      logo ? "leave-one-GPU-out" : "cross-validated", fmt::join(m.trained_gpus(), ", "),
+      m.power().cv_mape, m.time().cv_mape, m.energy_cv_mape());
+  if (!cover.gpu_in_training) {
+    std::cout << fmt::format("unseen GPU: {} has no training runs in this profile\n",
+                             q.gpu.name);
+  }
+  for (const ScaleCoverage* sc : {&cover.time, &cover.power}) {
+    if (!sc->Outside()) continue;
+    std::cout << fmt::format(
+        "extrapolating: {} has {} {:.3g}, outside the training GPUs' {:.3g} to {:.3g}\n",
+        q.gpu.name, sc->scale, sc->value, sc->min, sc->max);
+  }
+  if (cover.batch_outside) {
+    std::cout << fmt::format(
+        "extrapolating: batch size {} is outside the {} to {} that the runs of {} had\n", a.batch,
+        cover.batch_min, cover.batch_max, p.workload);
+  }
+  if (!p.workload_matched) {
+    std::cout << fmt::format(
+        "stand-in: no training runs of {}; the curves of {} (nearest in GFLOPs per sample and "
+        "parameters) are used\n",
+        what, p.workload);
+  }
   if (j.contains("region")) {
     const auto& r = j["region"];
     std::cout << fmt::format("grid: {} ({}), {} g CO2e/kWh, data year {}; source: {}\n",

@@ -601,6 +601,60 @@ TrainingPrediction TrainingModel::Predict(const TrainingQuery& q) const {
   return out;
 }
 
+bool ScaleCoverage::Outside() const {
+  const double tol = 1e-9 * std::max(std::abs(min), std::abs(max));
+  return value < min - tol || value > max + tol;
+}
+
+json ScaleCoverage::ToJson() const {
+  return {{"scale", scale}, {"value", value}, {"min", min}, {"max", max}, {"outside", Outside()}};
+}
+
+json TrainingCoverage::ToJson() const {
+  return {{"gpu_in_training", gpu_in_training},
+          {"time_scale", time.ToJson()},
+          {"power_scale", power.ToJson()},
+          {"batch_range", {batch_min, batch_max}},
+          {"batch_outside", batch_outside},
+          {"extrapolating", Extrapolating()}};
+}
+
+TrainingCoverage CoverageOf(const TrainingModel& m, const TrainingQuery& q,
+                            const TrainingPrediction& p, const GpuTable& gpus) {
+  if (!m.fitted()) throw std::runtime_error("CoverageOf: the model is not fitted");
+  TrainingCoverage c;
+  const auto& trained = m.trained_gpus();
+  c.gpu_in_training = std::find(trained.begin(), trained.end(), q.gpu.name) != trained.end();
+  auto cover = [&](const std::string& scale, const char* what) {
+    ScaleCoverage s;
+    s.scale = scale;
+    s.value = s.min = s.max = ScaleValue(q.gpu, scale, what);
+    bool first = true;
+    for (const std::string& name : trained) {
+      const GpuSpec* g = gpus.TryFind(name);
+      if (!g) continue;
+      const double v = ScaleValue(*g, scale, what);
+      s.min = first ? v : std::min(s.min, v);
+      s.max = first ? v : std::max(s.max, v);
+      first = false;
+    }
+    return s;
+  };
+  c.time = cover(m.physical().time_scale, "time");
+  c.power = cover(m.physical().power_scale, "power");
+  const WorkloadCurves* w = nullptr;
+  for (const auto& curves : m.physical().workloads)
+    if (curves.name == p.workload) w = &curves;
+  if (!w) {
+    throw std::runtime_error(
+        fmt::format("CoverageOf: workload '{}' is not in the model", p.workload));
+  }
+  c.batch_min = w->batch_min;
+  c.batch_max = w->batch_max;
+  c.batch_outside = q.batch_size < w->batch_min || q.batch_size > w->batch_max;
+  return c;
+}
+
 std::vector<TrainingPrediction> TrainingModel::PredictRuns(const std::vector<TrainingRun>& runs,
                                                            const GpuTable& gpus) const {
   std::vector<TrainingPrediction> out;

@@ -2,6 +2,7 @@
 // figure the page marks (data-json / data-value) equals the --json output of the same command,
 // the page is self-contained, ResNet152 and 20 architectures stay readable, and bad input gives a
 // one-line error and leaves no file (or the previous one) behind.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -222,6 +223,14 @@ TEST_F(HtmlCliTest, TrainEstimatePageEqualsJson) {
   EXPECT_NE(html.find("<th class=\"n\">Green Algorithms ("), std::string::npos);
   EXPECT_NE(html.find("<h2>Profile used</h2>"), std::string::npos);
   EXPECT_NE(html.find("leave-one-GPU-out"), std::string::npos);
+  // The uncertainty note carries the JSON's figures; V100 is a training GPU of the profile.
+  const json& u = j["uncertainty"];
+  EXPECT_NE(html.find(fmt::format("MAPE is {:.1f} % for power, {:.1f} % for time and {:.1f} % "
+                                  "for energy.",
+                                  u["power_mape"].get<double>(), u["time_mape"].get<double>(),
+                                  u["energy_mape"].get<double>())),
+            std::string::npos);
+  EXPECT_EQ(html.find("has no training runs"), std::string::npos);
 }
 
 TEST_F(HtmlCliTest, SweepPageEqualsJsonAndMarksTheCheapest) {

@@ -121,6 +121,48 @@ TEST_F(TrainEstimateCliTest, ArchitectureWalkMatchesTheWorkloadTable) {
               1e-6 * w["epoch_energy_j"].get<double>());
 }
 
+TEST_F(TrainEstimateCliTest, UncertaintyAndExtrapolation) {
+  // The suite's profile is fitted on V100 and RTX 6000 runs: its CV is leave-one-GPU-out.
+  const json v = Json("train-estimate resnet50_imagenet --gpu V100 -b 64");
+  ASSERT_TRUE(v.is_object());
+  const json& u = v["uncertainty"];
+  EXPECT_EQ(u["cv"], "leave-one-GPU-out");
+  EXPECT_EQ(u["trained_gpus"], json::array({"Quadro RTX 6000", "V100 PCIe 32GB"}));
+  EXPECT_GT(u["energy_mape"].get<double>(), 0.0);
+  EXPECT_TRUE(u["coverage"]["gpu_in_training"].get<bool>());
+  EXPECT_FALSE(u["coverage"]["extrapolating"].get<bool>());
+  EXPECT_TRUE(u["workload_matched"].get<bool>());
+  EXPECT_EQ(u["workload_curves"], "resnet50_imagenet");
+  // An H100 is beyond both training GPUs in every spec unit (67 TFLOPS, 3.35 TB/s, 96 GFLOPS/W)
+  // whenever the chosen scale is not "none".
+  const json h = Json("train-estimate resnet50_imagenet --gpu 'H100 SXM' -b 64");
+  ASSERT_TRUE(h.is_object());
+  const json& c = h["uncertainty"]["coverage"];
+  EXPECT_FALSE(c["gpu_in_training"].get<bool>());
+  for (const char* k : {"time_scale", "power_scale"}) {
+    const bool none = c[k]["scale"] == "none";
+    EXPECT_EQ(c[k]["outside"].get<bool>(), !none) << c.dump();
+    if (!none) EXPECT_GT(c[k]["value"].get<double>(), c[k]["max"].get<double>()) << c.dump();
+  }
+  Result t = Run("train-estimate resnet50_imagenet --gpu 'H100 SXM' -b 64");
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_TRUE(Contains(t.out,
+                       "uncertainty: leave-one-GPU-out MAPE of this profile over Quadro RTX "
+                       "6000, V100 PCIe 32GB: power "))
+      << t.out;
+  EXPECT_TRUE(Contains(t.out, "unseen GPU: H100 SXM 80GB has no training runs in this profile"))
+      << t.out;
+  // An architecture without runs borrows the nearest workload's curves, and says so; a batch
+  // size beyond the runs' is flagged.
+  Result r = Run("train-estimate resnet18 --gpu V100 -b 100000 --dataset-size 50000");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "stand-in: no training runs of architecture resnet18; the curves of "))
+      << r.out;
+  EXPECT_TRUE(Contains(r.out, "extrapolating: batch size 100000 is outside the ")) << r.out;
+  EXPECT_FALSE(Contains(Run("train-estimate resnet50_imagenet --gpu V100 -b 64").out,
+                        "extrapolating"));
+}
+
 TEST_F(TrainEstimateCliTest, TrainEstimateBadInput) {
   const std::string base = "train-estimate resnet50_imagenet --gpu V100 -b 64";
   EXPECT_EQ(Error(base + " --region DX"),

@@ -130,6 +130,50 @@ TEST(TrainingModelTest, PerWattPowerScales) {
               1e-6);
 }
 
+TEST(TrainingModelTest, CoverageAgainstTheTrainingGpus) {
+  // Trained on G1 (fp32 10) and G2 (fp32 20), time and power scaled by fp32: G3 (14) lies inside,
+  // a G4 of 40 TFLOPS outside; G4 is not in the table the model was given names for.
+  const GpuTable t = GpuTable::FromJson(
+      json{{"gpus", json::array({Gpu("G1", 10, 500, 200), Gpu("G2", 20, 700, 300),
+                                 Gpu("G3", 14, 1000, 250), Gpu("G4", 40, 2000, 400)})}},
+      "test");
+  const TrainingModel m = TrainingModel::FromParams(HandParams(), {"G1", "G2"});
+  auto coverage = [&](const std::string& gpu, std::int64_t batch) {
+    const TrainingQuery q = Query(t, gpu, batch);
+    return CoverageOf(m, q, m.Predict(q), t);
+  };
+  const TrainingCoverage in = coverage("G1", 4);
+  EXPECT_TRUE(in.gpu_in_training);
+  EXPECT_EQ(in.time.scale, "fp32");
+  EXPECT_DOUBLE_EQ(in.time.min, 10);
+  EXPECT_DOUBLE_EQ(in.time.max, 20);
+  EXPECT_FALSE(in.Extrapolating());
+  const TrainingCoverage g3 = coverage("G3", 4);
+  EXPECT_FALSE(g3.gpu_in_training);
+  EXPECT_DOUBLE_EQ(g3.time.value, 14);
+  EXPECT_FALSE(g3.Extrapolating());
+  const TrainingCoverage g4 = coverage("G4", 4);
+  EXPECT_TRUE(g4.time.Outside());
+  EXPECT_TRUE(g4.power.Outside());
+  EXPECT_TRUE(g4.Extrapolating());
+  // The curves of w0 saw batch sizes 1 to 16.
+  const TrainingCoverage big = coverage("G1", 64);
+  EXPECT_EQ(big.batch_min, 1);
+  EXPECT_EQ(big.batch_max, 16);
+  EXPECT_TRUE(big.batch_outside);
+  EXPECT_TRUE(big.Extrapolating());
+  const json j = big.ToJson();
+  EXPECT_EQ(j["batch_range"], json::array({1, 16}));
+  EXPECT_EQ(j["time_scale"]["outside"], false);
+  EXPECT_EQ(j["extrapolating"], true);
+  // A "none" scale is 1 for every GPU: never outside.
+  PhysicalParams p = HandParams();
+  p.time_scale = "none";
+  const TrainingModel flat = TrainingModel::FromParams(p, {"G1", "G2"});
+  const TrainingQuery q4 = Query(t, "G4", 4);
+  EXPECT_FALSE(CoverageOf(flat, q4, flat.Predict(q4), t).time.Outside());
+}
+
 TEST(TrainingModelTest, UnknownWorkloadsUseTheSameSpecsOrTheNearest) {
   const GpuTable t = Table();
   PhysicalParams p = HandParams();

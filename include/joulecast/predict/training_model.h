@@ -189,6 +189,29 @@ class TrainingModel {
 
 TrainingQuery QueryOf(const TrainingRun& r, const GpuTable& gpus);
 
+// How far a prediction lies from what the model was fitted on, for reporting uncertainty:
+// whether the GPU is a training GPU, its value X_g^s of the chosen time and power scales against
+// their range over the training GPUs (GPUs the table lacks are left out of the range; "none"
+// scales are 1 everywhere), and the batch size against the batch sizes the workload's curves saw.
+struct ScaleCoverage {
+  std::string scale;  // "fp32_bandwidth", ...
+  double value = 1, min = 1, max = 1;
+  bool Outside() const;  // value beyond [min, max] by more than 1e-9 relative
+  nlohmann::json ToJson() const;  // {"scale", "value", "min", "max", "outside"}
+};
+struct TrainingCoverage {
+  bool gpu_in_training = false;
+  ScaleCoverage time, power;
+  std::int64_t batch_min = 0, batch_max = 0;  // of the workload curves used
+  bool batch_outside = false;
+  bool Extrapolating() const { return time.Outside() || power.Outside() || batch_outside; }
+  nlohmann::json ToJson() const;
+};
+// Throws as Predict does for an unfitted model, and std::runtime_error when the prediction's
+// workload is not one of the model's.
+TrainingCoverage CoverageOf(const TrainingModel& m, const TrainingQuery& q,
+                            const TrainingPrediction& p, const GpuTable& gpus);
+
 // Measured against predicted over a set of runs, with the two baselines (energy_baselines.h, given
 // the MEASURED epoch time and PUE 1) on the same rows.
 struct RunsEvaluation {
