@@ -174,8 +174,7 @@ void RunEstimate(const EstimateArgs& a) {
       logo ? "leave-one-GPU-out" : "cross-validated", fmt::join(m.trained_gpus(), ", "),
       m.power().cv_mape, m.time().cv_mape, m.energy_cv_mape());
   if (!cover.gpu_in_training) {
-    std::cout << fmt::format("unseen GPU: {} has no training runs in this profile\n",
-                             q.gpu.name);
+    std::cout << fmt::format("unseen GPU: {} has no training runs in this profile\n", q.gpu.name);
   }
   for (const ScaleCoverage* sc : {&cover.time, &cover.power}) {
     if (!sc->Outside()) continue;

@@ -283,7 +283,8 @@ CollectConfig SampleConfig(const std::string& type, std::uint64_t seed, std::int
     return c;
   }
   throw std::runtime_error(fmt::format(
-      "--layer {}: no valid configuration within max_macs {}, max_elements {} and max_parameters {}{}{} "
+      "--layer {}: no valid configuration within max_macs {}, max_elements {} and max_parameters "
+      "{}{}{} "
       "after 1000 draws",
       type, options.max_macs, options.max_elements, options.max_parameters,
       options.min_macs > 0 ? fmt::format(" with at least min_macs {}", options.min_macs) : "",

@@ -109,9 +109,9 @@ std::vector<std::string> RecipeFeatureNames(const std::string& recipe) {
   }
   if (recipe == "conv2d_v5") {
     std::vector<std::string> names = RecipeFeatureNames("conv2d_v4");
-    for (const char* n : {"thnn_log_batch", "thnn_log_image", "thnn_log_in_channels",
-                          "thnn_log_out_channels", "thnn_log_macs", "thnn_log_in_elements",
-                          "thnn_log_out_elements", "thnn_log_weights"})
+    for (const char* n :
+         {"thnn_log_batch", "thnn_log_image", "thnn_log_in_channels", "thnn_log_out_channels",
+          "thnn_log_macs", "thnn_log_in_elements", "thnn_log_out_elements", "thnn_log_weights"})
       names.push_back(n);
     return names;
   }

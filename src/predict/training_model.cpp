@@ -611,12 +611,9 @@ json ScaleCoverage::ToJson() const {
 }
 
 json TrainingCoverage::ToJson() const {
-  return {{"gpu_in_training", gpu_in_training},
-          {"time_scale", time.ToJson()},
-          {"power_scale", power.ToJson()},
-          {"batch_range", {batch_min, batch_max}},
-          {"batch_outside", batch_outside},
-          {"extrapolating", Extrapolating()}};
+  return {{"gpu_in_training", gpu_in_training}, {"time_scale", time.ToJson()},
+          {"power_scale", power.ToJson()},      {"batch_range", {batch_min, batch_max}},
+          {"batch_outside", batch_outside},     {"extrapolating", Extrapolating()}};
 }
 
 TrainingCoverage CoverageOf(const TrainingModel& m, const TrainingQuery& q,

@@ -156,11 +156,12 @@ TEST_F(TrainEstimateCliTest, UncertaintyAndExtrapolation) {
   // size beyond the runs' is flagged.
   Result r = Run("train-estimate resnet18 --gpu V100 -b 100000 --dataset-size 50000");
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(Contains(r.out, "stand-in: no training runs of architecture resnet18; the curves of "))
+  EXPECT_TRUE(
+      Contains(r.out, "stand-in: no training runs of architecture resnet18; the curves of "))
       << r.out;
   EXPECT_TRUE(Contains(r.out, "extrapolating: batch size 100000 is outside the ")) << r.out;
-  EXPECT_FALSE(Contains(Run("train-estimate resnet50_imagenet --gpu V100 -b 64").out,
-                        "extrapolating"));
+  EXPECT_FALSE(
+      Contains(Run("train-estimate resnet50_imagenet --gpu V100 -b 64").out, "extrapolating"));
 }
 
 TEST_F(TrainEstimateCliTest, TrainEstimateBadInput) {

@@ -233,9 +233,8 @@ TEST(BatchPredictor, EveryRecipeOnEveryKindOfOperation) {
       Every(), LoadZooArchitecture("resnet18"), LoadZooArchitecture("squeezenet1_0"),
       LoadZooArchitecture("alexnet"), LoadZooArchitecture("mobilenet_v2")};
   std::size_t compared = 0, failed_alike = 0;
-  for (const std::string recipe : {"conv2d_v1", "conv2d_v2", "conv2d_v3", "conv2d_v4",
-                                   "conv2d_v5", "pool2d_v1", "linear_v1", "eltwise_v1",
-                                   "generic_v1"}) {
+  for (const std::string recipe : {"conv2d_v1", "conv2d_v2", "conv2d_v3", "conv2d_v4", "conv2d_v5",
+                                   "pool2d_v1", "linear_v1", "eltwise_v1", "generic_v1"}) {
     try {
       RecipeFeatureNames(recipe);
     } catch (const std::invalid_argument&) {

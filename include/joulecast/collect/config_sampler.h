@@ -77,7 +77,7 @@ struct SamplerOptions {
   double min_macs = 0;                    // per run of the batch; > 0 excludes types without MACs
   double max_elements = 33554432;         // 2^25 elements (128 MiB in float32) per activation
   double max_parameters = 134217728;      // 2^27 weights (512 MiB in float32): VGG's 25088x4096
-  std::vector<std::int64_t> kernel_sizes; // empty: any; else Conv2d/pool kernels k x k, k in it
+  std::vector<std::int64_t> kernel_sizes;  // empty: any; else Conv2d/pool kernels k x k, k in it
 };
 
 // Types `--layer` accepts: every leaf type of the architecture format (KnownLayerTypes) plus the

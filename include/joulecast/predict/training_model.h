@@ -196,7 +196,7 @@ TrainingQuery QueryOf(const TrainingRun& r, const GpuTable& gpus);
 struct ScaleCoverage {
   std::string scale;  // "fp32_bandwidth", ...
   double value = 1, min = 1, max = 1;
-  bool Outside() const;  // value beyond [min, max] by more than 1e-9 relative
+  bool Outside() const;           // value beyond [min, max] by more than 1e-9 relative
   nlohmann::json ToJson() const;  // {"scale", "value", "min", "max", "outside"}
 };
 struct TrainingCoverage {
