@@ -7,7 +7,8 @@
 // one record per configuration to OUT.jsonl (collect/collector.h documents the record and
 // collect/torch_runner.h the protocol). Re-running the same command resumes.
 // Environment: JOULECAST_RAPL_ROOT (default /sys/class/powercap) and JOULECAST_NVML_LIBRARY
-// (default libnvidia-ml.so.1) point the meters elsewhere (tests, unusual installs).
+// (default libnvidia-ml.so.1) point the meters elsewhere (tests, unusual installs);
+// JOULECAST_PROC_ROOT (default /proc) the CPU accounting of collect/cpu_load.h.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -185,6 +186,8 @@ void RunCollect(CollectArgs& a) {
   run.hardware = Hardware(a, runner, *meter);
   run.idle_power_w = MeasureIdlePower(*meter, a.idle_seconds);
   run.warn = warn;
+  const std::string proc = Env("JOULECAST_PROC_ROOT", "/proc");
+  run.cpu_times = [proc] { return ReadCpuTimes(proc + "/stat", proc + "/self/stat"); };
   ProgressBar bar(in_shard, a.quiet ? nullptr : stderr);
   run.progress = &bar;
   StopRequest stop;
@@ -193,6 +196,13 @@ void RunCollect(CollectArgs& a) {
                      : fmt::format("collected {} configurations into {} ({} skipped as done, {} "
                                    "failed; meter {})",
                                    st.measured, a.output, st.skipped, st.failed, meter->name()));
+  if (st.disturbed > 0) {
+    warn(fmt::format(
+        "{} of the {} records measured now were taken while other processes kept more than {} "
+        "CPUs busy (context.protocol.other_cpus_busy): measure on an otherwise idle machine, or "
+        "re-measure them",
+        st.disturbed, st.measured, run.disturbed_above));
+  }
   if (st.interrupted) {
     throw std::runtime_error(fmt::format(
         "interrupted: {} of {} configurations of shard {} are in {}; re-run the same command to "

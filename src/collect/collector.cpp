@@ -1,10 +1,12 @@
 #include "joulecast/collect/collector.h"
 
+#include <fmt/format.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -141,6 +143,7 @@ CollectStats RunCollection(const CollectRun& run) {
     }
     RunResult r;
     double joules = 0;
+    const CpuTimes cpu_before = run.cpu_times ? run.cpu_times() : ReadCpuTimes();
     try {
       r = run.measure(MakeRequest(c, run.settings), [&](int phase) {
         if (phase == 0) run.meter->Start();
@@ -155,6 +158,8 @@ CollectStats RunCollection(const CollectRun& run) {
       if (run.progress) run.progress->Measured(Label(c) + " (failed)");
       continue;
     }
+    const std::optional<CpuLoad> load =
+        LoadBetween(cpu_before, run.cpu_times ? run.cpu_times() : ReadCpuTimes());
     const TimingSummary t = Summarize(r.samples_s);
     m.repetitions = static_cast<std::int64_t>(r.samples_s.size());
     m.duration_s = t.median_s;
@@ -175,6 +180,17 @@ CollectStats RunCollection(const CollectRun& run) {
                              {"min_seconds", run.settings.min_seconds},
                              {"min_repetitions", run.settings.min_repetitions},
                              {"elapsed_s", r.elapsed_s}};
+    if (load) {
+      m.context["protocol"]["other_cpus_busy"] = load->other_cpus;
+      m.context["protocol"]["steal_cpus"] = load->steal_cpus;
+      if (load->other_cpus > run.disturbed_above && ++st.disturbed == 1 && run.warn) {
+        run.warn(fmt::format(
+            "{}: other processes kept {:.2f} CPUs busy while it was measured, so its time may "
+            "be inflated (records say so in context.protocol.other_cpus_busy; later ones are "
+            "counted, not named)",
+            Label(c), load->other_cpus));
+      }
+    }
     if (!c.layer.output_shape.empty()) m.context["output_shape"] = c.layer.output_shape;
     m.provenance = {{"source", "joulecast collect"},
                     {"tool_version", JOULECAST_VERSION},

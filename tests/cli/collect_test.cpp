@@ -28,7 +28,15 @@ using nlohmann::json;
 
 using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
 
-class CollectCliTest : public CliFixture {};
+// Runs see no CPU accounting (JOULECAST_PROC_ROOT at a missing directory) unless a test sets
+// it, so that their stderr does not depend on what else the machine runs meanwhile.
+class CollectCliTest : public CliFixture {
+ protected:
+  Result Run(const std::string& args, const std::string& env = "") const {
+    if (env.find("JOULECAST_PROC_ROOT=") != std::string::npos) return CliFixture::Run(args, env);
+    return CliFixture::Run(args, "JOULECAST_PROC_ROOT=/nonexistent" + (env.empty() ? "" : " " + env));
+  }
+};
 
 std::vector<json> Records(const fs::path& p) {
   std::vector<json> out;
@@ -122,6 +130,27 @@ TEST_F(CollectCliTest, DryRunCountsTheShard) {
 // Small and quick: tiny tensors, 10 ms per configuration.
 const std::string kQuick =
     " -b 1 --max-elements 65536 --min-seconds 0.01 --min-repetitions 2 --warmup-seconds 0 ";
+
+TEST_F(CollectCliTest, RecordsTheLoadOfOtherProcesses) {
+  if (!fs::exists("/proc/stat")) GTEST_SKIP() << "no /proc/stat";
+  const std::string out = P("out.jsonl");
+  Result r = Run("collect --layer ReLU --samples 2" + kQuick + "--meter none -q -o " + Quote(out),
+                 "JOULECAST_PROC_ROOT=/proc");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<json> recs = Records(out);
+  ASSERT_EQ(recs.size(), 2u);
+  int disturbed = 0;
+  for (const json& j : recs) {
+    const json& p = j["context"]["protocol"];
+    ASSERT_TRUE(p.contains("other_cpus_busy")) << j.dump();
+    EXPECT_GE(p["other_cpus_busy"].get<double>(), 0.0);
+    EXPECT_GE(p["steal_cpus"].get<double>(), 0.0);
+    disturbed += p["other_cpus_busy"].get<double>() > 0.25;
+  }
+  // Whatever else runs meanwhile, stderr says exactly what the records say.
+  EXPECT_EQ(r.err.find("2 of the 2 records") != std::string::npos, disturbed == 2) << r.err;
+  EXPECT_EQ(r.err.empty(), disturbed == 0) << r.err;
+}
 
 TEST_F(CollectCliTest, CollectsResumesAndExtends) {
   const std::string out = P("out.jsonl");

@@ -84,6 +84,56 @@ class CollectorTest : public ::testing::Test {
   std::string path_;
 };
 
+TEST_F(CollectorTest, RecordsHowBusyTheRestOfTheMachineWas) {
+  MeasurementStore store(path_, nullptr);
+  NoMeter meter;
+  CollectRun run = Run(&store, &meter);
+  // Readings alternate before/after: 100 ticks of wall time per configuration on 2 CPUs, the
+  // machine 150 ticks busier, this process 50 of them: others kept 1.0 CPU busy; sample 2's
+  // interval is quiet (others 0.1 CPU).
+  int call = 0;
+  run.cpu_times = [&call] {
+    const int config = call / 2, after = call % 2;
+    ++call;
+    CpuTimes t;
+    t.ok = true;
+    t.cpus = 2;
+    t.total = 200.0 * (config * 2 + after);
+    t.busy = config * 1000.0 + after * (config == 2 ? 60.0 : 150.0);
+    t.self = config * 1000.0 + after * 50.0;
+    t.steal = after * 5.0;
+    return t;
+  };
+  std::vector<std::string> warnings;
+  run.warn = [&warnings](const std::string& m) { warnings.push_back(m); };
+  const CollectStats st = RunCollection(run);
+  EXPECT_EQ(st.measured, 4);
+  EXPECT_EQ(st.disturbed, 3);
+  ASSERT_EQ(warnings.size(), 1u);  // the first disturbed record is named, the rest counted
+  EXPECT_NE(warnings[0].find("other processes kept 1.00 CPUs busy while it was measured"),
+            std::string::npos)
+      << warnings[0];
+  std::ifstream in(path_);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    const nlohmann::json p = nlohmann::json::parse(line)["context"]["protocol"];
+    EXPECT_DOUBLE_EQ(p["other_cpus_busy"].get<double>(), n == 2 ? 0.1 : 1.0) << line;
+    EXPECT_DOUBLE_EQ(p["steal_cpus"].get<double>(), 0.05);
+    ++n;
+  }
+  EXPECT_EQ(n, 4);
+  // Without readable accounting the records simply lack the fields.
+  fs::remove(path_);
+  MeasurementStore store2(path_, nullptr);
+  CollectRun quiet = Run(&store2, &meter);
+  quiet.cpu_times = [] { return CpuTimes{}; };
+  EXPECT_EQ(RunCollection(quiet).disturbed, 0);
+  std::ifstream in2(path_);
+  ASSERT_TRUE(std::getline(in2, line));
+  EXPECT_FALSE(nlohmann::json::parse(line)["context"]["protocol"].contains("other_cpus_busy"));
+}
+
 TEST_F(CollectorTest, RecordsWithoutAMeterStateNone) {
   MeasurementStore store(path_, nullptr);
   NoMeter meter;

@@ -14,7 +14,9 @@
 //   context          the configuration's origin plus "threads" (requested; part of the store key),
 //                    "spread" {"iqr_over_median", "q1_s", "q3_s", "min_s", "max_s", "mean_s"},
 //                    "protocol" {"aggregate": "median", "runs", "runs_per_sample", "warmup_runs",
-//                    "min_seconds", "min_repetitions", "elapsed_s"}; whole networks also
+//                    "min_seconds", "min_repetitions", "elapsed_s", and where /proc can be
+//                    read "other_cpus_busy" and "steal_cpus" (collect/cpu_load.h: how many
+//                    CPUs other processes and other guests kept busy meanwhile)}; whole networks also
 //                    "architecture": name (so that fit skips them and evaluate uses them)
 //   hardware         DescribeHost() + libtorch description + meter description + threads used
 //   provenance       {"source": "joulecast collect", "tool_version", "seed", "timestamp", "shard"}
@@ -30,6 +32,7 @@
 #include <vector>
 
 #include "joulecast/collect/config_sampler.h"
+#include "joulecast/collect/cpu_load.h"
 #include "joulecast/collect/meter.h"
 #include "joulecast/collect/progress.h"
 #include "joulecast/collect/shard.h"
@@ -57,6 +60,7 @@ struct CollectStats {
   std::int64_t skipped = 0;    // already in the store
   std::int64_t measured = 0;   // recorded now
   std::int64_t failed = 0;     // measurement threw
+  std::int64_t disturbed = 0;  // recorded with other_cpus_busy above CollectRun::disturbed_above
   bool interrupted = false;    // stopped by SIGINT/SIGTERM
   std::string first_error;
 };
@@ -85,6 +89,11 @@ struct CollectRun {
   std::optional<double> idle_power_w;
   ProgressBar* progress = nullptr;                   // may be null
   std::function<void(const std::string&)> warn;      // may be empty
+  // CPU accounting before and after each configuration (cpu_load.h); empty: ReadCpuTimes().
+  std::function<CpuTimes()> cpu_times;
+  // A record measured while other processes kept more CPUs than this busy is counted in
+  // CollectStats::disturbed, and the first one is named through `warn`: its time may be inflated.
+  double disturbed_above = 0.25;
 };
 
 CollectStats RunCollection(const CollectRun& run);
