@@ -288,7 +288,7 @@ void RegisterCollect(CLI::App& app) {
                   "Sampler limit: at least this many MACs per run of the batch (to add "
                   "configurations at the large end; types without MACs cannot meet it)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegativeCheck());
   cmd->add_option("--kernel-size", a->kernel_sizes,
                   "Sampler filter: only k x k kernels with k in this list (Conv2d, MaxPool2d, "
                   "AvgPool2d), e.g. 1 for pointwise convolutions")

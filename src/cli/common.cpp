@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <glob.h>
 
+#include <cmath>
 #include <iostream>
 #include <stdexcept>
 
@@ -79,6 +80,20 @@ Architecture LoadArchitectureArg(const std::string& arg, const std::string& inpu
     return arch;
   }
   return LoadZooArchitecture(arg);
+}
+
+CLI::Validator NonNegativeCheck() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        double d = 0;
+        try {
+          d = ParseDouble(v, "value");
+        } catch (const std::invalid_argument& e) {
+          return e.what();
+        }
+        return d >= 0 && std::isfinite(d) ? "" : "must be a number >= 0, got " + v;
+      },
+      "NUMBER >= 0");
 }
 
 }  // namespace joulecast::cli

@@ -1,6 +1,7 @@
 // Helpers shared by the subcommands.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
@@ -23,5 +24,9 @@ std::vector<Measurement> LoadMeasurements(const std::vector<std::string>& args, 
 // model .txt (these two need `input_arg`, the --input value), or else a zoo name (throws the zoo's
 // "unknown architecture 'x'; available: ...").
 Architecture LoadArchitectureArg(const std::string& arg, const std::string& input_arg);
+
+// CLI11 check of a finite number >= 0, failing as "--min-macs: must be a number >= 0, got -1"
+// (CLI11's own NonNegativeNumber prints the largest double in full).
+CLI::Validator NonNegativeCheck();
 
 }  // namespace joulecast::cli

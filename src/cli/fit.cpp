@@ -91,6 +91,10 @@ void RegisterFit(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"kfold+extrapolation", "kfold"}));
   cmd->add_option("--types", a->options.only_types, "Fit only these layer types")->delimiter(',');
+  cmd->add_option("--max-other-cpus", a->options.max_other_cpus,
+                  "Skip records measured while other processes kept more CPUs than this busy "
+                  "(context.protocol.other_cpus_busy; records without it are kept)")
+      ->check(NonNegativeCheck());
   cmd->add_flag("-q,--quiet", a->quiet, "No table");
   cmd->callback([a] { RunFit(*a); });
 }

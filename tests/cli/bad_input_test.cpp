@@ -100,6 +100,7 @@ const std::vector<Case> kCases = {
   {"CompareHtmlWithBadArchitecture", "compare resnet18 {bad}/arch_channel_mismatch.json --model {model} --html {dir}/c.html", "{bad}/arch_channel_mismatch.json: 0 (Conv2d)"},
   // ---- fit (layer measurements and training runs) ----
   {"FitMeasBadJsonLine3", "fit {bad}/meas_bad_json_line3.jsonl -o {dir}/p.json", "{bad}/meas_bad_json_line3.jsonl:3: invalid JSON"},
+  {"FitMaxOtherCpusNegative", "fit data/getzner2023/random/linear.jsonl --max-other-cpus -1 -o {dir}/p.json", "--max-other-cpus: must be a number >= 0, got -1"},
   {"FitMeasBadMode", "fit {bad}/meas_bad_mode.jsonl -o {dir}/p.json", "{bad}/meas_bad_mode.jsonl:1: field 'mode'"},
   {"FitMeasBadVersion", "fit {bad}/meas_bad_version.jsonl -o {dir}/p.json", "{bad}/meas_bad_version.jsonl:1: unsupported format_version 2"},
   {"FitMeasHugeNumber", "fit {bad}/meas_huge_number.jsonl -o {dir}/p.json", "{bad}/meas_huge_number.jsonl:2: invalid JSON"},
@@ -226,6 +227,7 @@ const std::vector<Case> kCases = {
   {"CollectKernelSizeWrongType", "collect --layer Linear --samples 5 --kernel-size 1 -o {dir}/existing.jsonl", "--kernel-size: applies to Conv2d, MaxPool2d and AvgPool2d, not Linear"},
   {"CollectKernelSizeZero", "collect --layer Conv2d --samples 5 --kernel-size 0 -o {dir}/existing.jsonl", "--kernel-size"},
   {"CollectKernelSizeWithArchitecture", "collect --architecture alexnet --kernel-size 1 -o {dir}/existing.jsonl", "--kernel-size: only with --layer"},
+  {"CollectMinMacsNegative", "collect --layer Linear --samples 5 --min-macs -1 -o {dir}/existing.jsonl", "--min-macs: must be a number >= 0, got -1"},
   {"CollectMinMacsUnreachable", "collect --layer Identity --samples 5 --min-macs 1 -o {dir}/existing.jsonl", "--layer Identity: no valid configuration within max_macs"},
   {"CollectBadArchitecture", "collect --architecture {bad}/arch_truncated.json -o {dir}/c.jsonl --dry-run", "{bad}/arch_truncated.json: invalid JSON"},
   {"CollectBadInput", "collect --architecture resnet18 --input 3x0x1 -o {dir}/c.jsonl --dry-run", "--input: dimension 0 out of range"},

@@ -197,6 +197,26 @@ TEST(ProfileFit, SkipsWholeNetworksAndNonPositiveTargets) {
   EXPECT_EQ(r.skipped.at("records with a target <= 0"), 1u);
 }
 
+TEST(ProfileFit, MaxOtherCpusSkipsDisturbedRecords) {
+  auto v = SyntheticSet();
+  v[0].context["protocol"] = {{"other_cpus_busy", 1.0}};
+  v[1].context["protocol"] = {{"other_cpus_busy", 0.1}};
+  v[2].context["protocol"] = {{"other_cpus_busy", 0.3}};
+  FitOptions o;
+  o.degrees = {1};
+  o.gammas = {0.1};
+  o.kernel_alphas = {0.1};
+  FitReport kept;
+  FitProfile(v, o, &kept);  // default: every record is fitted
+  EXPECT_TRUE(kept.skipped.empty());
+  o.max_other_cpus = 0.25;
+  FitReport r;
+  const Profile p = FitProfile(v, o, &r);
+  EXPECT_EQ(r.skipped.at("records measured while other processes kept more than 0.25 CPUs busy"),
+            2u);
+  EXPECT_EQ(p.layers.at("Linear").training["n"], v.size() - 2);
+}
+
 TEST(ProfileFit, Errors) {
   auto v = SyntheticSet();
   v.resize(5);

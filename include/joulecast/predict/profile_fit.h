@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ struct FitOptions {
   double extrapolation_fraction = 0.2;            // share of largest records held out
   std::size_t min_records = 10;                   // per layer type
   std::vector<std::string> only_types;            // empty: every type present
+  // Records whose context.protocol.other_cpus_busy (collect/cpu_load.h) exceeds this are
+  // skipped and counted: measured beside other work, their time may be inflated. Records without
+  // the field are kept. Default: keep all.
+  double max_other_cpus = std::numeric_limits<double>::infinity();
 };
 
 struct FitReport {
