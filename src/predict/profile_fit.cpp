@@ -284,9 +284,10 @@ Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& op
         const auto busy = protocol->find("other_cpus_busy");
         if (busy != protocol->end() && busy->is_number() &&
             busy->get<double>() > options.max_other_cpus) {
-          ++r.skipped[fmt::format("records measured while other processes kept more than {} CPUs "
-                                  "busy",
-                                  options.max_other_cpus)];
+          ++r.skipped[fmt::format(
+              "records measured while other processes kept more than {} CPUs "
+              "busy",
+              options.max_other_cpus)];
           continue;
         }
       }
