@@ -34,7 +34,8 @@ class CollectCliTest : public CliFixture {
  protected:
   Result Run(const std::string& args, const std::string& env = "") const {
     if (env.find("JOULECAST_PROC_ROOT=") != std::string::npos) return CliFixture::Run(args, env);
-    return CliFixture::Run(args, "JOULECAST_PROC_ROOT=/nonexistent" + (env.empty() ? "" : " " + env));
+    return CliFixture::Run(args,
+                           "JOULECAST_PROC_ROOT=/nonexistent" + (env.empty() ? "" : " " + env));
   }
 };
 

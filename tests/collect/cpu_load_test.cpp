@@ -43,8 +43,8 @@ TEST_F(CpuLoadTest, ReadsTheFiles) {
   const CpuTimes t = ReadCpuTimes(Stat("100 10 50 800 20 5 5 30 7 0"), Self(40, 2));
   ASSERT_TRUE(t.ok);
   EXPECT_EQ(t.cpus, 2);
-  EXPECT_DOUBLE_EQ(t.busy, 100 + 10 + 50 + 5 + 5);         // guest is inside user already
-  EXPECT_DOUBLE_EQ(t.total, 170 + 800 + 20 + 30);           // + idle, iowait, steal
+  EXPECT_DOUBLE_EQ(t.busy, 100 + 10 + 50 + 5 + 5);  // guest is inside user already
+  EXPECT_DOUBLE_EQ(t.total, 170 + 800 + 20 + 30);   // + idle, iowait, steal
   EXPECT_DOUBLE_EQ(t.steal, 30);
   EXPECT_DOUBLE_EQ(t.self, 42);
 }
@@ -75,8 +75,7 @@ TEST_F(CpuLoadTest, MissingOrMalformedGivesNoFigure) {
   EXPECT_FALSE(ReadCpuTimes(Stat("100 0 50"), self).ok);
   EXPECT_FALSE(ReadCpuTimes(Write("nocpu", "intr 1\n"), self).ok);
   EXPECT_FALSE(ReadCpuTimes(Stat("1 0 0 1 0 0 0 0 0 0"), Write("noparen", "4242 jc R 1\n")).ok);
-  EXPECT_FALSE(
-      ReadCpuTimes(Stat("1 0 0 1 0 0 0 0 0 0"), Write("short", "4242 (jc) R 1 2 3\n")).ok);
+  EXPECT_FALSE(ReadCpuTimes(Stat("1 0 0 1 0 0 0 0 0 0"), Write("short", "4242 (jc) R 1 2 3\n")).ok);
   EXPECT_FALSE(ReadCpuTimes(Stat("1 0 0 1 0 0 0 0 0 0"),
                             Write("nan", "4242 (jc) R 1 1 1 0 -1 4 1 0 0 0 1x 2 0\n"))
                    .ok);

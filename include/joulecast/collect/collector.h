@@ -16,8 +16,8 @@
 //                    "protocol" {"aggregate": "median", "runs", "runs_per_sample", "warmup_runs",
 //                    "min_seconds", "min_repetitions", "elapsed_s", and where /proc can be
 //                    read "other_cpus_busy" and "steal_cpus" (collect/cpu_load.h: how many
-//                    CPUs other processes and other guests kept busy meanwhile)}; whole networks also
-//                    "architecture": name (so that fit skips them and evaluate uses them)
+//                    CPUs other processes and other guests kept busy meanwhile)}; whole networks
+//                    also "architecture": name (so that fit skips them and evaluate uses them)
 //   hardware         DescribeHost() + libtorch description + meter description + threads used
 //   provenance       {"source": "joulecast collect", "tool_version", "seed", "timestamp", "shard"}
 // A configuration that fails (unsupported dtype on the device, out of memory) is reported through

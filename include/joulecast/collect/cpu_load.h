@@ -25,10 +25,10 @@ namespace joulecast {
 
 struct CpuTimes {
   bool ok = false;
-  int cpus = 0;                  // "cpuN" lines in /proc/stat
-  double busy = 0, total = 0;    // ticks over all CPUs: busy excludes idle, iowait and steal
-  double steal = 0;              // ticks
-  double self = 0;               // this process's utime + stime, ticks
+  int cpus = 0;                // "cpuN" lines in /proc/stat
+  double busy = 0, total = 0;  // ticks over all CPUs: busy excludes idle, iowait and steal
+  double steal = 0;            // ticks
+  double self = 0;             // this process's utime + stime, ticks
 };
 
 // Reads both files; ok = false (and the rest 0) when either is missing or malformed.
