@@ -82,18 +82,28 @@ Architecture LoadArchitectureArg(const std::string& arg, const std::string& inpu
   return LoadZooArchitecture(arg);
 }
 
-CLI::Validator NonNegativeCheck() {
+namespace {
+
+// One parse for both bounds: > 0 (strict) or a finite number >= 0.
+CLI::Validator LowerBoundCheck(bool strict) {
   return CLI::Validator(
-      [](std::string& v) -> std::string {
+      [strict](std::string& v) -> std::string {
         double d = 0;
         try {
           d = ParseDouble(v, "value");
         } catch (const std::invalid_argument& e) {
           return e.what();
         }
+        if (strict) return d > 0 ? "" : "must be > 0, got " + v;
         return d >= 0 && std::isfinite(d) ? "" : "must be a number >= 0, got " + v;
       },
-      "NUMBER >= 0");
+      strict ? "POSITIVE" : "NUMBER >= 0");
 }
+
+}  // namespace
+
+CLI::Validator NonNegativeCheck() { return LowerBoundCheck(false); }
+
+CLI::Validator PositiveCheck() { return LowerBoundCheck(true); }
 
 }  // namespace joulecast::cli

@@ -28,5 +28,7 @@ Architecture LoadArchitectureArg(const std::string& arg, const std::string& inpu
 // CLI11 check of a finite number >= 0, failing as "--min-macs: must be a number >= 0, got -1"
 // (CLI11's own NonNegativeNumber prints the largest double in full).
 CLI::Validator NonNegativeCheck();
+// CLI11 check of a number > 0: "--passes: must be > 0, got 0".
+CLI::Validator PositiveCheck();
 
 }  // namespace joulecast::cli

@@ -16,7 +16,6 @@
 #include "joulecast/arch/repr_parser.h"
 #include "joulecast/arch/torchscript_loader.h"
 #include "joulecast/arch/zoo.h"
-#include "joulecast/io/csv.h"
 #include "joulecast/predict/network_estimate.h"
 #include "joulecast/report/html_report.h"
 
@@ -144,17 +143,7 @@ void RegisterPredict(CLI::App& app) {
                   "Per-sample input shape, e.g. 3x224x224 (default: the architecture's)");
   cmd->add_option("--passes", a->passes, "Forward passes for the kWh total")
       ->capture_default_str()
-      ->check(CLI::Validator(
-          [](std::string& v) -> std::string {
-            double d = 0;
-            try {
-              d = ParseDouble(v, "value");
-            } catch (const std::invalid_argument& e) {
-              return e.what();
-            }
-            return d > 0 ? "" : "must be > 0, got " + v;
-          },
-          "POSITIVE"));
+      ->check(PositiveCheck());
   cmd->add_option("--mode", a->mode,
                   "forward (one forward pass of the batch) or train_step (forward, backward and "
                   "optimizer step); the profile must have predictors of that mode")

@@ -128,6 +128,8 @@ CollectStats RunCollection(const CollectRun& run) {
   for (std::int64_t i = 0; i < st.total; ++i) {
     if (run.settings.shard.Owns(i)) ++st.in_shard;
   }
+  const std::function<CpuTimes()> read_cpu_times =
+      run.cpu_times ? run.cpu_times : [] { return ReadCpuTimes(); };
   for (std::int64_t i = 0; i < st.total; ++i) {
     if (!run.settings.shard.Owns(i)) continue;
     const CollectConfig& c = configs[static_cast<std::size_t>(i)];
@@ -143,7 +145,7 @@ CollectStats RunCollection(const CollectRun& run) {
     }
     RunResult r;
     double joules = 0;
-    const CpuTimes cpu_before = run.cpu_times ? run.cpu_times() : ReadCpuTimes();
+    const CpuTimes cpu_before = read_cpu_times();
     try {
       r = run.measure(MakeRequest(c, run.settings), [&](int phase) {
         if (phase == 0) run.meter->Start();
@@ -158,8 +160,7 @@ CollectStats RunCollection(const CollectRun& run) {
       if (run.progress) run.progress->Measured(Label(c) + " (failed)");
       continue;
     }
-    const std::optional<CpuLoad> load =
-        LoadBetween(cpu_before, run.cpu_times ? run.cpu_times() : ReadCpuTimes());
+    const std::optional<CpuLoad> load = LoadBetween(cpu_before, read_cpu_times());
     const TimingSummary t = Summarize(r.samples_s);
     m.repetitions = static_cast<std::int64_t>(r.samples_s.size());
     m.duration_s = t.median_s;
