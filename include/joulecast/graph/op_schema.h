@@ -1,0 +1,135 @@
+// The operator registry: one OpSchema per operator, holding everything joulecast knows about it, in
+// the manner of ONNX's OpSchema (onnx/defs/*/defs.cc): its attributes with kinds and defaults, its
+// inputs, its shape rule, its counts, its cost class, the form in which predictors see it and, for
+// compute-bound operators, the proxy used when a profile has no predictor for it.
+//
+// Counts of one call over the whole batch (NodeCounts), all in double precision:
+//   macs         the multiply-accumulates joulecast has always reported, per ptflops' conventions
+//                (convolution and linear include the bias; element-wise operators and pools count
+//                one per input element; MaxPool2d ⌊Kh·Kw·Ho·Wo·C·B / 2⌋; views and copies 0)
+//   matrix_macs  multiply-accumulates of convolutions, linear layers and matrix products only,
+//                bias excluded (what fvcore counts)
+//   flops        floating-point operations (2 per MAC of a product, about one per element
+//                otherwise; documented per operator)
+//   bytes_read / bytes_written  activations and parameters read, outputs written, at their dtype
+//   parameters   elements of the parameter inputs (the graph counts each parameter once)
+//
+// Cost classes decide the fallback when a profile has no predictor (predict/resolver.h):
+//   kCompute      products and convolutions: the schema's proxy (e.g. matmul as a Linear)
+//   kElementwise  per element of the input (activations, arithmetic, normalisation)
+//   kReduction    per element of the input (pools, means, softmax)
+//   kDataMovement per element moved (cat, permute copies, pad, roll, embedding lookups)
+//   kView         free: reshapes, views, dropout and identity at inference
+//
+// Schemas are registered once, by the Register*Ops functions of src/graph/ops/ (one file per
+// family, declared in src/graph/ops/ops.h), when the registry is first used.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "joulecast/graph/attributes.h"
+#include "joulecast/graph/graph.h"
+#include "joulecast/graph/tensor_type.h"
+
+namespace joulecast::graph {
+
+enum class CostClass { kCompute, kElementwise, kReduction, kDataMovement, kView };
+const char* CostClassName(CostClass c);  // "compute", "elementwise", "reduction", "data", "view"
+
+struct NodeCounts {
+  double macs = 0;
+  double matrix_macs = 0;
+  double flops = 0;
+  double bytes_read = 0;
+  double bytes_written = 0;
+  double parameters = 0;
+};
+
+// What a shape rule or count sees of one call: attributes (complete), input types (nullptr for an
+// absent optional input), the graph's batch size and, for counts, the inferred outputs.
+struct OpCall {
+  const Node* node = nullptr;
+  const Attributes* attrs = nullptr;
+  std::vector<const TensorType*> inputs;
+  std::vector<TensorType> outputs;  // empty while inferring
+  std::int64_t batch = 1;
+
+  const TensorType& in(std::size_t i) const;   // throws "missing input i" for an absent one
+  bool has(std::size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
+  const Attributes& a() const { return *attrs; }
+};
+
+// How a predictor sees a node: a layer of a PyTorch type with its constructor arguments (the
+// features of features/layer_features.h read these), the layer's input and output with the
+// batch dimension first, and the batch size (the input's first dimension).
+struct LayerForm {
+  std::string type;                                   // "Conv2d", "Linear", "GELU", ...
+  nlohmann::json params = nlohmann::json::object();   // PyTorch constructor arguments
+  Dims input;                                         // batched
+  Dims output;                                        // batched
+};
+
+struct AttrSpec {
+  std::string name;
+  AttrKind kind;
+  std::optional<AttrValue> default_value;  // none: required
+  std::string doc;
+};
+
+struct OpSchema {
+  std::string name;  // registry name, e.g. "conv2d"; what graph JSON and errors use
+  std::string type;  // the predictor key: a PyTorch class name where one exists ("Conv2d")
+  std::string doc;
+  CostClass cost = CostClass::kElementwise;
+  std::vector<AttrSpec> attrs;
+  // Input names; a name ending in '?' is optional; variadic: the last name repeats.
+  std::vector<std::string> inputs;
+  bool variadic = false;
+  int min_inputs = 1;
+  int num_outputs = 1;  // -1: from the node (split/chunk)
+
+  // Output types from input types and attributes; throws std::runtime_error with a message that
+  // names the numbers (the shape pass prefixes the node).
+  std::function<std::vector<TensorType>(const OpCall&)> infer;
+  // Counts; when unset, DefaultCounts below.
+  std::function<NodeCounts(const OpCall&)> count;
+  // The layer form predictors see; when unset, DefaultLayerForm.
+  std::function<LayerForm(const OpCall&)> layer;
+  // For kCompute operators: the layer a profile without this operator's predictor predicts
+  // instead (matmul: a Linear of the same M, K, N); unset: none.
+  std::function<std::optional<LayerForm>(const OpCall&)> proxy;
+  // What the proxy stands for, for the documentation and --per-layer output.
+  std::string proxy_doc;
+};
+
+// Element-wise defaults: macs = flops = input elements of input 0, bytes = every input read once
+// and every output written once, parameters = elements of parameter inputs (set by the shape pass).
+NodeCounts DefaultCounts(const OpCall& call);
+// type = schema.type, params = the attributes as JSON, input = input 0, output = output 0.
+LayerForm DefaultLayerForm(const OpCall& call);
+
+// The registry. Lookup by registry name; FindOpByType by predictor key (first registered wins).
+const OpSchema* FindOp(const std::string& name);
+const OpSchema* FindOpByType(const std::string& type);
+// Every schema, sorted by name.
+std::vector<const OpSchema*> AllOps();
+// Throws std::runtime_error "unknown operator 'aten::foo'" (the registry's close matches listed).
+const OpSchema& GetOp(const std::string& name);
+
+// Checks `attrs` against the schema (unknown names, wrong kinds) and fills in defaults. Throws
+// std::runtime_error "unknown attribute 'strid' for conv2d (known: ...)", "attribute 'stride' of
+// conv2d: expected ints, got a string", "missing attribute 'kernel_size' for conv2d".
+void ValidateAttributes(const OpSchema& schema, Attributes& attrs);
+
+// Attributes to and from JSON by the schema's kinds: ints as arrays, sym_ints as
+// {"values": [...], "batch_index": i}. FromJson throws as ValidateAttributes, and
+// "attribute 'stride' of conv2d: expected ints, got 2.5".
+nlohmann::json AttributesToJson(const Attributes& attrs);
+Attributes AttributesFromJson(const OpSchema& schema, const nlohmann::json& j);
+
+}  // namespace joulecast::graph

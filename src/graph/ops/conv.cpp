@@ -1,0 +1,145 @@
+// Convolutions. conv2d: input N x Ci x H x W, weight Co x Ci/groups x Kh x Kw, bias Co (optional);
+// conv1d: N x Ci x L with weight Co x Ci/groups x K (a Conv2d of height 1 for the proxy).
+#include "ops.h"
+
+namespace joulecast::graph::ops {
+namespace {
+
+std::vector<std::int64_t> Pair(const Attributes& a, const char* name) {
+  std::vector<std::int64_t> v = a.Ints(name);
+  if (v.size() == 1) v.push_back(v[0]);
+  return v;
+}
+
+// Shared by conv1d (spatial rank 1) and conv2d (2).
+std::vector<TensorType> ConvInfer(const OpCall& c, int spatial) {
+  const TensorType& x = c.in(0);
+  const TensorType& w = c.in(1);
+  const Attributes& a = c.a();
+  const std::int64_t groups = a.Int("groups");
+  if (groups < 1) Fail(fmt::format("groups must be >= 1, got {}", groups));
+  if (x.rank() != spatial + 2)
+    Fail(fmt::format("expected a {} input, got {}", spatial == 2 ? "NxCxHxW" : "NxCxL", F(x.dims)));
+  if (w.rank() != spatial + 2)
+    Fail(fmt::format("weight {} is not a rank-{} kernel", F(w.dims), spatial + 2));
+  const std::int64_t co = w.dims[0], ci = w.dims[1] * groups;
+  if (co % groups != 0)
+    Fail(fmt::format("out_channels {} is not divisible by groups {}", co, groups));
+  if (x.dims[1] != ci)
+    Fail(fmt::format("expected {} input channels, got {} (input {})", ci, x.dims[1], F(x.dims)));
+  if (c.has(2) && (c.in(2).rank() != 1 || c.in(2).dims[0] != co))
+    Fail(fmt::format("bias {} does not match {} output channels", F(c.in(2).dims), co));
+  std::vector<std::int64_t> s = a.Ints("stride"), p = a.Ints("padding"), d = a.Ints("dilation");
+  for (auto* v : {&s, &p, &d}) {
+    if (v->size() == 1) v->resize(spatial, (*v)[0]);
+    if (static_cast<int>(v->size()) != spatial)
+      Fail(fmt::format("stride, padding and dilation need {} values", spatial));
+  }
+  Dims out = {x.dims[0], co};
+  for (int i = 0; i < spatial; ++i) {
+    if (s[i] < 1 || d[i] < 1 || p[i] < 0)
+      Fail("stride and dilation must be >= 1 and padding >= 0");
+    out.push_back(WindowOut(x.dims[2 + i], w.dims[2 + i], s[i], p[i], d[i], false));
+  }
+  return {Checked(Like(x, out))};
+}
+
+// ptflops' count: B·Ho·Wo·Co·(K·Ci/groups + bias); matrix MACs without the bias term.
+NodeCounts ConvCount(const OpCall& c) {
+  NodeCounts n = DefaultCounts(c);
+  const TensorType& w = c.in(1);
+  const double kernel = w.elements() / static_cast<double>(w.dims[0]);  // Ci/g · Kh · Kw
+  const double out = c.outputs[0].elements();
+  n.matrix_macs = out * kernel;
+  n.macs = out * (kernel + (c.has(2) ? 1.0 : 0.0));
+  n.flops = 2 * n.matrix_macs + (c.has(2) ? out : 0.0);
+  return n;
+}
+
+LayerForm Conv2dForm(const OpCall& c) {
+  const Attributes& a = c.a();
+  const TensorType& w = c.in(1);
+  LayerForm f;
+  f.type = "Conv2d";
+  f.params = {{"in_channels", w.dims[1] * a.Int("groups")},
+              {"out_channels", w.dims[0]},
+              {"kernel_size", {w.dims[2], w.dims[3]}},
+              {"stride", PairJson(Pair(a, "stride"))},
+              {"padding", PairJson(Pair(a, "padding"))},
+              {"dilation", PairJson(Pair(a, "dilation"))},
+              {"groups", a.Int("groups")},
+              {"bias", c.has(2)}};
+  f.input = c.in(0).dims;
+  f.output = c.outputs[0].dims;
+  return f;
+}
+
+std::vector<AttrSpec> ConvAttrs(int spatial) {
+  const std::vector<std::int64_t> one(spatial, 1), zero(spatial, 0);
+  return {Opt("stride", one, "per spatial dimension"), Opt("padding", zero, "zeros on each side"),
+          Opt("dilation", one), Opt("groups", std::int64_t{1})};
+}
+
+}  // namespace
+
+void RegisterConvOps(Registrar& r) {
+  OpSchema conv2d;
+  conv2d.name = "conv2d";
+  conv2d.type = "Conv2d";
+  conv2d.doc = "2-d convolution (torch.nn.Conv2d, aten::conv2d / aten::_convolution)";
+  conv2d.cost = CostClass::kCompute;
+  conv2d.attrs = ConvAttrs(2);
+  conv2d.inputs = {"input", "weight", "bias?"};
+  conv2d.min_inputs = 2;
+  conv2d.infer = [](const OpCall& c) { return ConvInfer(c, 2); };
+  conv2d.count = ConvCount;
+  conv2d.layer = Conv2dForm;
+  r.push_back(std::move(conv2d));
+
+  OpSchema conv1d;
+  conv1d.name = "conv1d";
+  conv1d.type = "Conv1d";
+  conv1d.doc = "1-d convolution (torch.nn.Conv1d)";
+  conv1d.cost = CostClass::kCompute;
+  conv1d.attrs = ConvAttrs(1);
+  conv1d.inputs = {"input", "weight", "bias?"};
+  conv1d.min_inputs = 2;
+  conv1d.infer = [](const OpCall& c) { return ConvInfer(c, 1); };
+  conv1d.count = ConvCount;
+  conv1d.layer = [](const OpCall& c) {
+    const Attributes& a = c.a();
+    const TensorType& w = c.in(1);
+    LayerForm f;
+    f.type = "Conv1d";
+    f.params = {{"in_channels", w.dims[1] * a.Int("groups")}, {"out_channels", w.dims[0]},
+                {"kernel_size", w.dims[2]},   {"stride", a.Ints("stride")[0]},
+                {"padding", a.Ints("padding")[0]}, {"dilation", a.Ints("dilation")[0]},
+                {"groups", a.Int("groups")},  {"bias", c.has(2)}};
+    f.input = c.in(0).dims;
+    f.output = c.outputs[0].dims;
+    return f;
+  };
+  conv1d.proxy_doc = "a Conv2d over a 1 x L image with a 1 x K kernel";
+  conv1d.proxy = [](const OpCall& c) -> std::optional<LayerForm> {
+    const Attributes& a = c.a();
+    const TensorType& w = c.in(1);
+    LayerForm f;
+    f.type = "Conv2d";
+    f.params = {{"in_channels", w.dims[1] * a.Int("groups")},
+                {"out_channels", w.dims[0]},
+                {"kernel_size", {1, w.dims[2]}},
+                {"stride", {1, a.Ints("stride")[0]}},
+                {"padding", {0, a.Ints("padding")[0]}},
+                {"dilation", {1, a.Ints("dilation")[0]}},
+                {"groups", a.Int("groups")},
+                {"bias", c.has(2)}};
+    const Dims& x = c.in(0).dims;
+    const Dims& y = c.outputs[0].dims;
+    f.input = {x[0], x[1], 1, x[2]};
+    f.output = {y[0], y[1], 1, y[2]};
+    return f;
+  };
+  r.push_back(std::move(conv1d));
+}
+
+}  // namespace joulecast::graph::ops
