@@ -21,6 +21,22 @@ Every parameter and buffer is replaced by a zero-stride view of one shared zero,
 4-byte storage per dtype while each tensor keeps its shape, which is all the reader looks at, so a
 torchvision network takes ~100 kB instead of ~45 MB.
 
+Operator-graph fixtures (LoadTorchScriptGraph; graph_*.pt, any aten operation the registry has):
+
+  graph_se_block         conv + squeeze-excitation (adaptive avgpool, 1x1 convs, sigmoid, x * s)
+  graph_convnext_block   ConvNeXt block: depthwise conv, permute, LayerNorm, Linear, GELU, Linear,
+                         layer scale (a parameter times x), permute back, residual add
+  graph_unsupported_*    refused: torch.cumsum in a submodule, an `if` on a tensor's value
+  graph_transformer      nn.TransformerEncoderLayer(16, 2, 32, batch_first=True) in eval mode,
+                         traced on an input that requires grad: the slow path,
+                         F.multi_head_attention_forward op by op (linear, view, transpose, bmm,
+                         softmax, layer_norm, relu); scripted: the fused fast path that inference
+                         takes (aten::_transformer_encoder_layer_fwd)
+
+with tests/data/torchscript/graph_expected.json: per file, the batched input, the parameter count
+(sum(p.numel())), the output shape and the matrix MACs at that input (convolutions, mm/addmm/bmm, counted on the
+aten operations PyTorch dispatches while the model runs once), which the C++ test compares.
+
 It also writes tests/data/torchscript/expected.json: per network (file stem without _scripted or
 _traced), the input shape and, as PyTorch
 sees them (forward hooks on the original nn.Module, one sample), the module leaves in the order of
@@ -31,7 +47,7 @@ and the parameter count. The C++ test compares LoadTorchScriptFile + InferShapes
 Needs Debian's python3-torch and python3-torchvision (1.13 / 0.14, as libtorch-dev); re-runs itself
 under /usr/bin/python3 when the running interpreter lacks them.
 
-Usage: tools/make_torchscript_fixtures.py
+Usage: tools/make_torchscript_fixtures.py [--graph]   (--graph: only the operator-graph fixtures)
 """
 
 import json
@@ -233,6 +249,144 @@ class ContainerCalledTwice(nn.Module):
         return self.block(self.block(x))
 
 
+class SEBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(8, 2, 1)
+        self.fc2 = nn.Conv2d(2, 8, 1)
+
+    def forward(self, x):
+        x = torch.relu(self.conv(x))
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(self.pool(x)))))
+        return x * s
+
+
+class ConvNeXtBlock(nn.Module):
+    def __init__(self, dim=8):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.pwconv2(self.act(self.pwconv1(self.norm(y))))
+        y = (self.gamma * y).permute(0, 3, 1, 2)
+        return x + y
+
+
+class Cumsum(nn.Module):
+    def forward(self, x):
+        return torch.cumsum(x, 1)
+
+
+class GraphUnsupported(nn.Module):
+    """What LoadTorchScriptGraph must refuse: an operation the registry has no operator for."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.body = Cumsum()
+
+    def forward(self, x):
+        return self.body(self.conv(x))
+
+
+class DataDependent(nn.Module):
+    """... and control flow that depends on tensor values."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        if bool(y.sum() > 0):
+            y = y + 1
+        return y
+
+
+def transformer():
+    return nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+
+
+# (file stem, factory, batched input, modes) for LoadTorchScriptGraph.
+GRAPH_NETS = [
+    ("graph_se_block", SEBlock, [1, 3, 8, 8], ["traced", "scripted"]),
+    ("graph_convnext_block", ConvNeXtBlock, [1, 8, 8, 8], ["traced", "scripted"]),
+    ("graph_transformer", transformer, [1, 5, 16], ["traced", "scripted"]),
+    ("graph_unsupported_op", GraphUnsupported, [1, 3, 8, 8], ["scripted"]),
+    ("graph_unsupported_data_dependent", DataDependent, [1, 3, 8, 8], ["scripted"]),
+]
+# Traced on an input that requires grad (the transformer's slow path), counted the same way.
+GRAD_TRACED = {"graph_transformer"}
+
+
+def matrix_macs(model, sample, grad=False):
+    """MACs of convolutions and matrix products (no bias), from the aten operations dispatched."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    aten = torch.ops.aten
+    total = [0]
+
+    def numel(shape):
+        n = 1
+        for s in shape:
+            n *= s
+        return n
+
+    class Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            packet = func.overloadpacket
+            if packet is aten.convolution:
+                w = args[1]
+                total[0] += numel(out.shape) * numel(w.shape[1:])
+            elif packet in (aten.mm, aten.bmm):
+                total[0] += numel(out.shape) * args[0].shape[-1]
+            elif packet is aten.addmm:
+                total[0] += numel(out.shape) * args[1].shape[-1]
+            elif packet is aten.baddbmm:
+                total[0] += numel(out.shape) * args[1].shape[-1]
+            return out
+
+    with torch.set_grad_enabled(grad), Count():
+        model(sample)
+    return total[0]
+
+
+def graph_fixtures():
+    expected = {}
+    for stem, factory, input_shape, modes in GRAPH_NETS:
+        model = shrink(factory().eval())
+        grad = stem in GRAD_TRACED
+        sample = torch.zeros(input_shape, requires_grad=grad)
+        for mode in modes:
+            file = f"{stem}_{mode}.pt"
+            saved = (torch.jit.script(model) if mode == "scripted"
+                     else torch.jit.trace(model, sample, check_trace=not grad))
+            torch.jit.save(saved, os.path.join(OUT_DIR, file))
+            print(f"{file}: {os.path.getsize(os.path.join(OUT_DIR, file))} bytes")
+        if "unsupported" in stem:
+            continue
+        expected[stem] = {"input": input_shape,
+                          "parameters": sum(p.numel() for p in model.parameters()),
+                          "matrix_macs": matrix_macs(model, sample, grad),
+                          "output": list(model(sample).shape)}
+    resnet = shrink(torchvision.models.resnet18(weights=None).eval())
+    expected["resnet18"] = {"input": [1, 3, 224, 224],
+                            "parameters": sum(p.numel() for p in resnet.parameters()),
+                            "matrix_macs": matrix_macs(resnet, torch.zeros(1, 3, 224, 224))}
+    with open(os.path.join(OUT_DIR, "graph_expected.json"), "w") as f:
+        f.write("{\n" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}"
+                                    for k, v in expected.items()) + "\n}\n")
+
+
 # (file stem, factory, per-sample input, modes); the unsupported_* nets test error messages.
 NETS = [
     ("small_cnn", small_cnn, [3, 16, 16], ["scripted", "traced"]),
@@ -339,6 +493,9 @@ def shrink(model):
 
 
 def main():
+    if sys.argv[1:] == ["--graph"]:
+        graph_fixtures()
+        return
     os.makedirs(OUT_DIR, exist_ok=True)
     torch.manual_seed(0)
     expected = {}
@@ -370,6 +527,7 @@ def main():
                      f'"parameters": {entry["parameters"]}, "leaves": [\n{leaves}]}}')
     with open(os.path.join(OUT_DIR, "expected.json"), "w") as f:
         f.write("{\n" + ",\n".join(lines) + "\n}\n")
+    graph_fixtures()
 
 
 if __name__ == "__main__":

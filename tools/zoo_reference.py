@@ -25,26 +25,30 @@ classification networks; none is skipped, a network that fails gets {"error": ..
      its module path (node.getModuleHierarchy(), C++ torch::jit::utils::getNodesModuleHierarchy)
      and runs the loaded trace on a batch of 2 to find traces that bake the batch size in.
 
-Batch 1 and the trace are real CPU forward passes (random initialisation, resp. zero weights). Batch
-2 and the traced batch-2 check run in "shape-only" mode: the dispatch mode replaces the outputs of the matrix ops
-listed above by zeros of the exact output shape instead of computing them (everything else still
-runs), because this machine's reference BLAS makes a real ViT-H/14 forward take minutes; the counts
-only depend on shapes. --real runs every pass for real.
+Batch 1 and the trace are real CPU forward passes (random initialisation, resp. zero weights).
+Batch 2 and the traced batch-2 check run in "shape-only" mode: the dispatch mode replaces the
+outputs of the matrix ops listed above by zeros of their exact output shape instead of computing
+them (everything else still runs), as this machine's reference BLAS makes a real ViT-H/14 forward
+take minutes; the counts only depend on shapes. --real computes batch 2 too; --shape-only counts
+batch 1 shape-only as well (the trace stays real: torch 1.13's tracer records nothing under a
+TorchDispatchMode). matrix_macs_b2 is 2 x matrix_macs_b1 except for swin_v2_*, whose continuous
+position bias MLP runs once per block whatever the batch.
 
 Writes
   tests/data/zoo_reference.json  per network: input [3, H, W], parameters, matrix_macs_b1,
                                  matrix_macs_b2, output_shape (batch 1), or {"error": ...}
   tools/zoo_op_census.json       node kinds of the loaded, inlined traces -> {count (nodes over all
                                  networks), networks, schema}, per network the trace details
-                                 (strict, tracer warnings, .pt size, batch-2 check, nodes
-                                 without module path) and the dispatcher ops seen per network
+                                 (strict, tracer warnings, .pt size with and without its
+                                 *.debug_pkl entries, batch-2 check, nodes without module path,
+                                 timings) and the dispatcher ops seen per network
 and prints one line per network with its timings, then the dispatcher ops seen over the zoo.
 
 Needs Debian's python3-torch / python3-torchvision (1.13 / 0.14); re-runs itself under
-/usr/bin/python3 when the running interpreter lacks them. Single-threaded; about 10 minutes on
-one core.
+/usr/bin/python3 when the running interpreter lacks them. Single-threaded; about 22 minutes on two
+busy cores, of which vit_h_14 takes 6 (its real batch-1 pass and its trace run on reference BLAS).
 
-Usage: tools/zoo_reference.py [--real] [--pt-dir DIR] [--no-write] [NAME ...]
+Usage: tools/zoo_reference.py [--real | --shape-only] [--pt-dir DIR] [--no-write] [NAME ...]
 """
 
 import argparse
@@ -56,6 +60,7 @@ import sys
 import time
 import traceback
 import warnings
+import zipfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE_JSON = os.path.join(REPO, "tests", "data", "zoo_reference.json")
@@ -319,6 +324,7 @@ def process(name, args, pt_dir):
         path = os.path.join(pt_dir, f"{name}.pt")
         torch.jit.save(traced, path)
         trace_info["pt_bytes"] = os.path.getsize(path)
+        trace_info["pt_bytes_without_debug_pkl"] = size_without_debug_pkl(path)
         del traced
         loaded = torch.jit.load(path)
         kinds, schemas, with_path, no_path = census_of(loaded.inlined_graph)
@@ -352,6 +358,21 @@ def process(name, args, pt_dir):
     times["total"] = time.time() - t0
     extra["times"] = {k: round(v, 2) for k, v in times.items()}
     return entry, extra
+
+
+def size_without_debug_pkl(path):
+    """Size of the .pt once its *.debug_pkl entries (source ranges) are dropped from the zip.
+
+    torch.jit.load still reads such a file, and getModuleHierarchy() still names every node's
+    module: the module path comes from the module hierarchy, not from the debug information."""
+    stripped = path + ".nodebug"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(stripped, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            if not info.filename.endswith(".debug_pkl"):
+                zout.writestr(info, zin.read(info.filename))
+    size = os.path.getsize(stripped)
+    os.remove(stripped)
+    return size
 
 
 def module_path_example(model, loaded, x):
@@ -422,13 +443,14 @@ def main():
 
     header = {"generated_by": "tools/zoo_reference.py", "torch": torch.__version__,
               "torchvision": torchvision.__version__}
-    lines = [f"  {json.dumps(n)}: {json.dumps(e)}" for n, e in networks.items()]
+    lines = [f"    {json.dumps(n)}: {json.dumps(e)}" for n, e in networks.items()]
     with open(REFERENCE_JSON, "w") as f:
         f.write("{\n" + "".join(f"  {json.dumps(k)}: {json.dumps(v)},\n" for k, v in header.items())
                 + '  "note": "input: per-sample shape; matrix_macs: multiply-accumulates of '
                 'convolution / mm / addmm / bmm / baddbmm / _native_multi_head_attention at the '
                 'dispatcher (eval, no_grad), bias excluded, for a batch of 1 and of 2; '
-                'output_shape: batch of 1",\n'
+                'output_shape: batch of 1; swin_v2_*: matrix_macs_b2 < 2 x matrix_macs_b1 since '
+                'the continuous position bias MLP (cpb_mlp) runs once per block whatever the batch",\n'
                 + '  "networks": {\n' + ",\n".join(lines) + "\n  }\n}\n")
 
     kinds = {}
@@ -444,6 +466,8 @@ def main():
     traces = {}
     for name, extra in extras.items():
         tr = {k: v for k, v in extra.get("trace", {}).items() if k not in ("kinds", "schemas")}
+        if "note_b2" in extra:
+            tr["note_b2"] = extra["note_b2"]
         tr["dispatch_ops"] = extra.get("dispatch_ops")
         tr["macs_by_op"] = extra.get("macs_by_op")
         tr["times"] = extra.get("times")

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "joulecast/arch/shape_inference.h"
+#include "joulecast/graph/graph_json.h"
+#include "joulecast/graph/shape_pass.h"
 #include "joulecast/torchscript/torchscript_plugin.h"
 
 #ifndef JOULECAST_TORCHSCRIPT_PLUGIN_FILE
@@ -28,6 +30,7 @@ namespace fs = std::filesystem;
 
 struct Plugin {
   JoulecastTorchScriptToJsonFn to_json = nullptr;
+  JoulecastTorchScriptToGraphJsonFn to_graph_json = nullptr;
   JoulecastTorchScriptFreeFn free_text = nullptr;
 };
 
@@ -57,12 +60,14 @@ Plugin OpenPlugin(const std::string& file, const std::string& where) {
       dlsym(handle, JOULECAST_TORCHSCRIPT_TO_JSON_SYMBOL));
   plugin.free_text = reinterpret_cast<JoulecastTorchScriptFreeFn>(
       dlsym(handle, JOULECAST_TORCHSCRIPT_FREE_SYMBOL));
+  plugin.to_graph_json = reinterpret_cast<JoulecastTorchScriptToGraphJsonFn>(
+      dlsym(handle, JOULECAST_TORCHSCRIPT_TO_GRAPH_JSON_SYMBOL));
   if (version == nullptr || plugin.to_json == nullptr || plugin.free_text == nullptr) {
     throw std::runtime_error(where + ": " + file +
                              " is not a joulecast TorchScript plugin (missing " +
                              JOULECAST_TORCHSCRIPT_TO_JSON_SYMBOL + " or its companions)");
   }
-  if (version() != JOULECAST_TORCHSCRIPT_ABI_VERSION) {
+  if (version() != JOULECAST_TORCHSCRIPT_ABI_VERSION || plugin.to_graph_json == nullptr) {
     throw std::runtime_error(where + ": TorchScript plugin " + file + " has interface version " +
                              std::to_string(version()) + ", this joulecast needs " +
                              std::to_string(JOULECAST_TORCHSCRIPT_ABI_VERSION) +
@@ -102,8 +107,10 @@ Architecture LoadTorchScriptFile(const std::string& path, const Shape& input) {
   return LoadTorchScriptFile(path, input, TorchScriptPluginDirectories());
 }
 
-Architecture LoadTorchScriptFile(const std::string& path, const Shape& input,
-                                 const std::vector<std::string>& plugin_dirs) {
+namespace {
+
+// The plugin for reading `path`: checks the file, finds and loads the plugin.
+Plugin PluginFor(const std::string& path, const std::vector<std::string>& plugin_dirs) {
   // Checked here so that a mistyped path gets the same message as a zoo file, plugin or not.
   if (!std::ifstream(path, std::ios::binary)) throw std::runtime_error(path + ": cannot open file");
   std::string found;
@@ -122,7 +129,14 @@ Architecture LoadTorchScriptFile(const std::string& path, const Shape& input,
         "when libtorch is found); not found in: " +
         (plugin_dirs.empty() ? std::string("(no directory)") : Join(plugin_dirs)));
   }
-  const Plugin plugin = OpenPlugin(found, path);
+  return OpenPlugin(found, path);
+}
+
+}  // namespace
+
+Architecture LoadTorchScriptFile(const std::string& path, const Shape& input,
+                                 const std::vector<std::string>& plugin_dirs) {
+  const Plugin plugin = PluginFor(path, plugin_dirs);
   PluginText json{nullptr, plugin.free_text};
   PluginText error{nullptr, plugin.free_text};
   const int status = plugin.to_json(path.c_str(), input.data(), static_cast<int>(input.size()),
@@ -138,6 +152,55 @@ Architecture LoadTorchScriptFile(const std::string& path, const Shape& input,
     throw std::runtime_error(path + ": " + e.what());
   }
   return arch;
+}
+
+graph::Graph LoadTorchScriptGraph(const std::string& path, const graph::Dims& input) {
+  return LoadTorchScriptGraph(path, input, graph::DType::kFloat32, TorchScriptPluginDirectories());
+}
+
+graph::Graph LoadTorchScriptGraph(const std::string& path, const graph::Dims& input,
+                                  const std::vector<std::string>& plugin_dirs) {
+  return LoadTorchScriptGraph(path, input, graph::DType::kFloat32, plugin_dirs);
+}
+
+graph::Graph LoadTorchScriptGraph(const std::string& path, const graph::Dims& input,
+                                  graph::DType input_dtype,
+                                  const std::vector<std::string>& plugin_dirs) {
+  const Plugin plugin = PluginFor(path, plugin_dirs);
+  if (input.size() < 1) {
+    throw std::runtime_error(path + ": input: expected the batch dimension and the sample's sizes");
+  }
+  for (const std::int64_t d : input) {
+    if (d < 1 || d > graph::kMaxSize) {
+      throw std::runtime_error(path + ": input: expected positive sizes up to 2^53, got " +
+                               graph::FormatDims(input));
+    }
+  }
+  PluginText text{nullptr, plugin.free_text};
+  PluginText error{nullptr, plugin.free_text};
+  const int status =
+      plugin.to_graph_json(path.c_str(), input.data(), static_cast<int>(input.size()),
+                           graph::DTypeName(input_dtype), &text.text, &error.text);
+  if (status != 0 || text.text == nullptr) {
+    throw std::runtime_error(path + ": " +
+                             (error.text ? error.text : "the TorchScript plugin failed"));
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text.text);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path + ": the TorchScript plugin wrote invalid graph JSON: " +
+                             e.what());
+  }
+  // GraphFromJson's messages start with `path`.
+  graph::Graph g = graph::GraphFromJson(j, path);
+  try {
+    g.SetBatch(input[0]);
+    graph::InferShapes(g);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+  return g;
 }
 
 }  // namespace joulecast

@@ -18,5 +18,6 @@ void RegisterBreakeven(CLI::App& app);
 void RegisterSweep(CLI::App& app);
 void RegisterCollect(CLI::App& app);
 void RegisterSpread(CLI::App& app);
+void RegisterInspect(CLI::App& app);
 
 }  // namespace joulecast::cli

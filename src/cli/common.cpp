@@ -11,6 +11,7 @@
 #include "joulecast/arch/shape_inference.h"
 #include "joulecast/arch/torchscript_loader.h"
 #include "joulecast/arch/zoo.h"
+#include "joulecast/frontends/load_graph.h"
 #include "joulecast/io/csv.h"
 
 namespace joulecast::cli {
@@ -80,6 +81,17 @@ Architecture LoadArchitectureArg(const std::string& arg, const std::string& inpu
     return arch;
   }
   return LoadZooArchitecture(arg);
+}
+
+graph::Graph LoadGraphArg(const std::string& arg, const std::string& input_arg,
+                          std::int64_t batch) {
+  GraphOptions options;
+  options.batch = batch;
+  if (!input_arg.empty()) options.input = ParseShapeArg(input_arg, "--input");
+  std::vector<std::string> notes;
+  graph::Graph g = LoadGraph(arg, options, &notes);
+  for (const std::string& note : notes) std::cerr << "joulecast: note: " << note << "\n";
+  return g;
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "joulecast/arch/architecture.h"
+#include "joulecast/graph/graph.h"
 #include "joulecast/io/measurement.h"
 #include "joulecast/io/size_arg.h"  // ParseShapeArg (--input)
 
@@ -24,6 +25,11 @@ std::vector<Measurement> LoadMeasurements(const std::vector<std::string>& args, 
 // model .txt (these two need `input_arg`, the --input value), or else a zoo name (throws the zoo's
 // "unknown architecture 'x'; available: ...").
 Architecture LoadArchitectureArg(const std::string& arg, const std::string& input_arg);
+
+// The operator graph an ARCH argument names (frontends/load_graph.h) at batch `batch`, with the
+// --input value `input_arg` (empty: the model's); notes of the readers go to stderr.
+graph::Graph LoadGraphArg(const std::string& arg, const std::string& input_arg,
+                          std::int64_t batch);
 
 // CLI11 check of a finite number >= 0, failing as "--min-macs: must be a number >= 0, got -1"
 // (CLI11's own NonNegativeNumber prints the largest double in full).

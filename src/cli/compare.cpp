@@ -120,10 +120,7 @@ void RunCompare(const CompareArgs& a) {
   profile.SelectMode(a.mode, "--mode " + a.mode + ": " + a.model);
   std::vector<NetworkEstimate> estimates;
   for (const std::string& arg : a.archs) {
-    const Architecture arch = LoadArchitectureArg(arg, a.input);
-    estimates.push_back(a.input.empty() ? EstimateNetwork(profile, arch, a.batch)
-                                        : EstimateNetwork(profile, arch, a.batch,
-                                                          ParseShapeArg(a.input, "--input")));
+    estimates.push_back(EstimateGraph(profile, LoadGraphArg(arg, a.input, a.batch)));
   }
   const std::vector<std::optional<double>> accuracy_of =
       MatchAccuracies(given, estimates, a.archs, acc_option);

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   joulecast::cli::RegisterSweep(app);
   joulecast::cli::RegisterCollect(app);
   joulecast::cli::RegisterSpread(app);
+  joulecast::cli::RegisterInspect(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,6 +5,8 @@
 // target says.
 #include <fmt/format.h>
 
+#include <map>
+
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -38,7 +40,8 @@ std::string CsvField(const std::string& s) {
   return out + "\"";
 }
 
-// One row per layer type, or per operation with --per-layer; same numbers as --json.
+// One row per layer type, a total row and one "unmodelled:<op>:<fallback>" row per operator that
+// a fallback predicted; or per node with --per-layer; same numbers as --json.
 void PrintCsv(const NetworkEstimate& est, bool per_layer, const char* unit) {
   if (per_layer) {
     std::cout << fmt::format("name,type,output_shape,macs,{},share,method\n", unit);
@@ -55,15 +58,17 @@ void PrintCsv(const NetworkEstimate& est, bool per_layer, const char* unit) {
                              est.total > 0 ? tt.value / est.total : 0.0, tt.macs);
   }
   std::cout << fmt::format("total,{},{:.17g},1,{:.17g}\n", est.layers.size(), est.total, est.macs);
+  // What fallbacks predicted, by operator: the row's count is nodes, its macs column is empty.
+  for (const auto& [op, f] : est.unmodelled_by_op) {
+    std::cout << fmt::format("{},{},{:.17g},{:.17g},\n", CsvField("unmodelled:" + op + ":" + f.method),
+                             f.nodes, f.value, est.total > 0 ? f.value / est.total : 0.0);
+  }
 }
 
 void RunPredict(const PredictArgs& a) {
   Profile profile = Profile::Load(a.model);
   profile.SelectMode(a.mode, "--mode " + a.mode + ": " + a.model);
-  Architecture arch = LoadArchitectureArg(a.arch, a.input);
-  NetworkEstimate est =
-      a.input.empty() ? EstimateNetwork(profile, arch, a.batch)
-                      : EstimateNetwork(profile, arch, a.batch, ParseShapeArg(a.input, "--input"));
+  NetworkEstimate est = EstimateGraph(profile, LoadGraphArg(a.arch, a.input, a.batch));
   const bool energy = profile.target == "energy_j";
   const double kwh_for_passes = est.total * a.passes / 3.6e6;
   // The page is written before anything is printed, so a failure to write it is the only output.
@@ -97,7 +102,8 @@ void RunPredict(const PredictArgs& a) {
     std::cout << fmt::format("  for {} passes:              {:.6g} kWh\n", a.passes,
                              kwh_for_passes);
   }
-  std::cout << fmt::format("  MACs {:.4g}, parameters {:.4g}\n\n", est.macs, est.parameters);
+  std::cout << fmt::format("  MACs {:.4g} (matrix MACs {:.4g}), parameters {:.4g}, {} nodes\n\n",
+                           est.macs, est.matrix_macs, est.parameters, est.layers.size());
   std::cout << fmt::format("{:<18} {:>6} {:>14} {:>8} {:>12}\n", "layer type", "count",
                            fmt::format("predicted {}", unit), "share", "MACs");
   for (const auto& [type, tt] : est.by_type) {
@@ -106,19 +112,46 @@ void RunPredict(const PredictArgs& a) {
   }
   if (est.unmodelled_layers > 0) {
     std::cout << fmt::format(
-        "unmodelled: {} layers, {:.1f}% of MACs, {:.1f}% of the total by fallbacks (see "
+        "unmodelled: {} nodes, {:.1f}% of MACs, {:.1f}% of the total by fallbacks (see "
         "--per-layer)\n",
         est.unmodelled_layers, est.macs > 0 ? 100 * est.unmodelled_macs / est.macs : 0.0,
         est.total > 0 ? 100 * est.unmodelled_value / est.total : 0.0);
+    for (const auto& [op, f] : est.unmodelled_by_op) {
+      std::cout << fmt::format("  {:<24} {:>5} nodes {:>6.2f}%  {}\n", op, f.nodes,
+                               est.total > 0 ? 100 * f.value / est.total : 0.0, f.method);
+    }
   }
   if (a.per_layer) {
-    std::cout << fmt::format("\n{:<16} {:<18} {:<14} {:>12} {:>12} {:>7}  {}\n", "name", "type",
-                             "output", "MACs", fmt::format("{}", unit), "share", "method");
+    // Grouped by module scope, in the order each scope first runs (as torchinfo lists modules).
+    struct ScopeRow {
+      std::string ops, output, methods;
+      std::size_t nodes = 0;
+      double macs = 0, value = 0;
+    };
+    std::vector<std::string> order;
+    std::map<std::string, ScopeRow> rows;
     for (const auto& le : est.layers) {
-      std::cout << fmt::format("{:<16} {:<18} {:<14} {:>12.4g} {:>12.5g} {:>6.1f}%  {}\n",
-                               le.layer.name, le.layer.type, FormatShape(le.layer.output_shape),
-                               le.counts.macs, le.value,
-                               est.total > 0 ? 100 * le.value / est.total : 0.0, le.method);
+      const std::string scope = le.scope.empty() ? "(top)" : le.scope;
+      auto [it, fresh] = rows.try_emplace(scope);
+      if (fresh) order.push_back(scope);
+      ScopeRow& r = it->second;
+      if (r.ops.find(le.op) == std::string::npos) r.ops += (r.ops.empty() ? "" : ",") + le.op;
+      if (r.methods.find(le.method) == std::string::npos)
+        r.methods += (r.methods.empty() ? "" : ",") + le.method;
+      ++r.nodes;
+      r.macs += le.counts.macs;
+      r.value += le.value;
+      r.output = FormatShape(le.output_shape);
+    }
+    std::cout << fmt::format("\n{:<34} {:<22} {:<18} {:>11} {:>12} {:>7}  {}\n", "scope",
+                             "operators", "output", "MACs", fmt::format("{}", unit), "share",
+                             "method");
+    for (const std::string& scope : order) {
+      const ScopeRow& r = rows[scope];
+      std::cout << fmt::format("{:<34} {:<22} {:<18} {:>11.4g} {:>12.5g} {:>6.1f}%  {}\n", scope,
+                               r.nodes > 1 ? fmt::format("{} ({})", r.ops, r.nodes) : r.ops,
+                               r.output, r.macs, r.value,
+                               est.total > 0 ? 100 * r.value / est.total : 0.0, r.methods);
     }
   }
   if (!a.html.empty()) std::cout << fmt::format("\nHTML report: {}\n", a.html);
@@ -149,7 +182,8 @@ void RegisterPredict(CLI::App& app) {
                   "optimizer step); the profile must have predictors of that mode")
       ->capture_default_str()
       ->check(CLI::IsMember({"forward", "train_step"}));
-  cmd->add_flag("--per-layer", a->per_layer, "Table of every layer");
+  cmd->add_flag("--per-layer", a->per_layer,
+                "Table by module scope (text), or of every node (--json, --csv)");
   auto* json = cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->add_flag("--csv", a->csv,
                 "CSV on stdout: one row per layer type and a total row, or per operation with "

@@ -85,7 +85,7 @@ Graph GraphFromJson(const json& j, const std::string& where) {
   if (!IsGraphJson(j)) Fail(where, "not a joulecast graph (\"kind\": \"joulecast_graph\" missing)");
   CheckKeys(j,
             {"kind", "format_version", "name", "description", "batch", "inputs", "parameters",
-             "nodes", "outputs", "totals"},
+             "nodes", "outputs", "macs", "matrix_macs", "flops", "parameters"},
             where, "graph");
   if (!j.contains("format_version") || !j["format_version"].is_number_integer())
     Fail(where, "format_version: expected an integer");

@@ -13,6 +13,7 @@
 #include <thread>
 #include <utility>
 
+#include "joulecast/graph/op_schema.h"
 #include "joulecast/features/layer_features.h"
 #include "joulecast/features/macs.h"
 #include "joulecast/predict/network_estimate.h"
@@ -922,13 +923,19 @@ BatchPredictor::BatchPredictor(const Profile& profile)
       break;
     }
   }
+  // The resolver's policy (predict/resolver.h) by the operator's cost class in the registry: the
+  // tree's layer types have no proxies, so a compute-bound one without a predictor is "none".
   for (int k = 0; k < kNumKinds; ++k) {
     Handling& h = im.handling[k];
     auto it = index.find(kKindNames[k]);
+    const graph::OpSchema* schema = graph::FindOpByType(kKindNames[k]);
+    const graph::CostClass cost = schema ? schema->cost : graph::CostClass::kElementwise;
     if (it != index.end()) {
       h = {Handling::kModel, it->second};
-    } else if (k == kDropout || k == kFlatten || k == kIdentity) {
+    } else if (cost == graph::CostClass::kView) {
       h = {Handling::kZero, -1};
+    } else if (cost == graph::CostClass::kCompute) {
+      h = {Handling::kNone, -1};
     } else if (elementwise >= 0) {
       h = {Handling::kPerElement, elementwise};
     } else {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "joulecast/arch/zoo.h"
+#include "joulecast/frontends/load_graph.h"
 #include "joulecast/predict/network_estimate.h"
 #include "joulecast/predict/profile_fit.h"
 
@@ -116,14 +117,11 @@ Evaluation EvaluateMode(const Profile& profile, const std::vector<Measurement>& 
   }
   if (!whole.empty()) {
     ArchitectureEvaluation ae;
-    std::map<std::string, Architecture> zoo;
     for (const Measurement* m : whole) {
-      auto it = zoo.find(m->type);
-      if (it == zoo.end()) it = zoo.emplace(m->type, LoadZooArchitecture(m->type)).first;
-      NetworkEstimate est =
-          m->input_shape.empty()
-              ? EstimateNetwork(profile, it->second, m->batch_size)
-              : EstimateNetwork(profile, it->second, m->batch_size, m->input_shape);
+      GraphOptions options;
+      options.batch = m->batch_size;
+      options.input = m->input_shape;
+      NetworkEstimate est = EstimateGraph(profile, LoadGraph(m->type, options));
       ae.names.push_back(m->type);
       ae.batch_sizes.push_back(m->batch_size);
       ae.measured.push_back(TargetValue(*m, profile.target));

@@ -5,85 +5,77 @@
 #include <limits>
 #include <stdexcept>
 
-#include "joulecast/arch/shape_inference.h"
+#include "joulecast/frontends/tree_lowering.h"
+#include "joulecast/graph/shape_pass.h"
+#include "joulecast/predict/resolver.h"
 
 namespace joulecast {
-namespace {
 
-const char* kElementwise[] = {"ReLU", "Sigmoid", "Tanh", "Softmax"};
-
-NetworkEstimate Estimate(const Profile& profile, const Architecture& arch, std::int64_t batch,
-                         std::vector<LayerInstance> leaves, const Shape& input) {
-  if (batch < 1) throw std::runtime_error(fmt::format("batch size must be >= 1, got {}", batch));
+NetworkEstimate EstimateGraph(const Profile& profile, const graph::Graph& g) {
   NetworkEstimate est;
-  est.name = arch.name;
+  est.name = g.name;
   est.target = profile.target;
   est.mode = profile.mode;
-  est.batch_size = batch;
-  est.input = input;
-  const LayerPredictor* elementwise = nullptr;
-  std::string elementwise_type;
-  for (const char* t : kElementwise) {
-    if ((elementwise = profile.Find(t))) {
-      elementwise_type = t;
-      break;
-    }
+  est.batch_size = g.batch();
+  if (!g.inputs().empty()) {
+    const graph::Value& in = g.value(g.inputs()[0]);
+    est.input = in.type.dims;
+    if (in.batch_dim >= 0) est.input.erase(est.input.begin() + in.batch_dim);
   }
-  // Batch the predictions per type: one feature matrix per predictor is far faster than one call
-  // per layer.
-  std::map<std::string, std::vector<std::size_t>> by_predictor;
-  est.layers.resize(leaves.size());
-  for (std::size_t i = 0; i < leaves.size(); ++i) {
-    LayerEstimate& le = est.layers[i];
-    le.layer = std::move(leaves[i]);
-    le.counts = CountLayer(le.layer, batch);
-    const std::string& t = le.layer.type;
-    if (profile.Find(t)) {
-      le.method = "model";
-      by_predictor[t].push_back(i);
-    } else if (t == "Dropout" || t == "Flatten" || t == "Identity") {
-      le.method = "zero";
-    } else if (elementwise) {
-      le.method = "per-element:" + elementwise_type;
-      by_predictor["per-element"].push_back(i);
-    } else {
-      le.method = "none";
+  const std::vector<graph::NodeCounts> counts = graph::CountNodes(g);
+  const Resolver resolver(profile);
+  std::vector<Resolution> res(g.nodes().size());
+  // Batch the predictions per predictor: one feature matrix per predictor is far faster than one
+  // call per layer.
+  std::map<const LayerPredictor*, std::vector<std::size_t>> by_predictor;
+  est.layers.resize(g.nodes().size());
+  for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(g.nodes().size()); ++n) {
+    const graph::Node& node = g.node(n);
+    const graph::OpCall call = graph::MakeCall(g, n);
+    try {
+      res[n] = resolver.Resolve(node, call);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("{}: {}: {}", g.name, graph::NodeLabel(node), e.what()));
     }
+    LayerEstimate& le = est.layers[n];
+    le.op = node.op;
+    le.scope = node.scope;
+    le.method = res[n].method;
+    // The node as the layer it stands for (its form), even when a fallback predicts it.
+    const graph::LayerForm form =
+        node.schema->layer ? node.schema->layer(call) : graph::DefaultLayerForm(call);
+    std::int64_t unused = 1;
+    le.layer = ToLayerInstance(form, node.name, &unused);
+    le.layer.call = CallKind::kModule;
+    le.counts.macs = counts[n].macs;
+    le.counts.parameters = counts[n].parameters;
+    le.counts.input_elements = call.has(0) ? call.in(0).elements() : 0;
+    le.counts.output_elements = call.outputs.empty() ? 0 : call.outputs[0].elements();
+    le.matrix_macs = counts[n].matrix_macs;
+    for (const graph::TensorType* t : call.inputs) le.input_shapes.push_back(t ? t->dims : Shape{});
+    if (!call.outputs.empty()) le.output_shape = call.outputs[0].dims;
+    if (res[n].predictor) by_predictor[res[n].predictor].push_back(n);
   }
-  for (const auto& [key, idx] : by_predictor) {
-    std::vector<LayerInstance> proxies;
+  for (const auto& [p, idx] : by_predictor) {
     std::vector<const LayerInstance*> ptrs;
-    std::vector<std::int64_t> batches(idx.size(), batch);
-    const LayerPredictor* p = key == "per-element" ? elementwise : profile.Find(key);
-    if (key == "per-element") {
-      // The element-wise predictor sees a flat layer with as many elements per sample.
-      proxies.reserve(idx.size());
-      for (std::size_t i : idx) {
-        const LayerInstance& l = est.layers[i].layer;
-        proxies.push_back(LayerInstance{l.name,
-                                        elementwise_type,
-                                        nlohmann::json::object(),
-                                        Shape{static_cast<std::int64_t>(Elements(l.input_shape))},
-                                        {}});
-      }
-      for (const auto& pr : proxies) ptrs.push_back(&pr);
-    } else {
-      for (std::size_t i : idx) ptrs.push_back(&est.layers[i].layer);
+    std::vector<std::int64_t> batches;
+    for (std::size_t i : idx) {
+      ptrs.push_back(&res[i].layer);
+      batches.push_back(res[i].batch);
     }
     std::vector<double> v;
     try {
       v = p->PredictMany(ptrs, batches);
     } catch (const std::invalid_argument& e) {
-      throw std::runtime_error(fmt::format("{}: {}", arch.name, e.what()));
+      throw std::runtime_error(fmt::format("{}: {}", g.name, e.what()));
     }
     for (std::size_t j = 0; j < idx.size(); ++j) est.layers[idx[j]].value = v[j];
     if (p->baseline_per_unit <= 0) {
       est.baseline_total = std::numeric_limits<double>::quiet_NaN();
       continue;
     }
-    for (std::size_t j = 0; j < idx.size(); ++j) {
-      est.baseline_total += p->PredictBaseline(*ptrs[j], batch);
-    }
+    for (std::size_t j = 0; j < idx.size(); ++j)
+      est.baseline_total += p->PredictBaseline(*ptrs[j], batches[j]);
   }
   for (const auto& le : est.layers) {
     TypeTotal& tt = est.by_type[le.layer.type];
@@ -92,27 +84,28 @@ NetworkEstimate Estimate(const Profile& profile, const Architecture& arch, std::
     tt.macs += le.counts.macs;
     est.total += le.value;
     est.macs += le.counts.macs;
-    // A repeated call reuses its module's weights.
-    if (le.layer.call == CallKind::kModule) est.parameters += le.counts.parameters;
+    est.matrix_macs += le.matrix_macs;
     if (!le.modelled()) {
       ++est.unmodelled_layers;
       est.unmodelled_macs += le.counts.macs;
       est.unmodelled_value += le.value;
+      FallbackTotal& f = est.unmodelled_by_op[le.op];
+      if (f.nodes++ == 0) f.method = le.method;
+      f.value += le.value;
     }
   }
+  est.parameters = g.ParameterCount();
   return est;
 }
 
-}  // namespace
-
 NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch,
                                 std::int64_t batch) {
-  return Estimate(profile, arch, batch, InferOperations(arch), arch.input);
+  return EstimateGraph(profile, LowerArchitecture(arch, batch, arch.input));
 }
 
 NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch,
                                 std::int64_t batch, const Shape& input) {
-  return Estimate(profile, arch, batch, InferOperations(arch, input), input);
+  return EstimateGraph(profile, LowerArchitecture(arch, batch, input));
 }
 
 nlohmann::json NetworkEstimate::ToJson(bool per_layer) const {
@@ -126,7 +119,9 @@ nlohmann::json NetworkEstimate::ToJson(bool per_layer) const {
                       {"total_" + unit, total},
                       {"per_sample_" + unit, total / double(batch_size)},
                       {"macs", macs},
-                      {"parameters", parameters}};
+                      {"matrix_macs", matrix_macs},
+                      {"parameters", parameters},
+                      {"nodes", layers.size()}};
   j["by_type"] = nlohmann::json::object();
   for (const auto& [type, tt] : by_type) {
     j["by_type"][type] = {{"count", tt.count},
@@ -134,13 +129,22 @@ nlohmann::json NetworkEstimate::ToJson(bool per_layer) const {
                           {"share", total > 0 ? tt.value / total : 0.0},
                           {"macs", tt.macs}};
   }
+  nlohmann::json by_op = nlohmann::json::object();
+  for (const auto& [op, f] : unmodelled_by_op) {
+    by_op[op] = {{"nodes", f.nodes},
+                 {"share", total > 0 ? f.value / total : 0.0},
+                 {"method", f.method}};
+  }
   j["unmodelled"] = {{"layers", unmodelled_layers},
                      {"macs_share", macs > 0 ? unmodelled_macs / macs : 0.0},
-                     {"share", total > 0 ? unmodelled_value / total : 0.0}};
+                     {"share", total > 0 ? unmodelled_value / total : 0.0},
+                     {"by_op", by_op}};
   if (per_layer) {
     j["layers"] = nlohmann::json::array();
     for (const auto& le : layers) {
       j["layers"].push_back({{"name", le.layer.name},
+                             {"scope", le.scope},
+                             {"op", le.op},
                              {"type", le.layer.type},
                              {"output_shape", le.layer.output_shape},
                              {"macs", le.counts.macs},

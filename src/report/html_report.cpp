@@ -471,7 +471,9 @@ std::string NetworkReportHtml(const NetworkReport& r) {
         "<p class=\"callout\">{} operations have no model for their type in this profile; they "
         "hold {} of the MACs and their fallbacks predict {} of the {}. Fallbacks: <b>zero</b> for "
         "views (Dropout, Flatten, Identity); <b>per-element:T</b> costs the layer as the "
-        "element-wise type T on its input elements; <b>none</b> counts 0.</p>\n",
+        "element-wise type T on its input elements; <b>proxy:T</b> costs a compute-bound operator "
+        "as the layer T of the same sizes (a matrix product as a Linear); <b>none</b> counts "
+        "0.</p>\n",
         Span(r.unmodelled_layers, FormatNumber(r.unmodelled_layers.value, 6)),
         Span(r.unmodelled_macs_share, Percent(r.unmodelled_macs_share.value)),
         Span(r.unmodelled_share, Percent(r.unmodelled_share.value)), what);

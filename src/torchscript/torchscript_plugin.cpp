@@ -17,7 +17,8 @@
 //     one aten::chunk, in order);
 //   - scalars, lists, attributes and branches on constants (self.training, "is not None") are
 //     evaluated; everything else is an error naming the module, the operation and its source line.
-// Only this translation unit includes libtorch: it costs ~17 s and ~1 GB to compile.
+// This and torchscript_graph.cpp (the operator-graph lowering) are the only translation units that
+// include libtorch: each costs ~17 s and ~1 GB to compile.
 
 #include "joulecast/torchscript/torchscript_plugin.h"
 

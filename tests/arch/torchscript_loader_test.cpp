@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -19,6 +20,9 @@
 #include "joulecast/arch/architecture.h"
 #include "joulecast/arch/shape_inference.h"
 #include "joulecast/arch/zoo.h"
+#include "joulecast/graph/graph.h"
+#include "joulecast/graph/op_schema.h"
+#include "joulecast/graph/shape_pass.h"
 
 // Tests that read TorchScript need the plugin, which CMake builds only when it finds libtorch;
 // tests/CMakeLists.txt then defines JOULECAST_TORCHSCRIPT_PLUGIN_DIR. Without it they are skipped
@@ -271,6 +275,7 @@ TEST(TorchScriptLoaderTest, CorruptFilesAreOneLineErrors) {
                 "failed finding central directory");
 }
 
+// The tree reader (LoadTorchScriptFile) still refuses x * 2; LoadTorchScriptGraph reads it (below).
 TEST(TorchScriptLoaderTest, UnsupportedOperationNamesTheModuleAndTheSourceLine) {
   REQUIRE_PLUGIN();
   const std::string error = ErrorOf([] { Load("unsupported_mul_scripted.pt", {3, 8, 8}); });
@@ -562,6 +567,227 @@ INSTANTIATE_TEST_SUITE_P(Torchvision, ZooEquivalenceTest,
                          [](const testing::TestParamInfo<std::string>& info) {
                            return info.param.substr(0, info.param.size() - 3);
                          });
+
+// --- operator graphs (LoadTorchScriptGraph) ----------------------------------------------------
+
+graph::Graph LoadGraph(const std::string& file, const graph::Dims& input) {
+  return LoadTorchScriptGraph(Fixture(file), input, kPluginDirs);
+}
+
+graph::NodeCounts Totals(const graph::Graph& g) {
+  return graph::TotalCounts(g, graph::CountNodes(g));
+}
+
+const json& GraphExpected() {
+  static const json expected = json::parse(ReadBytes(Fixture("graph_expected.json")));
+  return expected;
+}
+
+TEST(TorchScriptGraphTest, MissingFileAndPluginAreOneLineErrors) {
+  EXPECT_EQ(ErrorOf([] { LoadTorchScriptGraph("/nonexistent/model.pt", {1, 3, 224, 224}); }),
+            "/nonexistent/model.pt: cannot open file");
+  TempDir a;
+  const std::string model = a.Write("model.pt", "not read");
+  EXPECT_EQ(ErrorOf([&] { LoadTorchScriptGraph(model, {1, 3, 8, 8}, {a.path()}); }),
+            model +
+                ": reading TorchScript needs the joulecast_torchscript plugin (built when libtorch "
+                "is found); not found in: " +
+                a.path());
+}
+
+TEST(TorchScriptGraphTest, ResNet18MatchesTorchvisionAndFvcore) {
+  REQUIRE_PLUGIN();
+  const graph::Graph g = LoadGraph("resnet18_traced.pt", {1, 3, 224, 224});
+  EXPECT_EQ(g.name, "resnet18_traced");
+  EXPECT_EQ(g.ParameterCount(), 11689512.0);  // sum(p.numel()) of torchvision's resnet18
+  EXPECT_EQ(Totals(g).matrix_macs, 1814073344.0);  // fvcore's count
+  EXPECT_EQ(GraphExpected()["resnet18"]["matrix_macs"].get<double>(), 1814073344.0);
+  // Parameters by full path, buffers as buffers, nodes in the scope of their module.
+  const graph::ValueId w = g.FindValue("layer1.0.conv1.weight");
+  ASSERT_GE(w, 0);
+  EXPECT_EQ(g.value(w).role, graph::ValueRole::kParameter);
+  EXPECT_EQ(g.value(w).type.dims, (graph::Dims{64, 64, 3, 3}));
+  const graph::ValueId mean = g.FindValue("layer1.0.bn1.running_mean");
+  ASSERT_GE(mean, 0);
+  EXPECT_EQ(g.value(mean).role, graph::ValueRole::kBuffer);
+  const graph::NodeId conv = g.FindNode("layer1.0.conv1");
+  ASSERT_GE(conv, 0);
+  EXPECT_EQ(g.node(conv).op, "conv2d");
+  EXPECT_EQ(g.node(conv).scope, "layer1.0.conv1");
+  EXPECT_EQ(g.node(conv).inputs[1], w);
+  std::map<std::string, int> ops;
+  for (const graph::Node& n : g.nodes()) ++ops[n.op];
+  EXPECT_EQ(ops["conv2d"], 20);
+  EXPECT_EQ(ops["batch_norm"], 20);
+  EXPECT_EQ(ops["add"], 8);
+  EXPECT_EQ(ops["linear"], 1);
+  ASSERT_EQ(g.outputs().size(), 1u);
+  EXPECT_EQ(g.value(g.outputs()[0]).type.dims, (graph::Dims{1, 1000}));
+}
+
+TEST(TorchScriptGraphTest, BatchScalesTheCounts) {
+  REQUIRE_PLUGIN();
+  const graph::Graph g4 = LoadGraph("resnet18_traced.pt", {4, 3, 224, 224});
+  EXPECT_EQ(g4.batch(), 4);
+  EXPECT_EQ(Totals(g4).matrix_macs, 4 * 1814073344.0);
+  // A graph read at one batch re-targets to another.
+  for (const std::string file : {"graph_transformer_traced.pt", "graph_transformer_scripted.pt",
+                                 "graph_se_block_traced.pt"}) {
+    SCOPED_TRACE(file);
+    const bool transformer = file.find("transformer") != std::string::npos;
+    const graph::Dims one = transformer ? graph::Dims{1, 5, 16} : graph::Dims{1, 3, 8, 8};
+    graph::Dims three = one;
+    three[0] = 3;
+    graph::Graph g = LoadGraph(file, one);
+    const double macs1 = Totals(g).matrix_macs;
+    g.SetBatch(3);
+    graph::InferShapes(g);
+    EXPECT_EQ(Totals(g).matrix_macs, 3 * macs1);
+    const graph::Graph direct = LoadGraph(file, three);
+    EXPECT_EQ(Totals(direct).matrix_macs, 3 * macs1);
+    ASSERT_EQ(direct.nodes().size(), g.nodes().size());
+    for (std::size_t n = 0; n < g.nodes().size(); ++n) {
+      EXPECT_EQ(direct.nodes()[n].attrs, g.nodes()[n].attrs) << g.nodes()[n].name;
+    }
+  }
+  // The slow path's q.view(L, B * heads, d) stores the batch entry as a multiple of the batch.
+  const graph::Graph t = LoadGraph("graph_transformer_traced.pt", {2, 5, 16});
+  int scaled = 0;
+  for (const graph::Node& n : t.nodes()) {
+    if (n.op != "reshape") continue;
+    const graph::SymInts& shape = n.attrs.Sym("shape");
+    if (shape.batch_index >= 0) ++scaled;
+    if (shape.values == std::vector<std::int64_t>{5, 2, 8}) EXPECT_EQ(shape.batch_index, 1);
+  }
+  EXPECT_GE(scaled, 3);
+}
+
+class GraphFixtureTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GraphFixtureTest, ParametersAndMatrixMacsMatchPyTorch) {
+  REQUIRE_PLUGIN();
+  const std::string file = GetParam();
+  const std::string stem = file.substr(0, file.rfind('_'));
+  const json& e = GraphExpected().at(stem);
+  const graph::Graph g = LoadGraph(file, e["input"].get<graph::Dims>());
+  EXPECT_EQ(g.ParameterCount(), e["parameters"].get<double>());
+  EXPECT_EQ(Totals(g).matrix_macs, e["matrix_macs"].get<double>());
+  ASSERT_EQ(g.outputs().size(), 1u);
+  EXPECT_EQ(g.value(g.outputs()[0]).type.dims, e["output"].get<graph::Dims>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, GraphFixtureTest,
+                         ::testing::Values("graph_se_block_traced.pt", "graph_se_block_scripted.pt",
+                                           "graph_convnext_block_traced.pt",
+                                           "graph_convnext_block_scripted.pt",
+                                           "graph_transformer_traced.pt",
+                                           "graph_transformer_scripted.pt"));
+
+TEST(TorchScriptGraphTest, ElementwiseProductsAndLayerNormOverPermutedTensors) {
+  REQUIRE_PLUGIN();
+  // conv(x) * 2: what the tree reader refuses.
+  const graph::Graph mul = LoadGraph("unsupported_mul_scripted.pt", {1, 3, 8, 8});
+  ASSERT_EQ(mul.nodes().size(), 2u);
+  EXPECT_EQ(mul.nodes()[0].op, "conv2d");
+  EXPECT_EQ(mul.nodes()[1].op, "mul");
+  EXPECT_EQ(mul.nodes()[1].attrs.Float("scalar"), 2.0);
+  EXPECT_EQ(mul.nodes()[1].inputs.size(), 1u);
+  // Squeeze-excitation: x * s of two tensors, broadcast.
+  const graph::Graph se = LoadGraph("graph_se_block_traced.pt", {1, 3, 8, 8});
+  const graph::Node& product = se.nodes().back();
+  EXPECT_EQ(product.op, "mul");
+  ASSERT_EQ(product.inputs.size(), 2u);
+  EXPECT_EQ(se.value(product.inputs[1]).type.dims, (graph::Dims{1, 8, 1, 1}));
+  EXPECT_EQ(se.node(se.FindNode("fc2")).scope, "fc2");
+  // ConvNeXt: LayerNorm on the channels-last permutation, GELU, layer scale.
+  for (const std::string file :
+       {"graph_convnext_block_traced.pt", "graph_convnext_block_scripted.pt"}) {
+    SCOPED_TRACE(file);
+    const graph::Graph g = LoadGraph(file, {2, 8, 8, 8});
+    std::vector<std::string> ops;
+    for (const graph::Node& n : g.nodes()) ops.push_back(n.op);
+    EXPECT_EQ(ops, (std::vector<std::string>{"conv2d", "permute", "layer_norm", "linear", "gelu",
+                                             "linear", "mul", "permute", "add"}));
+    const graph::Node& ln = g.node(g.FindNode("norm"));
+    EXPECT_EQ(ln.attrs.Ints("normalized_shape"), (std::vector<std::int64_t>{8}));
+    EXPECT_EQ(g.value(ln.inputs[0]).type.dims, (graph::Dims{2, 8, 8, 8}));
+    EXPECT_EQ(g.node(g.FindNode("act")).attrs.String("approximate"), "none");
+    EXPECT_EQ(g.value(g.FindValue("gamma")).role, graph::ValueRole::kParameter);
+  }
+}
+
+TEST(TorchScriptGraphTest, TransformerEncoderLayerBothPaths) {
+  REQUIRE_PLUGIN();
+  // Traced on an input that requires grad: F.multi_head_attention_forward op by op.
+  const graph::Graph slow = LoadGraph("graph_transformer_traced.pt", {1, 5, 16});
+  std::map<std::string, int> ops;
+  for (const graph::Node& n : slow.nodes()) ++ops[n.op];
+  EXPECT_EQ(ops["linear"], 4);  // in_proj, out_proj, linear1, linear2
+  EXPECT_EQ(ops["matmul"], 2);  // q k^T, attn v
+  EXPECT_EQ(ops["softmax"], 1);
+  EXPECT_EQ(ops["layer_norm"], 2);
+  EXPECT_EQ(slow.node(slow.FindNode("linear1")).scope, "linear1");
+  bool attention_scope = false;
+  for (const graph::Node& n : slow.nodes()) attention_scope |= n.op == "matmul" && n.scope == "self_attn";
+  EXPECT_TRUE(attention_scope);
+  // Scripted, in inference: the fused encoder layer.
+  const graph::Graph fused = LoadGraph("graph_transformer_scripted.pt", {1, 5, 16});
+  ASSERT_EQ(fused.nodes().size(), 1u);
+  EXPECT_EQ(fused.nodes()[0].op, "transformer_encoder_layer");
+  EXPECT_EQ(fused.nodes()[0].attrs.Int("num_heads"), 2);
+}
+
+TEST(TorchScriptGraphTest, UnsupportedOperationsNameTheModuleAndTheSourceLine) {
+  REQUIRE_PLUGIN();
+  const std::string op = ErrorOf([] { LoadGraph("graph_unsupported_op_scripted.pt", {1, 3, 8, 8}); });
+  EXPECT_EQ(op.rfind(Fixture("graph_unsupported_op_scripted.pt") +
+                         ": body (Cumsum): unsupported operation aten::cumsum (at "
+                         "make_torchscript_fixtures.py:",
+                     0),
+            0u)
+      << op;
+  EXPECT_EQ(op.find('\n'), std::string::npos) << op;
+  const std::string flow =
+      ErrorOf([] { LoadGraph("graph_unsupported_data_dependent_scripted.pt", {1, 3, 8, 8}); });
+  EXPECT_NE(flow.find(": DataDependent: "), std::string::npos) << flow;
+  EXPECT_NE(flow.find("make_torchscript_fixtures.py:"), std::string::npos) << flow;
+}
+
+TEST(TorchScriptGraphTest, BadInputsAndFilesAreOneLineErrors) {
+  REQUIRE_PLUGIN();
+  const std::string file = Fixture("small_cnn_traced.pt");
+  EXPECT_EQ(ErrorOf([&] { LoadTorchScriptGraph(file, {}, kPluginDirs); }),
+            file + ": input: expected the batch dimension and the sample's sizes");
+  EXPECT_EQ(ErrorOf([&] { LoadTorchScriptGraph(file, {1, 3, 0, 16}, kPluginDirs); }),
+            file + ": input: expected positive sizes up to 2^53, got 1x3x0x16");
+  const std::string wrong = ErrorOf([&] { LoadTorchScriptGraph(file, {1, 1, 16, 16}, kPluginDirs); });
+  EXPECT_NE(wrong.find("expected 3 input channels, got 1"), std::string::npos) << wrong;
+  EXPECT_EQ(wrong.find('\n'), std::string::npos) << wrong;
+  TempDir dir;
+  const std::string garbage = dir.Write("garbage.pt", "this is not a zip archive");
+  EXPECT_EQ(ErrorOf([&] { LoadTorchScriptGraph(garbage, {1, 3, 8, 8}, kPluginDirs); }),
+            garbage +
+                ": cannot read TorchScript: PytorchStreamReader failed reading zip archive: "
+                "failed finding central directory");
+}
+
+TEST(TorchScriptGraphTest, TreeFixturesLowerToo) {
+  REQUIRE_PLUGIN();
+  const json expected = json::parse(ReadBytes(Fixture("expected.json")));
+  for (auto it = expected.begin(); it != expected.end(); ++it) {
+    const std::string stem = it.key();
+    const json& e = it.value();
+    for (const std::string mode : {"scripted", "traced"}) {
+      const std::string file = stem + "_" + mode + ".pt";
+      if (!fs::exists(Fixture(file))) continue;
+      SCOPED_TRACE(file);
+      graph::Dims input = e["input"].get<graph::Dims>();
+      input.insert(input.begin(), 2);
+      const graph::Graph g = LoadGraph(file, input);
+      EXPECT_EQ(g.ParameterCount(), e["parameters"].get<double>());
+    }
+  }
+}
 
 }  // namespace
 }  // namespace joulecast

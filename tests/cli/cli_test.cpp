@@ -508,6 +508,14 @@ TEST_F(CliTest, PredictCsvHasTheJsonNumbers) {
     const double j_value = std::stod(line.substr(line.find(',', line.find(',') + 1) + 1));
     if (type == "total") {
       EXPECT_NEAR(j_value, j["total_j"].get<double>(), 1e-12 * j_value);
+    } else if (type.rfind("unmodelled:", 0) == 0) {
+      // unmodelled:<op>:<fallback>, the fallbacks' part of the total by operator
+      const std::string op = type.substr(11, type.find(':', 11) - 11);
+      ASSERT_TRUE(j["unmodelled"]["by_op"].contains(op)) << type;
+      const std::size_t share_at = line.find(',', line.find(',', line.find(',') + 1) + 1) + 1;
+      const double share = std::stod(line.substr(share_at));
+      EXPECT_NEAR(share, j["unmodelled"]["by_op"][op]["share"].get<double>(), 1e-12);
+      EXPECT_NEAR(j_value, share * j["total_j"].get<double>(), 1e-12 * j_value + 1e-300);
     } else {
       ++types;
       EXPECT_NEAR(j_value, j["by_type"][type]["j"].get<double>(), 1e-12 * j_value + 1e-300) << type;

@@ -274,7 +274,7 @@ TEST(BatchPredictor, ProfilesWithoutSomePredictorsUseTheSameFallbacks) {
   const std::vector<std::string> nets = {"resnet18", "squeezenet1_0", "shufflenet_v2_x1_0",
                                          "alexnet"};
   Profile no_conv = Shipped();
-  no_conv.layers.erase("Conv2d");  // Conv2d costed per element by ReLU's predictor
+  no_conv.layers.erase("Conv2d");  // compute-bound without a proxy: "none"
   no_conv.layers.erase("MaxPool2d");
   Profile sigmoid_only = Shipped();  // the per-element fallback is Sigmoid's predictor
   sigmoid_only.layers.erase("ReLU");

@@ -1,5 +1,18 @@
 // Reading a TorchScript file (torch.jit.script or torch.jit.trace, saved with torch.jit.save) as an
-// Architecture.
+// operator graph (LoadTorchScriptGraph) or, the older reader, as an Architecture tree
+// (LoadTorchScriptFile).
+//
+// LoadTorchScriptGraph: the plugin lowers forward() operation by operation into the operator graph
+// (src/torchscript/torchscript_graph.cpp): every aten operation on tensors becomes a node of the
+// registry (conv2d, linear, matmul, mul, layer_norm, reshape, ...) in the scope of the module that
+// ran it ("layer1.0.conv1"), parameters and buffers are values named by their full path, and
+// integer arithmetic on shapes, lists, constant branches and loops are evaluated. So any module
+// made of supported aten operations is read without knowing its class. Refused, with the module,
+// the operation and the source line: operations the registry has no operator for, data-dependent
+// control flow, training-mode batch norm. Reshape/expand targets that scale with the batch are
+// stored as sym_ints, so SetBatch + InferShapes re-target the graph.
+//
+// LoadTorchScriptFile (the tree reader):
 //
 // libtorch is not linked into joulecast: the work is done by the joulecast_torchscript plugin
 // (src/torchscript/torchscript_plugin.cpp, built only when CMake finds libtorch), which this
@@ -36,6 +49,8 @@
 
 #include "joulecast/arch/architecture.h"
 #include "joulecast/arch/layer.h"
+#include "joulecast/graph/graph.h"
+#include "joulecast/graph/tensor_type.h"
 
 namespace joulecast {
 
@@ -62,5 +77,19 @@ Architecture LoadTorchScriptFile(const std::string& path, const Shape& input);
 // As above, searching the plugin only in `plugin_dirs`.
 Architecture LoadTorchScriptFile(const std::string& path, const Shape& input,
                                  const std::vector<std::string>& plugin_dirs);
+
+// Reads the TorchScript file at `path` as an operator graph named after the file (without its
+// extension), for forward()'s one tensor argument of the batched shape `input` (batch dimension
+// first, e.g. {8, 3, 224, 224}) and dtype `input_dtype` (token ids: kInt64). The result's shapes
+// are inferred at batch input[0]. Throws std::runtime_error with one line starting with "path: ",
+// the plugin errors of LoadTorchScriptFile and e.g.
+//   "m.pt: layer1.0 (Block): unsupported operation aten::erfinv (at model.py:12)"
+//   "m.pt: input: expected the batch dimension and the sample's sizes"
+graph::Graph LoadTorchScriptGraph(const std::string& path, const graph::Dims& input);
+graph::Graph LoadTorchScriptGraph(const std::string& path, const graph::Dims& input,
+                                  const std::vector<std::string>& plugin_dirs);
+graph::Graph LoadTorchScriptGraph(const std::string& path, const graph::Dims& input,
+                                  graph::DType input_dtype,
+                                  const std::vector<std::string>& plugin_dirs);
 
 }  // namespace joulecast

@@ -15,7 +15,8 @@
 // Attribute values are read by the kinds of the operator's schema (op_schema.h). Nodes may be
 // listed in any order; they are sorted topologically, and a cycle is an error. Fields that
 // `inspect --json` adds to nodes for people ("type", "input_shapes", "output_shape", "macs",
-// "matrix_macs", "parameters", "cost") are ignored on reading.
+// "matrix_macs", "parameters", "cost") and the totals it adds at the top ("macs", "matrix_macs",
+// "flops", "parameters") are ignored on reading.
 //
 // Errors (std::runtime_error) start with `where` and name the field or node:
 //   "g.json: nodes[3] (layer1.0.conv1): unknown operator 'conv3d'"

@@ -1,18 +1,14 @@
-// Whole-network prediction: walk an architecture (InferOperations gives every operation that
-// forward() runs, module calls, repeated calls, functional layers and the residual adds and
-// concatenations, with its input and output shapes), predict each with the profile's predictor
-// for its type, and sum. Parameters are counted once per module (not per repeated call).
+// Whole-network prediction over the operator graph (graph/graph.h): every node is resolved by the
+// one fallback policy of predict/resolver.h (the profile's predictor for the node's layer type, a
+// view's zero, a compute operator's proxy, the per-element predictor, or none) and the values are
+// summed. A tree architecture is lowered first (frontends/tree_lowering.h). Parameters are the
+// graph's, each once however often its module is called.
 // Units are the profile's target per run of the whole batch (J or s), where a run is what the
 // profile's active mode measured: one forward pass, or one training step (mode "train_step").
 //
-// Operations whose type has no predictor get an explicit fallback, recorded in `method`:
-//   "zero"            Dropout (identity in inference), Flatten, Identity: views, no work
-//   "per-element:T"   any other type: the predictor of an element-wise type T in the profile (ReLU,
-//                     else Sigmoid, Tanh, Softmax) applied to the layer's input elements, since
-//                     such layers (pools, normalisation, Add, Cat, ChannelShuffle) are bound by
-//                     memory traffic as element-wise layers are
-//   "none"            no element-wise predictor exists either: the layer counts 0 and is flagged
-// Every fallback layer is counted as unmodelled, with its share of the network's MACs.
+// Nodes without a predictor get the resolver's fallback, recorded in `method` ("zero",
+// "proxy:T", "per-element:T", "none"); each counts as unmodelled, with its share of the network's
+// MACs and of the total, and the totals by operator are in `unmodelled_by_op`.
 // Throws std::runtime_error from shape inference (naming the layer) or when batch_size < 1.
 #pragma once
 
@@ -24,16 +20,29 @@
 
 #include "joulecast/arch/architecture.h"
 #include "joulecast/features/macs.h"
+#include "joulecast/graph/graph.h"
 #include "joulecast/predict/profile.h"
 
 namespace joulecast {
 
 struct LayerEstimate {
-  LayerInstance layer;
+  LayerInstance layer;  // name = node name; type = the layer form's (what a predictor is keyed by)
   LayerCounts counts;
+  std::string op;       // the graph operator, e.g. "conv2d"
+  std::string scope;    // module path
+  double matrix_macs = 0;
+  std::vector<Shape> input_shapes;  // batched, as the node sees them (parameters included)
+  Shape output_shape;               // batched
   double value = 0;    // target unit per run (forward pass or training step) of the batch
   std::string method;  // "model", "zero", "per-element:ReLU", "none"
   bool modelled() const { return method == "model"; }
+};
+
+// Nodes that a fallback predicted, by operator.
+struct FallbackTotal {
+  std::size_t nodes = 0;
+  double value = 0;
+  std::string method;  // of the first such node
 };
 
 struct TypeTotal {
@@ -56,17 +65,25 @@ struct NetworkEstimate {
   // `joulecast evaluate`. NaN when a predictor used has no baseline (profiles that predate it).
   double baseline_total = 0;
   double macs = 0;
+  double matrix_macs = 0;  // convolutions, linear layers and matrix products, bias excluded
   double parameters = 0;
   std::size_t unmodelled_layers = 0;
+  std::map<std::string, FallbackTotal> unmodelled_by_op;
   double unmodelled_macs = 0;
   double unmodelled_value = 0;  // what the fallbacks predict, in the target unit
 
   // {"name", "target", "mode", "batch_size", "input", "total_j"|"total_s", "per_sample_j"|"per_sample_s"
   //  (per run of the batch / batch size), "macs", "parameters",
-  //  "by_type": {type: {"count", "j"|"s", "share", "macs"}}, "unmodelled": {"layers",
-  //  "macs_share"}, "layers": [...] (with per_layer)}
+  //  "matrix_macs", "nodes", "by_type": {type: {"count", "j"|"s", "share", "macs"}},
+  //  "unmodelled": {"layers", "macs_share", "share", "by_op": {op: {"nodes", "share",
+  //  "method"}}}, "layers": [{"name", "scope", "op", "type", "output_shape", "macs", "j"|"s",
+  //  "share", "method"}] (with per_layer)}
   nlohmann::json ToJson(bool per_layer) const;
 };
+
+// The graph at its batch size, shapes inferred (graph::InferShapes). Throws
+// std::runtime_error "<graph name>: <message>" when a predictor refuses a layer.
+NetworkEstimate EstimateGraph(const Profile& profile, const graph::Graph& g);
 
 NetworkEstimate EstimateNetwork(const Profile& profile, const Architecture& arch,
                                 std::int64_t batch_size);

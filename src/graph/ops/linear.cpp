@@ -1,5 +1,12 @@
 // Products: linear (x W^T + b on the last dimension of an input of any rank), matmul (torch.matmul
-// with its broadcasting rules), bmm, and the embedding lookup.
+// with its broadcasting rules), and the embedding lookup.
+//
+// Counts: linear and matmul count matrix_macs = rows · K · N (bias excluded), macs adding one per
+// output element for a bias (ptflops), flops = 2 · matrix_macs (+ the bias adds). aten::bmm is
+// not an operator of its own: readers map it to matmul, whose rule gives bmm's shapes for 3-d
+// operands of one batch (bmm's stricter checks, no broadcasting and rank 3 only, are left to the
+// model that was traced). embedding is a gather: macs = flops = 0, bytes read = the indices and
+// the rows gathered (not the whole table), bytes written = the output.
 #include "ops.h"
 
 namespace joulecast::graph::ops {
@@ -18,8 +25,8 @@ void RegisterLinearOps(Registrar& r) {
     if (w.rank() != 2) Fail(fmt::format("weight {} is not a matrix", F(w.dims)));
     if (x.rank() < 1) Fail("expected an input of rank >= 1");
     if (x.dims.back() != w.dims[1]) {
-      std::string m = fmt::format("in_features is {} but the input has {} features", w.dims[1],
-                                  x.dims.back());
+      std::string m =
+          fmt::format("in_features is {} but the input has {} features", w.dims[1], x.dims.back());
       if (x.rank() > 2)
         m += fmt::format(" (input {}; Linear acts on the last dimension)", F(x.dims));
       Fail(m);
@@ -42,9 +49,8 @@ void RegisterLinearOps(Registrar& r) {
   linear.layer = [](const OpCall& c) {
     LayerForm f;
     f.type = "Linear";
-    f.params = {{"in_features", c.in(1).dims[1]},
-                {"out_features", c.in(1).dims[0]},
-                {"bias", c.has(2)}};
+    f.params = {
+        {"in_features", c.in(1).dims[1]}, {"out_features", c.in(1).dims[0]}, {"bias", c.has(2)}};
     f.input = c.in(0).dims;
     f.output = c.outputs[0].dims;
     return f;
@@ -68,8 +74,7 @@ void RegisterLinearOps(Registrar& r) {
     const bool a1 = ad.size() == 1, b1 = bd.size() == 1;
     if (a1) ad.insert(ad.begin(), 1);
     if (b1) bd.push_back(1);
-    const std::int64_t m = ad[ad.size() - 2], k = ad.back(), k2 = bd[bd.size() - 2],
-                       n = bd.back();
+    const std::int64_t m = ad[ad.size() - 2], k = ad.back(), k2 = bd[bd.size() - 2], n = bd.back();
     if (k != k2)
       Fail(fmt::format("cannot multiply {} by {}: inner sizes {} and {} differ", F(a.dims),
                        F(b.dims), k, k2));
@@ -100,8 +105,9 @@ void RegisterLinearOps(Registrar& r) {
     f.output = c.outputs[0].dims;
     return f;
   };
-  matmul.proxy_doc = "a Linear layer without bias, in_features = K, out_features = N, on rows "
-                     "= every batch entry times M";
+  matmul.proxy_doc =
+      "a Linear layer without bias, in_features = K, out_features = N, on rows "
+      "= every batch entry times M";
   matmul.proxy = [](const OpCall& c) -> std::optional<LayerForm> {
     const Dims& bd = c.in(1).dims;
     const Dims& ad = c.in(0).dims;
@@ -117,6 +123,40 @@ void RegisterLinearOps(Registrar& r) {
     return f;
   };
   r.push_back(std::move(matmul));
+
+  // torch.nn.Embedding / F.embedding: out[..., :] = weight[indices[...], :].
+  OpSchema emb = MakeOp("embedding", "Embedding", CostClass::kDataMovement,
+                        "row lookup weight[indices] (torch.nn.Embedding, aten::embedding)");
+  emb.inputs = {"indices", "weight"};
+  emb.min_inputs = 2;
+  emb.infer = [](const OpCall& c) -> std::vector<TensorType> {
+    const TensorType& idx = c.in(0);
+    const TensorType& w = c.in(1);
+    if (idx.dtype != DType::kInt64 && idx.dtype != DType::kInt32)
+      Fail(fmt::format("indices must be int64 or int32, got {} (indices {})", DTypeName(idx.dtype),
+                       F(idx.dims)));
+    if (w.rank() != 2)
+      Fail(fmt::format("weight {} is not a num_embeddings x embedding_dim matrix", F(w.dims)));
+    Dims out = idx.dims;
+    out.push_back(w.dims[1]);
+    return {Checked(Like(w, out))};
+  };
+  emb.count = [](const OpCall& c) {
+    NodeCounts n;
+    // A gather touches only the rows it copies: as many elements as it writes.
+    n.bytes_read = c.in(0).bytes() + c.outputs[0].bytes();
+    n.bytes_written = c.outputs[0].bytes();
+    return n;
+  };
+  emb.layer = [](const OpCall& c) {
+    LayerForm f;
+    f.type = "Embedding";
+    f.params = {{"num_embeddings", c.in(1).dims[0]}, {"embedding_dim", c.in(1).dims[1]}};
+    f.input = c.in(0).dims;
+    f.output = c.outputs[0].dims;
+    return f;
+  };
+  r.push_back(std::move(emb));
 }
 
 }  // namespace joulecast::graph::ops

@@ -16,15 +16,15 @@ namespace joulecast::graph::ops {
 using Registrar = std::vector<OpSchema>;
 
 // Every family; called once, in this order, when the registry is first used (op_schema.cpp).
-void RegisterConvOps(Registrar& r);         // conv2d, conv1d
-void RegisterLinearOps(Registrar& r);       // linear, matmul, bmm, embedding
-void RegisterPoolOps(Registrar& r);         // max/avg/adaptive pools
-void RegisterNormOps(Registrar& r);         // batch_norm, layer_norm, group_norm
-void RegisterActivationOps(Registrar& r);   // relu, relu6, gelu, silu, ..., softmax
-void RegisterArithmeticOps(Registrar& r);   // add, sub, mul, div, pow, reductions
-void RegisterShapeOps(Registrar& r);        // views, permute, cat, split, slice, pad, ...
-void RegisterAttentionOps(Registrar& r);    // scaled_dot_product_attention, multi-head attention
-void RegisterMiscOps(Registrar& r);         // dropout, identity, interpolate, channel_shuffle
+void RegisterConvOps(Registrar& r);        // conv2d, conv1d
+void RegisterLinearOps(Registrar& r);      // linear, matmul (also aten::bmm), embedding
+void RegisterPoolOps(Registrar& r);        // max/avg/adaptive pools
+void RegisterNormOps(Registrar& r);        // batch_norm, layer_norm, group_norm, rms_norm
+void RegisterActivationOps(Registrar& r);  // relu, relu6, gelu, silu, ..., softmax
+void RegisterArithmeticOps(Registrar& r);  // add, sub, mul, ..., where, clamp, reductions
+void RegisterShapeOps(Registrar& r);       // views, permute, cat, split, slice, pad, ...
+void RegisterAttentionOps(Registrar& r);   // sdpa, multi-head attention, encoder layer
+void RegisterMiscOps(Registrar& r);        // dropout, identity, interpolate, channel_shuffle
 
 // Throws std::runtime_error(message): shape rules report their numbers through this.
 [[noreturn]] inline void Fail(const std::string& message) { throw std::runtime_error(message); }
@@ -52,5 +52,26 @@ std::int64_t WindowOut(std::int64_t in, std::int64_t k, std::int64_t s, std::int
 double InElems(const OpCall& c, std::size_t i);
 // A JSON [h, w] from an ints attribute.
 nlohmann::json PairJson(const std::vector<std::int64_t>& v);
+
+// A schema with its identity filled in (the rest is set by the caller).
+OpSchema MakeOp(const std::string& name, const std::string& type, CostClass cost,
+                const std::string& doc);
+// Counts of a view: all zero (no arithmetic, no traffic).
+NodeCounts ViewCounts(const OpCall& c);
+// Counts of a copy: DefaultCounts' bytes (every input read once, every output written once) with
+// macs = flops = 0.
+NodeCounts CopyCounts(const OpCall& c);
+// How many outputs the node has (schemas with num_outputs -1: split, chunk); 1 without a node.
+std::size_t OutputCount(const OpCall& c);
+// A sym_ints attribute at batch `batch`: the batch entry times the batch, except that a negative
+// entry (reshape's and expand's -1) is kept as it is.
+std::vector<std::int64_t> ResolveSizes(const SymInts& s, std::int64_t batch);
+// "[1, -1, 768]": a list as PyTorch prints it, for messages.
+std::string List(const std::vector<std::int64_t>& v);
+// Distinct wrapped dimensions of a rank-`rank` tensor; throws "dim 1 appears twice in [1, -2]".
+std::vector<int> WrapDims(const std::vector<std::int64_t>& dims, int rank);
+// PyTorch's type promotion of two tensors, simplified: floating wins over integral and bool; of
+// two floating (or two integral) types the wider; float16 with bfloat16 gives float32.
+DType Promote(DType a, DType b);
 
 }  // namespace joulecast::graph::ops

@@ -1,0 +1,47 @@
+// The one front door for architectures: any form a user has, as an operator graph, chosen by the
+// argument's form (in the library, not the CLI):
+//
+//   *.pt     TorchScript (scripted or traced), lowered op by op by the libtorch plugin
+//            (arch/torchscript_loader.h); needs the per-sample input shape
+//   *.txt    the text of print(model) (arch/repr_parser.h); needs the input shape
+//   *.json   graph JSON (graph/graph_json.h, "kind": "joulecast_graph") or the module-tree format
+//            (data/architectures/README.md), lowered by frontends/tree_lowering.h
+//   NAME     a zoo network (arch/zoo.h): data/architectures/NAME.json in either JSON form
+//
+// The graph is at batch `batch` (graph JSON files are re-targeted: their inputs' batch dimension
+// and every batch-scaled attribute) and, when `input` is given, with that per-sample input shape
+// instead of the model's. Shapes are inferred.
+//
+// Errors (std::runtime_error), one line: "m.pt: a TorchScript file does not record its input
+// shape; give it with --input, e.g. --input 3x224x224", "g.json: nodes[3] (fc): ...",
+// "unknown architecture 'resnet7'; available: ...", and every reader's own.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "joulecast/arch/layer.h"
+#include "joulecast/graph/graph.h"
+
+namespace joulecast {
+
+struct GraphOptions {
+  std::int64_t batch = 1;
+  Shape input;  // per sample; empty: the model's (required for .pt and .txt)
+};
+
+// `notes` (may be null) receives what a reader wants the user to know (e.g. the printed-repr
+// reader's assumptions).
+graph::Graph LoadGraph(const std::string& arg, const GraphOptions& options,
+                       std::vector<std::string>* notes = nullptr);
+
+// A graph JSON or tree JSON document already parsed; `where` prefixes errors.
+graph::Graph GraphFromAnyJson(const nlohmann::json& j, const std::string& where,
+                              const GraphOptions& options);
+
+// Re-targets a graph at another batch size and per-sample input shape (empty: unchanged) and
+// infers its shapes; errors start with `where`.
+void RetargetGraph(graph::Graph& g, const GraphOptions& options, const std::string& where);
+
+}  // namespace joulecast

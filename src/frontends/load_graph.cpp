@@ -1,0 +1,103 @@
+#include "joulecast/frontends/load_graph.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "joulecast/arch/architecture.h"
+#include "joulecast/arch/repr_parser.h"
+#include "joulecast/arch/torchscript_loader.h"
+#include "joulecast/arch/zoo.h"
+#include "joulecast/frontends/tree_lowering.h"
+#include "joulecast/graph/graph_json.h"
+#include "joulecast/graph/shape_pass.h"
+
+namespace joulecast {
+namespace {
+
+bool EndsWith(const std::string& s, const std::string& e) {
+  return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
+}
+
+graph::Graph FromJsonFile(const std::string& path, const GraphOptions& options) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(ss.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::runtime_error(fmt::format("{}: invalid JSON: {}", path, e.what()));
+  }
+  return GraphFromAnyJson(j, path, options);
+}
+
+std::string Prefixed(const std::string& where, const std::string& message) {
+  return message.rfind(where + ": ", 0) == 0 ? message : where + ": " + message;
+}
+
+}  // namespace
+
+void RetargetGraph(graph::Graph& g, const GraphOptions& options, const std::string& where) {
+  try {
+    if (!options.input.empty()) {
+      if (g.inputs().empty()) throw std::runtime_error("the graph has no input");
+      graph::Value& in = g.value(g.inputs()[0]);
+      graph::Dims dims = options.input;
+      if (in.batch_dim >= 0) dims.insert(dims.begin() + std::min<std::size_t>(in.batch_dim, dims.size()), options.batch);
+      in.type.dims = dims;
+    }
+    g.SetBatch(options.batch);
+    graph::InferShapes(g);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(Prefixed(where, e.what()));
+  }
+}
+
+graph::Graph GraphFromAnyJson(const nlohmann::json& j, const std::string& where,
+                              const GraphOptions& options) {
+  if (graph::IsGraphJson(j)) {
+    graph::Graph g = graph::GraphFromJson(j, where);
+    RetargetGraph(g, options, where);
+    return g;
+  }
+  const Architecture arch = ParseArchitecture(j, where);
+  try {
+    return LowerArchitecture(arch, options.batch, options.input);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(Prefixed(where, e.what()));
+  }
+}
+
+graph::Graph LoadGraph(const std::string& arg, const GraphOptions& options,
+                       std::vector<std::string>* notes) {
+  if (options.batch < 1)
+    throw std::runtime_error(fmt::format("batch size must be >= 1, got {}", options.batch));
+  if (EndsWith(arg, ".json")) return FromJsonFile(arg, options);
+  if (EndsWith(arg, ".pt") || EndsWith(arg, ".txt")) {
+    // Neither form records the input, and guessing 3x224x224 would silently misprice any other.
+    if (options.input.empty()) {
+      throw std::runtime_error(fmt::format(
+          "{}: a {} does not record its input shape; give it with --input, e.g. --input 3x224x224",
+          arg, EndsWith(arg, ".pt") ? "TorchScript file" : "printed model"));
+    }
+    if (EndsWith(arg, ".pt")) {
+      graph::Dims dims = options.input;
+      dims.insert(dims.begin(), options.batch);
+      return LoadTorchScriptGraph(arg, dims);
+    }
+    std::vector<std::string> local;
+    const Architecture arch = LoadModelReprFile(arg, options.input, notes ? notes : &local);
+    try {
+      return LowerArchitecture(arch, options.batch, options.input);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(Prefixed(arg, e.what()));
+    }
+  }
+  return FromJsonFile(FindZooFile(arg), options);
+}
+
+}  // namespace joulecast
