@@ -60,7 +60,26 @@ void RetargetGraph(graph::Graph& g, const GraphOptions& options, const std::stri
 graph::Graph GraphFromAnyJson(const nlohmann::json& j, const std::string& where,
                               const GraphOptions& options) {
   if (graph::IsGraphJson(j)) {
-    graph::Graph g = graph::GraphFromJson(j, where);
+    // Unknown (null) sizes of the first input are filled in from -b and --input, before parsing.
+    nlohmann::json filled = j;
+    if (filled.contains("inputs") && filled["inputs"].is_array() && !filled["inputs"].empty() &&
+        filled["inputs"][0].is_object() && filled["inputs"][0].contains("shape") &&
+        filled["inputs"][0]["shape"].is_array()) {
+      nlohmann::json& in = filled["inputs"][0];
+      nlohmann::json& shape = in["shape"];
+      const int batch_dim =
+          in.contains("batch_dim") && in["batch_dim"].is_number_integer() ? in["batch_dim"].get<int>() : 0;
+      std::size_t sample = 0;
+      for (std::size_t i = 0; i < shape.size(); ++i) {
+        const bool is_batch = static_cast<int>(i) == batch_dim;
+        if (shape[i].is_null()) {
+          if (is_batch) shape[i] = options.batch;
+          else if (sample < options.input.size()) shape[i] = options.input[sample];
+        }
+        if (!is_batch) ++sample;
+      }
+    }
+    graph::Graph g = graph::GraphFromJson(filled, where);
     RetargetGraph(g, options, where);
     return g;
   }

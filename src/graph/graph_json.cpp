@@ -27,7 +27,12 @@ Dims ShapeOf(const json& v, const std::string& where, const std::string& field, 
   bool ok = v.is_array();
   Dims dims;
   if (ok) {
-    for (const json& d : v) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const json& d = v[i];
+      if (d.is_null() && !allow_zero)
+        Fail(where, fmt::format("{}: dimension {} is unknown (null); give the per-sample input "
+                                "shape with --input (and the batch with -b)",
+                                field, i));
       if (!d.is_number_integer() || d.get<std::int64_t>() < (allow_zero ? 0 : 1) ||
           d.get<std::int64_t>() > kMaxSize) {
         ok = false;

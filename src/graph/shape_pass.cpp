@@ -26,6 +26,9 @@ void InferShapes(Graph& g) {
       if (d < 1 || d > kMaxSize)
         throw std::runtime_error(fmt::format("input '{}': expected positive sizes up to 2^53, got {}",
                                              in.name, FormatDims(in.type.dims)));
+    if (in.type.elements() > static_cast<double>(kMaxSize))
+      throw std::runtime_error(fmt::format("input '{}': shape {} has more than 2^53 elements",
+                                           in.name, FormatDims(in.type.dims)));
   }
   for (NodeId n = 0; n < static_cast<NodeId>(g.nodes().size()); ++n) {
     const Node& node = g.node(n);
@@ -35,7 +38,18 @@ void InferShapes(Graph& g) {
     try {
       out = node.schema->infer(call);
     } catch (const std::exception& e) {
-      throw std::runtime_error(NodeLabel(node) + ": " + e.what());
+      // Name the operands when there are several, so a mismatch points at both producers.
+      std::string operands;
+      int activations = 0;
+      for (ValueId v : node.inputs) {
+        if (v == kNoValue) continue;
+        const Value& val = g.value(v);
+        if (val.role == ValueRole::kParameter || val.role == ValueRole::kBuffer) continue;
+        if ((", " + operands + ", ").find(", " + val.name + ", ") != std::string::npos) continue;
+        operands += (activations++ ? ", " : "") + val.name;
+      }
+      throw std::runtime_error(NodeLabel(node) + ": " + e.what() +
+                               (activations > 1 ? " (inputs " + operands + ")" : ""));
     }
     if (out.size() != node.outputs.size())
       throw std::runtime_error(fmt::format("{}: the shape rule gave {} outputs for {} values",

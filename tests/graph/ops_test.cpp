@@ -336,7 +336,7 @@ TEST(Arithmetic, BinaryOperatorsBroadcast) {
   OneOp m;
   EXPECT_EQ(m.Run("mul", {}, {m.In({3}, DType::kFloat16), m.In({3}, DType::kFloat32)}).out[0].dtype,
             DType::kFloat32);
-  EXPECT_EQ(Error("sub", {}, {{2, 3}, {4}}), "sub (Sub): cannot broadcast 2x3 with 4");
+  EXPECT_EQ(Error("sub", {}, {{2, 3}, {4}}), "sub (Sub): cannot broadcast 2x3 with 4 (inputs in0, in1)");
 }
 
 TEST(Arithmetic, WhereAndMaskedFill) {
@@ -354,7 +354,7 @@ TEST(Arithmetic, WhereAndMaskedFill) {
           .dims(),
       (Dims{2, 3, 4}));
   EXPECT_EQ(Error("masked_fill", {}, {{2, 4}, {2, 4}}),
-            "masked_fill (MaskedFill): mask must be bool, got float32 (2x4)");
+            "masked_fill (MaskedFill): mask must be bool, got float32 (2x4) (inputs in0, in1)");
 }
 
 TEST(Arithmetic, Clamp) {
@@ -535,7 +535,7 @@ TEST(Copies, StackRollCastContiguous) {
   // torch: torch.stack([torch.zeros(2,3)]*4, dim=1).shape == (2, 4, 3)
   EXPECT_EQ(Shape("stack", A({{"dim", I(1)}}), {{2, 3}, {2, 3}, {2, 3}, {2, 3}}), (Dims{2, 4, 3}));
   EXPECT_EQ(Error("stack", {}, {{2, 3}, {3, 2}}),
-            "stack (Stack): input 1 (3x2) has another shape than input 0 (2x3)");
+            "stack (Stack): input 1 (3x2) has another shape than input 0 (2x3) (inputs in0, in1)");
   // torch: torch.roll(torch.zeros(2,3), (1,2), (0,1)).shape == (2, 3)
   OneOp o;
   const Result roll =
@@ -582,13 +582,13 @@ TEST(Attention, ScaledDotProduct) {
 
   EXPECT_EQ(Error("scaled_dot_product_attention", {}, {{2, 5, 16}, {2, 7, 8}, {2, 7, 8}}),
             "scaled_dot_product_attention (ScaledDotProductAttention): key 2x7x8 has 8 features, "
-            "query 2x5x16 has 16");
+            "query 2x5x16 has 16 (inputs in0, in1, in2)");
   EXPECT_EQ(Error("scaled_dot_product_attention", {}, {{2, 5, 16}, {2, 7, 16}, {2, 6, 8}}),
             "scaled_dot_product_attention (ScaledDotProductAttention): value 2x6x8 has 6 "
-            "positions, key 2x7x16 has 7");
+            "positions, key 2x7x16 has 7 (inputs in0, in1, in2)");
   EXPECT_EQ(Error("scaled_dot_product_attention", {}, {{2, 5, 16}, {2, 7, 16}, {2, 7, 8}, {5, 5}}),
             "scaled_dot_product_attention (ScaledDotProductAttention): attn_mask 5x5 does not "
-            "broadcast to the scores 2x5x7");
+            "broadcast to the scores 2x5x7 (inputs in0, in1, in2, in3)");
   EXPECT_EQ(Shape("scaled_dot_product_attention", {}, {{2, 5, 16}, {2, 7, 16}, {2, 7, 8}, {5, 7}}),
             (Dims{2, 5, 8}));
 }
