@@ -1,5 +1,7 @@
 #include "joulecast/arch/zoo.h"
 
+#include <fstream>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -96,8 +98,30 @@ std::string FindZooFile(const std::string& name) {
   throw std::runtime_error("unknown architecture '" + name + "'; available: " + available);
 }
 
+bool IsGraphZooFile(const std::string& path) {
+  // Graph JSON names its kind first (graph/graph_json.h); a tree file has no "kind".
+  std::ifstream in(path);
+  std::string head(512, '\0');
+  in.read(&head[0], static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  return head.find("\"joulecast_graph\"") != std::string::npos;
+}
+
+std::vector<std::string> ZooTreeNames() {
+  std::vector<std::string> names;
+  for (const std::string& n : ZooNames())
+    if (!IsGraphZooFile(FindZooFile(n))) names.push_back(n);
+  return names;
+}
+
 Architecture LoadZooArchitecture(const std::string& name) {
-  return LoadArchitectureFile(FindZooFile(name));
+  const std::string path = FindZooFile(name);
+  if (IsGraphZooFile(path))
+    throw std::runtime_error(path + ": '" + name +
+                             "' is an operator graph, not a module tree; it is read as a graph "
+                             "(frontends/load_graph.h), and commands that need a tree take only "
+                             "the tree-form zoo networks");
+  return LoadArchitectureFile(path);
 }
 
 }  // namespace joulecast

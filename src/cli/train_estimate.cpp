@@ -26,6 +26,8 @@
 #include "html_cli.h"
 #include "joulecast/arch/shape_inference.h"
 #include "joulecast/arch/zoo.h"
+#include "joulecast/frontends/load_graph.h"
+#include "joulecast/graph/shape_pass.h"
 #include "joulecast/features/macs.h"
 #include "joulecast/predict/energy_baselines.h"
 #include "joulecast/predict/grid_intensity.h"
@@ -90,22 +92,18 @@ void RunEstimate(const EstimateArgs& a) {
             a.target, fmt::join(names, ", "), fmt::join(zoo, ", ")));
       }
     }
-    const Architecture arch = file ? LoadArchitectureFile(a.target) : LoadZooArchitecture(a.target);
     if (!a.dataset_size) {
       throw std::runtime_error(fmt::format(
           "{} is an architecture, not a workload of data/workloads.json: give --dataset-size",
           a.target));
     }
-    double macs = 0, params = 0;
-    for (const auto& op : InferOperations(arch)) {
-      const LayerCounts c = CountLayer(op, 1);
-      macs += c.macs;
-      if (op.call == CallKind::kModule) params += c.parameters;
-    }
-    q.train_gflops_per_sample = 6 * macs / 1e9;
-    q.params_m = params / 1e6;
+    GraphOptions options;
+    const graph::Graph g = LoadGraph(a.target, options);
+    const graph::NodeCounts c = graph::TotalCounts(g, graph::CountNodes(g));
+    q.train_gflops_per_sample = 6 * c.macs / 1e9;
+    q.params_m = c.parameters / 1e6;
     q.samples_per_epoch = *a.dataset_size;
-    what = "architecture " + arch.name;
+    what = "architecture " + g.name;
   }
   const TrainingModel m = TrainingModel::Load(a.model);
   const TrainingPrediction p = m.Predict(q);

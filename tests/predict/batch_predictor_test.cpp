@@ -13,6 +13,7 @@
 
 #include "joulecast/arch/shape_inference.h"
 #include "joulecast/arch/zoo.h"
+#include "joulecast/frontends/load_graph.h"
 #include "joulecast/features/layer_features.h"
 #include "joulecast/predict/network_estimate.h"
 
@@ -74,7 +75,7 @@ TEST(BatchPredictor, ZooNetworksMatchEstimateNetwork) {
   {
     BatchPredictor bp(Shipped());
     std::vector<Architecture> zoo;
-    for (const std::string& name : ZooNames()) zoo.push_back(LoadZooArchitecture(name));
+    for (const std::string& name : ZooTreeNames()) zoo.push_back(LoadZooArchitecture(name));
     ASSERT_GE(zoo.size(), 13u);
     for (std::int64_t batch : {1, 3, 64}) {
       BatchPredictor::Stats stats;
@@ -93,7 +94,7 @@ TEST(BatchPredictor, ZooNetworksMatchEstimateNetwork) {
 
 TEST(BatchPredictor, RandomVariantsMatchEstimateNetworkOrFailAlike) {
   std::mt19937 rng(7);
-  const std::vector<std::string> names = ZooNames();
+  const std::vector<std::string> names = ZooTreeNames();
   const double factors[] = {0.5, 0.75, 1.0, 1.25, 1.5};
   const std::int64_t resolutions[] = {96, 160, 224, 256, 320};
   const std::int64_t batches[] = {1, 2, 5, 16};
@@ -343,6 +344,33 @@ TEST(BatchPredictor, ErrorsAreEstimateNetworks) {
   EXPECT_EQ(ErrorOf([&] { bp.Totals({good}, 1, -1); }), "threads must be >= 0, got -1");
   EXPECT_TRUE(bp.Totals({}, 1, 2).empty());
   EXPECT_EQ(bp.Totals({good, good}, 1, 0).size(), 2u);
+}
+
+}  // namespace
+}  // namespace joulecast
+
+namespace joulecast {
+namespace {
+
+// Graphs from any reader through the resolver: every zoo network (tree or graph form) at batch 3,
+// as EstimateGraph predicts it, with both shipped CPU profiles.
+TEST(BatchPredictor, GraphTotalsEqualEstimateGraph) {
+  for (const char* file : {"models/xeon-gold-5120.json", "models/amd-epyc-2c-time.json"}) {
+    const Profile profile = Profile::Load(std::string(JOULECAST_SOURCE_DIR) + "/" + file);
+    BatchPredictor bp(profile);
+    std::vector<graph::Graph> graphs;
+    GraphOptions options;
+    options.batch = 3;
+    for (const std::string& name : ZooNames()) graphs.push_back(LoadGraph(name, options));
+    // The same network twice: its rows are shared, its total the same.
+    graphs.push_back(LoadGraph("resnet18", options));
+    const std::vector<double> totals = bp.GraphTotals(graphs);
+    ASSERT_EQ(totals.size(), graphs.size());
+    for (std::size_t i = 0; i < graphs.size(); ++i) {
+      const double ref = EstimateGraph(profile, graphs[i]).total;
+      EXPECT_LT(std::fabs(totals[i] - ref), 1e-9 * ref) << file << " " << graphs[i].name;
+    }
+  }
 }
 
 }  // namespace

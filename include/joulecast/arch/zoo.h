@@ -26,7 +26,14 @@ std::vector<std::string> ZooNames();
 // zoo directory, "unknown architecture 'x': no architecture zoo found (searched: ...)").
 std::string FindZooFile(const std::string& name);
 
-// LoadArchitectureFile(FindZooFile(name)); throws as both.
+// Zoo files come in two forms: the module tree (hand-written or tools/make_zoo.py) and operator
+// graph JSON (tools/make_zoo_graphs.py: traced from torchvision and lowered). True for the second.
+bool IsGraphZooFile(const std::string& path);
+// ZooNames() whose file is a module tree.
+std::vector<std::string> ZooTreeNames();
+
+// LoadArchitectureFile(FindZooFile(name)); throws as both, and for a graph-form file
+// "<path>: 'vit_b_16' is an operator graph, not a module tree; ...".
 Architecture LoadZooArchitecture(const std::string& name);
 
 }  // namespace joulecast

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "joulecast/arch/architecture.h"
+#include "joulecast/graph/graph.h"
 #include "joulecast/predict/profile.h"
 
 namespace joulecast {
@@ -70,6 +71,12 @@ class BatchPredictor {
   };
   std::vector<double> Totals(const std::vector<Architecture>& archs, std::int64_t batch_size,
                              int threads, Stats* stats) const;
+
+  // Operator graphs from any reader (frontends/load_graph.h), each at its own batch and shapes
+  // inferred: EstimateGraph(profile(), g).total for each, through the same resolver
+  // (predict/resolver.h), with the layers that the graphs share (same predictor, layer and
+  // batch) predicted once. Errors are EstimateGraph's, prefixed "graphs[i] (name): ".
+  std::vector<double> GraphTotals(const std::vector<graph::Graph>& graphs) const;
 
  private:
   struct Impl;
