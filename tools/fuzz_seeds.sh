@@ -20,10 +20,12 @@ for f in data/architectures/*.json data/workloads/*.json tests/data/bad/arch_*.j
   [ -f "$f" ] && cp "$f" "$root/architecture_json_fuzz/"
 done
 
-# Graph JSON: the graph files of the zoo and the broken graph fixtures of the bad-input suite.
+# Graph JSON: small graphs (tests/data/graph/: a CNN, a squeeze-and-excitation block, a ConvNeXt
+# block, a transformer encoder; the zoo's graph files are too large to mutate quickly) and the
+# broken graph fixtures of the bad-input suite.
 mkdir -p "$root/graph_json_fuzz"
-for f in $(grep -l '"joulecast_graph"' data/architectures/*.json tests/data/bad/*.json tests/data/graph/*.json 2>/dev/null); do
-  cp "$f" "$root/graph_json_fuzz/"
+for f in tests/data/graph/*.json tests/data/bad/graph_*.json; do
+  [ -f "$f" ] && cp "$f" "$root/graph_json_fuzz/"
 done
 
 # Printed PyTorch models; the first line "input=..." gives the shape the fixtures are tested with.

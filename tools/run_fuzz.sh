@@ -33,7 +33,7 @@ tools/fuzz_seeds.sh "$build/corpus" >/dev/null || exit 1
 max_len() {
   case "$1" in
     profile_fuzz) echo 400000 ;;
-    architecture_json_fuzz | repr_fuzz | training_profile_fuzz) echo 65536 ;;
+    architecture_json_fuzz | graph_json_fuzz | repr_fuzz | training_profile_fuzz) echo 65536 ;;
     size_arg_fuzz | shard_fuzz) echo 256 ;;
     *) echo 16384 ;;
   esac

@@ -1,6 +1,7 @@
 #include "joulecast/arch/zoo.h"
 
 #include <fstream>
+#include <iterator>
 
 #include <algorithm>
 #include <cctype>
@@ -99,12 +100,11 @@ std::string FindZooFile(const std::string& name) {
 }
 
 bool IsGraphZooFile(const std::string& path) {
-  // Graph JSON names its kind first (graph/graph_json.h); a tree file has no "kind".
-  std::ifstream in(path);
-  std::string head(512, '\0');
-  in.read(&head[0], static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(in.gcount()));
-  return head.find("\"joulecast_graph\"") != std::string::npos;
+  // Graph JSON says "kind": "joulecast_graph" (graph/graph_json.h), anywhere among its keys; a
+  // tree file has no "kind" and no such string.
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return text.find("\"joulecast_graph\"") != std::string::npos;
 }
 
 std::vector<std::string> ZooTreeNames() {

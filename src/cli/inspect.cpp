@@ -55,7 +55,7 @@ void RunInspect(const InspectArgs& a) {
                            "input", "output", "MACs", "parameters");
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(g.nodes().size()); ++n) {
     const graph::Node& node = g.node(n);
-    std::cout << fmt::format("{:<32} {:<22} {:<26} {:<18} {:>11.4g} {:>11.4g}\n",
+    std::cout << fmt::format("{:<32} {:<22} {:<26} {:<18} {:>11.4g} {:>11.0f}\n",
                              Short(node.scope.empty() ? "(top)" : node.scope, 32),
                              Short(node.op, 22), Short(Shapes(g, node), 26),
                              Short(graph::FormatDims(g.value(node.outputs[0]).type.dims), 18),

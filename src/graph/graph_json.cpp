@@ -89,7 +89,7 @@ Graph GraphFromJson(const json& j, const std::string& where) {
   if (!j.is_object()) Fail(where, "expected a JSON object");
   if (!IsGraphJson(j)) Fail(where, "not a joulecast graph (\"kind\": \"joulecast_graph\" missing)");
   CheckKeys(j,
-            {"kind", "format_version", "name", "description", "batch", "inputs", "parameters",
+            {"kind", "format_version", "name", "description", "batch", "inputs", "initializers",
              "nodes", "outputs", "macs", "matrix_macs", "flops", "parameters"},
             where, "graph");
   if (!j.contains("format_version") || !j["format_version"].is_number_integer())
@@ -135,11 +135,16 @@ Graph GraphFromJson(const json& j, const std::string& where) {
         Fail(where, field + ": " + e.what());
       }
     }
-    if (j.contains("parameters")) {
-      if (!j["parameters"].is_array()) Fail(where, "parameters: expected an array");
-      for (std::size_t i = 0; i < j["parameters"].size(); ++i) {
-        const json& p = j["parameters"][i];
-        const std::string field = fmt::format("parameters[{}]", i);
+    // "initializers"; files of the first graph writer named the list "parameters", which
+    // inspect --json now uses for the total count.
+    const char* list_key = j.contains("initializers")                               ? "initializers"
+                           : j.contains("parameters") && j["parameters"].is_array() ? "parameters"
+                                                                                    : nullptr;
+    if (list_key) {
+      if (!j[list_key].is_array()) Fail(where, fmt::format("{}: expected an array", list_key));
+      for (std::size_t i = 0; i < j[list_key].size(); ++i) {
+        const json& p = j[list_key][i];
+        const std::string field = fmt::format("{}[{}]", list_key, i);
         if (!p.is_object()) Fail(where, field + ": expected an object");
         CheckKeys(p, {"name", "dtype", "shape", "buffer"}, where, field);
         const std::string name = StringField(p, "name", where, field, true);
@@ -306,13 +311,13 @@ json GraphToJson(const Graph& g, bool annotate) {
                            {"shape", in.type.dims},
                            {"batch_dim", in.batch_dim}});
   }
-  j["parameters"] = json::array();
+  j["initializers"] = json::array();
   for (const Value& v : g.values()) {
     if (v.role != ValueRole::kParameter && v.role != ValueRole::kBuffer) continue;
     json p = {{"name", v.name}, {"shape", v.type.dims}};
     if (v.type.dtype != DType::kFloat32) p["dtype"] = DTypeName(v.type.dtype);
     if (v.role == ValueRole::kBuffer) p["buffer"] = true;
-    j["parameters"].push_back(std::move(p));
+    j["initializers"].push_back(std::move(p));
   }
   std::vector<NodeCounts> counts;
   if (annotate) counts = CountNodes(g);

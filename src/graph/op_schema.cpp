@@ -114,7 +114,9 @@ const OpSchema& GetOp(const std::string& name) {
 }
 
 void ValidateAttributes(const OpSchema& schema, Attributes& attrs) {
-  for (const auto& [name, value] : attrs.values()) {
+  for (const auto& entry : attrs.values()) {
+    const std::string& name = entry.first;
+    const AttrValue& value = entry.second;
     auto spec = std::find_if(schema.attrs.begin(), schema.attrs.end(),
                              [&](const AttrSpec& a) { return a.name == name; });
     if (spec == schema.attrs.end()) {
@@ -145,7 +147,9 @@ void ValidateAttributes(const OpSchema& schema, Attributes& attrs) {
 
 nlohmann::json AttributesToJson(const Attributes& attrs) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [name, v] : attrs.values()) {
+  for (const auto& entry : attrs.values()) {
+    const std::string& name = entry.first;
+    const AttrValue& v = entry.second;
     std::visit(
         [&](const auto& x) {
           using T = std::decay_t<decltype(x)>;
@@ -192,7 +196,9 @@ Attributes AttributesFromJson(const OpSchema& schema, const nlohmann::json& j) {
     throw std::runtime_error(
         fmt::format("attributes of {}: expected an object, got {}", schema.name, j.dump()));
   Attributes attrs;
-  for (const auto& [name, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string name = item.key();
+    const nlohmann::json& v = item.value();
     auto spec = std::find_if(schema.attrs.begin(), schema.attrs.end(),
                              [&](const AttrSpec& a) { return a.name == name; });
     if (spec == schema.attrs.end()) {

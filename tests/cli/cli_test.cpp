@@ -603,3 +603,35 @@ TEST_F(CliTest, PredictBadInputs) {
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(Contains(r.err, bad + ": invalid JSON")) << r.err;
 }
+
+namespace {
+
+// inspect --json writes graph JSON that every command reads back: the same prediction at any batch
+// (batch-scaled sizes kept), and the table's totals are the JSON's.
+TEST_F(CliTest, InspectJsonReadsBackToTheSamePrediction) {
+  for (const char* net : {"resnet18", "shufflenet_v2_x1_0"}) {
+    Result r = Run(std::string("inspect ") + net + " --json");
+    ASSERT_EQ(r.status, 0) << r.err;
+    const json g = json::parse(r.out);
+    EXPECT_EQ(g["kind"], "joulecast_graph");
+    EXPECT_EQ(g["nodes"][0]["scope"], std::string(net) == "resnet18" ? "conv1" : "conv1.0");
+    EXPECT_TRUE(g["nodes"][0].contains("input_shapes"));
+    const std::string file = Write(std::string(net) + ".graph.json", r.out);
+    for (const char* b : {"1", "7"}) {
+      const json a = json::parse(
+          Run(std::string("predict ") + net + " -b " + b + " --json --model " + Quote(kProfile)).out);
+      const json c =
+          json::parse(Run("predict " + Quote(file) + " -b " + b + " --json --model " + Quote(kProfile)).out);
+      EXPECT_DOUBLE_EQ(a["total_j"].get<double>(), c["total_j"].get<double>()) << net << " b" << b;
+      EXPECT_EQ(a["matrix_macs"], c["matrix_macs"]);
+      EXPECT_EQ(a["parameters"], c["parameters"]);
+    }
+  }
+  Result r = Run("inspect resnet18");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "layer1.0.conv1")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "matrix MACs 1.81407e+09")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "parameters 11689512")) << r.out;  // torchvision's count
+}
+
+}  // namespace

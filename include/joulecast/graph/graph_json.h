@@ -4,13 +4,15 @@
 //   {"kind": "joulecast_graph", "format_version": 1, "name": "resnet18", "description": "...",
 //    "batch": 1,
 //    "inputs": [{"name": "x", "dtype": "float32", "shape": [1, 3, 224, 224], "batch_dim": 0}],
-//    "parameters": [{"name": "conv1.weight", "dtype": "float32", "shape": [64, 3, 7, 7]},
+//    "initializers": [{"name": "conv1.weight", "dtype": "float32", "shape": [64, 3, 7, 7]},
 //                   {"name": "bn1.running_mean", "shape": [64], "buffer": true}, ...],
 //    "nodes": [{"name": "conv1", "op": "conv2d", "scope": "conv1", "inputs": ["x",
 //               "conv1.weight", null], "outputs": ["conv1"], "attrs": {"kernel_size": [7, 7],
 //               ...}}, ...],
 //    "outputs": ["fc"]}
 //
+// "initializers" are the parameters and buffers (ONNX's word; "parameters" at the top is the total
+// count that inspect adds; a file whose "parameters" is an array is read as the list).
 // "dtype" defaults to float32, "batch_dim" to 0, "buffer" to false, "scope" to "", "attrs" to {}.
 // Attribute values are read by the kinds of the operator's schema (op_schema.h). Nodes may be
 // listed in any order; they are sorted topologically, and a cycle is an error. Fields that
