@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "common.h"
 #include "joulecast/graph/graph_json.h"
+#include "joulecast/graph/op_schema.h"
 #include "joulecast/graph/shape_pass.h"
 
 namespace joulecast::cli {
@@ -20,7 +21,42 @@ struct InspectArgs {
   std::string input;
   std::int64_t batch = 1;
   bool json = false;
+  bool operators = false;
 };
+
+// The operator registry: what each operator is, its predictor type, cost class and attributes.
+void PrintOperators(bool as_json) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const graph::OpSchema* s : graph::AllOps()) {
+    nlohmann::json attrs = nlohmann::json::object();
+    for (const graph::AttrSpec& a : s->attrs) {
+      nlohmann::json d = nullptr;
+      if (a.default_value) {
+        graph::Attributes one;
+        one.Set(a.name, *a.default_value);
+        d = graph::AttributesToJson(one)[a.name];
+      }
+      attrs[a.name] = {{"kind", graph::AttrKindName(a.kind)}, {"default", d}};
+    }
+    j.push_back({{"op", s->name},
+                 {"type", s->type},
+                 {"cost", graph::CostClassName(s->cost)},
+                 {"inputs", s->inputs},
+                 {"attrs", attrs},
+                 {"proxy", s->proxy_doc},
+                 {"doc", s->doc}});
+  }
+  if (as_json) {
+    std::cout << j.dump(1) << "\n";
+    return;
+  }
+  std::cout << fmt::format("{:<30} {:<26} {:<12} {}\n", "operator", "type", "cost", "what");
+  for (const auto& o : j)
+    std::cout << fmt::format("{:<30} {:<26} {:<12} {}\n", o["op"].get<std::string>(),
+                             o["type"].get<std::string>(), o["cost"].get<std::string>(),
+                             o["doc"].get<std::string>());
+  std::cout << fmt::format("\n{} operators\n", j.size());
+}
 
 std::string Shapes(const graph::Graph& g, const graph::Node& n) {
   std::string out;
@@ -38,6 +74,11 @@ std::string Short(const std::string& s, std::size_t width) {
 }
 
 void RunInspect(const InspectArgs& a) {
+  if (a.operators) {
+    PrintOperators(a.json);
+    return;
+  }
+  if (a.arch.empty()) throw std::runtime_error("inspect: give an architecture, or --operators");
   const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch);
   const std::vector<graph::NodeCounts> counts = graph::CountNodes(g);
   const graph::NodeCounts total = graph::TotalCounts(g, counts);
@@ -74,13 +115,14 @@ void RegisterInspect(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "inspect", "Show a network's operator graph: scopes, operators, shapes, MACs, parameters");
   cmd->add_option("architecture", a->arch,
-                  "Zoo name, graph or architecture .json, TorchScript .pt, or print(model) .txt")
-      ->required();
+                  "Zoo name, graph or architecture .json, TorchScript .pt, or print(model) .txt");
   cmd->add_option("--input", a->input, "Per-sample input shape, e.g. 3x224x224");
   cmd->add_option("-b,--batch-size", a->batch, "Batch size")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));
   cmd->add_flag("--json", a->json, "Graph JSON on stdout, each node annotated");
+  cmd->add_flag("--operators", a->operators,
+                "List the operator registry instead (operator, predictor type, cost class)");
   cmd->callback([a] { RunInspect(*a); });
 }
 
