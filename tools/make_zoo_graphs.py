@@ -19,7 +19,8 @@ classification networks) this script
      TorchScript reader, op by op), drops what inspect adds for people (per node: type, cost,
      input_shapes, output_shape, output_shapes, macs, matrix_macs, parameters, flops; at the top:
      the totals macs, matrix_macs, flops, parameters), names the graph after the model, sets its
-     description, and writes data/architectures/<name>.json, one parameter and one node per line.
+     description, and writes data/architectures/<name>.json (graph JSON, include/joulecast/graph/
+     graph_json.h), one initializer (parameter or buffer) and one node per line.
 
 The 14 networks that data/architectures/ holds in the module-tree format (alexnet, vgg11/13/16/19,
 resnet18/34/50/101/152, mobilenet_v2, shufflenet_v2_x1_0, squeezenet1_0, densenet121) keep their
@@ -27,11 +28,6 @@ tree files (tools/make_zoo.py, checked by tools/check_zoo.py); only their .pt fi
 tests/graph/zoo_graph_test.cpp checks every file and fixture against tests/data/zoo_reference.json
 (tools/zoo_reference.py): parameters, matrix MACs at batch 1 and 2, and that the zoo file and the
 fixture predict the same.
-
-When inspect writes the parameter total over the parameter list (joulecast builds whose inspect
---json set "parameters" to a number), the list is taken from the TorchScript plugin itself
-(build/libjoulecast_torchscript.so, joulecast_torchscript_to_graph_json through ctypes, in a child
-process that does not import torch): the same lowering, without annotations.
 
 Prints one line per network: OK (nodes, file sizes) or FAILED with the reason (e.g. the reader's
 error naming an aten operation it does not support), then the total sizes; exits 1 if any failed.
@@ -45,7 +41,6 @@ Usage: tools/make_zoo_graphs.py [--only NAME ...] [--skip-existing] [--joulecast
 """
 
 import argparse
-import ctypes
 import json
 import os
 import subprocess
@@ -69,31 +64,12 @@ NO_FIXTURE = set()
 
 NODE_ANNOTATIONS = ("type", "cost", "input_shapes", "output_shape", "output_shapes", "macs",
                     "matrix_macs", "parameters", "flops")
-TOP_TOTALS = ("macs", "matrix_macs", "flops")
-TOP_ORDER = ("kind", "format_version", "name", "description", "batch", "inputs", "parameters",
+TOP_TOTALS = ("macs", "matrix_macs", "flops", "parameters")
+TOP_ORDER = ("kind", "format_version", "name", "description", "batch", "inputs", "initializers",
              "nodes", "outputs")
 DESCRIPTION = ("torchvision 0.14 models.{}(weights=None), traced with torch.jit.trace at batch 1 "
                "and lowered by joulecast's TorchScript reader (tools/make_zoo_graphs.py)")
 
-
-def plugin_graph_json(plugin, path, dims):
-    """The plugin's unannotated graph JSON for `path` at the batched input `dims` (child mode)."""
-    lib = ctypes.CDLL(plugin)
-    fn = lib.joulecast_torchscript_to_graph_json
-    fn.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int64), ctypes.c_int, ctypes.c_char_p,
-                   ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p)]
-    fn.restype = ctypes.c_int
-    out, err = ctypes.c_void_p(), ctypes.c_void_p()
-    rc = fn(path.encode(), (ctypes.c_int64 * len(dims))(*dims), len(dims), None, ctypes.byref(out),
-            ctypes.byref(err))
-    if rc != 0:
-        sys.exit(ctypes.string_at(err.value).decode() if err.value else "plugin failed")
-    sys.stdout.write(ctypes.string_at(out.value).decode())
-
-
-if len(sys.argv) == 5 and sys.argv[1] == "--plugin-child":
-    plugin_graph_json(sys.argv[2], sys.argv[3], [int(d) for d in sys.argv[4].split("x")])
-    sys.exit(0)
 
 try:
     import torch
@@ -139,9 +115,15 @@ def save_without_debug(traced, path):
 
 
 def trace(name, input_shape, path):
-    model = shrink(torchvision.models.get_model(name, weights=None).eval())
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # googlenet, inception_v3: init_weights
+        model = shrink(torchvision.models.get_model(name, weights=None).eval())
+    with warnings.catch_warnings():
+        # Tracer warnings (asserts on sizes baked into the batch-1 trace; the reader lowers at two
+        # batch sizes to find what scales) and torchvision's/torch's deprecation notices.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)
         with torch.no_grad():
             traced = torch.jit.trace(model, torch.zeros([1] + input_shape), check_trace=False)
     save_without_debug(traced, path)
@@ -155,15 +137,9 @@ def lower(args, name, input_shape, path):
     if run.returncode != 0:
         raise RuntimeError((run.stderr.strip() or run.stdout.strip()).splitlines()[-1])
     g = json.loads(run.stdout)
-    if not isinstance(g.get("parameters"), list):
-        # This inspect wrote the parameter total over the list: ask the plugin for the list.
-        plugin = os.path.join(os.path.dirname(os.path.abspath(args.joulecast)),
-                              "libjoulecast_torchscript.so")
-        child = subprocess.run([sys.executable, os.path.abspath(__file__), "--plugin-child", plugin,
-                                path, "1x" + shape], capture_output=True, text=True)
-        if child.returncode != 0:
-            raise RuntimeError("plugin: " + child.stderr.strip().splitlines()[-1])
-        g["parameters"] = json.loads(child.stdout)["parameters"]
+    if "initializers" not in g:
+        raise RuntimeError("inspect --json wrote no \"initializers\" (a joulecast older than the "
+                           "graph JSON of this script: rebuild it)")
     for key in TOP_TOTALS:
         g.pop(key, None)
     for node in g["nodes"]:
@@ -182,7 +158,7 @@ def lower(args, name, input_shape, path):
     for key in TOP_ORDER:
         if key not in g:
             continue
-        if key in ("parameters", "nodes"):
+        if key in ("initializers", "nodes"):
             items = ",\n".join(" " + dumps(x) for x in g[key])
             parts.append(f'"{key}":[\n{items}\n]')
         else:

@@ -8,9 +8,11 @@
 //   - its traced fixture (tests/data/zoo_pt/<name>.pt, tiny: zero-stride parameters), lowered op
 //     by op by the TorchScript plugin, has the same counts and predicts the same total as the zoo
 //     file with an energy profile (models/xeon-gold-5120.json) and a time profile
-//     (models/amd-epyc-2c-time.json), within 0.1%. Needs the plugin (built when CMake finds
+//     (models/amd-epyc-2c-time.json), within 0.1% (kTolerance: the exceptions, and why). Needs the plugin (built when CMake finds
 //     libtorch, next to the joulecast binary); skipped without it. Every network has a fixture
-//     (kNoFixture lists those whose fixture was dropped for size: none).
+//     (kNoFixture lists those whose fixture was dropped for size: none);
+//   - the networks the reader cannot lower yet (kNotLowered) have no zoo file and their fixture
+//     is still refused with the operation named there.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -20,6 +22,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -39,10 +42,27 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const std::string kData = JOULECAST_TEST_DATA;
-const std::string kSource = fs::path(kData).parent_path().parent_path().string();
+const std::string kSource = JOULECAST_SOURCE_DIR;
 
 // Networks whose .pt fixture tools/make_zoo_graphs.py does not keep (its NO_FIXTURE).
 const std::set<std::string> kNoFixture = {};
+
+// Networks the TorchScript reader cannot lower yet, with the operation it names: they have a
+// fixture but no zoo file. When the reader learns the operation, this test fails: run
+// tools/make_zoo_graphs.py --only NAME and drop the entry.
+const std::map<std::string, std::string> kNotLowered = {
+    {"maxvit_t", "unsupported operation aten::einsum"},   // RelativePositionalMultiHeadAttention
+    {"swin_v2_b", "unsupported operation aten::zero_"},  // qkv_bias[length:2*length].zero_()
+    {"swin_v2_s", "unsupported operation aten::zero_"},
+    {"swin_v2_t", "unsupported operation aten::zero_"}};
+
+// Where the fixture and the zoo file may differ by more than 0.1%, and why. shufflenet_v2_x1_0's
+// zoo file is the module-tree file, whose ChannelShuffle is one operator with its own predictor in
+// the time profile; the trace of torchvision's channel_shuffle() is view, transpose, contiguous,
+// view, whose copy gets the per-element fallback (0.23% of the time profile's total; the energy
+// profile has no ChannelShuffle predictor and agrees exactly).
+const std::map<std::string, double> kTolerance = {{"shufflenet_v2_x1_0", 3e-3}};
+constexpr double kDefaultTolerance = 1e-3;
 
 struct Reference {
   std::string name;
@@ -87,14 +107,26 @@ TEST(ZooGraphTest, TheReferenceCoversTheWholeZoo) {
   ASSERT_EQ(References().size(), 80u) << "torchvision 0.14 has 80 classification networks";
   const std::vector<std::string> zoo = ZooNames();
   for (const Reference& r : References()) {
-    EXPECT_NE(std::find(zoo.begin(), zoo.end(), r.name), zoo.end())
-        << r.name << ": no data/architectures/" << r.name << ".json (tools/make_zoo_graphs.py)";
+    const bool has_file = std::find(zoo.begin(), zoo.end(), r.name) != zoo.end();
+    EXPECT_EQ(has_file, !kNotLowered.count(r.name))
+        << r.name << (has_file ? ": has a zoo file but is listed in kNotLowered"
+                               : ": no data/architectures/" + r.name +
+                                     ".json (tools/make_zoo_graphs.py)");
+  }
+  for (const auto& entry : kNotLowered) {
+    const std::string& name = entry.first;
+    EXPECT_TRUE(std::any_of(References().begin(), References().end(),
+                            [&](const Reference& r) { return r.name == name; }))
+        << name;
   }
 }
 
 TEST(ZooGraphTest, ZooFilesHavePyTorchsParametersAndMatrixMacsAtBatchOneAndTwo) {
   const auto start = std::chrono::steady_clock::now();
+  std::size_t checked = 0;
   for (const Reference& r : References()) {
+    if (kNotLowered.count(r.name)) continue;
+    ++checked;
     SCOPED_TRACE(r.name);
     const graph::Graph one = LoadGraph(r.name, {1, {}});
     EXPECT_EQ(one.ParameterCount(), r.parameters);
@@ -103,7 +135,7 @@ TEST(ZooGraphTest, ZooFilesHavePyTorchsParametersAndMatrixMacsAtBatchOneAndTwo) 
     EXPECT_EQ(two.ParameterCount(), r.parameters);
     EXPECT_EQ(MatrixMacs(two), r.matrix_macs_b2);
   }
-  std::printf("%zu zoo networks at batch 1 and 2 in %.1f s\n", References().size(), Seconds(start));
+  std::printf("%zu zoo networks at batch 1 and 2 in %.1f s\n", checked, Seconds(start));
 }
 
 // True when the TorchScript plugin sits next to the joulecast binary (where the build puts it).
@@ -121,7 +153,7 @@ TEST(ZooGraphTest, TracedFixturesPredictWhatTheZooFilesDo) {
       {"xeon-gold-5120 (J)", Profile::Load(kSource + "/models/xeon-gold-5120.json")},
       {"amd-epyc-2c-time (s)", Profile::Load(kSource + "/models/amd-epyc-2c-time.json")}};
   std::vector<double> worst(profiles.size(), 0);
-  std::vector<std::string> worst_net(profiles.size());
+  std::vector<std::string> worst_net(profiles.size(), "-");
   std::size_t fixtures = 0;
   const auto start = std::chrono::steady_clock::now();
   for (const Reference& r : References()) {
@@ -133,6 +165,19 @@ TEST(ZooGraphTest, TracedFixturesPredictWhatTheZooFilesDo) {
     }
     ASSERT_TRUE(fs::exists(pt)) << pt << " is missing (tools/make_zoo_graphs.py)";
     ++fixtures;
+    if (const auto it = kNotLowered.find(r.name); it != kNotLowered.end()) {
+      std::string error;
+      try {
+        LoadGraph(pt, {1, r.input});
+      } catch (const std::runtime_error& e) {
+        error = e.what();
+      }
+      EXPECT_NE(error.find(it->second), std::string::npos)
+          << "expected the reader to refuse it with '" << it->second << "', got '" << error
+          << "' (lowered now? run tools/make_zoo_graphs.py --only " << r.name
+          << " and drop it from kNotLowered)";
+      continue;
+    }
     const graph::Graph traced = LoadGraph(pt, {1, r.input});
     const graph::Graph zoo = LoadGraph(r.name, {1, {}});
     EXPECT_EQ(traced.ParameterCount(), r.parameters);
@@ -142,8 +187,10 @@ TEST(ZooGraphTest, TracedFixturesPredictWhatTheZooFilesDo) {
       const double got = EstimateGraph(profiles[p].second, traced).total;
       ASSERT_GT(want, 0) << profiles[p].first;
       const double rel = Rel(got, want);
-      EXPECT_LT(rel, 1e-3) << profiles[p].first << ": fixture " << got << ", zoo file " << want;
-      if (rel >= worst[p]) {
+      const auto tol = kTolerance.find(r.name);
+      EXPECT_LT(rel, tol == kTolerance.end() ? kDefaultTolerance : tol->second)
+          << profiles[p].first << ": fixture " << got << ", zoo file " << want;
+      if (rel > worst[p]) {
         worst[p] = rel;
         worst_net[p] = r.name;
       }
