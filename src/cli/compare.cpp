@@ -28,6 +28,7 @@
 #include "commands.h"
 #include "common.h"
 #include "html_cli.h"
+#include "joulecast/predict/hardware.h"
 #include "joulecast/predict/network_estimate.h"
 #include "joulecast/report/accuracy.h"
 #include "joulecast/report/html_report.h"
@@ -118,6 +119,8 @@ void RunCompare(const CompareArgs& a) {
   }
   Profile profile = Profile::Load(a.model);
   profile.SelectMode(a.mode, "--mode " + a.mode + ": " + a.model);
+  if (auto w = HardwareMismatch(profile, HostFingerprint()))
+    std::cerr << "joulecast: warning: " << *w << "\n";
   std::vector<NetworkEstimate> estimates;
   for (const std::string& arg : a.archs) {
     estimates.push_back(EstimateGraph(profile, LoadGraphArg(arg, a.input, a.batch)));

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "common.h"
 #include "joulecast/io/measurement.h"
+#include "joulecast/predict/hardware.h"
 #include "training_cli.h"
 
 namespace joulecast::cli {
@@ -34,6 +35,8 @@ void RunEvaluate(const EvalArgs& a) {
   if (AreTrainingRunFiles(a.files, "evaluate"))
     return EvaluateTrainingRuns(a.model, a.files, a.json);
   Profile profile = Profile::Load(a.model);
+  if (auto w = HardwareMismatch(profile, HostFingerprint()))
+    std::cerr << "joulecast: warning: " << *w << "\n";
   std::vector<Measurement> records = LoadMeasurements(a.files, "evaluate");
   const ProfileEvaluation pe = EvaluateProfile(profile, records);
   if (a.json) {

@@ -18,6 +18,7 @@
 #include "joulecast/arch/repr_parser.h"
 #include "joulecast/arch/torchscript_loader.h"
 #include "joulecast/arch/zoo.h"
+#include "joulecast/predict/hardware.h"
 #include "joulecast/predict/network_estimate.h"
 #include "joulecast/report/html_report.h"
 
@@ -68,6 +69,8 @@ void PrintCsv(const NetworkEstimate& est, bool per_layer, const char* unit) {
 void RunPredict(const PredictArgs& a) {
   Profile profile = Profile::Load(a.model);
   profile.SelectMode(a.mode, "--mode " + a.mode + ": " + a.model);
+  if (auto w = HardwareMismatch(profile, HostFingerprint()))
+    std::cerr << "joulecast: warning: " << *w << "\n";
   NetworkEstimate est = EstimateGraph(profile, LoadGraphArg(a.arch, a.input, a.batch));
   const bool energy = profile.target == "energy_j";
   const double kwh_for_passes = est.total * a.passes / 3.6e6;

@@ -8,6 +8,7 @@
 #include <exception>
 #include <limits>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "joulecast/graph/op_schema.h"
 #include "joulecast/features/layer_features.h"
 #include "joulecast/features/macs.h"
+#include "joulecast/predict/hardware.h"
 #include "joulecast/predict/network_estimate.h"
 #include "joulecast/regress/kernel_ridge.h"
 #include "joulecast/regress/scaler.h"
@@ -679,6 +681,7 @@ struct Entry {
 
 struct BatchPredictor::Impl {
   Profile profile;
+  std::optional<std::string> hardware_warning;  // HardwareMismatch(profile, HostFingerprint())
   std::vector<PredictorState> predictors;
   Handling handling[kNumKinds];
   Kind elementwise_kind = kReLU;
@@ -898,6 +901,7 @@ BatchPredictor::BatchPredictor(const Profile& profile)
     : impl_(std::make_unique<Impl>()) {
   Impl& im = *impl_;
   im.profile = profile;
+  im.hardware_warning = HardwareMismatch(im.profile, HostFingerprint());
   std::map<std::string, int> index;
   for (const auto& [type, predictor] : im.profile.layers) {
     PredictorState s;
@@ -949,6 +953,10 @@ BatchPredictor::BatchPredictor(BatchPredictor&&) noexcept = default;
 BatchPredictor& BatchPredictor::operator=(BatchPredictor&&) noexcept = default;
 
 const Profile& BatchPredictor::profile() const { return impl_->profile; }
+
+std::optional<std::string> BatchPredictor::hardware_warning() const {
+  return impl_->hardware_warning;
+}
 
 double BatchPredictor::Total(const Architecture& arch, std::int64_t batch_size) const {
   if (batch_size < 1) return EstimateNetwork(impl_->profile, arch, batch_size).total;

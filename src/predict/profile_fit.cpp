@@ -13,6 +13,7 @@
 
 #include "joulecast/features/layer_features.h"
 #include "joulecast/features/macs.h"
+#include "joulecast/predict/hardware.h"
 #include "joulecast/regress/cross_validation.h"
 #include "joulecast/regress/kernel_ridge.h"
 #include "joulecast/regress/metrics.h"
@@ -309,9 +310,13 @@ Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& op
   }
   if (by_mode.empty())
     throw std::runtime_error(fmt::format("fit: no record with a usable {} target", options.target));
+  // Measurements of different CPU models never go into one fit: refuse before fitting anything.
+  std::vector<const Measurement*> used;
+  for (const auto& [mode, by_type] : by_mode)
+    for (const auto& [type, recs] : by_type) used.insert(used.end(), recs.begin(), recs.end());
+  const HardwareFingerprint fingerprint = FingerprintFromMeasurements(used);
   Profile p;
   p.target = options.target;
-  std::set<std::string> hw;
   const Measurement* first = nullptr;
   std::size_t n = 0;
   nlohmann::json per_mode = nlohmann::json::object();
@@ -327,7 +332,6 @@ Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& op
         throw std::runtime_error(fmt::format("mode {}: {}", mode, e.what()));
       }
       for (const auto* m : recs) {
-        if (m->hardware.contains("cpu")) hw.insert(m->hardware["cpu"].dump());
         if (!first) first = m;
       }
       n_mode += recs.size();
@@ -343,7 +347,8 @@ Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& op
   }
   // forward is the active mode when present (it sorts first; "train_step" alone stays active).
   if (p.HasMode("forward")) p.SelectMode("forward", "fit");
-  if (hw.size() == 1 && first) p.hardware = first->hardware;
+  // The first record's description with the normalised keys (hardware.h) of all of them.
+  if (first) p.hardware = WithFingerprint(first->hardware, fingerprint);
   p.data = {{"records", n}, {"skipped", r.skipped}, {"modes", per_mode}};
   return p;
 }

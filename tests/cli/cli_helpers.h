@@ -49,8 +49,13 @@ inline bool Contains(const std::string& s, const std::string& part) {
 
 // Runs `[env] joulecast args` (args already shell-quoted where needed; env as VAR=value ...),
 // in `cwd` when given, with stdout and stderr captured through files in `scratch`.
+// Unless `env` sets JOULECAST_PROC_ROOT, it points at a missing directory: the host's CPU is then
+// unknown and predict/compare/evaluate print no hardware warning (predict/hardware.h), whatever
+// machine the tests run on (tests/predict/hardware_test.cpp checks the warning).
 inline Result RunJoulecast(const fs::path& scratch, const std::string& args,
-                           const std::string& env = "", const std::string& cwd = "") {
+                           std::string env = "", const std::string& cwd = "") {
+  if (env.find("JOULECAST_PROC_ROOT=") == std::string::npos)
+    env = "JOULECAST_PROC_ROOT=/nonexistent" + (env.empty() ? "" : " " + env);
   const fs::path out = scratch / "stdout.txt", err = scratch / "stderr.txt";
   std::string cmd = cwd.empty() ? "" : "cd " + Quote(cwd) + " && ";
   cmd += env + (env.empty() ? "" : " ") + Quote(kBinary) + " " + args + " >" + Quote(out.string()) +

@@ -36,6 +36,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "joulecast/arch/architecture.h"
@@ -53,6 +55,9 @@ class BatchPredictor {
   BatchPredictor& operator=(BatchPredictor&&) noexcept;
 
   const Profile& profile() const;
+  // HardwareMismatch(profile, HostFingerprint()) (predict/hardware.h), computed once here: the line
+  // to show when the profile was measured on a CPU other than this machine's; nullopt otherwise.
+  std::optional<std::string> hardware_warning() const;
 
   // EstimateNetwork(profile(), arch, batch_size).total.
   double Total(const Architecture& arch, std::int64_t batch_size) const;

@@ -32,6 +32,9 @@ struct Profile {
   static constexpr int kFormatVersion = 2;
   std::string name;
   std::string target = "energy_j";
+  // The machine it describes: the normalised keys of predict/hardware.h ("cpu", "isa_flags",
+  // "logical_cpus", "threads", "libtorch", "blas", "gpu", "driver"; fit writes them from the
+  // records and refuses records of different CPU models) beside the records' own description.
   nlohmann::json hardware = nlohmann::json::object();
   nlohmann::json data = nlohmann::json::object();  // sources, record counts
   // The active mode and its predictors by layer type.

@@ -1,0 +1,84 @@
+// Which machine a profile describes, and whether it is this one (issue 21).
+//
+// A HardwareFingerprint is the normalised description of the machine that measurements were taken
+// on: the CPU model string (trimmed, runs of white space collapsed), the ISA extensions that matter
+// to deep-learning kernels (kIsaFlags, sorted), the logical CPU count, the threads the measured
+// runs used, the libtorch version and BLAS library, and for GPU measurements the GPU and driver.
+// Its JSON form (ToJson) has the keys "cpu", "isa_flags", "logical_cpus", "threads", "libtorch",
+// "blas", "gpu", "driver"; a key whose value is unknown (empty string, empty list, count 0) is
+// left out. Profiles (profile.h) carry these keys in their "hardware" object, beside whatever
+// other descriptive keys the records had.
+//
+// HostFingerprint() describes this machine from $JOULECAST_PROC_ROOT/cpuinfo (default /proc; the
+// variable is the one collect uses for /proc/stat): the first "model name", the first "flags" and
+// the number of "processor" lines. Only cpu, isa_flags and logical_cpus are set.
+//
+// FingerprintOf(hardware) normalises one record's (or one profile's) "hardware" object: the
+// collector's form ({"cpu", "logical_cpus", "threads", "libtorch", "blas_library", "gpu",
+// "driver", ...}), the getzner2023 import's ({"cpu", "cpu_count", "os"}) and the normalised form
+// itself ("blas", "isa_flags") are all read.
+//
+// FingerprintFromMeasurements(records) is the fingerprint of a set of records: every record with a
+// CPU must name the same CPU model (normalised); otherwise it throws std::runtime_error
+//   "fit: the records were measured on different CPU models, 'A' and 'B'; measurements of
+//    different CPU models never go into one profile: fit each machine's records separately"
+// A field on which the records disagree (threads, libtorch, ...) is left unknown.
+//
+// HardwareMismatch(profile, host) is one line for the user when a profile that describes a CPU
+// (target time_s or energy_j, a "cpu" in its hardware and no "gpu") was measured on a CPU model
+// or a logical CPU count other than the host's:
+//   profile <name> was measured on <cpu A> (N logical CPUs), this machine is <cpu B> (M logical
+//   CPUs); its predictions do not describe this machine — calibrate or fit a profile here
+// and nullopt otherwise (GPU profiles, profiles without a CPU, an unknown host CPU, a match).
+// A count that either side does not know is not compared; "(N logical CPUs)" is left out of the
+// line for a side that does not know it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "joulecast/io/measurement.h"
+#include "joulecast/predict/profile.h"
+
+namespace joulecast {
+
+struct HardwareFingerprint {
+  std::string cpu;
+  std::vector<std::string> isa_flags;  // the kIsaFlags the CPU has, sorted
+  int logical_cpus = 0;                // 0: unknown
+  int threads = 0;                     // intra-op threads of the measured runs; 0: unknown
+  std::string libtorch, blas, gpu, driver;
+
+  nlohmann::json ToJson() const;
+  static HardwareFingerprint FromJson(const nlohmann::json& j);
+  bool operator==(const HardwareFingerprint& o) const;
+};
+
+// The ISA extensions a fingerprint keeps (sorted).
+extern const std::vector<std::string> kIsaFlags;
+
+// Trimmed, runs of white space collapsed to one space.
+std::string NormaliseCpuName(const std::string& s);
+
+// The kIsaFlags among the white-space separated `flags` of a cpuinfo line, sorted.
+std::vector<std::string> RelevantIsaFlags(const std::string& flags);
+
+// Parses a cpuinfo file; a missing file gives an empty fingerprint.
+HardwareFingerprint FingerprintFromCpuinfo(const std::string& path);
+// FingerprintFromCpuinfo($JOULECAST_PROC_ROOT/cpuinfo), JOULECAST_PROC_ROOT defaulting to /proc.
+HardwareFingerprint HostFingerprint();
+
+HardwareFingerprint FingerprintOf(const nlohmann::json& hardware);
+HardwareFingerprint FingerprintFromMeasurements(const std::vector<const Measurement*>& records);
+HardwareFingerprint FingerprintFromMeasurements(const std::vector<Measurement>& records);
+
+// `hardware` with the fingerprint's keys set from `fp` (and removed where `fp` does not know
+// them); other keys are kept.
+nlohmann::json WithFingerprint(nlohmann::json hardware, const HardwareFingerprint& fp);
+
+std::optional<std::string> HardwareMismatch(const Profile& profile,
+                                            const HardwareFingerprint& host);
+
+}  // namespace joulecast

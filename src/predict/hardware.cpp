@@ -1,0 +1,212 @@
+#include "joulecast/predict/hardware.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace joulecast {
+
+const std::vector<std::string> kIsaFlags = {
+    "amx_bf16",    "amx_int8",   "amx_tile",   "avx",      "avx2",     "avx512_bf16",
+    "avx512_fp16", "avx512_vnni", "avx512bw",  "avx512dq", "avx512f",  "avx512vl",
+    "avx_vnni",    "f16c",       "fma",        "neon",     "sse4_2"};
+
+namespace {
+
+using json = nlohmann::json;
+
+const char* const kFingerprintKeys[] = {"cpu",      "isa_flags", "logical_cpus", "threads",
+                                        "libtorch", "blas",      "gpu",          "driver"};
+
+std::string Str(const json& hw, const char* key) {
+  const auto it = hw.find(key);
+  return it != hw.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+int Count(const json& hw, const char* key) {
+  const auto it = hw.find(key);
+  if (it == hw.end() || !it->is_number_integer()) return 0;
+  const auto v = it->get<long long>();
+  return v > 0 && v < (1LL << 30) ? static_cast<int>(v) : 0;
+}
+
+std::string Trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+std::string Described(const std::string& cpu, int logical) {
+  return logical > 0 ? fmt::format("{} ({} logical CPUs)", cpu, logical) : cpu;
+}
+
+}  // namespace
+
+std::string NormaliseCpuName(const std::string& s) {
+  std::string out;
+  bool space = false;
+  for (char c : Trim(s)) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      space = true;
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+std::vector<std::string> RelevantIsaFlags(const std::string& flags) {
+  std::istringstream in(flags);
+  std::set<std::string> have;
+  std::string f;
+  while (in >> f) have.insert(f);
+  std::vector<std::string> out;
+  for (const auto& k : kIsaFlags)
+    if (have.count(k)) out.push_back(k);
+  return out;
+}
+
+json HardwareFingerprint::ToJson() const {
+  json j = json::object();
+  if (!cpu.empty()) j["cpu"] = cpu;
+  if (!isa_flags.empty()) j["isa_flags"] = isa_flags;
+  if (logical_cpus > 0) j["logical_cpus"] = logical_cpus;
+  if (threads > 0) j["threads"] = threads;
+  if (!libtorch.empty()) j["libtorch"] = libtorch;
+  if (!blas.empty()) j["blas"] = blas;
+  if (!gpu.empty()) j["gpu"] = gpu;
+  if (!driver.empty()) j["driver"] = driver;
+  return j;
+}
+
+HardwareFingerprint HardwareFingerprint::FromJson(const json& j) { return FingerprintOf(j); }
+
+bool HardwareFingerprint::operator==(const HardwareFingerprint& o) const {
+  return cpu == o.cpu && isa_flags == o.isa_flags && logical_cpus == o.logical_cpus &&
+         threads == o.threads && libtorch == o.libtorch && blas == o.blas && gpu == o.gpu &&
+         driver == o.driver;
+}
+
+HardwareFingerprint FingerprintFromCpuinfo(const std::string& path) {
+  HardwareFingerprint fp;
+  std::ifstream in(path);
+  std::string line;
+  bool have_flags = false;
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string key = Trim(line.substr(0, colon));
+    const std::string value = line.substr(colon + 1);
+    if (key == "processor") {
+      ++fp.logical_cpus;
+    } else if (key == "model name" && fp.cpu.empty()) {
+      fp.cpu = NormaliseCpuName(value);
+    } else if ((key == "flags" || key == "Features") && !have_flags) {  // x86 | arm64
+      fp.isa_flags = RelevantIsaFlags(value);
+      have_flags = true;
+    }
+  }
+  return fp;
+}
+
+HardwareFingerprint HostFingerprint() {
+  const char* root = std::getenv("JOULECAST_PROC_ROOT");
+  return FingerprintFromCpuinfo(std::string(root && *root ? root : "/proc") + "/cpuinfo");
+}
+
+HardwareFingerprint FingerprintOf(const json& hw) {
+  HardwareFingerprint fp;
+  if (!hw.is_object()) return fp;
+  fp.cpu = NormaliseCpuName(Str(hw, "cpu"));
+  if (const auto it = hw.find("isa_flags"); it != hw.end() && it->is_array()) {
+    std::string all;
+    for (const auto& f : *it)
+      if (f.is_string()) all += f.get<std::string>() + " ";
+    fp.isa_flags = RelevantIsaFlags(all);
+  } else if (const std::string flags = Str(hw, "flags"); !flags.empty()) {
+    fp.isa_flags = RelevantIsaFlags(flags);
+  }
+  fp.logical_cpus = Count(hw, "logical_cpus");
+  if (fp.logical_cpus == 0) fp.logical_cpus = Count(hw, "cpu_count");  // getzner2023 records
+  fp.threads = Count(hw, "threads");
+  fp.libtorch = Str(hw, "libtorch");
+  fp.blas = Str(hw, "blas");
+  if (fp.blas.empty()) fp.blas = Str(hw, "blas_library");
+  fp.gpu = NormaliseCpuName(Str(hw, "gpu"));
+  fp.driver = Str(hw, "driver");
+  return fp;
+}
+
+HardwareFingerprint FingerprintFromMeasurements(const std::vector<const Measurement*>& records) {
+  HardwareFingerprint out;
+  bool first = true;
+  for (const Measurement* m : records) {
+    const HardwareFingerprint fp = FingerprintOf(m->hardware);
+    if (!fp.cpu.empty() && !out.cpu.empty() && fp.cpu != out.cpu) {
+      throw std::runtime_error(fmt::format(
+          "fit: the records were measured on different CPU models, '{}' and '{}'; measurements "
+          "of different CPU models never go into one profile: fit each machine's records "
+          "separately",
+          out.cpu, fp.cpu));
+    }
+    if (first) {
+      out = fp;
+      first = false;
+      continue;
+    }
+    if (out.cpu.empty()) out.cpu = fp.cpu;
+    // Fields the records disagree on are unknown.
+    if (out.isa_flags != fp.isa_flags) out.isa_flags.clear();
+    if (out.logical_cpus != fp.logical_cpus) out.logical_cpus = 0;
+    if (out.threads != fp.threads) out.threads = 0;
+    if (out.libtorch != fp.libtorch) out.libtorch.clear();
+    if (out.blas != fp.blas) out.blas.clear();
+    if (out.gpu != fp.gpu) out.gpu.clear();
+    if (out.driver != fp.driver) out.driver.clear();
+  }
+  return out;
+}
+
+HardwareFingerprint FingerprintFromMeasurements(const std::vector<Measurement>& records) {
+  std::vector<const Measurement*> p;
+  p.reserve(records.size());
+  for (const auto& m : records) p.push_back(&m);
+  return FingerprintFromMeasurements(p);
+}
+
+json WithFingerprint(json hardware, const HardwareFingerprint& fp) {
+  if (!hardware.is_object()) hardware = json::object();
+  const json keys = fp.ToJson();
+  for (const char* k : kFingerprintKeys) {
+    if (keys.contains(k)) {
+      hardware[k] = keys[k];
+    } else {
+      hardware.erase(k);
+    }
+  }
+  return hardware;
+}
+
+std::optional<std::string> HardwareMismatch(const Profile& profile,
+                                            const HardwareFingerprint& host) {
+  if (profile.target != "time_s" && profile.target != "energy_j") return std::nullopt;
+  const HardwareFingerprint p = FingerprintOf(profile.hardware);
+  if (p.cpu.empty() || !p.gpu.empty() || host.cpu.empty()) return std::nullopt;
+  const bool same_cpu = p.cpu == host.cpu;
+  const bool same_count =
+      p.logical_cpus == 0 || host.logical_cpus == 0 || p.logical_cpus == host.logical_cpus;
+  if (same_cpu && same_count) return std::nullopt;
+  return fmt::format(
+      "profile {} was measured on {}, this machine is {}; its predictions do not describe this "
+      "machine \u2014 calibrate or fit a profile here",
+      profile.name, Described(p.cpu, p.logical_cpus), Described(host.cpu, host.logical_cpus));
+}
+
+}  // namespace joulecast
