@@ -82,25 +82,8 @@ except ImportError:
         os.execv("/usr/bin/python3", ["/usr/bin/python3", os.path.abspath(__file__)] + sys.argv[1:])
     sys.exit("make_zoo_graphs.py: needs torch and torchvision")
 
-
-def shrink(model):
-    """Replaces every parameter and buffer by a zero-stride view of one shared zero per dtype."""
-    zeros = {}
-
-    def zero(t):
-        if t.dtype not in zeros:
-            zeros[t.dtype] = torch.zeros(1, dtype=t.dtype)
-        base = zeros[t.dtype]
-        return (base.reshape(()) if t.dim() == 0 else base).expand(t.shape)
-
-    for module in model.modules():
-        for name, p in list(module._parameters.items()):
-            if p is not None:
-                module._parameters[name] = nn.Parameter(zero(p), requires_grad=False)
-        for name, b in list(module._buffers.items()):
-            if b is not None:
-                module._buffers[name] = zero(b)
-    return model
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from zoo_reference import shrink  # noqa: E402  (the zero-stride weights, one definition)
 
 
 def save_without_debug(traced, path):

@@ -113,18 +113,25 @@ const OpSchema& GetOp(const std::string& name) {
                                              hint));
 }
 
+namespace {
+
+// The schema's attribute `name`; throws "unknown attribute 'strid' for conv2d (known: ...)".
+const AttrSpec* SpecOf(const OpSchema& schema, const std::string& name) {
+  for (const AttrSpec& a : schema.attrs)
+    if (a.name == name) return &a;
+  std::string known;
+  for (const AttrSpec& a : schema.attrs) known += (known.empty() ? "" : ", ") + a.name;
+  throw std::runtime_error(fmt::format("unknown attribute '{}' for {} (known: {})", name,
+                                       schema.name, known.empty() ? "none" : known));
+}
+
+}  // namespace
+
 void ValidateAttributes(const OpSchema& schema, Attributes& attrs) {
   for (const auto& entry : attrs.values()) {
     const std::string& name = entry.first;
     const AttrValue& value = entry.second;
-    auto spec = std::find_if(schema.attrs.begin(), schema.attrs.end(),
-                             [&](const AttrSpec& a) { return a.name == name; });
-    if (spec == schema.attrs.end()) {
-      std::string known;
-      for (const AttrSpec& a : schema.attrs) known += (known.empty() ? "" : ", ") + a.name;
-      throw std::runtime_error(fmt::format("unknown attribute '{}' for {} (known: {})", name,
-                                           schema.name, known.empty() ? "none" : known));
-    }
+    const AttrSpec* spec = SpecOf(schema, name);
     const AttrKind k = KindOf(value);
     const bool ok = k == spec->kind || (spec->kind == AttrKind::kFloat && k == AttrKind::kInt);
     if (!ok)
@@ -199,14 +206,7 @@ Attributes AttributesFromJson(const OpSchema& schema, const nlohmann::json& j) {
   for (const auto& item : j.items()) {
     const std::string name = item.key();
     const nlohmann::json& v = item.value();
-    auto spec = std::find_if(schema.attrs.begin(), schema.attrs.end(),
-                             [&](const AttrSpec& a) { return a.name == name; });
-    if (spec == schema.attrs.end()) {
-      std::string known;
-      for (const AttrSpec& a : schema.attrs) known += (known.empty() ? "" : ", ") + a.name;
-      throw std::runtime_error(fmt::format("unknown attribute '{}' for {} (known: {})", name,
-                                           schema.name, known.empty() ? "none" : known));
-    }
+    const AttrSpec* spec = SpecOf(schema, name);
     auto bad = [&]() {
       std::string shown = v.dump();
       if (shown.size() > 60) shown = shown.substr(0, 57) + "...";

@@ -82,30 +82,28 @@ std::vector<AttrSpec> ConvAttrs(int spatial) {
 
 }  // namespace
 
+// The schema both convolutions share; `spatial` is 1 or 2.
+static OpSchema ConvSchema(const char* name, const char* type, const char* doc, int spatial) {
+  OpSchema s;
+  s.name = name;
+  s.type = type;
+  s.doc = doc;
+  s.cost = CostClass::kCompute;
+  s.attrs = ConvAttrs(spatial);
+  s.inputs = {"input", "weight", "bias?"};
+  s.min_inputs = 2;
+  s.infer = [spatial](const OpCall& c) { return ConvInfer(c, spatial); };
+  s.count = ConvCount;
+  return s;
+}
+
 void RegisterConvOps(Registrar& r) {
-  OpSchema conv2d;
-  conv2d.name = "conv2d";
-  conv2d.type = "Conv2d";
-  conv2d.doc = "2-d convolution (torch.nn.Conv2d, aten::conv2d / aten::_convolution)";
-  conv2d.cost = CostClass::kCompute;
-  conv2d.attrs = ConvAttrs(2);
-  conv2d.inputs = {"input", "weight", "bias?"};
-  conv2d.min_inputs = 2;
-  conv2d.infer = [](const OpCall& c) { return ConvInfer(c, 2); };
-  conv2d.count = ConvCount;
+  OpSchema conv2d = ConvSchema(
+      "conv2d", "Conv2d", "2-d convolution (torch.nn.Conv2d, aten::conv2d / aten::_convolution)", 2);
   conv2d.layer = Conv2dForm;
   r.push_back(std::move(conv2d));
 
-  OpSchema conv1d;
-  conv1d.name = "conv1d";
-  conv1d.type = "Conv1d";
-  conv1d.doc = "1-d convolution (torch.nn.Conv1d)";
-  conv1d.cost = CostClass::kCompute;
-  conv1d.attrs = ConvAttrs(1);
-  conv1d.inputs = {"input", "weight", "bias?"};
-  conv1d.min_inputs = 2;
-  conv1d.infer = [](const OpCall& c) { return ConvInfer(c, 1); };
-  conv1d.count = ConvCount;
+  OpSchema conv1d = ConvSchema("conv1d", "Conv1d", "1-d convolution (torch.nn.Conv1d)", 1);
   conv1d.layer = [](const OpCall& c) {
     const Attributes& a = c.a();
     const TensorType& w = c.in(1);
