@@ -931,6 +931,11 @@ class Lowerer {
       if (beta != 1.0) bias = Emit1(f, node, kind, "mul", A({{"scalar", beta}}), {bias});
       return One(Emit1(f, node, kind, "add", {}, {mm, bias}));
     }
+    if (base == "einsum") {
+      // einsum(equation, tensors, path?): the registry's shape rule checks the equation (two
+      // operands only) and names it in its errors.
+      return One(Emit1(f, node, kind, "einsum", A({{"equation", in.Str(0)}}), in.Tensors(1)));
+    }
     if (base == "embedding") {
       return One(Emit1(f, node, kind, "embedding", {}, {in.T(1), in.T(0)}));
     }
@@ -1032,6 +1037,45 @@ class Lowerer {
       }
       return One(Emit1(f, node, kind, base, A({{"dims", dims}, {"keepdim", keepdim}}), {x}));
     }
+    if (base == "norm" || base == "linalg_vector_norm" || base == "frobenius_norm") {
+      // norm.Scalar(x, p), norm.ScalarOpt_dtype(x, p, dtype), norm.ScalarOpt_dim(x, p, dim,
+      // keepdim) (F.normalize), norm.ScalarOpt_dim_dtype(x, p, dim, keepdim, dtype);
+      // linalg_vector_norm(x, ord, dim?, keepdim, dtype?); frobenius_norm(x[, dim, keepdim])
+      // (torch.norm(x) without p). p None: 2.
+      const jg::ValueId x = in.T(0);
+      const bool frobenius = base == "frobenius_norm";
+      const double p = frobenius || in.IsNone(1) ? 2.0 : in.Num(1);
+      std::vector<std::int64_t> dims;
+      bool keepdim = false;
+      std::size_t dtype_arg = 0;
+      if (frobenius) {
+        if (in.Has(1)) dims = in.Ints(1);
+        keepdim = in.Has(2) && in.Bool(2);
+        dtype_arg = in.size();  // none
+      } else if (base == "linalg_vector_norm") {
+        if (!in.IsNone(2)) dims = in.Ints(2);
+        keepdim = in.Bool(3);
+        dtype_arg = 4;
+      } else if (in.size() >= 4) {
+        dims = in.Ints(2);
+        keepdim = in.Bool(3);
+        dtype_arg = 4;
+      } else {
+        dtype_arg = 2;
+      }
+      if (dims.empty()) {
+        for (int i = 0; i < g_.value(x).type.rank(); ++i) dims.push_back(i);
+      }
+      jg::ValueId out =
+          Emit1(f, node, kind, "norm", A({{"dims", dims}, {"keepdim", keepdim}, {"p", p}}), {x});
+      if (!in.IsNone(dtype_arg)) {
+        const jg::DType dtype = ToDType(static_cast<c10::ScalarType>(in.Int(dtype_arg)));
+        if (dtype != g_.value(out).type.dtype)
+          out = Emit1(f, node, kind, "cast", A({{"dtype", std::string(jg::DTypeName(dtype))}}),
+                      {out});
+      }
+      return One(out);
+    }
     // Pools.
     if (base == "adaptive_avg_pool2d" || base == "adaptive_max_pool2d") {
       std::vector<std::int64_t> size = PoolPair(in.Ints(1));
@@ -1059,8 +1103,11 @@ class Lowerer {
         base == "feature_alpha_dropout") {
       return One(Emit1(f, node, kind, "dropout", A({{"p", in.Num(1)}}), {in.T(0)}));
     }
+    // zero_: swin_v2's attention zeroes the key third of a cloned bias in place
+    // (qkv_bias[length:2 * length].zero_()); filling with a constant is counted as free.
     if (base == "detach" || base == "clone" || base == "type_as" || base == "to" ||
-        base == "alias" || base == "lift_fresh" || base == "float" || base == "half") {
+        base == "alias" || base == "lift_fresh" || base == "float" || base == "half" ||
+        base == "zero") {
       // Only a change of dtype is an operation: a copy (cast).
       std::optional<jg::DType> dtype;
       if (base == "to") {

@@ -138,6 +138,8 @@ TEST(Registry, NewOperatorsHaveTheirTypesAndCostClasses) {
       {"amin", "AMin", CostClass::kReduction},
       {"var", "Var", CostClass::kReduction},
       {"std", "Std", CostClass::kReduction},
+      {"norm", "Norm", CostClass::kReduction},
+      {"einsum", "Einsum", CostClass::kCompute},
       {"reshape", "Reshape", CostClass::kView},
       {"permute", "Permute", CostClass::kView},
       {"transpose", "Transpose", CostClass::kView},
@@ -182,6 +184,110 @@ TEST(MatMul, BroadcastsAsTorch) {
   const Result r = o.Run("matmul", {}, {o.In({8, 5, 16}), o.In({8, 16, 7})});
   EXPECT_EQ(r.dims(), (Dims{8, 5, 7}));
   EXPECT_EQ(r.counts.matrix_macs, 8.0 * 5 * 7 * 16);
+}
+
+Attributes Eq(const std::string& equation) { return A({{"equation", equation}}); }
+
+TEST(Einsum, ShapesAsTorch) {
+  // torchvision's maxvit_t (RelativePositionalMultiHeadAttention), spaces and capitals included.
+  // torch: torch.einsum("B G H I D, B G H J D -> B G H I J", torch.zeros(2,3,4,5,6),
+  //                     torch.zeros(2,3,4,7,6)).shape == (2, 3, 4, 5, 7)
+  EXPECT_EQ(
+      Shape("einsum", Eq("B G H I D, B G H J D -> B G H I J"), {{2, 3, 4, 5, 6}, {2, 3, 4, 7, 6}}),
+      (Dims{2, 3, 4, 5, 7}));
+  // torch: torch.einsum("bij,bjk", torch.zeros(2,3,4), torch.zeros(2,4,5)).shape == (3, 5):
+  // the implicit output is the indices that appear once, in alphabetical order.
+  EXPECT_EQ(Shape("einsum", Eq("bij,bjk"), {{2, 3, 4}, {2, 4, 5}}), (Dims{3, 5}));
+  // torch: torch.einsum("...ij,...jk", torch.zeros(2,3,4), torch.zeros(2,4,5)).shape == (2, 3, 5)
+  EXPECT_EQ(Shape("einsum", Eq("...ij,...jk"), {{2, 3, 4}, {2, 4, 5}}), (Dims{2, 3, 5}));
+  // torch: torch.einsum("...ij,...jk->...ik", torch.zeros(1,3,4), torch.zeros(2,2,4,5)).shape
+  //        == (2, 2, 3, 5): "..." broadcasts as in matmul.
+  EXPECT_EQ(Shape("einsum", Eq("...ij,...jk->...ik"), {{1, 3, 4}, {2, 2, 4, 5}}),
+            (Dims{2, 2, 3, 5}));
+  // torch: torch.einsum("...ij,...jk->ik", torch.zeros(2,3,4), torch.zeros(2,4,5)).shape == (3, 5)
+  EXPECT_EQ(Shape("einsum", Eq("...ij,...jk->ik"), {{2, 3, 4}, {2, 4, 5}}), (Dims{3, 5}));
+  // torch: torch.einsum("bij,bjk->bik", torch.zeros(1,3,4), torch.zeros(2,4,5)).shape == (2, 3, 5)
+  EXPECT_EQ(Shape("einsum", Eq("bij,bjk->bik"), {{1, 3, 4}, {2, 4, 5}}), (Dims{2, 3, 5}));
+  // torch: torch.einsum("ij,kl->ijkl", torch.zeros(2,3), torch.zeros(4,5)).shape == (2, 3, 4, 5)
+  EXPECT_EQ(Shape("einsum", Eq("ij,kl->ijkl"), {{2, 3}, {4, 5}}), (Dims{2, 3, 4, 5}));
+  // torch: torch.einsum("ij,jk->", torch.zeros(2,3), torch.zeros(3,5)).shape == ()
+  EXPECT_EQ(Shape("einsum", Eq("ij,jk->"), {{2, 3}, {3, 5}}), Dims{});
+}
+
+TEST(Einsum, CountsEveryIndexOnceAndProxiesAsMatMul) {
+  // q·k^T of maxvit_t: B G H I D, B G H J D -> B G H I J; MACs = B·G·H·I·J·D = 2·3·4·5·7·6.
+  OneOp o;
+  const Result r = o.Run("einsum", Eq("B G H I D, B G H J D -> B G H I J"),
+                         {o.In({2, 3, 4, 5, 6}), o.In({2, 3, 4, 7, 6})});
+  EXPECT_EQ(r.counts.matrix_macs, 5040);
+  EXPECT_EQ(r.counts.macs, 5040);
+  EXPECT_EQ(r.counts.flops, 2 * 5040);
+  EXPECT_EQ(r.form.type, "Einsum");
+  EXPECT_EQ(r.form.params["m"], 5);
+  EXPECT_EQ(r.form.params["k"], 6);
+  EXPECT_EQ(r.form.params["n"], 7);
+  EXPECT_EQ(r.form.params["batch"], 24);
+  // The proxy is matmul's: batch (B, G, H) · M (I) rows, K (D) in, N (J) out.
+  ASSERT_TRUE(r.proxy);
+  EXPECT_EQ(r.proxy->type, "Linear");
+  EXPECT_EQ(r.proxy->params["in_features"], 6);
+  EXPECT_EQ(r.proxy->params["out_features"], 7);
+  EXPECT_EQ(r.proxy->params["bias"], false);
+  EXPECT_EQ(r.proxy->input, (Dims{120, 6}));
+  EXPECT_EQ(r.proxy->output, (Dims{120, 7}));
+  // The same product through matmul has the same proxy.
+  OneOp m;
+  const Result mm = m.Run("matmul", {}, {m.In({2, 3, 4, 5, 6}), m.In({2, 3, 4, 6, 7})});
+  EXPECT_EQ(mm.counts.matrix_macs, r.counts.matrix_macs);
+  EXPECT_EQ(mm.proxy->params, r.proxy->params);
+  EXPECT_EQ(mm.proxy->input, r.proxy->input);
+
+  // An outer product (nothing summed) and a full contraction (everything summed).
+  OneOp outer;
+  const Result op = outer.Run("einsum", Eq("ij,kl->ijkl"), {outer.In({2, 3}), outer.In({4, 5})});
+  EXPECT_EQ(op.counts.matrix_macs, 120);
+  EXPECT_EQ(op.proxy->input, (Dims{6, 1}));
+  EXPECT_EQ(op.proxy->output, (Dims{6, 20}));
+  OneOp full;
+  const Result fc = full.Run("einsum", Eq("ij,jk->"), {full.In({2, 3}), full.In({3, 5})});
+  EXPECT_EQ(fc.counts.matrix_macs, 30);
+  EXPECT_EQ(fc.proxy->input, (Dims{1, 30}));
+  EXPECT_EQ(fc.proxy->output, (Dims{1, 1}));
+}
+
+TEST(Einsum, ErrorsNameTheEquation) {
+  EXPECT_EQ(Error("einsum", Eq("bij,bjk->bik"), {{2, 3, 4}, {2, 5, 6}}),
+            "einsum (Einsum): einsum 'bij,bjk->bik': index 'j' has size 4 in operand 0 (2x3x4) "
+            "and 5 in operand 1 (2x5x6) (inputs in0, in1)");
+  EXPECT_EQ(Error("einsum", Eq("...ij,...jk->...ik"), {{3, 2, 4}, {2, 4, 5}}),
+            "einsum (Einsum): einsum '...ij,...jk->...ik': dimension 0 of '...' has size 3 in "
+            "operand 0 (3x2x4) and 2 in operand 1 (2x4x5) (inputs in0, in1)");
+  EXPECT_EQ(Error("einsum", Eq("ij->ji"), {{2, 3}}),
+            "einsum (Einsum): einsum 'ij->ji': 1 operand; only contractions of two operands are "
+            "supported");
+  EXPECT_EQ(Error("einsum", Eq("ij,jk,kl->il"), {{2, 3}, {3, 4}, {4, 5}}),
+            "einsum (Einsum): einsum 'ij,jk,kl->il': 3 operands; only contractions of two "
+            "operands are supported (inputs in0, in1, in2)");
+  EXPECT_EQ(Error("einsum", Eq("ii,ij->j"), {{3, 3}, {3, 4}}),
+            "einsum (Einsum): einsum 'ii,ij->j': index 'i' appears twice in operand 0 (diagonals "
+            "and traces are not supported) (inputs in0, in1)");
+  EXPECT_EQ(Error("einsum", Eq("ij,jk->ikk"), {{2, 3}, {3, 4}}),
+            "einsum (Einsum): einsum 'ij,jk->ikk': index 'k' appears twice in the output "
+            "(diagonals and traces are not supported) (inputs in0, in1)");
+  EXPECT_EQ(Error("einsum", Eq("ij,jk->iz"), {{2, 3}, {3, 4}}),
+            "einsum (Einsum): einsum 'ij,jk->iz': output index 'z' is in neither operand (inputs "
+            "in0, in1)");
+  EXPECT_EQ(Error("einsum", Eq("ijk,jk->i"), {{2, 3}, {3, 4}}),
+            "einsum (Einsum): einsum 'ijk,jk->i': operand 0 (2x3) has 2 dimensions but 'ijk' "
+            "names 3 (inputs in0, in1)");
+  EXPECT_EQ(Error("einsum", Eq("...ijk,jk->i"), {{2, 3}, {3, 4}}),
+            "einsum (Einsum): einsum '...ijk,jk->i': operand 0 (2x3) has 2 dimensions but "
+            "'...ijk' names 3 besides '...' (inputs in0, in1)");
+  EXPECT_EQ(Error("einsum", Eq("i1,1k->ik"), {{2, 3}, {3, 4}}),
+            "einsum (Einsum): einsum 'i1,1k->ik': unexpected character '1' in operand 0 (inputs "
+            "in0, in1)");
+  EXPECT_EQ(Error("einsum", Eq("ij,jk"), {{2, 3}}),
+            "einsum (Einsum): einsum 'ij,jk' names 2 operands, got 1 inputs");
 }
 
 TEST(Embedding, LooksUpRows) {
@@ -375,7 +481,7 @@ TEST(Arithmetic, Reductions) {
   EXPECT_EQ(Shape("mean", A({{"dims", Ints{-1, 1}}, {"keepdim", true}}), {{2, 3, 4}}),
             (Dims{2, 1, 1}));
   EXPECT_EQ(Shape("mean", {}, {{2, 3, 4}}), Dims{});
-  for (const char* op : {"sum", "amax", "amin", "var", "std"}) {
+  for (const char* op : {"sum", "amax", "amin", "var", "std", "norm"}) {
     OneOp o;
     const Result r = o.Run(op, A({{"dims", Ints{0, 2}}}), {o.In({2, 3, 4})});
     EXPECT_EQ(r.dims(), (Dims{3})) << op;
@@ -390,6 +496,27 @@ TEST(Arithmetic, Reductions) {
   const ValueId ints = m.In({3}, DType::kInt64);
   EXPECT_EQ(ErrorOf([&] { m.Run("mean", {}, {ints}); }),
             "mean (Mean): mean needs a floating input, got int64 (3)");
+}
+
+TEST(Arithmetic, Norm) {
+  // torch: F.normalize's torch.zeros(2,3,4).norm(2.0, [-1], True).shape == (2, 3, 1);
+  //        torch.zeros(2,3,4).norm(1).shape == ()
+  OneOp o;
+  const Result r =
+      o.Run("norm", A({{"dims", Ints{-1}}, {"keepdim", true}, {"p", 2.0}}), {o.In({2, 3, 4})});
+  EXPECT_EQ(r.dims(), (Dims{2, 3, 1}));
+  EXPECT_EQ(r.counts.macs, 24);  // one per input element, as the other reductions
+  EXPECT_EQ(r.counts.matrix_macs, 0);
+  EXPECT_EQ(r.form.type, "Norm");
+  EXPECT_EQ(r.form.params["p"], 2.0);
+  EXPECT_EQ(Shape("norm", A({{"p", 1.0}}), {{2, 3, 4}}), Dims{});
+  EXPECT_EQ(FindOp("norm")->attrs.back().name, "p");
+  EXPECT_EQ(Error("norm", A({{"p", std::numeric_limits<double>::infinity()}}), {{2, 3}}),
+            "norm (Norm): p must be finite, got inf");
+  OneOp m;
+  const ValueId ints = m.In({3}, DType::kInt64);
+  EXPECT_EQ(ErrorOf([&] { m.Run("norm", {}, {ints}); }),
+            "norm (Norm): norm needs a floating input, got int64 (3)");
 }
 
 // ---- shape.cpp ----

@@ -8,11 +8,12 @@
 //   - its traced fixture (tests/data/zoo_pt/<name>.pt, tiny: zero-stride parameters), lowered op
 //     by op by the TorchScript plugin, has the same counts and predicts the same total as the zoo
 //     file with an energy profile (models/xeon-gold-5120.json) and a time profile
-//     (models/amd-epyc-2c-time.json), within 0.1% (kTolerance: the exceptions, and why). Needs the plugin (built when CMake finds
-//     libtorch, next to the joulecast binary); skipped without it. Every network has a fixture
-//     (kNoFixture lists those whose fixture was dropped for size: none);
-//   - the networks the reader cannot lower yet (kNotLowered) have no zoo file and their fixture
-//     is still refused with the operation named there.
+//     (models/amd-epyc-2c-time.json), within 0.1% (kTolerance: the exceptions, and why). Needs the
+//     plugin (built when CMake finds libtorch, next to the joulecast binary); skipped without it.
+//     Every network has a fixture (kNoFixture lists those whose fixture was dropped for size:
+//     none);
+//   - the networks the reader cannot lower yet (kNotLowered: none now) have no zoo file and their
+//     fixture is still refused with the operation named there.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -49,12 +50,10 @@ const std::set<std::string> kNoFixture = {};
 
 // Networks the TorchScript reader cannot lower yet, with the operation it names: they have a
 // fixture but no zoo file. When the reader learns the operation, this test fails: run
-// tools/make_zoo_graphs.py --only NAME and drop the entry.
-const std::map<std::string, std::string> kNotLowered = {
-    {"maxvit_t", "unsupported operation aten::einsum"},   // RelativePositionalMultiHeadAttention
-    {"swin_v2_b", "unsupported operation aten::zero_"},  // qkv_bias[length:2*length].zero_()
-    {"swin_v2_s", "unsupported operation aten::zero_"},
-    {"swin_v2_t", "unsupported operation aten::zero_"}};
+// tools/make_zoo_graphs.py --only NAME and drop the entry. None now: the last ones, maxvit_t
+// (aten::einsum) and swin_v2_t/s/b (aten::zero_, aten::norm), lower since the registry has einsum
+// and norm.
+const std::map<std::string, std::string> kNotLowered = {};
 
 // Where the fixture and the zoo file may differ by more than 0.1%, and why. shufflenet_v2_x1_0's
 // zoo file is the module-tree file, whose ChannelShuffle is one operator with its own predictor in

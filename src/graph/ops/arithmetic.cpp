@@ -10,14 +10,18 @@
 //   clamp                     min and max as lists of zero or one value ([]: no bound; at least
 //                             one bound), since JSON has no infinity and a NaN would pass unseen
 //   mean, sum, amax, amin,    over `dims` ([]: all), keepdim as PyTorch; var and std ignore the
-//   var, std                  correction (it changes no count); mean, var and std need a floating
-//                             input, sum gives int64 for integral ones, as PyTorch does
+//   var, std, norm            correction (it changes no count); norm is the p-norm (attribute p,
+//                             default 2; finite, since JSON has no infinity) of torch.norm,
+//                             torch.linalg.vector_norm and F.normalize; mean, var, std and norm
+//                             need a floating input, sum gives int64 for integral ones, as
+//                             PyTorch does
 //
 // Counts: binary, where and masked_fill one MAC and one flop per output element; clamp and the
 // reductions one per input element (a var reads its input twice and does ~3 flops per element:
 // not modelled). Element-wise operators are cost class elementwise, reductions reduction. Two
 // tensors of mixed types give the promoted type (floating over integral, the wider of two), except
 // add, whose legacy rule keeps a floating first operand's type; an integral division gives float32.
+#include <cmath>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -206,6 +210,16 @@ void RegisterArithmeticOps(Registrar& r) {
                         "standard deviation over dims (torch.std; correction "
                         "ignored)",
                         true));
+
+  OpSchema norm = Reduction(
+      "norm", "Norm", "p-norm over dims (torch.norm, torch.linalg.vector_norm, F.normalize)", true);
+  norm.attrs.push_back(Opt("p", 2.0, "the order of the norm (finite)"));
+  norm.infer = [reduce = norm.infer](const OpCall& c) {
+    const double p = c.a().Float("p");
+    if (!std::isfinite(p)) Fail(fmt::format("p must be finite, got {}", p));
+    return reduce(c);
+  };
+  r.push_back(std::move(norm));
 }
 
 }  // namespace joulecast::graph::ops

@@ -82,15 +82,6 @@ NodeCounts AttentionCounts(double b, double l, double s, double e, double h, boo
   return n;
 }
 
-LayerForm QueryRowsLinear(std::int64_t rows, std::int64_t in, std::int64_t out) {
-  LayerForm f;
-  f.type = "Linear";
-  f.params = {{"in_features", in}, {"out_features", out}, {"bias", false}};
-  f.input = {rows, in};
-  f.output = {rows, out};
-  return f;
-}
-
 }  // namespace
 
 void RegisterAttentionOps(Registrar& r) {
@@ -175,7 +166,7 @@ void RegisterAttentionOps(Registrar& r) {
     const std::int64_t ev = c.outputs[0].dims.back();
     const auto rows = static_cast<std::int64_t>(c.outputs[0].elements() / D(ev));  // batch·L
     const std::int64_t e = c.in(0).dims.back(), s = c.in(1).dims[c.in(1).rank() - 2];
-    return QueryRowsLinear(rows, e + ev, s);
+    return LinearProxy(rows, e + ev, s);
   };
   r.push_back(std::move(sdpa));
 
@@ -246,7 +237,7 @@ void RegisterAttentionOps(Registrar& r) {
     const std::int64_t l = q[1], e = q[2], s = c.in(1).dims[1];
     const NodeCounts n = AttentionCounts(1, D(l), D(s), D(e), 1, false, false);
     const auto out = static_cast<std::int64_t>(std::llround(n.matrix_macs / (D(l) * D(e))));
-    return QueryRowsLinear(q[0] * l, e, out);
+    return LinearProxy(q[0] * l, e, out);
   };
   r.push_back(std::move(mha));
 
@@ -311,7 +302,7 @@ void RegisterAttentionOps(Registrar& r) {
       "2F: the MACs of attention and feed-forward";
   enc.proxy = [](const OpCall& c) -> std::optional<LayerForm> {
     const Dims& x = c.in(0).dims;
-    return QueryRowsLinear(x[0] * x[1], x[2], 4 * x[2] + 2 * x[1] + 2 * c.in(9).dims[0]);
+    return LinearProxy(x[0] * x[1], x[2], 4 * x[2] + 2 * x[1] + 2 * c.in(9).dims[0]);
   };
   r.push_back(std::move(enc));
 }

@@ -75,6 +75,15 @@ OpSchema MakeOp(const std::string& name, const std::string& type, CostClass cost
   return s;
 }
 
+LayerForm LinearProxy(std::int64_t rows, std::int64_t in, std::int64_t out) {
+  LayerForm f;
+  f.type = "Linear";
+  f.params = {{"in_features", in}, {"out_features", out}, {"bias", false}};
+  f.input = {rows, in};
+  f.output = {rows, out};
+  return f;
+}
+
 NodeCounts ViewCounts(const OpCall&) { return NodeCounts{}; }
 
 NodeCounts CopyCounts(const OpCall& c) {

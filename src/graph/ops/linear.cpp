@@ -1,15 +1,193 @@
 // Products: linear (x W^T + b on the last dimension of an input of any rank), matmul (torch.matmul
-// with its broadcasting rules), and the embedding lookup.
+// with its broadcasting rules), einsum (torch.einsum of two operands), and the embedding lookup.
 //
 // Counts: linear and matmul count matrix_macs = rows · K · N (bias excluded), macs adding one per
 // output element for a bias (ptflops), flops = 2 · matrix_macs (+ the bias adds). aten::bmm is
 // not an operator of its own: readers map it to matmul, whose rule gives bmm's shapes for 3-d
 // operands of one batch (bmm's stricter checks, no broadcasting and rank 3 only, are left to the
-// model that was traced). embedding is a gather: macs = flops = 0, bytes read = the indices and
+// model that was traced). einsum: the equation ("bhid,bhjd->bhij"; spaces ignored; "..." for
+// broadcast dimensions, PyTorch's implicit output without "->") is parsed by its shape rule, which
+// checks that each index has one size in both operands (or 1, broadcast as torch.einsum does);
+// matrix_macs = macs = the product of the sizes of all distinct indices, flops twice that. One
+// operand, three or more, and an index repeated in one operand (diagonals, traces) are errors
+// naming the equation. embedding is a gather: macs = flops = 0, bytes read = the indices and
 // the rows gathered (not the whole table), bytes written = the output.
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <string>
+#include <vector>
+
 #include "ops.h"
 
 namespace joulecast::graph::ops {
+namespace {
+
+// An einsum equation applied to its two operands: the label of each operand dimension and of each
+// output dimension, and the size of every label. Labels: an index letter is its character code;
+// the dimensions "..." covers are kEllipsisLabel + k, k counting the broadcast ellipsis dimensions
+// from the left (an operand whose "..." covers fewer dimensions has the last ones).
+struct EinsumPlan {
+  std::vector<std::vector<int>> operands;
+  std::vector<int> output;
+  std::map<int, std::int64_t> sizes;
+};
+
+constexpr int kEllipsisToken = -1;
+constexpr int kEllipsisLabel = 1000;
+
+std::string LabelName(int label) {
+  if (label >= kEllipsisLabel) return fmt::format("dimension {} of '...'", label - kEllipsisLabel);
+  return fmt::format("index '{}'", static_cast<char>(label));
+}
+
+// One term of the equation: its letters, and kEllipsisToken for "...".
+std::vector<int> ParseEinsumTerm(const std::string& equation, const std::string& term,
+                                 const std::string& what) {
+  std::vector<int> out;
+  bool ellipsis = false;
+  for (std::size_t i = 0; i < term.size(); ++i) {
+    const char ch = term[i];
+    if (ch == '.') {
+      if (term.compare(i, 3, "...") != 0)
+        Fail(fmt::format("einsum '{}': {} has a '.' that is not part of '...'", equation, what));
+      if (ellipsis) Fail(fmt::format("einsum '{}': {} has '...' twice", equation, what));
+      ellipsis = true;
+      out.push_back(kEllipsisToken);
+      i += 2;
+    } else if (std::isalpha(static_cast<unsigned char>(ch))) {
+      if (std::find(out.begin(), out.end(), ch) != out.end())
+        Fail(
+            fmt::format("einsum '{}': index '{}' appears twice in {} (diagonals and traces are "
+                        "not supported)",
+                        equation, ch, what));
+      out.push_back(ch);
+    } else {
+      Fail(fmt::format("einsum '{}': unexpected character '{}' in {}", equation, ch, what));
+    }
+  }
+  return out;
+}
+
+EinsumPlan PlanEinsum(const OpCall& c) {
+  const std::string& equation = c.a().String("equation");
+  std::string eq;
+  for (char ch : equation)
+    if (!std::isspace(static_cast<unsigned char>(ch))) eq += ch;
+  const std::size_t arrow = eq.find("->");
+  if (arrow != std::string::npos && eq.find("->", arrow + 2) != std::string::npos)
+    Fail(fmt::format("einsum '{}': '->' appears twice", equation));
+  const std::string lhs = eq.substr(0, arrow);
+  std::vector<std::string> terms;
+  for (std::size_t start = 0;;) {
+    const std::size_t comma = lhs.find(',', start);
+    terms.push_back(
+        lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (terms.size() != 2)
+    Fail(fmt::format("einsum '{}': {} operand{}; only contractions of two operands are supported",
+                     equation, terms.size(), terms.size() == 1 ? "" : "s"));
+  if (c.inputs.size() != 2)
+    Fail(fmt::format("einsum '{}' names 2 operands, got {} inputs", equation, c.inputs.size()));
+
+  EinsumPlan p;
+  std::vector<std::vector<int>> parsed;
+  int ellipsis_rank = 0;  // dimensions "..." stands for after broadcasting
+  for (std::size_t k = 0; k < 2; ++k) {
+    parsed.push_back(ParseEinsumTerm(equation, terms[k], fmt::format("operand {}", k)));
+    const int letters = static_cast<int>(std::count_if(parsed[k].begin(), parsed[k].end(),
+                                                       [](int t) { return t != kEllipsisToken; }));
+    const bool ellipsis = static_cast<int>(parsed[k].size()) != letters;
+    const TensorType& t = c.in(k);
+    if (ellipsis ? t.rank() < letters : t.rank() != letters)
+      Fail(fmt::format("einsum '{}': operand {} ({}) has {} dimensions but '{}' names {}{}",
+                       equation, k, F(t.dims), t.rank(), terms[k], letters,
+                       ellipsis ? " besides '...'" : ""));
+    if (ellipsis) ellipsis_rank = std::max(ellipsis_rank, t.rank() - letters);
+  }
+  for (std::size_t k = 0; k < 2; ++k) {
+    const Dims& d = c.in(k).dims;
+    const int covered = static_cast<int>(d.size()) -
+                        static_cast<int>(std::count_if(parsed[k].begin(), parsed[k].end(),
+                                                       [](int t) { return t != kEllipsisToken; }));
+    std::vector<int> labels;
+    for (int token : parsed[k]) {
+      if (token == kEllipsisToken) {
+        for (int j = 0; j < covered; ++j)
+          labels.push_back(kEllipsisLabel + ellipsis_rank - covered + j);
+      } else {
+        labels.push_back(token);
+      }
+    }
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      const auto [it, fresh] = p.sizes.emplace(labels[i], d[i]);
+      if (fresh || it->second == d[i] || d[i] == 1) continue;
+      if (it->second != 1)  // an index repeated in one operand is refused above: operand 0 vs 1
+        Fail(fmt::format("einsum '{}': {} has size {} in operand 0 ({}) and {} in operand 1 ({})",
+                         equation, LabelName(labels[i]), it->second, F(c.in(0).dims), d[i], F(d)));
+      it->second = d[i];  // broadcast from 1
+    }
+    p.operands.push_back(std::move(labels));
+  }
+  if (arrow != std::string::npos) {
+    for (int token : ParseEinsumTerm(equation, eq.substr(arrow + 2), "the output")) {
+      if (token == kEllipsisToken) {
+        for (int j = 0; j < ellipsis_rank; ++j) p.output.push_back(kEllipsisLabel + j);
+      } else if (!p.sizes.count(token)) {
+        Fail(fmt::format("einsum '{}': output index '{}' is in neither operand", equation,
+                         static_cast<char>(token)));
+      } else {
+        p.output.push_back(token);
+      }
+    }
+  } else {
+    // PyTorch's implicit output: the "..." dimensions, then the indices that appear once, in
+    // alphabetical (character code) order.
+    for (int j = 0; j < ellipsis_rank; ++j) p.output.push_back(kEllipsisLabel + j);
+    std::map<int, int> uses;
+    for (const auto& labels : p.operands)
+      for (int l : labels)
+        if (l < kEllipsisLabel) ++uses[l];
+    for (const auto& [label, n] : uses)
+      if (n == 1) p.output.push_back(label);
+  }
+  return p;
+}
+
+// The contraction as a batched matrix product: batch = the indices of both operands and the
+// output, m = of the first operand and the output only, n = of the second and the output only,
+// k = the summed ones (not in the output). batch · m · n · k = the product of all sizes.
+struct EinsumFactors {
+  double batch = 1, m = 1, n = 1, k = 1;
+};
+
+// A factor as a size (at most 2^53: k may be a product of both operands' sizes).
+std::int64_t Size(double v) { return static_cast<std::int64_t>(std::min(v, double(kMaxSize))); }
+
+EinsumFactors FactorEinsum(const EinsumPlan& p) {
+  EinsumFactors f;
+  const auto has = [](const std::vector<int>& v, int l) {
+    return std::find(v.begin(), v.end(), l) != v.end();
+  };
+  for (const auto& [label, size] : p.sizes) {
+    const double s = static_cast<double>(size);
+    const bool a = has(p.operands[0], label), b = has(p.operands[1], label);
+    if (!has(p.output, label)) {
+      f.k *= s;
+    } else if (a && b) {
+      f.batch *= s;
+    } else if (a) {
+      f.m *= s;
+    } else {
+      f.n *= s;
+    }
+  }
+  return f;
+}
+
+}  // namespace
 
 void RegisterLinearOps(Registrar& r) {
   OpSchema linear;
@@ -113,16 +291,56 @@ void RegisterLinearOps(Registrar& r) {
     const Dims& ad = c.in(0).dims;
     const std::int64_t k = ad.back();
     const std::int64_t n = bd.size() >= 2 ? bd.back() : 1;
-    LayerForm f;
-    f.type = "Linear";
-    f.params = {{"in_features", k}, {"out_features", n}, {"bias", false}};
     // Rows: the output's elements over N, as one batch of that many vectors.
     const std::int64_t rows = static_cast<std::int64_t>(c.outputs[0].elements() / double(n));
-    f.input = {rows, k};
-    f.output = {rows, n};
-    return f;
+    return LinearProxy(rows, k, n);
   };
   r.push_back(std::move(matmul));
+
+  OpSchema einsum = MakeOp("einsum", "Einsum", CostClass::kCompute,
+                           "a product of two tensors as an Einstein summation, e.g. "
+                           "'bhid,bhjd->bhij' (torch.einsum, aten::einsum)");
+  einsum.attrs = {Req("equation", AttrKind::kString,
+                      "two operands' indices and the output's: 'bij,bjk->bik' ('...' allowed)")};
+  einsum.inputs = {"operands"};
+  einsum.variadic = true;  // the count is checked against the equation, which the error names
+  einsum.infer = [](const OpCall& c) -> std::vector<TensorType> {
+    const EinsumPlan p = PlanEinsum(c);
+    Dims out;
+    for (int l : p.output) out.push_back(p.sizes.at(l));
+    return {Checked(TensorType{Promote(c.in(0).dtype, c.in(1).dtype), out})};
+  };
+  einsum.count = [](const OpCall& c) {
+    NodeCounts n = DefaultCounts(c);
+    double product = 1;
+    for (const auto& [label, size] : PlanEinsum(c).sizes) product *= static_cast<double>(size);
+    n.matrix_macs = product;
+    n.macs = product;
+    n.flops = 2 * product;
+    return n;
+  };
+  einsum.layer = [](const OpCall& c) {
+    const EinsumFactors e = FactorEinsum(PlanEinsum(c));
+    LayerForm f;
+    f.type = "Einsum";
+    f.params = {{"equation", c.a().String("equation")},
+                {"batch", Size(e.batch)},
+                {"m", Size(e.m)},
+                {"k", Size(e.k)},
+                {"n", Size(e.n)}};
+    f.input = c.in(0).dims;
+    f.output = c.outputs[0].dims;
+    return f;
+  };
+  einsum.proxy_doc =
+      "a Linear layer without bias, in_features = K (the summed indices), out_features = N (the "
+      "indices of the second operand and the output only), on rows = batch (the indices of both "
+      "operands and the output) times M (of the first operand and the output only)";
+  einsum.proxy = [](const OpCall& c) -> std::optional<LayerForm> {
+    const EinsumFactors e = FactorEinsum(PlanEinsum(c));
+    return LinearProxy(Size(e.batch * e.m), Size(e.k), Size(e.n));
+  };
+  r.push_back(std::move(einsum));
 
   // torch.nn.Embedding / F.embedding: out[..., :] = weight[indices[...], :].
   OpSchema emb = MakeOp("embedding", "Embedding", CostClass::kDataMovement,

@@ -17,11 +17,11 @@ using Registrar = std::vector<OpSchema>;
 
 // Every family; called once, in this order, when the registry is first used (op_schema.cpp).
 void RegisterConvOps(Registrar& r);        // conv2d, conv1d
-void RegisterLinearOps(Registrar& r);      // linear, matmul (also aten::bmm), embedding
+void RegisterLinearOps(Registrar& r);      // linear, matmul (also aten::bmm), einsum, embedding
 void RegisterPoolOps(Registrar& r);        // max/avg/adaptive pools
 void RegisterNormOps(Registrar& r);        // batch_norm, layer_norm, group_norm, rms_norm
 void RegisterActivationOps(Registrar& r);  // relu, relu6, gelu, silu, ..., softmax
-void RegisterArithmeticOps(Registrar& r);  // add, sub, mul, ..., where, clamp, reductions
+void RegisterArithmeticOps(Registrar& r);  // add, sub, mul, ..., where, clamp, reductions, norm
 void RegisterShapeOps(Registrar& r);       // views, permute, cat, split, slice, pad, ...
 void RegisterAttentionOps(Registrar& r);   // sdpa, multi-head attention, encoder layer
 void RegisterMiscOps(Registrar& r);        // dropout, identity, interpolate, channel_shuffle
@@ -56,6 +56,10 @@ nlohmann::json PairJson(const std::vector<std::int64_t>& v);
 // A schema with its identity filled in (the rest is set by the caller).
 OpSchema MakeOp(const std::string& name, const std::string& type, CostClass cost,
                 const std::string& doc);
+// The layer form of the proxy of a product (matmul, einsum, attention): a Linear layer without
+// bias, in_features `in`, out_features `out`, on a batch of `rows` vectors ({rows, in} to
+// {rows, out}), so that a Linear predictor sees rows · in · out MACs.
+LayerForm LinearProxy(std::int64_t rows, std::int64_t in, std::int64_t out);
 // Counts of a view: all zero (no arithmetic, no traffic).
 NodeCounts ViewCounts(const OpCall& c);
 // Counts of a copy: DefaultCounts' bytes (every input read once, every output written once) with
