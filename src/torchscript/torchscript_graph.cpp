@@ -19,6 +19,9 @@
 //     caller's scope.
 // Anything else is an error naming the module, the operation and the source line.
 //
+// After lowering, the fusion rules of joulecast/graph/fuse.h rewrite the patterns they know
+// (torchvision's traced channel_shuffle: view, transpose, contiguous, view -> channel_shuffle).
+//
 // Batch scaling: forward() is lowered at the requested batch B and again at B + 1; the two graphs
 // must have the same nodes, and a sym_ints attribute entry that is k·B in the first and k·(B + 1)
 // in the second is stored as k with batch_index at that entry (a reshape to [B·heads, L, d]).
@@ -51,6 +54,7 @@
 #include <vector>
 
 #include "joulecast/graph/attributes.h"
+#include "joulecast/graph/fuse.h"
 #include "joulecast/graph/graph.h"
 #include "joulecast/graph/graph_json.h"
 #include "joulecast/graph/op_schema.h"
@@ -1445,6 +1449,9 @@ std::string ToGraphJson(const std::string& path, const std::int64_t* input, int 
   if (next && !MergeBatch(g, *next, batch)) {
     g.description += " (its structure depends on the batch size; lowered at batch " + std::to_string(batch) + ")";
   }
+  // The readers' shared fusion rules (joulecast/graph/fuse.h): torchvision's traced
+  // channel_shuffle (view, transpose, contiguous, view) becomes one channel_shuffle node.
+  jg::FuseGraph(g);
   return jg::GraphToJson(g).dump();
 }
 

@@ -8,7 +8,7 @@
 //   - its traced fixture (tests/data/zoo_pt/<name>.pt, tiny: zero-stride parameters), lowered op
 //     by op by the TorchScript plugin, has the same counts and predicts the same total as the zoo
 //     file with an energy profile (models/xeon-gold-5120.json) and a time profile
-//     (models/amd-epyc-2c-time.json), within 0.1% (kTolerance: the exceptions, and why). Needs the
+//     (models/amd-epyc-2c-time.json), within 0.1% (kTolerance: the exceptions, none now). Needs the
 //     plugin (built when CMake finds libtorch, next to the joulecast binary); skipped without it.
 //     Every network has a fixture (kNoFixture lists those whose fixture was dropped for size:
 //     none);
@@ -55,12 +55,12 @@ const std::set<std::string> kNoFixture = {};
 // and norm.
 const std::map<std::string, std::string> kNotLowered = {};
 
-// Where the fixture and the zoo file may differ by more than 0.1%, and why. shufflenet_v2_x1_0's
-// zoo file is the module-tree file, whose ChannelShuffle is one operator with its own predictor in
-// the time profile; the trace of torchvision's channel_shuffle() is view, transpose, contiguous,
-// view, whose copy gets the per-element fallback (0.23% of the time profile's total; the energy
-// profile has no ChannelShuffle predictor and agrees exactly).
-const std::map<std::string, double> kTolerance = {{"shufflenet_v2_x1_0", 3e-3}};
+// Where the fixture and the zoo file may differ by more than 0.1%, and why. None now:
+// shufflenet_v2_x1_0 differed by 0.23% on the time profile (its tree file's ChannelShuffle has a
+// predictor there, while the trace of torchvision's channel_shuffle() was view, transpose,
+// contiguous, view) until the reader fused that pattern into channel_shuffle
+// (joulecast/graph/fuse.h).
+const std::map<std::string, double> kTolerance = {};
 constexpr double kDefaultTolerance = 1e-3;
 
 struct Reference {
