@@ -13,8 +13,9 @@
 
 #include "joulecast/arch/shape_inference.h"
 #include "joulecast/arch/zoo.h"
-#include "joulecast/frontends/load_graph.h"
 #include "joulecast/features/layer_features.h"
+#include "joulecast/frontends/load_graph.h"
+#include "joulecast/frontends/tree_lowering.h"
 #include "joulecast/predict/network_estimate.h"
 
 namespace joulecast {
@@ -80,7 +81,8 @@ TEST(BatchPredictor, ZooNetworksMatchEstimateNetwork) {
     for (std::int64_t batch : {1, 3, 64}) {
       BatchPredictor::Stats stats;
       const std::vector<double> totals = bp.Totals(zoo, batch, 1, &stats);
-      EXPECT_EQ(stats.slow_path, 0u) << "the fast walk must handle every zoo network";
+      // Nodes of equal signature (a ResNet's repeated blocks) are resolved once.
+      EXPECT_LT(stats.signatures, stats.operations / 2) << batch;
       for (std::size_t i = 0; i < zoo.size(); ++i) {
         const double ref = EstimateNetwork(Shipped(), zoo[i], batch).total;
         EXPECT_LT(Rel(totals[i], ref), 1e-9) << zoo[i].name << " batch " << batch;
@@ -129,7 +131,6 @@ TEST(BatchPredictor, RandomVariantsMatchEstimateNetworkOrFailAlike) {
     }
     BatchPredictor::Stats stats;
     const double got = bp.Totals({a}, batch, 1, &stats).front();
-    EXPECT_EQ(stats.slow_path, 0u) << a.name;
     EXPECT_LT(Rel(got, ref), 1e-9) << a.name << " batch " << batch;
     if (batch == 1) {
       valid.push_back(a);
@@ -188,8 +189,7 @@ TEST(BatchPredictor, EveryLayerTypeAndShapeRule) {
     for (std::int64_t batch : {1, 3}) {
       BatchPredictor::Stats stats;
       const double got = bp.Totals({a}, batch, 1, &stats).front();
-      EXPECT_EQ(stats.slow_path, 0u);
-      EXPECT_EQ(stats.operations, ops.size());
+      EXPECT_EQ(stats.operations, LowerArchitecture(a, batch).nodes().size());
       EXPECT_LT(Rel(got, EstimateNetwork(Shipped(), a, batch).total), 1e-9) << batch;
     }
   }
@@ -225,10 +225,9 @@ LayerPredictor Synthetic(const std::string& type, const std::string& recipe, int
   return p;
 }
 
-// Each recipe the fast walk computes, as the predictor of each kind of operation it may meet
-// (including recipes that do not apply, where both must fail alike): totals equal
-// EstimateNetwork's, without falling back to it. This keeps the walk's copy of the feature code
-// equal to features/layer_features.cpp for recipes the shipped profile does not use.
+// Each recipe, as the predictor of each kind of operation it may meet (including recipes that do
+// not apply, where both must fail alike): totals equal EstimateNetwork's, also for recipes the
+// shipped profile does not use.
 TEST(BatchPredictor, EveryRecipeOnEveryKindOfOperation) {
   std::vector<Architecture> nets = {
       Every(), LoadZooArchitecture("resnet18"), LoadZooArchitecture("squeezenet1_0"),
@@ -261,7 +260,6 @@ TEST(BatchPredictor, EveryRecipeOnEveryKindOfOperation) {
         }
         BatchPredictor::Stats stats;
         const double got = bp.Totals({a}, 3, 1, &stats).front();
-        EXPECT_EQ(stats.slow_path, 0u) << where;
         EXPECT_LT(Rel(got, ref), 1e-9) << where;
         ++compared;
       }
@@ -287,13 +285,12 @@ TEST(BatchPredictor, ProfilesWithoutSomePredictorsUseTheSameFallbacks) {
       const Architecture a = LoadZooArchitecture(n);
       BatchPredictor::Stats stats;
       const double got = bp.Totals({a}, 4, 1, &stats).front();
-      EXPECT_EQ(stats.slow_path, 0u) << n;
       EXPECT_LT(Rel(got, EstimateNetwork(*p, a, 4).total), 1e-9) << n;
     }
   }
 }
 
-TEST(BatchPredictor, ArgumentsNotInNormalisedFormGoThroughEstimateNetwork) {
+TEST(BatchPredictor, ArgumentsNotInNormalisedFormAreNormalisedAlike) {
   // Built by hand: sizes as bare integers, defaults left out. EstimateNetwork normalises them.
   Architecture a;
   a.name = "hand";
@@ -307,15 +304,13 @@ TEST(BatchPredictor, ArgumentsNotInNormalisedFormGoThroughEstimateNetwork) {
   relu.name = "relu";
   a.layers = {conv, relu};
   BatchPredictor bp(Shipped());
-  BatchPredictor::Stats stats;
-  const double got = bp.Totals({a}, 2, 1, &stats).front();
-  EXPECT_EQ(stats.slow_path, 1u);
-  EXPECT_DOUBLE_EQ(got, EstimateNetwork(Shipped(), a, 2).total);
-  // Normalised, the same network takes the fast walk.
+  const double got = bp.Totals({a}, 2, 1).front();
+  EXPECT_LT(Rel(got, EstimateNetwork(Shipped(), a, 2).total), 1e-9);
+  // Normalised, the same network: the same signatures, the same total.
   const Architecture normalised = ParseArchitecture(ToJson(a), "hand");
-  stats = {};
-  EXPECT_LT(Rel(bp.Totals({normalised}, 2, 1, &stats).front(), got), 1e-9);
-  EXPECT_EQ(stats.slow_path, 0u);
+  BatchPredictor::Stats stats;
+  EXPECT_DOUBLE_EQ(bp.Totals({a, normalised}, 2, 1, &stats)[1], got);
+  EXPECT_EQ(stats.signatures, stats.operations / 2);
 }
 
 TEST(BatchPredictor, ErrorsAreEstimateNetworks) {
@@ -344,6 +339,20 @@ TEST(BatchPredictor, ErrorsAreEstimateNetworks) {
   EXPECT_EQ(ErrorOf([&] { bp.Totals({good}, 1, -1); }), "threads must be >= 0, got -1");
   EXPECT_TRUE(bp.Totals({}, 1, 2).empty());
   EXPECT_EQ(bp.Totals({good, good}, 1, 0).size(), 2u);
+  // Total() keeps what it resolved between calls; a failed call does not spoil later ones.
+  const double ref = EstimateNetwork(Shipped(), good, 2).total;
+  EXPECT_LT(Rel(bp.Total(good, 2), ref), 1e-9);
+  EXPECT_LT(Rel(bp.Total(good, 2), ref), 1e-9);
+  Profile unfit = Shipped();
+  unfit.layers["Linear"] = unfit.layers.at("Conv2d");  // convolution features of a linear
+  BatchPredictor bad_profile(unfit);
+  const std::string unfit_error = ErrorOf([&] { EstimateNetwork(unfit, good, 1); });
+  ASSERT_NE(unfit_error, "(no error)");
+  const Architecture squeezenet = LoadZooArchitecture("squeezenet1_0");  // no linear layer
+  const double squeezenet_ref = EstimateNetwork(unfit, squeezenet, 1).total;
+  EXPECT_LT(Rel(bad_profile.Total(squeezenet, 1), squeezenet_ref), 1e-9);
+  EXPECT_EQ(ErrorOf([&] { bad_profile.Total(good, 1); }), unfit_error);
+  EXPECT_LT(Rel(bad_profile.Total(squeezenet, 1), squeezenet_ref), 1e-9);
 }
 
 }  // namespace
@@ -370,7 +379,31 @@ TEST(BatchPredictor, GraphTotalsEqualEstimateGraph) {
       const double ref = EstimateGraph(profile, graphs[i]).total;
       EXPECT_LT(std::fabs(totals[i] - ref), 1e-9 * ref) << file << " " << graphs[i].name;
     }
+    BatchPredictor::Stats stats;
+    const std::vector<double> two = bp.GraphTotals(graphs, 2, &stats);
+    for (std::size_t i = 0; i < graphs.size(); ++i) EXPECT_LT(Rel(two[i], totals[i]), 1e-12);
+    std::size_t nodes = 0;
+    for (const graph::Graph& g : graphs) nodes += g.nodes().size();
+    EXPECT_EQ(stats.operations, nodes);
+    EXPECT_LT(stats.signatures, nodes / 2);
   }
+}
+
+// A predictor whose recipe does not fit the layers it is given: the error is EstimateGraph's for
+// the first graph that fails, with its position.
+TEST(BatchPredictor, GraphTotalsErrorsAreEstimateGraphs) {
+  Profile profile = Shipped();
+  profile.layers["Linear"] = profile.layers.at("Conv2d");  // convolution features of a linear
+  BatchPredictor bp(profile);
+  GraphOptions options;
+  std::vector<graph::Graph> graphs = {LoadGraph("squeezenet1_0", options),  // no linear layer
+                                      LoadGraph("resnet18", options)};
+  graphs[0].name = "fine";
+  const std::string expected = ErrorOf([&] { EstimateGraph(profile, graphs[1]); });
+  ASSERT_NE(expected, "(no error)");
+  EXPECT_EQ(ErrorOf([&] { bp.GraphTotals(graphs); }), "graphs[1] (resnet18): " + expected);
+  EXPECT_EQ(ErrorOf([&] { bp.GraphTotals(graphs, -1); }), "threads must be >= 0, got -1");
+  EXPECT_TRUE(bp.GraphTotals({}, 2).empty());
 }
 
 }  // namespace

@@ -1,36 +1,31 @@
-// Whole-network totals for many architectures at once (architecture search): the same number as
-// EstimateNetwork(profile, arch, batch).total, without the per-layer breakdown, at a small fraction
-// of its cost.
+// Whole-network totals for many networks at once (architecture search): the same number as
+// EstimateGraph(profile, graph).total (predict/network_estimate.h) for each, without the per-node
+// breakdown, at a small fraction of its cost.
 //
-// What is computed: for every operation of InferOperations(arch) (module calls, repeats,
-// functional layers, Add and Cat), the profile's predictor for its type, or the fallbacks of
-// network_estimate.h ("zero", "per-element:T", "none"), gives
+// What is computed: every node of the operator graph (an architecture tree is lowered first by
+// LowerArchitecture, frontends/tree_lowering.h) is resolved by the one Resolver
+// (predict/resolver.h) to a predictor and the layer it sees, or to nothing (views, "none"); a
+// predictor gives
 //   value = exp( trend(z) + Σ_i a_i·exp(-γ·||z - x_i||²) ) · Normaliser(layer, batch),
 //   z = (features(layer, batch) - mean) / scale
-// (layer_predictor.h, trend_kernel_ridge.h), and the total is the sum of the values in operation
+// (layer_predictor.h, trend_kernel_ridge.h), and the total is the sum of the values in node
 // order, in the profile's target unit per forward pass of the whole batch (J or s).
 //
-// How it is fast (bench/predict/batch_predictor_bench.cpp):
-//  - the architecture tree is walked without building LayerInstances: parameters are read
-//    straight from the parsed JSON, shapes live in fixed arrays, and no JSON is created;
-//  - feature rows are de-duplicated per predictor across all operations of all architectures of
-//    one Totals() call (a ResNet repeats identical blocks; candidates of a search share layers), so
-//    each distinct row is predicted once;
-//  - the rows of each predictor are predicted together in one KernelRidge::Predict call (Eigen).
-// Results agree with EstimateNetwork to round-off (the rows go through Predict as one matrix, not
-// one at a time), tested to 1e-9. Throughput on the 2-core development machine, ResNet50-sized
-// candidates: see the README's Benchmarks section (bench/predict/batch_predictor_bench.cpp).
+// How it is fast (bench/predict/batch_predictor_bench.cpp): what the resolver answers for a node
+// depends only on its signature (operator, attributes, input types, batch), so each distinct
+// signature is resolved once per call and part, found again by a hash of the node without
+// building anything; each distinct layer of a predictor is predicted once; and the layers of
+// each predictor are predicted together in one matrix (Eigen). A tree is not lowered whole: each
+// distinct leaf or Concat (with its input shape) is lowered alone once, and a tree's total is the
+// sum of its units' node costs (batch_predictor.cpp says why that is the same sum). Total() keeps
+// what it found between calls. Results agree with EstimateGraph to round-off, tested to 1e-9.
+// Throughput: see the README's Benchmarks section.
 //
-// The fast walk accepts layers in the parser's normalised form (every argument present, sizes as
-// [h, w]; ParseArchitecture, LoadZooArchitecture and ParseArchitecture(ToJson(a)) give it). An
-// architecture it does not accept (arguments left out, an unknown layer type, a shape error, a
-// feature recipe it does not know) is evaluated by EstimateNetwork itself, which gives the total or
-// throws its error; so the result and the errors are always EstimateNetwork's.
-//
-// Errors (std::runtime_error): Total throws exactly what EstimateNetwork throws ("batch size must
-// be >= 1, got 0", shape errors naming the layer); Totals prefixes the architecture's position and
-// name: "architectures[3] (resnet50-x): layer1.0 (Residual): body output ... does not match ...",
-// and throws "threads must be >= 0, got -1".
+// Errors (std::runtime_error): exactly what EstimateNetwork / EstimateGraph throw for the first
+// network that fails, prefixed by its position and name: "architectures[3] (resnet50-x):
+// layer1.0 (Residual): body output ... does not match ...", "graphs[0] (g): ..."; "batch size
+// must be >= 1, got 0" and "threads must be >= 0, got -1". Total throws EstimateNetwork's error
+// unprefixed.
 // Thread safety: the const methods may be called from several threads at once.
 #pragma once
 
@@ -48,7 +43,7 @@ namespace joulecast {
 
 class BatchPredictor {
  public:
-  // Resolves, per layer type, its predictor or fallback and feature recipe. The profile is copied.
+  // The profile is copied.
   explicit BatchPredictor(const Profile& profile);
   ~BatchPredictor();
   BatchPredictor(BatchPredictor&&) noexcept;
@@ -59,7 +54,8 @@ class BatchPredictor {
   // to show when the profile was measured on a CPU other than this machine's; nullopt otherwise.
   std::optional<std::string> hardware_warning() const;
 
-  // EstimateNetwork(profile(), arch, batch_size).total.
+  // EstimateNetwork(profile(), arch, batch_size).total. Keeps the units and layers it resolved
+  // for later calls (bounded); concurrent calls work, the one that finds the store busy alone.
   double Total(const Architecture& arch, std::int64_t batch_size) const;
   // One total per architecture, in order. `threads` >= 1 splits the list into that many
   // contiguous parts evaluated in parallel (each part de-duplicates its own rows); 0 means
@@ -67,21 +63,22 @@ class BatchPredictor {
   std::vector<double> Totals(const std::vector<Architecture>& archs, std::int64_t batch_size,
                              int threads = 1) const;
 
-  // What one Totals() call did (for benchmarks): operations walked, rows predicted after
-  // de-duplication, architectures that needed EstimateNetwork.
+  // What one call did (for benchmarks): nodes walked, distinct tree units lowered (Totals),
+  // distinct node signatures resolved, and layers predicted after de-duplication (summed over
+  // parts).
   struct Stats {
     std::size_t operations = 0;
+    std::size_t units = 0;
+    std::size_t signatures = 0;
     std::size_t distinct_rows = 0;
-    std::size_t slow_path = 0;
   };
   std::vector<double> Totals(const std::vector<Architecture>& archs, std::int64_t batch_size,
                              int threads, Stats* stats) const;
 
-  // Operator graphs from any reader (frontends/load_graph.h), each at its own batch and shapes
-  // inferred: EstimateGraph(profile(), g).total for each, through the same resolver
-  // (predict/resolver.h), with the layers that the graphs share (same predictor, layer and
-  // batch) predicted once. Errors are EstimateGraph's, prefixed "graphs[i] (name): ".
-  std::vector<double> GraphTotals(const std::vector<graph::Graph>& graphs) const;
+  // Operator graphs from any reader (frontends/load_graph.h), each at its own batch with shapes
+  // inferred: EstimateGraph(profile(), g).total for each. `threads` as for Totals.
+  std::vector<double> GraphTotals(const std::vector<graph::Graph>& graphs, int threads = 1,
+                                  Stats* stats = nullptr) const;
 
  private:
   struct Impl;
