@@ -3,6 +3,8 @@
 // joulecast/collect/torch_runner.h. Module library dlopen()ed by `joulecast collect` only.
 // The only translation unit of the collector that includes libtorch (~17 s, ~1.1 GB to compile).
 
+#include "joulecast/collect/torch_runner_plugin.h"
+
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 #include <torch/torch.h>
@@ -22,9 +24,11 @@
 #include <utility>
 #include <vector>
 
-#include "joulecast/collect/torch_runner_plugin.h"
+#include "joulecast/io/first_line.h"
 
 namespace {
+
+using joulecast::FirstLine;
 
 using json = nlohmann::json;
 using torch::Tensor;
@@ -34,19 +38,6 @@ class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-std::string FirstLine(const std::string& text) {
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) return line;
-    start = end + 1;
-  }
-  return text;
-}
 
 std::vector<std::int64_t> PairOf(const json& p, const char* key, const json& fallback = nullptr) {
   const json* v = p.contains(key) ? &p.at(key) : &fallback;

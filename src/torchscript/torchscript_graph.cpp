@@ -60,9 +60,12 @@
 #include "joulecast/graph/op_schema.h"
 #include "joulecast/graph/shape_pass.h"
 #include "joulecast/graph/tensor_type.h"
+#include "joulecast/io/first_line.h"
 #include "joulecast/torchscript/torchscript_plugin.h"
 
 namespace {
+
+using joulecast::FirstLineNoTabs;
 
 namespace tj = torch::jit;
 namespace jg = joulecast::graph;
@@ -108,25 +111,6 @@ std::string QualifiedClass(const tj::Module& m) {
 
 std::string JoinName(const std::string& parent, const std::string& child) {
   return parent.empty() ? child : parent + "." + child;
-}
-
-std::string FirstLine(const std::string& text) {
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) return line;
-    start = end + 1;
-  }
-  return text;
-}
-
-std::string OneLine(std::string text) {
-  text = FirstLine(text);
-  std::replace(text.begin(), text.end(), '\t', ' ');
-  return text;
 }
 
 std::string SourceLocation(const tj::Node* node) {
@@ -486,7 +470,7 @@ class Lowerer {
         if (v == jg::kNoValue) continue;
         shapes += (shapes.empty() ? "" : ", ") + jg::FormatDims(g_.value(v).type.dims);
       }
-      Fail(f, node, aten + " (" + op + ", inputs " + shapes + "): " + OneLine(e.what()));
+      Fail(f, node, aten + " (" + op + ", inputs " + shapes + "): " + FirstLineNoTabs(e.what()));
     }
     return g_.node(n).outputs;
   }
@@ -584,7 +568,9 @@ class Lowerer {
     }
     if (kind == "prim::RaiseException") {
       std::string message = in.Has(0) && in[0].IsConst() && in[0].value.isString() ? in[0].value.toStringRef() : "";
-      Fail(f, node, "forward() raises an exception" + (message.empty() ? "" : ": " + OneLine(message)));
+      Fail(f, node,
+           "forward() raises an exception" +
+               (message.empty() ? "" : ": " + FirstLineNoTabs(message)));
     }
     if (kind == "aten::warn" || kind == "prim::Print") return;
 
@@ -764,9 +750,9 @@ class Lowerer {
       try {
         node->getOperation()(stack);
       } catch (const c10::Error& e) {
-        Fail(f, node, kind + " failed: " + OneLine(e.what_without_backtrace()));
+        Fail(f, node, kind + " failed: " + FirstLineNoTabs(e.what_without_backtrace()));
       } catch (const std::exception& e) {
-        Fail(f, node, kind + " failed: " + OneLine(e.what()));
+        Fail(f, node, kind + " failed: " + FirstLineNoTabs(e.what()));
       }
       if (stack.size() != node->outputs().size()) Fail(f, node, kind + ": unexpected number of results");
       for (std::size_t i = 0; i < stack.size(); ++i) set(i, Const(stack[i]));
@@ -1425,7 +1411,7 @@ std::string ToGraphJson(const std::string& path, const std::int64_t* input, int 
   try {
     module = tj::load(path, torch::kCPU);
   } catch (const c10::Error& e) {
-    throw LowerError("cannot read TorchScript: " + OneLine(e.what_without_backtrace()));
+    throw LowerError("cannot read TorchScript: " + FirstLineNoTabs(e.what_without_backtrace()));
   }
   module.eval();
   if (rank < 1) throw LowerError("input: expected the batch dimension and the sample's sizes");
@@ -1475,9 +1461,9 @@ __attribute__((visibility("default"))) int joulecast_torchscript_to_graph_json(
     *json_out = Duplicate(ToGraphJson(path, input, rank, input_dtype));
     return *json_out == nullptr ? (*error_out = Duplicate("out of memory"), 1) : 0;
   } catch (const c10::Error& e) {
-    *error_out = Duplicate(OneLine(e.what_without_backtrace()));
+    *error_out = Duplicate(FirstLineNoTabs(e.what_without_backtrace()));
   } catch (const std::exception& e) {
-    *error_out = Duplicate(OneLine(e.what()));
+    *error_out = Duplicate(FirstLineNoTabs(e.what()));
   } catch (...) {
     *error_out = Duplicate("unknown error");
   }

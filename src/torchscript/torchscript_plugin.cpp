@@ -42,7 +42,11 @@
 #include <utility>
 #include <vector>
 
+#include "joulecast/io/first_line.h"
+
 namespace {
+
+using joulecast::FirstLineNoTabs;
 
 using json = nlohmann::json;
 namespace tj = torch::jit;
@@ -95,20 +99,6 @@ std::string ClassOf(const tj::Module& module) {
 
 std::string JoinName(const std::string& parent, const std::string& child) {
   return parent.empty() ? child : parent + "." + child;
-}
-
-// First non-empty line: libtorch messages carry C++ backtraces and source excerpts.
-std::string FirstLine(const std::string& text) {
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) return line;
-    start = end + 1;
-  }
-  return text;
 }
 
 // One layer (or one piece of an aten::chunk) in a path. Steps are shared between the paths that
@@ -1212,18 +1202,12 @@ char* Duplicate(const std::string& text) {
   return out;
 }
 
-std::string OneLine(std::string text) {
-  text = FirstLine(text);
-  std::replace(text.begin(), text.end(), '\t', ' ');
-  return text;
-}
-
 json ToArchitecture(const std::string& path, const std::int64_t* input, int rank) {
   tj::Module module;
   try {
     module = tj::load(path, torch::kCPU);
   } catch (const c10::Error& e) {
-    throw ExtractError("cannot read TorchScript: " + OneLine(e.what_without_backtrace()));
+    throw ExtractError("cannot read TorchScript: " + FirstLineNoTabs(e.what_without_backtrace()));
   }
   module.eval();
   json arch;
@@ -1257,9 +1241,9 @@ __attribute__((visibility("default"))) int joulecast_torchscript_to_json(const c
     *json_out = Duplicate(ToArchitecture(path, input, rank).dump());
     return *json_out == nullptr ? (*error_out = Duplicate("out of memory"), 1) : 0;
   } catch (const c10::Error& e) {
-    *error_out = Duplicate(OneLine(e.what_without_backtrace()));
+    *error_out = Duplicate(FirstLineNoTabs(e.what_without_backtrace()));
   } catch (const std::exception& e) {
-    *error_out = Duplicate(OneLine(e.what()));
+    *error_out = Duplicate(FirstLineNoTabs(e.what()));
   } catch (...) {
     *error_out = Duplicate("unknown error");
   }
