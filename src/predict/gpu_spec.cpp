@@ -86,6 +86,7 @@ json GpuSpec::ToJson() const {
               {"fp32_tflops", fp32_tflops},
               {"fp16_tflops", fp16_tflops ? json(*fp16_tflops) : json(nullptr)},
               {"power_limit_min_w", power_limit_min_w ? json(*power_limit_min_w) : json(nullptr)},
+              {"l2_cache_mb", l2_cache_mb ? json(*l2_cache_mb) : json(nullptr)},
               {"source", source}};
 }
 
@@ -128,6 +129,7 @@ GpuTable GpuTable::FromJson(const json& j, const std::string& where) {
     s.fp32_tflops = PositiveNumber(g, "fp32_tflops", at);
     s.fp16_tflops = OptionalPositive(g, "fp16_tflops", at);
     s.power_limit_min_w = OptionalPositive(g, "power_limit_min_w", at);
+    s.l2_cache_mb = OptionalPositive(g, "l2_cache_mb", at);
     if (s.power_limit_min_w && *s.power_limit_min_w > s.tdp_w) {
       throw std::runtime_error(fmt::format("{}: power_limit_min_w {} exceeds tdp_w {}", at,
                                            *s.power_limit_min_w, s.tdp_w));

@@ -19,7 +19,7 @@ TEST(GpuSpecTest, IssueListResolvesAndEveryEntryHasASource) {
        {"GTX 750 Ti",  "GTX 1050",  "GTX 1660",  "P100",      "V100",     "T4",
         "RTX 2080 Ti", "RTX 3070",  "RTX 3090",  "RTX 4090",  "RTX 6000", "RTX 6000 Ada",
         "A10",         "A40",       "A100 40GB", "A100 80GB", "L4",       "L40S",
-        "H100 SXM",    "H100 PCIe", "H200"}) {
+        "H100 SXM",    "H100 PCIe", "H200",      "Tesla P4"}) {
     EXPECT_NE(t.TryFind(name), nullptr) << name;
   }
   EXPECT_EQ(t.Find("RTX 6000").name, "Quadro RTX 6000");
@@ -34,7 +34,17 @@ TEST(GpuSpecTest, IssueListResolvesAndEveryEntryHasASource) {
     EXPECT_NEAR(g.fp32_tflops, peak, 0.02 * peak) << g.name;
     EXPECT_GT(g.tdp_w, 0) << g.name;
     if (g.fp16_tflops) EXPECT_GT(*g.fp16_tflops, 0) << g.name;
+    // Every GPU states its L2 (the GPU operator model's cache feature needs it).
+    ASSERT_TRUE(g.l2_cache_mb.has_value()) << g.name;
+    EXPECT_GT(*g.l2_cache_mb, 0) << g.name;
   }
+  // The NeuSight measurements' GPUs (data/neusight2025) by the names its tables use.
+  for (const char* name : {"A100 PCIe 40GB", "A100 PCIe 80GB", "L4", "P100 PCIe 16GB", "P4", "T4",
+                           "V100 PCIe 32GB"}) {
+    EXPECT_EQ(t.Find(name).name, name);
+  }
+  EXPECT_DOUBLE_EQ(*t.Find("A100 PCIe 40GB").l2_cache_mb, 40);
+  EXPECT_EQ(t.Find("P4").sms, 20);  // GP104: 20 SMs of 128 cores
   const GpuSpec& v100 = t.Find("V100");
   EXPECT_EQ(v100.cuda_cores, 5120);
   EXPECT_DOUBLE_EQ(v100.memory_bandwidth_gbs, 900);
@@ -106,6 +116,12 @@ TEST(GpuSpecTest, MalformedTables) {
               GpuTable::FromJson(json{{"gpus", json::array({bad})}}, "t.json");
             }),
             "t.json: gpus[0] (X1): field 'tdp_w' must be a number > 0");
+  json l2 = g;
+  l2["l2_cache_mb"] = 0;
+  EXPECT_EQ(ErrorOf([&] {
+              GpuTable::FromJson(json{{"gpus", json::array({l2})}}, "t.json");
+            }),
+            "t.json: gpus[0] (X1): field 'l2_cache_mb' must be a number > 0");
   json nosrc = g;
   nosrc.erase("source");
   EXPECT_EQ(ErrorOf([&] {

@@ -1,7 +1,7 @@
 // GPU specifications (data/hardware/gpus.json): vendor figures per NVIDIA GPU, each with its named
 // source, used as the GPU features of the training-run estimator and by the baselines.
 //
-// Units: memory_gb in GB, memory_bandwidth_gbs in GB/s (1e9 bytes), tdp_w and power limits in W,
+// Units: memory_gb in GB, memory_bandwidth_gbs in GB/s (1e9 bytes), l2_cache_mb in MB (2^20 bytes), tdp_w and power limits in W,
 // boost_clock_mhz in MHz, fp32_tflops = 2 · cuda_cores · boost clock (peak, non-tensor),
 // fp16_tflops = peak dense FP16 matrix rate with FP32 accumulate (Tensor Cores where present),
 // absent for GPUs without an FP16 path.
@@ -40,6 +40,7 @@ struct GpuSpec {
   double fp32_tflops = 0;
   std::optional<double> fp16_tflops;
   std::optional<double> power_limit_min_w;
+  std::optional<double> l2_cache_mb;  // MB (2^20 bytes); needed by the GPU operator model
   std::string source;
 
   // fp16_tflops when known, else fp32_tflops (a GPU without an FP16 path computes in FP32).

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Converts NeuSight's operator latencies (../shared/datasets/neusight2025/op_latency) into the
+compact tables under data/neusight2025/ that `joulecast gpu-ops` reads.
+
+Source: Lee et al., "NeuSight: Forecasting GPU Performance for Deep Learning Training and
+Inference" (ASPLOS 2025), github.com/sitar-lab/NeuSight commit 6945927, scripts/asplos/, MIT
+licence. Measured with PyTorch 2.1, CUDA 12.1, float32 (TF32 off), latency in ms (CUDA events).
+
+Kept per row: the GPU (the Device column, as data/hardware/gpus.json names it), the operator's shape columns and the latency (6
+significant digits). Dropped: the kernel columns (launch configuration PyTorch chose: information
+about the measurement, not an input a user has), versions (one value each, stated in the README).
+
+    tools/import_neusight.py [SOURCE_DIR] [OUT_DIR]
+"""
+import csv
+import os
+import sys
+
+SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    os.path.dirname(__file__), "..", "..", "shared", "datasets", "neusight2025")
+OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+    os.path.dirname(__file__), "..", "data", "neusight2025")
+
+SHAPES = {
+    "linear": ["B", "M", "N", "K"],
+    "bmm": ["B", "M", "N", "K"],
+    "conv": ["B", "Input_Channel", "Output_Channel", "Kernel_Szie", "Input_Size", "Stride",
+             "Padding"],
+    "ln": ["B", "H"],
+    "softmax": ["B", "H"],
+}
+ELEMENTWISE = ["add", "addu", "mul", "mulu", "div", "divu", "pow", "powu", "gelu", "relu", "tanh"]
+for op in ELEMENTWISE:
+    SHAPES[op] = ["B", "H"]
+# Output names: the source's typo Kernel_Szie fixed, sizes named as the operator's arguments.
+RENAME = {"Input_Channel": "in_channels", "Output_Channel": "out_channels",
+          "Kernel_Szie": "kernel_size", "Input_Size": "input_size", "Stride": "stride",
+          "Padding": "padding"}
+
+
+# The Device column as data/hardware/gpus.json names the GPU.
+GPUS = {"NVIDIA A100-PCIE-40GB": "A100 PCIe 40GB", "NVIDIA A100 80GB PCIe": "A100 PCIe 80GB",
+        "NVIDIA L4": "L4", "Tesla P100-PCIE-16GB": "P100 PCIe 16GB", "Tesla P4": "P4",
+        "Tesla T4": "T4", "Tesla V100-PCIE-32GB": "V100 PCIe 32GB"}
+
+
+def rows_of(path):
+    with open(path, newline="") as f:
+        yield from csv.DictReader(f)
+
+
+def write(path, op, cols, rows):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["op", "gpu"] + [RENAME.get(c, c) for c in cols] + ["latency_ms"])
+        n = 0
+        for r in rows:
+            lat = float(r["Latency"])
+            if not lat > 0:
+                raise SystemExit(f"{path}: non-positive latency in {r}")
+            w.writerow([r["OPName"], GPUS[r["Device"]]] + [int(float(r[c])) for c in cols] +
+                       [f"{lat:.6g}"])
+            n += 1
+    return n
+
+
+def main():
+    total = 0
+    for op, cols in SHAPES.items():
+        d = os.path.join(SRC, "op_latency", "train", op)
+        rows = []
+        for name in sorted(os.listdir(d)):
+            rows.extend(rows_of(os.path.join(d, name)))
+        total += write(os.path.join(OUT, "train", op + ".csv"), op, cols, rows)
+    for name in ["linear", "bmm", "ln", "softmax", "elem"]:
+        rows = list(rows_of(os.path.join(SRC, "op_latency", "test", name + ".csv")))
+        cols = SHAPES["linear" if name in ("linear", "bmm") else "ln"]
+        total += write(os.path.join(OUT, "test", name + ".csv"), name, cols, rows)
+    print(f"{total} rows written under {OUT}")
+
+
+if __name__ == "__main__":
+    main()
