@@ -522,6 +522,20 @@ struct BatchPredictor::Impl {
     if (stats) ctx.AddStats(stats);
   }
 
+  // Totals of items [0, n) in `threads` parts, each with its own context (see Run).
+  std::vector<double> RunAll(
+      std::size_t n, int threads, Stats* stats,
+      const std::function<void(Context&, std::size_t, std::vector<Cost>*)>& add,
+      const std::function<double(std::size_t)>& exact,
+      const std::function<std::string(std::size_t)>& label) const {
+    std::vector<double> out(n);
+    Parallel(n, threads, stats, [&](std::size_t from, std::size_t to, Stats* s) {
+      Context ctx(profile);
+      Run(ctx, from, to, add, exact, label, out.data(), s);
+    });
+    return out;
+  }
+
   // Total()'s context, kept between calls (whose answers depend only on the profile) so that
   // candidates scored one at a time share as Totals() candidates do; dropped when it has grown
   // past kMaxKept units or a call failed. A call that finds it in use takes a fresh one.
@@ -623,35 +637,23 @@ std::vector<double> BatchPredictor::Totals(const std::vector<Architecture>& arch
     throw std::runtime_error(fmt::format("batch size must be >= 1, got {}", batch_size));
   }
   const Impl& im = *impl_;
-  std::vector<double> out(archs.size());
-  im.Parallel(archs.size(), threads, stats, [&](std::size_t from, std::size_t to, Stats* s) {
-    Impl::Context ctx(im.profile);
-    im.Run(
-        ctx, from, to,
-        [&](Impl::Context& c, std::size_t i, std::vector<Cost>* costs) {
-          c.AddTree(archs[i], batch_size, costs);
-        },
-        [&](std::size_t i) { return EstimateNetwork(im.profile, archs[i], batch_size).total; },
-        [&](std::size_t i) { return fmt::format("architectures[{}] ({}): ", i, archs[i].name); },
-        out.data(), s);
-  });
-  return out;
+  return im.RunAll(
+      archs.size(), threads, stats,
+      [&](Impl::Context& c, std::size_t i, std::vector<Cost>* costs) {
+        c.AddTree(archs[i], batch_size, costs);
+      },
+      [&](std::size_t i) { return EstimateNetwork(im.profile, archs[i], batch_size).total; },
+      [&](std::size_t i) { return fmt::format("architectures[{}] ({}): ", i, archs[i].name); });
 }
 
 std::vector<double> BatchPredictor::GraphTotals(const std::vector<graph::Graph>& graphs,
                                                 int threads, Stats* stats) const {
   const Impl& im = *impl_;
-  std::vector<double> out(graphs.size());
-  im.Parallel(graphs.size(), threads, stats, [&](std::size_t from, std::size_t to, Stats* s) {
-    Impl::Context ctx(im.profile);
-    im.Run(
-        ctx, from, to,
-        [&](Impl::Context& c, std::size_t i, std::vector<Cost>* costs) { c.Add(graphs[i], costs); },
-        [&](std::size_t i) { return EstimateGraph(im.profile, graphs[i]).total; },
-        [&](std::size_t i) { return fmt::format("graphs[{}] ({}): ", i, graphs[i].name); },
-        out.data(), s);
-  });
-  return out;
+  return im.RunAll(
+      graphs.size(), threads, stats,
+      [&](Impl::Context& c, std::size_t i, std::vector<Cost>* costs) { c.Add(graphs[i], costs); },
+      [&](std::size_t i) { return EstimateGraph(im.profile, graphs[i]).total; },
+      [&](std::size_t i) { return fmt::format("graphs[{}] ({}): ", i, graphs[i].name); });
 }
 
 }  // namespace joulecast
