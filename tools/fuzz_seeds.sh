@@ -28,6 +28,13 @@ for f in tests/data/graph/*.json tests/data/bad/graph_*.json; do
   [ -f "$f" ] && cp "$f" "$root/graph_json_fuzz/"
 done
 
+# Hugging Face configs: the zoo's (data/architectures/hf/, published and NeuSight's) and the broken
+# ones of the bad-input suite.
+mkdir -p "$root/hf_config_fuzz"
+for f in $(find data/architectures/hf -name '*.json') tests/data/bad/hf_*.json; do
+  [ -f "$f" ] && cp "$f" "$root/hf_config_fuzz/$(basename "$(dirname "$f")")_$(basename "$f")"
+done
+
 # Printed PyTorch models; the first line "input=..." gives the shape the fixtures are tested with.
 for f in tests/data/repr/*.txt; do
   name=$(basename "$f" .txt)

@@ -41,11 +41,12 @@ bool IsDirectory(const fs::path& p) {
   return fs::is_directory(p, ec);
 }
 
-// Zoo files of one directory: regular *.json files, keyed by their lower-case stem. Matching
-// against a listing (rather than opening dir/name.json) keeps a name such as "../x" from
-// reaching outside the zoo.
+// Zoo files of one directory: regular *.json files, keyed by their lower-case stem, and those of
+// its hf/ subdirectory and the folders below it (Hugging Face configs). Matching against a listing
+// (rather than opening dir/name.json) keeps a name such as "../x" from reaching outside the zoo.
+// A name in the directory itself wins over the same name under hf/.
 std::vector<std::pair<std::string, fs::path>> ListZoo(const fs::path& dir) {
-  std::vector<std::pair<std::string, fs::path>> entries;
+  std::vector<std::pair<std::string, fs::path>> entries, nested;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const fs::path& p = it->path();
@@ -53,6 +54,22 @@ std::vector<std::pair<std::string, fs::path>> ListZoo(const fs::path& dir) {
     if (p.extension() == ".json" && fs::is_regular_file(p, file_ec)) {
       entries.emplace_back(ToLower(p.stem().string()), p);
     }
+  }
+  std::error_code hf_ec;
+  for (fs::recursive_directory_iterator it(dir / "hf", hf_ec), end; !hf_ec && it != end;
+       it.increment(hf_ec)) {
+    const fs::path& p = it->path();
+    std::error_code file_ec;
+    if (p.extension() == ".json" && fs::is_regular_file(p, file_ec)) {
+      nested.emplace_back(ToLower(p.stem().string()), p);
+    }
+  }
+  std::sort(entries.begin(), entries.end());
+  std::sort(nested.begin(), nested.end());
+  for (auto& n : nested) {
+    const bool shadowed = std::any_of(entries.begin(), entries.end(),
+                                      [&](const auto& e) { return e.first == n.first; });
+    if (!shadowed) entries.push_back(std::move(n));
   }
   std::sort(entries.begin(), entries.end());
   return entries;
@@ -100,11 +117,12 @@ std::string FindZooFile(const std::string& name) {
 }
 
 bool IsGraphZooFile(const std::string& path) {
-  // Graph JSON says "kind": "joulecast_graph" (graph/graph_json.h), anywhere among its keys; a
-  // tree file has no "kind" and no such string.
+  // Graph JSON says "kind": "joulecast_graph" (graph/graph_json.h), anywhere among its keys, and a
+  // Hugging Face config has "model_type"; a tree file has neither string.
   std::ifstream in(path, std::ios::binary);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return text.find("\"joulecast_graph\"") != std::string::npos;
+  return text.find("\"joulecast_graph\"") != std::string::npos ||
+         text.find("\"model_type\"") != std::string::npos;
 }
 
 std::vector<std::string> ZooTreeNames() {
@@ -118,9 +136,9 @@ Architecture LoadZooArchitecture(const std::string& name) {
   const std::string path = FindZooFile(name);
   if (IsGraphZooFile(path))
     throw std::runtime_error(path + ": '" + name +
-                             "' is an operator graph, not a module tree; it is read as a graph "
-                             "(frontends/load_graph.h), and commands that need a tree take only "
-                             "the tree-form zoo networks");
+                             "' is an operator graph or a Hugging Face config, not a module tree; "
+                             "it is read as a graph (frontends/load_graph.h), and commands that "
+                             "need a tree take only the tree-form zoo networks");
   return LoadArchitectureFile(path);
 }
 

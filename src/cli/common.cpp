@@ -83,15 +83,23 @@ Architecture LoadArchitectureArg(const std::string& arg, const std::string& inpu
   return LoadZooArchitecture(arg);
 }
 
-graph::Graph LoadGraphArg(const std::string& arg, const std::string& input_arg,
-                          std::int64_t batch) {
+graph::Graph LoadGraphArg(const std::string& arg, const std::string& input_arg, std::int64_t batch,
+                          std::int64_t seq_len) {
   GraphOptions options;
   options.batch = batch;
+  options.seq_len = seq_len;
   if (!input_arg.empty()) options.input = ParseShapeArg(input_arg, "--input");
   std::vector<std::string> notes;
   graph::Graph g = LoadGraph(arg, options, &notes);
   for (const std::string& note : notes) std::cerr << "joulecast: note: " << note << "\n";
   return g;
+}
+
+void AddSeqLenOption(CLI::App* cmd, std::int64_t* seq_len) {
+  cmd->add_option("--seq-len", *seq_len,
+                  "Tokens per sequence of a Hugging Face config.json (default: the smaller of 512 "
+                  "and the model's max_position_embeddings)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));
 }
 
 namespace {

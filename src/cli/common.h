@@ -27,9 +27,13 @@ std::vector<Measurement> LoadMeasurements(const std::vector<std::string>& args, 
 Architecture LoadArchitectureArg(const std::string& arg, const std::string& input_arg);
 
 // The operator graph an ARCH argument names (frontends/load_graph.h) at batch `batch`, with the
-// --input value `input_arg` (empty: the model's); notes of the readers go to stderr.
-graph::Graph LoadGraphArg(const std::string& arg, const std::string& input_arg,
-                          std::int64_t batch);
+// --input value `input_arg` (empty: the model's) and the --seq-len value `seq_len` (0: none given);
+// notes of the readers go to stderr.
+graph::Graph LoadGraphArg(const std::string& arg, const std::string& input_arg, std::int64_t batch,
+                          std::int64_t seq_len = 0);
+
+// The --seq-len option of the commands that take an architecture (Hugging Face configs).
+void AddSeqLenOption(CLI::App* cmd, std::int64_t* seq_len);
 
 // CLI11 check of a finite number >= 0, failing as "--min-macs: must be a number >= 0, got -1"
 // (CLI11's own NonNegativeNumber prints the largest double in full).

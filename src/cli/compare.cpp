@@ -1,4 +1,5 @@
-// joulecast compare ARCH... --model PROFILE [--batch-size B] [--input 3x224x224] [--json]
+// joulecast compare ARCH... --model PROFILE [--batch-size B] [--input 3x224x224] [--seq-len S]
+//                  [--json]
 //                  [--mode forward|train_step]
 //                  [--accuracy NAME=ACC,... | --accuracy-csv FILE] [--html FILE]
 //
@@ -41,7 +42,7 @@ namespace {
 struct CompareArgs {
   std::vector<std::string> archs;
   std::string model, input, accuracy, accuracy_csv, html, mode = "forward";
-  std::int64_t batch = 1;
+  std::int64_t batch = 1, seq_len = 0;
   bool json = false;
 };
 
@@ -123,7 +124,7 @@ void RunCompare(const CompareArgs& a) {
     std::cerr << "joulecast: warning: " << *w << "\n";
   std::vector<NetworkEstimate> estimates;
   for (const std::string& arg : a.archs) {
-    estimates.push_back(EstimateGraph(profile, LoadGraphArg(arg, a.input, a.batch)));
+    estimates.push_back(EstimateGraph(profile, LoadGraphArg(arg, a.input, a.batch, a.seq_len)));
   }
   const std::vector<std::optional<double>> accuracy_of =
       MatchAccuracies(given, estimates, a.archs, acc_option);
@@ -257,6 +258,7 @@ void RegisterCompare(CLI::App& app) {
   cmd->add_option("--input", a->input,
                   "Per-sample input shape for every architecture, e.g. 3x224x224 (default: each "
                   "architecture's own)");
+  AddSeqLenOption(cmd, &a->seq_len);
   cmd->add_option("--mode", a->mode,
                   "forward (one forward pass of the batch) or train_step (forward, backward and "
                   "optimizer step); the profile must have predictors of that mode")

@@ -1,4 +1,5 @@
-// joulecast predict ARCH --model PROFILE [--batch-size B] [--input 3x224x224] [--passes N]
+// joulecast predict ARCH --model PROFILE [--batch-size B] [--input 3x224x224] [--seq-len S]
+//                   [--passes N]
 //                   [--mode forward|train_step] [--per-layer] [--json|--csv] [--html FILE]
 // The totals are per run of the batch: one forward pass, or one training step with --mode
 // train_step (the profile must have predictors of that mode); joules or seconds as the profile's
@@ -28,7 +29,7 @@ namespace {
 
 struct PredictArgs {
   std::string arch, model, input, html, mode = "forward";
-  std::int64_t batch = 1;
+  std::int64_t batch = 1, seq_len = 0;
   double passes = 1;
   bool per_layer = false, json = false, csv = false;
 };
@@ -71,7 +72,7 @@ void RunPredict(const PredictArgs& a) {
   profile.SelectMode(a.mode, "--mode " + a.mode + ": " + a.model);
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
-  NetworkEstimate est = EstimateGraph(profile, LoadGraphArg(a.arch, a.input, a.batch));
+  NetworkEstimate est = EstimateGraph(profile, LoadGraphArg(a.arch, a.input, a.batch, a.seq_len));
   const bool energy = profile.target == "energy_j";
   const double kwh_for_passes = est.total * a.passes / 3.6e6;
   // The page is written before anything is printed, so a failure to write it is the only output.
@@ -168,8 +169,9 @@ void RegisterPredict(CLI::App& app) {
       app.add_subcommand("predict",
                          "Predict the energy (or time) of a network's forward pass or training step");
   cmd->add_option("architecture", a->arch,
-                  "Zoo name (e.g. resnet50), architecture .json, TorchScript .pt, or the text of "
-                  "print(model) in a .txt (the last two need --input)")
+                  "Zoo name (e.g. resnet50, gpt2), architecture .json, Hugging Face config.json, "
+                  "TorchScript .pt, or the text of print(model) in a .txt (the last two need "
+                  "--input)")
       ->required();
   cmd->add_option("--model", a->model, "Profile (JSON)")->required();
   cmd->add_option("-b,--batch-size", a->batch, "Batch size")
@@ -177,6 +179,7 @@ void RegisterPredict(CLI::App& app) {
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));
   cmd->add_option("--input", a->input,
                   "Per-sample input shape, e.g. 3x224x224 (default: the architecture's)");
+  AddSeqLenOption(cmd, &a->seq_len);
   cmd->add_option("--passes", a->passes, "Forward passes for the kWh total")
       ->capture_default_str()
       ->check(PositiveCheck());

@@ -23,12 +23,13 @@
 #include <optional>
 
 #include "commands.h"
+#include "common.h"
 #include "html_cli.h"
 #include "joulecast/arch/shape_inference.h"
 #include "joulecast/arch/zoo.h"
+#include "joulecast/features/macs.h"
 #include "joulecast/frontends/load_graph.h"
 #include "joulecast/graph/shape_pass.h"
-#include "joulecast/features/macs.h"
 #include "joulecast/predict/energy_baselines.h"
 #include "joulecast/predict/grid_intensity.h"
 #include "joulecast/predict/training_model.h"
@@ -40,6 +41,7 @@ namespace {
 struct EstimateArgs {
   std::string target, gpu, model = std::string(JOULECAST_SOURCE_DIR) + "/models/gpu-training.json";
   long long batch = 0, epochs = 1;
+  std::int64_t seq_len = 0;  // of a Hugging Face config
   std::optional<double> dataset_size, power_limit, price, intensity;
   std::string region;  // code of data/carbon/grid_intensity.json; excludes intensity
   double pue = 1.0;
@@ -73,6 +75,10 @@ void RunEstimate(const EstimateArgs& a) {
   std::string what;
   const WorkloadTable workloads = WorkloadTable::LoadDefault();
   if (const Workload* w = workloads.TryFind(a.target)) {
+    if (a.seq_len != 0)
+      throw std::runtime_error(fmt::format(
+          "--seq-len applies to a Hugging Face config; workload {} has its own per-sample cost",
+          w->name));
     q.train_gflops_per_sample = w->train_gflops_per_sample;
     q.params_m = w->params_m;
     q.samples_per_epoch = a.dataset_size.value_or(w->samples_per_epoch);
@@ -98,7 +104,10 @@ void RunEstimate(const EstimateArgs& a) {
           a.target));
     }
     GraphOptions options;
-    const graph::Graph g = LoadGraph(a.target, options);
+    options.seq_len = a.seq_len;
+    std::vector<std::string> notes;
+    const graph::Graph g = LoadGraph(a.target, options, &notes);
+    for (const std::string& note : notes) std::cerr << "joulecast: note: " << note << "\n";
     const graph::NodeCounts c = graph::TotalCounts(g, graph::CountNodes(g));
     q.train_gflops_per_sample = 6 * c.macs / 1e9;
     q.params_m = c.parameters / 1e6;
@@ -212,6 +221,7 @@ void RegisterTrainEstimate(CLI::App& app) {
       ->required();
   cmd->add_option("--gpu", a->gpu, "GPU (data/hardware/gpus.json)")->required();
   cmd->add_option("-b,--batch-size", a->batch, "Batch size")->required();
+  AddSeqLenOption(cmd, &a->seq_len);
   cmd->add_option("--epochs", a->epochs, "Epochs")->capture_default_str();
   cmd->add_option("--dataset-size", a->dataset_size, "Samples per epoch (default: the workload's)");
   cmd->add_option("--power-limit", a->power_limit, "GPU power limit, W (default: TDP)");

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -10,6 +11,7 @@
 #include "joulecast/arch/repr_parser.h"
 #include "joulecast/arch/torchscript_loader.h"
 #include "joulecast/arch/zoo.h"
+#include "joulecast/frontends/hf_config.h"
 #include "joulecast/frontends/tree_lowering.h"
 #include "joulecast/graph/graph_json.h"
 #include "joulecast/graph/shape_pass.h"
@@ -21,7 +23,17 @@ bool EndsWith(const std::string& s, const std::string& e) {
   return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
 }
 
-graph::Graph FromJsonFile(const std::string& path, const GraphOptions& options) {
+// The graph's name for a Hugging Face config file: its stem, or for ".../NAME/config.json" (as
+// the hub stores it) the directory's name.
+std::string ConfigName(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::string stem = p.stem().string();
+  const std::string dir = p.parent_path().filename().string();
+  return stem == "config" && !dir.empty() && dir != "." && dir != ".." ? dir : stem;
+}
+
+graph::Graph FromJsonFile(const std::string& path, const GraphOptions& options,
+                          std::vector<std::string>* notes) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open file");
   std::stringstream ss;
@@ -32,6 +44,19 @@ graph::Graph FromJsonFile(const std::string& path, const GraphOptions& options) 
   } catch (const nlohmann::json::parse_error& e) {
     throw std::runtime_error(fmt::format("{}: invalid JSON: {}", path, e.what()));
   }
+  if (IsHfConfig(j)) {
+    std::vector<std::string> local;
+    std::vector<std::string>& out = notes ? *notes : local;
+    const std::size_t first = out.size();
+    graph::Graph g = GraphFromHfConfig(j, ConfigName(path), path, options, &out);
+    for (std::size_t i = first; i < out.size(); ++i) out[i] = ConfigName(path) + ": " + out[i];
+    return g;
+  }
+  if (options.seq_len != 0)
+    throw std::runtime_error(fmt::format(
+        "{}: --seq-len applies to Hugging Face configs; this architecture has no sequence length "
+        "to set",
+        path));
   return GraphFromAnyJson(j, path, options);
 }
 
@@ -95,8 +120,12 @@ graph::Graph LoadGraph(const std::string& arg, const GraphOptions& options,
                        std::vector<std::string>* notes) {
   if (options.batch < 1)
     throw std::runtime_error(fmt::format("batch size must be >= 1, got {}", options.batch));
-  if (EndsWith(arg, ".json")) return FromJsonFile(arg, options);
+  if (EndsWith(arg, ".json")) return FromJsonFile(arg, options, notes);
   if (EndsWith(arg, ".pt") || EndsWith(arg, ".txt")) {
+    if (options.seq_len != 0)
+      throw std::runtime_error(fmt::format(
+          "{}: --seq-len applies to Hugging Face configs; give a {} its shape with --input", arg,
+          EndsWith(arg, ".pt") ? "TorchScript file" : "printed model"));
     // Neither form records the input, and guessing 3x224x224 would silently misprice any other.
     if (options.input.empty()) {
       throw std::runtime_error(fmt::format(
@@ -116,7 +145,7 @@ graph::Graph LoadGraph(const std::string& arg, const GraphOptions& options,
       throw std::runtime_error(Prefixed(arg, e.what()));
     }
   }
-  return FromJsonFile(FindZooFile(arg), options);
+  return FromJsonFile(FindZooFile(arg), options, notes);
 }
 
 }  // namespace joulecast

@@ -4,9 +4,11 @@
 //   *.pt     TorchScript (scripted or traced), lowered op by op by the libtorch plugin
 //            (arch/torchscript_loader.h); needs the per-sample input shape
 //   *.txt    the text of print(model) (arch/repr_parser.h); needs the input shape
-//   *.json   graph JSON (graph/graph_json.h, "kind": "joulecast_graph") or the module-tree format
-//            (data/architectures/README.md), lowered by frontends/tree_lowering.h
-//   NAME     a zoo network (arch/zoo.h): data/architectures/NAME.json in either JSON form
+//   *.json   graph JSON (graph/graph_json.h, "kind": "joulecast_graph"), a Hugging Face
+//            config.json (a top-level "model_type": frontends/hf_config.h) or the module-tree
+//            format (data/architectures/README.md), lowered by frontends/tree_lowering.h
+//   NAME     a zoo network (arch/zoo.h): data/architectures/NAME.json in any of these JSON forms,
+//            or data/architectures/hf/.../NAME.json (Hugging Face configs)
 //
 // The graph is at batch `batch` (graph JSON files are re-targeted: their inputs' batch dimension
 // and every batch-scaled attribute) and, when `input` is given, with that per-sample input shape
@@ -29,6 +31,9 @@ namespace joulecast {
 struct GraphOptions {
   std::int64_t batch = 1;
   Shape input;  // per sample; empty: the model's (required for .pt and .txt)
+  // Tokens per sequence (--seq-len) of a Hugging Face config; 0: its reader's default. The other
+  // forms have no sequence length to set and refuse one.
+  std::int64_t seq_len = 0;
 };
 
 // `notes` (may be null) receives what a reader wants the user to know (e.g. the printed-repr

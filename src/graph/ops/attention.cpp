@@ -3,7 +3,9 @@
 //
 //   scaled_dot_product_attention  softmax(q k^T / sqrt(E) + mask) v: q [..., L, E], k [..., S, E],
 //       v [..., S, Ev] (leading dimensions broadcast, as matmul's) -> [..., L, Ev]; attn_mask
-//       broadcastable to [..., L, S]; is_causal excludes a mask (F.scaled_dot_product_attention)
+//       broadcastable to [..., L, S]; is_causal excludes a mask (F.scaled_dot_product_attention);
+//       window W > 0 (with is_causal only) is a sliding window: each query sees at most the W
+//       last keys up to itself (Mistral's sliding_window, FlashAttention-2's window_size (W-1, 0))
 //   multi_head_attention  PyTorch 1.13's fused aten::_native_multi_head_attention (the fast path
 //       of nn.MultiheadAttention, batch_first): query [B, L, E], key and value [B, S, E],
 //       qkv_weight [3E, E], qkv_bias [3E]?, proj_weight [E, E], proj_bias [E]?, mask? (its shape
@@ -16,13 +18,17 @@
 //       [E, F]) with ReLU or GELU, two residual adds
 //
 // Counts (B: the batch of products, all leading dimensions; H: heads):
-//   matrix_macs  sdpa: B·L·S·E (q k^T) + B·L·S·Ev (by v)
+//   matrix_macs  sdpa: B·L·S'·E (q k^T) + B·L·S'·Ev (by v), S' = S, or min(S, W) with a window:
+//                every query against every key, as PyTorch's math kernel computes it, also when
+//                is_causal masks half of them (the masked products are counted, not skipped);
+//                with a window, against the W keys a banded kernel visits (the first W - 1
+//                queries, which have fewer keys before them, are counted at W too)
 //                MHA: B·(L·E² + 2·S·E²) in-projections + 2·B·L·S·E products + B·L·E² out-projection
 //                encoder layer: MHA at S = L + 2·B·L·E·F feed-forward
 //   macs         matrix_macs plus what the decomposed operators count under this registry's
 //                conventions: one per bias element added (B·(L + 2S)·E and B·L·E for MHA's
 //                biases, as linear counts them), one per attention score for the softmax
-//                (B·H·L·S; B·L·S for sdpa), and for the encoder layer the feed-forward biases
+//                (B·H·L·S; B·L·S' for sdpa), and for the encoder layer the feed-forward biases
 //                (B·L·(F + E)), the activation (B·L·F), two layer norms and two adds (4·B·L·E);
 //                the 1/sqrt(E) scale and the mask are not counted
 //   flops        2 per matrix MAC, plus the other macs above once each
@@ -31,7 +37,7 @@
 //
 // Proxies (cost class compute: used when a profile has no predictor for the type): one Linear
 // without bias whose MACs equal the operator's matrix_macs, on rows = B·L query rows:
-//   sdpa           in_features = E + Ev, out_features = S: exactly B·L·S·(E + Ev)
+//   sdpa           in_features = E + Ev, out_features = S': exactly B·L·S'·(E + Ev)
 //   MHA            in_features = E, out_features = matrix_macs / (B·L·E) = 2E + 2S·E/L + 2S,
 //                  which is 4E + 2L for self-attention (S = L), exact; rounded to the nearest
 //                  integer otherwise (cross-attention with L not dividing 2S·E)
@@ -39,6 +45,7 @@
 // A single Linear stands for several products of other shapes (and reads a "weight" of in x out
 // where attention reads per-sample keys and values), so it is a stand-in of the right arithmetic
 // size, not a model of the kernel; the softmax and the element-wise parts are not in it.
+#include <algorithm>
 #include <cmath>
 
 #include "ops.h"
@@ -82,6 +89,14 @@ NodeCounts AttentionCounts(double b, double l, double s, double e, double h, boo
   return n;
 }
 
+// The keys each query of a scaled_dot_product_attention is counted against: S, or min(S, W)
+// with a sliding window W.
+std::int64_t WindowedKeys(const OpCall& c) {
+  const std::int64_t s = c.in(1).dims[c.in(1).rank() - 2];
+  const std::int64_t w = c.a().Int("window");
+  return w > 0 ? std::min(s, w) : s;
+}
+
 }  // namespace
 
 void RegisterAttentionOps(Registrar& r) {
@@ -89,7 +104,10 @@ void RegisterAttentionOps(Registrar& r) {
       MakeOp("scaled_dot_product_attention", "ScaledDotProductAttention", CostClass::kCompute,
              "softmax(q k^T / sqrt(E) + mask) v (F.scaled_dot_product_attention, "
              "aten::_scaled_dot_product_attention)");
-  sdpa.attrs = {Opt("is_causal", false), Opt("dropout_p", 0.0)};
+  sdpa.attrs = {Opt("is_causal", false), Opt("dropout_p", 0.0),
+                Opt("window", std::int64_t{0},
+                    "sliding window: each query sees the W last keys up to itself (needs "
+                    "is_causal); 0: all keys")};
   sdpa.inputs = {"query", "key", "value", "attn_mask?"};
   sdpa.min_inputs = 3;
   sdpa.infer = [](const OpCall& c) -> std::vector<TensorType> {
@@ -109,6 +127,10 @@ void RegisterAttentionOps(Registrar& r) {
                        F(k.dims), s));
     const double p = c.a().Float("dropout_p");
     if (p < 0 || p > 1) Fail(fmt::format("dropout_p must be in [0, 1], got {}", p));
+    const std::int64_t w = c.a().Int("window");
+    if (w < 0) Fail(fmt::format("window must be >= 0, got {}", w));
+    if (w > 0 && !c.a().Bool("is_causal"))
+      Fail(fmt::format("window {} needs is_causal (a sliding window looks back only)", w));
     Dims batch = Broadcast(
         Dims(q.dims.begin(), q.dims.end() - 2),
         Broadcast(Dims(k.dims.begin(), k.dims.end() - 2), Dims(v.dims.begin(), v.dims.end() - 2)));
@@ -137,7 +159,7 @@ void RegisterAttentionOps(Registrar& r) {
     const Dims& out = c.outputs[0].dims;
     const double l = D(out[out.size() - 2]), ev = D(out.back());
     const double b = c.outputs[0].elements() / (l * ev);
-    const double e = D(c.in(0).dims.back()), s = D(c.in(1).dims[c.in(1).rank() - 2]);
+    const double e = D(c.in(0).dims.back()), s = D(WindowedKeys(c));
     n.matrix_macs = b * l * s * (e + ev);
     n.macs = n.matrix_macs + b * l * s;
     n.flops = 2 * n.matrix_macs + b * l * s;
@@ -155,18 +177,19 @@ void RegisterAttentionOps(Registrar& r) {
                 {"is_causal", c.a().Bool("is_causal")},
                 {"dropout_p", c.a().Float("dropout_p")},
                 {"attn_mask", c.has(3)}};
+    if (c.a().Int("window") > 0) f.params["window"] = c.a().Int("window");
     f.input = q;
     f.output = c.outputs[0].dims;
     return f;
   };
   sdpa.proxy_doc =
       "a Linear without bias on batch·L rows, in_features = E + Ev, out_features = "
-      "S: the MACs of both products";
+      "S (min(S, window) with a sliding window): the MACs of both products";
   sdpa.proxy = [](const OpCall& c) -> std::optional<LayerForm> {
     const std::int64_t ev = c.outputs[0].dims.back();
     const auto rows = static_cast<std::int64_t>(c.outputs[0].elements() / D(ev));  // batch·L
-    const std::int64_t e = c.in(0).dims.back(), s = c.in(1).dims[c.in(1).rank() - 2];
-    return LinearProxy(rows, e + ev, s);
+    const std::int64_t e = c.in(0).dims.back();
+    return LinearProxy(rows, e + ev, WindowedKeys(c));
   };
   r.push_back(std::move(sdpa));
 
