@@ -35,6 +35,14 @@ for f in $(find data/architectures/hf -name '*.json') tests/data/bad/hf_*.json; 
   [ -f "$f" ] && cp "$f" "$root/hf_config_fuzz/$(basename "$(dirname "$f")")_$(basename "$f")"
 done
 
+# ONNX models: the fixtures under 64 kB (tools/make_onnx_fixtures.py: torchvision networks and
+# transformer encoders without weights), the token model, and the broken ONNX files of the
+# bad-input suite.
+mkdir -p "$root/onnx_fuzz"
+for f in tests/data/zoo_onnx/*.onnx tests/data/onnx/*.onnx tests/data/bad/onnx_*.onnx; do
+  [ -f "$f" ] && [ "$(stat -c %s "$f")" -le 65536 ] && cp "$f" "$root/onnx_fuzz/"
+done
+
 # Printed PyTorch models; the first line "input=..." gives the shape the fixtures are tested with.
 for f in tests/data/repr/*.txt; do
   name=$(basename "$f" .txt)

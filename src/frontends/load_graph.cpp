@@ -12,6 +12,7 @@
 #include "joulecast/arch/torchscript_loader.h"
 #include "joulecast/arch/zoo.h"
 #include "joulecast/frontends/hf_config.h"
+#include "joulecast/frontends/onnx_loader.h"
 #include "joulecast/frontends/tree_lowering.h"
 #include "joulecast/graph/graph_json.h"
 #include "joulecast/graph/shape_pass.h"
@@ -121,6 +122,9 @@ graph::Graph LoadGraph(const std::string& arg, const GraphOptions& options,
   if (options.batch < 1)
     throw std::runtime_error(fmt::format("batch size must be >= 1, got {}", options.batch));
   if (EndsWith(arg, ".json")) return FromJsonFile(arg, options, notes);
+  // ONNX records its input shapes; --input, -b and --seq-len fill the dynamic ones.
+  if (EndsWith(arg, ".onnx"))
+    return LoadOnnxGraph(arg, options.batch, options.input, options.seq_len);
   if (EndsWith(arg, ".pt") || EndsWith(arg, ".txt")) {
     if (options.seq_len != 0)
       throw std::runtime_error(fmt::format(

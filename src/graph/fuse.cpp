@@ -1,32 +1,158 @@
 #include "joulecast/graph/fuse.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "fuse_internal.h"
+#include "joulecast/graph/op_schema.h"
+
 namespace joulecast::graph {
+namespace fuse {
+
+Uses::Uses(const Graph& g) : readers(g.values().size()), is_output(g.values().size()) {
+  for (NodeId n = 0; n < static_cast<NodeId>(g.nodes().size()); ++n)
+    for (ValueId v : g.node(n).inputs)
+      if (v != kNoValue && (readers[v].empty() || readers[v].back() != n)) readers[v].push_back(n);
+  for (ValueId v : g.outputs()) is_output[v] = true;
+}
+
+NodeId Uses::OnlyReader(ValueId v) const {
+  if (v < 0 || is_output[v] || readers[v].size() != 1) return -1;
+  return readers[v][0];
+}
+
+bool Uses::ReadOnlyBy(ValueId v, const std::set<NodeId>& nodes) const {
+  if (v < 0 || is_output[v]) return false;
+  for (NodeId n : readers[v])
+    if (!nodes.count(n)) return false;
+  return true;
+}
+
+const Node* Producer(const Graph& g, ValueId v) {
+  if (v < 0) return nullptr;
+  const NodeId p = g.value(v).producer;
+  return p < 0 ? nullptr : &g.node(p);
+}
+
+std::optional<double> ScalarOf(const Node& n) {
+  if (n.inputs.size() != 1 || !n.attrs.Has("scalar")) return std::nullopt;
+  return n.attrs.Float("scalar");
+}
+
+bool Near(double a, double b, double rel) { return std::abs(a - b) <= rel * std::abs(b); }
+
+bool IsViewLike(const std::string& op) {
+  return op == "reshape" || op == "transpose" || op == "permute" || op == "contiguous" ||
+         op == "squeeze" || op == "unsqueeze" || op == "flatten";
+}
+
+bool IsParameter(const Graph& g, ValueId v, int rank) {
+  return v >= 0 && g.value(v).role == ValueRole::kParameter &&
+         (rank < 0 || g.value(v).type.rank() == rank);
+}
+
+bool Fits(const Graph& g, Rewrite& r) {
+  const OpSchema* schema = FindOp(r.op);
+  if (schema == nullptr || r.at < 0) return false;
+  const Node& at = g.node(r.at);
+  const int count = static_cast<int>(r.inputs.size());
+  if (count < schema->min_inputs ||
+      (!schema->variadic && count > static_cast<int>(schema->inputs.size())))
+    return false;
+  Node node;
+  node.name = at.name;
+  node.op = r.op;
+  node.schema = schema;
+  node.attrs = r.attrs;
+  node.inputs = r.inputs;
+  node.outputs = at.outputs;
+  try {
+    ValidateAttributes(*schema, node.attrs);
+    OpCall call;
+    call.node = &node;
+    call.attrs = &node.attrs;
+    call.batch = g.batch();
+    for (ValueId v : r.inputs) call.inputs.push_back(v == kNoValue ? nullptr : &g.value(v).type);
+    const std::vector<TensorType> out = schema->infer(call);
+    if (out.size() != at.outputs.size()) return false;
+    for (std::size_t i = 0; i < out.size(); ++i)
+      if (out[i] != g.value(at.outputs[i]).type) return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  r.attrs = node.attrs;
+  return true;
+}
+
+int Apply(Graph& g, const std::vector<Rewrite>& rewrites) {
+  std::vector<int> role(g.nodes().size(), -1);  // index of the rewrite replacing the node
+  std::vector<bool> dropped(g.nodes().size(), false);
+  int applied = 0;
+  for (std::size_t i = 0; i < rewrites.size(); ++i) {
+    const Rewrite& r = rewrites[i];
+    bool free = role[r.at] < 0 && !dropped[r.at];
+    for (NodeId n : r.drop) free = free && role[n] < 0 && !dropped[n];
+    if (!free) continue;
+    for (NodeId n : r.drop) dropped[n] = true;
+    role[r.at] = static_cast<int>(i);
+    ++applied;
+  }
+  if (applied == 0) return 0;
+
+  Graph out;
+  out.name = g.name;
+  out.description = g.description;
+  std::vector<ValueId> map(g.values().size(), kNoValue);
+  for (ValueId v = 0; v < static_cast<ValueId>(g.values().size()); ++v) {
+    const Value& val = g.value(v);
+    if (val.role == ValueRole::kInput) {
+      map[v] = out.AddInput(val.name, val.type, val.batch_dim);
+    } else if (val.role != ValueRole::kActivation) {
+      map[v] = out.AddParameter(val.name, val.type, val.role == ValueRole::kBuffer);
+    }
+  }
+  out.SetBatch(g.batch());
+  auto mapped = [&](const std::vector<ValueId>& in) {
+    std::vector<ValueId> m;
+    for (ValueId v : in) m.push_back(v == kNoValue ? kNoValue : map[v]);
+    return m;
+  };
+  for (NodeId n = 0; n < static_cast<NodeId>(g.nodes().size()); ++n) {
+    if (dropped[n]) continue;
+    const Node& node = g.node(n);
+    std::vector<std::string> names;
+    for (ValueId v : node.outputs) names.push_back(g.value(v).name);
+    NodeId added;
+    if (role[n] >= 0) {
+      const Rewrite& r = rewrites[role[n]];
+      added = out.AddNode(r.op, r.attrs, mapped(r.inputs), r.scope ? *r.scope : node.scope,
+                          node.name, static_cast<int>(node.outputs.size()), names);
+    } else {
+      added = out.AddNode(node.op, node.attrs, mapped(node.inputs), node.scope, node.name,
+                          static_cast<int>(node.outputs.size()), names);
+    }
+    const std::vector<ValueId>& outs = out.node(added).outputs;
+    for (std::size_t i = 0; i < outs.size(); ++i) {
+      map[node.outputs[i]] = outs[i];
+      out.value(outs[i]).type = g.value(node.outputs[i]).type;
+    }
+  }
+  for (ValueId v : g.outputs()) out.MarkOutput(map[v]);
+  g = std::move(out);
+  return applied;
+}
+
+}  // namespace fuse
+
 namespace {
 
-// For each value, the nodes that read it; `is_output` marks the graph's outputs.
-struct Uses {
-  std::vector<std::vector<NodeId>> readers;
-  std::vector<bool> is_output;
-
-  explicit Uses(const Graph& g) : readers(g.values().size()), is_output(g.values().size()) {
-    for (NodeId n = 0; n < static_cast<NodeId>(g.nodes().size()); ++n)
-      for (ValueId v : g.node(n).inputs)
-        if (v != kNoValue) readers[v].push_back(n);
-    for (ValueId v : g.outputs()) is_output[v] = true;
-  }
-
-  // The one node that reads `v`, when it is read once and is no graph output; else -1.
-  NodeId OnlyReader(ValueId v) const {
-    if (is_output[v] || readers[v].size() != 1) return -1;
-    return readers[v][0];
-  }
-};
+using fuse::Rewrite;
+using fuse::Uses;
 
 // A dimension argument wrapped into [0, rank), or -1 when out of range.
 int Wrapped(std::int64_t d, int rank) {
@@ -34,15 +160,8 @@ int Wrapped(std::int64_t d, int rank) {
   return static_cast<int>(d < 0 ? d + rank : d);
 }
 
-// A matched channel shuffle: the four nodes, the shuffled input and the groups.
-struct Shuffle {
-  NodeId nodes[4];
-  ValueId input;
-  std::int64_t groups;
-};
-
-// The pattern starting at reshape node `first` (see fuse.h), if it is one.
-bool MatchShuffle(const Graph& g, const Uses& uses, NodeId first, Shuffle& out) {
+// The channel shuffle starting at reshape node `first` (see fuse.h), if it is one.
+bool MatchShuffle(const Graph& g, const Uses& uses, NodeId first, Rewrite& out) {
   const Node& r1 = g.node(first);
   if (r1.op != "reshape" || r1.outputs.size() != 1 || r1.inputs.empty()) return false;
   const ValueId x = r1.inputs[0];
@@ -62,16 +181,24 @@ bool MatchShuffle(const Graph& g, const Uses& uses, NodeId first, Shuffle& out) 
   const int d0 = Wrapped(tn.attrs.Int("dim0"), rank), d1 = Wrapped(tn.attrs.Int("dim1"), rank);
   if (!((d0 == 1 && d1 == 2) || (d0 == 2 && d1 == 1))) return false;
 
-  const NodeId c = uses.OnlyReader(tn.outputs[0]);
-  if (c < 0 || g.node(c).op != "contiguous") return false;
-  const NodeId r2 = uses.OnlyReader(g.node(c).outputs[0]);
+  std::vector<NodeId> nodes = {first, t};
+  NodeId next = uses.OnlyReader(tn.outputs[0]);
+  if (next >= 0 && g.node(next).op == "contiguous") {
+    nodes.push_back(next);
+    next = uses.OnlyReader(g.node(next).outputs[0]);
+  }
+  const NodeId r2 = next;
   if (r2 < 0 || g.node(r2).op != "reshape") return false;
   const Value& y = g.value(g.node(r2).outputs[0]);
   if (y.type.dims != xd || y.type.dtype != g.value(x).type.dtype) return false;
-
-  for (NodeId n : {t, c, r2})
-    if (g.node(n).scope != r1.scope) return false;
-  out = Shuffle{{first, t, c, r2}, x, ad[1]};
+  for (NodeId n : nodes)
+    if (g.node(n).scope != g.node(r2).scope) return false;
+  out = Rewrite{};
+  out.drop = nodes;
+  out.at = r2;
+  out.op = "channel_shuffle";
+  out.attrs.Set("groups", ad[1]);
+  out.inputs = {x};
   return true;
 }
 
@@ -79,67 +206,30 @@ bool MatchShuffle(const Graph& g, const Uses& uses, NodeId first, Shuffle& out) 
 
 int FuseChannelShuffle(Graph& g) {
   const Uses uses(g);
-  std::vector<Shuffle> found;
+  std::vector<Rewrite> found;
   std::set<NodeId> claimed;
   for (NodeId n = 0; n < static_cast<NodeId>(g.nodes().size()); ++n) {
-    Shuffle s;
-    if (claimed.count(n) || !MatchShuffle(g, uses, n, s)) continue;
-    claimed.insert(s.nodes, s.nodes + 4);
-    found.push_back(s);
+    Rewrite r;
+    if (claimed.count(n) || !MatchShuffle(g, uses, n, r) || !fuse::Fits(g, r)) continue;
+    claimed.insert(r.drop.begin(), r.drop.end());
+    claimed.insert(r.at);
+    found.push_back(std::move(r));
   }
-  if (found.empty()) return 0;
-
-  // The last reshape of each pattern becomes the shuffle; its first three nodes go.
-  std::vector<int> role(g.nodes().size(), -1);  // index into `found` at the last node, else -1
-  std::vector<bool> dropped(g.nodes().size(), false);
-  for (std::size_t i = 0; i < found.size(); ++i) {
-    for (int k = 0; k < 3; ++k) dropped[found[i].nodes[k]] = true;
-    role[found[i].nodes[3]] = static_cast<int>(i);
-  }
-
-  // Rebuilt in the same order: inputs and initializers, then the nodes.
-  Graph out;
-  out.name = g.name;
-  out.description = g.description;
-  std::vector<ValueId> map(g.values().size(), kNoValue);
-  for (ValueId v = 0; v < static_cast<ValueId>(g.values().size()); ++v) {
-    const Value& val = g.value(v);
-    if (val.role == ValueRole::kInput) {
-      map[v] = out.AddInput(val.name, val.type, val.batch_dim);
-    } else if (val.role != ValueRole::kActivation) {
-      map[v] = out.AddParameter(val.name, val.type, val.role == ValueRole::kBuffer);
-    }
-  }
-  out.SetBatch(g.batch());
-  for (NodeId n = 0; n < static_cast<NodeId>(g.nodes().size()); ++n) {
-    if (dropped[n]) continue;
-    const Node& node = g.node(n);
-    std::vector<std::string> names;
-    for (ValueId v : node.outputs) names.push_back(g.value(v).name);
-    NodeId added;
-    if (role[n] >= 0) {
-      const Shuffle& s = found[role[n]];
-      Attributes a;
-      a.Set("groups", s.groups);
-      added = out.AddNode("channel_shuffle", std::move(a), {map[s.input]}, node.scope, node.name, 1,
-                          names);
-    } else {
-      std::vector<ValueId> inputs;
-      for (ValueId v : node.inputs) inputs.push_back(v == kNoValue ? kNoValue : map[v]);
-      added = out.AddNode(node.op, node.attrs, inputs, node.scope, node.name,
-                          static_cast<int>(node.outputs.size()), names);
-    }
-    const std::vector<ValueId>& outs = out.node(added).outputs;
-    for (std::size_t i = 0; i < outs.size(); ++i) {
-      map[node.outputs[i]] = outs[i];
-      out.value(outs[i]).type = g.value(node.outputs[i]).type;
-    }
-  }
-  for (ValueId v : g.outputs()) out.MarkOutput(map[v]);
-  g = std::move(out);
-  return static_cast<int>(found.size());
+  return fuse::Apply(g, found);
 }
 
-int FuseGraph(Graph& g) { return FuseChannelShuffle(g); }
+int FuseGraph(Graph& g) {
+  int n = 0;
+  n += FuseGelu(g);
+  n += FuseSilu(g);
+  n += FuseHardswish(g);
+  n += FuseLayerNorm(g);
+  n += FusePaddedAvgPool(g);
+  n += FuseRoll(g);
+  n += FuseChannelShuffle(g);
+  n += FuseMultiHeadAttention(g);
+  n += FuseTransformerEncoderLayer(g);
+  return n;
+}
 
 }  // namespace joulecast::graph

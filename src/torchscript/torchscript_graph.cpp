@@ -22,11 +22,12 @@
 // After lowering, the fusion rules of joulecast/graph/fuse.h rewrite the patterns they know
 // (torchvision's traced channel_shuffle: view, transpose, contiguous, view -> channel_shuffle).
 //
-// Batch scaling: forward() is lowered at the requested batch B and again at B + 1; the two graphs
-// must have the same nodes, and a sym_ints attribute entry that is k·B in the first and k·(B + 1)
-// in the second is stored as k with batch_index at that entry (a reshape to [B·heads, L, d]).
-// Any other difference is an error; if the second lowering fails (a model that only accepts one
-// batch size), the first is kept with every size fixed.
+// Batch scaling: forward() is lowered at the requested batch B and again at B + 1, and
+// joulecast/graph/batch_merge.h's MergeBatch (shared with the ONNX reader) stores a sym_ints
+// attribute entry that is k·B in the first and k·(B + 1) in the second as k with batch_index at
+// that entry (a reshape to [B·heads, L, d]). Any other difference is an error; if the second
+// lowering fails (a model that only accepts one batch size), the first is kept with every size
+// fixed.
 //
 // Only the two translation units of this directory include libtorch (~17 s and ~1.1 GB each to
 // compile).
@@ -54,6 +55,7 @@
 #include <vector>
 
 #include "joulecast/graph/attributes.h"
+#include "joulecast/graph/batch_merge.h"
 #include "joulecast/graph/fuse.h"
 #include "joulecast/graph/graph.h"
 #include "joulecast/graph/graph_json.h"
@@ -1359,52 +1361,6 @@ class Lowerer {
   int depth_ = 0;
 };
 
-// --- batch scaling ------------------------------------------------------------------------------
-
-// `a` lowered at batch b, `c` at batch b + 1: marks sym_ints entries that scale with the batch.
-// Returns false when the structures differ (then `a` is kept as it is).
-bool MergeBatch(jg::Graph& a, const jg::Graph& c, std::int64_t b) {
-  if (a.nodes().size() != c.nodes().size() || a.values().size() != c.values().size()) return false;
-  for (std::size_t n = 0; n < a.nodes().size(); ++n) {
-    const jg::Node& x = a.nodes()[n];
-    const jg::Node& y = c.nodes()[n];
-    if (x.op != y.op || x.name != y.name || x.inputs != y.inputs || x.outputs != y.outputs) return false;
-  }
-  for (std::size_t n = 0; n < a.nodes().size(); ++n) {
-    jg::Node& x = a.node(static_cast<jg::NodeId>(n));
-    const jg::Node& y = c.nodes()[n];
-    for (const auto& [name, value] : x.attrs.values()) {
-      const jg::AttrValue& other = y.attrs.Get(name);
-      if (value == other) continue;
-      const std::string label = jg::NodeLabel(x);
-      if (!std::holds_alternative<jg::SymInts>(value) || !std::holds_alternative<jg::SymInts>(other)) {
-        throw LowerError(label + ": attribute '" + name +
-                         "' depends on the batch size in a way the graph cannot express");
-      }
-      jg::SymInts s = std::get<jg::SymInts>(value);
-      const jg::SymInts& t = std::get<jg::SymInts>(other);
-      int index = -1;
-      for (std::size_t i = 0; i < s.values.size() && s.values.size() == t.values.size(); ++i) {
-        if (s.values[i] == t.values[i]) continue;
-        const std::int64_t k = t.values[i] - s.values[i];
-        if (index >= 0 || k <= 0 || s.values[i] != k * b) {
-          index = -2;
-          break;
-        }
-        index = static_cast<int>(i);
-      }
-      if (index < 0) {
-        throw LowerError(label + ": attribute '" + name +
-                         "' depends on the batch size other than as one multiple of it");
-      }
-      s.values[index] /= b;
-      s.batch_index = index;
-      x.attrs.Set(name, s);
-    }
-  }
-  return true;
-}
-
 std::string ToGraphJson(const std::string& path, const std::int64_t* input, int rank,
                         const char* input_dtype) {
   tj::Module module;
@@ -1432,7 +1388,7 @@ std::string ToGraphJson(const std::string& path, const std::int64_t* input, int 
   } catch (const std::exception&) {
     next.reset();  // a model that accepts only this batch: its sizes stay fixed
   }
-  if (next && !MergeBatch(g, *next, batch)) {
+  if (next && !jg::MergeBatch(g, *next, batch)) {
     g.description += " (its structure depends on the batch size; lowered at batch " + std::to_string(batch) + ")";
   }
   // The readers' shared fusion rules (joulecast/graph/fuse.h): torchvision's traced

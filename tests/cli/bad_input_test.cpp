@@ -43,6 +43,13 @@ struct Case {
 
 std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.name; }
 
+// The ONNX cases' error: the reader's, or without the plugin (no libonnx-dev) that it is needed.
+#ifdef JOULECAST_HAVE_ONNX
+#define ONNX_ERROR(file, message) "{bad}/" file ": " message
+#else
+#define ONNX_ERROR(file, message) "{bad}/" file ": reading ONNX needs the joulecast_onnx plugin"
+#endif
+
 // clang-format off
 const std::vector<Case> kCases = {
   // ---- predict: architecture files (JSON) ----
@@ -98,6 +105,13 @@ const std::vector<Case> kCases = {
   {"PredictSeqLenOnACnn", "predict resnet18 --seq-len 128 --model {model}", "resnet18.json: --seq-len applies to Hugging Face configs"},
   {"InspectHfSeqLenAbovePositions", "inspect bert-base-uncased --seq-len 1024", "hf/bert-base-uncased.json: --seq-len 1024 is above max_position_embeddings 512"},
   {"CompareHfBadConfig", "compare gpt2 {bad}/hf_missing_size.json --model {model}", "{bad}/hf_missing_size.json: n_embd: missing"},
+  // ---- predict / inspect: ONNX (tools/make_onnx_fixtures.py writes these files) ----
+  {"PredictOnnxTruncated", "predict {bad}/onnx_truncated.onnx --model {model}", ONNX_ERROR("onnx_truncated.onnx", "not an ONNX model (protobuf parsing failed: a truncated or corrupt file)")},
+  {"PredictOnnxCorrupt", "predict {bad}/onnx_corrupt.onnx --model {model}", ONNX_ERROR("onnx_corrupt.onnx", "not an ONNX model (protobuf parsing failed: a truncated or corrupt file)")},
+  {"PredictOnnxUnsupportedOp", "predict {bad}/onnx_unsupported_op.onnx --model {model}", ONNX_ERROR("onnx_unsupported_op.onnx", "unsupported ONNX operator CumSum at node '/features/features.1/CumSum'")},
+  {"PredictOnnxDynamicDimWithoutInput", "predict {bad}/onnx_dynamic_dim.onnx --model {model}", ONNX_ERROR("onnx_dynamic_dim.onnx", "input 'x' dimension 2 ('height') is dynamic: give the per-sample shape with --input")},
+  {"PredictOnnxInputOfAnotherRank", "predict {bad}/onnx_dynamic_dim.onnx --input 3x8 --model {model}", ONNX_ERROR("onnx_dynamic_dim.onnx", "--input gives 2 sizes, but input 'x' has 3 after the batch dimension")},
+  {"InspectOnnxOpset9", "inspect {bad}/onnx_opset9.onnx", ONNX_ERROR("onnx_opset9.onnx", "ONNX opset 9 is not supported (this reader reads opsets 11 to 17)")},
   // ---- predict: printed models, TorchScript, arguments ----
   {"PredictReprGarbage", "predict {bad}/repr_garbage.txt --input 3x32x32 --model {model}", "{bad}/repr_garbage.txt:1: expected 'Class('"},
   {"PredictReprUnbalanced", "predict {bad}/repr_unbalanced.txt --input 3x32x32 --model {model}", "{bad}/repr_unbalanced.txt:2: unbalanced parentheses"},

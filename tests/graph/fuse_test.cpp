@@ -1,5 +1,6 @@
 // The readers' fusion rules (joulecast/graph/fuse.h): torchvision's traced channel_shuffle
-// becomes one channel_shuffle node; near-misses stay as they are.
+// becomes one channel_shuffle node; near-misses stay as they are. (The rules for what torch.onnx
+// decomposes: fuse_onnx_patterns_test.cpp.)
 #include "joulecast/graph/fuse.h"
 
 #include <gtest/gtest.h>
@@ -110,6 +111,17 @@ TEST(FuseChannelShuffle, TransposeDimsInEitherOrderOrNegative) {
   }
 }
 
+// ONNX has no contiguous: torch.onnx's channel shuffle is reshape, transpose, reshape (and a
+// PyTorch .reshape after the transpose copies by itself).
+TEST(FuseChannelShuffle, WithoutContiguousAsOnnxWritesIt) {
+  ShuffleGraph s;
+  s.contiguous = false;
+  Graph g = s.Build();
+  EXPECT_EQ(FuseGraph(g), 1);
+  EXPECT_EQ(Ops(g), (std::vector<std::string>{"conv2d", "channel_shuffle", "relu"}));
+  EXPECT_EQ(g.nodes()[1].attrs.Int("groups"), 2);
+}
+
 TEST(FuseChannelShuffle, NearMissesStayAsTheyAre) {
   std::vector<std::pair<std::string, ShuffleGraph>> cases;
   ShuffleGraph other_dims;  // transpose of other dimensions: not a channel shuffle
@@ -119,9 +131,6 @@ TEST(FuseChannelShuffle, NearMissesStayAsTheyAre) {
   ShuffleGraph flat;  // the last view does not restore x's shape
   flat.last_shape = {1, 8, 16};
   cases.push_back({"view to Bx8x16", flat});
-  ShuffleGraph no_copy;  // no contiguous between transpose and view
-  no_copy.contiguous = false;
-  cases.push_back({"without contiguous", no_copy});
   ShuffleGraph reused;  // the transposed view is read elsewhere too
   reused.reuse_transposed = true;
   cases.push_back({"transposed view reused", reused});

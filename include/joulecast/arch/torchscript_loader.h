@@ -10,9 +10,10 @@
 // made of supported aten operations is read without knowing its class. Refused, with the module,
 // the operation and the source line: operations the registry has no operator for, data-dependent
 // control flow, training-mode batch norm. Reshape/expand targets that scale with the batch are
-// stored as sym_ints, so SetBatch + InferShapes re-target the graph. The readers' fusion rules
-// (joulecast/graph/fuse.h) then apply: torchvision's traced channel_shuffle (view, transpose,
-// contiguous, view) becomes one channel_shuffle node.
+// stored as sym_ints (graph/batch_merge.h), so SetBatch + InferShapes re-target the graph. The
+// readers' fusion rules (joulecast/graph/fuse.h, shared with the ONNX reader) then apply, e.g.
+// torchvision's traced channel_shuffle (view, transpose, contiguous, view) becomes one
+// channel_shuffle node, and a hand-written GELU or LayerNorm the registry's operator.
 //
 // LoadTorchScriptFile (the tree reader):
 //

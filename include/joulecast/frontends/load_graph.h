@@ -4,6 +4,9 @@
 //   *.pt     TorchScript (scripted or traced), lowered op by op by the libtorch plugin
 //            (arch/torchscript_loader.h); needs the per-sample input shape
 //   *.txt    the text of print(model) (arch/repr_parser.h); needs the input shape
+//   *.onnx   an ONNX model, read by the libonnx plugin (frontends/onnx_loader.h); its dynamic
+//            dimensions come from -b (dimension 0), `input` (the first input's others) and
+//            `seq_len` (dimension 1 of token inputs)
 //   *.json   graph JSON (graph/graph_json.h, "kind": "joulecast_graph"), a Hugging Face
 //            config.json (a top-level "model_type": frontends/hf_config.h) or the module-tree
 //            format (data/architectures/README.md), lowered by frontends/tree_lowering.h
@@ -31,8 +34,8 @@ namespace joulecast {
 struct GraphOptions {
   std::int64_t batch = 1;
   Shape input;  // per sample; empty: the model's (required for .pt and .txt)
-  // Tokens per sequence (--seq-len) of a Hugging Face config; 0: its reader's default. The other
-  // forms have no sequence length to set and refuse one.
+  // Tokens per sequence (--seq-len) of a Hugging Face config or of an ONNX model's token inputs;
+  // 0: the reader's default. The other forms have no sequence length to set and refuse one.
   std::int64_t seq_len = 0;
 };
 
