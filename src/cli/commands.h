@@ -19,5 +19,6 @@ void RegisterSweep(CLI::App& app);
 void RegisterCollect(CLI::App& app);
 void RegisterSpread(CLI::App& app);
 void RegisterInspect(CLI::App& app);
+void RegisterGpuOps(CLI::App& app);
 
 }  // namespace joulecast::cli

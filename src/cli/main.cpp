@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   joulecast::cli::RegisterCollect(app);
   joulecast::cli::RegisterSpread(app);
   joulecast::cli::RegisterInspect(app);
+  joulecast::cli::RegisterGpuOps(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

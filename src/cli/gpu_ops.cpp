@@ -1,0 +1,200 @@
+// joulecast gpu-ops: operator latency on NVIDIA GPUs from their specs (predict/gpu_op_model.h).
+//
+//   gpu-ops fit [--data DIR] -o FILE          fits one model per operator on DIR/train/*.csv
+//   gpu-ops evaluate [--data DIR] [--ops L] [--json]
+//                                             leave-one-GPU-out on the training GPUs, then the
+//                                             model fitted on all of them on DIR/test/*.csv (two
+//                                             of its GPUs it never saw); the roofline beside each
+//   gpu-ops predict OP SIZES --gpu NAME --model FILE
+//                                             one call, e.g. `linear 8,512,4096,1024 --gpu H100`
+//
+// DIR defaults to data/neusight2025 (tools/import_neusight.py).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "commands.h"
+#include "joulecast/io/atomic_file.h"
+#include "joulecast/io/csv.h"
+#include "joulecast/io/data_path.h"
+#include "joulecast/predict/gpu_op_model.h"
+
+namespace joulecast::cli {
+namespace {
+
+struct GpuOpsArgs {
+  std::string data, out, model, gpu, op, sizes, ops;
+  bool json = false;
+};
+
+std::string DataDir(const std::string& given) {
+  if (!given.empty()) return given;
+  // FindDataFile finds files: the folder is that of a table it holds.
+  return std::filesystem::path(FindDataFile("neusight2025/train/linear.csv"))
+      .parent_path()
+      .parent_path()
+      .string();
+}
+
+std::set<std::string> OpFilter(const std::string& list) {
+  std::set<std::string> ops;
+  std::stringstream ss(list);
+  for (std::string op; std::getline(ss, op, ',');) {
+    if (op.empty()) continue;
+    const auto& known = GpuOps();
+    if (std::find(known.begin(), known.end(), op) == known.end()) {
+      throw std::runtime_error(fmt::format("--ops: unknown GPU operator '{}'; known: {}", op,
+                                           fmt::join(known, ", ")));
+    }
+    ops.insert(op);
+  }
+  return ops;
+}
+
+// Every table of DIR/<part>/ (sorted by file name), keeping the operators of `ops` (empty: all).
+std::vector<GpuOpRecord> LoadPart(const std::string& dir, const std::string& part,
+                                  const std::set<std::string>& ops, const GpuTable& gpus) {
+  const std::filesystem::path folder = std::filesystem::path(dir) / part;
+  if (!std::filesystem::is_directory(folder))
+    throw std::runtime_error(folder.string() + ": not a folder (tools/import_neusight.py)");
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(folder)) {
+    if (e.path().extension() == ".csv") files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<GpuOpRecord> out;
+  for (const std::string& f : files) {
+    for (GpuOpRecord& r : LoadNeuSightTable(f, gpus)) {
+      if (ops.empty() || ops.count(r.call.op)) out.push_back(std::move(r));
+    }
+  }
+  if (out.empty()) throw std::runtime_error(folder.string() + ": no records");
+  return out;
+}
+
+nlohmann::json ScoresJson(const std::vector<GpuOpScore>& scores) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const GpuOpScore& s : scores) {
+    j.push_back({{"op", s.op},
+                 {"gpu", s.gpu},
+                 {"n", s.n},
+                 {"mape_pct", s.mape},
+                 {"roofline_mape_pct", s.roofline_mape}});
+  }
+  return j;
+}
+
+void PrintScores(const std::string& title, const std::vector<GpuOpScore>& scores) {
+  std::cout << title << "\n"
+            << fmt::format("{:<9} {:<16} {:>7} {:>9} {:>12}\n", "operator", "gpu", "n", "MAPE%",
+                           "roofline%");
+  for (const GpuOpScore& s : scores) {
+    std::cout << fmt::format("{:<9} {:<16} {:>7} {:>9.1f} {:>12.1f}\n", s.op, s.gpu, s.n, s.mape,
+                             s.roofline_mape);
+  }
+}
+
+void RunFit(const GpuOpsArgs& a) {
+  const GpuTable gpus = GpuTable::LoadDefault();
+  const std::vector<GpuOpRecord> records =
+      LoadPart(DataDir(a.data), "train", OpFilter(a.ops), gpus);
+  const GpuOpModel m = GpuOpModel::Fit(records, gpus);
+  WriteFileAtomically(a.out, m.ToJson().dump(1) + "\n");
+  std::cout << fmt::format("{}: {} operators from {} records\n", a.out, m.predictors().size(),
+                           records.size());
+}
+
+void RunEvaluate(const GpuOpsArgs& a) {
+  const GpuTable gpus = GpuTable::LoadDefault();
+  const std::string dir = DataDir(a.data);
+  const std::set<std::string> ops = OpFilter(a.ops);
+  const std::vector<GpuOpRecord> train = LoadPart(dir, "train", ops, gpus);
+  const std::vector<GpuOpScore> logo = LeaveOneGpuOut(train, gpus);
+  std::vector<GpuOpRecord> test;
+  for (GpuOpRecord& r : LoadPart(dir, "test", {}, gpus)) {
+    if (ops.empty() || ops.count(r.call.op)) test.push_back(std::move(r));
+  }
+  const GpuOpModel m = GpuOpModel::Fit(train, gpus);
+  std::vector<GpuOpRecord> scored;
+  for (GpuOpRecord& r : test) {
+    if (m.Has(r.call.op)) scored.push_back(std::move(r));
+  }
+  const std::vector<GpuOpScore> held_out = ScoreGpuOps(m, scored, gpus);
+  if (a.json) {
+    std::cout << nlohmann::json{{"leave_one_gpu_out", ScoresJson(logo)},
+                                {"test", ScoresJson(held_out)}}
+                     .dump(1)
+              << "\n";
+    return;
+  }
+  PrintScores("leave-one-GPU-out on the training tables (each GPU predicted by a model fitted on "
+              "the others):",
+              logo);
+  std::cout << "\n";
+  PrintScores("test tables, model fitted on all training GPUs (L4 and A100 PCIe 80GB have no "
+              "training rows for these operators):",
+              held_out);
+}
+
+std::vector<std::int64_t> ParseSizes(const std::string& text) {
+  std::vector<std::int64_t> sizes;
+  std::stringstream ss(text);
+  for (std::string s; std::getline(ss, s, ',');) sizes.push_back(ParseInt(s, "SIZES"));
+  return sizes;
+}
+
+void RunPredict(const GpuOpsArgs& a) {
+  const GpuTable gpus = GpuTable::LoadDefault();
+  const GpuSpec& gpu = gpus.Find(a.gpu);
+  const GpuOpModel m = GpuOpModel::Load(a.model);
+  const GpuOpCall call{a.op, ParseSizes(a.sizes)};
+  const double s = m.Predict(call, gpu);
+  const double roof = RooflineSeconds(WorkOf(call), gpu);
+  if (a.json) {
+    std::cout << nlohmann::json{{"op", a.op},   {"sizes", call.sizes}, {"gpu", gpu.name},
+                                {"latency_s", s}, {"roofline_s", roof}}
+                     .dump(1)
+              << "\n";
+    return;
+  }
+  std::cout << fmt::format("{} {} on {}: {:.4g} ms (roofline {:.4g} ms)\n", a.op, a.sizes,
+                           gpu.name, s * 1e3, roof * 1e3);
+}
+
+}  // namespace
+
+void RegisterGpuOps(CLI::App& app) {
+  auto args = std::make_shared<GpuOpsArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "gpu-ops", "Operator latency on NVIDIA GPUs from their specs (NeuSight's public tables)");
+  cmd->require_subcommand(1);
+
+  CLI::App* fit = cmd->add_subcommand("fit", "Fit one model per operator on DIR/train");
+  fit->add_option("--data", args->data, "Tables folder (default data/neusight2025)");
+  fit->add_option("--ops", args->ops, "Comma list of operators (default: all)");
+  fit->add_option("-o,--output", args->out, "Model file to write")->required();
+  fit->callback([args] { RunFit(*args); });
+
+  CLI::App* ev = cmd->add_subcommand(
+      "evaluate", "Leave-one-GPU-out and test-set MAPE per operator and GPU, roofline beside");
+  ev->add_option("--data", args->data, "Tables folder (default data/neusight2025)");
+  ev->add_option("--ops", args->ops, "Comma list of operators (default: all)");
+  ev->add_flag("--json", args->json, "JSON output");
+  ev->callback([args] { RunEvaluate(*args); });
+
+  CLI::App* pr = cmd->add_subcommand("predict", "Latency of one operator call on a GPU");
+  pr->add_option("op", args->op, "Operator (linear, bmm, conv, ln, softmax, add, ...)")
+      ->required();
+  pr->add_option("sizes", args->sizes, "Sizes, comma separated (linear: B,M,N,K)")->required();
+  pr->add_option("--gpu", args->gpu, "GPU name (data/hardware/gpus.json)")->required();
+  pr->add_option("--model", args->model, "Model file from gpu-ops fit")->required();
+  pr->add_flag("--json", args->json, "JSON output");
+  pr->callback([args] { RunPredict(*args); });
+}
+
+}  // namespace joulecast::cli
