@@ -1,6 +1,9 @@
 // joulecast gpu-ops: operator latency on NVIDIA GPUs from their specs (predict/gpu_op_model.h).
 //
-//   gpu-ops fit [--data DIR] -o FILE          fits one model per operator on DIR/train/*.csv
+//   gpu-ops fit [--data DIR] [--ops L] [--no-cv] -o FILE
+//                                             fits one model per operator on DIR/train/*.csv and
+//                                             writes it with its leave-one-GPU-out scores ('cv')
+//                                             and provenance ('hardware')
 //   gpu-ops evaluate [--data DIR] [--ops L] [--json]
 //                                             leave-one-GPU-out on the training GPUs, then the
 //                                             model fitted on all of them on DIR/test/*.csv (two
@@ -29,7 +32,7 @@ namespace {
 
 struct GpuOpsArgs {
   std::string data, out, model, gpu, op, sizes, ops;
-  bool json = false;
+  bool json = false, no_cv = false;
 };
 
 std::string DataDir(const std::string& given) {
@@ -48,8 +51,8 @@ std::set<std::string> OpFilter(const std::string& list) {
     if (op.empty()) continue;
     const auto& known = GpuOps();
     if (std::find(known.begin(), known.end(), op) == known.end()) {
-      throw std::runtime_error(fmt::format("--ops: unknown GPU operator '{}'; known: {}", op,
-                                           fmt::join(known, ", ")));
+      throw std::runtime_error(
+          fmt::format("--ops: unknown GPU operator '{}'; known: {}", op, fmt::join(known, ", ")));
     }
     ops.insert(op);
   }
@@ -77,18 +80,6 @@ std::vector<GpuOpRecord> LoadPart(const std::string& dir, const std::string& par
   return out;
 }
 
-nlohmann::json ScoresJson(const std::vector<GpuOpScore>& scores) {
-  nlohmann::json j = nlohmann::json::array();
-  for (const GpuOpScore& s : scores) {
-    j.push_back({{"op", s.op},
-                 {"gpu", s.gpu},
-                 {"n", s.n},
-                 {"mape_pct", s.mape},
-                 {"roofline_mape_pct", s.roofline_mape}});
-  }
-  return j;
-}
-
 void PrintScores(const std::string& title, const std::vector<GpuOpScore>& scores) {
   std::cout << title << "\n"
             << fmt::format("{:<9} {:<16} {:>7} {:>9} {:>12}\n", "operator", "gpu", "n", "MAPE%",
@@ -99,14 +90,29 @@ void PrintScores(const std::string& title, const std::vector<GpuOpScore>& scores
   }
 }
 
+// The provenance block written with a fitted model.
+nlohmann::json Provenance(const GpuOpModel& m, const std::string& dir) {
+  nlohmann::json h = m.hardware;
+  h["source"] =
+      "NeuSight's public operator latency tables (Lee et al., NeuSight, ASPLOS 2025; "
+      "sitar-lab/NeuSight commit 6945927, scripts/asplos/op_latency/train)";
+  h["licence"] = "MIT (data/neusight2025/LICENSE)";
+  h["source_path"] = (std::filesystem::path(dir) / "train").string();
+  h["measured"] = "PyTorch 2.1, CUDA 12.1, float32 (TF32 off), latency from CUDA events";
+  h["gpu_specs"] = "data/hardware/gpus.json";
+  return h;
+}
+
 void RunFit(const GpuOpsArgs& a) {
   const GpuTable gpus = GpuTable::LoadDefault();
-  const std::vector<GpuOpRecord> records =
-      LoadPart(DataDir(a.data), "train", OpFilter(a.ops), gpus);
-  const GpuOpModel m = GpuOpModel::Fit(records, gpus);
+  const std::string dir = DataDir(a.data);
+  const std::vector<GpuOpRecord> records = LoadPart(dir, "train", OpFilter(a.ops), gpus);
+  GpuOpModel m = GpuOpModel::Fit(records, gpus);
+  m.hardware = Provenance(m, a.data.empty() ? "data/neusight2025" : a.data);
+  m.cv = a.no_cv ? nlohmann::json::array() : GpuOpScoresJson(LeaveOneGpuOut(records, gpus));
   WriteFileAtomically(a.out, m.ToJson().dump(1) + "\n");
-  std::cout << fmt::format("{}: {} operators from {} records\n", a.out, m.predictors().size(),
-                           records.size());
+  std::cout << fmt::format("{}: {} operators from {} records{}\n", a.out, m.predictors().size(),
+                           records.size(), a.no_cv ? "" : ", leave-one-GPU-out scores in 'cv'");
 }
 
 void RunEvaluate(const GpuOpsArgs& a) {
@@ -126,19 +132,21 @@ void RunEvaluate(const GpuOpsArgs& a) {
   }
   const std::vector<GpuOpScore> held_out = ScoreGpuOps(m, scored, gpus);
   if (a.json) {
-    std::cout << nlohmann::json{{"leave_one_gpu_out", ScoresJson(logo)},
-                                {"test", ScoresJson(held_out)}}
+    std::cout << nlohmann::json{{"leave_one_gpu_out", GpuOpScoresJson(logo)},
+                                {"test", GpuOpScoresJson(held_out)}}
                      .dump(1)
               << "\n";
     return;
   }
-  PrintScores("leave-one-GPU-out on the training tables (each GPU predicted by a model fitted on "
-              "the others):",
-              logo);
+  PrintScores(
+      "leave-one-GPU-out on the training tables (each GPU predicted by a model fitted on "
+      "the others):",
+      logo);
   std::cout << "\n";
-  PrintScores("test tables, model fitted on all training GPUs (L4 and A100 PCIe 80GB have no "
-              "training rows for these operators):",
-              held_out);
+  PrintScores(
+      "test tables, model fitted on all training GPUs (L4 and A100 PCIe 80GB have no "
+      "training rows for these operators):",
+      held_out);
 }
 
 std::vector<std::int64_t> ParseSizes(const std::string& text) {
@@ -156,14 +164,17 @@ void RunPredict(const GpuOpsArgs& a) {
   const double s = m.Predict(call, gpu);
   const double roof = RooflineSeconds(WorkOf(call), gpu);
   if (a.json) {
-    std::cout << nlohmann::json{{"op", a.op},   {"sizes", call.sizes}, {"gpu", gpu.name},
-                                {"latency_s", s}, {"roofline_s", roof}}
+    std::cout << nlohmann::json{{"op", a.op},
+                                {"sizes", call.sizes},
+                                {"gpu", gpu.name},
+                                {"latency_s", s},
+                                {"roofline_s", roof}}
                      .dump(1)
               << "\n";
     return;
   }
-  std::cout << fmt::format("{} {} on {}: {:.4g} ms (roofline {:.4g} ms)\n", a.op, a.sizes,
-                           gpu.name, s * 1e3, roof * 1e3);
+  std::cout << fmt::format("{} {} on {}: {:.4g} ms (roofline {:.4g} ms)\n", a.op, a.sizes, gpu.name,
+                           s * 1e3, roof * 1e3);
 }
 
 }  // namespace
@@ -178,6 +189,7 @@ void RegisterGpuOps(CLI::App& app) {
   fit->add_option("--data", args->data, "Tables folder (default data/neusight2025)");
   fit->add_option("--ops", args->ops, "Comma list of operators (default: all)");
   fit->add_option("-o,--output", args->out, "Model file to write")->required();
+  fit->add_flag("--no-cv", args->no_cv, "Skip the leave-one-GPU-out scores (field 'cv')");
   fit->callback([args] { RunFit(*args); });
 
   CLI::App* ev = cmd->add_subcommand(
@@ -188,8 +200,7 @@ void RegisterGpuOps(CLI::App& app) {
   ev->callback([args] { RunEvaluate(*args); });
 
   CLI::App* pr = cmd->add_subcommand("predict", "Latency of one operator call on a GPU");
-  pr->add_option("op", args->op, "Operator (linear, bmm, conv, ln, softmax, add, ...)")
-      ->required();
+  pr->add_option("op", args->op, "Operator (linear, bmm, conv, ln, softmax, add, ...)")->required();
   pr->add_option("sizes", args->sizes, "Sizes, comma separated (linear: B,M,N,K)")->required();
   pr->add_option("--gpu", args->gpu, "GPU name (data/hardware/gpus.json)")->required();
   pr->add_option("--model", args->model, "Model file from gpu-ops fit")->required();

@@ -33,8 +33,8 @@ const std::vector<OpInfo>& Ops() {
          {"B", "in_channels", "out_channels", "kernel_size", "input_size", "stride", "padding"}},
         {"ln", {"B", "H"}},
         {"softmax", {"B", "H"}}};
-    for (const char* e : {"add", "mul", "div", "pow", "addu", "mulu", "divu", "powu", "gelu",
-                          "relu", "tanh"}) {
+    for (const char* e :
+         {"add", "mul", "div", "pow", "addu", "mulu", "divu", "powu", "gelu", "relu", "tanh"}) {
       v.push_back({e, {"B", "H"}});
     }
     return v;
@@ -54,6 +54,9 @@ double Ceil(double a, double b) { return std::ceil(a / b); }
 
 double PeakFlops(const GpuSpec& g) { return g.fp32_tflops * 1e12; }
 double Bandwidth(const GpuSpec& g) { return g.memory_bandwidth_gbs * 1e9; }
+
+const char* const kFeatureNames[kGpuOpFeatures] = {"compute_share", "wave_fill", "inv_waves",
+                                                   "t0_share", "l2_share"};
 
 double Mape(const std::vector<double>& pred, const std::vector<double>& y) {
   double s = 0;
@@ -76,51 +79,96 @@ double Percentile(std::vector<double> v, double q) {
   return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
 }
 
-// The rows `idx` of `records` (all of one operator) as features and targets.
-struct Rows {
-  Eigen::MatrixXd X;
-  Eigen::VectorXd y;      // ln(latency / base)
-  std::vector<double> base, latency;
-};
+double WattsPerTflop(const GpuSpec& g) { return g.tdp_w / g.fp32_tflops; }
 
-Rows MakeRows(const std::vector<GpuOpRecord>& records, const std::vector<std::size_t>& idx,
-              const GpuTable& gpus, double t0) {
-  Rows r;
-  r.X.resize(static_cast<Eigen::Index>(idx.size()), 4);
-  r.y.resize(static_cast<Eigen::Index>(idx.size()));
-  for (std::size_t i = 0; i < idx.size(); ++i) {
-    const GpuOpRecord& rec = records[idx[i]];
-    double base = 0;
-    const std::vector<double> x = GpuOpFeatures(rec.call, gpus.Find(rec.gpu), t0, &base);
-    for (int j = 0; j < 4; ++j) r.X(static_cast<Eigen::Index>(i), j) = x[static_cast<std::size_t>(j)];
-    r.y[static_cast<Eigen::Index>(i)] = std::log(rec.latency_s / base);
-    r.base.push_back(base);
-    r.latency.push_back(rec.latency_s);
-  }
-  return r;
+double Share(double a, double c, double r) {
+  return a == 0 ? 1.0 : std::min(1.0, std::pow(c * r, a));
 }
 
-double T0Of(const std::vector<GpuOpRecord>& records, const std::vector<std::size_t>& idx) {
+// Fits one operator's predictor with candidate `cand` on rows `idx` (all of that operator).
+GpuOpPredictor FitWith(const std::string& op, const std::vector<GpuOpRecord>& records,
+                       const std::vector<std::size_t>& idx, const GpuTable& gpus,
+                       const GpuOpCandidate& cand, double min_std) {
+  GpuOpPredictor p;
+  p.op = op;
   std::vector<double> lat;
   for (std::size_t i : idx) lat.push_back(records[i].latency_s);
-  return Percentile(lat, 0.02);
+  p.t0_s = Percentile(lat, 0.02);
+  p.power_exponent = cand.power_exponent;
+  p.r_lo = std::numeric_limits<double>::infinity();
+  p.r_hi = 0;
+  // Per row: compute time at the full peak, memory time, r.
+  std::vector<double> tc1, tm, r;
+  for (std::size_t i : idx) {
+    const GpuSpec& g = gpus.Find(records[i].gpu);
+    const GpuOpWork w = WorkOf(records[i].call);
+    const double waves = std::ceil(w.tiles / g.sms);
+    tc1.push_back(waves * g.sms * w.tile_flops / PeakFlops(g));
+    tm.push_back(w.bytes / Bandwidth(g));
+    r.push_back(WattsPerTflop(g));
+    p.r_lo = std::min(p.r_lo, r.back());
+    p.r_hi = std::max(p.r_hi, r.back());
+  }
+  if (p.power_exponent != 0) {
+    // c: the grid value (41, log-spaced over 0.005..0.5 TFLOP/s per W) with the least mean
+    // |ln(latency / base)|.
+    double best = std::numeric_limits<double>::infinity();
+    for (int k = 0; k <= 40; ++k) {
+      const double c = 0.005 * std::pow(100.0, k / 40.0);
+      double err = 0;
+      for (std::size_t i = 0; i < idx.size(); ++i) {
+        const double base = p.t0_s + std::max(tc1[i] / Share(p.power_exponent, c, r[i]), tm[i]);
+        err += std::fabs(std::log(lat[i] / base));
+      }
+      if (err < best) {
+        best = err;
+        p.power_c = c;
+      }
+    }
+  }
+  const Eigen::Index n = static_cast<Eigen::Index>(idx.size());
+  Eigen::MatrixXd X(n, kGpuOpFeatures);
+  Eigen::VectorXd y(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const GpuOpRecord& rec = records[idx[static_cast<std::size_t>(i)]];
+    const GpuSpec& g = gpus.Find(rec.gpu);
+    double base = 0;
+    const std::vector<double> x = GpuOpFeatures(rec.call, g, p.t0_s, p.PowerShare(g), &base);
+    for (int j = 0; j < kGpuOpFeatures; ++j) X(i, j) = x[static_cast<std::size_t>(j)];
+    y[i] = std::log(rec.latency_s / base);
+  }
+  p.x_lo.assign(kGpuOpFeatures, 0);
+  p.x_hi.assign(kGpuOpFeatures, 0);
+  int widest = 0;
+  double widest_sd = -1;
+  for (int j = 0; j < kGpuOpFeatures; ++j) {
+    p.x_lo[static_cast<std::size_t>(j)] = X.col(j).minCoeff();
+    p.x_hi[static_cast<std::size_t>(j)] = X.col(j).maxCoeff();
+    const double mean = X.col(j).mean();
+    const double sd = std::sqrt((X.col(j).array() - mean).square().mean());
+    if (sd >= min_std) p.kept.push_back(j);
+    if (sd > widest_sd) {
+      widest_sd = sd;
+      widest = j;
+    }
+  }
+  if (p.kept.empty()) p.kept.push_back(widest);
+  Eigen::MatrixXd Xk(n, static_cast<Eigen::Index>(p.kept.size()));
+  for (std::size_t k = 0; k < p.kept.size(); ++k)
+    Xk.col(static_cast<Eigen::Index>(k)) = X.col(p.kept[k]);
+  p.f = regress::TrendKernelRidge(cand.f);
+  p.f.Fit(Xk, y);
+  return p;
 }
 
-// Fits f with `options` on rows `train` and returns the MAPE on rows `test`.
-double FitScore(const std::vector<GpuOpRecord>& records, const std::vector<std::size_t>& train,
-                const std::vector<std::size_t>& test, const GpuTable& gpus,
-                const regress::TrendKernelRidgeOptions& o, std::size_t max_rows) {
-  const std::vector<std::size_t> fit_rows = Spread(train, max_rows);
-  const double t0 = T0Of(records, fit_rows);
-  const Rows tr = MakeRows(records, fit_rows, gpus, t0);
-  regress::TrendKernelRidge f(o);
-  f.Fit(tr.X, tr.y);
-  const Rows te = MakeRows(records, test, gpus, t0);
-  const Eigen::VectorXd p = f.Predict(te.X);
-  std::vector<double> pred(te.latency.size());
-  for (std::size_t i = 0; i < pred.size(); ++i)
-    pred[i] = te.base[i] * std::exp(p[static_cast<Eigen::Index>(i)]);
-  return Mape(pred, te.latency);
+double MapeOf(const GpuOpPredictor& p, const std::vector<GpuOpRecord>& records,
+              const std::vector<std::size_t>& idx, const GpuTable& gpus) {
+  std::vector<double> pred, y;
+  for (std::size_t i : idx) {
+    pred.push_back(p.Predict(records[i].call, gpus.Find(records[i].gpu)));
+    y.push_back(records[i].latency_s);
+  }
+  return Mape(pred, y);
 }
 
 // Rows of `idx` grouped by GPU.
@@ -131,8 +179,8 @@ std::map<std::string, std::vector<std::size_t>> ByGpu(const std::vector<GpuOpRec
   return by;
 }
 
-// One operator's predictor from rows `idx` (all of that operator): options by leave-one-GPU-out
-// among their GPUs (the first grid entry when there is one GPU only).
+// One operator's predictor from rows `idx` (all of that operator): the candidate by
+// leave-one-GPU-out among their GPUs (the first candidate when there is one GPU only).
 GpuOpPredictor FitOp(const std::string& op, const std::vector<GpuOpRecord>& records,
                      const std::vector<std::size_t>& idx, const GpuTable& gpus,
                      const GpuOpModelOptions& options) {
@@ -148,26 +196,25 @@ GpuOpPredictor FitOp(const std::string& op, const std::vector<GpuOpRecord>& reco
         if (other.first != held.first)
           train.insert(train.end(), other.second.begin(), other.second.end());
       }
-      sum += FitScore(records, train, Spread(held.second, options.max_rows), gpus, options.grid[k],
-                      options.max_rows);
+      const GpuOpPredictor p = FitWith(op, records, Spread(train, options.max_rows), gpus,
+                                       options.grid[k], options.min_feature_std);
+      sum += MapeOf(p, records, Spread(held.second, options.max_rows), gpus);
     }
     const double score = sum / static_cast<double>(by.size());
-    scores.push_back({{"options", options.grid[k].ToJson()}, {"logo_mape_pct", score}});
+    scores.push_back({{"candidate", options.grid[k].ToJson()}, {"logo_mape_pct", score}});
     if (score < best_score) {
       best_score = score;
       best = k;
     }
   }
-  GpuOpPredictor p;
-  p.op = op;
   const std::vector<std::size_t> fit_rows = Spread(idx, options.max_rows);
-  p.t0_s = T0Of(records, fit_rows);
-  const Rows rows = MakeRows(records, fit_rows, gpus, p.t0_s);
-  p.f = regress::TrendKernelRidge(options.grid.at(best));
-  p.f.Fit(rows.X, rows.y);
+  GpuOpPredictor p =
+      FitWith(op, records, fit_rows, gpus, options.grid.at(best), options.min_feature_std);
   json trained = json::array();
   for (const auto& g : by) trained.push_back({{"gpu", g.first}, {"records", g.second.size()}});
-  p.cv = {{"grid", scores}, {"chosen", best}, {"trained_on", trained},
+  p.cv = {{"grid", scores},
+          {"chosen", best},
+          {"trained_on", trained},
           {"rows_fitted", fit_rows.size()}};
   return p;
 }
@@ -209,8 +256,9 @@ GpuOpWork WorkOf(const GpuOpCall& c) {
   } else if (conv) {
     const double b = s[0], ci = s[1], co = s[2], k = s[3], h = s[4], st = s[5], p = s[6];
     if (k > h + 2 * p) {
-      throw std::runtime_error(fmt::format("conv: the kernel ({}) is larger than the padded input ({})",
-                                           c.sizes[3], c.sizes[4] + 2 * c.sizes[6]));
+      throw std::runtime_error(
+          fmt::format("conv: the kernel ({}) is larger than the padded input ({})", c.sizes[3],
+                      c.sizes[4] + 2 * c.sizes[6]));
     }
     const double ho = std::floor((h + 2 * p - k) / st) + 1;
     w.flops = 2 * b * co * ho * ho * ci * k * k;
@@ -233,39 +281,61 @@ double RooflineSeconds(const GpuOpWork& w, const GpuSpec& gpu) {
   return std::max(w.flops / PeakFlops(gpu), w.bytes / Bandwidth(gpu));
 }
 
-std::vector<double> GpuOpFeatures(const GpuOpCall& c, const GpuSpec& gpu, double t0_s,
+std::vector<double> GpuOpFeatures(const GpuOpCall& c, const GpuSpec& gpu, double t0_s, double s,
                                   double* base_s) {
+  if (!gpu.l2_cache_mb) {
+    throw std::runtime_error(
+        fmt::format("GPU '{}': field 'l2_cache_mb' is needed by the GPU operator model "
+                    "(data/hardware/gpus.json)",
+                    gpu.name));
+  }
   const GpuOpWork w = WorkOf(c);
   const double sms = gpu.sms;
   const double waves = std::ceil(w.tiles / sms);
-  const double t_c = waves * sms * w.tile_flops / PeakFlops(gpu);
+  const double t_c = waves * sms * w.tile_flops / (s * PeakFlops(gpu));
   const double t_m = w.bytes / Bandwidth(gpu);
   const double base = t0_s + std::max(t_c, t_m);
+  const double l2 = *gpu.l2_cache_mb * 1048576.0;
   if (base_s) *base_s = base;
-  return {t_c / (t_c + t_m), w.tiles / (waves * sms), 1.0 / waves, t0_s / base};
+  return {t_c / (t_c + t_m), w.tiles / (waves * sms), 1.0 / waves, t0_s / base,
+          w.bytes / (w.bytes + l2)};
 }
 
-std::vector<regress::TrendKernelRidgeOptions> GpuOpModelOptions::DefaultGrid() {
-  std::vector<regress::TrendKernelRidgeOptions> grid;
-  for (int degree : {1, 2}) {
-    for (bool kernel : {false, true}) {
-      regress::TrendKernelRidgeOptions o;
-      o.degree = degree;
-      o.ridge_alpha = 1.0;
-      o.use_kernel = kernel;
-      o.kernel_alpha = 0.1;
-      o.gamma = 0.1;
-      grid.push_back(o);
+json GpuOpCandidate::ToJson() const {
+  return {{"power_exponent", power_exponent}, {"f", f.ToJson()}};
+}
+
+std::vector<GpuOpCandidate> GpuOpModelOptions::DefaultGrid() {
+  std::vector<GpuOpCandidate> grid;
+  for (double a : {0.0, 1.0}) {
+    for (int degree : {1, 2}) {
+      for (bool kernel : {false, true}) {
+        GpuOpCandidate c;
+        c.power_exponent = a;
+        c.f.degree = degree;
+        c.f.ridge_alpha = 1.0;
+        c.f.use_kernel = kernel;
+        c.f.kernel_alpha = 0.1;
+        c.f.gamma = 0.1;
+        grid.push_back(c);
+      }
     }
   }
   return grid;
 }
 
+double GpuOpPredictor::PowerShare(const GpuSpec& gpu) const {
+  return Share(power_exponent, power_c, std::clamp(WattsPerTflop(gpu), r_lo, r_hi));
+}
+
 double GpuOpPredictor::Predict(const GpuOpCall& c, const GpuSpec& gpu) const {
   double base = 0;
-  const std::vector<double> x = GpuOpFeatures(c, gpu, t0_s, &base);
-  Eigen::MatrixXd X(1, 4);
-  for (int j = 0; j < 4; ++j) X(0, j) = x[static_cast<std::size_t>(j)];
+  const std::vector<double> x = GpuOpFeatures(c, gpu, t0_s, PowerShare(gpu), &base);
+  Eigen::MatrixXd X(1, static_cast<Eigen::Index>(kept.size()));
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    const auto j = static_cast<std::size_t>(kept[k]);
+    X(0, static_cast<Eigen::Index>(k)) = std::clamp(x[j], x_lo[j], x_hi[j]);
+  }
   return base * std::exp(f.Predict(X)[0]);
 }
 
@@ -273,9 +343,14 @@ GpuOpModel GpuOpModel::Fit(const std::vector<GpuOpRecord>& records, const GpuTab
                            const GpuOpModelOptions& options) {
   if (options.grid.empty()) throw std::runtime_error("GpuOpModel::Fit: empty options grid");
   if (options.max_rows < 10) throw std::runtime_error("GpuOpModel::Fit: max_rows must be >= 10");
+  for (const GpuOpCandidate& c : options.grid) {
+    if (c.power_exponent != 0 && c.power_exponent != 1)
+      throw std::runtime_error("GpuOpModel::Fit: power_exponent must be 0 or 1");
+  }
   std::map<std::string, std::vector<std::size_t>> by_op;
+  std::set<std::string> names;
   for (std::size_t i = 0; i < records.size(); ++i) {
-    gpus.Find(records[i].gpu);
+    names.insert(gpus.Find(records[i].gpu).name);
     by_op[records[i].call.op].push_back(i);
   }
   GpuOpModel m;
@@ -284,6 +359,7 @@ GpuOpModel GpuOpModel::Fit(const std::vector<GpuOpRecord>& records, const GpuTab
     if (it != by_op.end()) m.predictors_.push_back(FitOp(op, records, it->second, gpus, options));
   }
   if (m.predictors_.empty()) throw std::runtime_error("GpuOpModel::Fit: no records");
+  m.hardware = {{"fitted_on", names}};
   return m;
 }
 
@@ -297,41 +373,85 @@ double GpuOpModel::Predict(const GpuOpCall& c, const GpuSpec& gpu) const {
   for (const GpuOpPredictor& p : predictors_) {
     if (p.op == c.op) return p.Predict(c, gpu);
   }
-  throw std::runtime_error(fmt::format("no model for operator '{}'{}", c.op,
-                                       where_.empty() ? "" : " in " + where_));
+  throw std::runtime_error(
+      fmt::format("no model for operator '{}'{}", c.op, where_.empty() ? "" : " in " + where_));
 }
 
 json GpuOpModel::ToJson() const {
   json ops = json::object();
   for (const GpuOpPredictor& p : predictors_) {
-    ops[p.op] = {{"t0_s", p.t0_s}, {"model", p.f.ToJson()}, {"cv", p.cv}};
+    json kept = json::array();
+    for (int j : p.kept) kept.push_back(kFeatureNames[j]);
+    ops[p.op] = {{"t0_s", p.t0_s},
+                 {"power_exponent", p.power_exponent},
+                 {"power_c", p.power_c},
+                 {"w_per_tflop_range", {p.r_lo, p.r_hi}},
+                 {"feature_lo", p.x_lo},
+                 {"feature_hi", p.x_hi},
+                 {"kept_features", kept},
+                 {"model", p.f.ToJson()},
+                 {"cv", p.cv}};
   }
-  return {{"kind", kKind},
-          {"format_version", kFormatVersion},
-          {"unit", "s"},
-          {"description",
-           "GPU operator latency (float32) from a GPU's specs: base = t0 + max(whole-wave compute "
-           "at FP32 peak, bytes at memory bandwidth), times exp(f(dimensionless features)); "
-           "include/joulecast/predict/gpu_op_model.h"},
-          {"source",
-           "data/neusight2025 (Lee et al., NeuSight, ASPLOS 2025; MIT licence): PyTorch 2.1, "
-           "CUDA 12.1, TF32 off"},
-          {"ops", ops}};
+  json features = json::array();
+  for (const char* f : kFeatureNames) features.push_back(f);
+  return {
+      {"kind", kKind},
+      {"format_version", kFormatVersion},
+      {"unit", "s"},
+      {"description",
+       "GPU operator latency (float32) from a GPU's specs: base = t0 + max(whole-wave compute "
+       "at s times the FP32 peak, s = min(1, (c*TDP/peak)^a), bytes at memory bandwidth), "
+       "times exp(f(clamped dimensionless features)); include/joulecast/predict/gpu_op_model.h"},
+      {"features", features},
+      {"hardware", hardware},
+      {"cv", cv},
+      {"ops", ops}};
 }
 
+namespace {
+
+double NumberField(const json& v, const char* field, const std::string& at, bool positive) {
+  if (!v.contains(field) || !v[field].is_number() || !std::isfinite(v[field].get<double>()) ||
+      (positive ? !(v[field].get<double>() > 0) : v[field].get<double>() < 0)) {
+    throw std::runtime_error(
+        fmt::format("{}: field '{}' must be a number {} 0", at, field, positive ? ">" : ">="));
+  }
+  return v[field].get<double>();
+}
+
+std::vector<double> UnitVector(const json& v, const char* field, const std::string& at) {
+  if (!v.contains(field) || !v[field].is_array() || v[field].size() != kGpuOpFeatures)
+    throw std::runtime_error(fmt::format("{}: field '{}' must be an array of {} numbers in [0, 1]",
+                                         at, field, kGpuOpFeatures));
+  std::vector<double> out;
+  for (const json& e : v[field]) {
+    if (!e.is_number() || !(e.get<double>() >= 0) || !(e.get<double>() <= 1))
+      throw std::runtime_error(fmt::format(
+          "{}: field '{}' must be an array of {} numbers in [0, 1]", at, field, kGpuOpFeatures));
+    out.push_back(e.get<double>());
+  }
+  return out;
+}
+
+}  // namespace
+
 GpuOpModel GpuOpModel::FromJson(const json& j, const std::string& where) {
-  if (!j.is_object() || j.value("kind", "") != kKind) {
-    throw std::runtime_error(fmt::format("{}: not a GPU operator model (kind must be '{}')",
-                                         where, kKind));
+  if (!j.is_object() || !j.contains("kind") || !j["kind"].is_string() ||
+      j["kind"].get<std::string>() != kKind) {
+    throw std::runtime_error(
+        fmt::format("{}: not a GPU operator model (field 'kind' must be '{}')", where, kKind));
   }
   if (!j.contains("format_version") || !j["format_version"].is_number_integer() ||
-      j["format_version"].get<int>() < 1 || j["format_version"].get<int>() > kFormatVersion) {
-    throw std::runtime_error(fmt::format("{}: format_version must be 1..{}", where, kFormatVersion));
+      j["format_version"].get<int>() != kFormatVersion) {
+    throw std::runtime_error(
+        fmt::format("{}: field 'format_version' must be {}", where, kFormatVersion));
   }
   if (!j.contains("ops") || !j["ops"].is_object() || j["ops"].empty())
     throw std::runtime_error(fmt::format("{}: field 'ops' must be a non-empty object", where));
   GpuOpModel m;
   m.where_ = where;
+  m.hardware = j.value("hardware", json::object());
+  m.cv = j.value("cv", json::array());
   for (const auto& [op, v] : j["ops"].items()) {
     const std::string at = fmt::format("{}: ops.{}", where, op);
     try {
@@ -339,29 +459,50 @@ GpuOpModel GpuOpModel::FromJson(const json& j, const std::string& where) {
     } catch (const std::exception& e) {
       throw std::runtime_error(at + ": " + e.what());
     }
-    if (!v.is_object() || !v.contains("t0_s") || !v["t0_s"].is_number() ||
-        !(v["t0_s"].get<double>() > 0) || !std::isfinite(v["t0_s"].get<double>()))
-      throw std::runtime_error(at + ": field 't0_s' must be a number > 0");
+    if (!v.is_object()) throw std::runtime_error(at + ": must be an object");
     GpuOpPredictor p;
     p.op = op;
-    p.t0_s = v["t0_s"].get<double>();
+    p.t0_s = NumberField(v, "t0_s", at, true);
+    p.power_exponent = NumberField(v, "power_exponent", at, false);
+    if (p.power_exponent != 0 && p.power_exponent != 1)
+      throw std::runtime_error(at + ": field 'power_exponent' must be 0 or 1");
+    p.power_c = NumberField(v, "power_c", at, true);
+    const json& r = v.contains("w_per_tflop_range") ? v["w_per_tflop_range"] : json();
+    if (!r.is_array() || r.size() != 2 || !r[0].is_number() || !r[1].is_number() ||
+        !(r[0].get<double>() > 0) || !(r[1].get<double>() >= r[0].get<double>()) ||
+        !std::isfinite(r[1].get<double>()))
+      throw std::runtime_error(at + ": field 'w_per_tflop_range' must be [lo, hi], 0 < lo <= hi");
+    p.r_lo = r[0].get<double>();
+    p.r_hi = r[1].get<double>();
+    p.x_lo = UnitVector(v, "feature_lo", at);
+    p.x_hi = UnitVector(v, "feature_hi", at);
+    if (!v.contains("kept_features") || !v["kept_features"].is_array() ||
+        v["kept_features"].empty())
+      throw std::runtime_error(at + ": field 'kept_features' must be a non-empty array of names");
+    for (const json& name : v["kept_features"]) {
+      const auto* it = std::find_if(std::begin(kFeatureNames), std::end(kFeatureNames),
+                                    [&](const char* f) { return name.is_string() && name == f; });
+      if (it == std::end(kFeatureNames))
+        throw std::runtime_error(
+            fmt::format("{}: field 'kept_features': unknown feature {}; known: {}", at, name.dump(),
+                        fmt::join(kFeatureNames, ", ")));
+      p.kept.push_back(static_cast<int>(it - std::begin(kFeatureNames)));
+    }
     try {
       p.f = regress::TrendKernelRidge::FromJson(v.at("model"));
     } catch (const std::exception& e) {
       throw std::runtime_error(at + ".model: " + e.what());
     }
-    if (p.f.n_features() != 4)
-      throw std::runtime_error(at + ".model: expected 4 features, got " +
-                               std::to_string(p.f.n_features()));
+    if (p.f.n_features() != static_cast<Eigen::Index>(p.kept.size()))
+      throw std::runtime_error(fmt::format("{}.model: expected {} features (kept_features), got {}",
+                                           at, p.kept.size(), p.f.n_features()));
     p.cv = v.value("cv", json::object());
     m.predictors_.push_back(std::move(p));
   }
   return m;
 }
 
-GpuOpModel GpuOpModel::Load(const std::string& path) {
-  return FromJson(ReadJsonFile(path), path);
-}
+GpuOpModel GpuOpModel::Load(const std::string& path) { return FromJson(ReadJsonFile(path), path); }
 
 std::vector<GpuOpRecord> LoadNeuSightTable(const std::string& path, const GpuTable& gpus) {
   std::ifstream in(path);
@@ -376,8 +517,8 @@ std::vector<GpuOpRecord> LoadNeuSightTable(const std::string& path, const GpuTab
   while (auto row = reader.Next()) {
     const std::string at = fmt::format("{}:{}", path, row->line);
     if (row->fields.size() != header.size()) {
-      throw std::runtime_error(fmt::format("{}: {} fields, the header has {}", at,
-                                           row->fields.size(), header.size()));
+      throw std::runtime_error(
+          fmt::format("{}: {} fields, the header has {}", at, row->fields.size(), header.size()));
     }
     GpuOpRecord r;
     r.line = row->line;
@@ -423,6 +564,18 @@ std::vector<GpuOpScore> LeaveOneGpuOut(const std::vector<GpuOpRecord>& records,
     }
   }
   return scores;
+}
+
+json GpuOpScoresJson(const std::vector<GpuOpScore>& scores) {
+  json j = json::array();
+  for (const GpuOpScore& s : scores) {
+    j.push_back({{"op", s.op},
+                 {"gpu", s.gpu},
+                 {"n", s.n},
+                 {"mape_pct", s.mape},
+                 {"roofline_mape_pct", s.roofline_mape}});
+  }
+  return j;
 }
 
 std::vector<GpuOpScore> ScoreGpuOps(const GpuOpModel& model,

@@ -1,6 +1,7 @@
 // GPU operator latency from a GPU's specification sheet: one model per operator, fitted on
 // measurements of a few GPUs (data/neusight2025: NeuSight's public tables), that predicts any GPU
-// of data/hardware/gpus.json from its SM count, FP32 peak and memory bandwidth.
+// of data/hardware/gpus.json from its SM count, FP32 peak, memory bandwidth, L2 size and board
+// power (TDP).
 //
 // Operators and their sizes (as the tables give them, float32):
 //   linear  B, M, N, K      (B·M)×K by K×N (a weight shared by the batch)
@@ -16,25 +17,40 @@
 // products (implicit GEMM for conv: B·Ho² rows by out_channels), one per row for ln and
 // softmax, 1024 elements for element-wise ops; tile_flops is one tile's flops.
 //
-// The roofline (the baseline this model is judged against): max(flops / peak, bytes / bandwidth).
+// The roofline (the baseline this model is judged against): max(flops / peak, bytes / bandwidth),
+// peak = fp32_tflops·1e12 FLOP/s, bandwidth = memory_bandwidth_gbs·1e9 B/s.
 //
 // The model (per operator): with waves = ceil(tiles / SMs),
-//   t_c  = waves · SMs · tile_flops / peak      compute, whole waves (a partial wave costs one)
-//   t_m  = bytes / bandwidth                    memory
-//   base = t0 + max(t_c, t_m)                   t0: the operator's fixed cost (launch and
-//                                               synchronisation), the 2nd percentile of the
-//                                               training latencies
-//   latency = base · exp(f(x)),  x = [ln(t_c/t_m), ln(tiles/(waves·SMs)), ln(tiles/SMs),
-//                                     ln(base/t0)]
-// f is a TrendKernelRidge (regress/trend_kernel_ridge.h). Every feature is a ratio, so GPUs
-// enter only through the roofline terms: a model fitted on four GPUs has no GPU-specific inputs
-// to extrapolate in. f's options are chosen per operator by leave-one-GPU-out cross-validation
-// on the training GPUs (MAPE of latency), never a random split.
+//   r    = clamp(tdp_w / fp32_tflops, r_lo, r_hi)   W per peak TFLOP/s, bounded to the range of
+//                                                   the GPUs fitted on
+//   s    = min(1, (c·r)^a)                          the share of the FP32 peak the power budget
+//                                                   sustains; a in {0, 1} (0: s = 1) is chosen
+//                                                   by leave-one-GPU-out, c (TFLOP/s per W) is
+//                                                   fitted (grid search, mean |ln(latency/base)|)
+//   t_c  = waves · SMs · tile_flops / (s · peak)    compute, whole waves (a partial wave costs one)
+//   t_m  = bytes / bandwidth                        memory
+//   base = t0 + max(t_c, t_m)                       t0: the operator's fixed cost (launch and
+//                                                   synchronisation), the 2nd percentile of the
+//                                                   training latencies
+//   latency = base · exp(f(x)),
+//   x = [t_c/(t_c+t_m), tiles/(waves·SMs), 1/waves, t0/base, bytes/(bytes + L2 bytes)]
+// Every feature lies in [0, 1] and is a ratio, so GPUs enter only through the terms above. Before
+// f sees them, features are clamped to the range seen in fitting (a fold never extrapolates
+// f's polynomial trend), and a feature whose standard deviation in the fitted rows is below
+// min_feature_std is dropped (a near-constant feature, standardised, would blow up a degree-2
+// trend on a GPU where it moves). f is a TrendKernelRidge (regress/trend_kernel_ridge.h) on the
+// kept features, target ln(latency/base). (a, f's options) are chosen per operator by
+// leave-one-GPU-out cross-validation on the training GPUs (mean of per-GPU MAPE of latency),
+// never a random split.
 //
-// Units: seconds. Errors (std::runtime_error): "unknown GPU operator 'lin'; known: ...",
-// "linear: expected 4 sizes (B, M, N, K), got 3", "conv: sizes must be >= 1 (padding >= 0)",
-// "conv: the kernel (7) is larger than the padded input (5)", "no model for operator 'conv' in
-// models/x.json", and the file/field errors of FromJson and LoadNeuSightTable ("path:12: ...").
+// Units: seconds, FLOP, bytes. Errors (std::runtime_error), one line each:
+//   "unknown GPU operator 'lin'; known: ...", "linear: expected 4 sizes (B, M, N, K), got 3",
+//   "conv: size padding = -1 must be >= 0 and <= 2^40", "conv: the kernel (7) is larger than the
+//   padded input (5)", "GPU 'GTX 1050': field 'l2_cache_mb' is needed by the GPU operator model
+//   (data/hardware/gpus.json)", "no model for operator 'conv' in models/x.json", FromJson's
+//   "path: ops.linear: field 'c' must be a number > 0" (file, then field), and
+//   LoadNeuSightTable's "path:12: ..." (file, line). Unknown GPUs are GpuTable::Find's error
+//   (with the closest names).
 #pragma once
 
 #include <cstdint>
@@ -68,30 +84,51 @@ const std::vector<std::string>& GpuOps();
 GpuOpWork WorkOf(const GpuOpCall& c);
 double RooflineSeconds(const GpuOpWork& w, const GpuSpec& gpu);
 
-struct GpuOpModelOptions {
-  // Rows a fit uses at most (a deterministic spread over the GPUs and the table's order): kernel
-  // ridge is quadratic in them, and the tables hold up to 87,623 rows per operator.
-  std::size_t max_rows = 1000;
-  // Candidate options of f, chosen by leave-one-GPU-out MAPE among the training GPUs.
-  std::vector<regress::TrendKernelRidgeOptions> grid = DefaultGrid();
-  static std::vector<regress::TrendKernelRidgeOptions> DefaultGrid();
+// One candidate of the leave-one-GPU-out choice: the power exponent a and f's options.
+struct GpuOpCandidate {
+  double power_exponent = 0;  // a: 0 (no power term) or 1
+  regress::TrendKernelRidgeOptions f;
+  nlohmann::json ToJson() const;
 };
+
+struct GpuOpModelOptions {
+  // Rows a fit uses at most (a deterministic spread over the table's order, which keeps every
+  // GPU's share): kernel ridge is cubic in them, and the tables hold up to 87,623 rows per
+  // operator.
+  std::size_t max_rows = 1000;
+  // Features whose standard deviation in the fitted rows is below this are dropped (all
+  // features lie in [0, 1]).
+  double min_feature_std = 0.02;
+  // Candidates, chosen per operator by leave-one-GPU-out MAPE among the training GPUs.
+  std::vector<GpuOpCandidate> grid = DefaultGrid();
+  // a in {0, 1} × degree in {1, 2} × kernel off/on (ridge_alpha 1, kernel_alpha 0.1, gamma 0.1).
+  static std::vector<GpuOpCandidate> DefaultGrid();
+};
+
+constexpr int kGpuOpFeatures = 5;
 
 // One operator's model.
 struct GpuOpPredictor {
   std::string op;
   double t0_s = 0;
+  double power_exponent = 0;       // a
+  double power_c = 1;              // c, TFLOP/s per W (unused when a = 0)
+  double r_lo = 0, r_hi = 0;       // clamp of tdp_w / fp32_tflops (W per TFLOP/s)
+  std::vector<double> x_lo, x_hi;  // clamp of each feature (kGpuOpFeatures)
+  std::vector<int> kept;           // the features f sees, in order
   regress::TrendKernelRidge f;
   nlohmann::json cv = nlohmann::json::object();  // the grid's scores, the GPUs fitted on
 
-  // base(call, gpu) · exp(f(x)).
+  // base(call, gpu) · exp(f(clamped x)).
   double Predict(const GpuOpCall& c, const GpuSpec& gpu) const;
+  // s of the model above for `gpu` (1 when a = 0).
+  double PowerShare(const GpuSpec& gpu) const;
 };
 
 class GpuOpModel {
  public:
   static constexpr const char* kKind = "joulecast_gpu_op_model";
-  static constexpr int kFormatVersion = 1;
+  static constexpr int kFormatVersion = 2;
 
   // One predictor per operator that has records; each record's GPU must be in `gpus`.
   static GpuOpModel Fit(const std::vector<GpuOpRecord>& records, const GpuTable& gpus,
@@ -99,6 +136,11 @@ class GpuOpModel {
   double Predict(const GpuOpCall& c, const GpuSpec& gpu) const;
   bool Has(const std::string& op) const;
   const std::vector<GpuOpPredictor>& predictors() const { return predictors_; }
+
+  // Provenance (the "hardware" block: GPUs fitted on, source, licence) and the leave-one-GPU-out
+  // scores written with the model; both are free-form JSON kept through ToJson/FromJson.
+  nlohmann::json hardware = nlohmann::json::object();
+  nlohmann::json cv = nlohmann::json::array();
 
   nlohmann::json ToJson() const;
   static GpuOpModel FromJson(const nlohmann::json& j, const std::string& where);
@@ -109,8 +151,9 @@ class GpuOpModel {
   std::string where_;
 };
 
-// The features x of one call on one GPU, and base (see above); exposed for tests.
-std::vector<double> GpuOpFeatures(const GpuOpCall& c, const GpuSpec& gpu, double t0_s,
+// The unclamped features x of one call on one GPU with power share `s` (see above), and base.
+// Throws when `gpu` lacks l2_cache_mb.
+std::vector<double> GpuOpFeatures(const GpuOpCall& c, const GpuSpec& gpu, double t0_s, double s,
                                   double* base_s);
 
 // A table of data/neusight2025 (op, gpu, sizes..., latency_ms). Throws "path:line: ..." for a
@@ -129,7 +172,8 @@ struct GpuOpScore {
 std::vector<GpuOpScore> LeaveOneGpuOut(const std::vector<GpuOpRecord>& records,
                                        const GpuTable& gpus, const GpuOpModelOptions& options = {});
 // A fitted model on other records (a test set), per operator and GPU.
-std::vector<GpuOpScore> ScoreGpuOps(const GpuOpModel& model, const std::vector<GpuOpRecord>& records,
-                                    const GpuTable& gpus);
+std::vector<GpuOpScore> ScoreGpuOps(const GpuOpModel& model,
+                                    const std::vector<GpuOpRecord>& records, const GpuTable& gpus);
+nlohmann::json GpuOpScoresJson(const std::vector<GpuOpScore>& scores);
 
 }  // namespace joulecast
