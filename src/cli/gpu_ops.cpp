@@ -100,6 +100,9 @@ nlohmann::json Provenance(const GpuOpModel& m, const std::string& dir) {
   h["source_path"] = (std::filesystem::path(dir) / "train").string();
   h["measured"] = "PyTorch 2.1, CUDA 12.1, float32 (TF32 off), latency from CUDA events";
   h["gpu_specs"] = "data/hardware/gpus.json";
+  h["note"] =
+      "conv was measured on the A100 PCIe 80GB, every other operator on the A100 PCIe 40GB; the "
+      "test tables' L4 (and the A100 PCIe 80GB, except for conv) have no training rows";
   return h;
 }
 
@@ -113,6 +116,12 @@ void RunFit(const GpuOpsArgs& a) {
   WriteFileAtomically(a.out, m.ToJson().dump(1) + "\n");
   std::cout << fmt::format("{}: {} operators from {} records{}\n", a.out, m.predictors().size(),
                            records.size(), a.no_cv ? "" : ", leave-one-GPU-out scores in 'cv'");
+  for (const GpuOpPredictor& p : m.predictors()) {
+    const auto& o = p.f.options();
+    std::cout << fmt::format("  {:<8} power {:<13} c {:<9.4g} degree {} kernel {:<3} features {}\n",
+                             p.op, p.power, p.power_c, o.degree, o.use_kernel ? "on" : "off",
+                             p.kept.size());
+  }
 }
 
 void RunEvaluate(const GpuOpsArgs& a) {

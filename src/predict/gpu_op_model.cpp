@@ -79,10 +79,19 @@ double Percentile(std::vector<double> v, double q) {
   return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
 }
 
-double WattsPerTflop(const GpuSpec& g) { return g.tdp_w / g.fp32_tflops; }
+const char* const kPowerTerms[] = {"none", "tdp_per_tflop", "tdp"};
 
-double Share(double a, double c, double r) {
-  return a == 0 ? 1.0 : std::min(1.0, std::pow(c * r, a));
+bool KnownPowerTerm(const std::string& t) {
+  return std::find(std::begin(kPowerTerms), std::end(kPowerTerms), t) != std::end(kPowerTerms);
+}
+
+// q of the power term: W per peak TFLOP/s, or W.
+double PowerQ(const std::string& term, const GpuSpec& g) {
+  return term == "tdp" ? g.tdp_w : g.tdp_w / g.fp32_tflops;
+}
+
+double Share(const std::string& term, double c, double q) {
+  return term == "none" ? 1.0 : std::min(1.0, c * q);
 }
 
 // Fits one operator's predictor with candidate `cand` on rows `idx` (all of that operator).
@@ -94,7 +103,7 @@ GpuOpPredictor FitWith(const std::string& op, const std::vector<GpuOpRecord>& re
   std::vector<double> lat;
   for (std::size_t i : idx) lat.push_back(records[i].latency_s);
   p.t0_s = Percentile(lat, 0.02);
-  p.power_exponent = cand.power_exponent;
+  p.power = cand.power;
   p.r_lo = std::numeric_limits<double>::infinity();
   p.r_hi = 0;
   // Per row: compute time at the full peak, memory time, r.
@@ -105,19 +114,19 @@ GpuOpPredictor FitWith(const std::string& op, const std::vector<GpuOpRecord>& re
     const double waves = std::ceil(w.tiles / g.sms);
     tc1.push_back(waves * g.sms * w.tile_flops / PeakFlops(g));
     tm.push_back(w.bytes / Bandwidth(g));
-    r.push_back(WattsPerTflop(g));
+    r.push_back(PowerQ(p.power, g));
     p.r_lo = std::min(p.r_lo, r.back());
     p.r_hi = std::max(p.r_hi, r.back());
   }
-  if (p.power_exponent != 0) {
+  if (p.power != "none") {
     // c: the grid value (41, log-spaced over 0.005..0.5 TFLOP/s per W) with the least mean
     // |ln(latency / base)|.
     double best = std::numeric_limits<double>::infinity();
     for (int k = 0; k <= 40; ++k) {
-      const double c = 0.005 * std::pow(100.0, k / 40.0);
+      const double c = 0.25 / p.r_hi * std::pow(16.0 * p.r_hi / p.r_lo, k / 40.0);
       double err = 0;
       for (std::size_t i = 0; i < idx.size(); ++i) {
-        const double base = p.t0_s + std::max(tc1[i] / Share(p.power_exponent, c, r[i]), tm[i]);
+        const double base = p.t0_s + std::max(tc1[i] / Share(p.power, c, r[i]), tm[i]);
         err += std::fabs(std::log(lat[i] / base));
       }
       if (err < best) {
@@ -301,17 +310,15 @@ std::vector<double> GpuOpFeatures(const GpuOpCall& c, const GpuSpec& gpu, double
           w.bytes / (w.bytes + l2)};
 }
 
-json GpuOpCandidate::ToJson() const {
-  return {{"power_exponent", power_exponent}, {"f", f.ToJson()}};
-}
+json GpuOpCandidate::ToJson() const { return {{"power", power}, {"f", f.ToJson()}}; }
 
 std::vector<GpuOpCandidate> GpuOpModelOptions::DefaultGrid() {
   std::vector<GpuOpCandidate> grid;
-  for (double a : {0.0, 1.0}) {
+  for (const char* a : kPowerTerms) {
     for (int degree : {1, 2}) {
       for (bool kernel : {false, true}) {
         GpuOpCandidate c;
-        c.power_exponent = a;
+        c.power = a;
         c.f.degree = degree;
         c.f.ridge_alpha = 1.0;
         c.f.use_kernel = kernel;
@@ -325,7 +332,7 @@ std::vector<GpuOpCandidate> GpuOpModelOptions::DefaultGrid() {
 }
 
 double GpuOpPredictor::PowerShare(const GpuSpec& gpu) const {
-  return Share(power_exponent, power_c, std::clamp(WattsPerTflop(gpu), r_lo, r_hi));
+  return Share(power, power_c, std::clamp(PowerQ(power, gpu), r_lo, r_hi));
 }
 
 double GpuOpPredictor::Predict(const GpuOpCall& c, const GpuSpec& gpu) const {
@@ -344,8 +351,9 @@ GpuOpModel GpuOpModel::Fit(const std::vector<GpuOpRecord>& records, const GpuTab
   if (options.grid.empty()) throw std::runtime_error("GpuOpModel::Fit: empty options grid");
   if (options.max_rows < 10) throw std::runtime_error("GpuOpModel::Fit: max_rows must be >= 10");
   for (const GpuOpCandidate& c : options.grid) {
-    if (c.power_exponent != 0 && c.power_exponent != 1)
-      throw std::runtime_error("GpuOpModel::Fit: power_exponent must be 0 or 1");
+    if (!KnownPowerTerm(c.power))
+      throw std::runtime_error(fmt::format("GpuOpModel::Fit: unknown power term '{}'; known: {}",
+                                           c.power, fmt::join(kPowerTerms, ", ")));
   }
   std::map<std::string, std::vector<std::size_t>> by_op;
   std::set<std::string> names;
@@ -383,9 +391,9 @@ json GpuOpModel::ToJson() const {
     json kept = json::array();
     for (int j : p.kept) kept.push_back(kFeatureNames[j]);
     ops[p.op] = {{"t0_s", p.t0_s},
-                 {"power_exponent", p.power_exponent},
+                 {"power", p.power},
                  {"power_c", p.power_c},
-                 {"w_per_tflop_range", {p.r_lo, p.r_hi}},
+                 {"power_q_range", {p.r_lo, p.r_hi}},
                  {"feature_lo", p.x_lo},
                  {"feature_hi", p.x_hi},
                  {"kept_features", kept},
@@ -463,15 +471,17 @@ GpuOpModel GpuOpModel::FromJson(const json& j, const std::string& where) {
     GpuOpPredictor p;
     p.op = op;
     p.t0_s = NumberField(v, "t0_s", at, true);
-    p.power_exponent = NumberField(v, "power_exponent", at, false);
-    if (p.power_exponent != 0 && p.power_exponent != 1)
-      throw std::runtime_error(at + ": field 'power_exponent' must be 0 or 1");
+    if (!v.contains("power") || !v["power"].is_string() ||
+        !KnownPowerTerm(v["power"].get<std::string>()))
+      throw std::runtime_error(
+          fmt::format("{}: field 'power' must be one of: {}", at, fmt::join(kPowerTerms, ", ")));
+    p.power = v["power"].get<std::string>();
     p.power_c = NumberField(v, "power_c", at, true);
-    const json& r = v.contains("w_per_tflop_range") ? v["w_per_tflop_range"] : json();
+    const json& r = v.contains("power_q_range") ? v["power_q_range"] : json();
     if (!r.is_array() || r.size() != 2 || !r[0].is_number() || !r[1].is_number() ||
         !(r[0].get<double>() > 0) || !(r[1].get<double>() >= r[0].get<double>()) ||
         !std::isfinite(r[1].get<double>()))
-      throw std::runtime_error(at + ": field 'w_per_tflop_range' must be [lo, hi], 0 < lo <= hi");
+      throw std::runtime_error(at + ": field 'power_q_range' must be [lo, hi], 0 < lo <= hi");
     p.r_lo = r[0].get<double>();
     p.r_hi = r[1].get<double>();
     p.x_lo = UnitVector(v, "feature_lo", at);

@@ -140,9 +140,9 @@ TEST(GpuOpModelTest, FitRecoversAKnownLawOnAHeldOutGpu) {
   }
   GpuOpModelOptions o;
   o.grid.clear();
-  for (double a : {0.0, 1.0}) {
+  for (const char* a : {"none", "tdp_per_tflop"}) {
     GpuOpCandidate c;
-    c.power_exponent = a;
+    c.power = a;
     c.f.degree = 1;
     c.f.use_kernel = false;
     o.grid.push_back(c);
@@ -150,7 +150,7 @@ TEST(GpuOpModelTest, FitRecoversAKnownLawOnAHeldOutGpu) {
   const GpuOpModel m = GpuOpModel::Fit(train, gpus, o);
   ASSERT_EQ(m.predictors().size(), 1u);
   const GpuOpPredictor& p = m.predictors()[0];
-  EXPECT_EQ(p.power_exponent, 1);  // leave-one-GPU-out prefers the power term the law has
+  EXPECT_EQ(p.power, "tdp_per_tflop");  // leave-one-GPU-out prefers the power term the law has
   EXPECT_NEAR(p.power_c, 0.05, 0.05 * 0.13);  // within one step of the c grid
   EXPECT_DOUBLE_EQ(p.r_lo, 10);
   EXPECT_DOUBLE_EQ(p.r_hi, 30);
@@ -191,6 +191,14 @@ TEST(GpuOpModelTest, FitRecoversAKnownLawOnAHeldOutGpu) {
   j["ops"]["linear"]["power_c"] = -1;
   EXPECT_EQ(ErrorOf([&] { GpuOpModel::FromJson(j, "m.json"); }),
             "m.json: ops.linear: field 'power_c' must be a number > 0");
+  j = m.ToJson();
+  j["ops"]["linear"]["power"] = "watts";
+  EXPECT_EQ(ErrorOf([&] { GpuOpModel::FromJson(j, "m.json"); }),
+            "m.json: ops.linear: field 'power' must be one of: none, tdp_per_tflop, tdp");
+  j = m.ToJson();
+  j["ops"]["linear"].erase("power_q_range");
+  EXPECT_EQ(ErrorOf([&] { GpuOpModel::FromJson(j, "m.json"); }),
+            "m.json: ops.linear: field 'power_q_range' must be [lo, hi], 0 < lo <= hi");
   j = m.ToJson();
   j["ops"]["linear"]["kept_features"] = json::array({"speed"});
   EXPECT_TRUE(StartsWith(ErrorOf([&] { GpuOpModel::FromJson(j, "m.json"); }),

@@ -21,12 +21,15 @@
 // peak = fp32_tflops·1e12 FLOP/s, bandwidth = memory_bandwidth_gbs·1e9 B/s.
 //
 // The model (per operator): with waves = ceil(tiles / SMs),
-//   r    = clamp(tdp_w / fp32_tflops, r_lo, r_hi)   W per peak TFLOP/s, bounded to the range of
-//                                                   the GPUs fitted on
-//   s    = min(1, (c·r)^a)                          the share of the FP32 peak the power budget
-//                                                   sustains; a in {0, 1} (0: s = 1) is chosen
-//                                                   by leave-one-GPU-out, c (TFLOP/s per W) is
-//                                                   fitted (grid search, mean |ln(latency/base)|)
+//   q    = clamp(tdp_w / fp32_tflops, q_lo, q_hi)  power term "tdp_per_tflop" (W per peak
+//          or clamp(tdp_w, q_lo, q_hi)             TFLOP/s) or "tdp" (W), bounded to the range of
+//                                                  the GPUs fitted on
+//   s    = min(1, c·q)                             the share of the FP32 peak the power budget
+//                                                  sustains; s = 1 for power term "none". The
+//                                                  term is chosen by leave-one-GPU-out, c (1/q)
+//                                                  fitted: the value of 41 log-spaced over
+//                                                  [0.25/q_hi, 4/q_lo] with the least mean
+//                                                  |ln(latency/base)| on the fitted rows
 //   t_c  = waves · SMs · tile_flops / (s · peak)    compute, whole waves (a partial wave costs one)
 //   t_m  = bytes / bandwidth                        memory
 //   base = t0 + max(t_c, t_m)                       t0: the operator's fixed cost (launch and
@@ -86,7 +89,7 @@ double RooflineSeconds(const GpuOpWork& w, const GpuSpec& gpu);
 
 // One candidate of the leave-one-GPU-out choice: the power exponent a and f's options.
 struct GpuOpCandidate {
-  double power_exponent = 0;  // a: 0 (no power term) or 1
+  std::string power = "none";  // "none", "tdp_per_tflop" or "tdp" (see above)
   regress::TrendKernelRidgeOptions f;
   nlohmann::json ToJson() const;
 };
@@ -101,7 +104,8 @@ struct GpuOpModelOptions {
   double min_feature_std = 0.02;
   // Candidates, chosen per operator by leave-one-GPU-out MAPE among the training GPUs.
   std::vector<GpuOpCandidate> grid = DefaultGrid();
-  // a in {0, 1} × degree in {1, 2} × kernel off/on (ridge_alpha 1, kernel_alpha 0.1, gamma 0.1).
+  // power term none/tdp_per_tflop/tdp × degree in {1, 2} × kernel off/on (ridge_alpha 1,
+  // kernel_alpha 0.1, gamma 0.1).
   static std::vector<GpuOpCandidate> DefaultGrid();
 };
 
@@ -111,9 +115,9 @@ constexpr int kGpuOpFeatures = 5;
 struct GpuOpPredictor {
   std::string op;
   double t0_s = 0;
-  double power_exponent = 0;       // a
-  double power_c = 1;              // c, TFLOP/s per W (unused when a = 0)
-  double r_lo = 0, r_hi = 0;       // clamp of tdp_w / fp32_tflops (W per TFLOP/s)
+  std::string power = "none";      // the power term
+  double power_c = 1;              // c, in 1/q (unused for "none")
+  double r_lo = 0, r_hi = 0;       // clamp of q (q_lo, q_hi)
   std::vector<double> x_lo, x_hi;  // clamp of each feature (kGpuOpFeatures)
   std::vector<int> kept;           // the features f sees, in order
   regress::TrendKernelRidge f;
@@ -121,7 +125,7 @@ struct GpuOpPredictor {
 
   // base(call, gpu) · exp(f(clamped x)).
   double Predict(const GpuOpCall& c, const GpuSpec& gpu) const;
-  // s of the model above for `gpu` (1 when a = 0).
+  // s of the model above for `gpu` (1 for power term "none").
   double PowerShare(const GpuSpec& gpu) const;
 };
 

@@ -1,0 +1,102 @@
+// Runs the built joulecast binary: `gpu-ops fit` on small synthetic NeuSight-format tables (three
+// GPUs), the model file it writes (provenance, leave-one-GPU-out scores), `gpu-ops predict` on a
+// GPU without training rows, `gpu-ops evaluate`, and the one-line errors for bad input.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli_helpers.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
+
+class GpuOpsCliTest : public CliFixture {
+ protected:
+  void SetUp() override {
+    CliFixture::SetUp();
+    fs::create_directories(dir_ / "data" / "train");
+    fs::create_directories(dir_ / "data" / "test");
+    // latency = 10 µs + 2·B·M·N·K at 60 % of the FP32 peak (T4 8.1, V100 14.0, A100 19.5 TFLOP/s).
+    std::string table = "op,gpu,B,M,N,K,latency_ms\n";
+    const std::pair<const char*, double> gpus[] = {
+        {"T4", 8.1}, {"V100 PCIe 32GB", 14.0}, {"A100 PCIe 40GB", 19.5}};
+    for (const auto& [gpu, tflops] : gpus) {
+      for (int m : {64, 256, 1024, 2048})
+        for (int n : {128, 512, 2048})
+          for (int k : {64, 512, 4096}) {
+            const double ms = 0.01 + 2.0 * m * n * k / (0.6 * tflops * 1e12) * 1e3;
+            table += fmt::format("linear,{},1,{},{},{},{:.6g}\n", gpu, m, n, k, ms);
+          }
+    }
+    Write("data/train/linear.csv", table);
+    Write("data/test/linear.csv",
+          "op,gpu,B,M,N,K,latency_ms\n"
+          "linear,L4,1,1024,1024,1024,0.5\n");
+  }
+  std::string Error(const std::string& args) {
+    const Result r = Run(args);
+    EXPECT_EQ(r.status, 1) << args << ": " << r.out;
+    return r.err;
+  }
+};
+
+TEST_F(GpuOpsCliTest, FitWritesScoresAndProvenanceThenPredicts) {
+  const Result fit = Run("gpu-ops fit --data " + Quote(P("data")) + " -o " + Quote(P("m.json")));
+  ASSERT_EQ(fit.status, 0) << fit.err;
+  EXPECT_TRUE(Contains(fit.out, "1 operators from 108 records")) << fit.out;
+  const json m = json::parse(Slurp(P("m.json")));
+  EXPECT_EQ(m["kind"], "joulecast_gpu_op_model");
+  EXPECT_EQ(m["hardware"]["fitted_on"], json::array({"A100 PCIe 40GB", "T4", "V100 PCIe 32GB"}));
+  EXPECT_TRUE(Contains(m["hardware"]["licence"].get<std::string>(), "MIT"));
+  ASSERT_EQ(m["cv"].size(), 3u);  // linear on each of the three GPUs, held out
+  for (const json& s : m["cv"]) {
+    EXPECT_EQ(s["op"], "linear");
+    EXPECT_TRUE(std::isfinite(s["mape_pct"].get<double>())) << s.dump();
+    EXPECT_TRUE(std::isfinite(s["roofline_mape_pct"].get<double>())) << s.dump();
+    EXPECT_EQ(s["n"], 36) << s.dump();
+  }
+
+  const Result pr =
+      Run("gpu-ops predict linear 1,1024,1024,1024 --gpu L4 --json --model " + Quote(P("m.json")));
+  ASSERT_EQ(pr.status, 0) << pr.err;
+  const json p = json::parse(pr.out);
+  EXPECT_EQ(p["gpu"], "L4");
+  EXPECT_GT(p["latency_s"].get<double>(), p["roofline_s"].get<double>() * 0.5);
+  EXPECT_LT(p["latency_s"].get<double>(), 1.0);
+
+  const Result ev = Run("gpu-ops evaluate --json --data " + Quote(P("data")));
+  ASSERT_EQ(ev.status, 0) << ev.err;
+  const json e = json::parse(ev.out);
+  EXPECT_EQ(e["leave_one_gpu_out"].size(), 3u);
+  ASSERT_EQ(e["test"].size(), 1u);
+  EXPECT_EQ(e["test"][0]["gpu"], "L4");
+
+  const std::string model = " --model " + Quote(P("m.json"));
+  const std::string gpu = Error("gpu-ops predict linear 1,2,3,4 --gpu V10" + model);
+  EXPECT_TRUE(StartsWith(gpu, "joulecast: error: unknown GPU 'V10'; did you mean: ")) << gpu;
+  EXPECT_TRUE(Contains(gpu, "V100 PCIe 32GB")) << gpu;
+  EXPECT_TRUE(StartsWith(Error("gpu-ops predict lin 1,2,3,4 --gpu T4" + model),
+                         "joulecast: error: unknown GPU operator 'lin'; known: linear, bmm"));
+  EXPECT_EQ(Error("gpu-ops predict linear 1,2,3 --gpu T4" + model),
+            "joulecast: error: linear: expected 4 sizes (B, M, N, K), got 3\n");
+  EXPECT_EQ(Error("gpu-ops predict conv 1,1,1,1,1,1,0 --gpu T4" + model),
+            "joulecast: error: no model for operator 'conv' in " + P("m.json") + "\n");
+}
+
+TEST_F(GpuOpsCliTest, BadTablesNameTheFileAndLine) {
+  Write("data/train/linear.csv", "op,gpu,B,M,N,K,latency_ms\nlinear,T4,1,2,3,4\n");
+  EXPECT_EQ(Error("gpu-ops fit --no-cv --data " + Quote(P("data")) + " -o " + Quote(P("m.json"))),
+            "joulecast: error: " + P("data/train/linear.csv") + ":2: 6 fields, the header has 7\n");
+  EXPECT_FALSE(fs::exists(P("m.json")));
+  EXPECT_TRUE(StartsWith(Error("gpu-ops fit --ops lin --data " + Quote(P("data")) + " -o x.json"),
+                         "joulecast: error: --ops: unknown GPU operator 'lin'; known: "));
+}
+
+}  // namespace
