@@ -37,21 +37,21 @@
 //                                                   training latencies
 //   latency = base · exp(f(x)),
 //   x = [t_c/(t_c+t_m), tiles/(waves·SMs), 1/waves, t0/base, bytes/(bytes + L2 bytes)]
-// Every feature lies in [0, 1] and is a ratio, so GPUs enter only through the terms above. Before
-// f sees them, features are clamped to the range seen in fitting (a fold never extrapolates
-// f's polynomial trend), and a feature whose standard deviation in the fitted rows is below
-// min_feature_std is dropped (a near-constant feature, standardised, would blow up a degree-2
-// trend on a GPU where it moves). f is a TrendKernelRidge (regress/trend_kernel_ridge.h) on the
-// kept features, target ln(latency/base). (a, f's options) are chosen per operator by
-// leave-one-GPU-out cross-validation on the training GPUs (mean of per-GPU MAPE of latency),
-// never a random split.
+// Every feature lies in [0, 1] and is a ratio, so GPUs enter only through the terms above (q_lo,
+// q_hi and c come from the fitted rows' GPUs only). Before f sees them, features are clamped to the
+// range seen in fitting (a fold never extrapolates f's polynomial trend), and a feature whose
+// standard deviation in the fitted rows is below min_feature_std is dropped (a near-constant
+// feature, standardised, would blow up a degree-2 trend on a GPU where it moves). f is a
+// TrendKernelRidge (regress/trend_kernel_ridge.h) on the kept features, target ln(latency/base).
+// (The power term, f's options) are chosen per operator by leave-one-GPU-out cross-validation on
+// the training GPUs (mean of per-GPU MAPE of latency), never a random split.
 //
 // Units: seconds, FLOP, bytes. Errors (std::runtime_error), one line each:
 //   "unknown GPU operator 'lin'; known: ...", "linear: expected 4 sizes (B, M, N, K), got 3",
 //   "conv: size padding = -1 must be >= 0 and <= 2^40", "conv: the kernel (7) is larger than the
 //   padded input (5)", "GPU 'GTX 1050': field 'l2_cache_mb' is needed by the GPU operator model
 //   (data/hardware/gpus.json)", "no model for operator 'conv' in models/x.json", FromJson's
-//   "path: ops.linear: field 'c' must be a number > 0" (file, then field), and
+//   "path: ops.linear: field 'power_c' must be a number > 0" (file, then field), and
 //   LoadNeuSightTable's "path:12: ..." (file, line). Unknown GPUs are GpuTable::Find's error
 //   (with the closest names).
 #pragma once
