@@ -1,7 +1,9 @@
 // Wall time of one `joulecast predict` run as a user sees it: process start, profile and
-// architecture loading, prediction, output, exit. Target: under 100 ms for each of
-//   build/joulecast predict resnet152 --model models/xeon-gold-5120.json   (a tree-format zoo file)
-//   build/joulecast predict vit_l_16 --model models/xeon-gold-5120.json    (a graph-format zoo file)
+// architecture loading, prediction, output, exit. Target: under 100 ms for each of (all with
+// --model models/xeon-gold-5120.json)
+//   build/joulecast predict resnet152                     (a tree-format zoo file)
+//   build/joulecast predict vit_l_16                      (a graph-format zoo file)
+//   build/joulecast predict llama-2-7b --seq-len 2048     (a Hugging Face config)
 // Each iteration spawns the binary (posix_spawn, stdout and stderr to /dev/null) and waits for it;
 // BM_SpawnTrue spawns /bin/true, the floor that process creation alone costs.
 // Run: build/bench/cli_predict_wall_bench
@@ -70,6 +72,11 @@ void BM_PredictVitL16(benchmark::State& state) {
   TimeRuns(state, {kBinary, "predict", "vit_l_16", "--model", kProfile});
 }
 BENCHMARK(BM_PredictVitL16)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(2);
+
+void BM_PredictLlama2_7bSeq2048(benchmark::State& state) {
+  TimeRuns(state, {kBinary, "predict", "llama-2-7b", "--seq-len", "2048", "--model", kProfile});
+}
+BENCHMARK(BM_PredictLlama2_7bSeq2048)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(2);
 
 void BM_SpawnTrue(benchmark::State& state) { TimeRuns(state, {"/bin/true"}); }
 BENCHMARK(BM_SpawnTrue)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cli_helpers.h"
+#include "html_checks.h"
 
 namespace {
 
@@ -33,19 +34,8 @@ std::size_t Count(const std::string& hay, const std::string& needle) {
   return n;
 }
 
-struct Figure {
-  std::string pointer;
-  double value;
-};
-
-std::vector<Figure> Figures(const std::string& html) {
-  std::vector<Figure> out;
-  const std::regex re("data-json=\"([^\"]*)\" data-value=\"([^\"]*)\"");
-  for (std::sregex_iterator it(html.begin(), html.end(), re), end; it != end; ++it) {
-    out.push_back({(*it)[1], std::stod((*it)[2])});
-  }
-  return out;
-}
+using Figure = joulecast_test::HtmlFigure;
+std::vector<Figure> Figures(const std::string& html) { return joulecast_test::HtmlFigures(html); }
 
 // The rows (<tr>...</tr>) of the table with class `cls`, header included.
 std::vector<std::string> TableRows(const std::string& html, const std::string& cls) {
@@ -91,7 +81,7 @@ class HtmlCliTest : public CliFixture {
 
 void ExpectSelfContained(const std::string& html) {
   EXPECT_EQ(html.find("<script"), std::string::npos);
-  EXPECT_FALSE(std::regex_search(html, std::regex("<[^>]*\\s(src|href|on[a-z]+)\\s*=")));
+  EXPECT_EQ(joulecast_test::FirstActiveAttribute(html), "");
   EXPECT_EQ(html.find("url("), std::string::npos);
   EXPECT_EQ(html.find("@import"), std::string::npos);
   EXPECT_EQ(Count(html, "http"), Count(html, "xmlns=\"http://www.w3.org/2000/svg\""));
