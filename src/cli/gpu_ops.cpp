@@ -8,6 +8,9 @@
 //                                             leave-one-GPU-out on the training GPUs, then the
 //                                             model fitted on all of them on DIR/test/*.csv (two
 //                                             of its GPUs it never saw); the roofline beside each
+//   gpu-ops evaluate --model FILE --test DIR [--ops L] [--json]
+//                                             a fitted model, unchanged, on the tables of DIR
+//                                             (the test tables' columns; e.g. your own GPU's)
 //   gpu-ops predict OP SIZES --gpu NAME --model FILE
 //                                             one call, e.g. `linear 8,512,4096,1024 --gpu H100`
 //
@@ -31,7 +34,7 @@ namespace joulecast::cli {
 namespace {
 
 struct GpuOpsArgs {
-  std::string data, out, model, gpu, op, sizes, ops;
+  std::string data, out, model, gpu, op, sizes, ops, test;
   bool json = false, no_cv = false;
 };
 
@@ -59,10 +62,9 @@ std::set<std::string> OpFilter(const std::string& list) {
   return ops;
 }
 
-// Every table of DIR/<part>/ (sorted by file name), keeping the operators of `ops` (empty: all).
-std::vector<GpuOpRecord> LoadPart(const std::string& dir, const std::string& part,
-                                  const std::set<std::string>& ops, const GpuTable& gpus) {
-  const std::filesystem::path folder = std::filesystem::path(dir) / part;
+// Every table of `folder` (sorted by file name), keeping the operators of `ops` (empty: all).
+std::vector<GpuOpRecord> LoadTables(const std::filesystem::path& folder,
+                                    const std::set<std::string>& ops, const GpuTable& gpus) {
   if (!std::filesystem::is_directory(folder))
     throw std::runtime_error(folder.string() + ": not a folder (tools/import_neusight.py)");
   std::vector<std::string> files;
@@ -78,6 +80,11 @@ std::vector<GpuOpRecord> LoadPart(const std::string& dir, const std::string& par
   }
   if (out.empty()) throw std::runtime_error(folder.string() + ": no records");
   return out;
+}
+
+std::vector<GpuOpRecord> LoadPart(const std::string& dir, const std::string& part,
+                                  const std::set<std::string>& ops, const GpuTable& gpus) {
+  return LoadTables(std::filesystem::path(dir) / part, ops, gpus);
 }
 
 void PrintScores(const std::string& title, const std::vector<GpuOpScore>& scores) {
@@ -124,8 +131,46 @@ void RunFit(const GpuOpsArgs& a) {
   }
 }
 
+// A shipped model, unchanged, on tables measured elsewhere (`--model FILE --test DIR`): no
+// refit, so the figures are those a user of that model file gets.
+void RunEvaluateModel(const GpuOpsArgs& a, const GpuTable& gpus) {
+  const GpuOpModel m = GpuOpModel::Load(a.model);
+  std::vector<GpuOpRecord> scored;
+  std::set<std::string> lacking;
+  for (GpuOpRecord& r : LoadTables(a.test, OpFilter(a.ops), gpus)) {
+    if (m.Has(r.call.op)) {
+      scored.push_back(std::move(r));
+    } else {
+      lacking.insert(r.call.op);
+    }
+  }
+  if (scored.empty()) {
+    throw std::runtime_error(a.test + ": no records of an operator that " + a.model + " predicts");
+  }
+  const std::vector<GpuOpScore> scores = ScoreGpuOps(m, scored, gpus);
+  if (a.json) {
+    std::cout << nlohmann::json{{"model", a.model},
+                                {"test", GpuOpScoresJson(scores)},
+                                {"operators_without_predictor", lacking}}
+                     .dump(1)
+              << "\n";
+    return;
+  }
+  PrintScores(fmt::format("{} on the tables of {}:", a.model, a.test), scores);
+  if (!lacking.empty()) {
+    std::cout << fmt::format("not scored (no predictor in the model): {}\n",
+                             fmt::join(lacking, ", "));
+  }
+}
+
 void RunEvaluate(const GpuOpsArgs& a) {
   const GpuTable gpus = GpuTable::LoadDefault();
+  if (a.model.empty() != a.test.empty()) {
+    throw std::runtime_error(
+        "gpu-ops evaluate: --model and --test go together (a fitted model "
+        "scored on the tables of a folder)");
+  }
+  if (!a.model.empty()) return RunEvaluateModel(a, gpus);
   const std::string dir = DataDir(a.data);
   const std::set<std::string> ops = OpFilter(a.ops);
   const std::vector<GpuOpRecord> train = LoadPart(dir, "train", ops, gpus);
@@ -205,6 +250,9 @@ void RegisterGpuOps(CLI::App& app) {
       "evaluate", "Leave-one-GPU-out and test-set MAPE per operator and GPU, roofline beside");
   ev->add_option("--data", args->data, "Tables folder (default data/neusight2025)");
   ev->add_option("--ops", args->ops, "Comma list of operators (default: all)");
+  ev->add_option("--model", args->model,
+                 "Score this fitted model, unchanged, on --test (no refit, no leave-one-GPU-out)");
+  ev->add_option("--test", args->test, "Folder of tables in the test tables' columns");
   ev->add_flag("--json", args->json, "JSON output");
   ev->callback([args] { RunEvaluate(*args); });
 

@@ -78,6 +78,32 @@ TEST_F(GpuOpsCliTest, FitWritesScoresAndProvenanceThenPredicts) {
   ASSERT_EQ(e["test"].size(), 1u);
   EXPECT_EQ(e["test"][0]["gpu"], "L4");
 
+  // The fitted file, unchanged, on a folder of tables measured elsewhere: the same score as
+  // evaluate's refit gives for that row (the fit is deterministic), and no leave-one-GPU-out.
+  fs::create_directories(P("mine"));
+  Write("mine/linear.csv",
+        "op,gpu,B,M,N,K,latency_ms\n"
+        "linear,L4,1,1024,1024,1024,0.5\n");
+  Write("mine/ln.csv", "op,gpu,B,H,latency_ms\nln,L4,8,1024,0.01\n");
+  const Result mine =
+      Run("gpu-ops evaluate --json --model " + Quote(P("m.json")) + " --test " + Quote(P("mine")));
+  ASSERT_EQ(mine.status, 0) << mine.err;
+  const json me = json::parse(mine.out);
+  EXPECT_FALSE(me.contains("leave_one_gpu_out")) << mine.out;
+  ASSERT_EQ(me["test"].size(), 1u);
+  EXPECT_EQ(me["test"][0]["gpu"], "L4");
+  EXPECT_EQ(me["test"][0]["n"], 1);
+  EXPECT_NEAR(me["test"][0]["mape_pct"].get<double>(), e["test"][0]["mape_pct"].get<double>(),
+              1e-9);
+  EXPECT_EQ(me["operators_without_predictor"], json::array({"ln"}));
+  EXPECT_EQ(Error("gpu-ops evaluate --model " + Quote(P("m.json"))),
+            "joulecast: error: gpu-ops evaluate: --model and --test go together (a fitted model "
+            "scored on the tables of a folder)\n");
+  fs::remove(P("mine/linear.csv"));
+  EXPECT_EQ(Error("gpu-ops evaluate --model " + Quote(P("m.json")) + " --test " + Quote(P("mine"))),
+            "joulecast: error: " + P("mine") + ": no records of an operator that " + P("m.json") +
+                " predicts\n");
+
   const std::string model = " --model " + Quote(P("m.json"));
   const std::string gpu = Error("gpu-ops predict linear 1,2,3,4 --gpu V10" + model);
   EXPECT_TRUE(StartsWith(gpu, "joulecast: error: unknown GPU 'V10'; did you mean: ")) << gpu;
