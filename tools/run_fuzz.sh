@@ -8,7 +8,8 @@
 # Prints one line per target: "target: N runs in S s, OK" (N from libFuzzer's "Done N runs"), or
 # FAILED with the crashing input's path (libFuzzer writes it to build-fuzz/findings/<target>/).
 # Exits non-zero when any target found something. Environment: BUILD_DIR (build-fuzz), NICE
-# (nice level, default 0; use 19 on a shared machine), TIMEOUT (seconds one input may take before
+# (nice level, default 0; use 19 on a shared machine), JOBS (targets run at a time, default 1),
+# TIMEOUT (seconds one input may take before
 # libFuzzer reports it as a finding; default 25, or 300 when niced: libFuzzer measures wall-clock
 # time, and a niced process on a busy core is starved for long stretches), FUZZ_ARGS (extra
 # libFuzzer flags), NO_BUILD=1 to skip the build.
@@ -44,20 +45,19 @@ if [ ${#targets[@]} -eq 0 ]; then
   for f in fuzz/*_fuzz.cpp; do targets+=("$(basename "$f" .cpp)"); done
 fi
 
-status=0
-for t in "${targets[@]}"; do
-  bin="$build/fuzz/$t"
+# One target: its line goes to stdout, its exit status (0 or 1) is returned.
+run_one() {
+  local t=$1 bin="$build/fuzz/$1"
   if [ ! -x "$bin" ] && [ "$t" = onnx_fuzz ] && ! grep -q "^ONNX_DIR:PATH=/" "$build/CMakeCache.txt" 2>/dev/null; then
     echo "$t: not built (CMake found no libonnx-dev), skipped"
-    continue
+    return 0
   fi
   if [ ! -x "$bin" ]; then
     echo "$t: not built ($bin missing)"
-    status=1
-    continue
+    return 1
   fi
   mkdir -p "$build/corpus/$t" "$build/findings/$t" "$build/logs"
-  log="$build/logs/$t.log"
+  local log="$build/logs/$t.log" start rc took runs artifact
   start=$(date +%s)
   # -rss_limit_mb: the profile target holds a few copies of a 400 kB JSON tree per input.
   nice -n "$nice_level" "$bin" "$build/corpus/$t" -max_total_time="$seconds" \
@@ -68,11 +68,26 @@ for t in "${targets[@]}"; do
   runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
   if [ $rc -eq 0 ]; then
     echo "$t: ${runs:-?} runs in ${took} s, OK"
-  else
-    status=1
-    artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
-    echo "$t: FAILED after ${took} s (exit $rc), input ${artifact:-?}; log $log"
-    grep -m 3 -E "ERROR|FUZZ FINDING|runtime error" "$log" | sed 's/^/  /'
+    return 0
   fi
+  artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+  echo "$t: FAILED after ${took} s (exit $rc), input ${artifact:-?}; log $log"
+  grep -m 3 -E "ERROR|FUZZ FINDING|runtime error" "$log" | sed 's/^/  /'
+  return 1
+}
+
+# JOBS targets at a time (each is one process on one core); the lines come out in target order.
+jobs_max=${JOBS:-1}
+results="$build/logs/results"
+rm -rf "$results" && mkdir -p "$results"
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+  (run_one "$t" >"$results/$t.line"; echo $? >"$results/$t.status") &
+done
+wait
+status=0
+for t in "${targets[@]}"; do
+  cat "$results/$t.line"
+  [ "$(cat "$results/$t.status" 2>/dev/null)" = 0 ] || status=1
 done
 exit $status
