@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -240,6 +240,95 @@ struct Unit {
   Shape output;  // per sample
 };
 
+// The units seen, in one open-addressing table over one arena: a unit's key, node costs and
+// output shape lie side by side in `arena`, and the table holds the hash beside where they are.
+// A look-up that finds its unit then touches two places in memory (the slot, the arena), where
+// a map of vectors of separately allocated units took about five dependent loads: on candidates
+// too many to stay in cache, those loads are what a look-up costs.
+class UnitTable {
+ public:
+  // Where a unit's costs and output shape lie in the arena (read them with memcpy).
+  struct Found {
+    const std::uint64_t* costs = nullptr;
+    std::size_t n_costs = 0;
+    const std::uint64_t* output = nullptr;
+    std::size_t rank = 0;
+  };
+
+  std::size_t size() const { return used_; }
+
+  // The unit whose key equals `key` (hash `h`), if stored.
+  std::optional<Found> Find(const Key& key, std::uint64_t h) const {
+    if (slots_.empty()) return std::nullopt;
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.key_words == 0) return std::nullopt;
+      if (s.hash == h && s.key_words == key.size() &&
+          std::memcmp(&arena_[s.offset], key.data(), key.size() * sizeof(std::uint64_t)) == 0) {
+        return At(s);
+      }
+    }
+  }
+
+  Found Insert(const Unit& u, std::uint64_t h) {
+    if (2 * (used_ + 1) > slots_.size()) Grow();
+    Slot s;
+    s.hash = h;
+    s.offset = arena_.size();
+    s.key_words = static_cast<std::uint32_t>(u.key.size());
+    s.n_costs = static_cast<std::uint32_t>(u.costs.size());
+    s.rank = static_cast<std::uint32_t>(u.output.size());
+    arena_.insert(arena_.end(), u.key.begin(), u.key.end());
+    arena_.resize(arena_.size() + u.costs.size() + u.output.size());
+    static_assert(sizeof(Cost) == sizeof(std::uint64_t), "a cost is one arena word");
+    std::memcpy(&arena_[s.offset + s.key_words], static_cast<const void*>(u.costs.data()),
+                u.costs.size() * sizeof(Cost));
+    std::memcpy(&arena_[s.offset + s.key_words + s.n_costs], u.output.data(),
+                u.output.size() * sizeof(std::int64_t));
+    Place(s);
+    ++used_;
+    return At(s);
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::size_t offset = 0;
+    std::uint32_t key_words = 0;  // 0: empty (a key holds at least the batch and the rank)
+    std::uint32_t n_costs = 0;
+    std::uint32_t rank = 0;
+  };
+
+  Found At(const Slot& s) const {
+    Found f;
+    f.costs = arena_.data() + s.offset + s.key_words;
+    f.n_costs = s.n_costs;
+    f.output = f.costs + s.n_costs;
+    f.rank = s.rank;
+    return f;
+  }
+
+  void Place(const Slot& s) {
+    std::size_t i = s.hash & mask_;
+    while (slots_[i].key_words != 0) i = (i + 1) & mask_;
+    slots_[i] = s;
+  }
+
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max<std::size_t>(64, 2 * old.size()), Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.key_words != 0) Place(s);
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t used_ = 0;
+  std::vector<std::uint64_t> arena_;
+};
+
 }  // namespace
 
 struct BatchPredictor::Impl {
@@ -389,22 +478,15 @@ struct BatchPredictor::Impl {
       key_.push_back(cur->size());
       for (std::int64_t d : *cur) key_.push_back(static_cast<std::uint64_t>(d));
       EncodeSpec(spec, &key_);
-      std::vector<std::uint32_t>& bucket = units_by_hash_[HashKey(key_)];
-      const Unit* found = nullptr;
-      for (std::uint32_t u : bucket) {
-        if (units_[u].key == key_) {
-          found = &units_[u];
-          break;
-        }
-      }
-      if (!found) {
-        bucket.push_back(static_cast<std::uint32_t>(units_.size()));
-        units_.push_back(LowerUnit(arch, spec, *cur, batch));
-        found = &units_.back();
-      }
-      out->insert(out->end(), found->costs.begin(), found->costs.end());
-      nodes_ += found->costs.size();
-      *cur = found->output;
+      const std::uint64_t h = HashKey(key_);
+      std::optional<UnitTable::Found> found = units_.Find(key_, h);
+      if (!found) found = units_.Insert(LowerUnit(arch, spec, *cur, batch), h);
+      const std::size_t at = out->size();
+      out->resize(at + found->n_costs);
+      std::memcpy(static_cast<void*>(out->data() + at), found->costs, found->n_costs * sizeof(Cost));
+      nodes_ += found->n_costs;
+      cur->resize(found->rank);
+      std::memcpy(cur->data(), found->output, found->rank * sizeof(std::int64_t));
     }
 
     Unit LowerUnit(const Architecture& arch, const LayerSpec& spec, const Shape& input,
@@ -472,8 +554,7 @@ struct BatchPredictor::Impl {
     std::unordered_map<const LayerPredictor*, std::uint32_t> predictor_index_;
     std::vector<Rows> rows_;
     std::size_t nodes_ = 0;
-    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> units_by_hash_;
-    std::deque<Unit> units_;               // stable addresses
+    UnitTable units_;
     Key key_;                              // the unit being looked up
     std::vector<const LayerSpec*> ahead_;  // AddTree's units in order
     std::size_t next_ = 0;
