@@ -483,7 +483,8 @@ struct BatchPredictor::Impl {
       if (!found) found = units_.Insert(LowerUnit(arch, spec, *cur, batch), h);
       const std::size_t at = out->size();
       out->resize(at + found->n_costs);
-      std::memcpy(static_cast<void*>(out->data() + at), found->costs, found->n_costs * sizeof(Cost));
+      std::memcpy(static_cast<void*>(out->data() + at), found->costs,
+                  found->n_costs * sizeof(Cost));
       nodes_ += found->n_costs;
       cur->resize(found->rank);
       std::memcpy(cur->data(), found->output, found->rank * sizeof(std::int64_t));
