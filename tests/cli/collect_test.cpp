@@ -137,10 +137,11 @@ TEST_F(CollectCliTest, RecordsTheLoadOfOtherProcesses) {
   const std::string out = P("out.jsonl");
   // 0.1 s a configuration: the load is only reported over at least one clock tick (10 ms) per CPU
   // (collect/cpu_load.h), which kQuick's 0.01 s did not always reach.
-  Result r = Run("collect --layer ReLU --samples 2 -b 1 --max-elements 65536 --min-seconds 0.1 "
-                 "--min-repetitions 2 --warmup-seconds 0 --meter none -q -o " +
-                     Quote(out),
-                 "JOULECAST_PROC_ROOT=/proc");
+  Result r =
+      Run("collect --layer ReLU --samples 2 -b 1 --max-elements 65536 --min-seconds 0.1 "
+          "--min-repetitions 2 --warmup-seconds 0 --meter none -q -o " +
+              Quote(out),
+          "JOULECAST_PROC_ROOT=/proc");
   ASSERT_EQ(r.status, 0) << r.err;
   const std::vector<json> recs = Records(out);
   ASSERT_EQ(recs.size(), 2u);
