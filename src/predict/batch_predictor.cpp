@@ -234,8 +234,8 @@ std::uint64_t HashKey(const Key& key) {
   return h;
 }
 
+// What lowering one unit gives; its key (batch, input rank and shape, EncodeSpec) is the table's.
 struct Unit {
-  Key key;  // batch, input rank and shape, EncodeSpec
   std::vector<Cost> costs;
   Shape output;  // per sample
 };
@@ -270,15 +270,15 @@ class UnitTable {
     }
   }
 
-  Found Insert(const Unit& u, std::uint64_t h) {
+  Found Insert(const Key& key, const Unit& u, std::uint64_t h) {
     if (2 * (used_ + 1) > slots_.size()) Grow();
     Slot s;
     s.hash = h;
     s.offset = arena_.size();
-    s.key_words = static_cast<std::uint32_t>(u.key.size());
+    s.key_words = static_cast<std::uint32_t>(key.size());
     s.n_costs = static_cast<std::uint32_t>(u.costs.size());
     s.rank = static_cast<std::uint32_t>(u.output.size());
-    arena_.insert(arena_.end(), u.key.begin(), u.key.end());
+    arena_.insert(arena_.end(), key.begin(), key.end());
     arena_.resize(arena_.size() + u.costs.size() + u.output.size());
     static_assert(sizeof(Cost) == sizeof(std::uint64_t), "a cost is one arena word");
     std::memcpy(&arena_[s.offset + s.key_words], static_cast<const void*>(u.costs.data()),
@@ -480,7 +480,7 @@ struct BatchPredictor::Impl {
       EncodeSpec(spec, &key_);
       const std::uint64_t h = HashKey(key_);
       std::optional<UnitTable::Found> found = units_.Find(key_, h);
-      if (!found) found = units_.Insert(LowerUnit(arch, spec, *cur, batch), h);
+      if (!found) found = units_.Insert(key_, LowerUnit(arch, spec, *cur, batch), h);
       const std::size_t at = out->size();
       out->resize(at + found->n_costs);
       std::memcpy(static_cast<void*>(out->data() + at), found->costs,
@@ -498,7 +498,6 @@ struct BatchPredictor::Impl {
       one.layers = {spec};
       const graph::Graph g = LowerArchitecture(one, batch);
       Unit u;
-      u.key = key_;
       const std::size_t nodes = nodes_;  // counted where the unit is used
       Add(g, &u.costs);
       nodes_ = nodes;
