@@ -131,19 +131,27 @@ void RunFit(const GpuOpsArgs& a) {
   }
 }
 
+// The records of operators `m` predicts; the other operators go to `lacking` when given.
+std::vector<GpuOpRecord> Predicted(const GpuOpModel& m, std::vector<GpuOpRecord> records,
+                                   std::set<std::string>* lacking = nullptr) {
+  std::vector<GpuOpRecord> kept;
+  for (GpuOpRecord& r : records) {
+    if (m.Has(r.call.op)) {
+      kept.push_back(std::move(r));
+    } else if (lacking) {
+      lacking->insert(r.call.op);
+    }
+  }
+  return kept;
+}
+
 // A shipped model, unchanged, on tables measured elsewhere (`--model FILE --test DIR`): no
 // refit, so the figures are those a user of that model file gets.
 void RunEvaluateModel(const GpuOpsArgs& a, const GpuTable& gpus) {
   const GpuOpModel m = GpuOpModel::Load(a.model);
-  std::vector<GpuOpRecord> scored;
   std::set<std::string> lacking;
-  for (GpuOpRecord& r : LoadTables(a.test, OpFilter(a.ops), gpus)) {
-    if (m.Has(r.call.op)) {
-      scored.push_back(std::move(r));
-    } else {
-      lacking.insert(r.call.op);
-    }
-  }
+  const std::vector<GpuOpRecord> scored =
+      Predicted(m, LoadTables(a.test, OpFilter(a.ops), gpus), &lacking);
   if (scored.empty()) {
     throw std::runtime_error(a.test + ": no records of an operator that " + a.model + " predicts");
   }
@@ -180,11 +188,7 @@ void RunEvaluate(const GpuOpsArgs& a) {
     if (ops.empty() || ops.count(r.call.op)) test.push_back(std::move(r));
   }
   const GpuOpModel m = GpuOpModel::Fit(train, gpus);
-  std::vector<GpuOpRecord> scored;
-  for (GpuOpRecord& r : test) {
-    if (m.Has(r.call.op)) scored.push_back(std::move(r));
-  }
-  const std::vector<GpuOpScore> held_out = ScoreGpuOps(m, scored, gpus);
+  const std::vector<GpuOpScore> held_out = ScoreGpuOps(m, Predicted(m, std::move(test)), gpus);
   if (a.json) {
     std::cout << nlohmann::json{{"leave_one_gpu_out", GpuOpScoresJson(logo)},
                                 {"test", GpuOpScoresJson(held_out)}}
