@@ -27,8 +27,8 @@ off, latency from CUDA events), so that they can be compared with NeuSight's tab
 check the script before a GPU is spent on it.
 """
 import argparse
+import contextlib
 import csv
-import glob
 import json
 import os
 import random
@@ -119,26 +119,27 @@ def sync(dev):
         torch.cuda.synchronize()
 
 
+def time_once(fn, dev):
+    """One run of fn (ms): CUDA events on a GPU, the wall clock elsewhere."""
+    if dev.type != "cuda":
+        t0 = time.perf_counter()
+        fn()
+        return (time.perf_counter() - t0) * 1e3
+    a = torch.cuda.Event(enable_timing=True)
+    b = torch.cuda.Event(enable_timing=True)
+    a.record()
+    fn()
+    b.record()
+    b.synchronize()
+    return a.elapsed_time(b)
+
+
 def time_runs(fn, dev, reps, warmup):
-    """Median and mean of `reps` individually timed runs (ms) after `warmup` runs."""
+    """Median of `reps` individually timed runs (ms) after `warmup` runs."""
     for _ in range(warmup):
         fn()
     sync(dev)
-    times = []
-    for _ in range(reps):
-        if dev.type == "cuda":
-            a = torch.cuda.Event(enable_timing=True)
-            b = torch.cuda.Event(enable_timing=True)
-            a.record()
-            fn()
-            b.record()
-            b.synchronize()
-            times.append(a.elapsed_time(b))
-        else:
-            t0 = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times), statistics.fmean(times)
+    return statistics.median([time_once(fn, dev) for _ in range(reps)])
 
 
 def op_function(op, shape, dev):
@@ -214,7 +215,7 @@ def measure_ops(args, dev, out_dir):
             sync(dev)
             first_ms = (time.perf_counter() - t0) * 1e3
             reps = 3 if first_ms > 20 else 10
-            median, _ = time_runs(fn, dev, reps, warmup=2)
+            median = time_runs(fn, dev, reps, warmup=2)
             writers[table].writerow([op, args.gpu_name] + list(shape) + [f"{median:.6g}"])
             done += 1
         except OUT_OF_MEMORY:
@@ -254,7 +255,9 @@ def build_model(name, kind, smoke, dev):
                else transformers.AutoModelForPreTraining)
     else:
         cls = transformers.AutoModelForCausalLM
-    with torch.device(dev):
+    # Built on the device directly (PyTorch >= 2.0); Debian's 1.13 (--smoke) builds on the CPU.
+    place = torch.device(dev) if hasattr(torch.device, "__enter__") else contextlib.nullcontext()
+    with place:
         try:
             model = cls.from_config(cfg, attn_implementation="eager")
         except (TypeError, ValueError):
@@ -264,7 +267,6 @@ def build_model(name, kind, smoke, dev):
 
 
 def measure_models(args, dev, nvml, out_path):
-    rows = []
     t_start = time.time()
     configs = [MODELS[0], MODELS[2]] if args.smoke else MODELS
     with open(out_path, "w") as out:
@@ -297,7 +299,6 @@ def measure_models(args, dev, nvml, out_path):
                         out = model(input_ids=ids)
                         logits = out.logits if hasattr(out, "logits") else out.prediction_logits
                         logits.float().mean().backward()
-                fw_ms = []
                 if kind == "train":
                     # The forward share of a training step, as the labels' fw_latency.
                     def fw_only():
@@ -309,18 +310,7 @@ def measure_models(args, dev, nvml, out_path):
                 reps, times = 0, []
                 e0, t0 = nvml.energy_j(), time.perf_counter()
                 while reps < 3 or (time.perf_counter() - t0 < 2.0 and reps < 30):
-                    if dev.type == "cuda":
-                        a = torch.cuda.Event(enable_timing=True)
-                        b = torch.cuda.Event(enable_timing=True)
-                        a.record()
-                        step()
-                        b.record()
-                        b.synchronize()
-                        times.append(a.elapsed_time(b))
-                    else:
-                        s = time.perf_counter()
-                        step()
-                        times.append((time.perf_counter() - s) * 1e3)
+                    times.append(time_once(step, dev))
                     reps += 1
                 sync(dev)
                 wall = time.perf_counter() - t0
@@ -334,7 +324,7 @@ def measure_models(args, dev, nvml, out_path):
                     row["mean_power_w"] = (e1 - e0) / wall
                 if kind == "train":
                     model.train()
-                    fw_median, _ = time_runs(fw_only, dev, 3, warmup=1)
+                    fw_median = time_runs(fw_only, dev, 3, warmup=1)
                     row["fw_latency_ms"] = fw_median
                     row["bwall_latency_ms"] = row["e2e_latency_ms"] - fw_median
                 row["peak_memory_gib"] = (torch.cuda.max_memory_allocated() / 2**30
@@ -349,8 +339,6 @@ def measure_models(args, dev, nvml, out_path):
             out.write(json.dumps(row) + "\n")
             out.flush()
             print("models:", json.dumps(row), flush=True)
-            rows.append(row)
-    return rows
 
 
 def main():
