@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -156,51 +157,102 @@ void Prefetch(const std::vector<LayerSpec>& layers) {
 }
 
 // An exact, flat encoding (equal encodings: equal arguments; 1 and 1.0 encode differently, which
-// only misses a share), read once and then hashed and compared as one array.
-using Key = std::vector<std::uint64_t>;
+// only misses a share), read once and then hashed and compared as one array. Words are written
+// through a pointer into storage grown ahead of need: a push_back per word (a capacity check and
+// a call each) was a tenth of a Totals() call.
+class Key {
+ public:
+  void clear() { size_ = 0; }
+  std::size_t size() const { return size_; }
+  const std::uint64_t* data() const { return words_.data(); }
+  std::uint64_t operator[](std::size_t i) const { return words_[i]; }
+  std::uint64_t* begin() { return words_.data(); }
+  const std::uint64_t* begin() const { return words_.data(); }
+  const std::uint64_t* end() const { return words_.data() + size_; }
 
-void EncodeString(const std::string& text, Key* key) {
-  key->push_back(text.size());
-  for (std::size_t i = 0; i < text.size(); i += 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, text.data() + i, std::min<std::size_t>(8, text.size() - i));
-    key->push_back(word);
+  // Room for `n` more words, at the returned pointer; Commit(n) then makes them part of the key.
+  std::uint64_t* Room(std::size_t n) {
+    if (size_ + n > words_.size()) words_.resize(std::max(2 * words_.size(), size_ + n + 256));
+    return words_.data() + size_;
   }
+  void Commit(std::size_t n) { size_ += n; }
+  void push_back(std::uint64_t w) {
+    *Room(1) = w;
+    ++size_;
+  }
+
+ private:
+  std::vector<std::uint64_t> words_;
+  std::size_t size_ = 0;
+};
+
+// Length, then the bytes in words, the last one zero-padded.
+void EncodeString(const std::string& text, Key* key) {
+  const std::size_t words = (text.size() + 7) / 8;
+  std::uint64_t* w = key->Room(1 + words);
+  w[0] = text.size();
+  if (words > 0) {
+    w[words] = 0;
+    std::memcpy(w + 1, text.data(), text.size());
+  }
+  key->Commit(1 + words);
 }
 
 void EncodeJson(const nlohmann::json& j, Key* key) {
-  key->push_back(static_cast<std::uint64_t>(j.type()));
-  switch (j.type()) {
-    case nlohmann::json::value_t::object:
-      key->push_back(j.size());
-      for (const auto& item : j.get_ref<const nlohmann::json::object_t&>()) {
+  using value_t = nlohmann::json::value_t;
+  const value_t type = j.type();
+  switch (type) {
+    case value_t::object: {
+      const auto& object = j.get_ref<const nlohmann::json::object_t&>();
+      std::uint64_t* w = key->Room(2);
+      w[0] = static_cast<std::uint64_t>(type);
+      w[1] = object.size();
+      key->Commit(2);
+      for (const auto& item : object) {
         EncodeString(item.first, key);
         EncodeJson(item.second, key);
       }
       return;
-    case nlohmann::json::value_t::array:
-      key->push_back(j.size());
-      for (const nlohmann::json& e : j) EncodeJson(e, key);
+    }
+    case value_t::array: {
+      const auto& array = j.get_ref<const nlohmann::json::array_t&>();
+      std::uint64_t* w = key->Room(2);
+      w[0] = static_cast<std::uint64_t>(type);
+      w[1] = array.size();
+      key->Commit(2);
+      for (const nlohmann::json& e : array) EncodeJson(e, key);
       return;
-    case nlohmann::json::value_t::number_integer:
-      key->push_back(
-          static_cast<std::uint64_t>(j.get_ref<const nlohmann::json::number_integer_t&>()));
-      return;
-    case nlohmann::json::value_t::number_unsigned:
-      key->push_back(j.get_ref<const nlohmann::json::number_unsigned_t&>());
-      return;
-    case nlohmann::json::value_t::number_float:
-      key->push_back(Bits(j.get_ref<const nlohmann::json::number_float_t&>()));
-      return;
-    case nlohmann::json::value_t::boolean:
-      key->push_back(j.get_ref<const nlohmann::json::boolean_t&>() ? 1 : 0);
-      return;
-    case nlohmann::json::value_t::string:
+    }
+    case value_t::string: {
+      key->push_back(static_cast<std::uint64_t>(type));
       EncodeString(j.get_ref<const std::string&>(), key);
       return;
+    }
     default:
-      return;  // null, discarded, binary: the type says it
+      break;
   }
+  std::uint64_t value = 0;  // null, discarded, binary: the type says it
+  switch (type) {
+    case value_t::number_integer:
+      value = static_cast<std::uint64_t>(j.get_ref<const nlohmann::json::number_integer_t&>());
+      break;
+    case value_t::number_unsigned:
+      value = j.get_ref<const nlohmann::json::number_unsigned_t&>();
+      break;
+    case value_t::number_float:
+      value = Bits(j.get_ref<const nlohmann::json::number_float_t&>());
+      break;
+    case value_t::boolean:
+      value = j.get_ref<const nlohmann::json::boolean_t&>() ? 1 : 0;
+      break;
+    default:
+      key->push_back(static_cast<std::uint64_t>(type));
+      return;
+  }
+  std::uint64_t* w = key->Room(2);
+  w[0] = static_cast<std::uint64_t>(type);
+  w[1] = value;
+  key->Commit(2);
 }
 
 void EncodeSpec(const LayerSpec& s, Key* key);
@@ -522,9 +574,16 @@ struct BatchPredictor::Impl {
       Rows& rs = rows_[pit->second];
       // Signatures that differ can still give one layer (a batch norm and an add of as many
       // elements both become the element-wise fallback's layer).
-      std::string key = fmt::format("{}|{}|{}|{}|{}", r.layer.type, r.layer.params.dump(),
-                                    fmt::join(r.layer.input_shape, "x"),
-                                    fmt::join(r.layer.output_shape, "x"), r.batch);
+      row_key_.clear();
+      EncodeString(r.layer.type, &row_key_);
+      EncodeJson(r.layer.params, &row_key_);
+      for (const Shape* shape : {&r.layer.input_shape, &r.layer.output_shape}) {
+        row_key_.push_back(shape->size());
+        for (std::int64_t d : *shape) row_key_.push_back(static_cast<std::uint64_t>(d));
+      }
+      row_key_.push_back(static_cast<std::uint64_t>(r.batch));
+      std::string key(reinterpret_cast<const char*>(row_key_.data()),
+                      row_key_.size() * sizeof(std::uint64_t));
       auto [it, fresh] =
           rs.index.try_emplace(std::move(key), static_cast<std::uint32_t>(rs.layers.size()));
       if (fresh) {
@@ -556,6 +615,7 @@ struct BatchPredictor::Impl {
     std::size_t nodes_ = 0;
     UnitTable units_;
     Key key_;                              // the unit being looked up
+    Key row_key_;                          // the layer being looked up among a predictor's rows
     std::vector<const LayerSpec*> ahead_;  // AddTree's units in order
     std::size_t next_ = 0;
   };
@@ -569,6 +629,17 @@ struct BatchPredictor::Impl {
            const std::function<std::string(std::size_t)>& label, double* out, Stats* stats) const {
     // Chunks keep the cost list short while the signatures and rows carry over between chunks.
     constexpr std::size_t kChunk = 64;
+    // A kept context arrives with what earlier calls did: this call's stats are the growth.
+    Stats start, done;
+    ctx.AddStats(&start);
+    auto add_growth = [&] {
+      Stats now;
+      ctx.AddStats(&now);
+      done.operations += now.operations - start.operations;
+      done.signatures += now.signatures - start.signatures;
+      done.units += now.units - start.units;
+      done.distinct_rows += now.distinct_rows - start.distinct_rows;
+    };
     std::vector<Cost> costs;
     std::vector<std::size_t> begin(kChunk + 1);
     for (std::size_t c0 = from; c0 < to; c0 += kChunk) {
@@ -586,7 +657,9 @@ struct BatchPredictor::Impl {
         shared = false;
       }
       if (!shared) {
+        add_growth();
         ctx.Reset();
+        start = {};
         // The first failing item's own error, as computing it alone reports it.
         for (std::size_t i = c0; i < c1; ++i) {
           try {
@@ -600,45 +673,93 @@ struct BatchPredictor::Impl {
       for (std::size_t i = c0; i < c1; ++i)
         out[i] = ctx.Total(costs.data() + begin[i - c0], costs.data() + begin[i - c0 + 1]);
     }
-    if (stats) ctx.AddStats(stats);
+    add_growth();
+    if (stats) {
+      stats->operations += done.operations;
+      stats->signatures += done.signatures;
+      stats->units += done.units;
+      stats->distinct_rows += done.distinct_rows;
+    }
   }
 
-  // Totals of items [0, n) in `threads` parts, each with its own context (see Run).
+  // Totals of items [0, n) in `threads` parts, each with its own context (see Run), the kept
+  // context of its part where that one is free.
   std::vector<double> RunAll(
       std::size_t n, int threads, Stats* stats,
       const std::function<void(Context&, std::size_t, std::vector<Cost>*)>& add,
       const std::function<double(std::size_t)>& exact,
       const std::function<std::string(std::size_t)>& label) const {
     std::vector<double> out(n);
-    Parallel(n, threads, stats, [&](std::size_t from, std::size_t to, Stats* s) {
-      Context ctx(profile);
-      Run(ctx, from, to, add, exact, label, out.data(), s);
+    Parallel(n, threads, stats, [&](std::size_t part, std::size_t from, std::size_t to, Stats* s) {
+      Borrowed ctx = Borrow(part);
+      try {
+        Run(*ctx.context, from, to, add, exact, label, out.data(), s);
+      } catch (...) {
+        ctx.Drop();
+        throw;
+      }
     });
     return out;
   }
 
-  // Total()'s context, kept between calls (whose answers depend only on the profile) so that
-  // candidates scored one at a time share as Totals() candidates do; dropped when it has grown
-  // past kMaxKept units or a call failed. A call that finds it in use takes a fresh one.
+  // The contexts of parts 0..kKeptParts-1, kept between calls (whose answers depend only on the
+  // profile) so that the candidates of later calls, and of Total(), find the units and layers
+  // earlier ones resolved: a search's next generation shares most of its layers with the last.
+  // A context is dropped when it has grown past kMaxKept units and signatures or a call failed
+  // with it; a call that finds it in use takes a fresh one.
   static constexpr std::size_t kMaxKept = 1 << 16;
-  mutable std::mutex kept_mutex;
-  mutable std::unique_ptr<Context> kept;
+  static constexpr std::size_t kKeptParts = 16;
+  struct Kept {
+    std::mutex mutex;
+    std::unique_ptr<Context> context;
+  };
+  mutable std::array<Kept, kKeptParts> kept;
+
+  // A part's context: the kept one (locked while borrowed) or a fresh one.
+  struct Borrowed {
+    std::unique_lock<std::mutex> lock;
+    std::unique_ptr<Context> fresh;
+    Kept* slot = nullptr;
+    Context* context = nullptr;
+    // After a failure: the kept context may hold rows that cannot be predicted.
+    void Drop() {
+      if (slot) slot->context.reset();
+    }
+  };
+  Borrowed Borrow(std::size_t part) const {
+    Borrowed b;
+    if (part < kKeptParts) {
+      Kept& k = kept[part];
+      b.lock = std::unique_lock<std::mutex>(k.mutex, std::try_to_lock);
+      if (b.lock.owns_lock()) {
+        if (!k.context || k.context->size() > kMaxKept)
+          k.context = std::make_unique<Context>(profile);
+        b.slot = &k;
+        b.context = k.context.get();
+        return b;
+      }
+    }
+    b.fresh = std::make_unique<Context>(profile);
+    b.context = b.fresh.get();
+    return b;
+  }
 
   // Splits [0, n) into `threads` contiguous parts run in parallel (threads: 0 = all cores).
-  void Parallel(std::size_t n, int threads, Stats* stats,
-                const std::function<void(std::size_t, std::size_t, Stats*)>& part) const {
+  void Parallel(
+      std::size_t n, int threads, Stats* stats,
+      const std::function<void(std::size_t, std::size_t, std::size_t, Stats*)>& part) const {
     if (threads < 0) throw std::runtime_error(fmt::format("threads must be >= 0, got {}", threads));
     if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const std::size_t parts = std::min<std::size_t>(static_cast<std::size_t>(threads), n);
     if (parts <= 1) {
-      part(0, n, stats);
+      part(0, 0, n, stats);
       return;
     }
     std::vector<std::exception_ptr> errors(parts);
     std::vector<Stats> part_stats(parts);
     auto run_part = [&](std::size_t p) {
       try {
-        part(n * p / parts, n * (p + 1) / parts, &part_stats[p]);
+        part(p, n * p / parts, n * (p + 1) / parts, &part_stats[p]);
       } catch (...) {
         errors[p] = std::current_exception();
       }
@@ -679,28 +800,18 @@ std::optional<std::string> BatchPredictor::hardware_warning() const {
 
 double BatchPredictor::Total(const Architecture& arch, std::int64_t batch_size) const {
   const Impl& im = *impl_;
-  std::unique_lock<std::mutex> lock(im.kept_mutex, std::try_to_lock);
-  std::unique_ptr<Impl::Context> fresh;
-  Impl::Context* ctx = nullptr;
-  if (lock.owns_lock()) {
-    if (!im.kept || im.kept->size() > Impl::kMaxKept)
-      im.kept = std::make_unique<Impl::Context>(im.profile);
-    ctx = im.kept.get();
-  } else {
-    fresh = std::make_unique<Impl::Context>(im.profile);
-    ctx = fresh.get();
-  }
+  Impl::Borrowed ctx = im.Borrow(0);
   double total = 0;
   try {
     im.Run(
-        *ctx, 0, 1,
+        *ctx.context, 0, 1,
         [&](Impl::Context& c, std::size_t, std::vector<Cost>* costs) {
           c.AddTree(arch, batch_size, costs);
         },
         [&](std::size_t) { return EstimateNetwork(im.profile, arch, batch_size).total; },
         [](std::size_t) { return std::string(); }, &total, nullptr);
   } catch (...) {
-    if (lock.owns_lock()) im.kept.reset();
+    ctx.Drop();
     throw;
   }
   return total;

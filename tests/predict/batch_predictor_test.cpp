@@ -308,9 +308,39 @@ TEST(BatchPredictor, ArgumentsNotInNormalisedFormAreNormalisedAlike) {
   EXPECT_LT(Rel(got, EstimateNetwork(Shipped(), a, 2).total), 1e-9);
   // Normalised, the same network: the same signatures, the same total.
   const Architecture normalised = ParseArchitecture(ToJson(a), "hand");
+  BatchPredictor fresh(Shipped());  // bp kept what its call resolved
   BatchPredictor::Stats stats;
-  EXPECT_DOUBLE_EQ(bp.Totals({a, normalised}, 2, 1, &stats)[1], got);
+  EXPECT_DOUBLE_EQ(fresh.Totals({a, normalised}, 2, 1, &stats)[1], got);
   EXPECT_EQ(stats.signatures, stats.operations / 2);
+}
+
+TEST(BatchPredictor, LaterCallsFindWhatEarlierCallsResolved) {
+  const std::vector<Architecture> archs = {LoadZooArchitecture("resnet18"),
+                                           LoadZooArchitecture("vgg11")};
+  BatchPredictor bp(Shipped());
+  BatchPredictor::Stats first, second, one;
+  const std::vector<double> a = bp.Totals(archs, 4, 1, &first);
+  EXPECT_GT(first.units, 0u);
+  EXPECT_GT(first.distinct_rows, 0u);
+  // Stats are the call's own: walked again, nothing new to lower, resolve or predict.
+  const std::vector<double> b = bp.Totals(archs, 4, 1, &second);
+  EXPECT_EQ(second.operations, first.operations);
+  EXPECT_EQ(second.units, 0u);
+  EXPECT_EQ(second.signatures, 0u);
+  EXPECT_EQ(second.distinct_rows, 0u);
+  EXPECT_EQ(a, b);
+  // Total() and GraphTotals() share them too.
+  EXPECT_EQ(bp.Total(archs[1], 4), a[1]);
+  const std::vector<graph::Graph> graphs = {LowerArchitecture(archs[0], 4)};
+  EXPECT_LT(Rel(bp.GraphTotals(graphs, 1, &one)[0], a[0]), 1e-12);
+  EXPECT_EQ(one.signatures, 0u);
+  // A failing call drops what it kept; the next call starts afresh and is still right.
+  Architecture bad = archs[0];
+  bad.layers[0].params["out_channels"] = 32;
+  EXPECT_THROW(bp.Totals({bad}, 4, 1), std::runtime_error);
+  BatchPredictor::Stats after;
+  EXPECT_EQ(bp.Totals(archs, 4, 1, &after), a);
+  EXPECT_EQ(after.units, first.units);
 }
 
 TEST(BatchPredictor, ErrorsAreEstimateNetworks) {

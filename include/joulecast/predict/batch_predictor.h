@@ -17,8 +17,11 @@
 // building anything; each distinct layer of a predictor is predicted once; and the layers of
 // each predictor are predicted together in one matrix (Eigen). A tree is not lowered whole: each
 // distinct leaf or Concat (with its input shape) is lowered alone once, and a tree's total is the
-// sum of its units' node costs (batch_predictor.cpp says why that is the same sum). Total() keeps
-// what it found between calls. Results agree with EstimateGraph to round-off, tested to 1e-9.
+// sum of its units' node costs (batch_predictor.cpp says why that is the same sum). What a call
+// resolved is kept for later calls (Total, Totals and GraphTotals share it): a search's next
+// generation finds most of its units and layers known. The store is bounded (dropped past 2^16
+// units and signatures per part) and dropped after a failed call. Results agree with
+// EstimateGraph to round-off, tested to 1e-9.
 // Throughput: see the README's Benchmarks section.
 //
 // Errors (std::runtime_error): exactly what EstimateNetwork / EstimateGraph throw for the first
@@ -54,18 +57,19 @@ class BatchPredictor {
   // to show when the profile was measured on a CPU other than this machine's; nullopt otherwise.
   std::optional<std::string> hardware_warning() const;
 
-  // EstimateNetwork(profile(), arch, batch_size).total. Keeps the units and layers it resolved
-  // for later calls (bounded); concurrent calls work, the one that finds the store busy alone.
+  // EstimateNetwork(profile(), arch, batch_size).total. Concurrent calls work: a call that finds
+  // the kept store in use works alone, with a fresh one.
   double Total(const Architecture& arch, std::int64_t batch_size) const;
   // One total per architecture, in order. `threads` >= 1 splits the list into that many
-  // contiguous parts evaluated in parallel (each part de-duplicates its own rows); 0 means
-  // std::thread::hardware_concurrency().
+  // contiguous parts evaluated in parallel (part p de-duplicates its own rows, in the p-th kept
+  // store); 0 means std::thread::hardware_concurrency().
   std::vector<double> Totals(const std::vector<Architecture>& archs, std::int64_t batch_size,
                              int threads = 1) const;
 
-  // What one call did (for benchmarks): nodes walked, distinct tree units lowered (Totals),
-  // distinct node signatures resolved, and layers predicted after de-duplication (summed over
-  // parts).
+  // What one call did (for benchmarks), added to *stats: nodes walked, distinct tree units
+  // lowered (Totals), distinct node signatures resolved, and layers predicted after
+  // de-duplication (summed over parts; what earlier calls kept is not lowered, resolved or
+  // predicted again).
   struct Stats {
     std::size_t operations = 0;
     std::size_t units = 0;
