@@ -29,8 +29,9 @@
 #include "joulecast/collect/progress.h"
 #include "joulecast/collect/shard.h"
 #include "joulecast/collect/store.h"
-#include "joulecast/io/one_line.h"
 #include "joulecast/collect/torch_runner.h"
+#include "joulecast/io/one_line.h"
+#include "measuring.h"
 
 namespace joulecast::cli {
 
@@ -49,11 +50,6 @@ struct CollectArgs {
   double max_parameters = SamplerOptions().max_parameters;
   bool dry_run = false, quiet = false;
 };
-
-std::string Env(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
 
 std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
   const int given = !a.layers.empty() + !a.configs_from.empty() + !a.architectures.empty();
@@ -101,48 +97,6 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
   return configs;
 }
 
-// The BLAS that libtorch's Linear layers end up in on Debian (update-alternatives), if any.
-std::string BlasAlternative() {
-  std::error_code ec;
-  for (const char* link : {"/etc/alternatives/libblas.so.3-x86_64-linux-gnu",
-                           "/etc/alternatives/libblas.so.3-aarch64-linux-gnu"}) {
-    auto target = std::filesystem::read_symlink(link, ec);
-    if (!ec) return target.string();
-  }
-  return "";
-}
-
-nlohmann::json Hardware(const CollectArgs& a, const TorchRunner& runner,
-                        const EnergyMeter& meter) {
-  nlohmann::json h = DescribeHost();
-  const nlohmann::json info = runner.Info();
-  h["libtorch"] = info.value("libtorch", "");
-  // The first line of at::get_parallel_info() names the backend; keep what matters.
-  std::istringstream parallel(info.value("parallel", ""));
-  std::string line;
-  while (std::getline(parallel, line)) {
-    if (line.find("ATen parallel backend") != std::string::npos ||
-        line.find("MKL") != std::string::npos || line.find("OpenMP") != std::string::npos) {
-      h["parallel"].push_back(line);
-    }
-  }
-  std::istringstream config(info.value("config", ""));
-  while (std::getline(config, line)) {
-    if (line.find("BLAS_INFO") != std::string::npos || line.find("LAPACK_INFO") != std::string::npos ||
-        line.find("USE_MKLDNN") != std::string::npos) {
-      h["torch_build"].push_back(line.substr(line.find_first_not_of(" -")));
-    }
-  }
-  if (const std::string blas = BlasAlternative(); !blas.empty()) h["blas_library"] = blas;
-  if (a.settings.device == "cuda") {
-    nlohmann::json gpu = DescribeNvmlGpu(Env("JOULECAST_NVML_LIBRARY", "libnvidia-ml.so.1"));
-    for (auto& [k, v] : gpu.items()) h[k] = v;
-  }
-  h["meter"] = meter.Describe();
-  h["meter"]["name"] = meter.name();
-  return h;
-}
-
 void RunCollect(CollectArgs& a) {
   a.settings.shard = ParseShard(a.shard);
   std::vector<CollectConfig> configs = DistinctConfigs(BuildConfigs(a), a.settings);
@@ -183,7 +137,7 @@ void RunCollect(CollectArgs& a) {
   run.store = &store;
   run.meter = meter.get();
   run.measure = runner.AsMeasureFn();
-  run.hardware = Hardware(a, runner, *meter);
+  run.hardware = MeasuringHardware(a.settings.device, runner, *meter);
   run.idle_power_w = MeasureIdlePower(*meter, a.idle_seconds);
   run.warn = warn;
   const std::string proc = Env("JOULECAST_PROC_ROOT", "/proc");

@@ -20,5 +20,6 @@ void RegisterCollect(CLI::App& app);
 void RegisterSpread(CLI::App& app);
 void RegisterInspect(CLI::App& app);
 void RegisterGpuOps(CLI::App& app);
+void RegisterCalibrate(CLI::App& app);
 
 }  // namespace joulecast::cli

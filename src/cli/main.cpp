@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   joulecast::cli::RegisterSpread(app);
   joulecast::cli::RegisterInspect(app);
   joulecast::cli::RegisterGpuOps(app);
+  joulecast::cli::RegisterCalibrate(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

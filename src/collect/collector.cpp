@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <ctime>
 #include <fstream>
 #include <optional>
@@ -146,6 +147,7 @@ CollectStats RunCollection(const CollectRun& run) {
     RunResult r;
     double joules = 0;
     const CpuTimes cpu_before = read_cpu_times();
+    const auto wall0 = std::chrono::steady_clock::now();
     try {
       r = run.measure(MakeRequest(c, run.settings), [&](int phase) {
         if (phase == 0) run.meter->Start();
@@ -160,6 +162,8 @@ CollectStats RunCollection(const CollectRun& run) {
       if (run.progress) run.progress->Measured(Label(c) + " (failed)");
       continue;
     }
+    const double wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     const std::optional<CpuLoad> load = LoadBetween(cpu_before, read_cpu_times());
     const TimingSummary t = Summarize(r.samples_s);
     m.repetitions = static_cast<std::int64_t>(r.samples_s.size());
@@ -180,7 +184,8 @@ CollectStats RunCollection(const CollectRun& run) {
                              {"warmup_runs", r.warmup_runs},
                              {"min_seconds", run.settings.min_seconds},
                              {"min_repetitions", run.settings.min_repetitions},
-                             {"elapsed_s", r.elapsed_s}};
+                             {"elapsed_s", r.elapsed_s},
+                             {"wall_s", wall_s}};
     if (load) {
       m.context["protocol"]["other_cpus_busy"] = load->other_cpus;
       m.context["protocol"]["steal_cpus"] = load->steal_cpus;

@@ -31,6 +31,10 @@ std::vector<double> LayerPredictor::PredictMany(
     norm[i] = Normaliser(counts);
   }
   Eigen::VectorXd log_eff = model.Predict(X);
+  if (transfer) {
+    for (Eigen::Index i = 0; i < log_eff.size(); ++i)
+      log_eff[i] = transfer->Apply(log_eff[i], X.row(i));
+  }
   std::vector<double> out(layers.size());
   for (std::size_t i = 0; i < layers.size(); ++i)
     out[i] = std::exp(log_eff[static_cast<Eigen::Index>(i)]) * norm[i];
@@ -46,7 +50,7 @@ double LayerPredictor::PredictBaseline(const LayerInstance& layer, std::int64_t 
 }
 
 nlohmann::json LayerPredictor::ToJson() const {
-  nlohmann::json j = {{"format_version", kFormatVersion},
+  nlohmann::json j = {{"format_version", transfer ? kTransferFormatVersion : kFormatVersion},
                       {"layer_type", layer_type},
                       {"recipe", recipe},
                       {"features", RecipeFeatureNames(recipe)},
@@ -57,13 +61,15 @@ nlohmann::json LayerPredictor::ToJson() const {
   if (baseline_per_unit > 0) {
     j["baseline"] = {{"kind", "constant × normaliser"}, {"per_unit", baseline_per_unit}};
   }
+  if (transfer) j["transfer"] = transfer->ToJson();
   return j;
 }
 
 LayerPredictor LayerPredictor::FromJson(const nlohmann::json& j, const std::string& where) {
   LayerPredictor p;
   try {
-    if (j.at("format_version").get<int>() != kFormatVersion) {
+    const int version = j.at("format_version").get<int>();
+    if (version != kFormatVersion && version != kTransferFormatVersion) {
       throw std::invalid_argument(
           fmt::format("unsupported format_version {}", j.at("format_version").dump()));
     }
@@ -75,6 +81,17 @@ LayerPredictor LayerPredictor::FromJson(const nlohmann::json& j, const std::stri
       throw std::invalid_argument(
           fmt::format("recipe '{}' has {} features but the model was fitted on {}", p.recipe, width,
                       p.model.n_features()));
+    }
+    if (version == kTransferFormatVersion) {
+      if (!j.contains("transfer")) throw std::invalid_argument("format_version 2 needs a transfer");
+      p.transfer = Transfer::FromJson(j.at("transfer"));
+      if (p.transfer->kind == "features" && p.transfer->w.size() != width) {
+        throw std::invalid_argument(
+            fmt::format("transfer: recipe '{}' has {} features but the transfer was fitted on {}",
+                        p.recipe, width, p.transfer->w.size()));
+      }
+    } else if (j.contains("transfer")) {
+      throw std::invalid_argument("a transfer needs format_version 2");
     }
     p.training = j.value("training", nlohmann::json::object());
     p.cv = j.value("cv", nlohmann::json::object());

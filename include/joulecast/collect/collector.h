@@ -14,7 +14,9 @@
 //   context          the configuration's origin plus "threads" (requested; part of the store key),
 //                    "spread" {"iqr_over_median", "q1_s", "q3_s", "min_s", "max_s", "mean_s"},
 //                    "protocol" {"aggregate": "median", "runs", "runs_per_sample", "warmup_runs",
-//                    "min_seconds", "min_repetitions", "elapsed_s", and where /proc can be
+//                    "min_seconds", "min_repetitions", "elapsed_s" (warm-up and timed runs),
+//                    "wall_s" (the whole configuration: building the module and its inputs
+//                    too), and where /proc can be
 //                    read "other_cpus_busy" and "steal_cpus" (collect/cpu_load.h: how many
 //                    CPUs other processes and other guests kept busy meanwhile)}; whole networks
 //                    also "architecture": name (so that fit skips them and evaluate uses them)

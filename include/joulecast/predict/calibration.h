@@ -1,0 +1,87 @@
+// Calibrating a profile of another machine to this one (joulecast calibrate): which layer
+// configurations to measure here, most informative first, and the calibrated profile fitted from
+// what was measured.
+//
+// Plan (PlanCalibration), in order:
+//   1. the distinct layers of the `for` networks (ConfigsFromArchitecture at each batch size),
+//      largest base prediction first: what the user will predict;
+//   2. random configurations (the collector's sampler, collect/config_sampler.h, seeded) of every
+//      sampleable layer type the base profile predicts in the mode, `pool` draws per type (less
+//      those too costly to measure: max_config_seconds), put in
+//      farthest-point order in the base recipe's standardised feature space (each next one the
+//      draw farthest from those already chosen, starting from the one nearest the centre), and
+//      the types interleaved by share: a type's share is the mean over the `weight` networks (each
+//      at batch 1 and 8) of its fraction of the base's predicted total, at least min_share; the
+//      next configuration comes from the type whose count / share is lowest (stride scheduling),
+//      so that the types that carry the time get the most measurements and every type some.
+// Whatever the budget allows of this list is measured: a shorter calibration is a prefix.
+//
+// Fit (CalibrateProfile): for each mode of the records, each base predictor of that mode gets a
+// transfer (predict/transfer.h) fitted on the records of its layer type (u from the base model,
+// x its recipe's features, t = ln(target / normaliser)); a type with fewer than
+// min_type_records records (or none) gets the pooled transfer: a "ratio" fitted on every record
+// of the mode (the geometric mean factor; recipes differ between types, and a slope across types
+// would fit their different efficiency levels). The profile keeps the base's
+// models, takes this machine's fingerprint from the records (predict/hardware.h), the target
+// measured, and records in data.calibration the base (name, target, hardware), the record counts
+// and, per type, the transfer kind, its CV MAPE and, when the targets agree, the base's own MAPE
+// on the same records.
+//
+// Errors (std::runtime_error): "calibrate: the base profile <name> has no <mode> predictors (it
+// has: forward)"; "calibrate: no <mode> records to calibrate with"; "calibrate: target energy_j
+// needs records with energy (measured with a meter); these have none"; the fingerprint's
+// mixed-CPU error.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "joulecast/arch/architecture.h"
+#include "joulecast/collect/config_sampler.h"
+#include "joulecast/io/measurement.h"
+#include "joulecast/predict/profile.h"
+#include "joulecast/predict/transfer.h"
+
+namespace joulecast {
+
+struct CalibrationPlanOptions {
+  std::string mode = "forward";                    // the base's mode to calibrate
+  std::vector<std::int64_t> batch_sizes = {1, 8};  // of the `for` networks' layers
+  std::uint64_t seed = 0;                          // of the random draws
+  std::int64_t pool = 200;                         // random draws per type to order
+  double min_share = 0.02;                         // floor of a type's share
+  SamplerOptions sampler = [] {
+    SamplerOptions o;
+    o.max_macs = 4e9;
+    return o;
+  }();
+  // A random draw whose estimated measuring cost exceeds this is left out of the pool: one
+  // configuration of 5 runs of 2 s buys as much as 20 small ones. The estimate is
+  // warmup_s + max(min_seconds, min_repetitions · run), with run the base's prediction for a
+  // time profile, else MACs / 2e9 s (elements / 2e8 s without MACs).
+  double max_config_seconds = 1.0;
+  double warmup_s = 0.1;
+  double min_seconds = 0.1;
+  std::int64_t min_repetitions = 5;
+};
+
+std::vector<CollectConfig> PlanCalibration(const Profile& base,
+                                           const std::vector<Architecture>& for_networks,
+                                           const std::vector<Architecture>& weight_networks,
+                                           const CalibrationPlanOptions& options = {});
+
+// The type shares of step 2 above, by layer type (sum 1 before the floor).
+std::map<std::string, double> TypeShares(const Profile& base,
+                                         const std::vector<Architecture>& weight_networks);
+
+struct CalibrateOptions {
+  std::string target = "time_s";     // time_s (duration_s) or energy_j (energy_j)
+  std::size_t min_type_records = 3;  // fewer: the pooled transfer
+  TransferOptions transfer;
+};
+
+Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& records,
+                         const CalibrateOptions& options = {});
+
+}  // namespace joulecast

@@ -1,0 +1,67 @@
+// A transfer: how one layer type's cost on this machine relates to a base profile's prediction for
+// another machine (joulecast calibrate, predict/calibration.h).
+//
+// With u = ln(p_base / n) the base predictor's log-efficiency for a configuration (p_base its
+// prediction, n its normaliser: MACs, or elements for layers without MACs; layer_predictor.h), x
+// the recipe's feature row and t = ln(y / n) the measured log-efficiency here, a transfer predicts
+//   t̂ = c0 + c1·u + w·z,    z_j = (x_j - mean_j) / scale_j,
+// so that prediction = exp(t̂)·n in the calibrated profile's unit. Kinds, from simple to rich:
+//   "ratio"     c1 = 1, w = 0: this machine is a constant factor exp(c0) off the base (for a base
+//               of another target, e.g. joules → seconds, exp(c0) is 1 / mean power);
+//   "linear"    w = 0, c0 and c1 by least squares: the factor drifts with the base's efficiency;
+//   "features"  c0, c1 unpenalised and w by ridge (penalty alpha·||w||² on standardised
+//               features): corrections along the recipe's own axes (e.g. this machine's cache
+//               sizes bend the time per MAC elsewhere).
+// FitTransfer scores every kind (and alpha) by k-fold cross-validation on the calibration
+// records, MAPE (%) of exp(t̂ - t) - 1, and keeps the lowest; a richer kind is tried only with
+// enough records (options) and taken only when it lowers the score by more than 2 % of it. Units:
+// c0 and w in log units, c1 none.
+//
+// Errors: FitTransfer throws std::invalid_argument "FitTransfer: ..." for no records, sizes that
+// differ, or non-finite values (naming the row); FromJson throws std::invalid_argument naming
+// the field.
+#pragma once
+
+#include <Eigen/Dense>
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace joulecast {
+
+struct TransferOptions {
+  std::size_t folds = 5;                            // k of k-fold CV (fewer records: leave one out)
+  std::uint64_t seed = 42;                          // fold assignment
+  std::size_t min_linear = 4;                       // records needed to try "linear"
+  std::size_t min_features = 12;                    // records needed to try "features"
+  std::vector<double> alphas = {1.0, 10.0, 100.0};  // ridge penalties tried for "features"
+};
+
+struct Transfer {
+  static constexpr int kFormatVersion = 1;
+  std::string kind = "ratio";  // "ratio" | "linear" | "features"
+  double c0 = 0;
+  double c1 = 1;
+  double alpha = 0;      // "features" only
+  Eigen::VectorXd w;     // "features" only: one weight per recipe feature
+  Eigen::VectorXd mean;  // "features" only
+  Eigen::VectorXd scale;
+  // {"n", "folds", "chosen", "scores": {"ratio": mape, "linear": ..., "features@alpha": ...}}
+  nlohmann::json cv = nlohmann::json::object();
+
+  // t̂ for one configuration: `u` the base log-efficiency, `x` the recipe's feature row (read
+  // only by "features", whose width it must have).
+  double Apply(double u, const Eigen::Ref<const Eigen::RowVectorXd>& x) const;
+
+  nlohmann::json ToJson() const;
+  static Transfer FromJson(const nlohmann::json& j);
+};
+
+// Fits a transfer from n records: u (n), X (n × d; may have 0 columns, then only "ratio" and
+// "linear" are tried) and t (n), as in the header comment.
+Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const Eigen::VectorXd& t,
+                     const TransferOptions& options = {});
+
+}  // namespace joulecast

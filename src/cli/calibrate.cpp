@@ -1,0 +1,367 @@
+// joulecast calibrate --base PROFILE -o OUT.json [--minutes M] [--for ARCH[,ARCH...]]
+//                     [-b B[,B...]] [--threads N] [--mode forward|train_step|both]
+//                     [--meter auto|rapl|nvml|none] [--target time_s|energy_j]
+//                     [--store FILE.jsonl] [--seed S] [--dry-run] [-q]
+// Adapts a profile of another machine to this one within a time budget: measures the
+// configurations of predict/calibration.h's plan in order (with collect's protocol and store:
+// appended, durable, resumable) until the budget is spent, then fits one transfer per layer type
+// and writes a profile with this machine's fingerprint. The budget counts the measuring time of
+// the store's records of this plan, so a re-run after an interruption (Ctrl-C, kill -9)
+// measures only the rest; Ctrl-C stops measuring and still writes the profile from what was
+// measured. With --mode both the budget is split evenly between the modes.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <stdexcept>
+
+#include "commands.h"
+#include "common.h"
+#include "joulecast/arch/zoo.h"
+#include "joulecast/collect/collector.h"
+#include "joulecast/collect/progress.h"
+#include "joulecast/collect/store.h"
+#include "joulecast/io/one_line.h"
+#include "joulecast/predict/calibration.h"
+#include "joulecast/predict/hardware.h"
+#include "measuring.h"
+
+namespace joulecast::cli {
+
+namespace {
+
+struct CalibrateArgs {
+  std::string base, output, store, mode = "forward", meter = "auto", target = "time_s";
+  double minutes = 10;
+  std::vector<std::string> for_networks;
+  std::vector<std::int64_t> batch_sizes = {1, 8};
+  std::int64_t threads = 1;
+  std::uint64_t seed = 0;
+  bool dry_run = false, quiet = false;
+};
+
+// The store beside the output: out.json -> out.calibration.jsonl.
+std::string DefaultStore(const std::string& output) {
+  std::filesystem::path p(output);
+  if (p.extension() == ".json") p.replace_extension();
+  return p.string() + ".calibration.jsonl";
+}
+
+// Fails now, not after the budget is spent, when OUT cannot be written.
+void CheckWritable(const std::string& path) {
+  const bool existed = std::filesystem::exists(path);
+  {
+    std::ofstream probe(path, std::ios::app);
+    if (!probe) {
+      throw std::runtime_error(
+          fmt::format("{}: cannot write the calibrated profile: {}", path, std::strerror(errno)));
+    }
+  }
+  if (!existed) std::filesystem::remove(path);
+}
+
+// Draws "[=====>    ] 3m10s of 10m00s measured, 214 records, 6m50s left  Conv2d" on a terminal.
+class BudgetBar {
+ public:
+  BudgetBar(double budget_s, bool quiet) : budget_s_(budget_s), tty_(!quiet && isatty(2)) {}
+  void Draw(double spent_s, std::size_t records, const std::string& label) {
+    if (!tty_) return;
+    const int width = 24;
+    const double f = std::clamp(spent_s / budget_s_, 0.0, 1.0);
+    const int fill = static_cast<int>(f * width);
+    std::string bar(static_cast<std::size_t>(fill), '=');
+    if (fill < width) bar += '>' + std::string(static_cast<std::size_t>(width - fill - 1), ' ');
+    std::cerr << fmt::format("\r\033[K[{}] {} of {} measured, {} records, {} left  {}", bar,
+                             ProgressBar::FormatEta(spent_s), ProgressBar::FormatEta(budget_s_),
+                             records, ProgressBar::FormatEta(std::max(0.0, budget_s_ - spent_s)),
+                             label.substr(0, 40));
+  }
+  void Finish() {
+    if (tty_) std::cerr << "\r\033[K";
+  }
+
+ private:
+  double budget_s_;
+  bool tty_;
+};
+
+// What measuring a record cost: its whole configuration's wall time where recorded, else its
+// warm-up and timed runs.
+double Cost(const Measurement& m) {
+  const nlohmann::json& p = m.context.value("protocol", nlohmann::json::object());
+  const double wall = p.value("wall_s", 0.0);
+  if (wall > 0) return wall;
+  const double e = p.value("elapsed_s", 0.0);
+  return e > 0 ? e : 0.0;
+}
+
+// The records a budget buys: the plan walked in order, each configuration the store holds taken
+// while the cost of those before it is under the budget (a calibration of fewer minutes is a
+// prefix of a longer one). `spent` gets the cost of the records taken.
+std::vector<Measurement> Prefix(const std::vector<CollectConfig>& plan,
+                                const CollectSettings& settings,
+                                const std::map<std::string, Measurement>& by_key, double budget_s,
+                                double* spent) {
+  std::vector<Measurement> out;
+  *spent = 0;
+  for (const CollectConfig& c : plan) {
+    if (*spent >= budget_s) break;
+    auto it = by_key.find(ConfigKey(RecordSkeleton(c, settings)));
+    if (it == by_key.end()) continue;
+    *spent += Cost(it->second);
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+std::map<std::string, Measurement> ReadStore(const std::string& path) {
+  std::map<std::string, Measurement> by_key;
+  if (!std::filesystem::exists(path)) return by_key;
+  for (Measurement& m : ReadMeasurements(path)) {
+    std::string key = ConfigKey(m);
+    by_key.emplace(std::move(key), std::move(m));
+  }
+  return by_key;
+}
+
+void RunCalibrate(const CalibrateArgs& a) {
+  if (!(a.minutes > 0)) {
+    throw std::invalid_argument(fmt::format("--minutes must be > 0, got {}", a.minutes));
+  }
+  const Profile base = Profile::Load(a.base);
+  if (base.target != "time_s" && base.target != "energy_j") {
+    throw std::runtime_error(fmt::format(
+        "{}: the base profile predicts '{}'; calibrate adapts CPU time or energy profiles "
+        "(time_s, energy_j)",
+        a.base, base.target));
+  }
+  if (base.hardware.contains("gpu")) {
+    throw std::runtime_error(fmt::format(
+        "{}: the base profile describes a GPU ({}); calibrate measures on this machine's CPU",
+        a.base, base.hardware["gpu"].dump()));
+  }
+  const std::vector<std::string> modes = a.mode == "both"
+                                             ? std::vector<std::string>{"forward", "train_step"}
+                                             : std::vector<std::string>{a.mode};
+  for (const std::string& m : modes) {
+    if (!base.HasMode(m)) {
+      throw std::runtime_error(
+          fmt::format("{}: the base profile {} has no {} predictors (it has: {})", a.base,
+                      base.name, m, fmt::join(base.Modes(), ", ")));
+    }
+  }
+  CheckWritable(a.output);
+  const std::string store_path = a.store.empty() ? DefaultStore(a.output) : a.store;
+
+  std::vector<Architecture> for_networks, weight_networks;
+  for (const std::string& name : a.for_networks)
+    for_networks.push_back(LoadArchitectureArg(name, ""));
+  if (!for_networks.empty()) {
+    weight_networks = for_networks;
+  } else {
+    for (const std::string& name : ZooTreeNames())
+      weight_networks.push_back(LoadZooArchitecture(name));
+  }
+
+  // One plan per mode, as collect would measure it (its store keys).
+  std::map<std::string, std::vector<CollectConfig>> plans;
+  std::map<std::string, CollectSettings> settings;
+  for (const std::string& m : modes) {
+    CalibrationPlanOptions po;
+    po.mode = m;
+    po.batch_sizes = a.batch_sizes;
+    po.seed = a.seed;
+    po.min_seconds = 0.1;
+    CollectSettings s;
+    s.mode = m;
+    s.threads = a.threads;
+    s.seed = a.seed;
+    // Shorter than the campaign's (data/collect/ci-2c: 0.25 s): the budget buys records.
+    s.min_seconds = po.min_seconds;
+    s.min_repetitions = po.min_repetitions;
+    s.warmup_seconds = po.warmup_s;
+    settings[m] = s;
+    plans[m] = DistinctConfigs(PlanCalibration(base, for_networks, weight_networks, po), s);
+  }
+
+  const auto warn = [](const std::string& m) {
+    std::cerr << "joulecast: warning: " << OneLine(m) << "\n";
+  };
+  MeasurementStore store(store_path, warn);
+  const double budget_s = 60.0 * a.minutes / static_cast<double>(modes.size());
+  if (a.dry_run) {
+    const std::map<std::string, Measurement> by_key = ReadStore(store_path);
+    for (const std::string& mode : modes) {
+      double spent = 0;
+      const std::size_t held = Prefix(plans[mode], settings[mode], by_key, budget_s, &spent).size();
+      std::cout << fmt::format(
+          "{}: {} configurations planned, {} of them in {} within the budget ({} of {} spent)\n",
+          mode, plans[mode].size(), held, store_path, ProgressBar::FormatEta(spent),
+          ProgressBar::FormatEta(budget_s));
+    }
+    return;
+  }
+
+  bool interrupted = false;
+  std::size_t measured = 0, failed = 0;
+  {
+    const std::map<std::string, Measurement> by_key = ReadStore(store_path);
+    std::unique_ptr<TorchRunner> runner;
+    std::unique_ptr<EnergyMeter> meter;
+    nlohmann::json hardware;
+    std::optional<double> idle;
+    const std::string proc = Env("JOULECAST_PROC_ROOT", "/proc");
+    StopRequest stop;
+    for (const std::string& mode : modes) {
+      BudgetBar bar(budget_s, a.quiet);
+      double spent = 0;
+      std::size_t records = 0;
+      for (const CollectConfig& c : plans[mode]) {
+        if (spent >= budget_s || StopRequest::Requested()) break;
+        auto held = by_key.find(ConfigKey(RecordSkeleton(c, settings[mode])));
+        if (held != by_key.end()) {
+          spent += Cost(held->second);
+          ++records;
+          continue;
+        }
+        if (!runner) {  // only when something is left to measure
+          runner = std::make_unique<TorchRunner>(TorchRunner::Load());
+          MeterPaths paths;
+          paths.rapl_root = Env("JOULECAST_RAPL_ROOT", "/sys/class/powercap");
+          paths.nvml_library = Env("JOULECAST_NVML_LIBRARY", "libnvidia-ml.so.1");
+          std::string note;
+          meter = MakeMeter(a.meter, "cpu", paths, &note);
+          if (!note.empty() && !a.quiet) std::cerr << "joulecast: note: " << note << "\n";
+          hardware = MeasuringHardware("cpu", *runner, *meter);
+          idle = MeasureIdlePower(*meter, 3);
+        }
+        bar.Draw(spent, records, mode + " " + c.layer.type);
+        const std::vector<CollectConfig> one = {c};
+        CollectRun run;
+        run.configs = &one;
+        run.settings = settings[mode];
+        run.store = &store;
+        run.meter = meter.get();
+        run.measure = runner->AsMeasureFn();
+        run.hardware = hardware;
+        run.idle_power_w = idle;
+        run.warn = warn;
+        run.cpu_times = [proc] { return ReadCpuTimes(proc + "/stat", proc + "/self/stat"); };
+        const auto t0 = std::chrono::steady_clock::now();
+        const CollectStats st = RunCollection(run);
+        spent += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        measured += static_cast<std::size_t>(st.measured);
+        failed += static_cast<std::size_t>(st.failed);
+        records += static_cast<std::size_t>(st.measured);
+        if (st.interrupted) break;
+      }
+      bar.Finish();
+      if (StopRequest::Requested()) {
+        interrupted = true;
+        break;
+      }
+    }
+  }
+
+  // What the budget buys of each plan, from the store: this run's records and earlier ones'.
+  std::vector<Measurement> records;
+  {
+    const std::map<std::string, Measurement> by_key = ReadStore(store_path);
+    for (const std::string& mode : modes) {
+      double spent = 0;
+      for (Measurement& m : Prefix(plans[mode], settings[mode], by_key, budget_s, &spent))
+        records.push_back(std::move(m));
+    }
+  }
+  if (records.empty()) {
+    throw std::runtime_error(
+        fmt::format("calibrate: nothing was measured into {} ({} failed); see the warnings above",
+                    store_path, failed));
+  }
+  CalibrateOptions co;
+  co.target = a.target;
+  Profile out = CalibrateProfile(base, records, co);
+  out.name = std::filesystem::path(a.output).stem().string();
+  out.data["calibration"]["store"] = store_path;
+  out.data["calibration"]["minutes"] = a.minutes;
+  out.data["calibration"]["for"] = a.for_networks;
+  out.data["calibration"]["interrupted"] = interrupted;
+  out.Save(a.output);
+  if (!a.quiet) {
+    std::cerr << fmt::format(
+        "joulecast: calibrated {} to this machine ({}) from {} records ({} measured now, {} "
+        "failed) into {}\n",
+        base.name, out.hardware.value("cpu", "?"), records.size(), measured, failed, a.output);
+    for (const auto& [mode, info] : out.data["calibration"]["modes"].items()) {
+      for (const auto& [type, t] : info["types"].items()) {
+        std::cerr << fmt::format("  {} {:<18} {:>4} records  {:<9} {}\n", mode, type,
+                                 t["records"].get<std::size_t>(), t["transfer"].get<std::string>(),
+                                 t.contains("cv_mape")
+                                     ? fmt::format("CV MAPE {:.1f} %", t["cv_mape"].get<double>())
+                                     : "");
+      }
+    }
+  }
+  if (interrupted) {
+    std::cerr << fmt::format(
+        "joulecast: interrupted: {} was written from the records measured so far; re-run the same "
+        "command to spend the rest of the budget\n",
+        a.output);
+  }
+}
+
+}  // namespace
+
+void RegisterCalibrate(CLI::App& app) {
+  auto a = std::make_shared<CalibrateArgs>();
+  auto* cmd = app.add_subcommand(
+      "calibrate",
+      "Adapt a profile of another machine to this one: measure the most telling layer "
+      "configurations for --minutes, fit a transfer per layer type, write a profile of this "
+      "machine; re-running resumes");
+  cmd->add_option("--base", a->base, "The profile to adapt (models/*.json)")->required();
+  cmd->add_option("-o,--output", a->output, "The calibrated profile to write")->required();
+  cmd->add_option("--minutes", a->minutes,
+                  "Measuring budget in minutes (records already in the store count)")
+      ->capture_default_str();
+  cmd->add_option("--for", a->for_networks,
+                  "Networks to predict (zoo names or files, comma list): their layers are "
+                  "measured first and weight the rest")
+      ->delimiter(',');
+  cmd->add_option("-b,--batch-size", a->batch_sizes, "Batch sizes of the --for networks' layers")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
+  cmd->add_option("--threads", a->threads, "libtorch intra-op threads")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1024}));
+  cmd->add_option("--mode", a->mode, "forward, train_step or both (the budget split evenly)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"forward", "train_step", "both"}));
+  cmd->add_option("--meter", a->meter, "Energy meter")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "rapl", "nvml", "none"}));
+  cmd->add_option("--target", a->target,
+                  "What the calibrated profile predicts: time_s, or energy_j (needs a meter)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"time_s", "energy_j"}));
+  cmd->add_option("--store", a->store,
+                  "JSON Lines file of the calibration measurements (default: OUT with "
+                  ".calibration.jsonl)");
+  cmd->add_option("--seed", a->seed, "Seed of the random configurations")->capture_default_str();
+  cmd->add_flag("--dry-run", a->dry_run,
+                "Print the plan's size and what the store holds, measure nothing");
+  cmd->add_flag("-q,--quiet", a->quiet, "No progress bar or summary");
+  cmd->callback([a] { RunCalibrate(*a); });
+}
+
+}  // namespace joulecast::cli

@@ -1,0 +1,21 @@
+// What collect and calibrate share when they measure on this machine.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "joulecast/collect/meter.h"
+#include "joulecast/collect/torch_runner.h"
+
+namespace joulecast::cli {
+
+// $name when set and non-empty, else `fallback`.
+std::string Env(const char* name, const char* fallback);
+
+// The "hardware" object of the records measured here: DescribeHost() (collect/collector.h), the
+// libtorch version, parallel backend and BLAS it was built with, the BLAS library Debian's
+// alternatives select, the GPU (NVML) for device cuda, and the meter.
+nlohmann::json MeasuringHardware(const std::string& device, const TorchRunner& runner,
+                                 const EnergyMeter& meter);
+
+}  // namespace joulecast::cli

@@ -1,0 +1,310 @@
+#include "joulecast/predict/calibration.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <stdexcept>
+
+#include "joulecast/features/layer_features.h"
+#include "joulecast/features/macs.h"
+#include "joulecast/predict/hardware.h"
+#include "joulecast/predict/network_estimate.h"
+#include "joulecast/predict/profile_fit.h"
+
+namespace joulecast {
+namespace {
+
+Profile InMode(const Profile& base, const std::string& mode) {
+  if (!base.HasMode(mode)) {
+    throw std::runtime_error(
+        fmt::format("calibrate: the base profile {} has no {} predictors (it "
+                    "has: {})",
+                    base.name, mode, fmt::join(base.Modes(), ", ")));
+  }
+  Profile p = base;
+  p.SelectMode(mode, "calibrate");
+  return p;
+}
+
+// Farthest-point order of the rows of X (standardised first): the row nearest the centre, then
+// each time the row whose distance to the chosen ones is largest.
+std::vector<std::size_t> FarthestPointOrder(Eigen::MatrixXd X) {
+  const Eigen::Index n = X.rows();
+  if (n == 0) return {};
+  const Eigen::RowVectorXd mean = X.colwise().mean();
+  X.rowwise() -= mean;
+  for (Eigen::Index j = 0; j < X.cols(); ++j) {
+    const double s = std::sqrt(X.col(j).squaredNorm() / static_cast<double>(n));
+    if (s > 1e-12) X.col(j) /= s;
+  }
+  std::vector<std::size_t> order;
+  std::vector<double> dist(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity());
+  std::vector<bool> taken(static_cast<std::size_t>(n), false);
+  Eigen::Index next = 0;
+  X.rowwise().squaredNorm().minCoeff(&next);
+  for (Eigen::Index k = 0; k < n; ++k) {
+    order.push_back(static_cast<std::size_t>(next));
+    taken[static_cast<std::size_t>(next)] = true;
+    double far = -1;
+    Eigen::Index arg = -1;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      if (taken[static_cast<std::size_t>(i)]) continue;
+      double& d = dist[static_cast<std::size_t>(i)];
+      d = std::min(d, (X.row(i) - X.row(next)).squaredNorm());
+      if (d > far) {
+        far = d;
+        arg = i;
+      }
+    }
+    if (arg < 0) break;
+    next = arg;
+  }
+  return order;
+}
+
+double Target(const Measurement& m, const std::string& target) {
+  if (target == "energy_j") return m.energy_j ? *m.energy_j : std::nan("");
+  return m.duration_s;
+}
+
+}  // namespace
+
+std::map<std::string, double> TypeShares(const Profile& base,
+                                         const std::vector<Architecture>& weight_networks) {
+  std::map<std::string, double> share;
+  int runs = 0;
+  for (const Architecture& arch : weight_networks) {
+    for (std::int64_t b : {1, 8}) {
+      const NetworkEstimate est = EstimateNetwork(base, arch, b);
+      if (!(est.total > 0)) continue;
+      for (const auto& [type, tt] : est.by_type) share[type] += tt.value / est.total;
+      ++runs;
+    }
+  }
+  for (auto& [type, s] : share) s /= runs;
+  return share;
+}
+
+std::vector<CollectConfig> PlanCalibration(const Profile& base,
+                                           const std::vector<Architecture>& for_networks,
+                                           const std::vector<Architecture>& weight_networks,
+                                           const CalibrationPlanOptions& options) {
+  const Profile p = InMode(base, options.mode);
+  std::vector<CollectConfig> plan;
+  // 1. The user's networks, largest predicted cost first.
+  std::vector<std::pair<double, CollectConfig>> own;
+  for (const Architecture& arch : for_networks) {
+    for (CollectConfig& c : ConfigsFromArchitecture(arch, options.batch_sizes)) {
+      const LayerPredictor* lp = p.Find(c.layer.type);
+      if (!lp) continue;  // nothing to calibrate: the base has no predictor for it
+      own.emplace_back(lp->Predict(c.layer, c.batch_size), std::move(c));
+    }
+  }
+  std::stable_sort(own.begin(), own.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (auto& [value, c] : own) plan.push_back(std::move(c));
+  // 2. Random configurations, spread over each type's feature space, interleaved by share.
+  std::map<std::string, double> share = TypeShares(p, weight_networks);
+  std::map<std::string, std::vector<CollectConfig>> queues;
+  for (const std::string& type : SampleableLayerTypes()) {
+    const LayerPredictor* lp = p.Find(type);
+    if (!lp) continue;
+    std::vector<CollectConfig> draws;
+    for (CollectConfig& c : SampleConfigs(type, options.pool, options.seed, options.sampler)) {
+      double run = 0;
+      if (p.target == "time_s") {
+        run = lp->Predict(c.layer, c.batch_size);
+      } else {
+        const LayerCounts counts = CountLayer(c.layer, c.batch_size);
+        run = counts.macs > 0 ? counts.macs / 2e9 : Normaliser(counts) / 2e8;
+      }
+      const double cost =
+          options.warmup_s +
+          std::max(options.min_seconds, static_cast<double>(options.min_repetitions) * run);
+      if (cost <= options.max_config_seconds) draws.push_back(std::move(c));
+    }
+    Eigen::MatrixXd X(static_cast<Eigen::Index>(draws.size()),
+                      static_cast<Eigen::Index>(RecipeFeatureNames(lp->recipe).size()));
+    for (std::size_t i = 0; i < draws.size(); ++i) {
+      X.row(static_cast<Eigen::Index>(i)) =
+          ComputeFeatures(lp->recipe, draws[i].layer, draws[i].batch_size);
+    }
+    std::vector<CollectConfig>& q = queues[type];
+    for (std::size_t i : FarthestPointOrder(X)) q.push_back(std::move(draws[i]));
+  }
+  double total_share = 0;
+  for (const auto& [type, q] : queues) total_share += share.count(type) ? share[type] : 0.0;
+  std::map<std::string, double> weight;
+  for (const auto& [type, q] : queues) {
+    const double s = total_share > 0 && share.count(type) ? share[type] / total_share : 0.0;
+    weight[type] = std::max(s, options.min_share);
+  }
+  std::map<std::string, std::size_t> used;
+  for (;;) {
+    const std::string* pick = nullptr;
+    double best = std::numeric_limits<double>::infinity();
+    for (const auto& [type, q] : queues) {
+      if (used[type] >= q.size()) continue;
+      const double pass = static_cast<double>(used[type] + 1) / weight[type];
+      if (pass < best) {
+        best = pass;
+        pick = &type;
+      }
+    }
+    if (!pick) break;
+    CollectConfig c = queues[*pick][used[*pick]++];
+    c.context["calibration"] = true;
+    plan.push_back(std::move(c));
+  }
+  return plan;
+}
+
+Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& records,
+                         const CalibrateOptions& options) {
+  if (options.target != "time_s" && options.target != "energy_j") {
+    throw std::runtime_error(
+        fmt::format("calibrate: target must be time_s or energy_j, got '{}'", options.target));
+  }
+  for (const auto& [type, lp] : base.layers) {
+    if (lp.transfer) {
+      throw std::runtime_error(fmt::format(
+          "calibrate: the base profile {} is itself calibrated (from {}); calibrate from that "
+          "base instead",
+          base.name,
+          base.data.value("calibration", nlohmann::json::object()).value("base", "another")));
+    }
+  }
+  std::map<std::string, std::vector<const Measurement*>> by_mode;
+  std::vector<const Measurement*> used;
+  bool any_energy = false;
+  for (const Measurement& m : records) {
+    if (IsWholeNetwork(m)) continue;
+    if (m.energy_j) any_energy = true;
+    const double y = Target(m, options.target);
+    if (!(y > 0) || !std::isfinite(y)) continue;
+    by_mode[m.mode].push_back(&m);
+  }
+  if (options.target == "energy_j" && !any_energy) {
+    throw std::runtime_error(
+        "calibrate: target energy_j needs records with energy (measured with a meter); these "
+        "have none");
+  }
+  if (by_mode.empty()) throw std::runtime_error("calibrate: no records to calibrate with");
+
+  Profile out;
+  out.name = base.name + "-calibrated";
+  out.target = options.target;
+  nlohmann::json modes = nlohmann::json::object();
+  std::size_t n_used = 0;
+  for (const auto& [mode, recs] : by_mode) {
+    const Profile bm = InMode(base, mode);
+    std::map<std::string, std::vector<const Measurement*>> by_type;
+    std::size_t no_predictor = 0;
+    for (const Measurement* m : recs) {
+      if (bm.Find(m->type)) {
+        by_type[m->type].push_back(m);
+      } else {
+        ++no_predictor;
+      }
+    }
+    // Per type: u, X, t of its records (and the base's own prediction).
+    struct Data {
+      Eigen::VectorXd u, t;
+      Eigen::MatrixXd X;
+      double base_mape = 0;
+    };
+    std::map<std::string, Data> data;
+    std::vector<double> pool_u, pool_t;
+    for (const auto& [type, ms] : by_type) {
+      const LayerPredictor& lp = *bm.Find(type);
+      std::vector<LayerInstance> layers;
+      std::vector<std::int64_t> batches;
+      for (const Measurement* m : ms) {
+        layers.push_back(LayerOf(*m));
+        batches.push_back(m->batch_size);
+      }
+      std::vector<const LayerInstance*> ptrs;
+      for (const LayerInstance& l : layers) ptrs.push_back(&l);
+      const std::vector<double> pred = lp.PredictMany(ptrs, batches);
+      Data& d = data[type];
+      const auto n = static_cast<Eigen::Index>(ms.size());
+      d.u.resize(n);
+      d.t.resize(n);
+      d.X.resize(n, static_cast<Eigen::Index>(RecipeFeatureNames(lp.recipe).size()));
+      for (Eigen::Index i = 0; i < n; ++i) {
+        const auto k = static_cast<std::size_t>(i);
+        const LayerCounts counts = CountLayer(layers[k], batches[k]);
+        const double norm = Normaliser(counts);
+        const double y = Target(*ms[k], options.target);
+        d.X.row(i) = ComputeFeatures(lp.recipe, layers[k], batches[k], counts);
+        d.u[i] = std::log(pred[k] / norm);
+        d.t[i] = std::log(y / norm);
+        d.base_mape += std::abs(pred[k] / y - 1);
+        pool_u.push_back(d.u[i]);
+        pool_t.push_back(d.t[i]);
+      }
+      d.base_mape *= 100.0 / static_cast<double>(n);
+      n_used += ms.size();
+    }
+    if (pool_u.empty()) {
+      throw std::runtime_error(
+          fmt::format("calibrate: no {} records of a layer type the base profile {} predicts", mode,
+                      base.name));
+    }
+    TransferOptions pooled_options = options.transfer;
+    // One factor: a slope across types would fit the types' different efficiency levels.
+    pooled_options.min_linear = std::numeric_limits<std::size_t>::max();
+    pooled_options.min_features = std::numeric_limits<std::size_t>::max();
+    const auto np = static_cast<Eigen::Index>(pool_u.size());
+    Transfer pooled =
+        FitTransfer(Eigen::Map<Eigen::VectorXd>(pool_u.data(), np), Eigen::MatrixXd(np, 0),
+                    Eigen::Map<Eigen::VectorXd>(pool_t.data(), np), pooled_options);
+    pooled.cv["pooled"] = true;
+    const bool same_target = options.target == base.target;
+    nlohmann::json types = nlohmann::json::object();
+    std::map<std::string, LayerPredictor> layers;
+    for (const auto& [type, lp] : bm.layers) {
+      LayerPredictor c = lp;
+      auto it = data.find(type);
+      const std::size_t n = it == data.end() ? 0 : static_cast<std::size_t>(it->second.u.size());
+      nlohmann::json info = {{"records", n}};
+      if (n >= options.min_type_records) {
+        c.transfer = FitTransfer(it->second.u, it->second.X, it->second.t, options.transfer);
+      } else {
+        c.transfer = pooled;
+      }
+      info["transfer"] = c.transfer->cv.value("pooled", false) ? "pooled" : c.transfer->kind;
+      if (c.transfer->cv.contains("mape")) info["cv_mape"] = c.transfer->cv["mape"];
+      if (same_target && n > 0) info["base_mape"] = it->second.base_mape;
+      types[type] = info;
+      layers[type] = std::move(c);
+    }
+    modes[mode] = {{"records", recs.size() - no_predictor},
+                   {"records_without_base_predictor", no_predictor},
+                   {"types", types},
+                   {"pooled", pooled.ToJson()}};
+    if (mode == "forward" || out.layers.empty()) {
+      if (!out.layers.empty()) out.other_modes[out.mode] = std::move(out.layers);
+      out.layers = std::move(layers);
+      out.mode = mode;
+    } else {
+      out.other_modes[mode] = std::move(layers);
+    }
+    for (const Measurement* m : recs) used.push_back(m);
+  }
+  const HardwareFingerprint fp = FingerprintFromMeasurements(used);
+  out.hardware = WithFingerprint(used.front()->hardware, fp);
+  out.data = {{"calibration",
+               {{"base", base.name},
+                {"base_target", base.target},
+                {"base_hardware", base.hardware},
+                {"records", n_used},
+                {"modes", modes}}}};
+  return out;
+}
+
+}  // namespace joulecast

@@ -1,0 +1,234 @@
+#include "joulecast/predict/transfer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+
+namespace joulecast {
+namespace {
+
+struct Candidate {
+  std::string kind;
+  double alpha = 0;
+  std::string Label() const {
+    return kind == "features" ? fmt::format("features@{}", alpha) : kind;
+  }
+};
+
+// Least squares on the rows `rows` of [1, u, z] with penalty alpha on the z weights.
+Transfer FitOne(const Candidate& c, const Eigen::VectorXd& u, const Eigen::MatrixXd& X,
+                const Eigen::VectorXd& t, const std::vector<Eigen::Index>& rows) {
+  Transfer tr;
+  tr.kind = c.kind;
+  const auto n = static_cast<Eigen::Index>(rows.size());
+  double mean_u = 0, mean_r = 0;
+  for (Eigen::Index r : rows) {
+    mean_u += u[r];
+    mean_r += t[r] - u[r];
+  }
+  mean_u /= static_cast<double>(n);
+  mean_r /= static_cast<double>(n);
+  if (c.kind == "ratio") {
+    tr.c0 = mean_r;
+    return tr;
+  }
+  double var_u = 0;
+  for (Eigen::Index r : rows) var_u += (u[r] - mean_u) * (u[r] - mean_u);
+  // The base sees every record alike: no slope can be told apart from the offset.
+  if (var_u <= 1e-12 * static_cast<double>(n)) {
+    tr.kind = "ratio";
+    tr.c0 = mean_r;
+    return tr;
+  }
+  const Eigen::Index d = c.kind == "features" ? X.cols() : 0;
+  if (d > 0) {
+    tr.alpha = c.alpha;
+    tr.mean = Eigen::VectorXd::Zero(d);
+    tr.scale = Eigen::VectorXd::Ones(d);
+    for (Eigen::Index r : rows) tr.mean += X.row(r).transpose();
+    tr.mean /= static_cast<double>(n);
+    Eigen::VectorXd var = Eigen::VectorXd::Zero(d);
+    for (Eigen::Index r : rows) var += (X.row(r).transpose() - tr.mean).cwiseAbs2();
+    for (Eigen::Index j = 0; j < d; ++j) {
+      const double s = std::sqrt(var[j] / static_cast<double>(n));
+      tr.scale[j] = s > 1e-12 ? s : 1.0;  // a constant column: its weight stays at 0
+    }
+  }
+  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(n + d, 2 + d);
+  Eigen::VectorXd b = Eigen::VectorXd::Zero(n + d);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const Eigen::Index r = rows[static_cast<std::size_t>(i)];
+    A(i, 0) = 1;
+    A(i, 1) = u[r];
+    for (Eigen::Index j = 0; j < d; ++j) A(i, 2 + j) = (X(r, j) - tr.mean[j]) / tr.scale[j];
+    b[i] = t[r];
+  }
+  for (Eigen::Index j = 0; j < d; ++j) A(n + j, 2 + j) = std::sqrt(c.alpha);
+  const Eigen::VectorXd beta = A.colPivHouseholderQr().solve(b);
+  tr.c0 = beta[0];
+  tr.c1 = beta[1];
+  if (d > 0) tr.w = beta.tail(d);
+  return tr;
+}
+
+double Mape(const Transfer& tr, const Eigen::VectorXd& u, const Eigen::MatrixXd& X,
+            const Eigen::VectorXd& t, const std::vector<Eigen::Index>& rows) {
+  double sum = 0;
+  for (Eigen::Index r : rows) sum += std::abs(std::exp(tr.Apply(u[r], X.row(r)) - t[r]) - 1);
+  return 100.0 * sum / static_cast<double>(rows.size());
+}
+
+}  // namespace
+
+double Transfer::Apply(double u, const Eigen::Ref<const Eigen::RowVectorXd>& x) const {
+  double v = c0 + c1 * u;
+  if (kind == "features") {
+    if (x.size() != w.size()) {
+      throw std::invalid_argument(fmt::format(
+          "Transfer::Apply: the transfer was fitted on {} features, got {}", w.size(), x.size()));
+    }
+    for (Eigen::Index j = 0; j < w.size(); ++j) v += w[j] * (x[j] - mean[j]) / scale[j];
+  }
+  return v;
+}
+
+nlohmann::json Transfer::ToJson() const {
+  nlohmann::json j = {{"format_version", kFormatVersion},
+                      {"kind", kind},
+                      {"formula", "ln(y/n) = c0 + c1*ln(p_base/n) + w.((x-mean)/scale)"},
+                      {"c0", c0},
+                      {"c1", c1},
+                      {"cv", cv}};
+  if (kind == "features") {
+    j["alpha"] = alpha;
+    j["w"] = std::vector<double>(w.data(), w.data() + w.size());
+    j["mean"] = std::vector<double>(mean.data(), mean.data() + mean.size());
+    j["scale"] = std::vector<double>(scale.data(), scale.data() + scale.size());
+  }
+  return j;
+}
+
+Transfer Transfer::FromJson(const nlohmann::json& j) {
+  auto fail = [](const std::string& m) { throw std::invalid_argument("transfer: " + m); };
+  if (!j.is_object()) fail("expected an object");
+  if (!j.contains("format_version") || j["format_version"] != kFormatVersion) {
+    fail(fmt::format("unsupported format_version {}",
+                     j.value("format_version", nlohmann::json()).dump()));
+  }
+  Transfer tr;
+  auto number = [&](const char* key) {
+    if (!j.contains(key) || !j[key].is_number()) fail(fmt::format("{}: expected a number", key));
+    const double v = j[key].get<double>();
+    if (!std::isfinite(v)) fail(fmt::format("{}: expected a finite number", key));
+    return v;
+  };
+  if (!j.contains("kind") || !j["kind"].is_string()) fail("kind: expected a string");
+  tr.kind = j["kind"].get<std::string>();
+  if (tr.kind != "ratio" && tr.kind != "linear" && tr.kind != "features") {
+    fail(fmt::format("kind: expected ratio, linear or features, got '{}'", tr.kind));
+  }
+  tr.c0 = number("c0");
+  tr.c1 = number("c1");
+  tr.cv = j.value("cv", nlohmann::json::object());
+  if (tr.kind == "features") {
+    tr.alpha = number("alpha");
+    auto vec = [&](const char* key) {
+      if (!j.contains(key) || !j[key].is_array()) fail(fmt::format("{}: expected an array", key));
+      std::vector<double> v;
+      for (const auto& e : j[key]) {
+        if (!e.is_number() || !std::isfinite(e.get<double>())) {
+          fail(fmt::format("{}: expected finite numbers", key));
+        }
+        v.push_back(e.get<double>());
+      }
+      return Eigen::VectorXd(
+          Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size())));
+    };
+    tr.w = vec("w");
+    tr.mean = vec("mean");
+    tr.scale = vec("scale");
+    if (tr.mean.size() != tr.w.size() || tr.scale.size() != tr.w.size()) {
+      fail(fmt::format("w, mean and scale must have one length, got {}, {}, {}", tr.w.size(),
+                       tr.mean.size(), tr.scale.size()));
+    }
+    if ((tr.scale.array() <= 0).any()) fail("scale: expected positive numbers");
+  }
+  return tr;
+}
+
+Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const Eigen::VectorXd& t,
+                     const TransferOptions& options) {
+  const Eigen::Index n = u.size();
+  if (n == 0) throw std::invalid_argument("FitTransfer: no records");
+  if (t.size() != n || X.rows() != n) {
+    throw std::invalid_argument(fmt::format(
+        "FitTransfer: {} base values, {} feature rows and {} targets; expected one each per "
+        "record",
+        n, X.rows(), t.size()));
+  }
+  for (Eigen::Index i = 0; i < n; ++i) {
+    if (!std::isfinite(u[i]) || !std::isfinite(t[i]) || !X.row(i).allFinite()) {
+      throw std::invalid_argument(fmt::format("FitTransfer: record {} has a non-finite value", i));
+    }
+  }
+  std::vector<Candidate> candidates = {{"ratio", 0}};
+  const auto count = static_cast<std::size_t>(n);
+  if (count >= options.min_linear) candidates.push_back({"linear", 0});
+  if (count >= options.min_features && X.cols() > 0) {
+    for (double a : options.alphas) {
+      if (!(a > 0) || !std::isfinite(a)) {
+        throw std::invalid_argument(fmt::format("FitTransfer: alpha must be > 0, got {}", a));
+      }
+      candidates.push_back({"features", a});
+    }
+  }
+  std::vector<Eigen::Index> all(count);
+  std::iota(all.begin(), all.end(), Eigen::Index{0});
+  Transfer best;
+  best.cv = {{"n", n}};
+  if (count < 2) {
+    best = FitOne(candidates.front(), u, X, t, all);
+    best.cv = {{"n", n}, {"folds", 0}, {"chosen", "ratio"}, {"scores", nlohmann::json::object()}};
+    return best;
+  }
+  const std::size_t k = std::min(std::max<std::size_t>(2, options.folds), count);
+  std::vector<Eigen::Index> order = all;
+  std::mt19937_64 rng(options.seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<std::size_t> fold(count);
+  for (std::size_t p = 0; p < count; ++p) fold[static_cast<std::size_t>(order[p])] = p % k;
+  nlohmann::json scores = nlohmann::json::object();
+  double best_score = 0;
+  const Candidate* chosen = nullptr;
+  for (const Candidate& c : candidates) {
+    double sum = 0;
+    for (std::size_t f = 0; f < k; ++f) {
+      std::vector<Eigen::Index> train, test;
+      for (Eigen::Index i = 0; i < n; ++i)
+        (fold[static_cast<std::size_t>(i)] == f ? test : train).push_back(i);
+      sum += Mape(FitOne(c, u, X, t, train), u, X, t, test) * static_cast<double>(test.size());
+    }
+    const double score = sum / static_cast<double>(n);
+    scores[c.Label()] = score;
+    // Simpler kinds come first: a richer one must lower the score by more than 2 % of it, so
+    // that fitting noise with more coefficients does not win by a hair.
+    if (!chosen || score < 0.98 * best_score - 1e-9) {
+      chosen = &c;
+      best_score = score;
+    }
+  }
+  best = FitOne(*chosen, u, X, t, all);
+  best.cv = {{"n", n},
+             {"folds", k},
+             {"chosen", chosen->Label()},
+             {"mape", best_score},
+             {"scores", scores},
+             {"fitted_mape", Mape(best, u, X, t, all)}};
+  return best;
+}
+
+}  // namespace joulecast

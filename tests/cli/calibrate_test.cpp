@@ -1,0 +1,214 @@
+// `joulecast calibrate` run as a user would: bad input (caught before anything is measured) and,
+// when the collector's libtorch runner plugin is built (JOULECAST_HAVE_COLLECTOR), short real
+// calibrations: the profile written, a re-run that measures nothing new, resume after kill -9
+// and Ctrl-C leaving a usable profile.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli_helpers.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
+
+class CalibrateCliTest : public CliFixture {
+ protected:
+  // Runs see no CPU accounting, as in collect's test, so that stderr does not depend on the load.
+  Result Run(const std::string& args) const {
+    return CliFixture::Run(args, "JOULECAST_PROC_ROOT=/nonexistent");
+  }
+};
+
+std::vector<json> Records(const fs::path& p) {
+  std::vector<json> out;
+  if (!fs::exists(p)) return out;
+  std::istringstream in(Slurp(p));
+  std::string line;
+  while (std::getline(in, line)) out.push_back(json::parse(line));
+  return out;
+}
+
+const std::string kBase = " --base models/amd-epyc-2c-time.json ";
+
+TEST_F(CalibrateCliTest, BadInput) {
+  const std::string out = P("cal.json");
+  struct Case {
+    std::string args, error;
+  };
+  const std::vector<Case> cases = {
+      {"--base " + P("missing.json") + " -o " + out,
+       "joulecast: error: " + P("missing.json") + ": cannot open profile\n"},
+      {"--base models/gpu-latency.json -o " + out,
+       "joulecast: error: models/gpu-latency.json: not a joulecast profile (kind must be "
+       "'joulecast_profile')\n"},
+      {"--base models/xeon-gold-5120.json --mode train_step -o " + out,
+       "joulecast: error: models/xeon-gold-5120.json: the base profile xeon-gold-5120 has no "
+       "train_step predictors (it has: forward)\n"},
+      {kBase + "--minutes 0 -o " + out, "joulecast: error: --minutes must be > 0, got 0\n"},
+      {kBase + "--minutes -3 -o " + out, "joulecast: error: --minutes must be > 0, got -3\n"},
+      {kBase + "-o " + P("no/such/dir/cal.json"),
+       "joulecast: error: " + P("no/such/dir/cal.json") +
+           ": cannot write the calibrated profile: No such file or directory\n"},
+      {kBase + "--for nosuchnet -o " + out, ""},  // checked below: names the network
+  };
+  for (const Case& c : cases) {
+    const Result r = Run("calibrate " + c.args);
+    EXPECT_EQ(r.status, 1) << c.args;
+    if (!c.error.empty()) EXPECT_EQ(r.err, c.error) << c.args;
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+    EXPECT_FALSE(fs::exists(out)) << c.args;
+    EXPECT_FALSE(fs::exists(P("cal.calibration.jsonl"))) << "nothing measured: " << c.args;
+  }
+  EXPECT_NE(Run("calibrate " + kBase + "--for nosuchnet -o " + out).err.find("nosuchnet"),
+            std::string::npos);
+}
+
+TEST_F(CalibrateCliTest, UnwritableOutputFailsBeforeMeasuring) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root writes anywhere";
+  fs::create_directories(P("ro"));
+  ::chmod(P("ro").c_str(), 0500);
+  const Result r = Run("calibrate" + kBase + "-o " + P("ro/cal.json"));
+  ::chmod(P("ro").c_str(), 0700);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "joulecast: error: " + P("ro/cal.json") +
+                       ": cannot write the calibrated profile: Permission denied\n");
+}
+
+TEST_F(CalibrateCliTest, DryRunPrintsThePlan) {
+  const Result r =
+      Run("calibrate" + kBase + "--mode both --minutes 4 --dry-run -o " + P("cal.json"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(r.out.find("forward: ") == 0) << r.out;
+  EXPECT_NE(r.out.find(" configurations planned, 0 of them in " + P("cal.calibration.jsonl") +
+                       " within the budget (0s of 2m00s spent)\ntrain_step: "),
+            std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(P("cal.json")));
+}
+
+#ifdef JOULECAST_HAVE_COLLECTOR
+
+// A few seconds of measuring: a profile of this machine, and a re-run that measures nothing.
+TEST_F(CalibrateCliTest, WritesAProfileOfThisMachineAndResumes) {
+  const std::string out = P("cal.json"), store = P("cal.calibration.jsonl");
+  const std::string args = "calibrate" + kBase + "--minutes 0.05 -q -o " + out;
+  Result r = Run(args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  const std::vector<json> recs = Records(store);
+  ASSERT_GE(recs.size(), 2u);
+  double cost = 0;
+  for (const json& rec : recs) {
+    EXPECT_GT(rec["context"]["protocol"]["wall_s"].get<double>(), 0) << rec.dump();
+    EXPECT_EQ(rec["mode"], "forward");
+    cost += rec["context"]["protocol"]["wall_s"].get<double>();
+  }
+  // The budget (3 s) is spent, and overrun by at most the configuration in flight.
+  EXPECT_GE(cost, 3.0);
+  const json p = json::parse(Slurp(out));
+  EXPECT_EQ(p["name"], "cal");
+  EXPECT_EQ(p["target"], "time_s");
+  EXPECT_EQ(p["data"]["calibration"]["base"], "amd-epyc-2c-time");
+  EXPECT_EQ(p["data"]["calibration"]["records"], recs.size());
+  EXPECT_EQ(p["hardware"]["cpu"], recs[0]["hardware"]["cpu"]);
+  EXPECT_EQ(p["modes"]["forward"]["layers"]["Conv2d"]["format_version"], 2);
+  // Measured here: predicting with it raises no hardware warning.
+  r = Run("predict resnet18 --model " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  // The same command again: the budget is spent, nothing new is measured, the same profile.
+  r = Run(args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(Records(store).size(), recs.size());
+  EXPECT_EQ(json::parse(Slurp(out))["modes"], p["modes"]);
+  // A larger budget (3 s more than the records cost: the last one may overrun) measures more,
+  // keeping the records it has.
+  r = Run("calibrate" + kBase + "--minutes " + std::to_string((cost + 3) / 60) + " -q -o " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<json> more = Records(store);
+  ASSERT_GT(more.size(), recs.size());
+  for (std::size_t i = 0; i < recs.size(); ++i) EXPECT_EQ(more[i], recs[i]);
+}
+
+// kill -9 while measuring loses nothing written; the re-run measures only the rest.
+TEST_F(CalibrateCliTest, ResumesAfterKill9) {
+  const std::string out = P("cal.json"), store = P("cal.calibration.jsonl");
+  const std::string args = "calibrate" + kBase + "--minutes 0.1 -q -o " + out;
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string cmd =
+        "JOULECAST_PROC_ROOT=/nonexistent exec " + Quote(kBinary) + " " + args + " 2>/dev/null";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Records(store).size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(::kill(child, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_FALSE(fs::exists(out));
+  const std::vector<json> before = Records(store);  // throws on a torn line
+  ASSERT_GE(before.size(), 2u);
+  const Result r = Run(args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<json> after = Records(store);
+  ASSERT_GT(after.size(), before.size());
+  for (std::size_t i = 0; i < before.size(); ++i) EXPECT_EQ(after[i], before[i]);
+  double cost = 0;
+  for (const json& rec : after) cost += rec["context"]["protocol"]["wall_s"].get<double>();
+  EXPECT_GE(cost, 6.0);  // the whole budget, across both runs
+  EXPECT_EQ(json::parse(Slurp(out))["data"]["calibration"]["records"], after.size());
+}
+
+// Ctrl-C stops measuring and still writes the profile from what was measured.
+TEST_F(CalibrateCliTest, InterruptWritesAPartialProfile) {
+  const std::string out = P("cal.json"), store = P("cal.calibration.jsonl"), err = P("err");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string cmd = "JOULECAST_PROC_ROOT=/nonexistent exec " + Quote(kBinary) +
+                            " calibrate" + kBase + "--minutes 5 -o " + Quote(out) + " 2>" +
+                            Quote(err);
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Records(store).size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(::kill(child, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by the signal instead of stopping";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << Slurp(err);
+  const json p = json::parse(Slurp(out));
+  EXPECT_EQ(p["data"]["calibration"]["interrupted"], true);
+  EXPECT_EQ(p["data"]["calibration"]["records"], Records(store).size());
+  EXPECT_NE(Slurp(err).find("joulecast: interrupted: " + out +
+                            " was written from the records measured so far; re-run the same "
+                            "command to spend the rest of the budget\n"),
+            std::string::npos)
+      << Slurp(err);
+}
+
+#endif  // JOULECAST_HAVE_COLLECTOR
+
+}  // namespace

@@ -1,0 +1,210 @@
+#include "joulecast/predict/calibration.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <string>
+
+#include "error_of.h"
+#include "joulecast/arch/zoo.h"
+#include "joulecast/features/layer_features.h"
+#include "joulecast/features/macs.h"
+#include "joulecast/predict/network_estimate.h"
+
+namespace joulecast {
+namespace {
+
+using joulecast_test::ErrorOf;
+
+const Profile& TimeBase() {
+  static const Profile p = Profile::Load("models/amd-epyc-2c-time.json");
+  return p;
+}
+
+// Records of `n` sampled configurations per type, with the duration a machine that runs
+// `factor(type, batch)` times slower than the base would measure, on a CPU named `cpu`.
+std::vector<Measurement> FakeRecords(const std::vector<std::string>& types, int n,
+                                     double (*factor)(const std::string&, std::int64_t),
+                                     const std::string& mode = "forward",
+                                     const std::string& cpu = "Fake CPU 9000") {
+  Profile base = TimeBase();
+  base.SelectMode(mode, "test");
+  std::vector<Measurement> out;
+  for (const std::string& type : types) {
+    for (const CollectConfig& c : SampleConfigs(type, n, 7)) {
+      Measurement m;
+      m.type = c.layer.type;
+      m.params = c.layer.params;
+      m.batch_size = c.batch_size;
+      m.input_shape = c.layer.input_shape;
+      m.mode = mode;
+      m.hardware = {{"cpu", cpu}, {"logical_cpus", 4}, {"threads", 1}};
+      m.duration_s = base.Find(type)->Predict(c.layer, c.batch_size) * factor(type, c.batch_size);
+      out.push_back(m);
+    }
+  }
+  return out;
+}
+
+double Slower(const std::string& type, std::int64_t) { return type == "Conv2d" ? 1.7 : 0.8; }
+
+TEST(Calibration, RecoversAKnownDistortionPerType) {
+  const std::vector<Measurement> recs = FakeRecords({"Conv2d", "ReLU"}, 20, Slower);
+  const Profile cal = CalibrateProfile(TimeBase(), recs);
+  EXPECT_EQ(cal.target, "time_s");
+  EXPECT_EQ(cal.hardware["cpu"], "Fake CPU 9000");
+  EXPECT_EQ(cal.data["calibration"]["base"], "amd-epyc-2c-time");
+  EXPECT_EQ(cal.data["calibration"]["records"], 40);
+  // Calibrated types predict the distorted base exactly (the factor is a ratio).
+  for (const CollectConfig& c : SampleConfigs("Conv2d", 5, 99)) {
+    const double base = TimeBase().Find("Conv2d")->Predict(c.layer, c.batch_size);
+    EXPECT_NEAR(cal.Find("Conv2d")->Predict(c.layer, c.batch_size), 1.7 * base, 1e-9 * base);
+  }
+  const nlohmann::json& types = cal.data["calibration"]["modes"]["forward"]["types"];
+  EXPECT_EQ(types["Conv2d"]["records"], 20);
+  EXPECT_EQ(types["Conv2d"]["transfer"], "ratio");
+  EXPECT_NEAR(types["Conv2d"]["base_mape"].get<double>(), 100.0 * (1 - 1 / 1.7), 1e-9);
+  // A type without records takes the pooled transfer: between the two factors.
+  EXPECT_EQ(types["MaxPool2d"]["records"], 0);
+  EXPECT_EQ(types["MaxPool2d"]["transfer"], "pooled");
+  const double c0 = cal.Find("MaxPool2d")->transfer->c0;
+  EXPECT_GT(std::exp(c0), 0.8);
+  EXPECT_LT(std::exp(c0), 1.7);
+  // Only the modes measured are described; the whole profile round-trips.
+  EXPECT_EQ(cal.Modes(), std::vector<std::string>{"forward"});
+  const Profile back = Profile::FromJson(cal.ToJson(), "cal");
+  const CollectConfig c = SampleConfig("Conv2d", 3, 1);
+  EXPECT_DOUBLE_EQ(back.Find("Conv2d")->Predict(c.layer, c.batch_size),
+                   cal.Find("Conv2d")->Predict(c.layer, c.batch_size));
+}
+
+double GrowsWithBatch(const std::string&, std::int64_t b) { return 0.5 * std::pow(b, 0.3); }
+
+TEST(Calibration, LearnsADistortionAlongAFeature) {
+  // Slower per MAC as the batch grows: no ratio describes it; the batch is a recipe feature.
+  const std::vector<Measurement> recs = FakeRecords({"Conv2d"}, 60, GrowsWithBatch);
+  const Profile cal = CalibrateProfile(TimeBase(), recs);
+  const nlohmann::json& t = cal.data["calibration"]["modes"]["forward"]["types"]["Conv2d"];
+  EXPECT_EQ(t["transfer"], "features");
+  EXPECT_LT(t["cv_mape"].get<double>(), 5.0);
+  for (const CollectConfig& c : SampleConfigs("Conv2d", 10, 1234)) {
+    const double truth = TimeBase().Find("Conv2d")->Predict(c.layer, c.batch_size) *
+                         GrowsWithBatch("Conv2d", c.batch_size);
+    EXPECT_NEAR(cal.Find("Conv2d")->Predict(c.layer, c.batch_size) / truth, 1.0, 0.1);
+  }
+}
+
+TEST(Calibration, Errors) {
+  const std::vector<Measurement> recs = FakeRecords({"ReLU"}, 5, Slower);
+  CalibrateOptions energy;
+  energy.target = "energy_j";
+  EXPECT_EQ(ErrorOf([&] { CalibrateProfile(TimeBase(), recs, energy); }),
+            "calibrate: target energy_j needs records with energy (measured with a meter); these "
+            "have none");
+  const Profile xeon = Profile::Load("models/xeon-gold-5120.json");
+  const std::vector<Measurement> steps = FakeRecords({"ReLU"}, 5, Slower, "train_step");
+  EXPECT_EQ(ErrorOf([&] { CalibrateProfile(xeon, steps); }),
+            "calibrate: the base profile xeon-gold-5120 has no train_step predictors (it has: "
+            "forward)");
+  EXPECT_EQ(ErrorOf([&] { CalibrateProfile(TimeBase(), {}); }),
+            "calibrate: no records to calibrate with");
+  // A calibrated profile is not a base: its models describe the machine it came from.
+  const Profile cal = CalibrateProfile(TimeBase(), recs);
+  EXPECT_EQ(ErrorOf([&] { CalibrateProfile(cal, recs); }),
+            "calibrate: the base profile amd-epyc-2c-time-calibrated is itself calibrated (from "
+            "amd-epyc-2c-time); calibrate from that base instead");
+  // Records of two CPU models never go into one profile.
+  std::vector<Measurement> mixed = recs;
+  for (const Measurement& m : FakeRecords({"ReLU"}, 2, Slower, "forward", "Other CPU"))
+    mixed.push_back(m);
+  EXPECT_NE(ErrorOf([&] {
+              CalibrateProfile(TimeBase(), mixed);
+            }).find("measured on different CPU models"),
+            std::string::npos);
+}
+
+TEST(CalibrationPlan, TheUsersNetworksComeFirstLargestFirst) {
+  const Architecture net = LoadZooArchitecture("resnet18");
+  CalibrationPlanOptions o;
+  o.pool = 20;
+  const std::vector<CollectConfig> plan = PlanCalibration(TimeBase(), {net}, {net}, o);
+  const std::vector<CollectConfig> own = ConfigsFromArchitecture(net, o.batch_sizes);
+  std::size_t predicted = 0;
+  for (const CollectConfig& c : own) predicted += TimeBase().Find(c.layer.type) != nullptr;
+  ASSERT_GT(plan.size(), predicted);
+  double last = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < predicted; ++i) {
+    EXPECT_EQ(plan[i].context["from_architecture"], "resnet18") << i;
+    const double v =
+        TimeBase().Find(plan[i].layer.type)->Predict(plan[i].layer, plan[i].batch_size);
+    EXPECT_LE(v, last) << i;
+    last = v;
+  }
+  EXPECT_EQ(plan[predicted].context["calibration"], true);
+  // Deterministic.
+  const std::vector<CollectConfig> again = PlanCalibration(TimeBase(), {net}, {net}, o);
+  ASSERT_EQ(again.size(), plan.size());
+  for (std::size_t i = 0; i < plan.size(); ++i)
+    EXPECT_EQ(again[i].layer.params, plan[i].layer.params);
+}
+
+TEST(CalibrationPlan, TypesInterleavedByShareAndEveryTypeEarly) {
+  const std::vector<Architecture> zoo = {LoadZooArchitecture("resnet18"),
+                                         LoadZooArchitecture("vgg11")};
+  CalibrationPlanOptions o;
+  o.pool = 50;
+  const std::vector<CollectConfig> plan = PlanCalibration(TimeBase(), {}, zoo, o);
+  const std::map<std::string, double> share = TypeShares(TimeBase(), zoo);
+  ASSERT_GT(share.at("Conv2d"), 0.5);
+  std::map<std::string, int> first100;
+  for (std::size_t i = 0; i < 100 && i < plan.size(); ++i) ++first100[plan[i].layer.type];
+  // Conv2d carries most of the time: it gets most of the first measurements.
+  for (const auto& [type, n] : first100) {
+    if (type != "Conv2d") EXPECT_LT(n, first100["Conv2d"]) << type;
+  }
+  // Every sampleable type the base predicts is met within the first 2 / min_share picks (the
+  // floors lift the shares' sum above 1).
+  std::set<std::string> early;
+  for (std::size_t i = 0; i < static_cast<std::size_t>(2 / o.min_share) && i < plan.size(); ++i)
+    early.insert(plan[i].layer.type);
+  for (const std::string& type : SampleableLayerTypes()) {
+    if (TimeBase().Find(type)) EXPECT_TRUE(early.count(type)) << type;
+  }
+  // No random configuration is estimated to cost more than the limit to measure.
+  for (const CollectConfig& c : plan) {
+    const double run = TimeBase().Find(c.layer.type)->Predict(c.layer, c.batch_size);
+    EXPECT_LE(o.warmup_s + std::max(o.min_seconds, o.min_repetitions * run),
+              o.max_config_seconds + 1e-12);
+  }
+}
+
+TEST(CalibrationPlan, FarthestPointOrderSpreadsTheFirstPicks) {
+  // The first picks of a type lie farther apart than the same number of draws in sampler order.
+  CalibrationPlanOptions o;
+  o.pool = 100;
+  const std::vector<CollectConfig> plan = PlanCalibration(TimeBase(), {}, {}, o);
+  std::vector<CollectConfig> relu;
+  for (const CollectConfig& c : plan) {
+    if (c.layer.type == "ReLU") relu.push_back(c);
+  }
+  ASSERT_GE(relu.size(), 10u);
+  const std::string recipe = TimeBase().Find("ReLU")->recipe;
+  auto min_gap = [&](const std::vector<CollectConfig>& cs) {
+    double gap = std::numeric_limits<double>::infinity();
+    for (std::size_t i = 0; i < 10; ++i) {
+      for (std::size_t j = i + 1; j < 10; ++j) {
+        const double d = (ComputeFeatures(recipe, cs[i].layer, cs[i].batch_size) -
+                          ComputeFeatures(recipe, cs[j].layer, cs[j].batch_size))
+                             .norm();
+        gap = std::min(gap, d);
+      }
+    }
+    return gap;
+  };
+  EXPECT_GT(min_gap(relu), min_gap(SampleConfigs("ReLU", 10, 0, o.sampler)));
+}
+
+}  // namespace
+}  // namespace joulecast

@@ -1,0 +1,158 @@
+#include "joulecast/predict/transfer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "error_of.h"
+#include "joulecast/predict/layer_predictor.h"
+#include "joulecast/predict/profile.h"
+
+namespace joulecast {
+namespace {
+using joulecast_test::ErrorOf;
+
+// n records with base log-efficiencies u in [-3, 3], features x in [0, 1]^3 and a known
+// distortion t = f(u, x) plus noise of standard deviation `noise` (log units).
+struct Synthetic {
+  Eigen::VectorXd u, t;
+  Eigen::MatrixXd X;
+};
+template <class F>
+Synthetic Make(int n, double noise, F f, std::uint64_t seed = 1) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> U(-3, 3), X01(0, 1);
+  std::normal_distribution<double> N(0, noise > 0 ? noise : 1);
+  Synthetic s;
+  s.u.resize(n);
+  s.t.resize(n);
+  s.X.resize(n, 3);
+  for (int i = 0; i < n; ++i) {
+    s.u[i] = U(rng);
+    for (int j = 0; j < 3; ++j) s.X(i, j) = X01(rng);
+    s.t[i] = f(s.u[i], s.X.row(i)) + (noise > 0 ? N(rng) : 0.0);
+  }
+  return s;
+}
+
+TEST(Transfer, RecoversAConstantFactorAsARatio) {
+  // This machine is 1.8x slower everywhere: t = u + ln 1.8 exactly.
+  const Synthetic s =
+      Make(30, 0, [](double u, const Eigen::RowVectorXd&) { return u + std::log(1.8); });
+  const Transfer tr = FitTransfer(s.u, s.X, s.t);
+  EXPECT_EQ(tr.kind, "ratio");  // ties go to the simpler kind
+  EXPECT_NEAR(tr.c0, std::log(1.8), 1e-12);
+  EXPECT_EQ(tr.c1, 1.0);
+  EXPECT_NEAR(tr.cv["mape"].get<double>(), 0.0, 1e-9);
+}
+
+TEST(Transfer, RecoversASlope) {
+  const Synthetic s =
+      Make(40, 0.01, [](double u, const Eigen::RowVectorXd&) { return 0.4 + 0.7 * u; });
+  const Transfer tr = FitTransfer(s.u, s.X, s.t);
+  EXPECT_EQ(tr.kind, "linear");
+  EXPECT_NEAR(tr.c0, 0.4, 0.01);
+  EXPECT_NEAR(tr.c1, 0.7, 0.01);
+  EXPECT_LT(tr.cv["mape"].get<double>(), 2.0);
+  EXPECT_GT(tr.cv["scores"]["ratio"].get<double>(), 30.0);
+}
+
+TEST(Transfer, RecoversACorrectionAlongAFeature) {
+  // Slower on large activations (feature 0), as a smaller cache would make it.
+  const Synthetic s =
+      Make(80, 0.01, [](double u, const Eigen::RowVectorXd& x) { return 0.2 + u + 1.5 * x[0]; });
+  const Transfer tr = FitTransfer(s.u, s.X, s.t);
+  EXPECT_EQ(tr.kind, "features");
+  EXPECT_NEAR(tr.c1, 1.0, 0.05);
+  // w is per standardised feature: back on the raw scale, the slopes are 1.5, 0, 0.
+  EXPECT_NEAR(tr.w[0] / tr.scale[0], 1.5, 0.1);
+  EXPECT_NEAR(tr.w[1] / tr.scale[1], 0.0, 0.1);
+  EXPECT_NEAR(tr.w[2] / tr.scale[2], 0.0, 0.1);
+  EXPECT_LT(tr.cv["mape"].get<double>(), 3.0);
+  // Apply agrees with the formula on a new point.
+  Eigen::RowVectorXd x(3);
+  x << 0.5, 0.2, 0.9;
+  EXPECT_NEAR(tr.Apply(1.0, x), 0.2 + 1.0 + 0.75, 0.05);
+}
+
+TEST(Transfer, FewRecordsKeepTheSimpleKinds) {
+  const Synthetic s = Make(5, 0.01, [](double u, const Eigen::RowVectorXd& x) { return u + x[0]; });
+  const Transfer tr = FitTransfer(s.u, s.X, s.t);
+  EXPECT_NE(tr.kind, "features");
+  EXPECT_FALSE(tr.cv["scores"].contains("features@1"));
+  // One record: the ratio that reproduces it, no CV.
+  const Transfer one = FitTransfer(s.u.head(1), s.X.topRows(1), s.t.head(1));
+  EXPECT_EQ(one.kind, "ratio");
+  EXPECT_NEAR(one.c0, s.t[0] - s.u[0], 1e-12);
+  EXPECT_EQ(one.cv["folds"], 0);
+}
+
+TEST(Transfer, JsonRoundTrip) {
+  const Synthetic s =
+      Make(60, 0.01, [](double u, const Eigen::RowVectorXd& x) { return 0.2 + 0.9 * u + x[1]; });
+  const Transfer tr = FitTransfer(s.u, s.X, s.t);
+  const Transfer back = Transfer::FromJson(tr.ToJson());
+  EXPECT_EQ(back.kind, tr.kind);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_DOUBLE_EQ(back.Apply(s.u[i], s.X.row(i)), tr.Apply(s.u[i], s.X.row(i)));
+}
+
+TEST(Transfer, Errors) {
+  const Eigen::VectorXd none(0);
+  EXPECT_EQ(ErrorOf([&] { FitTransfer(none, Eigen::MatrixXd(0, 2), none); }),
+            "FitTransfer: no records");
+  Eigen::VectorXd u(2), t(3);
+  u << 1, 2;
+  t << 1, 2, 3;
+  EXPECT_EQ(ErrorOf([&] { FitTransfer(u, Eigen::MatrixXd::Zero(2, 1), t); }),
+            "FitTransfer: 2 base values, 2 feature rows and 3 targets; expected one each per "
+            "record");
+  Eigen::VectorXd bad(2);
+  bad << 1, std::nan("");
+  EXPECT_EQ(ErrorOf([&] { FitTransfer(u, Eigen::MatrixXd::Zero(2, 1), bad); }),
+            "FitTransfer: record 1 has a non-finite value");
+  nlohmann::json j = {{"format_version", 1}, {"kind", "cubic"}, {"c0", 0}, {"c1", 1}};
+  EXPECT_EQ(ErrorOf([&] { Transfer::FromJson(j); }),
+            "transfer: kind: expected ratio, linear or features, got 'cubic'");
+  j["kind"] = "features";
+  j["alpha"] = 1;
+  j["w"] = {1, 2};
+  j["mean"] = {0};
+  j["scale"] = {1, 1};
+  EXPECT_EQ(ErrorOf([&] { Transfer::FromJson(j); }),
+            "transfer: w, mean and scale must have one length, got 2, 1, 2");
+  j["format_version"] = 7;
+  EXPECT_EQ(ErrorOf([&] { Transfer::FromJson(j); }), "transfer: unsupported format_version 7");
+}
+
+TEST(Transfer, ACalibratedPredictorAppliesItAndRoundTrips) {
+  const Profile p = Profile::Load("models/amd-epyc-2c-time.json");
+  LayerPredictor lp = p.layers.at("Conv2d");
+  LayerInstance conv;
+  conv.type = "Conv2d";
+  conv.params = {{"in_channels", 64}, {"out_channels", 64}, {"kernel_size", {3, 3}},
+                 {"stride", {1, 1}},  {"padding", {1, 1}},  {"dilation", {1, 1}},
+                 {"groups", 1},       {"bias", false},      {"padding_mode", "zeros"}};
+  conv.input_shape = {64, 56, 56};
+  conv.output_shape = {64, 56, 56};
+  const double base = lp.Predict(conv, 8);
+  lp.transfer = Transfer();
+  lp.transfer->c0 = std::log(2.0);
+  EXPECT_NEAR(lp.Predict(conv, 8), 2.0 * base, 1e-12 * base);
+  const nlohmann::json j = lp.ToJson();
+  EXPECT_EQ(j["format_version"], 2);
+  const LayerPredictor back = LayerPredictor::FromJson(j, "p");
+  ASSERT_TRUE(back.transfer.has_value());
+  EXPECT_DOUBLE_EQ(back.Predict(conv, 8), lp.Predict(conv, 8));
+  // Version 1 files (every shipped profile) have none; a transfer in one is refused.
+  EXPECT_EQ(p.layers.at("Conv2d").ToJson()["format_version"], 1);
+  nlohmann::json v1 = j;
+  v1["format_version"] = 1;
+  EXPECT_EQ(ErrorOf([&] { LayerPredictor::FromJson(v1, "p"); }),
+            "p: a transfer needs format_version 2");
+}
+
+}  // namespace
+}  // namespace joulecast
