@@ -5,7 +5,8 @@
 #   tools/collect_campaign.sh [OUTDIR]        (default data/collect/ci-2c)
 #
 # Environment: JOULECAST (default build/joulecast; with the collector plugin next to it), CPU (the core to pin to, default 1: the other
-# core is left to the rest of the machine), STAGES (default "1 2 3 4 5 6 7 8 9 10").
+# core is left to the rest of the machine), STAGES (default "1 2 3 4 5 6 7 8 9 10"), MODES (default
+# "forward train_step"; "forward" measures the forward half of every stage only).
 # One libtorch thread pinned to one core; each stage extends the random configurations of the
 # previous one (sample i of a type is the same in every stage), and every collect call resumes, so
 # rerunning this script after an interruption measures only what is missing.
@@ -15,6 +16,7 @@ OUT=${1:-data/collect/ci-2c}
 JC=${JOULECAST:-build/joulecast}
 CPU=${CPU:-1}
 STAGES=${STAGES:-1 2 3 4 5 6 7 8 9 10}
+MODES=${MODES:-forward train_step}
 mkdir -p "$OUT"
 
 PROTOCOL=(--threads 1 --min-seconds 0.25 --min-repetitions 5 --warmup-seconds 0.1 --seed 0 -q)
@@ -45,26 +47,26 @@ for stage in $STAGES; do
   echo "== stage $stage $(date -u +%H:%M:%S)"
   case $stage in
     1)
-      for mode in forward train_step; do
+      for mode in $MODES; do
         layers $mode "$BIG" 60; layers $mode "$MID" 40; layers $mode "$SMALL" 20
         linear $mode 40
       done ;;
     2)
-      for mode in forward train_step; do
+      for mode in $MODES; do
         networks $mode alexnet,vgg11,resnet18,mobilenet_v2 1,8,32
       done ;;
     3)
-      for mode in forward train_step; do
+      for mode in $MODES; do
         layers $mode "$BIG" 200; layers $mode "$MID" 100; layers $mode "$SMALL" 40
         linear $mode 100
       done ;;
     4)
       # networks that are not in the target list, to check on what the campaign did not aim at
-      for mode in forward train_step; do
+      for mode in $MODES; do
         networks $mode resnet34,squeezenet1_0,shufflenet_v2_x1_0,densenet121 1,8
       done ;;
     5)
-      for mode in forward train_step; do
+      for mode in $MODES; do
         layers $mode "$BIG" 400; layers $mode "$MID" 160
       done ;;
     6)
@@ -81,14 +83,14 @@ for stage in $STAGES; do
       # Linear at the large end (2e8 to 4e9 MACs per run), beyond stage 1/3's 1e9 cap: the first
       # classifier layers of VGG and AlexNet at batch 8 to 32 lie there, and the fit otherwise
       # extrapolates its time per MAC into them
-      for mode in forward train_step; do
+      for mode in $MODES; do
         taskset -c "$CPU" "$JC" collect --layer Linear --min-macs 2e8 --max-macs 4e9 --samples 30 \
           --mode $mode "${PROTOCOL[@]}" -o "$OUT/layers-$mode.jsonl"
       done ;;
     8)
       # more random convolutions and mid-cost layers: Conv2d's time per MAC has cliffs (PyTorch's
       # algorithm choice, activations beyond the cache) that 400 samples over its ranges resolve poorly
-      for mode in forward train_step; do
+      for mode in $MODES; do
         layers $mode "$BIG" 800; layers $mode "$MID" 320
       done ;;
     9)
@@ -96,14 +98,14 @@ for stage in $STAGES; do
       # the stride-1 ones below batch 16 as im2col + BLAS, a regime with a time per MAC of its own
       # (conv2d_v5's path trend), which stages 1-8 drew ~100 times per mode; real networks are full
       # of them (ResNet bottlenecks, MobileNet, ShuffleNet, SqueezeNet, DenseNet)
-      for mode in forward train_step; do
+      for mode in $MODES; do
         taskset -c "$CPU" "$JC" collect --layer Conv2d --kernel-size 1 --batch-size 1,2,4,8 \
           --max-macs 2e9 --samples 200 --mode $mode "${PROTOCOL[@]}" -o "$OUT/layers-$mode.jsonl"
       done ;;
     10)
       # two networks measured last, looked at only once the profile was final and used to choose
       # nothing: a late check beside stages 2 and 4
-      for mode in forward train_step; do
+      for mode in $MODES; do
         taskset -c "$CPU" "$JC" collect --architecture resnet50,vgg16 --batch-size 1,8 --mode $mode \
           "${PROTOCOL[@]}" -o "$OUT/heldout-networks-$mode.jsonl"
       done ;;

@@ -5,10 +5,12 @@
 // Adapts a profile of another machine to this one within a time budget: measures the
 // configurations of predict/calibration.h's plan in order (with collect's protocol and store:
 // appended, durable, resumable) until the budget is spent, then fits one transfer per layer type
-// and writes a profile with this machine's fingerprint. The budget counts the measuring time of
-// the store's records of this plan, so a re-run after an interruption (Ctrl-C, kill -9)
-// measures only the rest; Ctrl-C stops measuring and still writes the profile from what was
-// measured. With --mode both the budget is split evenly between the modes.
+// and writes a profile with this machine's fingerprint. The budget counts each configuration's
+// whole wall time (context.protocol.wall_s of the store's records of this plan, walked in plan
+// order), so a re-run after an interruption (Ctrl-C, kill -9) measures only the rest, and a
+// shorter budget fits the prefix of a longer calibration's store; Ctrl-C stops measuring and still
+// writes the profile from what was measured. With --mode both the budget is split evenly between
+// the modes.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -301,6 +303,12 @@ void RunCalibrate(const CalibrateArgs& a) {
         "joulecast: calibrated {} to this machine ({}) from {} records ({} measured now, {} "
         "failed) into {}\n",
         base.name, out.hardware.value("cpu", "?"), records.size(), measured, failed, a.output);
+    if (out.power.is_object()) {
+      std::cerr << fmt::format(
+          "  mean power while measuring: {:.4g} W (meter {}): predictions "
+          "give energy as time x power\n",
+          out.power["watts"].get<double>(), out.power.value("meter", "?"));
+    }
     for (const auto& [mode, info] : out.data["calibration"]["modes"].items()) {
       for (const auto& [type, t] : info["types"].items()) {
         std::cerr << fmt::format("  {} {:<18} {:>4} records  {:<9} {}\n", mode, type,

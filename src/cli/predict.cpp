@@ -1,16 +1,18 @@
 // joulecast predict ARCH --model PROFILE [--batch-size B] [--input 3x224x224] [--seq-len S]
-//                   [--passes N]
+//                   [--passes N] [--power W]
 //                   [--mode forward|train_step] [--per-layer] [--json|--csv] [--html FILE]
 // The totals are per run of the batch: one forward pass, or one training step with --mode
 // train_step (the profile must have predictors of that mode); joules or seconds as the profile's
-// target says.
+// target says. A time profile also gives energy, time × power, when the power is known: stated
+// with --power W, or measured with the profile's records (predict/energy_from_time.h); the
+// output says which.
 #include <fmt/format.h>
-
-#include <map>
 
 #include <cstdint>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "commands.h"
@@ -19,6 +21,7 @@
 #include "joulecast/arch/repr_parser.h"
 #include "joulecast/arch/torchscript_loader.h"
 #include "joulecast/arch/zoo.h"
+#include "joulecast/predict/energy_from_time.h"
 #include "joulecast/predict/hardware.h"
 #include "joulecast/predict/network_estimate.h"
 #include "joulecast/report/html_report.h"
@@ -31,6 +34,7 @@ struct PredictArgs {
   std::string arch, model, input, html, mode = "forward";
   std::int64_t batch = 1, seq_len = 0;
   double passes = 1;
+  std::optional<double> power;
   bool per_layer = false, json = false, csv = false;
 };
 
@@ -72,6 +76,7 @@ void RunPredict(const PredictArgs& a) {
   profile.SelectMode(a.mode, "--mode " + a.mode + ": " + a.model);
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
+  const std::optional<PowerAssumption> power = PowerFor(profile, a.power);
   NetworkEstimate est = EstimateGraph(profile, LoadGraphArg(a.arch, a.input, a.batch, a.seq_len));
   const bool energy = profile.target == "energy_j";
   const double kwh_for_passes = est.total * a.passes / 3.6e6;
@@ -88,6 +93,13 @@ void RunPredict(const PredictArgs& a) {
     j["model"] = a.model;
     j["passes"] = a.passes;
     if (energy) j["total_kwh_for_passes"] = kwh_for_passes;
+    if (power) {
+      j["energy_from_time"] = {{"total_j", est.total * power->watts},
+                               {"per_sample_j", est.total * power->watts / double(est.batch_size)},
+                               {"power_w", power->watts},
+                               {"power", power->source},
+                               {"power_detail", power->detail}};
+    }
     std::cout << j.dump(2) << "\n";
     return;
   }
@@ -102,6 +114,12 @@ void RunPredict(const PredictArgs& a) {
   std::cout << fmt::format("{}{:.6g} {}\n", per_run, est.total, unit);
   std::cout << fmt::format("{:<{}}{:.6g} {}\n", "  per sample:", per_run.size(),
                            est.total / double(est.batch_size), unit);
+  if (power) {
+    std::cout << fmt::format("{:<{}}{:.6g} J (time x {:.4g} W, {}: {})\n",
+                             "  energy per run:", per_run.size(), est.total * power->watts,
+                             power->watts, power->source == "stated" ? "assumed" : "measured",
+                             power->detail);
+  }
   if (energy && a.passes != 1) {
     std::cout << fmt::format("  for {} passes:              {:.6g} kWh\n", a.passes,
                              kwh_for_passes);
@@ -183,6 +201,9 @@ void RegisterPredict(CLI::App& app) {
   cmd->add_option("--passes", a->passes, "Forward passes for the kWh total")
       ->capture_default_str()
       ->check(PositiveCheck());
+  cmd->add_option("--power", a->power,
+                  "Average power (W) of this machine while it runs the network: a time "
+                  "profile's seconds become joules (overrides a power the profile measured)");
   cmd->add_option("--mode", a->mode,
                   "forward (one forward pass of the batch) or train_step (forward, backward and "
                   "optimizer step); the profile must have predictors of that mode")

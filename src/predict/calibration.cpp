@@ -11,6 +11,7 @@
 
 #include "joulecast/features/layer_features.h"
 #include "joulecast/features/macs.h"
+#include "joulecast/predict/energy_from_time.h"
 #include "joulecast/predict/hardware.h"
 #include "joulecast/predict/network_estimate.h"
 #include "joulecast/predict/profile_fit.h"
@@ -113,28 +114,33 @@ std::vector<CollectConfig> PlanCalibration(const Profile& base,
   for (const std::string& type : SampleableLayerTypes()) {
     const LayerPredictor* lp = p.Find(type);
     if (!lp) continue;
-    std::vector<CollectConfig> draws;
-    for (CollectConfig& c : SampleConfigs(type, options.pool, options.seed, options.sampler)) {
-      double run = 0;
-      if (p.target == "time_s") {
-        run = lp->Predict(c.layer, c.batch_size);
-      } else {
-        const LayerCounts counts = CountLayer(c.layer, c.batch_size);
-        run = counts.macs > 0 ? counts.macs / 2e9 : Normaliser(counts) / 2e8;
-      }
-      const double cost =
-          options.warmup_s +
-          std::max(options.min_seconds, static_cast<double>(options.min_repetitions) * run);
-      if (cost <= options.max_config_seconds) draws.push_back(std::move(c));
-    }
-    Eigen::MatrixXd X(static_cast<Eigen::Index>(draws.size()),
-                      static_cast<Eigen::Index>(RecipeFeatureNames(lp->recipe).size()));
-    for (std::size_t i = 0; i < draws.size(); ++i) {
-      X.row(static_cast<Eigen::Index>(i)) =
-          ComputeFeatures(lp->recipe, draws[i].layer, draws[i].batch_size);
-    }
     std::vector<CollectConfig>& q = queues[type];
-    for (std::size_t i : FarthestPointOrder(X)) q.push_back(std::move(draws[i]));
+    // Round r orders draws r·pool .. (r+1)·pool - 1: the first rounds are the same whatever
+    // the number of rounds, so a longer plan extends a shorter one.
+    for (std::int64_t round = 0; round < options.rounds; ++round) {
+      std::vector<CollectConfig> draws;
+      for (std::int64_t i = round * options.pool; i < (round + 1) * options.pool; ++i) {
+        CollectConfig c = SampleConfig(type, options.seed, i, options.sampler);
+        double run = 0;
+        if (p.target == "time_s") {
+          run = lp->Predict(c.layer, c.batch_size);
+        } else {
+          const LayerCounts counts = CountLayer(c.layer, c.batch_size);
+          run = counts.macs > 0 ? counts.macs / 2e9 : Normaliser(counts) / 2e8;
+        }
+        const double cost =
+            options.warmup_s +
+            std::max(options.min_seconds, static_cast<double>(options.min_repetitions) * run);
+        if (cost <= options.max_config_seconds) draws.push_back(std::move(c));
+      }
+      Eigen::MatrixXd X(static_cast<Eigen::Index>(draws.size()),
+                        static_cast<Eigen::Index>(RecipeFeatureNames(lp->recipe).size()));
+      for (std::size_t i = 0; i < draws.size(); ++i) {
+        X.row(static_cast<Eigen::Index>(i)) =
+            ComputeFeatures(lp->recipe, draws[i].layer, draws[i].batch_size);
+      }
+      for (std::size_t i : FarthestPointOrder(X)) q.push_back(std::move(draws[i]));
+    }
   }
   double total_share = 0;
   for (const auto& [type, q] : queues) total_share += share.count(type) ? share[type] : 0.0;
@@ -234,13 +240,16 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
       const auto n = static_cast<Eigen::Index>(ms.size());
       d.u.resize(n);
       d.t.resize(n);
-      d.X.resize(n, static_cast<Eigen::Index>(RecipeFeatureNames(lp.recipe).size()));
+      const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(lp.recipe).size());
+      d.X.resize(n, width + kTransferExtras);
       for (Eigen::Index i = 0; i < n; ++i) {
         const auto k = static_cast<std::size_t>(i);
         const LayerCounts counts = CountLayer(layers[k], batches[k]);
         const double norm = Normaliser(counts);
         const double y = Target(*ms[k], options.target);
-        d.X.row(i) = ComputeFeatures(lp.recipe, layers[k], batches[k], counts);
+        d.X.row(i).head(width) = ComputeFeatures(lp.recipe, layers[k], batches[k], counts);
+        const auto extras = TransferExtras(counts.input_elements, counts.output_elements);
+        for (int j = 0; j < kTransferExtras; ++j) d.X(i, width + j) = extras[j];
         d.u[i] = std::log(pred[k] / norm);
         d.t[i] = std::log(y / norm);
         d.base_mape += std::abs(pred[k] / y - 1);
@@ -255,7 +264,9 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
           fmt::format("calibrate: no {} records of a layer type the base profile {} predicts", mode,
                       base.name));
     }
-    TransferOptions pooled_options = options.transfer;
+    TransferOptions type_options = options.transfer;
+    type_options.identity = base.target == options.target;
+    TransferOptions pooled_options = type_options;
     // One factor: a slope across types would fit the types' different efficiency levels.
     pooled_options.min_linear = std::numeric_limits<std::size_t>::max();
     pooled_options.min_features = std::numeric_limits<std::size_t>::max();
@@ -273,12 +284,27 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
       const std::size_t n = it == data.end() ? 0 : static_cast<std::size_t>(it->second.u.size());
       nlohmann::json info = {{"records", n}};
       if (n >= options.min_type_records) {
-        c.transfer = FitTransfer(it->second.u, it->second.X, it->second.t, options.transfer);
+        c.transfer = FitTransfer(it->second.u, it->second.X, it->second.t, type_options);
       } else {
         c.transfer = pooled;
       }
       info["transfer"] = c.transfer->cv.value("pooled", false) ? "pooled" : c.transfer->kind;
       if (c.transfer->cv.contains("mape")) info["cv_mape"] = c.transfer->cv["mape"];
+      // Enough records to learn this machine afresh: a predictor fitted on them alone, as `fit`
+      // would, replaces the transfer when its k-fold MAPE is lower (the base's shape need not
+      // hold here at all).
+      if (n >= options.min_refit_records && c.transfer->cv.contains("mape")) {
+        FitOptions fo = options.refit;
+        fo.target = options.target;
+        LayerPredictor refit = FitLayerPredictor(type, by_type.at(type), fo);
+        const double refit_mape = refit.cv.at("metrics").at("mape").get<double>();
+        info["refit_cv_mape"] = refit_mape;
+        if (refit_mape < c.transfer->cv["mape"].get<double>()) {
+          c = std::move(refit);
+          info["transfer"] = "refit";
+          info["cv_mape"] = refit_mape;
+        }
+      }
       if (same_target && n > 0) info["base_mape"] = it->second.base_mape;
       types[type] = info;
       layers[type] = std::move(c);
@@ -296,6 +322,7 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
     }
     for (const Measurement* m : recs) used.push_back(m);
   }
+  if (out.target == "time_s") out.power = MeasuredPower(used);
   const HardwareFingerprint fp = FingerprintFromMeasurements(used);
   out.hardware = WithFingerprint(used.front()->hardware, fp);
   out.data = {{"calibration",

@@ -24,16 +24,27 @@ std::vector<double> LayerPredictor::PredictMany(
   const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(recipe).size());
   Eigen::MatrixXd X(static_cast<Eigen::Index>(layers.size()), width);
   std::vector<double> norm(layers.size());
+  const bool extras = transfer && transfer->kind == "features";
+  Eigen::MatrixXd E(extras ? X.rows() : 0, kTransferExtras);
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const LayerCounts counts = CountLayer(*layers[i], batch_sizes[i]);
     X.row(static_cast<Eigen::Index>(i)) =
         ComputeFeatures(recipe, *layers[i], batch_sizes[i], counts);
     norm[i] = Normaliser(counts);
+    if (extras) {
+      const auto e = TransferExtras(counts.input_elements, counts.output_elements);
+      for (int j = 0; j < kTransferExtras; ++j)
+        E(static_cast<Eigen::Index>(i), j) = e[static_cast<std::size_t>(j)];
+    }
   }
   Eigen::VectorXd log_eff = model.Predict(X);
   if (transfer) {
-    for (Eigen::Index i = 0; i < log_eff.size(); ++i)
-      log_eff[i] = transfer->Apply(log_eff[i], X.row(i));
+    Eigen::RowVectorXd x(X.cols() + (extras ? kTransferExtras : 0));
+    for (Eigen::Index i = 0; i < log_eff.size(); ++i) {
+      x.head(X.cols()) = X.row(i);
+      if (extras) x.tail(kTransferExtras) = E.row(i);
+      log_eff[i] = transfer->Apply(log_eff[i], x);
+    }
   }
   std::vector<double> out(layers.size());
   for (std::size_t i = 0; i < layers.size(); ++i)
@@ -85,10 +96,11 @@ LayerPredictor LayerPredictor::FromJson(const nlohmann::json& j, const std::stri
     if (version == kTransferFormatVersion) {
       if (!j.contains("transfer")) throw std::invalid_argument("format_version 2 needs a transfer");
       p.transfer = Transfer::FromJson(j.at("transfer"));
-      if (p.transfer->kind == "features" && p.transfer->w.size() != width) {
-        throw std::invalid_argument(
-            fmt::format("transfer: recipe '{}' has {} features but the transfer was fitted on {}",
-                        p.recipe, width, p.transfer->w.size()));
+      if (p.transfer->kind == "features" && p.transfer->w.size() != width + kTransferExtras) {
+        throw std::invalid_argument(fmt::format(
+            "transfer: recipe '{}' and its extras have {} features but the transfer was fitted "
+            "on {}",
+            p.recipe, width + kTransferExtras, p.transfer->w.size()));
       }
     } else if (j.contains("transfer")) {
       throw std::invalid_argument("a transfer needs format_version 2");

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -79,6 +80,7 @@ nlohmann::json Profile::ToJson() const {
                       {"target", target},
                       {"hardware", hardware},
                       {"data", data}};
+  if (!power.is_null()) j["power"] = power;
   j["modes"] = nlohmann::json::object();
   auto write = [&](const std::string& m, const std::map<std::string, LayerPredictor>& preds) {
     nlohmann::json lj = nlohmann::json::object();
@@ -112,6 +114,19 @@ Profile Profile::FromJson(const nlohmann::json& j, const std::string& where) {
   }
   p.hardware = j.value("hardware", nlohmann::json::object());
   p.data = j.value("data", nlohmann::json::object());
+  if (j.contains("power") && !j["power"].is_null()) {
+    const nlohmann::json& pw = j["power"];
+    if (!pw.is_object() || !pw.contains("watts") || !pw["watts"].is_number() ||
+        !(pw["watts"].get<double>() > 0) || !std::isfinite(pw["watts"].get<double>())) {
+      throw std::runtime_error(fmt::format(
+          "{}: power: expected {{\"watts\": a positive number, ...}}, got {}", where, pw.dump()));
+    }
+    if (p.target != "time_s") {
+      throw std::runtime_error(fmt::format(
+          "{}: power: only a time profile (target time_s) turns time into energy", where));
+    }
+    p.power = pw;
+  }
   if (version == 1) {
     // Version 1 had one set of predictors, fitted on forward passes.
     p.mode = "forward";

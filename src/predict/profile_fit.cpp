@@ -13,6 +13,7 @@
 
 #include "joulecast/features/layer_features.h"
 #include "joulecast/features/macs.h"
+#include "joulecast/predict/energy_from_time.h"
 #include "joulecast/predict/hardware.h"
 #include "joulecast/regress/cross_validation.h"
 #include "joulecast/regress/kernel_ridge.h"
@@ -350,6 +351,7 @@ Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& op
   // The first record's description with the normalised keys (hardware.h) of all of them.
   if (first) p.hardware = WithFingerprint(first->hardware, fingerprint);
   p.data = {{"records", n}, {"skipped", r.skipped}, {"modes", per_mode}};
+  if (p.target == "time_s") p.power = MeasuredPower(used);
   return p;
 }
 

@@ -19,21 +19,38 @@ struct Candidate {
   }
 };
 
+// The k > 0 that minimises Σ |k·p_i / y_i - 1| = Σ r_i·|k - 1/r_i| (r_i = p_i / y_i): the
+// median of 1/r_i weighted by r_i.
+double MapeOptimalFactor(const Eigen::VectorXd& u, const Eigen::VectorXd& t,
+                         const std::vector<Eigen::Index>& rows) {
+  std::vector<std::pair<double, double>> v;  // (1/r, r)
+  double total = 0;
+  for (Eigen::Index r : rows) {
+    const double ratio = std::exp(u[r] - t[r]);
+    v.emplace_back(1 / ratio, ratio);
+    total += ratio;
+  }
+  std::sort(v.begin(), v.end());
+  double acc = 0;
+  for (const auto& [k, w] : v) {
+    acc += w;
+    if (acc >= total / 2) return k;
+  }
+  return v.back().first;
+}
+
 // Least squares on the rows `rows` of [1, u, z] with penalty alpha on the z weights.
 Transfer FitOne(const Candidate& c, const Eigen::VectorXd& u, const Eigen::MatrixXd& X,
                 const Eigen::VectorXd& t, const std::vector<Eigen::Index>& rows) {
   Transfer tr;
   tr.kind = c.kind;
   const auto n = static_cast<Eigen::Index>(rows.size());
-  double mean_u = 0, mean_r = 0;
-  for (Eigen::Index r : rows) {
-    mean_u += u[r];
-    mean_r += t[r] - u[r];
-  }
+  double mean_u = 0;
+  for (Eigen::Index r : rows) mean_u += u[r];
   mean_u /= static_cast<double>(n);
-  mean_r /= static_cast<double>(n);
+  if (c.kind == "identity") return tr;
   if (c.kind == "ratio") {
-    tr.c0 = mean_r;
+    tr.c0 = std::log(MapeOptimalFactor(u, t, rows));
     return tr;
   }
   double var_u = 0;
@@ -41,7 +58,7 @@ Transfer FitOne(const Candidate& c, const Eigen::VectorXd& u, const Eigen::Matri
   // The base sees every record alike: no slope can be told apart from the offset.
   if (var_u <= 1e-12 * static_cast<double>(n)) {
     tr.kind = "ratio";
-    tr.c0 = mean_r;
+    tr.c0 = std::log(MapeOptimalFactor(u, t, rows));
     return tr;
   }
   const Eigen::Index d = c.kind == "features" ? X.cols() : 0;
@@ -68,10 +85,30 @@ Transfer FitOne(const Candidate& c, const Eigen::VectorXd& u, const Eigen::Matri
     b[i] = t[r];
   }
   for (Eigen::Index j = 0; j < d; ++j) A(n + j, 2 + j) = std::sqrt(c.alpha);
-  const Eigen::VectorXd beta = A.colPivHouseholderQr().solve(b);
+  // Least absolute deviations in logs, the median counterpart of the MAPE that chooses among
+  // the kinds: the rows reweighted by 1 / |residual| (iteratively reweighted least squares),
+  // so that a heavy tail of configurations this machine runs far slower does not shift the fit
+  // of the rest.
+  Eigen::VectorXd beta = A.colPivHouseholderQr().solve(b);
+  for (int iter = 0; iter < 20; ++iter) {
+    Eigen::MatrixXd Aw = A;
+    Eigen::VectorXd bw = b;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const double r = std::abs(A.row(i).dot(beta) - b[i]);
+      const double s = 1 / std::sqrt(std::max(r, 1e-3));
+      Aw.row(i) *= s;
+      bw[i] *= s;
+    }
+    beta = Aw.colPivHouseholderQr().solve(bw);
+  }
   tr.c0 = beta[0];
   tr.c1 = beta[1];
   if (d > 0) tr.w = beta.tail(d);
+  // The residuals' centre for MAPE: the factor that minimises it, as for "ratio" (a log-space
+  // fit is symmetric in logs, MAPE is not).
+  Eigen::VectorXd fitted(t.size());
+  for (Eigen::Index r : rows) fitted[r] = tr.Apply(u[r], X.row(r));
+  tr.c0 += std::log(MapeOptimalFactor(fitted, t, rows));
   return tr;
 }
 
@@ -83,6 +120,19 @@ double Mape(const Transfer& tr, const Eigen::VectorXd& u, const Eigen::MatrixXd&
 }
 
 }  // namespace
+
+std::array<double, kTransferExtras> TransferExtras(double input_elements, double output_elements) {
+  std::array<double, kTransferExtras> e{};
+  const double o = std::log(4 * std::max(1.0, output_elements));
+  const double i = std::log(4 * std::max(1.0, input_elements));
+  const int ks[] = {20, 23, 25, 27};
+  for (int j = 0; j < 4; ++j) {
+    const double edge = ks[j] * std::log(2.0);
+    e[static_cast<std::size_t>(j)] = std::max(0.0, o - edge);
+    e[static_cast<std::size_t>(4 + j)] = std::max(0.0, i - edge);
+  }
+  return e;
+}
 
 double Transfer::Apply(double u, const Eigen::Ref<const Eigen::RowVectorXd>& x) const {
   double v = c0 + c1 * u;
@@ -128,8 +178,8 @@ Transfer Transfer::FromJson(const nlohmann::json& j) {
   };
   if (!j.contains("kind") || !j["kind"].is_string()) fail("kind: expected a string");
   tr.kind = j["kind"].get<std::string>();
-  if (tr.kind != "ratio" && tr.kind != "linear" && tr.kind != "features") {
-    fail(fmt::format("kind: expected ratio, linear or features, got '{}'", tr.kind));
+  if (tr.kind != "identity" && tr.kind != "ratio" && tr.kind != "linear" && tr.kind != "features") {
+    fail(fmt::format("kind: expected identity, ratio, linear or features, got '{}'", tr.kind));
   }
   tr.c0 = number("c0");
   tr.c1 = number("c1");
@@ -175,7 +225,9 @@ Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const E
       throw std::invalid_argument(fmt::format("FitTransfer: record {} has a non-finite value", i));
     }
   }
-  std::vector<Candidate> candidates = {{"ratio", 0}};
+  std::vector<Candidate> candidates;
+  if (options.identity) candidates.push_back({"identity", 0});
+  candidates.push_back({"ratio", 0});
   const auto count = static_cast<std::size_t>(n);
   if (count >= options.min_linear) candidates.push_back({"linear", 0});
   if (count >= options.min_features && X.cols() > 0) {
@@ -191,7 +243,7 @@ Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const E
   Transfer best;
   best.cv = {{"n", n}};
   if (count < 2) {
-    best = FitOne(candidates.front(), u, X, t, all);
+    best = FitOne({"ratio", 0}, u, X, t, all);
     best.cv = {{"n", n}, {"folds", 0}, {"chosen", "ratio"}, {"scores", nlohmann::json::object()}};
     return best;
   }

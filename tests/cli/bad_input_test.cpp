@@ -276,6 +276,14 @@ const std::vector<Case> kCases = {
   {"CollectBadArchitecture", "collect --architecture {bad}/arch_truncated.json -o {dir}/c.jsonl --dry-run", "{bad}/arch_truncated.json: invalid JSON"},
   {"CollectBadInput", "collect --architecture resnet18 --input 3x0x1 -o {dir}/c.jsonl --dry-run", "--input: dimension 0 out of range"},
   {"CollectBadPrintedModel", "collect --configs-from {bad}/repr_garbage.txt --input 3x32x32 -o {dir}/c.jsonl --dry-run", "{bad}/repr_garbage.txt:1: expected 'Class('"},
+  {"CalibrateBaseMissing", "calibrate --base {dir}/nonexistent.json -o {dir}/cal.json", "{dir}/nonexistent.json: cannot open profile"},
+  {"CalibrateBaseNotAProfile", "calibrate --base models/gpu-latency.json -o {dir}/cal.json", "models/gpu-latency.json: not a joulecast profile (kind must be 'joulecast_profile')"},
+  {"CalibrateBaseLacksMode", "calibrate --base {model} --mode train_step -o {dir}/cal.json", "has no train_step predictors (it has: forward)"},
+  {"CalibrateZeroMinutes", "calibrate --base {model} --minutes 0 -o {dir}/cal.json", "--minutes must be > 0, got 0"},
+  {"CalibrateUnwritableOutput", "calibrate --base {model} -o {dir}/no/such/dir/cal.json", "{dir}/no/such/dir/cal.json: cannot write the calibrated profile: No such file or directory"},
+  {"CalibrateUnknownTarget", "calibrate --base {model} --target joules -o {dir}/cal.json", "--target"},
+  {"PredictPowerForEnergyProfile", "predict resnet18 --model {model} --power 50", "--power: profile xeon-gold-5120 predicts energy already (target energy_j)"},
+  {"PredictPowerNegative", "predict resnet18 --model models/amd-epyc-2c-time.json --power -5", "--power must be > 0, got -5"},
   {"CollectOutputHoldsBadRecord", "collect --layer Conv2d --samples 5 -o {dir}/bad_batch.jsonl --dry-run", "{dir}/bad_batch.jsonl:1: field 'batch_size' must be a positive integer, got 0"},
 };
 // clang-format on

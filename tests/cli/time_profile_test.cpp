@@ -98,6 +98,61 @@ TEST_F(TimeProfileTest, FitHoldsBothModes) {
   }
 }
 
+// A time profile gives energy as time x power: the power its records measured (here 40 W, a
+// RAPL meter), or the power the user states with --power; the output says which.
+TEST_F(TimeProfileTest, EnergyFromTimeMeasuredOrStated) {
+  const std::string arch = (dir_ / "eltwise.json").string();
+  std::ofstream(arch) << R"({"name": "eltwise", "input": [1000],
+      "layers": [{"type": "ReLU"}, {"type": "Dropout", "p": 0.5}]})";
+  // Without a meter: no energy unless stated.
+  ASSERT_EQ(Fit().status, 0);
+  json e = Json("predict " + Quote(arch) + " --model " + Quote(profile_) + " -b 4 --json");
+  EXPECT_FALSE(e.contains("energy_from_time"));
+  e = Json("predict " + Quote(arch) + " --model " + Quote(profile_) + " -b 4 --json --power 65");
+  EXPECT_NEAR(e["energy_from_time"]["total_j"].get<double>(), 3e-6 * 65, 1e-10);
+  EXPECT_EQ(e["energy_from_time"]["power"], "stated");
+  // The same records with a meter that read 40 W throughout.
+  const std::string metered = (dir_ / "metered.jsonl").string();
+  {
+    std::ofstream out(metered);
+    std::istringstream in(Slurp(dir_ / "layers-forward-0.jsonl") +
+                          Slurp(dir_ / "layers-forward-1.jsonl"));
+    std::string line;
+    while (std::getline(in, line)) {
+      json r = json::parse(line);
+      r["energy_j"] = 40.0 * r["duration_s"].get<double>();
+      r["meter"] = "rapl";
+      out << r.dump() << "\n";
+    }
+  }
+  const std::string prof = (dir_ / "metered.json").string();
+  Result r = Run("fit " + Quote(metered) + " --target time_s -o " + Quote(prof));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NEAR(json::parse(Slurp(prof))["power"]["watts"].get<double>(), 40.0, 1e-9);
+  e = Json("predict " + Quote(arch) + " --model " + Quote(prof) + " -b 4 --json");
+  EXPECT_NEAR(e["energy_from_time"]["total_j"].get<double>(), 3e-6 * 40, 1e-10);
+  EXPECT_NEAR(e["energy_from_time"]["per_sample_j"].get<double>(), 3e-6 * 40 / 4, 1e-10);
+  EXPECT_EQ(e["energy_from_time"]["power"], "measured");
+  EXPECT_EQ(e["energy_from_time"]["power_detail"], "mean of 80 records with meter rapl");
+  r = Run("predict " + Quote(arch) + " --model " + Quote(prof) + " -b 4");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("  energy per run:                0.00012 J (time x 40 W, measured: mean "
+                       "of 80 records with meter rapl)\n"),
+            std::string::npos)
+      << r.out;
+  r = Run("predict " + Quote(arch) + " --model " + Quote(prof) + " -b 4 --power 65");
+  EXPECT_NE(r.out.find("J (time x 65 W, assumed: --power 65)\n"), std::string::npos) << r.out;
+  // An energy profile needs no power; a power that is no power.
+  r = Run("predict resnet18 --model models/xeon-gold-5120.json --power 50");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err,
+            "joulecast: error: --power: profile xeon-gold-5120 predicts energy already "
+            "(target energy_j); --power turns a time profile's seconds into joules\n");
+  r = Run("predict " + Quote(arch) + " --model " + Quote(prof) + " --power -3");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "joulecast: error: --power must be > 0, got -3\n");
+}
+
 TEST_F(TimeProfileTest, PredictReportsSecondsPerRunOfTheMode) {
   ASSERT_EQ(Fit().status, 0);
   // vgg11 at batch 2: element-wise predictions only (ReLU's 0.5 ns per element stands in for

@@ -6,26 +6,29 @@
 //   1. the distinct layers of the `for` networks (ConfigsFromArchitecture at each batch size),
 //      largest base prediction first: what the user will predict;
 //   2. random configurations (the collector's sampler, collect/config_sampler.h, seeded) of every
-//      sampleable layer type the base profile predicts in the mode, `pool` draws per type (less
-//      those too costly to measure: max_config_seconds), put in
+//      sampleable layer type the base profile predicts in the mode, in `rounds` rounds of `pool`
+//      draws per type (less those too costly to measure: max_config_seconds), each round put in
 //      farthest-point order in the base recipe's standardised feature space (each next one the
-//      draw farthest from those already chosen, starting from the one nearest the centre), and
-//      the types interleaved by share: a type's share is the mean over the `weight` networks (each
-//      at batch 1 and 8) of its fraction of the base's predicted total, at least min_share; the
-//      next configuration comes from the type whose count / share is lowest (stride scheduling),
-//      so that the types that carry the time get the most measurements and every type some.
+//      draw farthest from those already chosen, starting from the one nearest the centre) after
+//      the round before it (so a plan of more rounds extends one of fewer), and the types
+//      interleaved by share: a type's share is the mean over the `weight` networks (each at batch 1
+//      and 8) of its fraction of the base's predicted total, at least min_share; the next
+//      configuration comes from the type whose count / share is lowest (stride scheduling), so that
+//      the types that carry the time get the most measurements and every type some.
 // Whatever the budget allows of this list is measured: a shorter calibration is a prefix.
 //
 // Fit (CalibrateProfile): for each mode of the records, each base predictor of that mode gets a
 // transfer (predict/transfer.h) fitted on the records of its layer type (u from the base model,
-// x its recipe's features, t = ln(target / normaliser)); a type with fewer than
+// x its recipe's features, t = ln(target / normaliser)), or, with min_refit_records records or
+// more, a predictor fitted on them alone when its CV MAPE is lower; a type with fewer than
 // min_type_records records (or none) gets the pooled transfer: a "ratio" fitted on every record
 // of the mode (the geometric mean factor; recipes differ between types, and a slope across types
 // would fit their different efficiency levels). The profile keeps the base's
 // models, takes this machine's fingerprint from the records (predict/hardware.h), the target
-// measured, and records in data.calibration the base (name, target, hardware), the record counts
-// and, per type, the transfer kind, its CV MAPE and, when the targets agree, the base's own MAPE
-// on the same records.
+// measured (a time profile also the records' mean power when they had a meter:
+// predict/energy_from_time.h), and records in data.calibration the base (name, target, hardware),
+// the record counts and, per type, the transfer kind, its CV MAPE and, when the targets agree, the
+// base's own MAPE on the same records.
 //
 // Errors (std::runtime_error): "calibrate: the base profile <name> has no <mode> predictors (it
 // has: forward)"; "calibrate: no <mode> records to calibrate with"; "calibrate: target energy_j
@@ -41,6 +44,7 @@
 #include "joulecast/collect/config_sampler.h"
 #include "joulecast/io/measurement.h"
 #include "joulecast/predict/profile.h"
+#include "joulecast/predict/profile_fit.h"
 #include "joulecast/predict/transfer.h"
 
 namespace joulecast {
@@ -49,7 +53,8 @@ struct CalibrationPlanOptions {
   std::string mode = "forward";                    // the base's mode to calibrate
   std::vector<std::int64_t> batch_sizes = {1, 8};  // of the `for` networks' layers
   std::uint64_t seed = 0;                          // of the random draws
-  std::int64_t pool = 200;                         // random draws per type to order
+  std::int64_t pool = 200;                         // random draws per type and round
+  std::int64_t rounds = 10;                        // rounds of draws per type
   double min_share = 0.02;                         // floor of a type's share
   SamplerOptions sampler = [] {
     SamplerOptions o;
@@ -79,6 +84,11 @@ struct CalibrateOptions {
   std::string target = "time_s";     // time_s (duration_s) or energy_j (energy_j)
   std::size_t min_type_records = 3;  // fewer: the pooled transfer
   TransferOptions transfer;
+  // With this many records of a type, a predictor fitted on them alone (FitLayerPredictor with
+  // `refit`, its target set to `target`) is tried too and kept instead of the transfer when its
+  // k-fold CV MAPE is lower.
+  std::size_t min_refit_records = 30;
+  FitOptions refit;
 };
 
 Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& records,

@@ -10,7 +10,7 @@
 //
 // File format (format_version 2):
 //   {"kind": "joulecast_profile", "format_version": 2, "name", "target", "hardware", "data",
-//    "modes": {"forward": {"layers": {type: predictor}}, "train_step": {"layers": {...}}}}
+//    ["power",] "modes": {"forward": {"layers": {type: predictor}}, "train_step": {...}}}
 // format_version 1 (models/xeon-gold-5120.json) had a single "layers" object; it is read as the
 // forward mode. Save always writes version 2.
 //
@@ -37,6 +37,10 @@ struct Profile {
   // records and refuses records of different CPU models) beside the records' own description.
   nlohmann::json hardware = nlohmann::json::object();
   nlohmann::json data = nlohmann::json::object();  // sources, record counts
+  // A time profile's measured average power, when its records had a meter (fit, calibrate):
+  // {"watts", "source": "measured", "meter", "records"} (predict/energy_from_time.h). Null
+  // otherwise; written as "power" only when set.
+  nlohmann::json power;
   // The active mode and its predictors by layer type.
   std::string mode = "forward";
   std::map<std::string, LayerPredictor> layers;

@@ -15,8 +15,10 @@
 // in one profile (profile.h), with "forward" active when present; data.modes gives the record and
 // type counts per mode. With several modes, an error of one names it ("mode train_step: fit ...").
 // Records that describe whole networks (type equal to their context.architecture) are skipped, as
-// are records whose target is not > 0 (counted in `skipped`). Throws std::runtime_error when a
-// type has fewer than `min_records` records or when no record can be fitted at all.
+// are records whose target is not > 0 (counted in `skipped`). A time profile whose records had a
+// meter keeps their mean power (Profile::power, predict/energy_from_time.h). Throws
+// std::runtime_error when a type has fewer than `min_records` records or when no record can be
+// fitted at all.
 #pragma once
 
 #include <cstdint>

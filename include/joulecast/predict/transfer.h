@@ -12,6 +12,18 @@
 //   "features"  c0, c1 unpenalised and w by ridge (penalty alpha·||w||² on standardised
 //               features): corrections along the recipe's own axes (e.g. this machine's cache
 //               sizes bend the time per MAC elsewhere).
+//   "identity"  c0 = 0, c1 = 1: the base as it is (tried only when the targets agree:
+//               TransferOptions::identity).
+// The ratio's c0 is the factor that minimises the records' MAPE (a weighted median of y/p_base),
+// not the mean log ratio: a machine whose differences lie in a few configurations (a heavy tail)
+// otherwise shifts every other prediction. For the same reason "linear" and "features" are
+// fitted by least absolute deviations in logs (20 rounds of iteratively reweighted least
+// squares, weights 1 / max(|residual|, 0.001); the ridge penalty as it is), their c0 then moved
+// by the MAPE-minimising factor of the residuals.
+// The features a transfer sees are the recipe's row followed by TransferExtras: where the time
+// per element of two machines parts is often where a tensor stops fitting a cache or, on a
+// virtual machine, where a fresh allocation is mapped page by page (glibc maps blocks of 32 MiB
+// and more anew on every call), which the recipes of the base need not have seen.
 // FitTransfer scores every kind (and alpha) by k-fold cross-validation on the calibration
 // records, MAPE (%) of exp(t̂ - t) - 1, and keeps the lowest; a richer kind is tried only with
 // enough records (options) and taken only when it lowers the score by more than 2 % of it. Units:
@@ -23,6 +35,7 @@
 #pragma once
 
 #include <Eigen/Dense>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -37,11 +50,17 @@ struct TransferOptions {
   std::size_t min_linear = 4;                       // records needed to try "linear"
   std::size_t min_features = 12;                    // records needed to try "features"
   std::vector<double> alphas = {1.0, 10.0, 100.0};  // ridge penalties tried for "features"
+  bool identity = false;  // also try "identity" (the base already predicts the target's unit)
 };
+
+// With i, o = ln of the batch's input and output bytes (float32: 4 bytes an element), the hinges
+// max(0, v - ln 2^k) for v = o, i and k = 20, 23, 25, 27 (1, 8, 32 and 128 MiB).
+constexpr int kTransferExtras = 8;
+std::array<double, kTransferExtras> TransferExtras(double input_elements, double output_elements);
 
 struct Transfer {
   static constexpr int kFormatVersion = 1;
-  std::string kind = "ratio";  // "ratio" | "linear" | "features"
+  std::string kind = "ratio";  // "identity" | "ratio" | "linear" | "features"
   double c0 = 0;
   double c1 = 1;
   double alpha = 0;      // "features" only
@@ -51,8 +70,8 @@ struct Transfer {
   // {"n", "folds", "chosen", "scores": {"ratio": mape, "linear": ..., "features@alpha": ...}}
   nlohmann::json cv = nlohmann::json::object();
 
-  // t̂ for one configuration: `u` the base log-efficiency, `x` the recipe's feature row (read
-  // only by "features", whose width it must have).
+  // t̂ for one configuration: `u` the base log-efficiency, `x` the recipe's feature row followed
+  // by TransferExtras (read only by "features", whose width it must have).
   double Apply(double u, const Eigen::Ref<const Eigen::RowVectorXd>& x) const;
 
   nlohmann::json ToJson() const;

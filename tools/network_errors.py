@@ -1,0 +1,30 @@
+# Per-network MAPE (over its batch sizes) of profiles on whole-network records, as a markdown table:
+#   python3 tools/network_errors.py RECORDS.jsonl NAME PROFILE [NAME PROFILE ...]
+# Predictions by `build/joulecast predict ARCH --model PROFILE -b B --json`, run from the
+# repository root.
+import collections
+import json
+import subprocess
+import sys
+
+recs = [json.loads(l) for l in open(sys.argv[1])]
+names = sys.argv[2::2]
+models = sys.argv[3::2]
+err = {m: collections.defaultdict(list) for m in models}
+allerr = {m: [] for m in models}
+for r in recs:
+    for m in models:
+        out = subprocess.run(['build/joulecast', 'predict', r['type'], '--model', m, '-b',
+                              str(r['batch_size']), '--json'],
+                             capture_output=True, text=True, check=True).stdout
+        p = json.loads(out)['total_s']
+        e = abs(p / r['duration_s'] - 1) * 100
+        err[m][r['type']].append(e)
+        allerr[m].append(e)
+print('| network (batches) | ' + ' | '.join(names) + ' |')
+print('|---|' + '---:|' * len(names))
+for net in err[models[0]]:
+    n = len(err[models[0]][net])
+    print(f'| {net} ({n}) | ' + ' | '.join(f'{sum(err[m][net]) / n:.1f}' for m in models) + ' |')
+print(f'| **all {len(recs)} records** | ' +
+      ' | '.join(f'**{sum(allerr[m]) / len(allerr[m]):.1f}**' for m in models) + ' |')
