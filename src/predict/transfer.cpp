@@ -11,6 +11,11 @@
 namespace joulecast {
 namespace {
 
+// Row r of X as a vector: a matrix without columns has no storage to take a row of.
+Eigen::RowVectorXd RowOf(const Eigen::MatrixXd& X, Eigen::Index r) {
+  return X.cols() > 0 ? Eigen::RowVectorXd(X.row(r)) : Eigen::RowVectorXd();
+}
+
 struct Candidate {
   std::string kind;
   double alpha = 0;
@@ -107,7 +112,7 @@ Transfer FitOne(const Candidate& c, const Eigen::VectorXd& u, const Eigen::Matri
   // The residuals' centre for MAPE: the factor that minimises it, as for "ratio" (a log-space
   // fit is symmetric in logs, MAPE is not).
   Eigen::VectorXd fitted(t.size());
-  for (Eigen::Index r : rows) fitted[r] = tr.Apply(u[r], X.row(r));
+  for (Eigen::Index r : rows) fitted[r] = tr.Apply(u[r], RowOf(X, r));
   tr.c0 += std::log(MapeOptimalFactor(fitted, t, rows));
   return tr;
 }
@@ -115,7 +120,7 @@ Transfer FitOne(const Candidate& c, const Eigen::VectorXd& u, const Eigen::Matri
 double Mape(const Transfer& tr, const Eigen::VectorXd& u, const Eigen::MatrixXd& X,
             const Eigen::VectorXd& t, const std::vector<Eigen::Index>& rows) {
   double sum = 0;
-  for (Eigen::Index r : rows) sum += std::abs(std::exp(tr.Apply(u[r], X.row(r)) - t[r]) - 1);
+  for (Eigen::Index r : rows) sum += std::abs(std::exp(tr.Apply(u[r], RowOf(X, r)) - t[r]) - 1);
   return 100.0 * sum / static_cast<double>(rows.size());
 }
 
@@ -221,7 +226,7 @@ Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const E
         n, X.rows(), t.size()));
   }
   for (Eigen::Index i = 0; i < n; ++i) {
-    if (!std::isfinite(u[i]) || !std::isfinite(t[i]) || !X.row(i).allFinite()) {
+    if (!std::isfinite(u[i]) || !std::isfinite(t[i]) || (X.cols() > 0 && !X.row(i).allFinite())) {
       throw std::invalid_argument(fmt::format("FitTransfer: record {} has a non-finite value", i));
     }
   }
