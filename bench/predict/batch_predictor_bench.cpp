@@ -179,6 +179,25 @@ void BM_EstimateNetwork(benchmark::State& state) {
 }
 BENCHMARK(BM_EstimateNetwork)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
+// Runs `call` once per iteration on a new BatchPredictor, made and destroyed outside the timing
+// (the cold case: every unit and layer new to it); returns the process CPU seconds of the calls.
+template <class Call>
+double ColdLoop(benchmark::State& state, const Call& call) {
+  double cpu_s = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto bp = std::make_unique<joulecast::BatchPredictor>(Profile());
+    const double cpu0 = ProcessCpuSeconds();
+    state.ResumeTiming();
+    call(*bp);
+    state.PauseTiming();
+    cpu_s += ProcessCpuSeconds() - cpu0;
+    bp.reset();
+    state.ResumeTiming();
+  }
+  return cpu_s;
+}
+
 void SetTotalsCounters(benchmark::State& state, double nets, double cpu_s,
                        const joulecast::BatchPredictor::Stats& stats) {
   state.counters["nets_per_cpu_s"] = nets / cpu_s;
@@ -196,18 +215,9 @@ void BM_BatchTotals(benchmark::State& state) {
   const auto& cands = Candidates();
   const int threads = static_cast<int>(state.range(0));
   joulecast::BatchPredictor::Stats stats;
-  double cpu_s = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    auto bp = std::make_unique<joulecast::BatchPredictor>(Profile());
-    const double cpu0 = ProcessCpuSeconds();
-    state.ResumeTiming();
-    benchmark::DoNotOptimize(bp->Totals(cands, 1, threads, &stats));
-    state.PauseTiming();
-    cpu_s += ProcessCpuSeconds() - cpu0;
-    bp.reset();
-    state.ResumeTiming();
-  }
+  const double cpu_s = ColdLoop(state, [&](const joulecast::BatchPredictor& bp) {
+    benchmark::DoNotOptimize(bp.Totals(cands, 1, threads, &stats));
+  });
   SetTotalsCounters(state, static_cast<double>(state.iterations()) * 1000.0, cpu_s, stats);
 }
 BENCHMARK(BM_BatchTotals)
@@ -286,18 +296,9 @@ void BM_GraphTotals(benchmark::State& state) {
     for (const Architecture& a : Candidates()) g->push_back(joulecast::LowerArchitecture(a, 1));
     return g;
   }();
-  double cpu_s = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    auto bp = std::make_unique<joulecast::BatchPredictor>(Profile());
-    const double cpu0 = ProcessCpuSeconds();
-    state.ResumeTiming();
-    benchmark::DoNotOptimize(bp->GraphTotals(*graphs));
-    state.PauseTiming();
-    cpu_s += ProcessCpuSeconds() - cpu0;
-    bp.reset();
-    state.ResumeTiming();
-  }
+  const double cpu_s = ColdLoop(state, [&](const joulecast::BatchPredictor& bp) {
+    benchmark::DoNotOptimize(bp.GraphTotals(*graphs));
+  });
   const double nets = static_cast<double>(state.iterations()) * static_cast<double>(graphs->size());
   state.counters["nets_per_cpu_s"] = nets / cpu_s;
   state.SetItemsProcessed(static_cast<std::int64_t>(nets));

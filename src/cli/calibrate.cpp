@@ -237,12 +237,7 @@ void RunCalibrate(const CalibrateArgs& a) {
         }
         if (!runner) {  // only when something is left to measure
           runner = std::make_unique<TorchRunner>(TorchRunner::Load());
-          MeterPaths paths;
-          paths.rapl_root = Env("JOULECAST_RAPL_ROOT", "/sys/class/powercap");
-          paths.nvml_library = Env("JOULECAST_NVML_LIBRARY", "libnvidia-ml.so.1");
-          std::string note;
-          meter = MakeMeter(a.meter, "cpu", paths, &note);
-          if (!note.empty() && !a.quiet) std::cerr << "joulecast: note: " << note << "\n";
+          meter = MeasuringMeter(a.meter, "cpu", a.quiet);
           hardware = MeasuringHardware("cpu", *runner, *meter);
           idle = MeasureIdlePower(*meter, 3);
         }

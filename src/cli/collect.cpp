@@ -125,12 +125,7 @@ void RunCollect(CollectArgs& a) {
     return;
   }
   const TorchRunner runner = TorchRunner::Load();
-  MeterPaths paths;
-  paths.rapl_root = Env("JOULECAST_RAPL_ROOT", "/sys/class/powercap");
-  paths.nvml_library = Env("JOULECAST_NVML_LIBRARY", "libnvidia-ml.so.1");
-  std::string note;
-  std::unique_ptr<EnergyMeter> meter = MakeMeter(a.meter, a.settings.device, paths, &note);
-  if (!note.empty() && !a.quiet) std::cerr << "joulecast: note: " << note << "\n";
+  std::unique_ptr<EnergyMeter> meter = MeasuringMeter(a.meter, a.settings.device, a.quiet);
   CollectRun run;
   run.configs = &configs;
   run.settings = a.settings;

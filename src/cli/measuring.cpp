@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 
 #include "joulecast/collect/collector.h"
@@ -27,6 +28,17 @@ std::string BlasAlternative() {
 }
 
 }  // namespace
+
+std::unique_ptr<EnergyMeter> MeasuringMeter(const std::string& name, const std::string& device,
+                                            bool quiet) {
+  MeterPaths paths;
+  paths.rapl_root = Env("JOULECAST_RAPL_ROOT", "/sys/class/powercap");
+  paths.nvml_library = Env("JOULECAST_NVML_LIBRARY", "libnvidia-ml.so.1");
+  std::string note;
+  std::unique_ptr<EnergyMeter> meter = MakeMeter(name, device, paths, &note);
+  if (!note.empty() && !quiet) std::cerr << "joulecast: note: " << note << "\n";
+  return meter;
+}
 
 nlohmann::json MeasuringHardware(const std::string& device, const TorchRunner& runner,
                                  const EnergyMeter& meter) {

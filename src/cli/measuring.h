@@ -1,6 +1,7 @@
 // What collect and calibrate share when they measure on this machine.
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -11,6 +12,12 @@ namespace joulecast::cli {
 
 // $name when set and non-empty, else `fallback`.
 std::string Env(const char* name, const char* fallback);
+
+// The energy meter `name` (auto|rapl|nvml|none) for `device`, its files found through
+// JOULECAST_RAPL_ROOT and JOULECAST_NVML_LIBRARY; what MakeMeter notes (a fallback) is printed as
+// "joulecast: note: ..." unless `quiet`.
+std::unique_ptr<EnergyMeter> MeasuringMeter(const std::string& name, const std::string& device,
+                                            bool quiet);
 
 // The "hardware" object of the records measured here: DescribeHost() (collect/collector.h), the
 // libtorch version, parallel backend and BLAS it was built with, the BLAS library Debian's
