@@ -9,7 +9,7 @@ shape and MAC count) and prints that sum's error against the whole network's mea
 the error of the profile's prediction. The sum is what a perfect per-layer predictor would
 predict: its error is the floor of any layer-wise sum on this machine.
 
-    python3 tools/analyse_layer_sum.py [--joulecast build/joulecast] [--model models/amd-epyc-2c-time.json]
+    python3 tools/analyse_layer_sum.py [--joulecast build/joulecast] [--model models/intel-xeon-2c-time.json]
 """
 import argparse
 import collections
@@ -30,7 +30,7 @@ def load(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--joulecast", default=os.path.join(ROOT, "build", "joulecast"))
-    ap.add_argument("--model", default=os.path.join(ROOT, "models", "amd-epyc-2c-time.json"))
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "intel-xeon-2c-time.json"))
     args = ap.parse_args()
     for mode in ("forward", "train_step"):
         layer_path = os.path.join(DATA, f"netlayers-{mode}.jsonl")

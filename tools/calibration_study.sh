@@ -14,7 +14,7 @@ D=data/collect/epyc-2c
 mkdir -p "$OUT"
 for m in 2 5 10 20; do
   cp "$D/calibrate-from-ci-2c-forward.jsonl" "$OUT/ci2c-$m.jsonl"
-  "$JC" calibrate --base models/amd-epyc-2c-time.json --minutes $m --store "$OUT/ci2c-$m.jsonl" \
+  "$JC" calibrate --base models/intel-xeon-2c-time.json --minutes $m --store "$OUT/ci2c-$m.jsonl" \
     -o "$OUT/ci2c-$m.json" -q
 done
 for m in 2 5 10; do
@@ -24,7 +24,7 @@ for m in 2 5 10; do
 done
 "$JC" fit "$D/calibrate-from-ci-2c-forward.jsonl" --target time_s -o "$OUT/scratch-20.json" >/dev/null
 python3 tools/network_errors.py "$D/networks-forward.jsonl" \
-  "base (Xeon, time)" models/amd-epyc-2c-time.json \
+  "base (Xeon, time)" models/intel-xeon-2c-time.json \
   "2 min" "$OUT/ci2c-2.json" "5 min" "$OUT/ci2c-5.json" "10 min" "$OUT/ci2c-10.json" \
   "20 min" "$OUT/ci2c-20.json" "fit from scratch, 20-min records" "$OUT/scratch-20.json" \
   "Xeon Gold 5120 energy → 2 min" "$OUT/xg-2.json" "→ 5 min" "$OUT/xg-5.json" \

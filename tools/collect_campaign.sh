@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The measurement campaign behind models/amd-epyc-2c-time.json: time of random layer configurations
+# The measurement campaign behind models/intel-xeon-2c-time.json: time of random layer configurations
 # of every layer type (forward and train_step), then whole networks to check the profile on.
 #
 #   tools/collect_campaign.sh [OUTDIR]        (default data/collect/ci-2c)

@@ -20,8 +20,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NETS = ["alexnet", "densenet121", "mobilenet_v2", "resnet101", "resnet152", "resnet18",
         "resnet34", "resnet50", "shufflenet_v2_x1_0", "squeezenet1_0", "vgg11", "vgg13", "vgg16",
         "vgg19"]
-CASES = [("models/xeon-gold-5120.json", "forward"), ("models/amd-epyc-2c-time.json", "forward"),
-         ("models/amd-epyc-2c-time.json", "train_step")]
+CASES = [("models/xeon-gold-5120.json", "forward"), ("models/intel-xeon-2c-time.json", "forward"),
+         ("models/intel-xeon-2c-time.json", "train_step")]
 
 
 def main():

@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "common.h"
 #include "joulecast/arch/shape_inference.h"
+#include "joulecast/arch/zoo.h"
 #include "joulecast/collect/collector.h"
 #include "joulecast/collect/config_sampler.h"
 #include "joulecast/collect/meter.h"
@@ -30,6 +31,7 @@
 #include "joulecast/collect/shard.h"
 #include "joulecast/collect/store.h"
 #include "joulecast/collect/torch_runner.h"
+#include "joulecast/frontends/load_graph.h"
 #include "joulecast/io/one_line.h"
 #include "measuring.h"
 
@@ -39,7 +41,7 @@ namespace {
 
 struct CollectArgs {
   std::vector<std::string> layers, configs_from, architectures;
-  std::int64_t samples = 0;
+  std::int64_t samples = 0, seq_len = 0;
   std::vector<std::int64_t> batch_sizes, kernel_sizes;
   std::string input, output, shard = "0/1", meter = "auto";
   CollectSettings settings;
@@ -50,6 +52,17 @@ struct CollectArgs {
   double max_parameters = SamplerOptions().max_parameters;
   bool dry_run = false, quiet = false;
 };
+
+// A module-tree network (run by the runner's tree executor, as the records of earlier versions
+// were): a tree-form zoo name or .json file; every other form is an operator graph.
+bool IsModuleTree(const std::string& arg) {
+  const std::filesystem::path p(arg);
+  const std::string ext = p.extension().string();
+  if (ext == ".pt" || ext == ".onnx" || ext == ".txt") return false;
+  if (ext == ".json") return std::filesystem::exists(p) && !IsGraphZooFile(arg);
+  const std::string file = FindZooFile(arg);  // throws for an unknown name
+  return !IsGraphZooFile(file);
+}
 
 std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
   const int given = !a.layers.empty() + !a.configs_from.empty() + !a.architectures.empty();
@@ -86,6 +99,30 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
       a.batch_sizes.empty() ? std::vector<std::int64_t>{1} : a.batch_sizes;
   const bool whole = !a.architectures.empty();
   for (const std::string& name : whole ? a.architectures : a.configs_from) {
+    if (!whole && !IsModuleTree(name)) {
+      GraphOptions options;
+      if (!a.input.empty()) options.input = ParseShapeArg(a.input, "--input");
+      options.seq_len = a.seq_len;
+      for (std::int64_t b : batches) {
+        options.batch = b;
+        for (auto& c : ConfigsFromGraph(name, LoadGraph(name, options))) configs.push_back(c);
+      }
+      continue;
+    }
+    if (whole && !IsModuleTree(name)) {
+      // An operator graph (zoo graph, Hugging Face config, ONNX, TorchScript): run as a graph.
+      GraphOptions options;
+      if (!a.input.empty()) options.input = ParseShapeArg(a.input, "--input");
+      options.seq_len = a.seq_len;
+      for (std::int64_t b : batches) {
+        options.batch = b;
+        configs.push_back(WholeGraphConfig(name, LoadGraph(name, options), a.seq_len));
+      }
+      continue;
+    }
+    if (a.seq_len > 0)
+      throw std::invalid_argument(
+          fmt::format("--seq-len: {} is a module tree, which has no sequence length", name));
     Architecture arch = LoadArchitectureArg(name, a.input);
     if (!a.input.empty()) arch.input = ParseShapeArg(a.input, "--input");
     if (whole) {
@@ -188,6 +225,10 @@ void RegisterCollect(CLI::App& app) {
   layer->excludes(from)->excludes(whole);
   from->excludes(whole);
   cmd->add_option("--input", a->input, "Per-sample input shape, e.g. 3x224x224");
+  cmd->add_option("--seq-len", a->seq_len,
+                  "Tokens per sequence of a Hugging Face config or ONNX model (--architecture, "
+                  "--configs-from)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
   cmd->add_option("-b,--batch-size", a->batch_sizes,
                   "Batch sizes (comma list); --layer default: sampled from 1,2,4,...,64; "
                   "otherwise 1")

@@ -13,6 +13,7 @@
 
 #include "joulecast/arch/shape_inference.h"
 #include "joulecast/features/macs.h"
+#include "joulecast/predict/hardware.h"
 
 namespace joulecast {
 namespace {
@@ -29,6 +30,7 @@ std::string Timestamp() {
 }
 
 double Macs(const CollectConfig& c) {
+  if (!c.plan.is_null()) return c.plan.value("macs", 0.0);
   if (c.architecture.is_null()) return CountLayer(c.layer, c.batch_size).macs;
   double macs = 0;
   const Architecture arch = ParseArchitecture(c.architecture, c.layer.type);
@@ -44,7 +46,8 @@ std::string Label(const CollectConfig& c) {
 // in-place ops on leaves), so train_step measures it out of place and says so.
 json EffectiveParams(const CollectConfig& c, const CollectSettings& s) {
   json p = c.layer.params.is_object() ? c.layer.params : json::object();
-  if (s.mode == "train_step" && c.architecture.is_null() && p.value("inplace", false)) {
+  if (s.mode == "train_step" && c.architecture.is_null() && c.plan.is_null() &&
+      p.value("inplace", false)) {
     p["inplace"] = false;
   }
   return p;
@@ -84,7 +87,9 @@ json MakeRequest(const CollectConfig& c, const CollectSettings& s) {
             {"threads", s.threads},         {"min_seconds", s.min_seconds},
             {"min_repetitions", s.min_repetitions}, {"warmup_seconds", s.warmup_seconds},
             {"seed", s.seed}};
-  if (c.architecture.is_null()) {
+  if (!c.plan.is_null()) {
+    r["graph"] = c.plan;
+  } else if (c.architecture.is_null()) {
     r["layer"] = {{"type", c.layer.type},
                   {"params", EffectiveParams(c, s)},
                   {"input_shape", c.layer.input_shape}};
@@ -110,6 +115,10 @@ json DescribeHost(const std::string& cpuinfo) {
     if (!value.empty() && value[0] == ' ') value.erase(0, 1);
     if (key == "processor") ++logical;
     if (key == "model name" && !h.contains("cpu")) h["cpu"] = value;
+    // The ISA extensions kernels dispatch on (predict/hardware.h): what tells two machines of
+    // one model name apart, and whether bfloat16 runs natively.
+    if ((key == "flags" || key == "Features") && !h.contains("isa_flags"))
+      h["isa_flags"] = RelevantIsaFlags(value);
     if (key == "physical id") physical = value;
     if (key == "core id") cores.insert(physical + "/" + value);
   }

@@ -11,7 +11,11 @@
 #include <utility>
 
 #include "joulecast/arch/shape_inference.h"
+#include "joulecast/collect/run_plan.h"
 #include "joulecast/features/macs.h"
+#include "joulecast/graph/op_schema.h"
+#include "joulecast/graph/shape_pass.h"
+#include "joulecast/predict/resolver.h"
 
 namespace joulecast {
 namespace {
@@ -118,8 +122,171 @@ void FillPool(Rng& r, json* p, bool max_pool) {
   if (!max_pool) (*p)["count_include_pad"] = r.Chance(0.5);
 }
 
-// One raw draw; validity is checked by the caller.
-LayerInstance Draw(const std::string& type, Rng& r) {
+std::int64_t Tokens(Rng& r) {
+  static const std::vector<std::int64_t> real = {1, 49, 50, 128, 196, 197, 256, 512, 1024};
+  return r.Chance(0.5) ? r.Pick(real) : r.LogInt(1, 4096);
+}
+
+std::int64_t Hidden(Rng& r) {
+  static const std::vector<std::int64_t> real = {64,   96,   128,  192,  256,  384,  512,  768,
+                                                 1024, 1280, 1536, 2048, 3072, 4096, 5120, 8192};
+  return r.Chance(0.6) ? r.Pick(real) : r.LogInt(64, 8192);
+}
+
+std::int64_t Heads(Rng& r) {
+  static const std::vector<std::int64_t> real = {1, 4, 8, 12, 16, 32};
+  return r.Chance(0.7) ? r.Pick(real) : r.Int(1, 64);
+}
+
+std::int64_t HeadDim(Rng& r) {
+  static const std::vector<std::int64_t> real = {32, 64, 80, 96, 128, 256};
+  return r.Chance(0.8) ? r.Pick(real) : r.Int(32, 256);
+}
+
+// ConvNeXt-like channels-last activation HxWxC.
+Shape ChannelsLast(Rng& r) {
+  static const std::vector<std::int64_t> sides = {7, 14, 28, 56};
+  static const std::vector<std::int64_t> channels = {96, 192, 384, 768};
+  const std::int64_t side = r.Chance(0.6) ? r.Pick(sides) : ImageSide(r);
+  return {side, side, r.Chance(0.6) ? r.Pick(channels) : Channels(r, 16, 1024)};
+}
+
+// The activation shapes of the operator types (see the header).
+Shape OperatorActivation(Rng& r) {
+  const std::size_t kind = r.Weighted({0.45, 0.35, 0.1, 0.1});
+  if (kind == 0) return Chw(r, 2048);
+  if (kind == 1) return {Tokens(r), Hidden(r)};
+  if (kind == 2) return ChannelsLast(r);
+  return {Channels(r, 8, 2048), 1, 1};
+}
+
+const std::vector<std::string>& OperatorTypes() {
+  static const std::vector<std::string> types = {
+      "Embedding", "GELU", "Hardsigmoid",        "Hardswish", "LayerNorm",
+      "MatMul",    "Mul",  "MultiheadAttention", "SiLU"};
+  return types;
+}
+
+bool IsOperatorType(const std::string& type) {
+  const auto& t = OperatorTypes();
+  return std::find(t.begin(), t.end(), type) != t.end();
+}
+
+Shape Batched(std::int64_t batch, const Shape& s) {
+  Shape out = {batch};
+  out.insert(out.end(), s.begin(), s.end());
+  return out;
+}
+
+// One raw operator draw as a one-node graph at batch `batch` (shapes inferred; the shape pass
+// throws for an invalid draw).
+graph::Graph DrawOperator(const std::string& type, Rng& r, std::int64_t batch) {
+  using graph::AttrValue;
+  using graph::DType;
+  graph::Graph g;
+  g.name = type;
+  graph::Attributes a;
+  std::vector<graph::ValueId> in;
+  const auto input = [&](const std::string& name, const Shape& per_sample,
+                         DType dtype = DType::kFloat32) {
+    in.push_back(g.AddInput(name, graph::TensorType{dtype, Batched(batch, per_sample)}, 0));
+  };
+  const auto param = [&](const std::string& name, const Shape& shape) {
+    in.push_back(g.AddParameter(name, graph::TensorType{DType::kFloat32, shape}));
+  };
+  std::string op;
+  if (type == "LayerNorm") {
+    op = "layer_norm";
+    const std::size_t kind = r.Weighted({0.6, 0.3, 0.1});
+    const Shape x = kind == 0   ? Shape{Tokens(r), Hidden(r)}
+                    : kind == 1 ? ChannelsLast(r)
+                                : Shape{Hidden(r)};
+    input("x", x);
+    const std::int64_t d = x.back();
+    a.Set("normalized_shape", std::vector<std::int64_t>{d});
+    a.Set("eps", r.Chance(0.5) ? 1e-5 : 1e-6);
+    if (r.Chance(0.95)) {
+      param("weight", {d});
+      param("bias", {d});
+    }
+  } else if (type == "GELU" || type == "SiLU" || type == "Hardswish" || type == "Hardsigmoid") {
+    op = type == "GELU"        ? "gelu"
+         : type == "SiLU"      ? "silu"
+         : type == "Hardswish" ? "hardswish"
+                               : "hardsigmoid";
+    input("x", OperatorActivation(r));
+    if (type == "GELU") a.Set("approximate", std::string(r.Chance(0.8) ? "none" : "tanh"));
+  } else if (type == "Mul") {
+    op = "mul";
+    const std::size_t kind = r.Weighted({0.45, 0.2, 0.35});
+    if (kind == 0) {
+      const Shape x = Chw(r, 2048);
+      input("x", x);
+      input("scale", {x[0], 1, 1});
+    } else if (kind == 1) {
+      const bool last = r.Chance(0.5);
+      const Shape x = last ? ChannelsLast(r) : Chw(r, 1024);
+      input("x", x);
+      param("gamma", last ? Shape{x.back()} : Shape{x[0], 1, 1});
+    } else {
+      const Shape x = OperatorActivation(r);
+      input("a", x);
+      input("b", x);
+    }
+  } else if (type == "MatMul") {
+    op = "matmul";
+    const std::size_t kind = r.Weighted({0.4, 0.3, 0.3});
+    if (kind == 2) {
+      const std::int64_t s = Tokens(r), k = Hidden(r), n = Hidden(r);
+      input("a", {s, k});
+      input("b", {k, n});
+    } else {
+      const std::int64_t h = Heads(r), s = Tokens(r), d = HeadDim(r);
+      if (kind == 0) {
+        input("q", {h, s, d});
+        input("kt", {h, d, s});
+      } else {
+        input("scores", {h, s, s});
+        input("v", {h, s, d});
+      }
+    }
+  } else if (type == "MultiheadAttention") {
+    op = "multi_head_attention";
+    const std::int64_t h =
+        std::vector<std::int64_t>{1, 2, 4, 6, 8, 12, 16}[static_cast<std::size_t>(r.Int(0, 6))];
+    const std::int64_t e =
+        h * std::vector<std::int64_t>{32, 64, 96, 128}[static_cast<std::size_t>(r.Int(0, 3))];
+    const std::int64_t s = std::min<std::int64_t>(Tokens(r), 1024);
+    input("x", {s, e});
+    const bool bias = r.Chance(0.9);
+    const graph::ValueId x = in[0];
+    in = {x, x, x};
+    param("qkv_weight", {3 * e, e});
+    if (bias) {
+      param("qkv_bias", {3 * e});
+    } else {
+      in.push_back(graph::kNoValue);
+    }
+    param("proj_weight", {e, e});
+    if (bias) param("proj_bias", {e});
+    a.Set("num_heads", h);
+    a.Set("need_weights", false);
+  } else if (type == "Embedding") {
+    op = "embedding";
+    const std::int64_t s = Tokens(r);
+    input("ids", {s}, DType::kInt64);
+    param("weight", {r.LogInt(100, 250000), std::min<std::int64_t>(Hidden(r), 4096)});
+  }
+  const graph::NodeId n = g.AddNode(op, a, in, "", type);
+  g.MarkOutput(g.node(n).outputs[0]);
+  g.SetBatch(batch);
+  graph::InferShapes(g);
+  return g;
+}
+
+// One raw draw; validity is checked by the caller. `extra` draws what later versions added (token
+// inputs), so that `r`'s sequence, and the draws of earlier versions, stay as they were.
+LayerInstance Draw(const std::string& type, Rng& r, Rng& extra) {
   LayerInstance l;
   l.type = type;
   json p = json::object();
@@ -167,6 +334,11 @@ LayerInstance Draw(const std::string& type, Rng& r) {
   } else if (type == "Softmax") {
     l.input_shape = {r.LogInt(2, 21843)};
     p["dim"] = r.Chance(0.5) ? 1 : -1;
+    if (extra.Chance(0.5)) {
+      const std::int64_t tokens = Tokens(extra);
+      l.input_shape = {Heads(extra), tokens, tokens};
+      p["dim"] = -1;
+    }
   } else if (type == "Linear") {
     static const std::vector<std::int64_t> real_in = {25088, 9216, 4096, 2048, 1280, 1024, 512};
     static const std::vector<std::int64_t> real_out = {1000, 4096, 10, 100};
@@ -185,6 +357,7 @@ LayerInstance Draw(const std::string& type, Rng& r) {
     }
     p = {{"in_features", in}, {"out_features", out}, {"bias", r.Chance(0.85)}};
     l.input_shape = {in};
+    if (extra.Chance(0.5)) l.input_shape = {Tokens(extra), in};
   } else if (type == "Flatten") {
     l.input_shape = Chw(r, 1024);
     p = {{"start_dim", 1}, {"end_dim", -1}};
@@ -239,6 +412,35 @@ bool WithinLimits(const LayerInstance& l, std::int64_t batch, const SamplerOptio
          c.parameters <= o.max_parameters;
 }
 
+// An operator draw at c->batch_size into *c (layer = the node's layer form as predictors see
+// it, plan = the graph); false when the draw is invalid or outside the limits.
+bool DrawOperatorConfig(const std::string& type, Rng& r, const SamplerOptions& o,
+                        CollectConfig* c) {
+  graph::Graph g;
+  try {
+    g = DrawOperator(type, r, c->batch_size);
+  } catch (const std::exception&) {
+    return false;
+  }
+  const graph::Node& node = g.node(0);
+  const graph::OpCall call = graph::MakeCall(g, 0);
+  const graph::NodeCounts counts =
+      node.schema->count ? node.schema->count(call) : graph::DefaultCounts(call);
+  double largest = 0;
+  for (const graph::Value& v : g.values()) largest = std::max(largest, v.type.elements());
+  if (counts.macs > o.max_macs || counts.macs < o.min_macs || largest > o.max_elements ||
+      g.ParameterCount() > o.max_parameters) {
+    return false;
+  }
+  const graph::LayerForm form =
+      node.schema->layer ? node.schema->layer(call) : graph::DefaultLayerForm(call);
+  std::int64_t batch = 1;
+  c->layer = ToLayerInstance(form, node.name, &batch);
+  c->layer.name.clear();
+  c->plan = RunPlan(g);
+  return batch == c->batch_size;
+}
+
 std::string JoinTypes() {
   std::string out;
   for (const auto& t : SampleableLayerTypes()) out += (out.empty() ? "" : ", ") + t;
@@ -251,6 +453,7 @@ std::vector<std::string> SampleableLayerTypes() {
   std::vector<std::string> types = KnownLayerTypes();
   types.push_back("Add");
   types.push_back("Cat");
+  for (const std::string& t : OperatorTypes()) types.push_back(t);
   std::sort(types.begin(), types.end());
   return types;
 }
@@ -270,9 +473,15 @@ CollectConfig SampleConfig(const std::string& type, std::uint64_t seed, std::int
       SplitMix(SplitMix(seed) ^ HashString(type) ^ SplitMix(static_cast<std::uint64_t>(index)));
   for (std::uint64_t attempt = 0; attempt < 1000; ++attempt) {
     Rng r(SplitMix(base + attempt));
+    Rng extra(SplitMix(base + attempt) ^ 0x746f6b656e73ULL);
     CollectConfig c;
     c.batch_size = BatchSize(r, options);
-    c.layer = Draw(type, r);
+    if (IsOperatorType(type)) {
+      if (!DrawOperatorConfig(type, r, options, &c)) continue;
+      c.context = {{"sample", index}, {"seed", seed}, {"operator", c.plan["nodes"][0]["op"]}};
+      return c;
+    }
+    c.layer = Draw(type, r, extra);
     try {
       Complete(&c.layer);
     } catch (const std::exception&) {
@@ -350,6 +559,69 @@ CollectConfig WholeNetworkConfig(const Architecture& arch, std::int64_t batch_si
   c.batch_size = batch_size;
   c.architecture = ToJson(arch);
   c.context = {{"architecture", arch.name}};
+  return c;
+}
+
+}  // namespace joulecast
+
+namespace joulecast {
+
+std::vector<CollectConfig> ConfigsFromGraph(const std::string& name, const graph::Graph& g) {
+  std::vector<CollectConfig> out;
+  for (graph::NodeId id = 0; id < static_cast<graph::NodeId>(g.nodes().size()); ++id) {
+    const graph::Node& n = g.node(id);
+    if (n.schema->cost == graph::CostClass::kView) continue;
+    graph::Graph one;
+    one.name = n.name;
+    std::vector<graph::ValueId> in;
+    for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.inputs[i] == graph::kNoValue) {
+        in.push_back(graph::kNoValue);
+        continue;
+      }
+      const graph::Value& v = g.value(n.inputs[i]);
+      const std::string vname = "in" + std::to_string(i);
+      if (v.role == graph::ValueRole::kParameter || v.role == graph::ValueRole::kBuffer) {
+        in.push_back(one.AddParameter(vname, v.type, v.role == graph::ValueRole::kBuffer));
+      } else {
+        in.push_back(one.AddInput(vname, v.type, v.type.rank() > 0 ? 0 : -1));
+      }
+    }
+    const graph::NodeId k =
+        one.AddNode(n.op, n.attrs, in, n.scope, n.name, static_cast<int>(n.outputs.size()));
+    for (graph::ValueId o : one.node(k).outputs) one.MarkOutput(o);
+    graph::InferShapes(one);
+    const graph::OpCall call = graph::MakeCall(one, k);
+    const graph::LayerForm form =
+        n.schema->layer ? n.schema->layer(call) : graph::DefaultLayerForm(call);
+    CollectConfig c;
+    c.layer = ToLayerInstance(form, "", &c.batch_size);
+    c.layer.name = n.name;
+    c.plan = RunPlan(one);
+    c.context = {{"from_architecture", name}, {"layer", n.name}, {"operator", n.op}};
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+CollectConfig WholeGraphConfig(const std::string& name, const graph::Graph& g,
+                               std::int64_t seq_len) {
+  if (g.inputs().empty()) throw std::invalid_argument(name + ": the graph has no inputs");
+  const graph::Value& x = g.value(g.inputs()[0]);
+  CollectConfig c;
+  c.layer.type = name;
+  c.layer.name = name;
+  c.layer.params = json::object();
+  c.layer.input_shape = x.batch_dim == 0 ? Shape(x.type.dims.begin() + 1, x.type.dims.end())
+                                         : Shape(x.type.dims.begin(), x.type.dims.end());
+  if (!g.outputs().empty()) {
+    const graph::Dims& out = g.value(g.outputs()[0]).type.dims;
+    c.layer.output_shape = out.size() > 1 ? Shape(out.begin() + 1, out.end()) : Shape(out);
+  }
+  c.batch_size = g.batch();
+  c.plan = RunPlan(g);
+  c.context = {{"architecture", name}};
+  if (seq_len > 0) c.context["seq_len"] = seq_len;
   return c;
 }
 

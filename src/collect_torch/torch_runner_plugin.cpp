@@ -264,6 +264,258 @@ class NetworkImpl : public nn::Module {
 };
 TORCH_MODULE(Network);
 
+// ------------------------------------------------------------------------------ operator graphs
+
+std::vector<std::int64_t> Ints(const json& attrs, const char* key) {
+  if (!attrs.contains(key)) throw Error(std::string("missing attribute '") + key + "'");
+  const json& v = attrs.at(key);
+  if (v.is_number_integer()) return {v.get<std::int64_t>()};
+  return v.get<std::vector<std::int64_t>>();
+}
+
+torch::Dtype ValueDtype(const std::string& name, torch::Dtype floating) {
+  if (name == "int64") return torch::kLong;
+  if (name == "int32") return torch::kInt;
+  if (name == "bool") return torch::kBool;
+  if (name == "uint8") return torch::kByte;
+  return floating;  // every floating value runs in the measured dtype
+}
+
+// Self-attention as nn.MultiheadAttention's slow path computes it (in-projection, per-head
+// scaled products, softmax, out-projection): what training runs, since the fused kernel of the
+// fast path has no backward. Query [B, L, E], key and value [B, S, E].
+Tensor AttentionMath(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, std::int64_t heads,
+                     const Tensor& w, const Tensor& b, const Tensor& pw, const Tensor& pb) {
+  const auto bsz = q_in.size(0), l = q_in.size(1), e = q_in.size(2), s = k_in.size(1);
+  const auto d = e / heads;
+  auto ws = w.chunk(3, 0);
+  std::vector<Tensor> bs = b.defined() ? b.chunk(3, 0) : std::vector<Tensor>{{}, {}, {}};
+  auto split = [&](const Tensor& x, std::int64_t n) {
+    return x.reshape({bsz, n, heads, d}).transpose(1, 2);
+  };
+  Tensor q = split(torch::linear(q_in, ws[0], bs[0]), l);
+  Tensor k = split(torch::linear(k_in, ws[1], bs[1]), s);
+  Tensor v = split(torch::linear(v_in, ws[2], bs[2]), s);
+  Tensor a = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(d)), -1);
+  Tensor o = torch::matmul(a, v).transpose(1, 2).reshape({bsz, l, e});
+  return torch::linear(o, pw, pb);
+}
+
+// Runs a collect/run_plan.h plan: parameters and buffers are this module's (so that training
+// updates them), graph inputs are random tensors made once.
+class GraphNetImpl : public nn::Module {
+ public:
+  GraphNetImpl(const json& plan, torch::TensorOptions topt, bool inputs_require_grad)
+      : plan_(plan) {
+    const json& values = plan.at("values");
+    values_.resize(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const json& v = values[i];
+      const std::string role = v.at("role").get<std::string>();
+      if (role == "activation") continue;
+      const auto shape = v.at("shape").get<std::vector<std::int64_t>>();
+      const torch::Dtype dt =
+          ValueDtype(v.at("dtype").get<std::string>(), c10::typeMetaToScalarType(topt.dtype()));
+      const auto opt = topt.dtype(dt);
+      const std::string name = v.at("name").get<std::string>();
+      Tensor t;
+      if (dt == torch::kBool) {
+        t = torch::ones(shape, opt);
+      } else if (!c10::isFloatingType(dt)) {
+        // Token ids and indices: 0 or 1 are valid rows of every embedding table.
+        t = role == "input" ? torch::randint(2, shape, opt) : torch::zeros(shape, opt);
+      } else if (role == "buffer") {
+        t = name.find("var") != std::string::npos ? torch::ones(shape, opt)
+                                                  : torch::zeros(shape, opt);
+      } else {
+        t = torch::randn(shape, opt) * (role == "parameter" ? 0.02 : 1.0);
+      }
+      std::string key = "v" + std::to_string(i);
+      if (role == "parameter") {
+        t = register_parameter(key, t);
+      } else if (role == "buffer") {
+        t = register_buffer(key, t);
+      } else if (inputs_require_grad && c10::isFloatingType(dt)) {
+        t.requires_grad_(true);
+        grad_inputs_.push_back(t);
+      }
+      values_[i] = t;
+    }
+  }
+  const std::vector<Tensor>& grad_inputs() const { return grad_inputs_; }
+
+  Tensor forward() {
+    std::vector<Tensor> v = values_;
+    for (const json& n : plan_.at("nodes")) {
+      std::vector<Tensor> in;
+      for (const json& id : n.at("inputs")) {
+        const auto k = id.get<std::int64_t>();
+        in.push_back(k < 0 ? Tensor() : v.at(static_cast<std::size_t>(k)));
+      }
+      std::vector<Tensor> out;
+      try {
+        out = Run(n.at("op").get<std::string>(), n.at("attrs"), in, n.at("outputs").size());
+      } catch (const c10::Error& e) {
+        throw Error("node '" + n.at("name").get<std::string>() +
+                    "': " + FirstLine(e.what_without_backtrace()));
+      } catch (const std::exception& e) {
+        throw Error("node '" + n.at("name").get<std::string>() + "': " + FirstLine(e.what()));
+      }
+      const json& outs = n.at("outputs");
+      for (std::size_t i = 0; i < outs.size() && i < out.size(); ++i)
+        v.at(outs[i].get<std::size_t>()) = out[i];
+    }
+    return v.at(plan_.at("outputs").at(0).get<std::size_t>());
+  }
+
+ private:
+  std::vector<Tensor> Run(const std::string& op, const json& a, const std::vector<Tensor>& in,
+                          std::size_t outputs) {
+    auto x = [&](std::size_t i) -> const Tensor& {
+      if (i >= in.size() || !in[i].defined())
+        throw Error("input " + std::to_string(i) + " is missing");
+      return in[i];
+    };
+    auto opt = [&](std::size_t i) { return i < in.size() ? in[i] : Tensor(); };
+    auto f = [&](const char* k, double d) { return a.contains(k) ? a.at(k).get<double>() : d; };
+    auto i64 = [&](const char* k, std::int64_t d) {
+      return a.contains(k) && !a.at(k).is_null() ? a.at(k).get<std::int64_t>() : d;
+    };
+    auto b = [&](const char* k, bool d) { return a.contains(k) ? a.at(k).get<bool>() : d; };
+    const bool training = is_training();
+    if (op == "conv2d")
+      return {torch::conv2d(x(0), x(1), opt(2), Ints(a, "stride"), Ints(a, "padding"),
+                            Ints(a, "dilation"), i64("groups", 1))};
+    if (op == "batch_norm") {
+      const bool stats = opt(3).defined() && opt(4).defined();
+      return {torch::batch_norm(x(0), opt(1), opt(2), opt(3), opt(4), training || !stats,
+                                f("momentum", 0.1), f("eps", 1e-5), true)};
+    }
+    if (op == "relu") return {torch::relu(x(0))};
+    if (op == "relu6") return {torch::hardtanh(x(0), 0, 6)};
+    if (op == "silu") return {torch::silu(x(0))};
+    if (op == "sigmoid") return {torch::sigmoid(x(0))};
+    if (op == "tanh") return {torch::tanh(x(0))};
+    if (op == "hardswish") return {torch::hardswish(x(0))};
+    if (op == "hardsigmoid") return {torch::hardsigmoid(x(0))};
+    if (op == "gelu") return {torch::gelu(x(0), a.value("approximate", std::string("none")))};
+    if (op == "add" || op == "sub" || op == "mul" || op == "div") {
+      const Tensor& l = x(0);
+      if (opt(1).defined()) {
+        const Tensor& r = in[1];
+        if (op == "add") return {l + r};
+        if (op == "sub") return {l - r};
+        if (op == "mul") return {l * r};
+        return {l / r};
+      }
+      const double sc = f("scalar", op == "mul" || op == "div" ? 1.0 : 0.0);
+      if (op == "add") return {l + sc};
+      if (op == "sub") return {l - sc};
+      if (op == "mul") return {l * sc};
+      return {l / sc};
+    }
+    if (op == "adaptive_avg_pool2d")
+      return {torch::adaptive_avg_pool2d(x(0), Ints(a, "output_size"))};
+    if (op == "max_pool2d")
+      return {torch::max_pool2d(x(0), Ints(a, "kernel_size"), Ints(a, "stride"), Ints(a, "padding"),
+                                Ints(a, "dilation"), b("ceil_mode", false))};
+    if (op == "avg_pool2d")
+      return {torch::avg_pool2d(x(0), Ints(a, "kernel_size"), Ints(a, "stride"), Ints(a, "padding"),
+                                b("ceil_mode", false), b("count_include_pad", true))};
+    if (op == "flatten") return {torch::flatten(x(0), i64("start_dim", 1), i64("end_dim", -1))};
+    if (op == "dropout") return {torch::dropout(x(0), f("p", 0.5), training)};
+    if (op == "identity") return {x(0)};
+    if (op == "contiguous") return {x(0).contiguous()};
+    if (op == "linear") return {torch::linear(x(0), x(1), opt(2))};
+    if (op == "layer_norm")
+      return {torch::layer_norm(x(0), Ints(a, "normalized_shape"), opt(1), opt(2), f("eps", 1e-5))};
+    if (op == "permute") return {x(0).permute(Ints(a, "dims"))};
+    if (op == "reshape") return {x(0).reshape(Ints(a, "shape"))};
+    if (op == "expand") return {x(0).expand(Ints(a, "sizes"))};
+    if (op == "cat") {
+      std::vector<Tensor> parts;
+      for (std::size_t i = 0; i < in.size(); ++i) parts.push_back(x(i));
+      return {torch::cat(parts, i64("dim", 0))};
+    }
+    if (op == "select") return {x(0).select(i64("dim", 0), i64("index", 0))};
+    if (op == "slice") {
+      const std::int64_t dim = i64("dim", 0);
+      const std::int64_t size = x(0).size(dim);
+      return {x(0).slice(dim, i64("start", 0), std::min(i64("end", size), size), i64("step", 1))};
+    }
+    if (op == "transpose") return {x(0).transpose(i64("dim0", 0), i64("dim1", 1))};
+    if (op == "unsqueeze") return {x(0).unsqueeze(i64("dim", 0))};
+    if (op == "squeeze") {
+      if (a.contains("dim") && !a.at("dim").is_null()) {
+        Tensor t = x(0);
+        auto dims = Ints(a, "dim");
+        std::sort(dims.rbegin(), dims.rend());
+        for (std::int64_t d : dims) t = t.squeeze(d < 0 ? d + x(0).dim() : d);
+        return {t};
+      }
+      return {x(0).squeeze()};
+    }
+    if (op == "split" || op == "chunk") {
+      const std::int64_t dim = i64("dim", 0);
+      std::vector<Tensor> parts;
+      if (op == "chunk") {
+        parts = x(0).chunk(i64("chunks", 1), dim);
+      } else if (a.contains("sections") && !a.at("sections").is_null() &&
+                 !a.at("sections").empty()) {
+        parts = x(0).split_with_sizes(Ints(a, "sections"), dim);
+      } else {
+        parts = x(0).split(i64("split_size", 1), dim);
+      }
+      if (parts.size() < outputs) throw Error("split gave fewer pieces than the node's outputs");
+      return parts;
+    }
+    if (op == "where") return {torch::where(x(0), x(1), x(2))};
+    if (op == "matmul") return {torch::matmul(x(0), x(1))};
+    if (op == "softmax") {
+      const std::int64_t dim = a.contains("dim") && !a.at("dim").is_null()
+                                   ? a.at("dim").get<std::int64_t>()
+                                   : ImplicitSoftmaxDim(x(0).dim());
+      return {torch::softmax(x(0), dim)};
+    }
+    if (op == "embedding") return {torch::embedding(x(1), x(0))};
+    if (op == "mean") {
+      const auto dims = a.contains("dims") ? Ints(a, "dims") : std::vector<std::int64_t>{};
+      if (dims.empty()) return {x(0).mean()};
+      return {x(0).mean(dims, b("keepdim", false))};
+    }
+    if (op == "multi_head_attention") {
+      const std::int64_t heads = i64("num_heads", 1);
+      if (!training && !torch::GradMode::is_enabled() && !opt(7).defined() &&
+          !b("need_weights", false)) {
+        // What nn.MultiheadAttention's fast path calls at inference (ViT under torch 1.13).
+        const Tensor qb = opt(4).defined() ? in[4] : torch::zeros({x(3).size(0)}, x(3).options());
+        const Tensor pb = opt(6).defined() ? in[6] : torch::zeros({x(5).size(0)}, x(5).options());
+        auto r =
+            at::_native_multi_head_attention(x(0), x(1), x(2), x(0).size(2), heads, x(3), qb, x(5),
+                                             pb, c10::nullopt, false, true, c10::nullopt);
+        return {std::get<0>(r), std::get<1>(r)};
+      }
+      return {AttentionMath(x(0), x(1), x(2), heads, x(3), opt(4), x(5), opt(6)), Tensor()};
+    }
+    if (op == "scaled_dot_product_attention") {
+      Tensor s = torch::matmul(x(0), x(1).transpose(-2, -1)) / std::sqrt(double(x(0).size(-1)));
+      if (opt(3).defined())
+        s = opt(3).scalar_type() == torch::kBool ? s.masked_fill(~in[3], -1e9) : s + in[3];
+      if (b("is_causal", false)) {
+        const auto l = s.size(-2), k = s.size(-1);
+        s = s.masked_fill(torch::ones({l, k}, s.options().dtype(torch::kBool)).triu(1), -1e9);
+      }
+      return {torch::matmul(torch::softmax(s, -1), x(2))};
+    }
+    throw Error("operator '" + op + "' cannot be run by the collector");
+  }
+
+  json plan_;
+  std::vector<Tensor> values_;
+  std::vector<Tensor> grad_inputs_;
+};
+TORCH_MODULE(GraphNet);
+
 // ---------------------------------------------------------------------------------- measuring
 
 using Clock = std::chrono::steady_clock;
@@ -315,7 +567,17 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
   std::function<Tensor()> forward;
   std::vector<Tensor> inputs;  // leaves whose .grad must be cleared between steps
   bool classifier = false;
-  if (req.contains("architecture")) {
+  if (req.contains("graph")) {
+    const json& plan = req.at("graph");
+    // One operator measured alone: its activation inputs require grad, as inside a network; a
+    // whole network's input (images, token ids) does not.
+    const bool alone = plan.at("nodes").size() == 1;
+    auto net = GraphNet(plan, topt, alone && train);
+    module = net.ptr();
+    inputs = net->grad_inputs();
+    forward = [net]() mutable { return net->forward(); };
+    classifier = !alone;
+  } else if (req.contains("architecture")) {
     const json& arch = req.at("architecture");
     auto net = Network(arch);
     module = net.ptr();
@@ -348,7 +610,8 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
     }
   }
   if (module) {
-    module->to(device, dtype);
+    // A graph's tensors are made on the device in their dtypes (token ids stay integers).
+    if (!req.contains("graph")) module->to(device, dtype);
     if (train) {
       module->train();
     } else {

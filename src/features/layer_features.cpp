@@ -26,6 +26,39 @@ double Int(const LayerInstance& l, const char* key) {
   return static_cast<double>(it->get<std::int64_t>());
 }
 
+void RequireType(const LayerInstance& l, const char* type, const std::string& recipe) {
+  if (l.type != type)
+    throw std::invalid_argument(fmt::format("recipe {} does not apply to {}", recipe, l.type));
+}
+
+// Elements per row of a normalisation or softmax: the product of LayerNorm's normalized_shape,
+// or the size of Softmax/LogSoftmax's dim (of the batched input; PyTorch's implicit dim when
+// null).
+double RowLength(const LayerInstance& l, const std::string& recipe) {
+  if (l.input_shape.empty())
+    throw std::invalid_argument(fmt::format("recipe {}: {} has no input shape", recipe, l.type));
+  if (l.type == "LayerNorm" || l.type == "RMSNorm") {
+    double row = 1;
+    for (const auto& d : l.params.at("normalized_shape")) row *= d.get<double>();
+    return row;
+  }
+  if (l.type == "Softmax" || l.type == "LogSoftmax") {
+    const std::int64_t rank = static_cast<std::int64_t>(l.input_shape.size()) + 1;
+    std::int64_t dim = 0;
+    const auto it = l.params.find("dim");
+    if (it == l.params.end() || it->is_null()) {
+      dim = (rank == 0 || rank == 1 || rank == 3) ? 0 : 1;
+    } else {
+      dim = it->get<std::int64_t>();
+    }
+    if (dim < 0) dim += rank;
+    if (dim < 1 || dim >= rank)  // the batch dimension (or none): a row per sample
+      return 1.0;
+    return static_cast<double>(l.input_shape[static_cast<std::size_t>(dim - 1)]);
+  }
+  throw std::invalid_argument(fmt::format("recipe {} does not apply to {}", recipe, l.type));
+}
+
 void RequireRank(const LayerInstance& l, std::size_t rank, const std::string& recipe) {
   if (l.input_shape.size() != rank) {
     throw std::invalid_argument(fmt::format("recipe {}: {} needs a rank-{} input, got {}", recipe,
@@ -69,14 +102,20 @@ std::string DefaultRecipe(const std::string& type) {
   if (type == "MaxPool2d" || type == "AvgPool2d") return "pool2d_v1";
   if (type == "Linear") return "linear_v1";
   if (type == "ReLU" || type == "ReLU6" || type == "Sigmoid" || type == "Tanh" ||
-      type == "Softmax" || type == "Dropout" || type == "BatchNorm2d") {
+      type == "Softmax" || type == "Dropout" || type == "BatchNorm2d" || type == "GELU" ||
+      type == "SiLU" || type == "Hardswish" || type == "Hardsigmoid" || type == "Mul") {
     return "eltwise_v1";
   }
+  if (type == "LayerNorm") return "rows_v1";
+  if (type == "MatMul") return "matmul_v1";
+  if (type == "MultiheadAttention") return "attention_v1";
+  if (type == "Embedding") return "gather_v1";
   return "generic_v1";
 }
 
 std::vector<std::string> CandidateRecipes(const std::string& type) {
   if (type == "Conv2d") return {"conv2d_v2", "conv2d_v3", "conv2d_v4", "conv2d_v5"};
+  if (type == "Softmax" || type == "LayerNorm") return {"eltwise_v1", "rows_v1"};
   return {DefaultRecipe(type)};
 }
 
@@ -126,6 +165,17 @@ std::vector<std::string> RecipeFeatureNames(const std::string& recipe) {
   if (recipe == "eltwise_v1") return {"log_batch", "log_elements", "log_batch_elements"};
   if (recipe == "generic_v1")
     return {"log_in_elements", "log_out_elements", "log_macs", "log_parameters"};
+  if (recipe == "rows_v1") return {"log_batch", "log_rows", "log_row_length", "log_batch_elements"};
+  if (recipe == "matmul_v1") {
+    return {"log_products", "log_m",          "log_k",          "log_n",
+            "log_macs",     "log_a_elements", "log_b_elements", "log_out_elements"};
+  }
+  if (recipe == "attention_v1") {
+    return {"log_batch",     "log_query_length", "log_key_length",
+            "log_embed_dim", "log_heads",        "log_head_dim",
+            "log_macs",      "log_scores",       "log_batch_tokens_embed"};
+  }
+  if (recipe == "gather_v1") return {"log_indices", "log_out_elements", "log_row_length"};
   throw std::invalid_argument(fmt::format("unknown feature recipe '{}'", recipe));
 }
 
@@ -215,6 +265,33 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
     f = {Log(b), Log(n), Log(b * n)};
   } else if (recipe == "generic_v1") {
     f = {Log(c.input_elements), Log(c.output_elements), Log(c.macs + 1), Log(c.parameters + 1)};
+  } else if (recipe == "rows_v1") {
+    const double row = RowLength(l, recipe);
+    f = {Log(b), Log(c.input_elements / row), Log(row), Log(c.input_elements)};
+  } else if (recipe == "matmul_v1") {
+    RequireType(l, "MatMul", recipe);
+    const double m = Int(l, "m"), k = Int(l, "k"), n = Int(l, "n");
+    const double products = c.output_elements / (m * n);
+    f = {Log(products),
+         Log(m),
+         Log(k),
+         Log(n),
+         Log(c.macs),
+         Log(products * m * k),
+         Log(products * k * n),
+         Log(c.output_elements)};
+  } else if (recipe == "attention_v1") {
+    RequireType(l, "MultiheadAttention", recipe);
+    RequireRank(l, 2, recipe);
+    const double q = static_cast<double>(l.input_shape[0]), e = Int(l, "embed_dim"),
+                 h = Int(l, "num_heads");
+    const double kv = l.params.contains("key_length") ? Int(l, "key_length") : q;
+    f = {Log(b),        Log(q),     Log(kv),     Log(e),
+         Log(h),        Log(e / h), Log(c.macs), Log(b * h * q * kv),
+         Log(b * q * e)};
+  } else if (recipe == "gather_v1") {
+    const double row = l.output_shape.empty() ? 1.0 : static_cast<double>(l.output_shape.back());
+    f = {Log(c.input_elements), Log(c.output_elements), Log(row)};
   } else {
     throw std::invalid_argument(fmt::format("unknown feature recipe '{}'", recipe));
   }

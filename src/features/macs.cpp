@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "joulecast/arch/shape_inference.h"
+#include "joulecast/graph/op_schema.h"
 
 namespace joulecast {
 
@@ -146,6 +147,21 @@ LayerCounts CountLayer(const LayerInstance& layer, std::int64_t batch_size) {
   } else if (t == "Flatten" || t == "Identity" || t == "Cat" || t == "ChannelShuffle") {
     // Views and copies: no arithmetic (their cost is memory traffic, see network_estimate.h).
     c.macs = 0;
+  } else if (const graph::OpSchema* s = graph::FindOpByType(t); s && s->form_macs) {
+    // Operators of the graph whose MACs are not per element (matmul, attention): the registry's
+    // rule on the same batched form the predictors see.
+    graph::LayerForm form;
+    form.type = t;
+    form.params = layer.params;
+    form.input = layer.input_shape;
+    form.input.insert(form.input.begin(), batch_size);
+    form.output = out;
+    form.output.insert(form.output.begin(), batch_size);
+    try {
+      c.macs = s->form_macs(form);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(fmt::format("{}: {}", t, e.what()));
+    }
   } else {
     // Element-wise layers and pools whose cost scales with what they read.
     c.macs = c.input_elements;

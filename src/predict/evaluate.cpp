@@ -121,6 +121,11 @@ Evaluation EvaluateMode(const Profile& profile, const std::vector<Measurement>& 
       GraphOptions options;
       options.batch = m->batch_size;
       options.input = m->input_shape;
+      // A Hugging Face config's input is its tokens: the record says how many (collect --seq-len).
+      if (m->context.is_object() && m->context.contains("seq_len")) {
+        options.seq_len = m->context.at("seq_len").get<std::int64_t>();
+        options.input.clear();
+      }
       NetworkEstimate est = EstimateGraph(profile, LoadGraph(m->type, options));
       ae.names.push_back(m->type);
       ae.batch_sizes.push_back(m->batch_size);

@@ -273,6 +273,10 @@ const std::vector<Case> kCases = {
   {"CollectKernelSizeWithArchitecture", "collect --architecture alexnet --kernel-size 1 -o {dir}/existing.jsonl", "--kernel-size: only with --layer"},
   {"CollectMinMacsNegative", "collect --layer Linear --samples 5 --min-macs -1 -o {dir}/existing.jsonl", "--min-macs: must be a number >= 0, got -1"},
   {"CollectMinMacsUnreachable", "collect --layer Identity --samples 5 --min-macs 1 -o {dir}/existing.jsonl", "--layer Identity: no valid configuration within max_macs"},
+  {"CollectSeqLenOnTree", "collect --architecture alexnet --seq-len 128 -o {dir}/c.jsonl --dry-run", "--seq-len: alexnet is a module tree, which has no sequence length"},
+  {"CollectSeqLenZero", "collect --architecture bert-base-uncased --seq-len 0 -o {dir}/c.jsonl --dry-run", "--seq-len"},
+  {"CollectOperatorUnreachable", "collect --layer MatMul --samples 2 --max-macs 10 -o {dir}/c.jsonl --dry-run", "--layer MatMul: no valid configuration within max_macs 10"},
+  {"CollectKernelSizeOperator", "collect --layer LayerNorm --samples 2 --kernel-size 3 -o {dir}/c.jsonl --dry-run", "--kernel-size: applies to Conv2d, MaxPool2d and AvgPool2d, not LayerNorm"},
   {"CollectBadArchitecture", "collect --architecture {bad}/arch_truncated.json -o {dir}/c.jsonl --dry-run", "{bad}/arch_truncated.json: invalid JSON"},
   {"CollectBadInput", "collect --architecture resnet18 --input 3x0x1 -o {dir}/c.jsonl --dry-run", "--input: dimension 0 out of range"},
   {"CollectBadPrintedModel", "collect --configs-from {bad}/repr_garbage.txt --input 3x32x32 -o {dir}/c.jsonl --dry-run", "{bad}/repr_garbage.txt:1: expected 'Class('"},
@@ -283,7 +287,7 @@ const std::vector<Case> kCases = {
   {"CalibrateUnwritableOutput", "calibrate --base {model} -o {dir}/no/such/dir/cal.json", "{dir}/no/such/dir/cal.json: cannot write the calibrated profile: No such file or directory"},
   {"CalibrateUnknownTarget", "calibrate --base {model} --target joules -o {dir}/cal.json", "--target"},
   {"PredictPowerForEnergyProfile", "predict resnet18 --model {model} --power 50", "--power: profile xeon-gold-5120 predicts energy already (target energy_j)"},
-  {"PredictPowerNegative", "predict resnet18 --model models/amd-epyc-2c-time.json --power -5", "--power must be > 0, got -5"},
+  {"PredictPowerNegative", "predict resnet18 --model models/intel-xeon-2c-time.json --power -5", "--power must be > 0, got -5"},
   {"CollectOutputHoldsBadRecord", "collect --layer Conv2d --samples 5 -o {dir}/bad_batch.jsonl --dry-run", "{dir}/bad_batch.jsonl:1: field 'batch_size' must be a positive integer, got 0"},
 };
 // clang-format on

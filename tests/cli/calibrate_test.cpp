@@ -42,7 +42,7 @@ std::vector<json> Records(const fs::path& p) {
   return out;
 }
 
-const std::string kBase = " --base models/amd-epyc-2c-time.json ";
+const std::string kBase = " --base models/intel-xeon-2c-time.json ";
 
 TEST_F(CalibrateCliTest, BadInput) {
   const std::string out = P("cal.json");
@@ -122,7 +122,7 @@ TEST_F(CalibrateCliTest, WritesAProfileOfThisMachineAndResumes) {
   const json p = json::parse(Slurp(out));
   EXPECT_EQ(p["name"], "cal");
   EXPECT_EQ(p["target"], "time_s");
-  EXPECT_EQ(p["data"]["calibration"]["base"], "amd-epyc-2c-time");
+  EXPECT_EQ(p["data"]["calibration"]["base"], "intel-xeon-2c-time");
   EXPECT_EQ(p["data"]["calibration"]["records"], recs.size());
   EXPECT_EQ(p["hardware"]["cpu"], recs[0]["hardware"]["cpu"]);
   EXPECT_EQ(p["modes"]["forward"]["layers"]["Conv2d"]["format_version"], 2);

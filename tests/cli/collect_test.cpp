@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -268,6 +269,83 @@ TEST_F(CollectCliTest, WholeNetworkTrainStep) {
   // Conv 3x3x3x8 on 16x16 plus BatchNorm (ptflops counts its elements) and the Linear, batch 2.
   EXPECT_GT(recs[0]["macs"].get<double>(), 2 * (16 * 16 * 8 * 27 + 8 * 10));
   EXPECT_GT(recs[0]["duration_s"].get<double>(), 0.0);
+}
+
+// The operator types run as one-node graphs through the plugin's graph executor, forward and as
+// a training step (their float inputs require grad, as inside a network).
+TEST_F(CollectCliTest, OperatorTypesForwardAndTrainStep) {
+  for (const char* mode : {"forward", "train_step"}) {
+    const std::string out = P(std::string("ops-") + mode + ".jsonl");
+    Result r = Run(
+        "collect --layer LayerNorm,GELU,SiLU,Hardswish,Hardsigmoid,Mul,MatMul,MultiheadAttention,"
+        "Embedding --samples 2 -b 1 --max-elements 65536 --max-macs 2e7 --min-seconds 0.005 "
+        "--min-repetitions 2 --warmup-seconds 0 -q --mode " +
+        std::string(mode) + " -o " + Quote(out));
+    ASSERT_EQ(r.status, 0) << mode << ": " << r.err;
+    const std::vector<json> recs = Records(out);
+    ASSERT_EQ(recs.size(), 18u) << mode;
+    std::set<std::string> types;
+    for (const json& rec : recs) {
+      types.insert(rec["type"].get<std::string>());
+      EXPECT_GT(rec["duration_s"].get<double>(), 0.0) << rec.dump();
+      EXPECT_TRUE(rec["context"].contains("operator")) << rec.dump();
+      EXPECT_EQ(rec["mode"], mode);
+    }
+    EXPECT_EQ(types.size(), 9u);
+  }
+}
+
+// A network given as an operator graph (graph JSON here; zoo graphs and Hugging Face configs
+// alike) is run by the graph executor; evaluate loads it back by the record's name.
+TEST_F(CollectCliTest, WholeGraphNetwork) {
+  const std::string g = P("tinyg.json");
+  std::ofstream(g) << R"({"kind": "joulecast_graph", "format_version": 1, "name": "tinyg",
+    "inputs": [{"name": "x", "shape": [1, 5, 16], "batch_dim": 0}],
+    "initializers": [{"name": "ln.weight", "shape": [16]}, {"name": "fc.weight", "shape": [32, 16]},
+                     {"name": "fc.bias", "shape": [32]}],
+    "nodes": [
+      {"name": "ln", "op": "layer_norm", "inputs": ["x", "ln.weight"], "attrs": {"normalized_shape": [16]}},
+      {"name": "fc", "op": "linear", "inputs": ["ln", "fc.weight", "fc.bias"]},
+      {"name": "act", "op": "gelu", "inputs": ["fc"]},
+      {"name": "r", "op": "reshape", "inputs": ["act"],
+       "attrs": {"shape": {"values": [1, 160], "batch_index": 0}}},
+      {"name": "sm", "op": "softmax", "inputs": ["r"], "attrs": {"dim": -1}}],
+    "outputs": ["sm"]})";
+  for (const char* mode : {"forward", "train_step"}) {
+    const std::string out = P(std::string("g-") + mode + ".jsonl");
+    Result r = Run("collect --architecture " + Quote(g) +
+                   " -b 3 --min-seconds 0.005 --min-repetitions 2 --warmup-seconds 0 -q --mode " +
+                   mode + " -o " + Quote(out));
+    ASSERT_EQ(r.status, 0) << r.err;
+    const std::vector<json> recs = Records(out);
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(recs[0]["type"], g);
+    EXPECT_EQ(recs[0]["batch_size"], 3);
+    EXPECT_EQ(recs[0]["input_shape"], json::parse("[5, 16]"));
+    EXPECT_EQ(recs[0]["context"]["architecture"], g);
+    // linear 3·5·(16·32 + 32) + layer_norm, gelu and softmax one per element: 3·5·16 + 2·3·160.
+    EXPECT_DOUBLE_EQ(recs[0]["macs"].get<double>(), 3 * 5 * (16 * 32 + 32) + 3 * 5 * 16 + 2 * 480);
+  }
+  // Its distinct operators: layer_norm, linear, gelu and softmax (the reshape is a free view),
+  // measured as one-node graphs.
+  const std::string ops = P("g-ops.jsonl");
+  Result r =
+      Run("collect --configs-from " + Quote(g) +
+          " -b 2 --min-seconds 0.005 --min-repetitions 2 --warmup-seconds 0 -q -o " + Quote(ops));
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<std::string> types;
+  for (const json& rec : Records(ops)) {
+    types.push_back(rec["type"].get<std::string>());
+    EXPECT_EQ(rec["context"]["from_architecture"], g);
+    EXPECT_EQ(rec["batch_size"], 2);
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"LayerNorm", "Linear", "GELU", "Softmax"}));
+  // A module tree has no sequence length.
+  r = Run("collect --architecture alexnet --seq-len 128 --dry-run -o " + Quote(P("x.jsonl")));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(
+      r.err,
+      "joulecast: error: --seq-len: alexnet is a module tree, which has no sequence length\n");
 }
 
 // Ctrl-C (SIGINT) mid-campaign: the record in flight is finished, the process says how to resume

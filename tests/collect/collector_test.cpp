@@ -333,13 +333,16 @@ TEST(DescribeHost, ReadsCpuinfo) {
     std::ofstream out(p);
     for (int cpu = 0; cpu < 4; ++cpu) {
       out << "processor\t: " << cpu << "\nmodel name\t: AMD EPYC 7B13\nphysical id\t: 0\n"
-          << "core id\t\t: " << cpu / 2 << "\n\n";
+          << "core id\t\t: " << cpu / 2
+          << "\nflags\t\t: fpu sse avx2 fma avx512f avx512_bf16 ht\n\n";
     }
   }
   const nlohmann::json h = DescribeHost(p.string());
   EXPECT_EQ(h["cpu"], "AMD EPYC 7B13");
   EXPECT_EQ(h["logical_cpus"], 4);
   EXPECT_EQ(h["physical_cores"], 2);
+  // Only the ISA extensions of predict/hardware.h's list, sorted.
+  EXPECT_EQ(h["isa_flags"], nlohmann::json::parse(R"(["avx2", "avx512_bf16", "avx512f", "fma"])"));
   EXPECT_GT(h["memory_gib"].get<double>(), 0.0);
   EXPECT_EQ(h["kernel"].get<std::string>().rfind("Linux ", 0), 0u);
   fs::remove(p);

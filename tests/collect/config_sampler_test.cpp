@@ -14,6 +14,7 @@
 #include "joulecast/arch/shape_inference.h"
 #include "joulecast/arch/zoo.h"
 #include "joulecast/features/macs.h"
+#include "joulecast/frontends/load_graph.h"
 
 namespace joulecast {
 namespace {
@@ -25,12 +26,15 @@ std::int64_t P0(const CollectConfig& c, const char* key) {
   return c.layer.params.at(key).at(0).get<std::int64_t>();
 }
 
-TEST(ConfigSampler, TypesAreTheWalksLeafTypesPlusAddAndCat) {
+TEST(ConfigSampler, TypesAreTheWalksLeafTypesAddCatAndTheOperatorTypes) {
   const std::vector<std::string> types = SampleableLayerTypes();
   EXPECT_TRUE(std::is_sorted(types.begin(), types.end()));
   std::vector<std::string> expected = KnownLayerTypes();
   expected.push_back("Add");
   expected.push_back("Cat");
+  for (const char* t : {"Embedding", "GELU", "Hardsigmoid", "Hardswish", "LayerNorm", "MatMul",
+                        "Mul", "MultiheadAttention", "SiLU"})
+    expected.push_back(t);
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(types, expected);
   for (const char* t : {"Conv2d", "Linear", "BatchNorm2d", "ChannelShuffle", "Dropout",
@@ -54,9 +58,15 @@ TEST(ConfigSampler, EveryTypeYieldsValidConfigurationsWithinTheLimits) {
       EXPECT_TRUE(c.architecture.is_null());
       EXPECT_EQ(c.context["sample"], static_cast<std::int64_t>(i));
       EXPECT_EQ(c.context["seed"], 11);
-      // Valid: MakeConfig (shape inference) accepts it and infers the same output.
-      const CollectConfig again = MakeConfig(c.layer, c.batch_size);
-      EXPECT_EQ(again.layer.output_shape, c.layer.output_shape);
+      if (c.plan.is_null()) {
+        // Valid: MakeConfig (shape inference) accepts it and infers the same output.
+        const CollectConfig again = MakeConfig(c.layer, c.batch_size);
+        EXPECT_EQ(again.layer.output_shape, c.layer.output_shape);
+      } else {
+        // An operator: a one-node graph that the shape pass accepted, its layer form as kept.
+        EXPECT_EQ(c.plan.at("nodes").size(), 1u);
+        EXPECT_EQ(c.context["operator"], c.plan["nodes"][0]["op"]);
+      }
       EXPECT_FALSE(c.layer.output_shape.empty());
       const LayerCounts n = CountLayer(c.layer, c.batch_size);
       EXPECT_LE(n.macs, o.max_macs);
@@ -144,7 +154,9 @@ TEST(ConfigSampler, LinearReachesVggsClassifier) {
     ASSERT_LE(in, 25088);
     ASSERT_GE(out, 2);
     ASSERT_LE(out, 4096);
-    ASSERT_EQ(c.layer.input_shape, Shape{in});
+    // A vector, or (token inputs) S x in_features.
+    ASSERT_EQ(c.layer.input_shape.back(), in);
+    ASSERT_LE(c.layer.input_shape.size(), 2u);
     largest = std::max(largest, in);
     at_max += in == 25088;
     over_9000 += in >= 9216;
@@ -159,7 +171,7 @@ TEST(ConfigSampler, LinearReachesVggsClassifier) {
 }
 
 TEST(ConfigSampler, DeterministicAndExtensible) {
-  for (const char* type : {"Conv2d", "Linear", "ChannelShuffle", "Cat"}) {
+  for (const char* type : {"Conv2d", "Linear", "ChannelShuffle", "Cat", "MatMul", "LayerNorm"}) {
     const auto a = SampleConfigs(type, 100, 5), b = SampleConfigs(type, 100, 5);
     const auto longer = SampleConfigs(type, 200, 5);
     const auto other = SampleConfigs(type, 100, 6);
@@ -187,6 +199,80 @@ TEST(ConfigSampler, DeterministicAndExtensible) {
   EXPECT_EQ(c0.batch_size, 32);
   EXPECT_EQ(c1.layer.params.dump(), R"({"bias":true,"in_features":25088,"out_features":4096})");
   EXPECT_EQ(c1.batch_size, 1);
+}
+
+// An operator's record holds the form the resolver gives its predictor inside a network, and
+// CountLayer (what fit and predict normalise by) counts it as the registry counts the node.
+TEST(ConfigSampler, OperatorRecordsCountAsTheirGraphNode) {
+  for (const char* type : {"LayerNorm", "GELU", "SiLU", "Hardswish", "Hardsigmoid", "Mul", "MatMul",
+                           "MultiheadAttention", "Embedding"}) {
+    for (const CollectConfig& c : SampleConfigs(type, 60, 3)) {
+      SCOPED_TRACE(std::string(type) + " " + c.layer.params.dump());
+      ASSERT_FALSE(c.plan.is_null());
+      // The first value is the node's first input, batched.
+      const auto x = c.plan["values"][0]["shape"].get<std::vector<std::int64_t>>();
+      EXPECT_EQ(x[0], c.batch_size);
+      EXPECT_EQ(Shape(x.begin() + 1, x.end()), c.layer.input_shape);
+      EXPECT_NEAR(CountLayer(c.layer, c.batch_size).macs, c.plan["macs"].get<double>(),
+                  1e-9 * c.plan["macs"].get<double>());
+    }
+  }
+  // MatMul by hand: B·(leading dims)·m·k·n.
+  for (const CollectConfig& c : SampleConfigs("MatMul", 40, 4)) {
+    const auto& in = c.layer.input_shape;
+    double lead = static_cast<double>(c.batch_size);
+    for (std::size_t i = 0; i + 2 < in.size(); ++i) lead *= static_cast<double>(in[i]);
+    EXPECT_DOUBLE_EQ(CountLayer(c.layer, c.batch_size).macs,
+                     lead * static_cast<double>(P(c, "m") * P(c, "k") * P(c, "n")));
+  }
+}
+
+TEST(ConfigSampler, OperatorRangesCoverTransformersAndModernCnns) {
+  int tokens_768 = 0, channels_last = 0, attention_products = 0, se_scales = 0, long_rows = 0;
+  std::set<std::int64_t> head_dims;
+  for (const CollectConfig& c : SampleConfigs("LayerNorm", kN, 0)) {
+    tokens_768 += c.layer.input_shape.size() == 2 && c.layer.input_shape[1] == 768;
+    channels_last += c.layer.input_shape.size() == 3;
+    EXPECT_EQ(c.layer.params["normalized_shape"][0], c.layer.input_shape.back());
+  }
+  for (const CollectConfig& c : SampleConfigs("MatMul", kN, 0))
+    attention_products += c.layer.input_shape.size() == 3;  // heads x S x d per sample
+  for (const CollectConfig& c : SampleConfigs("Mul", kN, 0))
+    se_scales += c.plan["values"].size() == 3 && c.plan["values"][1]["shape"].size() == 4 &&
+                 c.plan["values"][1]["shape"][2] == 1;
+  for (const CollectConfig& c : SampleConfigs("MultiheadAttention", kN, 0)) {
+    head_dims.insert(P(c, "embed_dim") / P(c, "num_heads"));
+    EXPECT_LE(c.layer.input_shape[0], 1024);
+  }
+  for (const CollectConfig& c : SampleConfigs("Softmax", kN, 0))
+    long_rows += c.layer.input_shape.size() == 3 && c.layer.input_shape[2] >= 128;
+  int linear_tokens = 0;
+  for (const CollectConfig& c : SampleConfigs("Linear", kN, 0))
+    linear_tokens += c.layer.input_shape.size() == 2;
+  EXPECT_GE(tokens_768, 2);  // p 0.6 x 0.6 / 16 = 2 %, before the limits
+  EXPECT_GT(channels_last, kN / 5);
+  EXPECT_GT(attention_products, kN / 2);
+  EXPECT_GT(se_scales, kN / 4);
+  EXPECT_EQ(head_dims, (std::set<std::int64_t>{32, 64, 96, 128}));
+  EXPECT_GT(long_rows, kN / 10);
+  EXPECT_GT(linear_tokens, kN / 4);
+  for (const CollectConfig& c : SampleConfigs("Embedding", 50, 0))
+    EXPECT_EQ(c.plan["values"][0]["dtype"], "int64");
+}
+
+TEST(ConfigSampler, WholeGraphNetworkAtItsBatch) {
+  GraphOptions o;
+  o.batch = 2;
+  const CollectConfig c = WholeGraphConfig("vit_b_16", LoadGraph("vit_b_16", o));
+  EXPECT_EQ(c.layer.type, "vit_b_16");
+  EXPECT_EQ(c.batch_size, 2);
+  EXPECT_EQ(c.layer.input_shape, (Shape{3, 224, 224}));
+  EXPECT_EQ(c.layer.output_shape, (Shape{1000}));
+  EXPECT_EQ(c.context.dump(), R"({"architecture":"vit_b_16"})");
+  // The patch reshape to [B, 768, 196] at batch 2.
+  EXPECT_EQ(c.plan["nodes"][1]["attrs"]["shape"], nlohmann::json::parse("[2, 768, 196]"));
+  EXPECT_EQ(WholeGraphConfig("bert", LoadGraph("bert-base-uncased", {}), 128).context["seq_len"],
+            128);
 }
 
 TEST(ConfigSampler, GivenBatchSizesAreUsed) {

@@ -315,6 +315,80 @@ TEST(LayerFeatures, DefaultRecipe) {
   }
 }
 
+// The operator recipes, on ViT-B/16's shapes (197 tokens of 768, 12 heads of 64), by hand.
+TEST(LayerFeatures, RowsKnownValues) {
+  // LayerNorm over 768 on 197x768, batch 2: rows 394, elements 302,592.
+  const LayerInstance ln =
+      Layer("LayerNorm", {{"normalized_shape", {768}}, {"eps", 1e-6}}, {197, 768});
+  Eigen::RowVectorXd f = ComputeFeatures("rows_v1", ln, 2);
+  ASSERT_EQ(f.size(), 4);
+  EXPECT_NEAR(f[0], std::log(2.0), 1e-12);
+  EXPECT_NEAR(f[1], std::log(394.0), 1e-12);
+  EXPECT_NEAR(f[2], std::log(768.0), 1e-12);
+  EXPECT_NEAR(f[3], std::log(302592.0), 1e-12);
+  // Softmax over the last dim of 12x197x197 scores: rows 12·197 per sample; dim 1 of a flat
+  // vector of classes: one row per sample.
+  f = ComputeFeatures("rows_v1", Layer("Softmax", {{"dim", -1}}, {12, 197, 197}), 1);
+  EXPECT_NEAR(f[1], std::log(12.0 * 197), 1e-12);
+  EXPECT_NEAR(f[2], std::log(197.0), 1e-12);
+  f = ComputeFeatures("rows_v1", Layer("Softmax", {{"dim", 1}}, {1000}), 4);
+  EXPECT_NEAR(f[1], std::log(4.0), 1e-12);
+  EXPECT_NEAR(f[2], std::log(1000.0), 1e-12);
+  EXPECT_THROW(ComputeFeatures("rows_v1", Relu(), 1), std::invalid_argument);
+}
+
+TEST(LayerFeatures, MatMulKnownValues) {
+  // q k^T of 12 heads: [2, 12, 197, 64] @ [2, 12, 64, 197]; P = 24 products of 197x64x197.
+  LayerInstance mm = Layer("MatMul", {{"m", 197}, {"k", 64}, {"n", 197}}, {12, 197, 64});
+  mm.output_shape = {12, 197, 197};
+  Eigen::RowVectorXd f = ComputeFeatures("matmul_v1", mm, 2);
+  const std::vector<double> expected = {std::log(24.0),
+                                        std::log(197.0),
+                                        std::log(64.0),
+                                        std::log(197.0),
+                                        std::log(24.0 * 197 * 64 * 197),
+                                        std::log(24.0 * 197 * 64),
+                                        std::log(24.0 * 64 * 197),
+                                        std::log(24.0 * 197 * 197)};
+  ASSERT_EQ(static_cast<std::size_t>(f.size()), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(f[static_cast<Eigen::Index>(i)], expected[i], 1e-12) << i;
+  EXPECT_NEAR(Normaliser(mm, 2), 24.0 * 197 * 64 * 197, 1e-3);
+}
+
+TEST(LayerFeatures, AttentionKnownValues) {
+  // ViT-B/16's self-attention, batch 1: nn.MultiheadAttention's arithmetic (closed form):
+  // in-projections 3·L·E², products 2·L·L·E, out-projection L·E², biases 3·L·E + L·E and one
+  // per score for the softmax, H·L·L.
+  LayerInstance mha = Layer(
+      "MultiheadAttention",
+      {{"embed_dim", 768}, {"num_heads", 12}, {"bias", true}, {"key_length", 197}}, {197, 768});
+  mha.output_shape = {197, 768};
+  const double l = 197, e = 768, h = 12;
+  const double macs = 4 * l * e * e + 2 * l * l * e + 4 * l * e + h * l * l;
+  EXPECT_NEAR(Normaliser(mha, 1), macs, 1e-3);
+  Eigen::RowVectorXd f = ComputeFeatures("attention_v1", mha, 1);
+  ASSERT_EQ(f.size(), 9);
+  EXPECT_NEAR(f[1], std::log(l), 1e-12);
+  EXPECT_NEAR(f[2], std::log(l), 1e-12);
+  EXPECT_NEAR(f[4], std::log(h), 1e-12);
+  EXPECT_NEAR(f[5], std::log(64.0), 1e-12);
+  EXPECT_NEAR(f[6], std::log(macs), 1e-12);
+  EXPECT_NEAR(f[7], std::log(h * l * l), 1e-12);
+}
+
+TEST(LayerFeatures, OperatorRecipes) {
+  EXPECT_EQ(DefaultRecipe("LayerNorm"), "rows_v1");
+  EXPECT_EQ(DefaultRecipe("MatMul"), "matmul_v1");
+  EXPECT_EQ(DefaultRecipe("MultiheadAttention"), "attention_v1");
+  EXPECT_EQ(DefaultRecipe("Embedding"), "gather_v1");
+  for (const char* t : {"GELU", "SiLU", "Hardswish", "Hardsigmoid", "Mul"})
+    EXPECT_EQ(DefaultRecipe(t), "eltwise_v1") << t;
+  EXPECT_EQ(CandidateRecipes("Softmax"), (std::vector<std::string>{"eltwise_v1", "rows_v1"}));
+  EXPECT_EQ(CandidateRecipes("LayerNorm"), (std::vector<std::string>{"eltwise_v1", "rows_v1"}));
+  EXPECT_THROW(ComputeFeatures("matmul_v1", Relu(), 1), std::invalid_argument);
+}
+
 TEST(LayerFeatures, UnknownRecipe) {
   try {
     RecipeFeatureNames("conv3d_v9");

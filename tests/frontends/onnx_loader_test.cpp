@@ -5,7 +5,7 @@
 //     not export are the report's, for its reason (swin_v2_*: aten::zero);
 //   - each fixture, read by the ONNX reader, predicts within 1% of the TorchScript fixture of the
 //     same network (tests/data/zoo_pt/<name>.pt, the TorchScript reader) with an energy profile
-//     (models/xeon-gold-5120.json) and a time profile (models/amd-epyc-2c-time.json); its matrix
+//     (models/xeon-gold-5120.json) and a time profile (models/intel-xeon-2c-time.json); its matrix
 //     MACs are within 0.5% of the TorchScript graph's and of PyTorch's dispatcher count
 //     (tests/data/zoo_reference.json) at batch 1 and 2; its parameters equal those of the
 //     TorchScript graph that some node reads (torch.onnx keeps no unused weight: googlenet's and
@@ -180,7 +180,7 @@ TEST(OnnxZoo, FixturesPredictWhatTheTorchScriptFixturesDo) {
     GTEST_SKIP() << "no TorchScript plugin next to " << JOULECAST_BINARY;
   const std::vector<std::pair<std::string, Profile>> profiles = {
       {"xeon-gold-5120 (J)", Profile::Load(kSource + "/models/xeon-gold-5120.json")},
-      {"amd-epyc-2c-time (s)", Profile::Load(kSource + "/models/amd-epyc-2c-time.json")}};
+      {"intel-xeon-2c-time (s)", Profile::Load(kSource + "/models/intel-xeon-2c-time.json")}};
   std::vector<double> worst(profiles.size(), 0);
   std::vector<std::string> worst_net(profiles.size(), "-");
   double worst_mm = 0;

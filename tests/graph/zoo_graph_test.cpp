@@ -8,9 +8,9 @@
 //   - its traced fixture (tests/data/zoo_pt/<name>.pt, tiny: zero-stride parameters), lowered op
 //     by op by the TorchScript plugin, has the same counts and predicts the same total as the zoo
 //     file with an energy profile (models/xeon-gold-5120.json) and a time profile
-//     (models/amd-epyc-2c-time.json), within 0.1% (kTolerance: the exceptions, none now). Needs the
-//     plugin (built when CMake finds libtorch, next to the joulecast binary); skipped without it.
-//     Every network has a fixture (kNoFixture lists those whose fixture was dropped for size:
+//     (models/intel-xeon-2c-time.json), within 0.1% (kTolerance: the exceptions, none now). Needs
+//     the plugin (built when CMake finds libtorch, next to the joulecast binary); skipped without
+//     it. Every network has a fixture (kNoFixture lists those whose fixture was dropped for size:
 //     none);
 //   - the networks the reader cannot lower yet (kNotLowered: none now) have no zoo file and their
 //     fixture is still refused with the operation named there.
@@ -150,7 +150,7 @@ TEST(ZooGraphTest, TracedFixturesPredictWhatTheZooFilesDo) {
   setenv("JOULECAST_PLUGIN_DIR", fs::path(JOULECAST_BINARY).parent_path().c_str(), 1);
   const std::vector<std::pair<std::string, Profile>> profiles = {
       {"xeon-gold-5120 (J)", Profile::Load(kSource + "/models/xeon-gold-5120.json")},
-      {"amd-epyc-2c-time (s)", Profile::Load(kSource + "/models/amd-epyc-2c-time.json")}};
+      {"intel-xeon-2c-time (s)", Profile::Load(kSource + "/models/intel-xeon-2c-time.json")}};
   std::vector<double> worst(profiles.size(), 0);
   std::vector<std::string> worst_net(profiles.size(), "-");
   std::size_t fixtures = 0;

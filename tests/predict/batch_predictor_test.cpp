@@ -394,7 +394,7 @@ namespace {
 // Graphs from any reader through the resolver: every zoo network (tree or graph form) at batch 3,
 // as EstimateGraph predicts it, with both shipped CPU profiles.
 TEST(BatchPredictor, GraphTotalsEqualEstimateGraph) {
-  for (const char* file : {"models/xeon-gold-5120.json", "models/amd-epyc-2c-time.json"}) {
+  for (const char* file : {"models/xeon-gold-5120.json", "models/intel-xeon-2c-time.json"}) {
     const Profile profile = Profile::Load(std::string(JOULECAST_SOURCE_DIR) + "/" + file);
     BatchPredictor bp(profile);
     std::vector<graph::Graph> graphs;

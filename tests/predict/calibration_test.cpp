@@ -19,7 +19,7 @@ namespace {
 using joulecast_test::ErrorOf;
 
 const Profile& TimeBase() {
-  static const Profile p = Profile::Load("models/amd-epyc-2c-time.json");
+  static const Profile p = Profile::Load("models/intel-xeon-2c-time.json");
   return p;
 }
 
@@ -55,7 +55,7 @@ TEST(Calibration, RecoversAKnownDistortionPerType) {
   const Profile cal = CalibrateProfile(TimeBase(), recs);
   EXPECT_EQ(cal.target, "time_s");
   EXPECT_EQ(cal.hardware["cpu"], "Fake CPU 9000");
-  EXPECT_EQ(cal.data["calibration"]["base"], "amd-epyc-2c-time");
+  EXPECT_EQ(cal.data["calibration"]["base"], "intel-xeon-2c-time");
   EXPECT_EQ(cal.data["calibration"]["records"], 40);
   // Calibrated types predict the distorted base exactly (the factor is a ratio).
   for (const CollectConfig& c : SampleConfigs("Conv2d", 5, 99)) {
@@ -113,8 +113,8 @@ TEST(Calibration, Errors) {
   // A calibrated profile is not a base: its models describe the machine it came from.
   const Profile cal = CalibrateProfile(TimeBase(), recs);
   EXPECT_EQ(ErrorOf([&] { CalibrateProfile(cal, recs); }),
-            "calibrate: the base profile amd-epyc-2c-time-calibrated is itself calibrated (from "
-            "amd-epyc-2c-time); calibrate from that base instead");
+            "calibrate: the base profile intel-xeon-2c-time-calibrated is itself calibrated (from "
+            "intel-xeon-2c-time); calibrate from that base instead");
   // Records of two CPU models never go into one profile.
   std::vector<Measurement> mixed = recs;
   for (const Measurement& m : FakeRecords({"ReLU"}, 2, Slower, "forward", "Other CPU"))

@@ -48,7 +48,7 @@ TEST(EnergyFromTime, StatedPowerWinsThenMeasuredThenNone) {
   EXPECT_EQ(measured->detail, "mean of 300 records with meter rapl");
   EXPECT_EQ(PowerFor(p, 65.0)->source, "stated");
   // Round trip through the profile file, and what a file may not say.
-  Profile shipped = Profile::Load("models/amd-epyc-2c-time.json");
+  Profile shipped = Profile::Load("models/intel-xeon-2c-time.json");
   EXPECT_TRUE(shipped.power.is_null());  // measured without a meter
   EXPECT_FALSE(shipped.ToJson().contains("power"));
   shipped.power = p.power;

@@ -128,7 +128,7 @@ TEST(Hardware, FingerprintOfCollectorAndGetznerRecords) {
 }
 
 TEST(Hardware, ShippedProfilesStateTheirHardware) {
-  const Profile t = Profile::Load("models/amd-epyc-2c-time.json");
+  const Profile t = Profile::Load("models/intel-xeon-2c-time.json");
   EXPECT_EQ(FingerprintOf(t.hardware).ToJson(),
             nlohmann::json({{"blas", "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"},
                             {"cpu", "Intel(R) Xeon(R) Processor"},
@@ -281,7 +281,7 @@ TEST_F(HardwareTest, FitCliRefusesMixedCpuModels) {
 }
 
 TEST_F(HardwareTest, BatchPredictorCarriesTheWarning) {
-  const Profile p = Profile::Load("models/amd-epyc-2c-time.json");
+  const Profile p = Profile::Load("models/intel-xeon-2c-time.json");
   {
     ScopedEnv env("JOULECAST_PROC_ROOT", FakeRoot("amd", "AMD EPYC 9R14", 2));
     const BatchPredictor bp(p);
@@ -295,10 +295,10 @@ TEST_F(HardwareTest, BatchPredictorCarriesTheWarning) {
 TEST_F(HardwareTest, PredictWarnsOnceOnAnotherCpu) {
   const std::string amd = FakeRoot("amd", "AMD EPYC 9R14", 2);
   const std::string same = FakeRoot("same", "Intel(R) Xeon(R) Processor", 2);
-  const std::string args = "predict resnet18 --model models/amd-epyc-2c-time.json";
+  const std::string args = "predict resnet18 --model models/intel-xeon-2c-time.json";
   const auto r = Run(args, "JOULECAST_PROC_ROOT=" + cli_test::Quote(amd));
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.err, std::string("joulecast: warning: profile amd-epyc-2c-time was measured on "
+  EXPECT_EQ(r.err, std::string("joulecast: warning: profile intel-xeon-2c-time was measured on "
                                "Intel(R) Xeon(R) Processor (2 logical CPUs), this machine is AMD "
                                "EPYC 9R14 (2 logical CPUs); its predictions do not describe this "
                                "machine ") +

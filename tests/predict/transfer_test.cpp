@@ -160,7 +160,7 @@ TEST(Transfer, Errors) {
 }
 
 TEST(Transfer, ACalibratedPredictorAppliesItAndRoundTrips) {
-  const Profile p = Profile::Load("models/amd-epyc-2c-time.json");
+  const Profile p = Profile::Load("models/intel-xeon-2c-time.json");
   LayerPredictor lp = p.layers.at("Conv2d");
   LayerInstance conv;
   conv.type = "Conv2d";

@@ -77,8 +77,9 @@ std::vector<CollectConfig> DistinctConfigs(std::vector<CollectConfig> configs,
 // The request handed to the runner (torch_runner_plugin.h documents it).
 nlohmann::json MakeRequest(const CollectConfig& config, const CollectSettings& settings);
 
-// {"cpu": model name from /proc/cpuinfo, "logical_cpus", "physical_cores", "memory_gib",
-//  "kernel"}; fields it cannot read are left out. `cpuinfo` is injectable for tests.
+// {"cpu": model name from /proc/cpuinfo, "isa_flags" (predict/hardware.h's kIsaFlags among its
+//  first "flags"), "logical_cpus", "physical_cores", "memory_gib", "kernel"}; fields it cannot
+//  read are left out. `cpuinfo` is injectable for tests.
 nlohmann::json DescribeHost(const std::string& cpuinfo = "/proc/cpuinfo");
 
 struct CollectRun {

@@ -36,6 +36,31 @@
 //   ChannelShuffle    groups {2, 3, 4, 8}, channels a multiple of groups in [groups, 1024]
 //   Add               CxHxW (the residual add: two tensors of this shape)
 //   Cat               CxHxW with even C (two halves concatenated along the channels)
+// Operators of the graph (drawn as one-node graphs through the operator registry, so a record
+// holds the layer form its predictor sees in a network: graph/op_schema.h). S = tokens, p 0.5
+// real {1, 49, 50, 128, 196, 197, 256, 512, 1024}, else log-uniform [1, 4096]; D = hidden size,
+// p 0.6 real {64, 96, 128, 192, 256, 384, 512, 768, 1024, 1280, 1536, 2048, 3072, 4096, 5120,
+// 8192}, else log-uniform [64, 8192]; heads p 0.7 real {1, 4, 8, 12, 16, 32}, else [1, 64];
+// head dimension p 0.8 real {32, 64, 80, 96, 128, 256}, else [32, 256]; "activation" = CxHxW
+// (p 0.45, C up to 2048), tokens SxD (p 0.35), channels-last HxWxC (p 0.1, ConvNeXt) or Cx1x1
+// (p 0.1, squeeze-and-excitation):
+//   LayerNorm         over the last dimension of SxD (p 0.6), HxWxC (p 0.3) or D (p 0.1); eps
+//                     1e-5 or 1e-6; weight and bias p 0.95
+//   GELU              activation; approximate 'none' (p 0.8) or 'tanh'
+//   SiLU, Hardswish, Hardsigmoid
+//                     activation
+//   Mul               squeeze-and-excitation CxHxW * Cx1x1 (p 0.45), a layer scale: activation
+//                     times a per-channel parameter (p 0.2), or two activations of one shape
+//   MatMul            attention scores HxSxd @ HxdxS (p 0.4), attention-weighted values
+//                     HxSxS @ HxSxd (p 0.3), or tokens SxK @ KxN with K, N hidden sizes (p 0.3)
+//   MultiheadAttention self-attention on SxE, E = heads x head dimension with heads {1, 2, 4,
+//                     6, 8, 12, 16} and head dimension {32, 64, 96, 128}, S up to 1024; biases
+//                     p 0.9; no attention weights returned (PyTorch's fused path, as ViT runs)
+//   Embedding         S token ids into a table of log-uniform [100, 250000] rows of width D
+//                     (at most 4096)
+// Linear adds token inputs: p 0.5 of its draws (an independent choice, so that the draws that
+// stay vectors are those of earlier versions) take an input of S x in_features.
+// Softmax adds attention scores: p 0.5 (independent as above) HxSxS over the last dim.
 // Constraints: the layer is valid (shape inference accepts it), its batch has at most
 // `max_elements` elements in its input and output, at most `max_parameters` weights and at most
 // `max_macs` MACs (ptflops convention,
@@ -55,6 +80,7 @@
 
 #include "joulecast/arch/architecture.h"
 #include "joulecast/arch/layer.h"
+#include "joulecast/graph/graph.h"
 
 namespace joulecast {
 
@@ -66,7 +92,24 @@ struct CollectConfig {
   // Whole networks (`collect --architecture`): the architecture JSON (ToJson(Architecture)); then
   // layer.type is the network's name and layer.input_shape its input. Null for one layer.
   nlohmann::json architecture;
+  // An operator graph to run (collect/run_plan.h): a one-node graph for the operator types the
+  // module-tree format lacks, or a whole graph network; null for a module-tree layer or network.
+  nlohmann::json plan;
 };
+
+// The distinct operators of a graph network (every node that is not a view: graph/op_schema.h's
+// cost class), each as a one-node graph with its inputs and parameters at the graph's batch
+// size, in execution order; layer = the node's layer form as the resolver gives it to a
+// predictor, context = {"from_architecture": name, "layer": node name, "operator": op}. Nodes of
+// one form and input shapes are measured once (collect's record key).
+std::vector<CollectConfig> ConfigsFromGraph(const std::string& name, const graph::Graph& g);
+
+// A whole network read as an operator graph (a zoo graph, a Hugging Face config, ONNX, ...)
+// at `g`'s batch size (shapes inferred): layer.type = `name` (what evaluate loads it by),
+// layer.input_shape = the first input's per-sample shape, context = {"architecture": name}
+// plus {"seq_len": n} when `seq_len` > 0.
+CollectConfig WholeGraphConfig(const std::string& name, const graph::Graph& g,
+                               std::int64_t seq_len = 0);
 
 // A whole network at a batch size (validated by shape inference, which throws naming the layer).
 CollectConfig WholeNetworkConfig(const Architecture& arch, std::int64_t batch_size);
@@ -80,8 +123,9 @@ struct SamplerOptions {
   std::vector<std::int64_t> kernel_sizes;  // empty: any; else Conv2d/pool kernels k x k, k in it
 };
 
-// Types `--layer` accepts: every leaf type of the architecture format (KnownLayerTypes) plus the
-// implicit operations of containers, "Add" and "Cat", which predictions also sum over.
+// Types `--layer` accepts: every leaf type of the architecture format (KnownLayerTypes), the
+// implicit operations of containers, "Add" and "Cat", which predictions also sum over, and the
+// operator types above.
 std::vector<std::string> SampleableLayerTypes();
 
 // Sample `index` of `type`. Throws std::invalid_argument

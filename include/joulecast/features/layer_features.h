@@ -35,6 +35,13 @@
 //   linear_v1   b, in, out, m, b·in, b·out, in·out
 //   eltwise_v1  b, n (per-sample elements), b·n
 //   generic_v1  in elems, out elems, m + 1, parameters + 1
+//   rows_v1     b, rows = in elems / r, r, in elems; r = the row a LayerNorm normalises (the
+//               product of normalized_shape) or a Softmax reduces (the size of its dim)
+//   matmul_v1   P, m, k, n, m·k·n·P (= MACs), P·m·k, P·k·n, P·m·n: P = the products of the
+//               batch, its output elements / (m·n) (the batch times every leading dimension)
+//   attention_v1 b, L (queries), S (keys), E, heads, E / heads, MACs, b·heads·L·S (attention
+//               scores), b·L·E (multi-head attention, graph/ops/attention.cpp's counts)
+//   gather_v1   indices, out elems, row width (the last output dimension): embedding lookups
 // k, s and Ho are geometric means over height and width; pad is (pad_h + pad_w) / 2, not logged.
 // Throws std::invalid_argument naming the recipe and layer when the layer does not fit the recipe.
 #pragma once

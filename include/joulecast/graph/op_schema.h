@@ -100,6 +100,11 @@ struct OpSchema {
   std::function<NodeCounts(const OpCall&)> count;
   // The layer form predictors see; when unset, DefaultLayerForm.
   std::function<LayerForm(const OpCall&)> layer;
+  // MACs of one call from its layer form alone (what a measurement record keeps of it): for
+  // operators whose form is not counted as a legacy layer (features/macs.h's CountLayer) nor
+  // as one per input element. Must agree with `count` on the call the form came from (tests
+  // check it). Unset: CountLayer's per-element rule.
+  std::function<double(const LayerForm&)> form_macs;
   // For kCompute operators: the layer a profile without this operator's predictor predicts
   // instead (matmul: a Linear of the same M, K, N); unset: none.
   std::function<std::optional<LayerForm>(const OpCall&)> proxy;

@@ -191,6 +191,16 @@ void RegisterAttentionOps(Registrar& r) {
     const std::int64_t e = c.in(0).dims.back();
     return LinearProxy(rows, e + ev, WindowedKeys(c));
   };
+  sdpa.form_macs = [](const LayerForm& f) {
+    double lead = 1;
+    for (std::size_t i = 0; i + 2 < f.input.size(); ++i) lead *= D(f.input[i]);
+    const double l = D(f.params.at("query_length").get<std::int64_t>());
+    double s = D(f.params.at("key_length").get<std::int64_t>());
+    if (f.params.contains("window")) s = std::min(s, D(f.params.at("window").get<std::int64_t>()));
+    const double e = D(f.params.at("embed_dim").get<std::int64_t>());
+    const double ev = D(f.params.at("value_dim").get<std::int64_t>());
+    return lead * l * s * (e + ev) + lead * l * s;
+  };
   r.push_back(std::move(sdpa));
 
   OpSchema mha = MakeOp("multi_head_attention", "MultiheadAttention", CostClass::kCompute,
@@ -240,13 +250,10 @@ void RegisterAttentionOps(Registrar& r) {
     const std::int64_t e = c.in(0).dims[2];
     LayerForm f;
     f.type = "MultiheadAttention";
-    f.params = {{"embed_dim", e},
-                {"num_heads", c.a().Int("num_heads")},
-                {"dropout", 0.0},
-                {"bias", c.has(4)},
-                {"batch_first", true},
-                {"kdim", e},
-                {"vdim", e}};
+    f.params = {{"embed_dim", e},      {"num_heads", c.a().Int("num_heads")},
+                {"dropout", 0.0},      {"bias", c.has(4)},
+                {"batch_first", true}, {"kdim", e},
+                {"vdim", e},           {"key_length", c.in(1).dims[1]}};
     f.input = c.in(0).dims;
     f.output = c.outputs[0].dims;
     return f;
@@ -261,6 +268,15 @@ void RegisterAttentionOps(Registrar& r) {
     const NodeCounts n = AttentionCounts(1, D(l), D(s), D(e), 1, false, false);
     const auto out = static_cast<std::int64_t>(std::llround(n.matrix_macs / (D(l) * D(e))));
     return LinearProxy(q[0] * l, e, out);
+  };
+  // The form has one bias flag (nn.MultiheadAttention's `bias` sets both).
+  mha.form_macs = [](const LayerForm& f) {
+    const bool bias = f.params.value("bias", true);
+    const double l = D(f.input.at(1));
+    return AttentionCounts(D(f.input.at(0)), l, D(f.params.value("key_length", f.input.at(1))),
+                           D(f.params.at("embed_dim").get<std::int64_t>()),
+                           D(f.params.at("num_heads").get<std::int64_t>()), bias, bias)
+        .macs;
   };
   r.push_back(std::move(mha));
 

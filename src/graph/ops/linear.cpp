@@ -283,6 +283,11 @@ void RegisterLinearOps(Registrar& r) {
     f.output = c.outputs[0].dims;
     return f;
   };
+  matmul.form_macs = [](const LayerForm& f) {
+    double out = 1;
+    for (std::int64_t d : f.output) out *= static_cast<double>(d);
+    return out * static_cast<double>(f.params.at("k").get<std::int64_t>());
+  };
   matmul.proxy_doc =
       "a Linear layer without bias, in_features = K, out_features = N, on rows "
       "= every batch entry times M";
@@ -374,6 +379,7 @@ void RegisterLinearOps(Registrar& r) {
     f.output = c.outputs[0].dims;
     return f;
   };
+  emb.form_macs = [](const LayerForm&) { return 0.0; };  // a gather: no arithmetic
   r.push_back(std::move(emb));
 }
 

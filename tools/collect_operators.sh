@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The operator campaign of a machine's forward/train_step time profile (issue 18): random
+# configurations of the operator types of modern networks (config_sampler.h documents their
+# ranges), Linear and Softmax with their token inputs, then the whole modern networks to evaluate
+# the profile on (never fitted on).
+#
+#   tools/collect_operators.sh [OUTDIR]        (default data/collect/epyc-2c)
+#
+# Environment: JOULECAST (default build/joulecast), CPU (core to pin to, default 0), N (samples
+# per type, default 120), MODES (default "forward"), NETWORKS (default 1: measure the networks).
+# One libtorch thread; every collect call resumes, so a rerun measures only what is missing, and
+# a larger N extends the same configurations.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-data/collect/epyc-2c}
+JC=${JOULECAST:-build/joulecast}
+CPU=${CPU:-0}
+N=${N:-120}
+MODES=${MODES:-forward}
+NETWORKS=${NETWORKS:-1}
+mkdir -p "$OUT"
+PROTOCOL=(--threads 1 --min-seconds 0.2 --min-repetitions 5 --warmup-seconds 0.1 --seed 0 -q)
+# At most 5e9 MACs per run (ViT-B's attention at batch 8 is 4.2e9): with the reference BLAS one
+# thread runs 1-2 GMAC/s, and the default limit would make one configuration take a minute.
+OPS="LayerNorm,GELU,SiLU,Hardswish,Hardsigmoid,Mul,MatMul,MultiheadAttention,Embedding,Softmax"
+for mode in $MODES; do
+  taskset -c "$CPU" "$JC" collect --layer "$OPS" --samples "$N" --max-macs 5e9 --mode "$mode" \
+    "${PROTOCOL[@]}" -o "$OUT/operators-$mode.jsonl"
+  # Linear as in tools/collect_campaign.sh (at most 1e9 MACs), now with token inputs.
+  taskset -c "$CPU" "$JC" collect --layer Linear --samples "$N" --max-macs 1e9 --mode "$mode" \
+    "${PROTOCOL[@]}" -o "$OUT/operators-$mode.jsonl"
+  if [ "$NETWORKS" = 1 ]; then
+    NET=(--threads 1 --min-seconds 1 --min-repetitions 3 --warmup-seconds 0.1 -q --mode "$mode")
+    taskset -c "$CPU" "$JC" collect --architecture efficientnet_b0,mobilenet_v3_large -b 1,8 \
+      "${NET[@]}" -o "$OUT/modern-networks-$mode.jsonl"
+    taskset -c "$CPU" "$JC" collect --architecture convnext_tiny,vit_b_16 -b 1 \
+      "${NET[@]}" -o "$OUT/modern-networks-$mode.jsonl"
+    taskset -c "$CPU" "$JC" collect --architecture bert-base-uncased --seq-len 128 -b 1 \
+      "${NET[@]}" -o "$OUT/modern-networks-$mode.jsonl"
+    taskset -c "$CPU" "$JC" collect --architecture gpt2 --seq-len 256 -b 1 \
+      "${NET[@]}" -o "$OUT/modern-networks-$mode.jsonl"
+  fi
+done
