@@ -7,7 +7,8 @@
 #   tools/collect_operators.sh [OUTDIR]        (default data/collect/epyc-2c)
 #
 # Environment: JOULECAST (default build/joulecast), CPU (core to pin to, default 0), N (samples
-# per type, default 120), MODES (default "forward"), NETWORKS (default 1: measure the networks).
+# per type, default 120), MODES (default "forward"), NETWORKS (default 1: measure the networks),
+# NETOPS (default 1: measure the networks' operators one by one).
 # One libtorch thread; every collect call resumes, so a rerun measures only what is missing, and
 # a larger N extends the same configurations.
 set -euo pipefail
@@ -22,7 +23,7 @@ mkdir -p "$OUT"
 PROTOCOL=(--threads 1 --min-seconds 0.2 --min-repetitions 5 --warmup-seconds 0.1 --seed 0 -q)
 # At most 5e9 MACs per run (ViT-B's attention at batch 8 is 4.2e9): with the reference BLAS one
 # thread runs 1-2 GMAC/s, and the default limit would make one configuration take a minute.
-OPS="LayerNorm,GELU,SiLU,Hardswish,Hardsigmoid,Mul,MatMul,MultiheadAttention,Embedding,Softmax"
+OPS="LayerNorm,GELU,SiLU,Hardswish,Hardsigmoid,Mul,MatMul,MultiheadAttention,Embedding,Softmax,Einsum"
 for mode in $MODES; do
   taskset -c "$CPU" "$JC" collect --layer "$OPS" --samples "$N" --max-macs 5e9 --mode "$mode" \
     "${PROTOCOL[@]}" -o "$OUT/operators-$mode.jsonl"
@@ -41,3 +42,13 @@ for mode in $MODES; do
       "${NET[@]}" -o "$OUT/modern-networks-$mode.jsonl"
   fi
 done
+# The modern networks' own operators, measured one by one (evaluation only: tools/analyse_op_sum.py
+# sums them over each network, what a perfect per-operator predictor would predict).
+if [ "${NETOPS:-1}" = 1 ]; then
+  for mode in $MODES; do
+    taskset -c "$CPU" "$JC" collect --configs-from efficientnet_b0,mobilenet_v3_large -b 1,8 \
+      --mode "$mode" "${PROTOCOL[@]}" -o "$OUT/modern-netops-$mode.jsonl"
+    taskset -c "$CPU" "$JC" collect --configs-from convnext_tiny,vit_b_16 -b 1 \
+      --mode "$mode" "${PROTOCOL[@]}" -o "$OUT/modern-netops-$mode.jsonl"
+  done
+fi

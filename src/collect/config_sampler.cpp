@@ -162,8 +162,8 @@ Shape OperatorActivation(Rng& r) {
 
 const std::vector<std::string>& OperatorTypes() {
   static const std::vector<std::string> types = {
-      "Embedding", "GELU", "Hardsigmoid",        "Hardswish", "LayerNorm",
-      "MatMul",    "Mul",  "MultiheadAttention", "SiLU"};
+      "Einsum",    "Embedding", "GELU", "Hardsigmoid",        "Hardswish",
+      "LayerNorm", "MatMul",    "Mul",  "MultiheadAttention", "SiLU"};
   return types;
 }
 
@@ -249,6 +249,26 @@ graph::Graph DrawOperator(const std::string& type, Rng& r, std::int64_t batch) {
         input("scores", {h, s, s});
         input("v", {h, s, d});
       }
+    }
+  } else if (type == "Einsum") {
+    op = "einsum";
+    const std::int64_t h = Heads(r), s = std::min<std::int64_t>(Tokens(r), 1024), d = HeadDim(r);
+    const std::size_t kind = r.Weighted({0.35, 0.3, 0.35});
+    if (kind == 0) {
+      a.Set("equation", std::string("bhid,bhjd->bhij"));
+      input("q", {h, s, d});
+      input("k", {h, s, d});
+    } else if (kind == 1) {
+      a.Set("equation", std::string("bhij,bhjd->bhid"));
+      input("p", {h, s, s});
+      input("v", {h, s, d});
+    } else {
+      // MaxViT's windowed attention: G windows of heads.
+      const std::int64_t windows =
+          std::vector<std::int64_t>{1, 4, 16, 64, 256}[static_cast<std::size_t>(r.Int(0, 4))];
+      a.Set("equation", std::string("bghid,bghjd->bghij"));
+      input("q", {windows, h, s, d});
+      input("k", {windows, h, s, d});
     }
   } else if (type == "MultiheadAttention") {
     op = "multi_head_attention";

@@ -471,6 +471,11 @@ class GraphNetImpl : public nn::Module {
     }
     if (op == "where") return {torch::where(x(0), x(1), x(2))};
     if (op == "matmul") return {torch::matmul(x(0), x(1))};
+    if (op == "einsum") {
+      std::vector<Tensor> operands;
+      for (std::size_t i = 0; i < in.size(); ++i) operands.push_back(x(i));
+      return {torch::einsum(a.at("equation").get<std::string>(), operands)};
+    }
     if (op == "softmax") {
       const std::int64_t dim = a.contains("dim") && !a.at("dim").is_null()
                                    ? a.at("dim").get<std::int64_t>()

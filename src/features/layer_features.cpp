@@ -26,6 +26,14 @@ double Int(const LayerInstance& l, const char* key) {
   return static_cast<double>(it->get<std::int64_t>());
 }
 
+// An output of at least 2^23 elements (32 MiB of float32) is past glibc's largest mmap
+// threshold: each call gets it from fresh pages, and the page faults may cost more than the
+// arithmetic. The flag, and the flag times ln(output elements).
+std::array<double, 2> FreshPageExtras(double output_elements) {
+  const double fresh = output_elements >= 8388608.0 ? 1.0 : 0.0;
+  return {fresh, fresh * Log(output_elements)};
+}
+
 void RequireType(const LayerInstance& l, const char* type, const std::string& recipe) {
   if (l.type != type)
     throw std::invalid_argument(fmt::format("recipe {} does not apply to {}", recipe, l.type));
@@ -107,15 +115,16 @@ std::string DefaultRecipe(const std::string& type) {
     return "eltwise_v1";
   }
   if (type == "LayerNorm") return "rows_v1";
-  if (type == "MatMul") return "matmul_v1";
+  if (type == "MatMul" || type == "Einsum") return "matmul_v1";
   if (type == "MultiheadAttention") return "attention_v1";
   if (type == "Embedding") return "gather_v1";
   return "generic_v1";
 }
 
 std::vector<std::string> CandidateRecipes(const std::string& type) {
-  if (type == "Conv2d") return {"conv2d_v2", "conv2d_v3", "conv2d_v4", "conv2d_v5"};
+  if (type == "Conv2d") return {"conv2d_v2", "conv2d_v3", "conv2d_v4", "conv2d_v5", "conv2d_v6"};
   if (type == "Softmax" || type == "LayerNorm") return {"eltwise_v1", "rows_v1"};
+  if (DefaultRecipe(type) == "eltwise_v1") return {"eltwise_v1", "eltwise_v2"};
   return {DefaultRecipe(type)};
 }
 
@@ -154,6 +163,12 @@ std::vector<std::string> RecipeFeatureNames(const std::string& recipe) {
       names.push_back(n);
     return names;
   }
+  if (recipe == "conv2d_v6") {
+    std::vector<std::string> names = RecipeFeatureNames("conv2d_v5");
+    names.push_back("fresh_pages");
+    names.push_back("fresh_pages_log_out_elements");
+    return names;
+  }
   if (recipe == "pool2d_v1") {
     return {"log_batch",     "log_image", "log_kernel",      "log_channels",    "log_stride",
             "log_out_image", "log_macs",  "log_in_elements", "log_out_elements"};
@@ -163,6 +178,10 @@ std::vector<std::string> RecipeFeatureNames(const std::string& recipe) {
             "log_batch_in", "log_batch_out", "log_in_out"};
   }
   if (recipe == "eltwise_v1") return {"log_batch", "log_elements", "log_batch_elements"};
+  if (recipe == "eltwise_v2") {
+    return {"log_batch", "log_elements", "log_batch_elements", "fresh_pages",
+            "fresh_pages_log_out_elements"};
+  }
   if (recipe == "generic_v1")
     return {"log_in_elements", "log_out_elements", "log_macs", "log_parameters"};
   if (recipe == "rows_v1") return {"log_batch", "log_rows", "log_row_length", "log_batch_elements"};
@@ -189,7 +208,7 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
   const double b = static_cast<double>(batch);
   std::vector<double> f;
   if (recipe == "conv2d_v1" || recipe == "conv2d_v2" || recipe == "conv2d_v3" ||
-      recipe == "conv2d_v4" || recipe == "conv2d_v5") {
+      recipe == "conv2d_v4" || recipe == "conv2d_v5" || recipe == "conv2d_v6") {
     if (l.type != "Conv2d")
       throw std::invalid_argument(fmt::format("recipe {} does not apply to {}", recipe, l.type));
     RequireRank(l, 3, recipe);
@@ -223,7 +242,7 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
       f.push_back(kh == 1 && kw == 1 ? 1.0 : 0.0);
       f.push_back(sh == 1 && sw == 1 ? 1.0 : 0.0);
     }
-    if (recipe == "conv2d_v3" || recipe == "conv2d_v4" || recipe == "conv2d_v5") {
+    if (recipe != "conv2d_v1" && recipe != "conv2d_v2") {
       auto [dh, dw] = PairParam(l, "dilation");
       const double g = Int(l, "groups");
       const double hw = Elements(l.input_shape);
@@ -235,11 +254,15 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
       f.push_back(std::log(ci / g));
       f.push_back(std::log(co / g));
     }
-    if (recipe == "conv2d_v4" || recipe == "conv2d_v5") {  // f[19]: conv2d_v3's depthwise flag
+    if (recipe == "conv2d_v4" || recipe == "conv2d_v5" || recipe == "conv2d_v6") {
+      // f[19]: conv2d_v3's depthwise flag
       for (double v : Conv2dV4Extras(c.input_elements, c.output_elements, f[19])) f.push_back(v);
     }
-    if (recipe == "conv2d_v5") {
+    if (recipe == "conv2d_v5" || recipe == "conv2d_v6") {
       for (double v : Conv2dV5Extras(f.data())) f.push_back(v);
+    }
+    if (recipe == "conv2d_v6") {
+      for (double v : FreshPageExtras(c.output_elements)) f.push_back(v);
     }
   } else if (recipe == "pool2d_v1") {
     RequireRank(l, 3, recipe);
@@ -260,16 +283,20 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
     double in = Int(l, "in_features"), out = Int(l, "out_features");
     double rows = b * Elements(l.input_shape) / static_cast<double>(l.input_shape.back());
     f = {Log(rows), Log(in), Log(out), Log(c.macs), Log(rows * in), Log(rows * out), Log(in * out)};
-  } else if (recipe == "eltwise_v1") {
+  } else if (recipe == "eltwise_v1" || recipe == "eltwise_v2") {
     double n = Elements(l.input_shape);
     f = {Log(b), Log(n), Log(b * n)};
+    if (recipe == "eltwise_v2") {
+      for (double v : FreshPageExtras(c.output_elements)) f.push_back(v);
+    }
   } else if (recipe == "generic_v1") {
     f = {Log(c.input_elements), Log(c.output_elements), Log(c.macs + 1), Log(c.parameters + 1)};
   } else if (recipe == "rows_v1") {
     const double row = RowLength(l, recipe);
     f = {Log(b), Log(c.input_elements / row), Log(row), Log(c.input_elements)};
   } else if (recipe == "matmul_v1") {
-    RequireType(l, "MatMul", recipe);
+    if (l.type != "MatMul" && l.type != "Einsum")
+      throw std::invalid_argument(fmt::format("recipe {} does not apply to {}", recipe, l.type));
     const double m = Int(l, "m"), k = Int(l, "k"), n = Int(l, "n");
     const double products = c.output_elements / (m * n);
     f = {Log(products),

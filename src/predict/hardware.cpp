@@ -144,9 +144,31 @@ HardwareFingerprint FingerprintOf(const json& hw) {
   return fp;
 }
 
+namespace {
+
+bool Unknown(int v) { return v == 0; }
+template <typename T>
+bool Unknown(const T& v) {
+  return v.empty();
+}
+
+// Folds one record's field into the set's: unknown on either side is no conflict.
+template <typename T>
+void Merge(T* out, const T& field, bool* conflict) {
+  if (Unknown(field)) return;
+  if (Unknown(*out)) {
+    *out = field;
+  } else if (!(*out == field)) {
+    *conflict = true;
+  }
+}
+
+}  // namespace
+
 HardwareFingerprint FingerprintFromMeasurements(const std::vector<const Measurement*>& records) {
   HardwareFingerprint out;
   bool first = true;
+  bool conflict[7] = {false, false, false, false, false, false, false};
   for (const Measurement* m : records) {
     const HardwareFingerprint fp = FingerprintOf(m->hardware);
     if (!fp.cpu.empty() && !out.cpu.empty() && fp.cpu != out.cpu) {
@@ -162,15 +184,23 @@ HardwareFingerprint FingerprintFromMeasurements(const std::vector<const Measurem
       continue;
     }
     if (out.cpu.empty()) out.cpu = fp.cpu;
-    // Fields the records disagree on are unknown.
-    if (out.isa_flags != fp.isa_flags) out.isa_flags.clear();
-    if (out.logical_cpus != fp.logical_cpus) out.logical_cpus = 0;
-    if (out.threads != fp.threads) out.threads = 0;
-    if (out.libtorch != fp.libtorch) out.libtorch.clear();
-    if (out.blas != fp.blas) out.blas.clear();
-    if (out.gpu != fp.gpu) out.gpu.clear();
-    if (out.driver != fp.driver) out.driver.clear();
+    // A field a record does not state says nothing; one that records state differently is
+    // unknown (and stays unknown).
+    Merge(&out.isa_flags, fp.isa_flags, &conflict[0]);
+    Merge(&out.logical_cpus, fp.logical_cpus, &conflict[1]);
+    Merge(&out.threads, fp.threads, &conflict[2]);
+    Merge(&out.libtorch, fp.libtorch, &conflict[3]);
+    Merge(&out.blas, fp.blas, &conflict[4]);
+    Merge(&out.gpu, fp.gpu, &conflict[5]);
+    Merge(&out.driver, fp.driver, &conflict[6]);
   }
+  if (conflict[0]) out.isa_flags.clear();
+  if (conflict[1]) out.logical_cpus = 0;
+  if (conflict[2]) out.threads = 0;
+  if (conflict[3]) out.libtorch.clear();
+  if (conflict[4]) out.blas.clear();
+  if (conflict[5]) out.gpu.clear();
+  if (conflict[6]) out.driver.clear();
   return out;
 }
 

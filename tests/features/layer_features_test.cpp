@@ -298,8 +298,10 @@ TEST(LayerFeatures, GenericKnownValues) {
 
 TEST(LayerFeatures, DefaultRecipe) {
   EXPECT_EQ(DefaultRecipe("Conv2d"), "conv2d_v3");
-  EXPECT_EQ(CandidateRecipes("Conv2d"),
-            (std::vector<std::string>{"conv2d_v2", "conv2d_v3", "conv2d_v4", "conv2d_v5"}));
+  EXPECT_EQ(
+      CandidateRecipes("Conv2d"),
+      (std::vector<std::string>{"conv2d_v2", "conv2d_v3", "conv2d_v4", "conv2d_v5", "conv2d_v6"}));
+  EXPECT_EQ(CandidateRecipes("ReLU"), (std::vector<std::string>{"eltwise_v1", "eltwise_v2"}));
   EXPECT_EQ(CandidateRecipes("Linear"), std::vector<std::string>{"linear_v1"});
   EXPECT_EQ(DefaultRecipe("MaxPool2d"), "pool2d_v1");
   EXPECT_EQ(DefaultRecipe("AvgPool2d"), "pool2d_v1");
@@ -375,6 +377,28 @@ TEST(LayerFeatures, AttentionKnownValues) {
   EXPECT_NEAR(f[5], std::log(64.0), 1e-12);
   EXPECT_NEAR(f[6], std::log(macs), 1e-12);
   EXPECT_NEAR(f[7], std::log(h * l * l), 1e-12);
+}
+
+// eltwise_v2 and conv2d_v6 add the fresh-pages flag (an output of >= 2^23 elements, 32 MiB of
+// float32: past glibc's largest mmap threshold) and the flag times ln(output elements).
+TEST(LayerFeatures, FreshPagesFlag) {
+  // SiLU on 96x112x112 (1,204,224 elements): batch 6 is below 2^23 = 8,388,608, batch 7 above.
+  const LayerInstance silu = Layer("SiLU", json::object(), {96, 112, 112});
+  Eigen::RowVectorXd f = ComputeFeatures("eltwise_v2", silu, 6);
+  ASSERT_EQ(f.size(), 5);
+  EXPECT_EQ(f[3], 0.0);
+  EXPECT_EQ(f[4], 0.0);
+  f = ComputeFeatures("eltwise_v2", silu, 7);
+  EXPECT_EQ(f[3], 1.0);
+  EXPECT_NEAR(f[4], std::log(7.0 * 1204224), 1e-12);
+  // AlexNet's first convolution (64x55x55 out) at batch 64: 12,390,400 output elements.
+  const Eigen::RowVectorXd v5 = ComputeFeatures("conv2d_v5", AlexConv(), 64);
+  const Eigen::RowVectorXd v6 = ComputeFeatures("conv2d_v6", AlexConv(), 64);
+  ASSERT_EQ(v6.size(), v5.size() + 2);
+  EXPECT_EQ(v6.head(v5.size()), v5);
+  EXPECT_EQ(v6[v5.size()], 1.0);
+  EXPECT_NEAR(v6[v5.size() + 1], std::log(12390400.0), 1e-12);
+  EXPECT_EQ(RecipeFeatureNames("conv2d_v6").size(), static_cast<std::size_t>(v6.size()));
 }
 
 TEST(LayerFeatures, OperatorRecipes) {

@@ -244,6 +244,17 @@ TEST(Hardware, FitWritesTheNormalisedFingerprint) {
   const Profile q = FitProfile(v, SmallFit());
   EXPECT_FALSE(q.hardware.contains("threads"));
   EXPECT_EQ(q.hardware["cpu"], "Intel(R) Xeon(R) Processor");
+  // A record that does not state its ISA flags (an older collector's) does not make them
+  // unknown; two records that state different flags do.
+  nlohmann::json flags = kHwA;
+  flags["isa_flags"] = {"avx2", "fma"};
+  v.push_back(Linear(5, 80, 40, flags));
+  EXPECT_EQ(FingerprintFromMeasurements(v).isa_flags, (std::vector<std::string>{"avx2", "fma"}));
+  flags["isa_flags"] = {"avx2"};
+  v.push_back(Linear(6, 80, 40, flags));
+  EXPECT_TRUE(FingerprintFromMeasurements(v).isa_flags.empty());
+  v.push_back(Linear(7, 80, 40, kHwA));
+  EXPECT_TRUE(FingerprintFromMeasurements(v).isa_flags.empty());  // stays unknown
 }
 
 TEST(Hardware, FitRefusesMixedCpuModels) {

@@ -158,12 +158,13 @@ TEST(ProfileFit, ChoosesTheConvRecipeWithTheBetterScore) {
   Profile p = FitProfile(v, o);
   const LayerPredictor& lp = p.layers.at("Conv2d");
   const auto& tried = lp.cv["recipes"];
-  ASSERT_EQ(tried.size(), 4u);
+  ASSERT_EQ(tried.size(), 5u);
   EXPECT_EQ(tried[0]["recipe"], "conv2d_v2");
   EXPECT_EQ(tried[1]["recipe"], "conv2d_v3");
   EXPECT_EQ(tried[2]["recipe"], "conv2d_v4");
   EXPECT_EQ(tried[3]["recipe"], "conv2d_v5");
-  // v3, v4 and v5 hold the flag; v2 cannot see the regime switch.
+  EXPECT_EQ(tried[4]["recipe"], "conv2d_v6");
+  // v3 to v6 hold the flag; v2 cannot see the regime switch.
   EXPECT_NE(lp.recipe, "conv2d_v2");
   EXPECT_LT(tried[1]["score"].get<double>(), tried[0]["score"].get<double>());
   double best = tried[0]["score"].get<double>();

@@ -53,6 +53,9 @@
 //                     times a per-channel parameter (p 0.2), or two activations of one shape
 //   MatMul            attention scores HxSxd @ HxdxS (p 0.4), attention-weighted values
 //                     HxSxS @ HxSxd (p 0.3), or tokens SxK @ KxN with K, N hidden sizes (p 0.3)
+//   Einsum            attention as einsum: 'bhid,bhjd->bhij' (p 0.35), 'bhij,bhjd->bhid' (p 0.3)
+//                     on HxSxd / HxSxS with S up to 1024, or MaxViT's windowed
+//                     'bghid,bghjd->bghij' over {1, 4, 16, 64, 256} windows (p 0.35)
 //   MultiheadAttention self-attention on SxE, E = heads x head dimension with heads {1, 2, 4,
 //                     6, 8, 12, 16} and head dimension {32, 64, 96, 128}, S up to 1024; biases
 //                     p 0.9; no attention weights returned (PyTorch's fused path, as ViT runs)

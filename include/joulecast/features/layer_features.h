@@ -28,17 +28,24 @@
 //               BLAS matrix product per sample, whose time per MAC is nearly flat (2-3 GMAC/s on
 //               one ci-2c core) while oneDNN's varies with the channel counts; without these the
 //               shared trend carries oneDNN's channel dependence into them.
-//               `fit` tries conv2d_v2 .. v5 for Conv2d and keeps the best selection score:
+//   conv2d_v6   conv2d_v5 plus the fresh-pages pair of eltwise_v2 on the output.
+//               `fit` tries conv2d_v2 .. v6 for Conv2d and keeps the best selection score:
 //               on the one-thread ci-2c time data v3 (forward) and v5 (train_step), on
 //               getzner2023's two-core energy data v2.
 //   pool2d_v1   b, H, k, C, s, Ho, m, in elems, out elems
 //   linear_v1   b, in, out, m, b·in, b·out, in·out
 //   eltwise_v1  b, n (per-sample elements), b·n
+//   eltwise_v2  eltwise_v1 plus [out elems >= 2^23] and that flag times ln(out elems): an output
+//               of 32 MiB of float32 or more is past glibc's largest mmap threshold, so every
+//               call takes it from fresh pages and pays their faults (on the 2-vCPU AMD EPYC
+//               development machine, 12 ns per element against 0.5 below it). `fit` tries
+//               eltwise_v1 and v2 for every type whose default is eltwise_v1.
 //   generic_v1  in elems, out elems, m + 1, parameters + 1
 //   rows_v1     b, rows = in elems / r, r, in elems; r = the row a LayerNorm normalises (the
 //               product of normalized_shape) or a Softmax reduces (the size of its dim)
 //   matmul_v1   P, m, k, n, m·k·n·P (= MACs), P·m·k, P·k·n, P·m·n: P = the products of the
-//               batch, its output elements / (m·n) (the batch times every leading dimension)
+//               batch, its output elements / (m·n) (the batch times every leading dimension);
+//               MatMul and Einsum (whose form factors its contraction into batch, m, k, n)
 //   attention_v1 b, L (queries), S (keys), E, heads, E / heads, MACs, b·heads·L·S (attention
 //               scores), b·L·E (multi-head attention, graph/ops/attention.cpp's counts)
 //   gather_v1   indices, out elems, row width (the last output dimension): embedding lookups

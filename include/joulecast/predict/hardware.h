@@ -22,7 +22,9 @@
 // CPU must name the same CPU model (normalised); otherwise it throws std::runtime_error
 //   "fit: the records were measured on different CPU models, 'A' and 'B'; measurements of
 //    different CPU models never go into one profile: fit each machine's records separately"
-// A field on which the records disagree (threads, libtorch, ...) is left unknown.
+// A field that some records do not state (records of older collectors have no isa_flags) is
+// taken from those that do; a field that two records state differently (threads, libtorch, ...)
+// is left unknown.
 //
 // HardwareMismatch(profile, host) is one line for the user when a profile that describes a CPU
 // (target time_s or energy_j, a "cpu" in its hardware and no "gpu") was measured on a CPU model

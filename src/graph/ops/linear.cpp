@@ -345,6 +345,12 @@ void RegisterLinearOps(Registrar& r) {
     const EinsumFactors e = FactorEinsum(PlanEinsum(c));
     return LinearProxy(Size(e.batch * e.m), Size(e.k), Size(e.n));
   };
+  einsum.form_macs = [](const LayerForm& f) {
+    double product = 1;
+    for (const char* k : {"batch", "m", "k", "n"})
+      product *= static_cast<double>(f.params.at(k).get<std::int64_t>());
+    return product;
+  };
   r.push_back(std::move(einsum));
 
   // torch.nn.Embedding / F.embedding: out[..., :] = weight[indices[...], :].

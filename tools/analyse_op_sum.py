@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""How much of a graph network's measured time the sum of its operators, each measured alone,
+explains: tools/analyse_layer_sum.py for operator graphs.
+
+For each (network, batch) record of NETWORKS (`collect --architecture`), every node of the
+network's graph (`joulecast inspect NAME -b B --json`) is matched to the record of OPS
+(`collect --configs-from`) that measured a node of the same operator, attributes and input shapes
+(the collector measures each such group once and names its first node in context.layer); views
+count 0. The sum is what a perfect per-operator predictor would predict. Printed beside it: the
+profile's prediction, both as signed errors against the measured network.
+
+    tools/analyse_op_sum.py NETWORKS OPS --model PROFILE [--mode forward]
+"""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run(jc, *args):
+    p = subprocess.run([jc, *args], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(args)}: {p.stderr.strip()}")
+    return json.loads(p.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("networks")
+    ap.add_argument("ops")
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--mode", default="forward")
+    a = ap.parse_args()
+    jc = os.environ.get("JOULECAST", str(ROOT / "build/joulecast"))
+    ops = {}
+    for r in load(a.ops):
+        if r["mode"] == a.mode:
+            ops[(r["context"]["from_architecture"], r["batch_size"], r["context"]["layer"])] = r
+    # The collector measures one form once across all the networks of one call: index every
+    # measured node by (batch, operator, attributes, input shapes), over every network measured.
+    graphs = {}
+
+    def graph(name, b, extra):
+        if (name, b) not in graphs:
+            graphs[(name, b)] = run(jc, "inspect", name, "-b", str(b), "--json", *extra)
+        return graphs[(name, b)]
+
+    def key(b, n):
+        return (b, n["op"], json.dumps(n.get("attrs", {}), sort_keys=True),
+                json.dumps(n["input_shapes"]))
+
+    measured = {}
+    for name, b in sorted({(k[0], k[1]) for k in ops}):
+        for n in graph(name, b, [])["nodes"]:
+            if (name, b, n["name"]) in ops:
+                measured.setdefault(key(b, n), ops[(name, b, n["name"])])
+    sums, preds = [], []
+    print(f"{'network':20s} {'b':>3s} {'measured s':>11s} {'op sum':>8s} {'profile':>8s}  missing")
+    for net in load(a.networks):
+        if net["mode"] != a.mode:
+            continue
+        name, b = net["type"], net["batch_size"]
+        extra = ["--seq-len", str(net["context"]["seq_len"])] if "seq_len" in net["context"] else []
+        g = graph(name, b, extra)
+        total, missing = 0.0, 0
+        for n in g["nodes"]:
+            if n["cost"] == "view":
+                continue
+            r = measured.get(key(b, n))
+            if r is None:
+                missing += 1
+                continue
+            total += r["duration_s"]
+        if total == 0:
+            continue
+        pred = run(jc, "predict", name, "--model", a.model, "-b", str(b), "--mode", a.mode,
+                   "--json", *extra)["total_s"]
+        m = net["duration_s"]
+        sums.append(abs(total / m - 1))
+        preds.append(abs(pred / m - 1))
+        print(f"{name:20s} {b:3d} {m:11.4f} {100 * (total / m - 1):+7.1f}% {100 * (pred / m - 1):+7.1f}%"
+              f"  {missing}")
+    if sums:
+        print(f"MAPE over {len(sums)} records: operator sum {100 * sum(sums) / len(sums):.2f} %, "
+              f"profile {100 * sum(preds) / len(preds):.2f} %")
+
+
+if __name__ == "__main__":
+    main()
