@@ -99,24 +99,20 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
       a.batch_sizes.empty() ? std::vector<std::int64_t>{1} : a.batch_sizes;
   const bool whole = !a.architectures.empty();
   for (const std::string& name : whole ? a.architectures : a.configs_from) {
-    if (!whole && !IsModuleTree(name)) {
+    if (!IsModuleTree(name)) {
+      // An operator graph (zoo graph, Hugging Face config, ONNX, TorchScript): run as a graph,
+      // whole or operator by operator.
       GraphOptions options;
       if (!a.input.empty()) options.input = ParseShapeArg(a.input, "--input");
       options.seq_len = a.seq_len;
       for (std::int64_t b : batches) {
         options.batch = b;
-        for (auto& c : ConfigsFromGraph(name, LoadGraph(name, options))) configs.push_back(c);
-      }
-      continue;
-    }
-    if (whole && !IsModuleTree(name)) {
-      // An operator graph (zoo graph, Hugging Face config, ONNX, TorchScript): run as a graph.
-      GraphOptions options;
-      if (!a.input.empty()) options.input = ParseShapeArg(a.input, "--input");
-      options.seq_len = a.seq_len;
-      for (std::int64_t b : batches) {
-        options.batch = b;
-        configs.push_back(WholeGraphConfig(name, LoadGraph(name, options), a.seq_len));
+        const graph::Graph g = LoadGraph(name, options);
+        if (whole) {
+          configs.push_back(WholeGraphConfig(name, g, a.seq_len));
+        } else {
+          for (auto& c : ConfigsFromGraph(name, g)) configs.push_back(std::move(c));
+        }
       }
       continue;
     }

@@ -444,19 +444,15 @@ bool DrawOperatorConfig(const std::string& type, Rng& r, const SamplerOptions& o
   }
   const graph::Node& node = g.node(0);
   const graph::OpCall call = graph::MakeCall(g, 0);
-  const graph::NodeCounts counts =
-      node.schema->count ? node.schema->count(call) : graph::DefaultCounts(call);
+  const graph::NodeCounts counts = graph::CountsOf(*node.schema, call);
   double largest = 0;
   for (const graph::Value& v : g.values()) largest = std::max(largest, v.type.elements());
   if (counts.macs > o.max_macs || counts.macs < o.min_macs || largest > o.max_elements ||
       g.ParameterCount() > o.max_parameters) {
     return false;
   }
-  const graph::LayerForm form =
-      node.schema->layer ? node.schema->layer(call) : graph::DefaultLayerForm(call);
   std::int64_t batch = 1;
-  c->layer = ToLayerInstance(form, node.name, &batch);
-  c->layer.name.clear();
+  c->layer = ToLayerInstance(graph::LayerFormOf(*node.schema, call), "", &batch);
   c->plan = RunPlan(g);
   return batch == c->batch_size;
 }
@@ -611,12 +607,9 @@ std::vector<CollectConfig> ConfigsFromGraph(const std::string& name, const graph
         one.AddNode(n.op, n.attrs, in, n.scope, n.name, static_cast<int>(n.outputs.size()));
     for (graph::ValueId o : one.node(k).outputs) one.MarkOutput(o);
     graph::InferShapes(one);
-    const graph::OpCall call = graph::MakeCall(one, k);
-    const graph::LayerForm form =
-        n.schema->layer ? n.schema->layer(call) : graph::DefaultLayerForm(call);
     CollectConfig c;
-    c.layer = ToLayerInstance(form, "", &c.batch_size);
-    c.layer.name = n.name;
+    c.layer = ToLayerInstance(graph::LayerFormOf(*n.schema, graph::MakeCall(one, k)), n.name,
+                              &c.batch_size);
     c.plan = RunPlan(one);
     c.context = {{"from_architecture", name}, {"layer", n.name}, {"operator", n.op}};
     out.push_back(std::move(c));

@@ -292,4 +292,12 @@ LayerForm DefaultLayerForm(const OpCall& call) {
   return f;
 }
 
+NodeCounts CountsOf(const OpSchema& schema, const OpCall& call) {
+  return schema.count ? schema.count(call) : DefaultCounts(call);
+}
+
+LayerForm LayerFormOf(const OpSchema& schema, const OpCall& call) {
+  return schema.layer ? schema.layer(call) : DefaultLayerForm(call);
+}
+
 }  // namespace joulecast::graph

@@ -64,7 +64,7 @@ std::vector<NodeCounts> CountNodes(const Graph& g) {
     const Node& node = g.node(n);
     const OpCall call = MakeCall(g, n);
     try {
-      counts[n] = node.schema->count ? node.schema->count(call) : DefaultCounts(call);
+      counts[n] = CountsOf(*node.schema, call);
     } catch (const std::exception& e) {
       throw std::runtime_error(NodeLabel(node) + ": " + e.what());
     }

@@ -42,8 +42,7 @@ NetworkEstimate EstimateGraph(const Profile& profile, const graph::Graph& g) {
     le.scope = node.scope;
     le.method = res[n].method;
     // The node as the layer it stands for (its form), even when a fallback predicts it.
-    const graph::LayerForm form =
-        node.schema->layer ? node.schema->layer(call) : graph::DefaultLayerForm(call);
+    const graph::LayerForm form = graph::LayerFormOf(*node.schema, call);
     std::int64_t unused = 1;
     le.layer = ToLayerInstance(form, node.name, &unused);
     le.layer.call = CallKind::kModule;

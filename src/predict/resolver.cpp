@@ -36,7 +36,7 @@ Resolver::Resolver(const Profile& profile) : profile_(&profile) {
 
 Resolution Resolver::Resolve(const graph::Node& node, const graph::OpCall& call) const {
   const graph::OpSchema& s = *node.schema;
-  const graph::LayerForm form = s.layer ? s.layer(call) : graph::DefaultLayerForm(call);
+  const graph::LayerForm form = graph::LayerFormOf(s, call);
   Resolution r;
   r.layer = ToLayerInstance(form, node.name, &r.batch);
   if ((r.predictor = profile_->Find(form.type))) {

@@ -117,6 +117,10 @@ struct OpSchema {
 NodeCounts DefaultCounts(const OpCall& call);
 // type = schema.type, params = the attributes as JSON, input = input 0, output = output 0.
 LayerForm DefaultLayerForm(const OpCall& call);
+// A call's counts and layer form by its schema: its own rule where it has one, else the defaults
+// above (what every caller must use, so that a node is counted and seen one way).
+NodeCounts CountsOf(const OpSchema& schema, const OpCall& call);
+LayerForm LayerFormOf(const OpSchema& schema, const OpCall& call);
 
 // The registry. Lookup by registry name; FindOpByType by predictor key (first registered wins).
 const OpSchema* FindOp(const std::string& name);
