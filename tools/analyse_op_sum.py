@@ -9,7 +9,12 @@ network's graph (`joulecast inspect NAME -b B --json`) is matched to the record 
 count 0. The sum is what a perfect per-operator predictor would predict. Printed beside it: the
 profile's prediction, both as signed errors against the measured network.
 
-    tools/analyse_op_sum.py NETWORKS OPS --model PROFILE [--mode forward]
+    tools/analyse_op_sum.py NETWORKS OPS --model PROFILE [--mode forward] [--by-type]
+
+--by-type adds, per network and operator type, the measured-alone sum beside the profile's
+prediction of the same nodes (predict --per-layer), and over all records each type's share of the
+measured sums and its signed and absolute per-node errors: which predictors the rest of the error
+comes from.
 """
 import argparse
 import json
@@ -39,6 +44,7 @@ def main():
     ap.add_argument("ops")
     ap.add_argument("--model", required=True)
     ap.add_argument("--mode", default="forward")
+    ap.add_argument("--by-type", action="store_true")
     a = ap.parse_args()
     jc = os.environ.get("JOULECAST", str(ROOT / "build/joulecast"))
     ops = {}
@@ -64,6 +70,7 @@ def main():
             if (name, b, n["name"]) in ops:
                 measured.setdefault(key(b, n), ops[(name, b, n["name"])])
     sums, preds = [], []
+    by_type = {}
     print(f"{'network':20s} {'b':>3s} {'measured s':>11s} {'op sum':>8s} {'profile':>8s}  missing")
     for net in load(a.networks):
         if net["mode"] != a.mode:
@@ -72,6 +79,7 @@ def main():
         extra = ["--seq-len", str(net["context"]["seq_len"])] if "seq_len" in net["context"] else []
         g = graph(name, b, extra)
         total, missing = 0.0, 0
+        alone = {}
         for n in g["nodes"]:
             if n["cost"] == "view":
                 continue
@@ -80,10 +88,29 @@ def main():
                 missing += 1
                 continue
             total += r["duration_s"]
+            alone[n["name"]] = (n["type"], r["duration_s"])
         if total == 0:
             continue
-        pred = run(jc, "predict", name, "--model", a.model, "-b", str(b), "--mode", a.mode,
-                   "--json", *extra)["total_s"]
+        p = run(jc, "predict", name, "--model", a.model, "-b", str(b), "--mode", a.mode,
+                "--json", "--per-layer", *extra)
+        pred = p["total_s"]
+        if a.by_type:
+            rows = {}
+            for layer in p["layers"]:
+                if layer["name"] in alone:
+                    t, s_alone = alone[layer["name"]]
+                    row = rows.setdefault(t, [0.0, 0.0, 0])
+                    row[0] += s_alone
+                    row[1] += layer["s"]
+                    row[2] += 1
+                    node = by_type.setdefault(t, [0.0, 0.0, 0.0, 0])
+                    node[0] += s_alone
+                    node[1] += layer["s"] - s_alone
+                    node[2] += abs(layer["s"] / s_alone - 1)
+                    node[3] += 1
+            print(f"  {name} b{b}: " + ", ".join(
+                f"{t} {v[0]:.4f}s {100 * (v[1] / v[0] - 1):+.0f}% ({v[2]})"
+                for t, v in sorted(rows.items(), key=lambda kv: -kv[1][0])))
         m = net["duration_s"]
         sums.append(abs(total / m - 1))
         preds.append(abs(pred / m - 1))
@@ -92,6 +119,12 @@ def main():
     if sums:
         print(f"MAPE over {len(sums)} records: operator sum {100 * sum(sums) / len(sums):.2f} %, "
               f"profile {100 * sum(preds) / len(preds):.2f} %")
+    if by_type:
+        grand = sum(v[0] for v in by_type.values())
+        print(f"{'type':20s} {'nodes':>6s} {'share':>7s} {'sum error':>10s} {'node MAPE':>10s}")
+        for t, v in sorted(by_type.items(), key=lambda kv: -kv[1][0]):
+            print(f"{t:20s} {v[3]:6d} {100 * v[0] / grand:6.1f}% {100 * v[1] / v[0]:+9.1f}% "
+                  f"{100 * v[2] / v[3]:9.1f}%")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ mkdir -p "$OUT"
 PROTOCOL=(--threads 1 --min-seconds 0.2 --min-repetitions 5 --warmup-seconds 0.1 --seed 0 -q)
 # At most 5e9 MACs per run (ViT-B's attention at batch 8 is 4.2e9): with the reference BLAS one
 # thread runs 1-2 GMAC/s, and the default limit would make one configuration take a minute.
-OPS="LayerNorm,GELU,SiLU,Hardswish,Hardsigmoid,Mul,MatMul,MultiheadAttention,Embedding,Softmax,Einsum"
+OPS="LayerNorm,GELU,SiLU,Hardswish,Hardsigmoid,Mul,MatMul,MultiheadAttention,Embedding,Softmax,Einsum,Clamp,Exp,Div"
 for mode in $MODES; do
   taskset -c "$CPU" "$JC" collect --layer "$OPS" --samples "$N" --max-macs 5e9 --mode "$mode" \
     "${PROTOCOL[@]}" -o "$OUT/operators-$mode.jsonl"
@@ -35,6 +35,12 @@ for mode in $MODES; do
     taskset -c "$CPU" "$JC" collect --architecture efficientnet_b0,mobilenet_v3_large -b 1,8 \
       "${NET[@]}" -o "$OUT/modern-networks-$mode.jsonl"
     taskset -c "$CPU" "$JC" collect --architecture convnext_tiny,vit_b_16 -b 1 \
+      "${NET[@]}" -o "$OUT/modern-networks-$mode.jsonl"
+    # Batch 32 where one step takes under a minute here (ViT-B, BERT and GPT-2 run their
+    # matrix products on the reference BLAS at ~1 GMAC/s: ViT-B alone takes 9 s at batch 1).
+    taskset -c "$CPU" "$JC" collect --architecture efficientnet_b0,mobilenet_v3_large -b 32 \
+      "${NET[@]}" -o "$OUT/modern-networks-$mode.jsonl"
+    taskset -c "$CPU" "$JC" collect --architecture convnext_tiny -b 8 \
       "${NET[@]}" -o "$OUT/modern-networks-$mode.jsonl"
     taskset -c "$CPU" "$JC" collect --architecture bert-base-uncased --seq-len 128 -b 1 \
       "${NET[@]}" -o "$OUT/modern-networks-$mode.jsonl"

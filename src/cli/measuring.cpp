@@ -43,6 +43,7 @@ std::unique_ptr<EnergyMeter> MeasuringMeter(const std::string& name, const std::
 nlohmann::json MeasuringHardware(const std::string& device, const TorchRunner& runner,
                                  const EnergyMeter& meter) {
   nlohmann::json h = DescribeHost();
+  if (const double us = FreshPageMicroseconds(); us > 0) h["fresh_page_us"] = us;
   const nlohmann::json info = runner.Info();
   h["libtorch"] = info.value("libtorch", "");
   // The first line of at::get_parallel_info() names the backend; keep what matters.

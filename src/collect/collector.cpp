@@ -1,15 +1,18 @@
 #include "joulecast/collect/collector.h"
 
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fstream>
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <vector>
 
 #include "joulecast/arch/shape_inference.h"
 #include "joulecast/features/macs.h"
@@ -129,6 +132,27 @@ json DescribeHost(const std::string& cpuinfo) {
   struct utsname u;
   if (uname(&u) == 0) h["kernel"] = std::string(u.sysname) + " " + u.release + " " + u.machine;
   return h;
+}
+
+double FreshPageMicroseconds() {
+  const long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0) return -1.0;
+  constexpr std::size_t kBytes = std::size_t{16} << 20;
+  const std::size_t pages = kBytes / static_cast<std::size_t>(page);
+  std::vector<double> rounds;
+  for (int round = 0; round < 3; ++round) {
+    void* p = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return -1.0;
+    // volatile: the writes are the measurement, the compiler must not drop them.
+    volatile char* bytes = static_cast<volatile char*>(p);
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < pages; ++i) bytes[i * static_cast<std::size_t>(page)] = 1;
+    const std::chrono::duration<double, std::micro> took = std::chrono::steady_clock::now() - start;
+    munmap(p, kBytes);
+    rounds.push_back(took.count() / static_cast<double>(pages));
+  }
+  std::sort(rounds.begin(), rounds.end());
+  return rounds[1];
 }
 
 CollectStats RunCollection(const CollectRun& run) {

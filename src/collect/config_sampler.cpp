@@ -162,8 +162,9 @@ Shape OperatorActivation(Rng& r) {
 
 const std::vector<std::string>& OperatorTypes() {
   static const std::vector<std::string> types = {
-      "Einsum",    "Embedding", "GELU", "Hardsigmoid",        "Hardswish",
-      "LayerNorm", "MatMul",    "Mul",  "MultiheadAttention", "SiLU"};
+      "Clamp",       "Div",       "Einsum",    "Embedding", "Exp", "GELU",
+      "Hardsigmoid", "Hardswish", "LayerNorm", "MatMul",    "Mul", "MultiheadAttention",
+      "SiLU"};
   return types;
 }
 
@@ -216,6 +217,31 @@ graph::Graph DrawOperator(const std::string& type, Rng& r, std::int64_t batch) {
                                : "hardsigmoid";
     input("x", OperatorActivation(r));
     if (type == "GELU") a.Set("approximate", std::string(r.Chance(0.8) ? "none" : "tanh"));
+  } else if (type == "Exp") {
+    op = "exp";
+    input("x", OperatorActivation(r));
+  } else if (type == "Clamp") {
+    op = "clamp";
+    input("x", OperatorActivation(r));
+    // Swin V2's logit scale (an upper bound), a lower bound as before a division, or both.
+    const std::size_t kind = r.Weighted({0.4, 0.3, 0.3});
+    if (kind != 0) a.Set("min", std::vector<double>{kind == 1 ? 1e-12 : -1.0});
+    if (kind != 1) a.Set("max", std::vector<double>{kind == 0 ? std::log(100.0) : 1.0});
+  } else if (type == "Div") {
+    op = "div";
+    const std::size_t kind = r.Weighted({0.4, 0.3, 0.3});
+    const Shape x = OperatorActivation(r);
+    input("a", x);
+    if (kind == 0) {
+      a.Set("scalar", std::sqrt(static_cast<double>(HeadDim(r))));
+    } else if (kind == 1) {
+      // A row norm: the last dimension broadcast.
+      Shape norm = x;
+      norm.back() = 1;
+      input("norm", norm);
+    } else {
+      input("b", x);
+    }
   } else if (type == "Mul") {
     op = "mul";
     const std::size_t kind = r.Weighted({0.45, 0.2, 0.35});

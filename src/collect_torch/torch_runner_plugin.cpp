@@ -399,6 +399,22 @@ class GraphNetImpl : public nn::Module {
     if (op == "hardswish") return {torch::hardswish(x(0))};
     if (op == "hardsigmoid") return {torch::hardsigmoid(x(0))};
     if (op == "gelu") return {torch::gelu(x(0), a.value("approximate", std::string("none")))};
+    if (op == "clamp") {
+      const auto bound = [&](const char* k) -> c10::optional<at::Scalar> {
+        if (!a.contains(k) || a.at(k).is_null() || a.at(k).empty()) return c10::nullopt;
+        return at::Scalar(a.at(k).at(0).get<double>());
+      };
+      return {torch::clamp(x(0), bound("min"), bound("max"))};
+    }
+    if (op == "exp") return {torch::exp(x(0))};
+    if (op == "log") return {torch::log(x(0))};
+    if (op == "sqrt") return {torch::sqrt(x(0))};
+    if (op == "rsqrt") return {torch::rsqrt(x(0))};
+    if (op == "neg") return {torch::neg(x(0))};
+    if (op == "abs") return {torch::abs(x(0))};
+    if (op == "erf") return {torch::erf(x(0))};
+    if (op == "reciprocal") return {torch::reciprocal(x(0))};
+    if (op == "square") return {torch::square(x(0))};
     if (op == "add" || op == "sub" || op == "mul" || op == "div") {
       const Tensor& l = x(0);
       if (opt(1).defined()) {

@@ -111,7 +111,8 @@ std::string DefaultRecipe(const std::string& type) {
   if (type == "Linear") return "linear_v1";
   if (type == "ReLU" || type == "ReLU6" || type == "Sigmoid" || type == "Tanh" ||
       type == "Softmax" || type == "Dropout" || type == "BatchNorm2d" || type == "GELU" ||
-      type == "SiLU" || type == "Hardswish" || type == "Hardsigmoid" || type == "Mul") {
+      type == "SiLU" || type == "Hardswish" || type == "Hardsigmoid" || type == "Mul" ||
+      type == "Clamp" || type == "Exp" || type == "Div") {
     return "eltwise_v1";
   }
   if (type == "LayerNorm") return "rows_v1";

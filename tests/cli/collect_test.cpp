@@ -52,10 +52,11 @@ TEST_F(CollectCliTest, UnknownLayer) {
   const std::string out = P("out.jsonl");
   Result r = Run("collect --layer ReLU,Conv3d --samples 3 -o " + Quote(out));
   EXPECT_EQ(r.status, 1);
-  EXPECT_TRUE(StartsWith(r.err,
-                         "joulecast: error: --layer: unknown layer type 'Conv3d'; known: "
-                         "AdaptiveAvgPool2d, Add, AvgPool2d, BatchNorm2d, Cat, ChannelShuffle, "
-                         "Conv2d, "))
+  EXPECT_TRUE(
+      StartsWith(r.err,
+                 "joulecast: error: --layer: unknown layer type 'Conv3d'; known: "
+                 "AdaptiveAvgPool2d, Add, AvgPool2d, BatchNorm2d, Cat, ChannelShuffle, Clamp, "
+                 "Conv2d, "))
       << r.err;
   EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
   EXPECT_FALSE(fs::exists(out));  // nothing created for a command that cannot run
@@ -278,12 +279,13 @@ TEST_F(CollectCliTest, OperatorTypesForwardAndTrainStep) {
     const std::string out = P(std::string("ops-") + mode + ".jsonl");
     Result r = Run(
         "collect --layer LayerNorm,GELU,SiLU,Hardswish,Hardsigmoid,Mul,MatMul,MultiheadAttention,"
-        "Embedding --samples 2 -b 1 --max-elements 65536 --max-macs 2e7 --min-seconds 0.005 "
+        "Embedding,Clamp,Exp,Div --samples 2 -b 1 --max-elements 65536 --max-macs 2e7 "
+        "--min-seconds 0.005 "
         "--min-repetitions 2 --warmup-seconds 0 -q --mode " +
         std::string(mode) + " -o " + Quote(out));
     ASSERT_EQ(r.status, 0) << mode << ": " << r.err;
     const std::vector<json> recs = Records(out);
-    ASSERT_EQ(recs.size(), 18u) << mode;
+    ASSERT_EQ(recs.size(), 24u) << mode;
     std::set<std::string> types;
     for (const json& rec : recs) {
       types.insert(rec["type"].get<std::string>());
@@ -291,7 +293,7 @@ TEST_F(CollectCliTest, OperatorTypesForwardAndTrainStep) {
       EXPECT_TRUE(rec["context"].contains("operator")) << rec.dump();
       EXPECT_EQ(rec["mode"], mode);
     }
-    EXPECT_EQ(types.size(), 9u);
+    EXPECT_EQ(types.size(), 12u);
   }
 }
 

@@ -32,8 +32,8 @@ TEST(ConfigSampler, TypesAreTheWalksLeafTypesAddCatAndTheOperatorTypes) {
   std::vector<std::string> expected = KnownLayerTypes();
   expected.push_back("Add");
   expected.push_back("Cat");
-  for (const char* t : {"Einsum", "Embedding", "GELU", "Hardsigmoid", "Hardswish", "LayerNorm",
-                        "MatMul", "Mul", "MultiheadAttention", "SiLU"})
+  for (const char* t : {"Clamp", "Div", "Einsum", "Embedding", "Exp", "GELU", "Hardsigmoid",
+                        "Hardswish", "LayerNorm", "MatMul", "Mul", "MultiheadAttention", "SiLU"})
     expected.push_back(t);
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(types, expected);
@@ -205,7 +205,7 @@ TEST(ConfigSampler, DeterministicAndExtensible) {
 // CountLayer (what fit and predict normalise by) counts it as the registry counts the node.
 TEST(ConfigSampler, OperatorRecordsCountAsTheirGraphNode) {
   for (const char* type : {"Einsum", "LayerNorm", "GELU", "SiLU", "Hardswish", "Hardsigmoid", "Mul",
-                           "MatMul", "MultiheadAttention", "Embedding"}) {
+                           "MatMul", "MultiheadAttention", "Embedding", "Clamp", "Exp", "Div"}) {
     for (const CollectConfig& c : SampleConfigs(type, 60, 3)) {
       SCOPED_TRACE(std::string(type) + " " + c.layer.params.dump());
       ASSERT_FALSE(c.plan.is_null());

@@ -406,7 +406,7 @@ TEST(LayerFeatures, OperatorRecipes) {
   EXPECT_EQ(DefaultRecipe("MatMul"), "matmul_v1");
   EXPECT_EQ(DefaultRecipe("MultiheadAttention"), "attention_v1");
   EXPECT_EQ(DefaultRecipe("Embedding"), "gather_v1");
-  for (const char* t : {"GELU", "SiLU", "Hardswish", "Hardsigmoid", "Mul"})
+  for (const char* t : {"GELU", "SiLU", "Hardswish", "Hardsigmoid", "Mul", "Clamp", "Exp", "Div"})
     EXPECT_EQ(DefaultRecipe(t), "eltwise_v1") << t;
   EXPECT_EQ(CandidateRecipes("Softmax"), (std::vector<std::string>{"eltwise_v1", "rows_v1"}));
   EXPECT_EQ(CandidateRecipes("LayerNorm"), (std::vector<std::string>{"eltwise_v1", "rows_v1"}));

@@ -82,6 +82,15 @@ nlohmann::json MakeRequest(const CollectConfig& config, const CollectSettings& s
 //  read are left out. `cpuinfo` is injectable for tests.
 nlohmann::json DescribeHost(const std::string& cpuinfo = "/proc/cpuinfo");
 
+// The time (microseconds) the kernel takes to give this process one fresh page of memory: the
+// median over 3 rounds of writing one byte to each page of a new 16 MiB anonymous mapping, divided
+// by its pages. Every allocation that the C library serves from new mappings (glibc: 32 MiB and
+// more, and smaller ones after the heap is trimmed) pays it per page on first touch, so a machine
+// where it is high (a virtual machine whose host backs guest memory lazily) runs large-activation
+// networks slower than the sum of their operators, and differently from session to session.
+// Returns a negative value when the mapping cannot be made.
+double FreshPageMicroseconds();
+
 struct CollectRun {
   const std::vector<CollectConfig>* configs;
   CollectSettings settings;

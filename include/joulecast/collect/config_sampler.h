@@ -47,8 +47,12 @@
 //   LayerNorm         over the last dimension of SxD (p 0.6), HxWxC (p 0.3) or D (p 0.1); eps
 //                     1e-5 or 1e-6; weight and bias p 0.95
 //   GELU              activation; approximate 'none' (p 0.8) or 'tanh'
-//   SiLU, Hardswish, Hardsigmoid
+//   SiLU, Hardswish, Hardsigmoid, Exp
 //                     activation
+//   Clamp             activation; an upper bound ln 100 (p 0.4, Swin V2's logit scale), a lower
+//                     bound 1e-12 (p 0.3, before a division) or both of [-1, 1] (p 0.3)
+//   Div               activation by a scalar sqrt(head dimension) (p 0.4), by a row norm of its
+//                     last dimension broadcast (p 0.3), or by an activation of its shape (p 0.3)
 //   Mul               squeeze-and-excitation CxHxW * Cx1x1 (p 0.45), a layer scale: activation
 //                     times a per-channel parameter (p 0.2), or two activations of one shape
 //   MatMul            attention scores HxSxd @ HxdxS (p 0.4), attention-weighted values
