@@ -58,9 +58,18 @@ void RunFit(FitArgs& a) {
               ? fmt::format("trend deg {} + rbf(alpha {}, gamma {})", b["degree"].get<int>(),
                             b["kernel_alpha"].get<double>(), b["gamma"].get<double>())
               : fmt::format("trend deg {}", b["degree"].get<int>());
-      std::cout << fmt::format("{:<12} {:>6} {:>9.2f} {:>8.4f} {:>8.4f}  {}\n", type,
+      // R² are not scored for a transfer's folds (predict/transfer.h): shown as "-".
+      const auto number = [&](const char* k) {
+        return m.contains(k) && m[k].is_number() ? fmt::format("{:>8.4f}", m[k].get<double>())
+                                                 : fmt::format("{:>8}", "-");
+      };
+      if (lp.cv.value("from", "") == "forward") {
+        model = fmt::format("forward predictor + {} transfer (direct fit: CV MAPE {:.2f}%)",
+                            lp.transfer->kind, lp.cv["direct"]["mape"].get<double>());
+      }
+      std::cout << fmt::format("{:<12} {:>6} {:>9.2f} {} {}  {}\n", type,
                                lp.training["n"].get<std::size_t>(), m["mape"].get<double>(),
-                               m["r2"].get<double>(), m["log_r2"].get<double>(), model);
+                               number("r2"), number("log_r2"), model);
     }
   }
   for (const auto& [why, n] : report.skipped) std::cout << fmt::format("skipped {} {}\n", n, why);
@@ -95,6 +104,9 @@ void RegisterFit(CLI::App& app) {
                   "Skip records measured while other processes kept more CPUs than this busy "
                   "(context.protocol.other_cpus_busy; records without it are kept)")
       ->check(NonNegativeCheck());
+  cmd->add_flag("!--no-from-forward", a->options.from_forward,
+                "Fit every training-step predictor on its own records only (default: also try the "
+                "forward predictor plus a transfer and keep the lower CV MAPE)");
   cmd->add_flag("-q,--quiet", a->quiet, "No table");
   cmd->callback([a] { RunFit(*a); });
 }

@@ -290,6 +290,9 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
       }
       info["transfer"] = c.transfer->cv.value("pooled", false) ? "pooled" : c.transfer->kind;
       if (c.transfer->cv.contains("mape")) info["cv_mape"] = c.transfer->cv["mape"];
+      // The base's own prediction came through a transfer (fit's training step from the forward
+      // predictor): u included it, so this machine's transfer applies after it.
+      if (lp.transfer) c.transfer = ComposeTransfers(*lp.transfer, *c.transfer);
       // Enough records to learn this machine afresh: a predictor fitted on them alone, as `fit`
       // would, replaces the transfer when its k-fold MAPE is lower (the base's shape need not
       // hold here at all).

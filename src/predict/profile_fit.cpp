@@ -15,6 +15,7 @@
 #include "joulecast/features/macs.h"
 #include "joulecast/predict/energy_from_time.h"
 #include "joulecast/predict/hardware.h"
+#include "joulecast/predict/transfer.h"
 #include "joulecast/regress/cross_validation.h"
 #include "joulecast/regress/kernel_ridge.h"
 #include "joulecast/regress/metrics.h"
@@ -230,6 +231,54 @@ LayerPredictor FitWithRecipe(const std::string& type, const std::string& recipe,
   return p;
 }
 
+// `forward` (a forward-pass predictor of the type) followed by a transfer fitted on `records` of
+// another mode; its cv holds the transfer's k-fold MAPE as metrics.mape.
+LayerPredictor FromForward(const LayerPredictor& forward,
+                           const std::vector<const Measurement*>& records,
+                           const FitOptions& options) {
+  std::vector<LayerInstance> layers;
+  std::vector<std::int64_t> batches;
+  layers.reserve(records.size());
+  for (const Measurement* m : records) {
+    layers.push_back(LayerOf(*m));
+    batches.push_back(m->batch_size);
+  }
+  std::vector<const LayerInstance*> ptrs;
+  for (const LayerInstance& l : layers) ptrs.push_back(&l);
+  const std::vector<double> pred = forward.PredictMany(ptrs, batches);
+  const auto n = static_cast<Eigen::Index>(records.size());
+  const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(forward.recipe).size());
+  VectorXd u(n), t(n);
+  MatrixXd X(n, width + kTransferExtras);
+  double total_y = 0, total_norm = 0;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    const LayerCounts counts = CountLayer(layers[k], batches[k]);
+    const double norm = Normaliser(counts);
+    const double y = TargetValue(*records[k], options.target);
+    X.row(i).head(width) = ComputeFeatures(forward.recipe, layers[k], batches[k], counts);
+    const auto extras = TransferExtras(counts.input_elements, counts.output_elements);
+    for (int j = 0; j < kTransferExtras; ++j) X(i, width + j) = extras[static_cast<std::size_t>(j)];
+    u[i] = std::log(pred[k] / norm);
+    t[i] = std::log(y / norm);
+    total_y += y;
+    total_norm += norm;
+  }
+  TransferOptions to;
+  to.folds = options.folds;
+  to.seed = options.seed;
+  LayerPredictor p = forward;
+  p.transfer = FitTransfer(u, X, t, to);
+  p.baseline_per_unit = total_y / total_norm;
+  p.cv = {{"from", "forward"},
+          {"best", forward.cv.value("best", nlohmann::json::object())},
+          {"transfer", p.transfer->cv},
+          {"metrics",
+           {{"mape", p.transfer->cv.value("mape", std::numeric_limits<double>::quiet_NaN())},
+            {"n", records.size()}}}};
+  return p;
+}
+
 }  // namespace
 
 LayerPredictor FitLayerPredictor(const std::string& type,
@@ -324,9 +373,28 @@ Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& op
   for (const auto& [mode, by_type] : by_mode) {
     std::map<std::string, LayerPredictor> predictors;
     std::size_t n_mode = 0;
+    // Modes sort "forward" first, so its predictors are in p.layers when another mode is fitted.
+    const std::map<std::string, LayerPredictor>* forward =
+        mode != "forward" && p.mode == "forward" && !p.layers.empty() ? &p.layers : nullptr;
     for (const auto& [type, recs] : by_type) {
       try {
-        predictors.emplace(type, FitLayerPredictor(type, recs, options));
+        LayerPredictor direct = FitLayerPredictor(type, recs, options);
+        const auto f =
+            forward ? forward->find(type) : std::map<std::string, LayerPredictor>::const_iterator{};
+        if (options.from_forward && forward && f != forward->end() && recs.size() >= 2) {
+          LayerPredictor from = FromForward(f->second, recs, options);
+          const double direct_mape = direct.cv["metrics"]["mape"].get<double>();
+          const double from_mape = from.cv["metrics"]["mape"].get<double>();
+          if (std::isfinite(from_mape) && from_mape < direct_mape) {
+            from.cv["direct"] = {
+                {"mape", direct_mape}, {"best", direct.cv["best"]}, {"recipe", direct.recipe}};
+            from.training = direct.training;
+            direct = std::move(from);
+          } else {
+            direct.cv["from_forward_mape"] = from_mape;
+          }
+        }
+        predictors.emplace(type, std::move(direct));
       } catch (const std::runtime_error& e) {
         // Single-mode fits keep their old messages; with several modes say which one failed.
         if (by_mode.size() == 1) throw;

@@ -139,6 +139,40 @@ std::array<double, kTransferExtras> TransferExtras(double input_elements, double
   return e;
 }
 
+Transfer ComposeTransfers(const Transfer& inner, const Transfer& outer) {
+  const bool fin = inner.kind == "features", fout = outer.kind == "features";
+  if (fin && fout && inner.w.size() != outer.w.size()) {
+    throw std::invalid_argument(
+        fmt::format("ComposeTransfers: the inner transfer has {} features, the outer {}",
+                    inner.w.size(), outer.w.size()));
+  }
+  Transfer t;
+  t.kind = fin || fout ? "features" : "linear";
+  t.c1 = outer.c1 * inner.c1;
+  t.c0 = outer.c0 + outer.c1 * inner.c0;
+  t.alpha = fout ? outer.alpha : inner.alpha;
+  if (fout) {
+    t.mean = outer.mean;
+    t.scale = outer.scale;
+    t.w = outer.w;
+    if (fin) {
+      // inner's c1'·w_j·(x_j - m_j)/s_j on the outer's (x_j - m'_j)/s'_j.
+      for (Eigen::Index j = 0; j < t.w.size(); ++j) {
+        const double a = outer.c1 * inner.w[j] / inner.scale[j];
+        t.w[j] += a * outer.scale[j];
+        t.c0 += a * (outer.mean[j] - inner.mean[j]);
+      }
+    }
+  } else if (fin) {
+    t.mean = inner.mean;
+    t.scale = inner.scale;
+    t.w = outer.c1 * inner.w;
+  }
+  t.cv = outer.cv;
+  t.cv["inner"] = inner.cv;
+  return t;
+}
+
 double Transfer::Apply(double u, const Eigen::Ref<const Eigen::RowVectorXd>& x) const {
   double v = c0 + c1 * u;
   if (kind == "features") {

@@ -98,6 +98,30 @@ TEST_F(TimeProfileTest, FitHoldsBothModes) {
   }
 }
 
+// Every training-step type with a forward predictor gets the forward-plus-transfer candidate:
+// kept (with its transfer and cv.from) or not (cv.from_forward_mape says what it scored; here the
+// direct fits are exact already); --no-from-forward does not try it.
+TEST_F(TimeProfileTest, TrainStepFromForwardUnlessToldNot) {
+  ASSERT_EQ(Fit().status, 0);
+  for (const auto& [type, lp] :
+       json::parse(Slurp(profile_))["modes"]["train_step"]["layers"].items()) {
+    if (lp.contains("transfer")) {
+      EXPECT_EQ(lp["cv"]["from"], "forward") << type;
+    } else {
+      EXPECT_TRUE(lp["cv"].contains("from_forward_mape")) << type;
+    }
+  }
+  Result r = Run("fit " + Quote((dir_ / "layers-*.jsonl").string()) + " --target time_s -o " +
+                 Quote(profile_) + " --no-from-forward");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.find("forward predictor"), std::string::npos) << r.out;
+  for (const auto& [type, lp] :
+       json::parse(Slurp(profile_))["modes"]["train_step"]["layers"].items()) {
+    EXPECT_FALSE(lp.contains("transfer")) << type;
+    EXPECT_FALSE(lp["cv"].contains("from_forward_mape")) << type;
+  }
+}
+
 // A time profile gives energy as time x power: the power its records measured (here 40 W, a
 // RAPL meter), or the power the user states with --power; the output says which.
 TEST_F(TimeProfileTest, EnergyFromTimeMeasuredOrStated) {

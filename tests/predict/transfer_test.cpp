@@ -121,6 +121,41 @@ TEST(Transfer, ExtrasAreHingesOnTheBytesMoved) {
   for (int j = 4; j < 8; ++j) EXPECT_EQ(e[static_cast<std::size_t>(j)], 0.0);  // 4 kB in
 }
 
+// Composition is exact: for every pair of kinds, the composed transfer gives what applying the
+// inner and then the outer gives (both affine in u and the features; closed form, no fit).
+TEST(Transfer, ComposeIsApplyingOneThenTheOther) {
+  const auto make = [](const std::string& kind, double c0, double c1, double shift) {
+    Transfer t;
+    t.kind = kind;
+    t.c0 = c0;
+    t.c1 = c1;
+    if (kind == "features") {
+      t.w = Eigen::Vector3d(0.3, -0.2, 0.5 + shift);
+      t.mean = Eigen::Vector3d(0.5 + shift, 0.4, 0.6);
+      t.scale = Eigen::Vector3d(0.3, 0.25 + shift, 0.2);
+    }
+    return t;
+  };
+  const Synthetic s = Make(20, 0, [](double u, const Eigen::RowVectorXd&) { return u; });
+  for (const char* a : {"ratio", "linear", "features"}) {
+    for (const char* b : {"ratio", "linear", "features"}) {
+      const Transfer inner = make(a, 0.4, std::string(a) == "ratio" ? 1.0 : 0.8, 0.0);
+      const Transfer outer = make(b, -0.3, std::string(b) == "ratio" ? 1.0 : 1.3, 0.1);
+      const Transfer both = ComposeTransfers(inner, outer);
+      for (Eigen::Index i = 0; i < s.u.size(); ++i) {
+        const Eigen::RowVectorXd x = s.X.row(i);
+        EXPECT_NEAR(both.Apply(s.u[i], x), outer.Apply(inner.Apply(s.u[i], x), x), 1e-12)
+            << a << " then " << b;
+      }
+    }
+  }
+  Transfer narrow = make("features", 0, 1, 0);
+  narrow.w = Eigen::Vector2d(1, 1);
+  narrow.mean = narrow.scale = Eigen::Vector2d(1, 1);
+  EXPECT_EQ(ErrorOf([&] { ComposeTransfers(narrow, make("features", 0, 1, 0)); }),
+            "ComposeTransfers: the inner transfer has 2 features, the outer 3");
+}
+
 TEST(Transfer, JsonRoundTrip) {
   const Synthetic s =
       Make(60, 0.01, [](double u, const Eigen::RowVectorXd& x) { return 0.2 + 0.9 * u + x[1]; });

@@ -14,6 +14,13 @@
 // Records are grouped by mode ("forward", "train_step") and layer type: one predictor per pair, all
 // in one profile (profile.h), with "forward" active when present; data.modes gives the record and
 // type counts per mode. With several modes, an error of one names it ("mode train_step: fit ...").
+// A type of another mode whose forward predictor exists has a second candidate (with
+// `from_forward`, default on): the forward predictor followed by a transfer (predict/transfer.h:
+// u = the forward prediction's log-efficiency, t = the record's, FitTransfer's kinds and k-fold CV)
+// fitted on this mode's records. A training step does a forward pass and two more products of the
+// same shapes, so its time tracks the forward time that thousands of forward records pin down far
+// better than a few hundred training records alone. The candidate with the lower k-fold MAPE (%)
+// in the target unit is kept; the predictor's cv says which ("from": "forward", with both scores).
 // Records that describe whole networks (type equal to their context.architecture) are skipped, as
 // are records whose target is not > 0 (counted in `skipped`). A time profile whose records had a
 // meter keeps their mean power (Profile::power, predict/energy_from_time.h). Throws
@@ -48,6 +55,7 @@ struct FitOptions {
   // skipped and counted: measured beside other work, their time may be inflated. Records without
   // the field are kept. Default: keep all.
   double max_other_cpus = std::numeric_limits<double>::infinity();
+  bool from_forward = true;  // the forward-plus-transfer candidate for other modes (above)
 };
 
 struct FitReport {

@@ -78,6 +78,13 @@ struct Transfer {
   static Transfer FromJson(const nlohmann::json& j);
 };
 
+// The transfer that applies `inner`, then `outer` to its result: every kind is affine in u and in
+// the features, so the composition is one transfer, exact: c1 = c1'·c1, w = c1'·w·s'/s + w' on the
+// outer's standardisation (or the inner's when the outer has none), c0 absorbing the rest. Kind
+// "features" when either has features, else "linear". Its cv is the outer's, with the inner's
+// under "inner". Throws std::invalid_argument when both have features of different widths.
+Transfer ComposeTransfers(const Transfer& inner, const Transfer& outer);
+
 // Fits a transfer from n records: u (n), X (n × d; may have 0 columns, then only "ratio" and
 // "linear" are tried) and t (n), as in the header comment.
 Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const Eigen::VectorXd& t,
