@@ -41,7 +41,7 @@ namespace {
 
 struct CompareArgs {
   std::vector<std::string> archs;
-  std::string model, input, accuracy, accuracy_csv, html, mode = "forward";
+  std::string model, input, accuracy, accuracy_csv, html, mode = "forward", dtype = "float32";
   std::int64_t batch = 1, seq_len = 0;
   bool json = false;
 };
@@ -120,6 +120,7 @@ void RunCompare(const CompareArgs& a) {
   }
   Profile profile = Profile::Load(a.model);
   profile.SelectMode(a.mode, "--mode " + a.mode + ": " + a.model);
+  profile.RequireDtype(a.dtype, "--dtype " + a.dtype + ": " + a.model);
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
   std::vector<NetworkEstimate> estimates;
@@ -259,6 +260,10 @@ void RegisterCompare(CLI::App& app) {
                   "Per-sample input shape for every architecture, e.g. 3x224x224 (default: each "
                   "architecture's own)");
   AddSeqLenOption(cmd, &a->seq_len);
+  cmd->add_option("--dtype", a->dtype,
+                  "Element type the networks run in; the profile must have been measured in it")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"float32", "float64", "float16", "bfloat16"}));
   cmd->add_option("--mode", a->mode,
                   "forward (one forward pass of the batch) or train_step (forward, backward and "
                   "optimizer step); the profile must have predictors of that mode")

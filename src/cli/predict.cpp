@@ -31,7 +31,7 @@ namespace joulecast::cli {
 namespace {
 
 struct PredictArgs {
-  std::string arch, model, input, html, mode = "forward";
+  std::string arch, model, input, html, mode = "forward", dtype = "float32";
   std::int64_t batch = 1, seq_len = 0;
   double passes = 1;
   std::optional<double> power;
@@ -74,6 +74,7 @@ void PrintCsv(const NetworkEstimate& est, bool per_layer, const char* unit) {
 void RunPredict(const PredictArgs& a) {
   Profile profile = Profile::Load(a.model);
   profile.SelectMode(a.mode, "--mode " + a.mode + ": " + a.model);
+  profile.RequireDtype(a.dtype, "--dtype " + a.dtype + ": " + a.model);
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
   const std::optional<PowerAssumption> power = PowerFor(profile, a.power);
@@ -204,6 +205,10 @@ void RegisterPredict(CLI::App& app) {
   cmd->add_option("--power", a->power,
                   "Average power (W) of this machine while it runs the network: a time "
                   "profile's seconds become joules (overrides a power the profile measured)");
+  cmd->add_option("--dtype", a->dtype,
+                  "Element type the network runs in; the profile must have been measured in it")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"float32", "float64", "float16", "bfloat16"}));
   cmd->add_option("--mode", a->mode,
                   "forward (one forward pass of the batch) or train_step (forward, backward and "
                   "optimizer step); the profile must have predictors of that mode")

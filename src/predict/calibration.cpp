@@ -204,6 +204,12 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
   Profile out;
   out.name = base.name + "-calibrated";
   out.target = options.target;
+  {
+    std::vector<const Measurement*> all;
+    for (const auto& [mode, recs] : by_mode) all.insert(all.end(), recs.begin(), recs.end());
+    // The records' dtype: a float32 base calibrated with bfloat16 records predicts bfloat16.
+    out.dtype = RecordsDtype(all, "calibrate");
+  }
   nlohmann::json modes = nlohmann::json::object();
   std::size_t n_used = 0;
   for (const auto& [mode, recs] : by_mode) {

@@ -74,6 +74,11 @@ Evaluation EvaluateMode(const Profile& profile, const std::vector<Measurement>& 
       ++ev.skipped[fmt::format("records of mode {} (evaluated: {})", m.mode, profile.mode)];
       continue;
     }
+    if ((m.dtype.empty() ? "float32" : m.dtype) != profile.dtype) {
+      ++ev.skipped[fmt::format("records of dtype {} (the profile predicts {})", m.dtype,
+                               profile.dtype)];
+      continue;
+    }
     if (profile.target == "energy_j" && !m.energy_j) {
       ++ev.skipped["records without energy (no meter)"];
       continue;

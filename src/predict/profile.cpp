@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -73,11 +74,20 @@ void Profile::SelectMode(const std::string& m, const std::string& where) {
   mode = m;
 }
 
+void Profile::RequireDtype(const std::string& d, const std::string& where) const {
+  if (d == dtype) return;
+  throw std::runtime_error(fmt::format(
+      "{}: the profile {} predicts {} runs, not {}; fit a {} profile from records of `collect "
+      "--dtype {}`",
+      where, name.empty() ? "(unnamed)" : name, dtype, d, d, d));
+}
+
 nlohmann::json Profile::ToJson() const {
   nlohmann::json j = {{"kind", "joulecast_profile"},
                       {"format_version", kFormatVersion},
                       {"name", name},
                       {"target", target},
+                      {"dtype", dtype},
                       {"hardware", hardware},
                       {"data", data}};
   if (!power.is_null()) j["power"] = power;
@@ -111,6 +121,15 @@ Profile Profile::FromJson(const nlohmann::json& j, const std::string& where) {
   if (p.target != "energy_j" && p.target != "time_s") {
     throw std::runtime_error(
         fmt::format("{}: target must be energy_j or time_s, got '{}'", where, p.target));
+  }
+  if (j.contains("dtype")) {
+    const nlohmann::json& d = j["dtype"];
+    static const std::vector<std::string> known = {"float32", "float64", "float16", "bfloat16"};
+    if (!d.is_string() ||
+        std::find(known.begin(), known.end(), d.get<std::string>()) == known.end())
+      throw std::runtime_error(fmt::format(
+          "{}: dtype must be one of float32, float64, float16, bfloat16, got {}", where, d.dump()));
+    p.dtype = d.get<std::string>();
   }
   p.hardware = j.value("hardware", nlohmann::json::object());
   p.data = j.value("data", nlohmann::json::object());

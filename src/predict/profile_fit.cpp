@@ -231,6 +231,25 @@ LayerPredictor FitWithRecipe(const std::string& type, const std::string& recipe,
   return p;
 }
 
+}  // namespace
+
+std::string RecordsDtype(const std::vector<const Measurement*>& records, const std::string& who) {
+  std::map<std::string, std::size_t> counts;
+  for (const Measurement* m : records) ++counts[m->dtype.empty() ? "float32" : m->dtype];
+  if (counts.size() > 1) {
+    std::string list;
+    for (const auto& [d, n] : counts)
+      list += fmt::format("{}{} {}", list.empty() ? "" : ", ", d, n);
+    throw std::runtime_error(fmt::format(
+        "{}: records of more than one dtype ({}); a profile predicts one: give each dtype's "
+        "records to a fit of its own",
+        who, list));
+  }
+  return counts.empty() ? "float32" : counts.begin()->first;
+}
+
+namespace {
+
 // `forward` (a forward-pass predictor of the type) followed by a transfer fitted on `records` of
 // another mode; its cv holds the transfer's k-fold MAPE as metrics.mape.
 LayerPredictor FromForward(const LayerPredictor& forward,
@@ -367,6 +386,7 @@ Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& op
   const HardwareFingerprint fingerprint = FingerprintFromMeasurements(used);
   Profile p;
   p.target = options.target;
+  p.dtype = RecordsDtype(used, "fit");
   const Measurement* first = nullptr;
   std::size_t n = 0;
   nlohmann::json per_mode = nlohmann::json::object();

@@ -287,6 +287,8 @@ const std::vector<Case> kCases = {
   {"CalibrateUnwritableOutput", "calibrate --base {model} -o {dir}/no/such/dir/cal.json", "{dir}/no/such/dir/cal.json: cannot write the calibrated profile: No such file or directory"},
   {"CalibrateUnknownTarget", "calibrate --base {model} --target joules -o {dir}/cal.json", "--target"},
   {"PredictPowerForEnergyProfile", "predict resnet18 --model {model} --power 50", "--power: profile xeon-gold-5120 predicts energy already (target energy_j)"},
+  {"PredictDtypeTheProfileLacks", "predict resnet18 --model models/intel-xeon-2c-time.json --dtype bfloat16", "--dtype bfloat16: models/intel-xeon-2c-time.json: the profile intel-xeon-2c-time predicts float32 runs, not bfloat16; fit a bfloat16 profile from records of `collect --dtype bfloat16`"},
+  {"CompareUnknownDtype", "compare resnet18 vgg11 --model {model} --dtype int8", "--dtype"},
   {"PredictPowerNegative", "predict resnet18 --model models/intel-xeon-2c-time.json --power -5", "--power must be > 0, got -5"},
   {"CollectOutputHoldsBadRecord", "collect --layer Conv2d --samples 5 -o {dir}/bad_batch.jsonl --dry-run", "{dir}/bad_batch.jsonl:1: field 'batch_size' must be a positive integer, got 0"},
 };

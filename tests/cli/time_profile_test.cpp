@@ -103,8 +103,9 @@ TEST_F(TimeProfileTest, FitHoldsBothModes) {
 // direct fits are exact already); --no-from-forward does not try it.
 TEST_F(TimeProfileTest, TrainStepFromForwardUnlessToldNot) {
   ASSERT_EQ(Fit().status, 0);
-  for (const auto& [type, lp] :
-       json::parse(Slurp(profile_))["modes"]["train_step"]["layers"].items()) {
+  // Parsed into a local: a range-for over a temporary's member would read freed memory.
+  const json fitted = json::parse(Slurp(profile_));
+  for (const auto& [type, lp] : fitted["modes"]["train_step"]["layers"].items()) {
     if (lp.contains("transfer")) {
       EXPECT_EQ(lp["cv"]["from"], "forward") << type;
     } else {
@@ -115,8 +116,8 @@ TEST_F(TimeProfileTest, TrainStepFromForwardUnlessToldNot) {
                  Quote(profile_) + " --no-from-forward");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out.find("forward predictor"), std::string::npos) << r.out;
-  for (const auto& [type, lp] :
-       json::parse(Slurp(profile_))["modes"]["train_step"]["layers"].items()) {
+  const json direct = json::parse(Slurp(profile_));
+  for (const auto& [type, lp] : direct["modes"]["train_step"]["layers"].items()) {
     EXPECT_FALSE(lp.contains("transfer")) << type;
     EXPECT_FALSE(lp["cv"].contains("from_forward_mape")) << type;
   }

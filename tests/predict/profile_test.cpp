@@ -171,6 +171,55 @@ TEST(ProfileModes, FormatErrorsNameTheField) {
   EXPECT_EQ(message(bad), "p.json: unsupported profile format_version 3 (this build reads 1 and 2)");
 }
 
+// A profile predicts runs of one element type: fit takes it from the records (and refuses to mix
+// them), the file keeps it (files without it are float32), and asking for another is an error
+// naming both, never a float32 answer given for a bfloat16 question.
+TEST(ProfileDtype, FromTheRecordsKeptInTheFileAndRequired) {
+  Profile p = FitProfile(TwoModes(), TimeOptions());
+  EXPECT_EQ(p.dtype, "float32");
+  std::vector<Measurement> bf = TwoModes();
+  for (Measurement& m : bf) m.dtype = "bfloat16";
+  Profile b = FitProfile(bf, TimeOptions());
+  b.name = "bf";
+  EXPECT_EQ(b.dtype, "bfloat16");
+  EXPECT_EQ(Profile::FromJson(b.ToJson(), "b.json").dtype, "bfloat16");
+  nlohmann::json old = p.ToJson();
+  old.erase("dtype");
+  EXPECT_EQ(Profile::FromJson(old, "old.json").dtype, "float32");
+  old["dtype"] = "int8";
+  try {
+    Profile::FromJson(old, "old.json");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "old.json: dtype must be one of float32, float64, float16, bfloat16, got \"int8\"");
+  }
+  b.RequireDtype("bfloat16", "x");
+  try {
+    b.RequireDtype("float32", "--dtype float32: bf.json");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "--dtype float32: bf.json: the profile bf predicts bfloat16 runs, not float32; fit a "
+              "float32 profile from records of `collect --dtype float32`");
+  }
+  std::vector<Measurement> mixed = TwoModes();
+  for (int i = 0; i < 5; ++i) mixed[static_cast<std::size_t>(i)].dtype = "bfloat16";
+  try {
+    FitProfile(mixed, TimeOptions());
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "fit: records of more than one dtype (bfloat16 5, float32 67); a profile predicts "
+              "one: give each dtype's records to a fit of its own");
+  }
+  // evaluate scores only the records of the profile's dtype.
+  std::vector<Measurement> both = TwoModes();
+  both.insert(both.end(), bf.begin(), bf.end());
+  const ProfileEvaluation ev = EvaluateProfile(p, both);
+  EXPECT_EQ(ev.skipped.at("records of dtype bfloat16 (the profile predicts float32)"), 72u);
+}
+
 TEST(ProfileModes, FitErrorNamesTheModeWhenThereAreSeveral) {
   std::vector<Measurement> v = TwoModes();
   v.push_back(Eltwise("Tanh", "train_step", 2, 500, 1.0));  // one record: too few

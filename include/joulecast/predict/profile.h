@@ -9,8 +9,10 @@
 // use) and `other_modes` the rest; SelectMode swaps another in.
 //
 // File format (format_version 2):
-//   {"kind": "joulecast_profile", "format_version": 2, "name", "target", "hardware", "data",
-//    ["power",] "modes": {"forward": {"layers": {type: predictor}}, "train_step": {...}}}
+//   {"kind": "joulecast_profile", "format_version": 2, "name", "target", ["dtype",] "hardware",
+//    "data", ["power",] "modes": {"forward": {"layers": {type: predictor}}, "train_step": {...}}}
+// "dtype" is the element type its records ran in (float32, float64, float16 or bfloat16); files
+// without it are float32, as every record was before the collector had --dtype.
 // format_version 1 (models/xeon-gold-5120.json) had a single "layers" object; it is read as the
 // forward mode. Save always writes version 2.
 //
@@ -32,6 +34,7 @@ struct Profile {
   static constexpr int kFormatVersion = 2;
   std::string name;
   std::string target = "energy_j";
+  std::string dtype = "float32";  // of its records: fit refuses to mix them
   // The machine it describes: the normalised keys of predict/hardware.h ("cpu", "isa_flags",
   // "logical_cpus", "threads", "libtorch", "blas", "gpu", "driver"; fit writes them from the
   // records and refuses records of different CPU models) beside the records' own description.
@@ -55,6 +58,10 @@ struct Profile {
   // Makes `m` the active mode. Throws std::runtime_error
   //   "<where>: no train_step predictors in the profile (it has: forward)".
   void SelectMode(const std::string& m, const std::string& where);
+  // Throws std::runtime_error "<where>: the profile NAME predicts float32 runs, not bfloat16; fit
+  // a bfloat16 profile from records of `collect --dtype bfloat16`" unless `d` is its dtype: a
+  // profile of another element type would give a silently wrong answer.
+  void RequireDtype(const std::string& d, const std::string& where) const;
 
   nlohmann::json ToJson() const;
   // The active mode is "forward" when the file has it, else the first of Modes().

@@ -25,7 +25,7 @@
 // are records whose target is not > 0 (counted in `skipped`). A time profile whose records had a
 // meter keeps their mean power (Profile::power, predict/energy_from_time.h). Throws
 // std::runtime_error when a type has fewer than `min_records` records or when no record can be
-// fitted at all.
+// fitted at all, and (RecordsDtype) when the records ran in more than one dtype.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +61,10 @@ struct FitOptions {
 struct FitReport {
   std::map<std::string, std::size_t> skipped;  // reason -> count
 };
+
+// The one dtype of `records` (an empty dtype counts as float32; none at all: float32). Throws
+// std::runtime_error "<who>: records of more than one dtype (bfloat16 12, float32 300); ..."
+std::string RecordsDtype(const std::vector<const Measurement*>& records, const std::string& who);
 
 LayerPredictor FitLayerPredictor(const std::string& layer_type,
                                  const std::vector<const Measurement*>& records,
