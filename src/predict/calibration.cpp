@@ -233,36 +233,18 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
     std::vector<double> pool_u, pool_t;
     for (const auto& [type, ms] : by_type) {
       const LayerPredictor& lp = *bm.Find(type);
-      std::vector<LayerInstance> layers;
-      std::vector<std::int64_t> batches;
-      for (const Measurement* m : ms) {
-        layers.push_back(LayerOf(*m));
-        batches.push_back(m->batch_size);
-      }
-      std::vector<const LayerInstance*> ptrs;
-      for (const LayerInstance& l : layers) ptrs.push_back(&l);
-      const std::vector<double> pred = lp.PredictMany(ptrs, batches);
+      TransferRows rows = TransferRowsOf(lp, ms, options.target);
       Data& d = data[type];
-      const auto n = static_cast<Eigen::Index>(ms.size());
-      d.u.resize(n);
-      d.t.resize(n);
-      const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(lp.recipe).size());
-      d.X.resize(n, width + kTransferExtras);
-      for (Eigen::Index i = 0; i < n; ++i) {
+      d.u = std::move(rows.u);
+      d.t = std::move(rows.t);
+      d.X = std::move(rows.X);
+      for (Eigen::Index i = 0; i < d.u.size(); ++i) {
         const auto k = static_cast<std::size_t>(i);
-        const LayerCounts counts = CountLayer(layers[k], batches[k]);
-        const double norm = Normaliser(counts);
-        const double y = Target(*ms[k], options.target);
-        d.X.row(i).head(width) = ComputeFeatures(lp.recipe, layers[k], batches[k], counts);
-        const auto extras = TransferExtras(counts.input_elements, counts.output_elements);
-        for (int j = 0; j < kTransferExtras; ++j) d.X(i, width + j) = extras[j];
-        d.u[i] = std::log(pred[k] / norm);
-        d.t[i] = std::log(y / norm);
-        d.base_mape += std::abs(pred[k] / y - 1);
+        d.base_mape += std::abs(rows.pred[k] / rows.y[k] - 1);
         pool_u.push_back(d.u[i]);
         pool_t.push_back(d.t[i]);
       }
-      d.base_mape *= 100.0 / static_cast<double>(n);
+      d.base_mape *= 100.0 / static_cast<double>(ms.size());
       n_used += ms.size();
     }
     if (pool_u.empty()) {

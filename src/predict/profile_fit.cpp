@@ -233,6 +233,42 @@ LayerPredictor FitWithRecipe(const std::string& type, const std::string& recipe,
 
 }  // namespace
 
+TransferRows TransferRowsOf(const LayerPredictor& base,
+                            const std::vector<const Measurement*>& records,
+                            const std::string& target) {
+  std::vector<LayerInstance> layers;
+  std::vector<std::int64_t> batches;
+  layers.reserve(records.size());
+  for (const Measurement* m : records) {
+    layers.push_back(LayerOf(*m));
+    batches.push_back(m->batch_size);
+  }
+  std::vector<const LayerInstance*> ptrs;
+  for (const LayerInstance& l : layers) ptrs.push_back(&l);
+  TransferRows r;
+  r.pred = base.PredictMany(ptrs, batches);
+  const auto n = static_cast<Eigen::Index>(records.size());
+  const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(base.recipe).size());
+  r.u.resize(n);
+  r.t.resize(n);
+  r.X.resize(n, width + kTransferExtras);
+  r.y.resize(records.size());
+  r.norm.resize(records.size());
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    const LayerCounts counts = CountLayer(layers[k], batches[k]);
+    const double norm = r.norm[k] = Normaliser(counts);
+    r.y[k] = TargetValue(*records[k], target);
+    r.X.row(i).head(width) = ComputeFeatures(base.recipe, layers[k], batches[k], counts);
+    const auto extras = TransferExtras(counts.input_elements, counts.output_elements);
+    for (int j = 0; j < kTransferExtras; ++j)
+      r.X(i, width + j) = extras[static_cast<std::size_t>(j)];
+    r.u[i] = std::log(r.pred[k] / norm);
+    r.t[i] = std::log(r.y[k] / norm);
+  }
+  return r;
+}
+
 std::string RecordsDtype(const std::vector<const Measurement*>& records, const std::string& who) {
   std::map<std::string, std::size_t> counts;
   for (const Measurement* m : records) ++counts[m->dtype.empty() ? "float32" : m->dtype];
@@ -255,39 +291,17 @@ namespace {
 LayerPredictor FromForward(const LayerPredictor& forward,
                            const std::vector<const Measurement*>& records,
                            const FitOptions& options) {
-  std::vector<LayerInstance> layers;
-  std::vector<std::int64_t> batches;
-  layers.reserve(records.size());
-  for (const Measurement* m : records) {
-    layers.push_back(LayerOf(*m));
-    batches.push_back(m->batch_size);
-  }
-  std::vector<const LayerInstance*> ptrs;
-  for (const LayerInstance& l : layers) ptrs.push_back(&l);
-  const std::vector<double> pred = forward.PredictMany(ptrs, batches);
-  const auto n = static_cast<Eigen::Index>(records.size());
-  const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(forward.recipe).size());
-  VectorXd u(n), t(n);
-  MatrixXd X(n, width + kTransferExtras);
+  const TransferRows rows = TransferRowsOf(forward, records, options.target);
   double total_y = 0, total_norm = 0;
-  for (Eigen::Index i = 0; i < n; ++i) {
-    const auto k = static_cast<std::size_t>(i);
-    const LayerCounts counts = CountLayer(layers[k], batches[k]);
-    const double norm = Normaliser(counts);
-    const double y = TargetValue(*records[k], options.target);
-    X.row(i).head(width) = ComputeFeatures(forward.recipe, layers[k], batches[k], counts);
-    const auto extras = TransferExtras(counts.input_elements, counts.output_elements);
-    for (int j = 0; j < kTransferExtras; ++j) X(i, width + j) = extras[static_cast<std::size_t>(j)];
-    u[i] = std::log(pred[k] / norm);
-    t[i] = std::log(y / norm);
-    total_y += y;
-    total_norm += norm;
+  for (std::size_t k = 0; k < records.size(); ++k) {
+    total_y += rows.y[k];
+    total_norm += rows.norm[k];
   }
   TransferOptions to;
   to.folds = options.folds;
   to.seed = options.seed;
   LayerPredictor p = forward;
-  p.transfer = FitTransfer(u, X, t, to);
+  p.transfer = FitTransfer(rows.u, rows.X, rows.t, to);
   p.baseline_per_unit = total_y / total_norm;
   p.cv = {{"from", "forward"},
           {"best", forward.cv.value("best", nlohmann::json::object())},

@@ -28,6 +28,7 @@
 // fitted at all, and (RecordsDtype) when the records ran in more than one dtype.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -65,6 +66,20 @@ struct FitReport {
 // The one dtype of `records` (an empty dtype counts as float32; none at all: float32). Throws
 // std::runtime_error "<who>: records of more than one dtype (bfloat16 12, float32 300); ..."
 std::string RecordsDtype(const std::vector<const Measurement*>& records, const std::string& who);
+
+// What a transfer (predict/transfer.h) is fitted on, for `records` of one type against `base`:
+// u = ln(base prediction / n), t = ln(target / n), X = base's recipe row then TransferExtras,
+// and the base's predictions, the targets and the normalisers n themselves. fit (training steps
+// from the forward predictor) and calibrate (this machine from another's profile) both build it
+// here.
+struct TransferRows {
+  Eigen::VectorXd u, t;
+  Eigen::MatrixXd X;
+  std::vector<double> pred, y, norm;
+};
+TransferRows TransferRowsOf(const LayerPredictor& base,
+                            const std::vector<const Measurement*>& records,
+                            const std::string& target);
 
 LayerPredictor FitLayerPredictor(const std::string& layer_type,
                                  const std::vector<const Measurement*>& records,
