@@ -13,7 +13,9 @@ about the measurement, not an input a user has), versions (one value each, state
     tools/import_neusight.py [SOURCE_DIR] [OUT_DIR]
 """
 import csv
+import json
 import os
+import re
 import sys
 
 SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
@@ -42,6 +44,12 @@ RENAME = {"Input_Channel": "in_channels", "Output_Channel": "out_channels",
 GPUS = {"NVIDIA A100-PCIE-40GB": "A100 PCIe 40GB", "NVIDIA A100 80GB PCIe": "A100 PCIe 80GB",
         "NVIDIA L4": "L4", "Tesla P100-PCIE-16GB": "P100 PCIe 16GB", "Tesla P4": "P4",
         "Tesla T4": "T4", "Tesla V100-PCIE-32GB": "V100 PCIe 32GB"}
+# The labels' folder names (whole transformers measured end to end) as gpus.json names them.
+LABEL_GPUS = {"NVIDIA_A100-PCIE-40GB": "A100 PCIe 40GB", "NVIDIA_A100_80GB_PCIe": "A100 PCIe 80GB",
+              "NVIDIA_A100-SXM4-40GB": "A100 SXM4 40GB", "NVIDIA_L4": "L4",
+              "Tesla_P100-PCIE-16GB": "P100 PCIe 16GB", "Tesla_P4": "P4", "Tesla_T4": "T4",
+              "Tesla_V100-PCIE-32GB": "V100 PCIe 32GB", "AMD_Instinct_MI100": "MI100",
+              "AMD_Instinct_MI210": "MI210", "AMD_Instinct_MI250": "MI250 GCD"}
 
 
 def rows_of(path):
@@ -65,6 +73,33 @@ def write(path, op, cols, rows):
     return n
 
 
+def write_labels(path):
+    """labels/<GPU>/<model>-<inf|train>-<seq>-<batch>.json -> one CSV row each: single-GPU,
+    unfused runs only (the -dp4/-tp4/-pp4_1/-fusion variants and the MoE Switch model are
+    left out). mode: forward (inf) or fwd_bwd (train: forward and backward, no optimizer step)."""
+    d = os.path.join(SRC, "labels")
+    rows = []
+    for folder in sorted(os.listdir(d)):
+        for name in sorted(os.listdir(os.path.join(d, folder))):
+            m = re.fullmatch(r"([a-z0-9_]+)-(inf|train)-(\d+)-(\d+)\.json", name)
+            if not m or m.group(1).startswith("switch"):
+                continue
+            with open(os.path.join(d, folder, name)) as f:
+                lab = json.load(f)
+            e2e, fw, bw = (float(lab[k]) for k in ("e2e_latency", "fw_latency", "bwall_latency"))
+            if not e2e > 0:
+                raise SystemExit(f"{folder}/{name}: non-positive e2e_latency")
+            rows.append([LABEL_GPUS[folder], m.group(1),
+                         "forward" if m.group(2) == "inf" else "fwd_bwd", m.group(3), m.group(4),
+                         lab["num_layer"], f"{e2e:.6g}", f"{fw:.6g}", f"{bw:.6g}"])
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["gpu", "model", "mode", "seq_len", "batch", "num_layer", "e2e_ms", "fw_ms",
+                    "bw_ms"])
+        w.writerows(rows)
+    return len(rows)
+
+
 def main():
     total = 0
     for op, cols in SHAPES.items():
@@ -78,6 +113,8 @@ def main():
         cols = SHAPES["linear" if name in ("linear", "bmm") else "ln"]
         total += write(os.path.join(OUT, "test", name + ".csv"), name, cols, rows)
     print(f"{total} rows written under {OUT}")
+    n = write_labels(os.path.join(OUT, "labels.csv"))
+    print(f"{n} whole-transformer labels written to {os.path.join(OUT, 'labels.csv')}")
 
 
 if __name__ == "__main__":

@@ -21,20 +21,25 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "commands.h"
+#include "common.h"
 #include "joulecast/io/atomic_file.h"
 #include "joulecast/io/csv.h"
 #include "joulecast/io/data_path.h"
+#include "joulecast/predict/gpu_network.h"
 #include "joulecast/predict/gpu_op_model.h"
 
 namespace joulecast::cli {
 namespace {
 
 struct GpuOpsArgs {
-  std::string data, out, model, gpu, op, sizes, ops, test;
+  std::string data, out, model, gpu, op, sizes, ops, test, power_model;
+  std::vector<std::string> labels;
   bool json = false, no_cv = false;
 };
 
@@ -235,6 +240,196 @@ void RunPredict(const GpuOpsArgs& a) {
                            s * 1e3, roof * 1e3);
 }
 
+// The GPUs whose tables the model's linear predictor was fitted on (its cv's trained_on): the
+// GPUs a whole transformer, which is mostly linear layers, was in effect fitted on.
+std::set<std::string> LinearGpus(const GpuOpModel& m) {
+  std::set<std::string> out;
+  for (const GpuOpPredictor& p : m.predictors()) {
+    if (p.op != "linear" || !p.cv.contains("trained_on")) continue;
+    for (const auto& t : p.cv["trained_on"]) out.insert(t.at("gpu").get<std::string>());
+  }
+  return out;
+}
+
+struct LabelRow {
+  GpuNetworkLabel label;
+  GpuNetworkEstimate est;
+  std::optional<GpuPower> power;
+  bool seen = false;
+  bool amd = false;   // out of vendor: no CUDA compute capability
+  double glue_s = 0;  // per kernel, fitted without this GPU's labels
+  double predicted_s() const { return est.kernels_s + glue_s * static_cast<double>(est.kernels); }
+};
+
+double Ape(double pred, double meas) { return 100 * std::abs(pred - meas) / meas; }
+
+// Whole transformers (Hugging Face configs of data/neusight2025/model_configs) on the GPUs of the
+// labels: predicted by `model` with optimizer none (forward and backward, as the labels time), the
+// glue per kernel fitted on the labels of the GPUs the linear predictor saw, each of those GPUs'
+// own labels with a glue fitted without them.
+void RunNetworks(const GpuOpsArgs& a) {
+  const GpuTable gpus = GpuTable::LoadDefault();
+  const std::string& model_path = a.model;
+  const GpuOpModel m = GpuOpModel::Load(model_path);
+  std::vector<std::string> files = a.labels;
+  if (files.empty()) {
+    files = {FindDataFile("neusight2025/labels.csv"), FindDataFile("h200/models.jsonl"),
+             FindDataFile("collect/h200/networks-forward.jsonl"),
+             FindDataFile("collect/h200/networks-train_step.jsonl")};
+  }
+  const std::set<std::string> seen = LinearGpus(m);
+  std::optional<TrainingModel> power_model;
+  if (!a.power_model.empty()) power_model = TrainingModel::Load(a.power_model);
+  std::vector<LabelRow> rows;
+  std::map<std::string, graph::Graph> graphs;
+  for (const std::string& f : files) {
+    for (GpuNetworkLabel& l : LoadGpuNetworkLabels(f)) {
+      LabelRow r;
+      const GpuSpec& gpu = gpus.Find(l.gpu);
+      l.gpu = gpu.name;
+      const std::string key = fmt::format("{}|{}|{}", l.arch, l.batch, l.seq_len);
+      auto it = graphs.find(key);
+      if (it == graphs.end())
+        it = graphs.emplace(key, LoadGraphArg(l.arch, "", l.batch, l.seq_len)).first;
+      GpuNetworkOptions o;
+      o.mode = l.mode;
+      o.optimizer = l.optimizer;
+      r.est = EstimateOnGpu(it->second, m, gpu, o);
+      if (power_model && l.energy_j > 0)
+        r.power = GpuNetworkPower(*power_model, gpu, it->second, std::nullopt);
+      r.seen = seen.count(l.gpu) > 0;
+      r.amd = gpu.compute_capability.empty();
+      r.label = std::move(l);
+      rows.push_back(std::move(r));
+    }
+  }
+  const auto glue_without = [&](const std::string& gpu) {
+    std::vector<GpuNetworkEstimate> p;
+    std::vector<double> y;
+    for (const LabelRow& r : rows) {
+      if (r.seen && r.label.gpu != gpu) {
+        p.push_back(r.est);
+        y.push_back(r.label.measured_s);
+      }
+    }
+    return p.empty() ? 0.0 : FitGlue(p, y);
+  };
+  const double glue_all = glue_without("");
+  for (LabelRow& r : rows) r.glue_s = r.seen ? glue_without(r.label.gpu) : glue_all;
+  struct Agg {
+    std::size_t n = 0;
+    double ape = 0, ape_kernels = 0, ape_roof = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Agg> by;
+  // Transformers (NeuSight's configurations, TF32 off) apart from collect's zoo networks (whose
+  // cuDNN convolutions may run in TF32, which no table measured).
+  std::map<std::tuple<std::string, bool, std::string>, Agg> by_seen;
+  struct EnergyAgg {
+    std::size_t n = 0;
+    double power = 0, energy = 0, energy_roof = 0, energy_tdp = 0;
+  };
+  std::map<std::pair<bool, std::string>, EnergyAgg> energy_by;
+  nlohmann::json jrows = nlohmann::json::array();
+  for (const LabelRow& r : rows) {
+    const double meas = r.label.measured_s;
+    if (r.power) {
+      EnergyAgg& e = energy_by[{r.label.tf32, r.label.mode}];
+      ++e.n;
+      e.power += Ape(r.power->watts, r.label.mean_power_w);
+      e.energy += Ape(r.power->watts * r.predicted_s(), r.label.energy_j);
+      e.energy_tdp +=
+          Ape(r.est.total_s > 0 ? r.power->limit_w * r.predicted_s() : 0, r.label.energy_j);
+    }
+    for (Agg* g : {&by[{r.label.gpu, r.label.mode}], &by_seen[{r.seen  ? "NVIDIA, linear fitted on"
+                                                               : r.amd ? "AMD (out of vendor)"
+                                                                       : "NVIDIA, never seen",
+                                                               r.label.tf32, r.label.mode}]}) {
+      ++g->n;
+      g->ape += Ape(r.predicted_s(), meas);
+      g->ape_kernels += Ape(r.est.kernels_s, meas);
+      g->ape_roof += Ape(r.est.roofline_s, meas);
+    }
+    nlohmann::json energy = nullptr;
+    if (r.power) {
+      energy = {{"measured_j", r.label.energy_j},
+                {"predicted_j", r.power->watts * r.predicted_s()},
+                {"measured_power_w", r.label.mean_power_w},
+                {"predicted_power_w", r.power->watts},
+                {"workload_stand_in", r.power->workload}};
+    }
+    jrows.push_back({{"gpu", r.label.gpu},
+                     {"energy", energy},
+                     {"model", r.label.model},
+                     {"mode", r.label.mode},
+                     {"seq_len", r.label.seq_len},
+                     {"batch", r.label.batch},
+                     {"measured_s", meas},
+                     {"predicted_s", r.predicted_s()},
+                     {"kernels_s", r.est.kernels_s},
+                     {"kernels", r.est.kernels},
+                     {"glue_per_kernel_s", r.glue_s},
+                     {"roofline_s", r.est.roofline_s},
+                     {"proxy_s", r.est.proxy_s},
+                     {"linear_gpu_fitted", r.seen},
+                     {"tf32_convolutions", r.label.tf32},
+                     {"source", r.label.source}});
+  }
+  if (a.json) {
+    nlohmann::json j = {{"model", model_path}, {"glue_per_kernel_s", glue_all}, {"rows", jrows}};
+    for (const auto& [k, g] : by) {
+      j["by_gpu"].push_back({{"gpu", k.first},
+                             {"mode", k.second},
+                             {"n", g.n},
+                             {"mape_pct", g.ape / g.n},
+                             {"kernels_only_mape_pct", g.ape_kernels / g.n},
+                             {"roofline_mape_pct", g.ape_roof / g.n}});
+    }
+    std::cout << j.dump(1) << "\n";
+    return;
+  }
+  std::cout << fmt::format(
+      "{} on whole transformers; glue {:.3g} us per kernel (fitted on the labels of {})\n\n",
+      model_path, glue_all * 1e6, fmt::join(seen, ", "));
+  std::cout << fmt::format("{:<16} {:<11} {:<10} {:>5} {:>3} {:>10} {:>10} {:>7} {:>10} {:>7}\n",
+                           "gpu", "model", "mode", "seq", "b", "meas ms", "pred ms", "err%",
+                           "roof ms", "err%");
+  for (const LabelRow& r : rows) {
+    std::cout << fmt::format(
+        "{:<16} {:<11} {:<10} {:>5} {:>3} {:>10.2f} {:>10.2f} {:>+7.1f} {:>10.2f} {:>+7.1f}\n",
+        r.label.gpu, r.label.model, r.label.mode, r.label.seq_len, r.label.batch,
+        r.label.measured_s * 1e3, r.predicted_s() * 1e3,
+        100 * (r.predicted_s() / r.label.measured_s - 1), r.est.roofline_s * 1e3,
+        100 * (r.est.roofline_s / r.label.measured_s - 1));
+  }
+  std::cout << fmt::format("\n{:<16} {:<10} {:>3} {:>8} {:>14} {:>10}\n", "gpu", "mode", "n",
+                           "MAPE%", "no glue MAPE%", "roofline%");
+  for (const auto& [k, g] : by) {
+    std::cout << fmt::format("{:<16} {:<10} {:>3} {:>8.1f} {:>14.1f} {:>10.1f}{}\n", k.first,
+                             k.second, g.n, g.ape / g.n, g.ape_kernels / g.n, g.ape_roof / g.n,
+                             seen.count(k.first) ? "  (linear fitted on its tables)" : "");
+  }
+  std::cout << "\n";
+  for (const auto& [k, g] : by_seen) {
+    const auto& [group, tf32, mode] = k;
+    std::cout << fmt::format("{:<26} {:<24} {:<10} {:>3} {:>8.1f} {:>14.1f} {:>10.1f}\n", group,
+                             tf32 ? "zoo CNNs (TF32 convs)" : "transformers", mode, g.n,
+                             g.ape / g.n, g.ape_kernels / g.n, g.ape_roof / g.n);
+  }
+  if (!energy_by.empty()) {
+    std::cout << fmt::format(
+        "\nenergy where measured ({}): MAPE % of the modelled power, of "
+        "energy = power x predicted time, and of limit x predicted time\n",
+        a.power_model);
+    for (const auto& [k, e] : energy_by) {
+      std::cout << fmt::format(
+          "{:<24} {:<10} {:>3}  power {:>6.1f}  energy {:>6.1f}  "
+          "limit x time {:>6.1f}\n",
+          k.first ? "zoo CNNs (TF32 convs)" : "transformers", k.second, e.n, e.power / e.n,
+          e.energy / e.n, e.energy_tdp / e.n);
+    }
+  }
+}
+
 }  // namespace
 
 void RegisterGpuOps(CLI::App& app) {
@@ -259,6 +454,17 @@ void RegisterGpuOps(CLI::App& app) {
   ev->add_option("--test", args->test, "Folder of tables in the test tables' columns");
   ev->add_flag("--json", args->json, "JSON output");
   ev->callback([args] { RunEvaluate(*args); });
+
+  CLI::App* nw = cmd->add_subcommand(
+      "networks", "Whole transformers on GPUs: predicted against measured, roofline beside");
+  nw->add_option("--model", args->model, "Model file from gpu-ops fit")->required();
+  nw->add_option("--labels", args->labels,
+                 "Label files (default data/neusight2025/labels.csv data/h200/models.jsonl)");
+  nw->add_option("--power-model", args->power_model,
+                 "Training-run profile (models/gpu-training.json): score its power and the "
+                 "energy (power x predicted time) on the labels that measured energy");
+  nw->add_flag("--json", args->json, "JSON output");
+  nw->callback([args] { RunNetworks(*args); });
 
   CLI::App* pr = cmd->add_subcommand("predict", "Latency of one operator call on a GPU");
   pr->add_option("op", args->op, "Operator (linear, bmm, conv, ln, softmax, add, ...)")->required();

@@ -21,7 +21,9 @@
 #include "joulecast/arch/repr_parser.h"
 #include "joulecast/arch/torchscript_loader.h"
 #include "joulecast/arch/zoo.h"
+#include "joulecast/io/json_file.h"
 #include "joulecast/predict/energy_from_time.h"
+#include "joulecast/predict/gpu_network.h"
 #include "joulecast/predict/hardware.h"
 #include "joulecast/predict/network_estimate.h"
 #include "joulecast/report/html_report.h"
@@ -31,7 +33,10 @@ namespace joulecast::cli {
 namespace {
 
 struct PredictArgs {
-  std::string arch, model, input, html, mode = "forward", dtype = "float32";
+  std::string arch, model, input, html, mode = "forward", dtype = "float32", gpu, optimizer = "sgd",
+                                        power_model;
+  std::optional<double> power_limit;
+  std::vector<std::string> freeze;
   std::int64_t batch = 1, seq_len = 0;
   double passes = 1;
   std::optional<double> power;
@@ -71,8 +76,121 @@ void PrintCsv(const NetworkEstimate& est, bool per_layer, const char* unit) {
   }
 }
 
+// A GPU operator model's file (kind joulecast_gpu_op_model), told apart from a time profile by
+// its kind before either loader sees it.
+bool IsGpuModel(const std::string& path) {
+  // A file that cannot be read or parsed is left to Profile::Load, whose errors name it.
+  try {
+    const nlohmann::json j = ReadJsonFile(path);
+    return j.is_object() && j.value("kind", "") == GpuOpModel::kKind;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+void RunPredictGpu(const PredictArgs& a) {
+  if (a.gpu.empty()) {
+    throw std::runtime_error(a.model +
+                             " is a GPU operator model: name the GPU with --gpu (data/hardware/"
+                             "gpus.json, e.g. --gpu \"A100 PCIe 40GB\")");
+  }
+  if (a.dtype != "float32") {
+    throw std::runtime_error(
+        fmt::format("--dtype {}: {} was fitted on float32 measurements only (NeuSight's tables)",
+                    a.dtype, a.model));
+  }
+  if (a.power || !a.html.empty() || a.csv || a.passes != 1) {
+    throw std::runtime_error(
+        "--power, --html, --csv and --passes are for time and energy profiles, not with --gpu");
+  }
+  const GpuTable gpus = GpuTable::LoadDefault();
+  const GpuSpec& gpu = gpus.Find(a.gpu);
+  const GpuOpModel m = GpuOpModel::Load(a.model);
+  GpuNetworkOptions o;
+  o.mode = a.mode;
+  o.optimizer = a.optimizer;
+  o.frozen = a.freeze;
+  o.glue_s = m.glue_s;
+  const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len);
+  const GpuNetworkEstimate est = EstimateOnGpu(g, m, gpu, o);
+  std::optional<GpuPower> power;
+  if (!a.power_model.empty()) {
+    power = GpuNetworkPower(TrainingModel::Load(a.power_model), gpu, g, a.power_limit);
+  } else if (a.power_limit) {
+    throw std::runtime_error("--power-limit needs --power-model (the power law it bounds)");
+  }
+  if (a.json) {
+    nlohmann::json j = est.ToJson();
+    j["model"] = a.model;
+    if (power) {
+      j["energy"] = {{"total_j", power->watts * est.total_s},
+                     {"per_sample_j", power->watts * est.total_s / double(est.batch_size)},
+                     {"power_w", power->watts},
+                     {"power_limit_w", power->limit_w},
+                     {"power", "modelled"},
+                     {"power_model", a.power_model},
+                     {"workload_stand_in", power->workload},
+                     {"workload_matched", power->matched}};
+    }
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  std::cout << fmt::format("{} at batch {} on {}, model {}\n", est.name, est.batch_size, gpu.name,
+                           a.model);
+  const std::string per_run = fmt::format(
+      "  per {} of the batch: ", a.mode == "train_step" ? "training step" : "forward pass");
+  std::cout << fmt::format("{}{:.6g} s ({} kernels; {:.3g} s of it glue between them)\n", per_run,
+                           est.total_s, est.kernels, est.glue_s);
+  std::cout << fmt::format("{:<{}}{:.6g} s\n", "  per sample:", per_run.size(),
+                           est.total_s / double(est.batch_size));
+  std::cout << fmt::format(
+      "{:<{}}{:.6g} s (max of FLOPs at the FP32 peak and bytes at the "
+      "bandwidth, per kernel)\n",
+      "  roofline:", per_run.size(), est.roofline_s);
+  if (power) {
+    std::cout << fmt::format(
+        "{:<{}}{:.6g} J (time x {:.4g} W modelled by {} at a {:.4g} W limit, workload {} "
+        "standing in{})\n",
+        "  energy per run:", per_run.size(), power->watts * est.total_s, power->watts,
+        a.power_model, power->limit_w, power->workload, power->matched ? "" : " as the nearest");
+  }
+  if (a.mode == "train_step") {
+    std::cout << fmt::format(
+        "  forward {:.4g} s, backward {:.4g} s, optimizer ({}) {:.4g} s; "
+        "{:.4g} of {:.4g} parameters trainable\n",
+        est.forward.s, est.backward.s, est.optimizer, est.optimizer_step.s,
+        est.trainable_parameters, est.parameters);
+  }
+  std::cout << fmt::format("\n{:<30} {:>8} {:>12} {:>7}\n", "operator", "kernels", "s", "share");
+  for (const auto& [op, t] : est.by_op) {
+    std::cout << fmt::format("{:<30} {:>8} {:>12.5g} {:>6.1f}%\n", op, t.kernels, t.s,
+                             est.total_s > 0 ? 100 * t.s / est.total_s : 0.0);
+  }
+  if (est.proxy_s > 0) {
+    std::cout << fmt::format("\nstand-ins (proxy kernels): {:.1f}% of the total\n",
+                             est.total_s > 0 ? 100 * est.proxy_s / est.total_s : 0.0);
+    for (const auto& [op, t] : est.proxies) {
+      std::cout << fmt::format("  {:<28} {:>8} {:>12.5g} {:>6.1f}%\n", op, t.kernels, t.s,
+                               est.total_s > 0 ? 100 * t.s / est.total_s : 0.0);
+    }
+  }
+}
+
 void RunPredict(const PredictArgs& a) {
-  Profile profile = Profile::Load(a.model);
+  if (!a.gpu.empty()) return RunPredictGpu(a);
+  if (!a.freeze.empty() || a.optimizer != "sgd" || !a.power_model.empty() || a.power_limit) {
+    throw std::runtime_error(
+        "--freeze, --optimizer, --power-model and --power-limit need a GPU operator model and "
+        "--gpu");
+  }
+  Profile profile;
+  try {
+    profile = Profile::Load(a.model);
+  } catch (const std::exception&) {
+    // Only on failure, so that a time profile is read once.
+    if (IsGpuModel(a.model)) RunPredictGpu(a);  // throws: no --gpu
+    throw;
+  }
   profile.SelectMode(a.mode, "--mode " + a.mode + ": " + a.model);
   profile.RequireDtype(a.dtype, "--dtype " + a.dtype + ": " + a.model);
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
@@ -214,6 +332,22 @@ void RegisterPredict(CLI::App& app) {
                   "optimizer step); the profile must have predictors of that mode")
       ->capture_default_str()
       ->check(CLI::IsMember({"forward", "train_step"}));
+  cmd->add_option("--gpu", a->gpu,
+                  "With a GPU operator model (models/gpu-latency.json): the GPU, as "
+                  "data/hardware/gpus.json names it");
+  cmd->add_option("--optimizer", a->optimizer,
+                  "GPU training step: the optimizer's update (sgd with momentum, adam, none)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sgd", "adam", "none"}));
+  cmd->add_option("--power-model", a->power_model,
+                  "With --gpu: a training-run profile (models/gpu-training.json) whose power law "
+                  "turns the time into joules (modelled power)");
+  cmd->add_option("--power-limit", a->power_limit,
+                  "With --power-model: the GPU's power limit, W (default: its TDP)");
+  cmd->add_option("--freeze", a->freeze,
+                  "GPU training step: parameters or module scopes (as inspect shows them) that "
+                  "are not trained")
+      ->delimiter(',');
   cmd->add_flag("--per-layer", a->per_layer,
                 "Table by module scope (text), or of every node (--json, --csv)");
   auto* json = cmd->add_flag("--json", a->json, "One JSON object on stdout");

@@ -301,3 +301,137 @@ LayerForm LayerFormOf(const OpSchema& schema, const OpCall& call) {
 }
 
 }  // namespace joulecast::graph
+
+namespace joulecast::graph {
+namespace {
+
+// (rows, h) of n elements whose last dimension is `last`.
+std::vector<std::int64_t> RowsOf(double n, std::int64_t last) {
+  const std::int64_t h = std::max<std::int64_t>(last, 1);
+  return {static_cast<std::int64_t>(std::llround(n / static_cast<double>(h))), h};
+}
+
+std::int64_t LastDim(const TensorType& t) { return t.dims.empty() ? 1 : t.dims.back(); }
+
+bool IsBinaryKernel(const std::string& op) {
+  return op == "add" || op == "mul" || op == "div" || op == "pow";
+}
+
+}  // namespace
+
+std::vector<GpuKernel> ElementwiseGradKernels(const GpuKernel& k, std::size_t input,
+                                              bool broadcast) {
+  const auto same = [&](const char* op) { return GpuKernel{op, k.sizes, k.proxy}; };
+  std::vector<GpuKernel> g;
+  if (k.op == "add" || k.op == "addu") {
+    if (broadcast) g.push_back(GpuKernel{"addu", k.sizes, true});
+  } else if (k.op == "mul") {
+    g.push_back(same("mul"));
+  } else if (k.op == "div") {
+    g.push_back(same("div"));
+    if (input == 1) g.push_back(same("mul"));
+  } else if (k.op == "pow") {
+    g.push_back(same("pow"));
+    g.push_back(same("mul"));
+  } else if (k.op == "mulu" || k.op == "divu") {
+    g.push_back(same("mulu"));
+  } else if (k.op == "powu") {
+    g.push_back(same("powu"));
+    g.push_back(same("mul"));
+  } else if (k.op == "ln") {
+    g.push_back(same("ln"));
+    g.push_back(same("ln"));
+  } else if (k.op == "softmax") {
+    g.push_back(same("softmax"));
+  } else {
+    // A unary function: dy · f'(x), one binary kernel.
+    g.push_back(same("mul"));
+  }
+  if (broadcast && k.op != "add" && k.op != "addu") g.push_back(GpuKernel{"addu", k.sizes, true});
+  return g;
+}
+
+GpuKernel ProductGradKernel(const GpuKernel& k, std::size_t operand) {
+  const std::int64_t b = k.sizes.at(0), m = k.sizes.at(1), n = k.sizes.at(2), kk = k.sizes.at(3);
+  if (operand == 0) return GpuKernel{k.op, {b, m, kk, n}, k.proxy};
+  // K×N = (K×M)(M×N); a linear's weight is shared by its B·M rows.
+  if (k.op == "linear") return GpuKernel{"linear", {1, kk, n, b * m}, k.proxy};
+  return GpuKernel{k.op, {b, kk, n, m}, k.proxy};
+}
+
+GpuForm GpuFormOf(const OpSchema& schema, const OpCall& call) {
+  if (schema.gpu) return schema.gpu(call);
+  GpuForm f;
+  f.grads.resize(call.inputs.size());
+  if (schema.cost == CostClass::kView || call.outputs.empty()) return f;
+  const TensorType& out = call.outputs[0];
+  std::size_t tensors = 0;
+  for (const TensorType* t : call.inputs) tensors += t != nullptr;
+  switch (schema.cost) {
+    case CostClass::kElementwise: {
+      GpuKernel k{schema.gpu_kernel, RowsOf(out.elements(), LastDim(out)), schema.gpu_proxy};
+      if (k.op.empty()) {
+        k.op = tensors >= 2 ? "add" : "relu";
+        k.proxy = true;
+      } else if (tensors == 1 && IsBinaryKernel(k.op)) {
+        k.op += "u";
+      }
+      f.forward.push_back(k);
+      for (std::size_t i = 0; i < call.inputs.size(); ++i) {
+        if (!call.has(i) || !IsFloating(call.in(i).dtype)) continue;
+        f.grads[i] = ElementwiseGradKernels(k, i, call.in(i).elements() < out.elements());
+      }
+      return f;
+    }
+    case CostClass::kReduction: {
+      if (schema.gpu_kernel == "ln" || schema.gpu_kernel == "softmax") {
+        std::int64_t h = LastDim(call.in(0));
+        if (call.attrs && call.attrs->Has("normalized_shape")) {
+          h = 1;
+          for (std::int64_t d : call.attrs->Ints("normalized_shape")) h *= d;
+        } else if (call.attrs && call.attrs->Has("dim") && call.in(0).rank() > 0) {
+          const std::int64_t r = static_cast<std::int64_t>(call.in(0).rank());
+          std::int64_t d = call.attrs->Int("dim");
+          if (d < 0) d += r;
+          if (d >= 0 && d < r) h = call.in(0).dims[static_cast<std::size_t>(d)];
+        }
+        const GpuKernel k{schema.gpu_kernel, RowsOf(call.in(0).elements(), h), schema.gpu_proxy};
+        f.forward.push_back(k);
+        if (IsFloating(call.in(0).dtype)) f.grads[0] = ElementwiseGradKernels(k, 0, false);
+        return f;
+      }
+      const GpuKernel k{"relu", RowsOf(call.in(0).elements(), LastDim(call.in(0))), true};
+      f.forward.push_back(k);
+      if (IsFloating(call.in(0).dtype)) f.grads[0] = {k};
+      return f;
+    }
+    case CostClass::kDataMovement: {
+      f.forward.push_back(GpuKernel{"relu", RowsOf(out.elements(), LastDim(out)), true});
+      for (std::size_t i = 0; i < call.inputs.size(); ++i) {
+        if (!call.has(i) || !IsFloating(call.in(i).dtype)) continue;
+        f.grads[i] = {GpuKernel{"relu", RowsOf(call.in(i).elements(), LastDim(call.in(i))), true}};
+      }
+      return f;
+    }
+    case CostClass::kCompute: {
+      if (!schema.proxy) return f;
+      const std::optional<LayerForm> p = schema.proxy(call);
+      if (!p) return f;
+      const std::int64_t in = p->params.at("in_features").get<std::int64_t>();
+      const std::int64_t outf = p->params.at("out_features").get<std::int64_t>();
+      const std::int64_t rows = p->input.empty() ? 1 : p->input[0];
+      const GpuKernel k{"linear", {1, rows, outf, in}, true};
+      f.forward.push_back(k);
+      // The proxy's two operands are the node's first two inputs.
+      for (std::size_t i = 0; i < std::min<std::size_t>(call.inputs.size(), 2); ++i) {
+        if (call.has(i) && IsFloating(call.in(i).dtype)) f.grads[i] = {ProductGradKernel(k, i)};
+      }
+      return f;
+    }
+    case CostClass::kView:
+      break;
+  }
+  return f;
+}
+
+}  // namespace joulecast::graph

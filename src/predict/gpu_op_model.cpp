@@ -413,6 +413,8 @@ json GpuOpModel::ToJson() const {
       {"features", features},
       {"hardware", hardware},
       {"cv", cv},
+      {"glue_s", glue_s},
+      {"network", network},
       {"ops", ops}};
 }
 
@@ -449,10 +451,11 @@ GpuOpModel GpuOpModel::FromJson(const json& j, const std::string& where) {
     throw std::runtime_error(
         fmt::format("{}: not a GPU operator model (field 'kind' must be '{}')", where, kKind));
   }
+  // Version 2 files predate the glue between kernels (read as none).
   if (!j.contains("format_version") || !j["format_version"].is_number_integer() ||
-      j["format_version"].get<int>() != kFormatVersion) {
+      j["format_version"].get<int>() < 2 || j["format_version"].get<int>() > kFormatVersion) {
     throw std::runtime_error(
-        fmt::format("{}: field 'format_version' must be {}", where, kFormatVersion));
+        fmt::format("{}: field 'format_version' must be 2 or {}", where, kFormatVersion));
   }
   if (!j.contains("ops") || !j["ops"].is_object() || j["ops"].empty())
     throw std::runtime_error(fmt::format("{}: field 'ops' must be a non-empty object", where));
@@ -460,6 +463,8 @@ GpuOpModel GpuOpModel::FromJson(const json& j, const std::string& where) {
   m.where_ = where;
   m.hardware = j.value("hardware", json::object());
   m.cv = j.value("cv", json::array());
+  if (j.contains("glue_s")) m.glue_s = NumberField(j, "glue_s", where, false);
+  m.network = j.value("network", json::object());
   for (const auto& [op, v] : j["ops"].items()) {
     const std::string at = fmt::format("{}: ops.{}", where, op);
     try {

@@ -186,7 +186,7 @@ TEST(GpuOpModelTest, FitRecoversAKnownLawOnAHeldOutGpu) {
   json j = m.ToJson();
   j["format_version"] = 1;
   EXPECT_EQ(ErrorOf([&] { GpuOpModel::FromJson(j, "m.json"); }),
-            "m.json: field 'format_version' must be 2");
+            "m.json: field 'format_version' must be 2 or 3");
   j = m.ToJson();
   j["ops"]["linear"]["power_c"] = -1;
   EXPECT_EQ(ErrorOf([&] { GpuOpModel::FromJson(j, "m.json"); }),

@@ -74,6 +74,29 @@ struct LayerForm {
   Dims output;                                        // batched
 };
 
+// How a GPU operator model (predict/gpu_op_model.h) sees a node: kernels, each a call of one of
+// that model's operators with its sizes:
+//   linear B, M, N, K (a (B·M)×K by K×N product), bmm B, M, N, K (B products M×K by K×N),
+//   conv B, in_channels, out_channels, kernel_size, input_size, stride, padding (square, one
+//   group), ln and softmax B rows of H, add mul div pow (two tensors of B·H elements), addu mulu
+//   divu powu (one tensor and a scalar), gelu relu tanh (unary), B·H elements.
+// A kernel marked proxy stands for work the model has no operator of its own for (a SiLU as a
+// relu: one read and one write per element; a grouped convolution as the bmm of its implicit
+// GEMM): GpuFormOf's rules below say which.
+struct GpuKernel {
+  std::string op;
+  std::vector<std::int64_t> sizes;
+  bool proxy = false;
+};
+
+// A node's GPU work: the forward pass's kernels and, per input, the kernels of the backward pass
+// that compute that input's gradient from the output's (empty: free, as add's pass-through, or
+// none, as integer indices). A caller adds grads[i] only where input i needs a gradient.
+struct GpuForm {
+  std::vector<GpuKernel> forward;
+  std::vector<std::vector<GpuKernel>> grads;  // by input index
+};
+
 struct AttrSpec {
   std::string name;
   AttrKind kind;
@@ -110,6 +133,14 @@ struct OpSchema {
   std::function<std::optional<LayerForm>(const OpCall&)> proxy;
   // What the proxy stands for, for the documentation and --per-layer output.
   std::string proxy_doc;
+  // The GPU operator model's operator that computes this one exactly ("gelu", "add", "ln",
+  // "softmax", ...; see GpuKernel); empty: GpuFormOf's cost-class rule (a proxy).
+  std::string gpu_kernel;
+  // gpu_kernel stands in for this operator (RMSNorm as ln): its kernels are marked proxy.
+  bool gpu_proxy = false;
+  // The GPU form where the rules of GpuFormOf do not fit (products, convolutions, attention,
+  // embedding lookups); unset: GpuFormOf's rules.
+  std::function<GpuForm(const OpCall&)> gpu;
 };
 
 // Element-wise defaults: macs = flops = input elements of input 0, bytes = every input read once
@@ -121,6 +152,38 @@ LayerForm DefaultLayerForm(const OpCall& call);
 // above (what every caller must use, so that a node is counted and seen one way).
 NodeCounts CountsOf(const OpSchema& schema, const OpCall& call);
 LayerForm LayerFormOf(const OpSchema& schema, const OpCall& call);
+
+// A node's GPU form: the schema's `gpu` where set, else by these rules, where n is the output's
+// elements as B = n / H rows of H = its last dimension:
+//   view                  nothing
+//   elementwise           one kernel: gpu_kernel (with one tensor input, "add"/"mul"/"div"/
+//                         "pow" become their scalar forms "addu"/...), else a proxy: relu with
+//                         one tensor input (a read and a write per element), add with more.
+//                         Gradients, per floating input: unary kernels a mul (dy·f'(x)); add a
+//                         pass-through (nothing) unless the input was broadcast (then an addu
+//                         proxy: the sum over the broadcast dimensions); mul a mul; div a div
+//                         (and a mul for the divisor); pow a pow and a mul; mulu, divu a mulu;
+//                         powu a powu and a mul
+//   reduction             gpu_kernel "ln" or "softmax": rows of H = the input's last dimension
+//                         (layer_norm: the normalised dimensions); gradient: two ln kernels (the
+//                         two row sums of LayerNorm's backward), one softmax kernel (softmax's
+//                         backward, a row reduction). Others: a relu proxy over the input's
+//                         elements, and one for the gradient
+//   data                  a relu proxy over the output's elements (a copy), and per floating
+//                         input a relu proxy over its elements for the gradient
+//   compute               the schema's proxy (a Linear of rows, in, out) as a linear kernel
+//                         [1, rows, out, in] (proxy); the gradients of the first two inputs as
+//                         ProductGradKernel's of operands 0 and 1
+// Throws what the schema's functions throw.
+GpuForm GpuFormOf(const OpSchema& schema, const OpCall& call);
+// The kernels of a's gradient under the rules above for kernel `k` applied to elements of shape
+// (rows, h); `broadcast`: the input had fewer elements than the output. Shared by schemas whose
+// `gpu` builds element-wise kernels.
+std::vector<GpuKernel> ElementwiseGradKernels(const GpuKernel& k, std::size_t input,
+                                              bool broadcast);
+// The gradient kernels of a product kernel ("linear" or "bmm", sizes B, M, N, K) for operand 0
+// (B·M×K: a product of M×N by N×K) and operand 1 (K×N: K×M by M×N, per batch entry for bmm).
+GpuKernel ProductGradKernel(const GpuKernel& k, std::size_t operand);
 
 // The registry. Lookup by registry name; FindOpByType by predictor key (first registered wins).
 const OpSchema* FindOp(const std::string& name);

@@ -132,7 +132,7 @@ struct GpuOpPredictor {
 class GpuOpModel {
  public:
   static constexpr const char* kKind = "joulecast_gpu_op_model";
-  static constexpr int kFormatVersion = 2;
+  static constexpr int kFormatVersion = 3;  // 2 still loads (glue_s 0)
 
   // One predictor per operator that has records; each record's GPU must be in `gpus`.
   static GpuOpModel Fit(const std::vector<GpuOpRecord>& records, const GpuTable& gpus,
@@ -145,6 +145,10 @@ class GpuOpModel {
   // scores written with the model; both are free-form JSON kept through ToJson/FromJson.
   nlohmann::json hardware = nlohmann::json::object();
   nlohmann::json cv = nlohmann::json::array();
+  // Whole networks (predict/gpu_network.h): the glue per kernel launched, in seconds (>= 0), and
+  // how it was fitted and scored (free-form, written by gpu-ops networks --fit-glue).
+  double glue_s = 0;
+  nlohmann::json network = nlohmann::json::object();
 
   nlohmann::json ToJson() const;
   static GpuOpModel FromJson(const nlohmann::json& j, const std::string& where);

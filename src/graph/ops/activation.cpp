@@ -45,6 +45,7 @@ void RegisterActivationOps(Registrar& r) {
   relu.layer = [](const OpCall& c) {
     return LayerForm{"ReLU", {{"inplace", false}}, c.in(0).dims, c.outputs[0].dims};
   };
+  relu.gpu_kernel = "relu";
   r.push_back(std::move(relu));
   auto relu6 = Unary("relu6", "ReLU6", "min(max(x, 0), 6) (torch.nn.ReLU6, aten::hardtanh(0, 6))");
   relu6.layer = [](const OpCall& c) {
@@ -52,7 +53,9 @@ void RegisterActivationOps(Registrar& r) {
   };
   r.push_back(std::move(relu6));
   r.push_back(Unary("sigmoid", "Sigmoid", "1 / (1 + exp(-x)) (torch.nn.Sigmoid)"));
-  r.push_back(Unary("tanh", "Tanh", "tanh(x) (torch.nn.Tanh)"));
+  OpSchema tanh = Unary("tanh", "Tanh", "tanh(x) (torch.nn.Tanh)");
+  tanh.gpu_kernel = "tanh";
+  r.push_back(std::move(tanh));
 
   OpSchema softmax = Unary("softmax", "Softmax", "softmax along dim (torch.nn.Softmax)",
                            {Opt("dim", std::int64_t{-1})});
@@ -62,6 +65,7 @@ void RegisterActivationOps(Registrar& r) {
     WrapDim(c.a().Int("dim"), x.rank());
     return {x};
   };
+  softmax.gpu_kernel = "softmax";
   r.push_back(std::move(softmax));
 
   OpSchema log_softmax =
@@ -72,6 +76,8 @@ void RegisterActivationOps(Registrar& r) {
     WrapDim(c.a().Int("dim"), c.in(0).rank());
     return {c.in(0)};
   };
+  log_softmax.gpu_kernel = "softmax";
+  log_softmax.gpu_proxy = true;
   r.push_back(std::move(log_softmax));
 
   OpSchema gelu = Unary("gelu", "GELU",
@@ -83,6 +89,7 @@ void RegisterActivationOps(Registrar& r) {
       Fail(fmt::format("approximate must be 'none' or 'tanh', got '{}'", a));
     return {c.in(0)};
   };
+  gelu.gpu_kernel = "gelu";
   r.push_back(std::move(gelu));
 
   r.push_back(Unary("silu", "SiLU", "x·sigmoid(x), swish (torch.nn.SiLU)"));

@@ -117,7 +117,9 @@ OpSchema Reduction(const std::string& name, const std::string& type, const std::
 }  // namespace
 
 void RegisterArithmeticOps(Registrar& r) {
-  r.push_back(Binary("add", "Add", "a + b (aten::add, residual connections)", 0.0));
+  OpSchema add = Binary("add", "Add", "a + b (aten::add, residual connections)", 0.0);
+  add.gpu_kernel = "add";
+  r.push_back(std::move(add));
 
   for (auto [name, type, doc, scalar] :
        {std::tuple{"sub", "Sub", "a - b (aten::sub, aten::rsub with the operands swapped)", 0.0},
@@ -125,6 +127,8 @@ void RegisterArithmeticOps(Registrar& r) {
         std::tuple{"div", "Div", "a / b, true division (aten::div)", 1.0},
         std::tuple{"pow", "Pow", "a ** b (aten::pow)", 2.0}}) {
     OpSchema s = Binary(name, type, doc, scalar);
+    // a - b as the GPU model's add: the same kernel with a negated scalar.
+    s.gpu_kernel = std::string(name) == "sub" ? "add" : name;
     if (std::string(name) == "div") {
       s.infer = [](const OpCall& c) {
         std::vector<TensorType> out = PromotedBinary(c);

@@ -201,6 +201,25 @@ void RegisterAttentionOps(Registrar& r) {
     const double ev = D(f.params.at("value_dim").get<std::int64_t>());
     return lead * l * s * (e + ev) + lead * l * s;
   };
+  // Unfused, as eager attention runs it: q·kᵀ (bmm), the scale (mulu), softmax over S, p·v
+  // (bmm), over batch = the leading dimensions' product. Gradients: query: dP = dO·vᵀ, softmax's
+  // backward and dQ = dS·k; key: dK = dSᵀ·q; value: dV = pᵀ·dO (bmm each).
+  sdpa.gpu = [](const OpCall& c) {
+    const Dims& q = c.in(0).dims;
+    const std::int64_t l = q[q.size() - 2], e = q.back(), ev = c.in(2).dims.back();
+    const std::int64_t s = WindowedKeys(c);
+    const auto b =
+        static_cast<std::int64_t>(c.outputs[0].elements() / (static_cast<double>(l) * ev));
+    const std::vector<std::int64_t> scores = {b * l, s};
+    GpuForm f;
+    f.forward = {
+        {"bmm", {b, l, s, e}}, {"mulu", scores}, {"softmax", scores}, {"bmm", {b, l, ev, s}}};
+    f.grads.resize(c.inputs.size());
+    f.grads[0] = {{"bmm", {b, l, s, ev}}, {"softmax", scores}, {"bmm", {b, l, e, s}}};
+    f.grads[1] = {{"bmm", {b, s, e, l}}};
+    f.grads[2] = {{"bmm", {b, s, ev, l}}};
+    return f;
+  };
   r.push_back(std::move(sdpa));
 
   OpSchema mha = MakeOp("multi_head_attention", "MultiheadAttention", CostClass::kCompute,

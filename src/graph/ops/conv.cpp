@@ -1,5 +1,7 @@
 // Convolutions. conv2d: input N x Ci x H x W, weight Co x Ci/groups x Kh x Kw, bias Co (optional);
 // conv1d: N x Ci x L with weight Co x Ci/groups x K (a Conv2d of height 1 for the proxy).
+#include <algorithm>
+
 #include "ops.h"
 
 namespace joulecast::graph::ops {
@@ -82,6 +84,53 @@ std::vector<AttrSpec> ConvAttrs(int spatial) {
 
 }  // namespace
 
+// A square, ungrouped, undilated conv2d with equal stride and padding on both axes is the GPU
+// model's conv (the input's gradient and the weight's each as a conv of the same sizes: the same
+// FLOPs); anything else the bmm of its implicit GEMM (proxy): per group, B·Ho·Wo rows by
+// Co/groups columns with Ci/groups·Kh·Kw terms, gradients by ProductGradKernel. A bias's
+// gradient is an addu proxy over the output (the sum over rows).
+static GpuForm ConvGpu(const OpCall& c) {
+  const TensorType& x = c.in(0);
+  const TensorType& w = c.in(1);
+  const TensorType& y = c.outputs[0];
+  const Attributes& a = c.a();
+  const std::int64_t groups = a.Int("groups");
+  GpuForm f;
+  f.grads.resize(c.inputs.size());
+  const std::vector<std::int64_t> s = a.Ints("stride"), p = a.Ints("padding"),
+                                  d = a.Ints("dilation");
+  const auto uniform = [](const std::vector<std::int64_t>& v) {
+    return std::all_of(v.begin(), v.end(), [&](std::int64_t e) { return e == v[0]; });
+  };
+  const bool square = x.rank() == 4 && x.dims[2] == x.dims[3] && w.dims[2] == w.dims[3];
+  if (square && groups == 1 && uniform(s) && uniform(p) && d[0] == 1 && uniform(d)) {
+    const GpuKernel k{"conv", {x.dims[0], x.dims[1], w.dims[0], w.dims[2], x.dims[2], s[0], p[0]}};
+    f.forward.push_back(k);
+    f.grads[0] = {k};
+    f.grads[1] = {k};
+  } else {
+    const double kernel = w.elements() / static_cast<double>(w.dims[0]);  // Ci/g · Kh · Kw
+    const double rows = y.elements() / static_cast<double>(y.dims[1]);    // B · Ho · Wo
+    const GpuKernel k{"bmm",
+                      {groups, static_cast<std::int64_t>(rows), w.dims[0] / groups,
+                       static_cast<std::int64_t>(kernel)},
+                      true};
+    f.forward.push_back(k);
+    f.grads[0] = {ProductGradKernel(k, 0)};
+    f.grads[1] = {ProductGradKernel(k, 1)};
+  }
+  if (c.has(2)) {
+    f.grads[2] = {GpuKernel{
+        "addu",
+        {y.elements() > 0
+             ? static_cast<std::int64_t>(y.elements() / static_cast<double>(y.dims.back()))
+             : 0,
+         y.dims.back()},
+        true}};
+  }
+  return f;
+}
+
 // The schema both convolutions share; `spatial` is 1 or 2.
 static OpSchema ConvSchema(const char* name, const char* type, const char* doc, int spatial) {
   OpSchema s;
@@ -94,6 +143,7 @@ static OpSchema ConvSchema(const char* name, const char* type, const char* doc, 
   s.min_inputs = 2;
   s.infer = [spatial](const OpCall& c) { return ConvInfer(c, spatial); };
   s.count = ConvCount;
+  s.gpu = ConvGpu;
   return s;
 }
 

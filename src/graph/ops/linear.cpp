@@ -224,6 +224,20 @@ void RegisterLinearOps(Registrar& r) {
     n.flops = 2 * n.matrix_macs + (c.has(2) ? rows * static_cast<double>(w.dims[0]) : 0.0);
     return n;
   };
+  // The GPU model's linear, rows = the input's elements / K; gradients by ProductGradKernel, a
+  // bias's as an addu proxy over the output (the sum over rows).
+  linear.gpu = [](const OpCall& c) {
+    const std::int64_t k = c.in(1).dims[1], n = c.in(1).dims[0];
+    const auto rows = static_cast<std::int64_t>(c.in(0).elements() / static_cast<double>(k));
+    const GpuKernel kernel{"linear", {1, rows, n, k}};
+    GpuForm f;
+    f.forward = {kernel};
+    f.grads.resize(c.inputs.size());
+    f.grads[0] = {ProductGradKernel(kernel, 0)};
+    f.grads[1] = {ProductGradKernel(kernel, 1)};
+    if (c.has(2)) f.grads[2] = {GpuKernel{"addu", {rows, n}, true}};
+    return f;
+  };
   linear.layer = [](const OpCall& c) {
     LayerForm f;
     f.type = "Linear";
@@ -281,6 +295,26 @@ void RegisterLinearOps(Registrar& r) {
                 {"n", bd.size() >= 2 ? bd.back() : 1}};
     f.input = ad;
     f.output = c.outputs[0].dims;
+    return f;
+  };
+  // A second operand of rank <= 2 is shared by every row of the first: the GPU model's linear on
+  // rows = the output's elements / N; otherwise its bmm over the broadcast batch.
+  matmul.gpu = [](const OpCall& c) {
+    const Dims& ad = c.in(0).dims;
+    const Dims& bd = c.in(1).dims;
+    const std::int64_t k = ad.back();
+    const std::int64_t n = bd.size() >= 2 ? bd.back() : 1;
+    const std::int64_t m = ad.size() >= 2 ? ad[ad.size() - 2] : 1;
+    const double out = c.outputs[0].elements();
+    GpuKernel kernel;
+    if (bd.size() <= 2) {
+      kernel = {"linear", {1, static_cast<std::int64_t>(out / static_cast<double>(n)), n, k}};
+    } else {
+      kernel = {"bmm", {static_cast<std::int64_t>(out / (static_cast<double>(m) * n)), m, n, k}};
+    }
+    GpuForm f;
+    f.forward = {kernel};
+    f.grads = {{ProductGradKernel(kernel, 0)}, {ProductGradKernel(kernel, 1)}};
     return f;
   };
   matmul.form_macs = [](const LayerForm& f) {
@@ -386,6 +420,18 @@ void RegisterLinearOps(Registrar& r) {
     return f;
   };
   emb.form_macs = [](const LayerForm&) { return 0.0; };  // a gather: no arithmetic
+  // A gather as a relu proxy over the output (a read and a write per element); the weight's
+  // gradient a scatter-add, an add proxy over the output's elements.
+  emb.gpu = [](const OpCall& c) {
+    const Dims& out = c.outputs[0].dims;
+    const std::vector<std::int64_t> rows = {
+        static_cast<std::int64_t>(c.outputs[0].elements() / static_cast<double>(out.back())),
+        out.back()};
+    GpuForm f;
+    f.forward = {GpuKernel{"relu", rows, true}};
+    f.grads = {{}, {GpuKernel{"add", rows, true}}};
+    return f;
+  };
   r.push_back(std::move(emb));
 }
 

@@ -90,6 +90,8 @@ void RegisterNormOps(Registrar& r) {
       f.output = c.outputs[0].dims;
       return f;
     };
+    ln.gpu_kernel = "ln";
+    ln.gpu_proxy = rms;
     r.push_back(std::move(ln));
   }
 

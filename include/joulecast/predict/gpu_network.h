@@ -1,0 +1,126 @@
+// Whole-network time on a GPU from its specification sheet: every node of the operator graph as
+// the kernels of its GPU form (graph/op_schema.h GpuFormOf), each predicted by the GPU operator
+// model (predict/gpu_op_model.h) for that GPU, summed, plus the glue between kernels.
+//
+//   forward     the forward kernels of every node
+//   train_step  the forward kernels, then the backward pass: grads[i] of every node for every
+//               input i that needs a gradient, then the optimizer's update of every parameter
+//               tensor of P elements: "sgd" (SGD with momentum, as `collect` trains: buf = m·buf
+//               + g and p -= lr·buf, an add and a mul per tensor), "adam" (five binary kernels:
+//               the two moments, the bias-corrected step's division, the update and the weight
+//               decay) or "none" (forward and backward only, what NeuSight's training labels
+//               and tools/measure_gpu_reference.py time)
+// A value needs a gradient when it is a floating parameter (not a buffer) or a node computed it
+// from a value that needs one; graph inputs (images, token ids) do not. Frozen parameters (the
+// `frozen` option: parameter names, or module scopes whose parameters all freeze) need none, so
+// the nodes before the first trainable one have no backward kernels.
+//
+// Glue: total = Σ kernel latencies + glue_s · kernels, glue_s per kernel launched (the time
+// between kernels that the operator tables, each kernel timed alone, do not hold). It is
+// GpuNetworkOptions::glue_s, fitted by FitGlue on whole-network measurements.
+//
+// Units: seconds. Kernels marked proxy (graph/op_schema.h) are summed into proxy_s, so a caller
+// can say how much of the total stands on stand-ins. Throws std::runtime_error for an operator
+// the model lacks ("no model for operator 'conv' in models/x.json", naming the node), for a mode
+// or optimizer not listed above, and for a frozen name that matches no parameter or scope.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "joulecast/graph/graph.h"
+#include "joulecast/predict/gpu_op_model.h"
+#include "joulecast/predict/gpu_spec.h"
+#include "joulecast/predict/training_model.h"
+
+namespace joulecast {
+
+struct GpuNetworkOptions {
+  std::string mode = "forward";     // forward | train_step
+  std::string optimizer = "sgd";    // train_step: sgd | adam | none
+  double glue_s = 0;                // per kernel launched (>= 0)
+  std::vector<std::string> frozen;  // parameter names or module scopes (train_step)
+};
+
+struct GpuPhaseTotal {
+  std::size_t kernels = 0;
+  double s = 0;
+};
+
+struct GpuNetworkEstimate {
+  std::string name, gpu, mode, optimizer;
+  std::int64_t batch_size = 1;
+  double total_s = 0;     // kernels + glue
+  double kernels_s = 0;   // Σ kernel latencies
+  double glue_s = 0;      // glue per kernel × kernels
+  double proxy_s = 0;     // of kernels_s, from proxy kernels
+  double roofline_s = 0;  // Σ over the same kernels of max(flops / peak, bytes / bandwidth)
+  std::size_t kernels = 0;
+  GpuPhaseTotal forward, backward, optimizer_step;
+  std::map<std::string, GpuPhaseTotal> by_op;      // graph operator
+  std::map<std::string, GpuPhaseTotal> by_kernel;  // the model's operator
+  std::map<std::string, GpuPhaseTotal> proxies;    // graph operator -> its proxy kernels
+  double parameters = 0, trainable_parameters = 0;
+
+  // {"name", "gpu", "mode", "optimizer", "batch_size", "total_s", "per_sample_s", "kernels_s",
+  //  "glue_s", "roofline_s", "kernels", "phases": {"forward", "backward", "optimizer"}:
+  //  {"kernels", "s"}, "by_op": {op: {"kernels", "s", "share"}}, "by_kernel": {...},
+  //  "proxy": {"s", "share", "by_op": {...}}, "parameters", "trainable_parameters"}
+  nlohmann::json ToJson() const;
+};
+
+// Graph `g` (shapes inferred) on `gpu`. Throws as above.
+GpuNetworkEstimate EstimateOnGpu(const graph::Graph& g, const GpuOpModel& model, const GpuSpec& gpu,
+                                 const GpuNetworkOptions& options);
+
+// Which values of `g` need a gradient (index = value id) with `frozen` (names or scopes as
+// above); throws "--freeze: 'enc.layer.3' matches no parameter or module scope" for a name that
+// matches nothing.
+std::vector<bool> NeedsGradient(const graph::Graph& g, const std::vector<std::string>& frozen);
+
+// Average board power while the network runs on `gpu`: the power law of a training-run profile
+// fitted on the zeus2023 traces (predict/training_model.h, models/gpu-training.json) for this
+// GPU, batch and power limit (default the TDP; the law's soft cap keeps it <= the limit), with
+// the fitted workload nearest to the network in training GFLOPs per sample (6 × MACs / batch, as
+// data/workloads.json counts them) and parameters standing in for its utilisation curve. A
+// modelled figure: energy = power × predicted time, of which only the time is layer-wise.
+// Throws TrainingModel::Predict's errors (a power limit outside the GPU's range).
+struct GpuPower {
+  double watts = 0, limit_w = 0;
+  std::string workload;  // the fitted workload that stood in
+  bool matched = false;  // the network is that workload (same GFLOPs and parameters)
+};
+GpuPower GpuNetworkPower(const TrainingModel& power_model, const GpuSpec& gpu,
+                         const graph::Graph& g, std::optional<double> power_limit_w);
+
+// One whole-network measurement on a GPU (data/neusight2025/labels.csv, data/h200/models.jsonl).
+struct GpuNetworkLabel {
+  std::string gpu, model, mode;    // mode: forward | train_step
+  std::string arch;                // what LoadGraphArg reads: a config path or a zoo name
+  std::string optimizer = "none";  // of a training step: none (NeuSight's), sgd (collect's)
+  bool tf32 = false;               // cuDNN convolutions may have used TF32 (collect's default)
+  std::int64_t seq_len = 0, batch = 0;
+  double measured_s = 0;
+  double energy_j = 0, mean_power_w = 0;  // where measured (0: not)
+  std::string source;                     // file:line
+};
+
+// labels.csv: gpu, model, mode (forward | fwd_bwd), seq_len, batch, num_layer, e2e_ms, fw_ms,
+// bw_ms; or a .jsonl of tools/measure_gpu_reference.py rows ("gpu", "model", "kind" inf|train,
+// "seq", "batch", "e2e_latency_ms", "energy_j_per_run", "mean_power_w"); the model's graph is
+// the Hugging Face config data/neusight2025/model_configs/<model>.json. Or a .jsonl of `collect
+// --architecture` records on a GPU ("device" cuda, "hardware.gpu", "type" the zoo name,
+// "batch_size", "mode", "duration_s", "energy_j"; optimizer sgd, TF32 convolutions possible).
+// Throws "path:12: ..." for a malformed row.
+std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path);
+
+// The glue per kernel that minimises the squared relative error of total = kernels_s + g ·
+// kernels over `predicted` (kernels_s, kernels) and `measured`, clamped to >= 0.
+double FitGlue(const std::vector<GpuNetworkEstimate>& predicted,
+               const std::vector<double>& measured_s);
+
+}  // namespace joulecast
