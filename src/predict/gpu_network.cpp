@@ -79,6 +79,12 @@ std::vector<bool> NeedsGradient(const graph::Graph& g, const std::vector<std::st
     }
     needs[v] = !is_frozen;
   }
+  if (!frozen.empty() && std::none_of(needs.begin(), needs.end(), [](bool b) { return b; })) {
+    throw std::runtime_error(
+        fmt::format("--freeze: every parameter of {} is frozen: a training step would train "
+                    "nothing",
+                    g.name));
+  }
   for (std::size_t i = 0; i < frozen.size(); ++i) {
     if (!used[i]) {
       throw std::runtime_error(

@@ -289,6 +289,12 @@ const std::vector<Case> kCases = {
   {"PredictPowerForEnergyProfile", "predict resnet18 --model {model} --power 50", "--power: profile xeon-gold-5120 predicts energy already (target energy_j)"},
   {"PredictDtypeTheProfileLacks", "predict resnet18 --model models/intel-xeon-2c-time.json --dtype bfloat16", "--dtype bfloat16: models/intel-xeon-2c-time.json: the profile intel-xeon-2c-time predicts float32 runs, not bfloat16; fit a bfloat16 profile from records of `collect --dtype bfloat16`"},
   {"CompareUnknownDtype", "compare resnet18 vgg11 --model {model} --dtype int8", "--dtype"},
+  {"PredictGpuModelWithoutGpu", "predict gpt2 --model models/gpu-latency.json", "models/gpu-latency.json is a GPU operator model: name the GPU with --gpu"},
+  {"PredictGpuUnknown", "predict gpt2 --model models/gpu-latency.json --gpu RTX5090", "unknown GPU 'RTX5090'; did you mean: "},
+  {"PredictGpuFreezeUnknownScope", "predict resnet18 --model models/gpu-latency.json --gpu T4 --mode train_step --freeze layer9", "--freeze: 'layer9' matches no parameter or module scope"},
+  {"PredictGpuFreezeEverything", "predict resnet18 --model models/gpu-latency.json --gpu T4 --mode train_step --freeze conv1,bn1,layer1,layer2,layer3,layer4,fc", "--freeze: every parameter of resnet18 is frozen: a training step would train nothing"},
+  {"PredictGpuDtype", "predict resnet18 --model models/gpu-latency.json --gpu T4 --dtype float16", "--dtype float16: models/gpu-latency.json was fitted on float32 measurements only"},
+  {"PredictFreezeWithTimeProfile", "predict resnet18 --model models/intel-xeon-2c-time.json --freeze fc", "--freeze, --optimizer, --power-model and --power-limit need a GPU operator model and --gpu"},
   {"PredictPowerNegative", "predict resnet18 --model models/intel-xeon-2c-time.json --power -5", "--power must be > 0, got -5"},
   {"CollectOutputHoldsBadRecord", "collect --layer Conv2d --samples 5 -o {dir}/bad_batch.jsonl --dry-run", "{dir}/bad_batch.jsonl:1: field 'batch_size' must be a positive integer, got 0"},
 };

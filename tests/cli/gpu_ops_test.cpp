@@ -125,4 +125,61 @@ TEST_F(GpuOpsCliTest, BadTablesNameTheFileAndLine) {
                          "joulecast: error: --ops: unknown GPU operator 'lin'; known: "));
 }
 
+// `predict --gpu` with the shipped GPU model: a whole network's JSON (phases, operators, energy
+// as modelled power × time) and the errors of bad input.
+TEST_F(GpuOpsCliTest, PredictWholeNetworkOnAGpu) {
+  const fs::path root = fs::path(JOULECAST_TEST_DATA).parent_path().parent_path();
+  const std::string gm = " --model " + Quote((root / "models/gpu-latency.json").string());
+  const std::string pm = " --power-model " + Quote((root / "models/gpu-training.json").string());
+  const Result fwd = Run("predict gpt2 --seq-len 128 -b 2 --gpu H100 --json" + gm);
+  ASSERT_EQ(fwd.status, 0) << fwd.err;
+  const json f = json::parse(fwd.out);
+  EXPECT_EQ(f["gpu"], "H100 SXM 80GB");
+  EXPECT_GT(f["total_s"].get<double>(), 0);
+  EXPECT_NEAR(f["total_s"].get<double>(), f["kernels_s"].get<double>() + f["glue_s"].get<double>(),
+              1e-12);
+  EXPECT_GT(f["by_op"]["linear"]["share"].get<double>(), 0.3) << fwd.out;
+  const Result tr = Run("predict gpt2 --seq-len 128 -b 2 --gpu H100 --mode train_step --json" + gm +
+                        pm + " --power-limit 500");
+  ASSERT_EQ(tr.status, 0) << tr.err;
+  const json t = json::parse(tr.out);
+  const double phases = t["phases"]["forward"]["s"].get<double>() +
+                        t["phases"]["backward"]["s"].get<double>() +
+                        t["phases"]["optimizer"]["s"].get<double>();
+  EXPECT_NEAR(phases, t["kernels_s"].get<double>(), 1e-12);
+  EXPECT_NEAR(t["phases"]["forward"]["s"].get<double>(), f["phases"]["forward"]["s"].get<double>(),
+              1e-12);
+  EXPECT_EQ(t["energy"]["power"], "modelled");
+  EXPECT_LE(t["energy"]["power_w"].get<double>(), 500.0);
+  EXPECT_NEAR(t["energy"]["total_j"].get<double>(),
+              t["energy"]["power_w"].get<double>() * t["total_s"].get<double>(), 1e-9);
+
+  EXPECT_TRUE(StartsWith(Error("predict gpt2" + gm),
+                         "joulecast: error: " + (root / "models/gpu-latency.json").string() +
+                             " is a GPU operator model: name the GPU with --gpu"));
+  const std::string unknown = Error("predict gpt2 --gpu H10" + gm);
+  EXPECT_TRUE(StartsWith(unknown, "joulecast: error: unknown GPU 'H10'; did you mean: "))
+      << unknown;
+  EXPECT_TRUE(Contains(unknown, "H100 SXM 80GB")) << unknown;
+  EXPECT_EQ(Error("predict resnet18 --gpu H100 --mode train_step --freeze layer9" + gm),
+            "joulecast: error: --freeze: 'layer9' matches no parameter or module scope\n");
+  EXPECT_EQ(Error("predict resnet18 --gpu H100 --power-limit 300" + gm),
+            "joulecast: error: --power-limit needs --power-model (the power law it bounds)\n");
+  EXPECT_TRUE(StartsWith(Error("predict resnet18 --gpu H100 --dtype bfloat16" + gm),
+                         "joulecast: error: --dtype bfloat16: "));
+  // A GPU table whose only GPU lacks the L2 size the operator model needs.
+  json gpus = json::parse(Slurp((root / "data/hardware/gpus.json").string()));
+  json h100;
+  for (const json& g : gpus["gpus"])
+    if (g["name"] == "H100 SXM 80GB") h100 = g;
+  h100.erase("l2_cache_mb");
+  gpus["gpus"] = json::array({h100});
+  fs::create_directories(P("d/hardware"));
+  Write("d/hardware/gpus.json", gpus.dump());
+  const Result no_l2 = Run("predict resnet18 --gpu H100" + gm, "JOULECAST_DATA_DIR=" + P("d"));
+  EXPECT_EQ(no_l2.status, 1);
+  EXPECT_TRUE(Contains(no_l2.err, "field 'l2_cache_mb' is needed by the GPU operator model"))
+      << no_l2.err;
+}
+
 }  // namespace

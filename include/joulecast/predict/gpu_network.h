@@ -79,7 +79,8 @@ GpuNetworkEstimate EstimateOnGpu(const graph::Graph& g, const GpuOpModel& model,
 
 // Which values of `g` need a gradient (index = value id) with `frozen` (names or scopes as
 // above); throws "--freeze: 'enc.layer.3' matches no parameter or module scope" for a name that
-// matches nothing.
+// matches nothing, and "--freeze: every parameter of resnet18 is frozen: a training step would
+// train nothing" when `frozen` leaves no parameter trainable.
 std::vector<bool> NeedsGradient(const graph::Graph& g, const std::vector<std::string>& frozen);
 
 // Average board power while the network runs on `gpu`: the power law of a training-run profile

@@ -1,0 +1,135 @@
+// GPU forms of the registry's operators (graph/op_schema.h GpuFormOf): which kernels a node is
+// for a GPU operator model, with which sizes, and which kernels compute each input's gradient.
+// Reference values are the closed forms of op_schema.h's rules: a product's gradients are the
+// products dX = dY·Wᵀ and dW = Xᵀ·dY (sizes worked out by hand in the comments).
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "joulecast/graph/graph.h"
+#include "joulecast/graph/op_schema.h"
+#include "joulecast/graph/shape_pass.h"
+
+namespace joulecast::graph {
+namespace {
+
+using Ints = std::vector<std::int64_t>;
+
+class OneOp {
+ public:
+  ValueId In(Dims d, DType t = DType::kFloat32) {
+    return g.AddInput("in" + std::to_string(k_++), TensorType{t, std::move(d)}, -1);
+  }
+  ValueId Param(Dims d) {
+    return g.AddParameter("p" + std::to_string(k_++), TensorType{DType::kFloat32, std::move(d)});
+  }
+  GpuForm Run(const std::string& op, Attributes a, const std::vector<ValueId>& ins) {
+    const NodeId n = g.AddNode(op, std::move(a), ins, "");
+    InferShapes(g);
+    return GpuFormOf(*g.node(n).schema, MakeCall(g, n));
+  }
+  Graph g;
+
+ private:
+  int k_ = 0;
+};
+
+::testing::AssertionResult Is(const GpuKernel& k, const std::string& op, const Ints& sizes,
+                              bool proxy = false) {
+  if (k.op == op && k.sizes == sizes && k.proxy == proxy) return ::testing::AssertionSuccess();
+  std::string s;
+  for (std::int64_t v : k.sizes) s += std::to_string(v) + ",";
+  return ::testing::AssertionFailure() << k.op << " [" << s << "] proxy " << k.proxy;
+}
+
+TEST(GpuFormTest, LinearAndItsGradients) {
+  OneOp t;
+  // x 4×10×32 (40 rows of K = 32), W 64×32 (N = 64), bias 64.
+  const GpuForm f = t.Run("linear", {}, {t.In({4, 10, 32}), t.Param({64, 32}), t.Param({64})});
+  ASSERT_EQ(f.forward.size(), 1u);
+  EXPECT_TRUE(Is(f.forward[0], "linear", {1, 40, 64, 32}));
+  ASSERT_EQ(f.grads.size(), 3u);
+  // dX (40×32) = dY (40×64) · W (64×32): M 40, N 32, K 64.
+  EXPECT_TRUE(Is(f.grads[0].at(0), "linear", {1, 40, 32, 64}));
+  // dW (64×32) = dYᵀ (64×40) · X (40×32), as op_schema.h writes a K×N product: M 32, N 64, K 40.
+  EXPECT_TRUE(Is(f.grads[1].at(0), "linear", {1, 32, 64, 40}));
+  // The bias: a sum over the 40 rows, a stand-in.
+  EXPECT_TRUE(Is(f.grads[2].at(0), "addu", {40, 64}, true));
+}
+
+TEST(GpuFormTest, MatmulIsBmmOverTheBatchOrALinearOnASharedMatrix) {
+  OneOp t;
+  // Attention scores: 2×12×128×64 by 2×12×64×128 -> 24 products of 128×64 by 64×128.
+  GpuForm f = t.Run("matmul", {}, {t.In({2, 12, 128, 64}), t.In({2, 12, 64, 128})});
+  EXPECT_TRUE(Is(f.forward.at(0), "bmm", {24, 128, 128, 64}));
+  EXPECT_TRUE(Is(f.grads.at(0).at(0), "bmm", {24, 128, 64, 128}));  // dA = dY·Bᵀ
+  EXPECT_TRUE(Is(f.grads.at(1).at(0), "bmm", {24, 64, 128, 128}));  // dB = Aᵀ·dY
+  OneOp u;
+  f = u.Run("matmul", {}, {u.In({3, 5, 16}), u.In({16, 8})});
+  EXPECT_TRUE(Is(f.forward.at(0), "linear", {1, 15, 8, 16}));
+}
+
+TEST(GpuFormTest, ConvolutionsSquareUngroupedOrImplicitGemm) {
+  OneOp t;
+  Attributes a;
+  a.Set("stride", Ints{2, 2});
+  a.Set("padding", Ints{1, 1});
+  GpuForm f = t.Run("conv2d", a, {t.In({8, 3, 32, 32}), t.Param({16, 3, 3, 3})});
+  EXPECT_TRUE(Is(f.forward.at(0), "conv", {8, 3, 16, 3, 32, 2, 1}));
+  EXPECT_EQ(f.grads.at(0).size(), 1u);
+  EXPECT_EQ(f.grads.at(1).size(), 1u);
+  // Depthwise 3×3 over 32 channels of 8×8, padding 1: per group, 2·8·8 = 128 rows, 1 column, 9
+  // terms.
+  OneOp u;
+  Attributes d;
+  d.Set("padding", Ints{1, 1});
+  d.Set("groups", std::int64_t{32});
+  f = u.Run("conv2d", d, {u.In({2, 32, 8, 8}), u.Param({32, 1, 3, 3})});
+  EXPECT_TRUE(Is(f.forward.at(0), "bmm", {32, 128, 1, 9}, true));
+}
+
+TEST(GpuFormTest, ElementwiseReductionsViewsAndCopies) {
+  OneOp t;
+  const ValueId x = t.In({4, 10, 32});
+  GpuForm f = t.Run("gelu", {}, {x});
+  EXPECT_TRUE(Is(f.forward.at(0), "gelu", {40, 32}));
+  EXPECT_TRUE(Is(f.grads.at(0).at(0), "mul", {40, 32}));  // dy·gelu'(x)
+  // A SiLU has no kernel of its own: a relu stand-in (one read, one write an element).
+  f = t.Run("silu", {}, {x});
+  EXPECT_TRUE(Is(f.forward.at(0), "relu", {40, 32}, true));
+  // a + b with b broadcast from 32 elements: b's gradient sums over the broadcast rows.
+  f = t.Run("add", {}, {x, t.Param({32})});
+  EXPECT_TRUE(Is(f.forward.at(0), "add", {40, 32}));
+  EXPECT_TRUE(f.grads.at(0).empty());
+  EXPECT_TRUE(Is(f.grads.at(1).at(0), "addu", {40, 32}, true));
+  // One tensor and a scalar: the scalar form.
+  Attributes s;
+  s.Set("scalar", 0.5);
+  f = t.Run("mul", s, {x});
+  EXPECT_TRUE(Is(f.forward.at(0), "mulu", {40, 32}));
+  Attributes ln;
+  ln.Set("normalized_shape", Ints{10, 32});
+  f = t.Run("layer_norm", ln, {x});
+  EXPECT_TRUE(Is(f.forward.at(0), "ln", {4, 320}));
+  EXPECT_EQ(f.grads.at(0).size(), 2u);
+  f = t.Run("softmax", {}, {x});
+  EXPECT_TRUE(Is(f.forward.at(0), "softmax", {40, 32}));
+  Attributes shape;
+  shape.Set("shape", SymInts{{40, 32}, -1});
+  EXPECT_TRUE(t.Run("reshape", shape, {x}).forward.empty());
+  const GpuForm copy = t.Run("contiguous", {}, {x});
+  EXPECT_TRUE(Is(copy.forward.at(0), "relu", {40, 32}, true));
+}
+
+TEST(GpuFormTest, EmbeddingIsAGatherWithAScatterAddGradient) {
+  OneOp t;
+  const GpuForm f = t.Run("embedding", {}, {t.In({2, 7}, DType::kInt64), t.Param({100, 16})});
+  EXPECT_TRUE(Is(f.forward.at(0), "relu", {14, 16}, true));
+  EXPECT_TRUE(f.grads.at(0).empty());  // integer indices
+  EXPECT_TRUE(Is(f.grads.at(1).at(0), "add", {14, 16}, true));
+}
+
+}  // namespace
+}  // namespace joulecast::graph
