@@ -31,6 +31,7 @@
 #include "joulecast/frontends/load_graph.h"
 #include "joulecast/graph/shape_pass.h"
 #include "joulecast/predict/energy_baselines.h"
+#include "joulecast/predict/gpu_network.h"
 #include "joulecast/predict/grid_intensity.h"
 #include "joulecast/predict/training_model.h"
 #include "joulecast/predict/workload.h"
@@ -45,6 +46,8 @@ struct EstimateArgs {
   std::optional<double> dataset_size, power_limit, price, intensity;
   std::string region;  // code of data/carbon/grid_intensity.json; excludes intensity
   double pue = 1.0;
+  std::string time_model, optimizer;  // the layer-wise route (a GPU operator model)
+  std::vector<std::string> freeze;
   bool json = false;
   std::string html;
 };
@@ -72,7 +75,10 @@ void RunEstimate(const EstimateArgs& a) {
   q.batch_size = a.batch;
   q.power_limit_w = a.power_limit;
   if (a.power_limit) CheckPowerLimit(q.gpu, *a.power_limit);
+  if (a.time_model.empty() && (!a.freeze.empty() || !a.optimizer.empty()))
+    throw std::runtime_error("--freeze and --optimizer need --time-model (the layer-wise route)");
   std::string what;
+  std::optional<graph::Graph> graph;  // the network at the batch size, for the layer-wise route
   const WorkloadTable workloads = WorkloadTable::LoadDefault();
   if (const Workload* w = workloads.TryFind(a.target)) {
     if (a.seq_len != 0)
@@ -83,6 +89,20 @@ void RunEstimate(const EstimateArgs& a) {
     q.params_m = w->params_m;
     q.samples_per_epoch = a.dataset_size.value_or(w->samples_per_epoch);
     what = "workload " + w->name;
+    if (!a.time_model.empty()) {
+      if (w->architecture.empty()) {
+        throw std::runtime_error(
+            fmt::format("--time-model: workload {} has no architecture in data/workloads.json (the "
+                        "layer-wise route needs the network)",
+                        w->name));
+      }
+      GraphOptions options;
+      options.batch = a.batch;
+      const bool file = w->architecture.find('/') != std::string::npos;
+      graph = LoadGraph(
+          file ? std::string(JOULECAST_SOURCE_DIR) + "/" + w->architecture : w->architecture,
+          options);
+    }
   } else {
     const bool file = a.target.size() > 5 && a.target.substr(a.target.size() - 5) == ".json";
     if (!file) {
@@ -105,17 +125,33 @@ void RunEstimate(const EstimateArgs& a) {
     }
     GraphOptions options;
     options.seq_len = a.seq_len;
+    options.batch = a.batch;
     std::vector<std::string> notes;
     const graph::Graph g = LoadGraph(a.target, options, &notes);
+    if (!a.time_model.empty()) graph = g;
     for (const std::string& note : notes) std::cerr << "joulecast: note: " << note << "\n";
     const graph::NodeCounts c = graph::TotalCounts(g, graph::CountNodes(g));
-    q.train_gflops_per_sample = 6 * c.macs / 1e9;
+    q.train_gflops_per_sample = 6 * c.macs / static_cast<double>(a.batch) / 1e9;
     q.params_m = c.parameters / 1e6;
     q.samples_per_epoch = *a.dataset_size;
     what = "architecture " + g.name;
   }
   const TrainingModel m = TrainingModel::Load(a.model);
-  const TrainingPrediction p = m.Predict(q);
+  TrainingPrediction p = m.Predict(q);
+  std::optional<GpuEpoch> layerwise;
+  const double regression_epoch_s = p.epoch_time_s;
+  if (graph) {
+    GpuNetworkOptions o;
+    o.mode = "train_step";
+    o.optimizer = GpuOptimizerOf(a.optimizer.empty() ? "sgd" : a.optimizer);
+    o.frozen = a.freeze;
+    const GpuOpModel gm = GpuOpModel::Load(a.time_model);
+    o.glue_s = gm.glue_s;
+    layerwise = EpochOnGpu(*graph, gm, q.gpu, q.samples_per_epoch, o);
+    // The power law stays the training profile's; the time is the layer-wise one.
+    p.epoch_time_s = layerwise->epoch_s;
+    p.epoch_energy_j = p.power_w * layerwise->epoch_s;
+  }
   const double epochs = static_cast<double>(a.epochs);
   const double total_j = p.epoch_energy_j * epochs * a.pue, total_s = p.epoch_time_s * epochs;
   const double kwh = total_j / 3.6e6;
@@ -140,6 +176,20 @@ void RunEstimate(const EstimateArgs& a) {
                     {{"tdp_time", {{"total_energy_j", tdp_j}}},
                      {"green_algorithms", {{"total_energy_j", ga_j}}}}},
                    {"model", a.model}};
+  if (layerwise) {
+    j["time_route"] = {{"route", "layer-wise"},
+                       {"time_model", a.time_model},
+                       {"step_time_s", layerwise->step.total_s},
+                       {"steps_per_epoch", layerwise->steps},
+                       {"optimizer", layerwise->step.optimizer},
+                       {"trainable_parameters", layerwise->step.trainable_parameters},
+                       {"regression_epoch_time_s", regression_epoch_s},
+                       {"caveat",
+                        "GPU kernels only: no data loading, evaluation passes or host-side work "
+                        "between steps; power from the training profile (modelled)"}};
+  } else {
+    j["time_route"] = {{"route", "regression"}, {"model", a.model}};
+  }
   const TrainingCoverage cover = CoverageOf(m, q, p, gpus);
   const bool logo = m.trained_gpus().size() >= 2;
   j["uncertainty"] = {{"cv", logo ? "leave-one-GPU-out" : "k-fold"},
@@ -168,6 +218,15 @@ void RunEstimate(const EstimateArgs& a) {
                            q.power_limit_w.value_or(q.gpu.tdp_w), a.pue);
   std::cout << fmt::format("per epoch: {:.1f} s, {:.1f} W average, {:.1f} kJ\n", p.epoch_time_s,
                            p.power_w, p.epoch_energy_j / 1e3);
+  if (layerwise) {
+    std::cout << fmt::format(
+        "time layer-wise ({}): {:.0f} steps of {:.4g} s ({} update, {:.4g} M of {:.4g} M "
+        "parameters trained), GPU kernels only: no data loading or host work; the training "
+        "profile's regression says {:.1f} s per epoch\n",
+        a.time_model, layerwise->steps, layerwise->step.total_s, layerwise->step.optimizer,
+        layerwise->step.trainable_parameters / 1e6, layerwise->step.parameters / 1e6,
+        regression_epoch_s);
+  }
   std::cout << fmt::format("{} epochs: {:.2f} h, {:.3f} kWh", a.epochs, total_s / 3600, kwh);
   if (intensity) std::cout << fmt::format(", {:.3f} kg CO2", kwh * *intensity / 1000.0);
   if (a.price) std::cout << fmt::format(", cost {:.2f}", kwh * *a.price);
@@ -234,6 +293,15 @@ void RegisterTrainEstimate(CLI::App& app) {
                   "Grid region code for the carbon intensity (data/carbon/grid_intensity.json)")
       ->excludes(intensity);
   cmd->add_option("--model", a->model, "Training profile")->capture_default_str();
+  cmd->add_option("--time-model", a->time_model,
+                  "GPU operator model (models/gpu-latency.json): epoch time layer-wise, steps x "
+                  "the network's training step, instead of the training profile's regression");
+  cmd->add_option(
+      "--optimizer", a->optimizer,
+      "With --time-model: the optimizer (sgd, adam, adamw, adadelta, ...; default sgd)");
+  cmd->add_option("--freeze", a->freeze,
+                  "With --time-model: parameters or module scopes that are not trained")
+      ->delimiter(',');
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->add_option("--html", a->html,
                   "Also write a self-contained HTML report (energy, time, CO2, baselines) to FILE");

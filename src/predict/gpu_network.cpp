@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -27,10 +28,11 @@ bool InScope(const std::string& name, const std::string& scope) {
 // Kernels of one pass, with the predictions cached by call (a transformer repeats its blocks).
 class KernelCosts {
  public:
-  KernelCosts(const GpuOpModel& model, const GpuSpec& gpu) : model_(model), gpu_(gpu) {}
+  KernelCosts(const GpuOpModel& model, const GpuSpec& gpu, bool isolated)
+      : model_(model), gpu_(gpu), isolated_(isolated) {}
 
   struct Cost {
-    double s = 0, roofline_s = 0;
+    double s = 0, alone_s = 0, roofline_s = 0;
   };
 
   const Cost& Of(const graph::GpuKernel& k) {
@@ -40,14 +42,21 @@ class KernelCosts {
     if (it != cache_.end()) return it->second;
     const GpuOpCall call{k.op, k.sizes};
     Cost c;
-    c.s = model_.Predict(call, gpu_);
+    c.alone_s = model_.Predict(call, gpu_);
+    c.s = isolated_ ? c.alone_s : std::max(0.0, c.alone_s - T0Of(k.op));
     c.roofline_s = RooflineSeconds(WorkOf(call), gpu_);
     return cache_.emplace(std::move(key), c).first->second;
   }
 
  private:
+  double T0Of(const std::string& op) const {
+    for (const GpuOpPredictor& p : model_.predictors())
+      if (p.op == op) return p.t0_s;
+    return 0;
+  }
   const GpuOpModel& model_;
   const GpuSpec& gpu_;
+  const bool isolated_;
   std::unordered_map<std::string, Cost> cache_;
 };
 
@@ -121,7 +130,7 @@ GpuNetworkEstimate EstimateOnGpu(const graph::Graph& g, const GpuOpModel& model,
   est.mode = options.mode;
   est.optimizer = train ? options.optimizer : "";
   est.batch_size = g.batch();
-  KernelCosts costs(model, gpu);
+  KernelCosts costs(model, gpu, options.isolated);
   const std::vector<bool> needs =
       train ? NeedsGradient(g, options.frozen) : std::vector<bool>(g.values().size(), false);
   const auto run = [&](const graph::Node& node, const graph::GpuKernel& k, GpuPhaseTotal& phase) {
@@ -140,6 +149,7 @@ GpuNetworkEstimate EstimateOnGpu(const graph::Graph& g, const GpuOpModel& model,
       Add(est.proxies[node.op], c->s);
     }
     est.roofline_s += c->roofline_s;
+    est.isolated_s += c->alone_s;
   };
   std::vector<graph::GpuForm> forms(g.nodes().size());
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(g.nodes().size()); ++n) {
@@ -182,23 +192,18 @@ GpuNetworkEstimate EstimateOnGpu(const graph::Graph& g, const GpuOpModel& model,
   }
   est.kernels = est.forward.kernels + est.backward.kernels + est.optimizer_step.kernels;
   est.kernels_s = est.forward.s + est.backward.s + est.optimizer_step.s;
-  est.glue_s = options.glue_s * static_cast<double>(est.kernels);
+  est.glue_s = options.isolated ? 0.0 : options.glue_s * static_cast<double>(est.kernels);
   est.total_s = est.kernels_s + est.glue_s;
   return est;
 }
 
 json GpuNetworkEstimate::ToJson() const {
-  json j = {{"name", name},
-            {"gpu", gpu},
-            {"mode", mode},
-            {"batch_size", batch_size},
-            {"total_s", total_s},
-            {"per_sample_s", total_s / static_cast<double>(batch_size)},
-            {"kernels_s", kernels_s},
-            {"glue_s", glue_s},
-            {"roofline_s", roofline_s},
-            {"kernels", kernels},
-            {"parameters", parameters}};
+  json j = {{"name", name},           {"gpu", gpu},
+            {"mode", mode},           {"batch_size", batch_size},
+            {"total_s", total_s},     {"per_sample_s", total_s / static_cast<double>(batch_size)},
+            {"kernels_s", kernels_s}, {"isolated_s", isolated_s},
+            {"glue_s", glue_s},       {"roofline_s", roofline_s},
+            {"kernels", kernels},     {"parameters", parameters}};
   j["phases"] = {{"forward", PhaseJson(forward)}};
   if (mode == "train_step") {
     j["optimizer"] = optimizer;
@@ -226,6 +231,29 @@ GpuPower GpuNetworkPower(const TrainingModel& power_model, const GpuSpec& gpu,
   q.power_limit_w = power_limit_w;
   const TrainingPrediction p = power_model.Predict(q);
   return GpuPower{p.power_w, power_limit_w.value_or(gpu.tdp_w), p.workload, p.workload_matched};
+}
+
+GpuEpoch EpochOnGpu(const graph::Graph& g, const GpuOpModel& model, const GpuSpec& gpu,
+                    double samples, const GpuNetworkOptions& options) {
+  if (!(samples >= 1) || !std::isfinite(samples))
+    throw std::runtime_error(fmt::format("samples per epoch must be >= 1, got {}", samples));
+  if (options.mode != "train_step")
+    throw std::runtime_error("an epoch on a GPU needs the train_step mode");
+  GpuEpoch e;
+  e.step = EstimateOnGpu(g, model, gpu, options);
+  e.steps = std::ceil(samples / static_cast<double>(g.batch()));
+  e.epoch_s = e.steps * e.step.total_s;
+  return e;
+}
+
+std::string GpuOptimizerOf(const std::string& name) {
+  std::string n = name;
+  for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (n == "sgd" || n == "none") return n;
+  if (n == "adam" || n == "adamw" || n == "adadelta" || n == "adagrad" || n == "rmsprop")
+    return "adam";
+  throw std::runtime_error(fmt::format(
+      "unknown optimizer '{}'; known: sgd, adam, adamw, adadelta, adagrad, rmsprop, none", name));
 }
 
 std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path) {
@@ -277,6 +305,10 @@ std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path) {
         l.batch = j.at("batch").get<std::int64_t>();
         l.measured_s = j.at("e2e_latency_ms").get<double>() * 1e-3;
         l.energy_j = j.value("energy_j_per_run", 0.0);
+        if (l.mode == "train_step") {
+          l.forward_s = j.value("fw_latency_ms", 0.0) * 1e-3;
+          l.backward_s = j.value("bwall_latency_ms", 0.0) * 1e-3;
+        }
         l.mean_power_w = j.value("mean_power_w", 0.0);
         if (!(l.measured_s > 0) || l.seq_len < 1 || l.batch < 1)
           throw std::runtime_error("e2e_latency_ms, seq and batch must be > 0");
@@ -294,7 +326,8 @@ std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path) {
   const CsvHeader h(head->fields);
   const std::size_t gpu = h.Index("gpu", path), model = h.Index("model", path),
                     mode = h.Index("mode", path), seq = h.Index("seq_len", path),
-                    batch = h.Index("batch", path), e2e = h.Index("e2e_ms", path);
+                    batch = h.Index("batch", path), e2e = h.Index("e2e_ms", path),
+                    fw = h.Index("fw_ms", path), bw = h.Index("bw_ms", path);
   while (auto row = reader.Next()) {
     const std::string at = fmt::format("{}:{}", path, row->line);
     if (row->fields.size() != h.size()) {
@@ -313,6 +346,10 @@ std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path) {
       l.seq_len = ParseInt(row->fields[seq], "seq_len");
       l.batch = ParseInt(row->fields[batch], "batch");
       l.measured_s = ParseDouble(row->fields[e2e], "e2e_ms") * 1e-3;
+      if (l.mode == "train_step") {
+        l.forward_s = ParseDouble(row->fields[fw], "fw_ms") * 1e-3;
+        l.backward_s = ParseDouble(row->fields[bw], "bw_ms") * 1e-3;
+      }
       if (!(l.measured_s > 0) || l.seq_len < 1 || l.batch < 1)
         throw std::runtime_error("e2e_ms, seq_len and batch must be > 0");
       l.source = at;

@@ -80,14 +80,25 @@ TEST(GpuFormTest, ConvolutionsSquareUngroupedOrImplicitGemm) {
   EXPECT_TRUE(Is(f.forward.at(0), "conv", {8, 3, 16, 3, 32, 2, 1}));
   EXPECT_EQ(f.grads.at(0).size(), 1u);
   EXPECT_EQ(f.grads.at(1).size(), 1u);
-  // Depthwise 3×3 over 32 channels of 8×8, padding 1: per group, 2·8·8 = 128 rows, 1 column, 9
-  // terms.
+  // Depthwise 3×3 over 32 channels of 8×8, padding 1: a mul over the 2·32·8 rows of 8.
   OneOp u;
   Attributes d;
   d.Set("padding", Ints{1, 1});
   d.Set("groups", std::int64_t{32});
   f = u.Run("conv2d", d, {u.In({2, 32, 8, 8}), u.Param({32, 1, 3, 3})});
-  EXPECT_TRUE(Is(f.forward.at(0), "bmm", {32, 128, 1, 9}, true));
+  EXPECT_TRUE(Is(f.forward.at(0), "mul", {512, 8}, true));
+  // Grouped, 4 groups of 8 channels: per group, 2·8·8 = 128 rows, 16 columns, 8·9 terms.
+  OneOp v;
+  Attributes gr;
+  gr.Set("padding", Ints{1, 1});
+  gr.Set("groups", std::int64_t{4});
+  f = v.Run("conv2d", gr, {v.In({2, 32, 8, 8}), v.Param({64, 8, 3, 3})});
+  EXPECT_TRUE(Is(f.forward.at(0), "bmm", {4, 128, 16, 72}, true));
+  // A 1×7 kernel (not square): one GEMM of 2·8·2 = 32 rows (Wo = 8 - 7 + 1), 16 columns, 4·7
+  // terms, as a linear.
+  OneOp w;
+  f = w.Run("conv2d", {}, {w.In({2, 4, 8, 8}), w.Param({16, 4, 1, 7})});
+  EXPECT_TRUE(Is(f.forward.at(0), "linear", {1, 32, 16, 28}, true));
 }
 
 TEST(GpuFormTest, ElementwiseReductionsViewsAndCopies) {

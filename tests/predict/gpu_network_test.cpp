@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -73,10 +74,24 @@ TEST(GpuNetworkTest, TrainingStepKernelsAndTotals) {
   GpuNetworkOptions o;
   const GpuNetworkEstimate fwd = EstimateOnGpu(g, Shipped(), A100(), o);
   EXPECT_EQ(fwd.kernels, 3u);
-  const double expect = Shipped().Predict({"linear", {1, 4, 64, 32}}, A100()) +
-                        Shipped().Predict({"gelu", {4, 64}}, A100()) +
-                        Shipped().Predict({"linear", {1, 4, 10, 64}}, A100());
-  EXPECT_NEAR(fwd.total_s, expect, 1e-12 * expect);
+  const auto t0 = [](const std::string& op) {
+    for (const GpuOpPredictor& p : Shipped().predictors())
+      if (p.op == op) return p.t0_s;
+    return -1.0;
+  };
+  const double l1 = Shipped().Predict({"linear", {1, 4, 64, 32}}, A100()),
+               ge = Shipped().Predict({"gelu", {4, 64}}, A100()),
+               l2 = Shipped().Predict({"linear", {1, 4, 10, 64}}, A100());
+  // Alone: the three latencies; in a stream, each without its operator's fixed cost t0.
+  EXPECT_NEAR(fwd.isolated_s, l1 + ge + l2, 1e-12);
+  const double stream = std::max(0.0, l1 - t0("linear")) + std::max(0.0, ge - t0("gelu")) +
+                        std::max(0.0, l2 - t0("linear"));
+  EXPECT_NEAR(fwd.total_s, stream, 1e-12);
+  o.isolated = true;
+  o.glue_s = 1e-3;  // ignored when isolated
+  EXPECT_NEAR(EstimateOnGpu(g, Shipped(), A100(), o).total_s, l1 + ge + l2, 1e-12);
+  o.isolated = false;
+  o.glue_s = 0;
   o.mode = "train_step";
   o.optimizer = "none";
   // Backward: fc2's dX and dW, gelu's mul, fc1's dW (its input x needs no gradient).
@@ -92,7 +107,9 @@ TEST(GpuNetworkTest, TrainingStepKernelsAndTotals) {
   o.frozen = {"enc"};
   const GpuNetworkEstimate head = EstimateOnGpu(g, Shipped(), A100(), o);
   EXPECT_EQ(head.backward.kernels, 1u);
-  EXPECT_NEAR(head.backward.s, Shipped().Predict({"linear", {1, 64, 10, 4}}, A100()), 1e-15);
+  EXPECT_NEAR(head.backward.s,
+              std::max(0.0, Shipped().Predict({"linear", {1, 64, 10, 4}}, A100()) - t0("linear")),
+              1e-15);
   EXPECT_EQ(head.optimizer_step.kernels, 2u);
   EXPECT_DOUBLE_EQ(head.trainable_parameters, 640);
   EXPECT_DOUBLE_EQ(head.parameters, 64 * 32 + 640);

@@ -15,9 +15,13 @@
 // `frozen` option: parameter names, or module scopes whose parameters all freeze) need none, so
 // the nodes before the first trainable one have no backward kernels.
 //
-// Glue: total = Σ kernel latencies + glue_s · kernels, glue_s per kernel launched (the time
-// between kernels that the operator tables, each kernel timed alone, do not hold). It is
-// GpuNetworkOptions::glue_s, fitted by FitGlue on whole-network measurements.
+// Kernels in a stream: the operator tables time each kernel alone, so every latency holds the
+// operator's fixed cost t0 (launch, synchronisation, timing events: 25-200 µs in
+// models/gpu-latency.json). In a network the next launch overlaps the running kernel, so a kernel
+// costs max(latency − t0, 0) there, and each launch adds the glue g:
+//   total = Σ max(latency_k − t0_op(k), 0) + g · kernels
+// g is GpuNetworkOptions::glue_s, fitted by FitGlue on whole-network measurements. With
+// `isolated` the kernels are summed as timed alone (Σ latency_k, no glue): the plain sum.
 //
 // Units: seconds. Kernels marked proxy (graph/op_schema.h) are summed into proxy_s, so a caller
 // can say how much of the total stands on stand-ins. Throws std::runtime_error for an operator
@@ -43,6 +47,7 @@ struct GpuNetworkOptions {
   std::string mode = "forward";     // forward | train_step
   std::string optimizer = "sgd";    // train_step: sgd | adam | none
   double glue_s = 0;                // per kernel launched (>= 0)
+  bool isolated = false;            // sum the kernels as timed alone (t0 kept, no glue)
   std::vector<std::string> frozen;  // parameter names or module scopes (train_step)
 };
 
@@ -55,7 +60,8 @@ struct GpuNetworkEstimate {
   std::string name, gpu, mode, optimizer;
   std::int64_t batch_size = 1;
   double total_s = 0;     // kernels + glue
-  double kernels_s = 0;   // Σ kernel latencies
+  double kernels_s = 0;   // Σ kernel costs in a stream (or alone with `isolated`)
+  double isolated_s = 0;  // Σ kernel latencies as timed alone
   double glue_s = 0;      // glue per kernel × kernels
   double proxy_s = 0;     // of kernels_s, from proxy kernels
   double roofline_s = 0;  // Σ over the same kernels of max(flops / peak, bytes / bandwidth)
@@ -98,6 +104,23 @@ struct GpuPower {
 GpuPower GpuNetworkPower(const TrainingModel& power_model, const GpuSpec& gpu,
                          const graph::Graph& g, std::optional<double> power_limit_w);
 
+// An epoch of training on a GPU, layer-wise: ceil(samples / batch) training steps of
+// EstimateOnGpu (options.mode must be train_step; `g` at the batch size), the last partial batch
+// counted as a whole step. Data loading, evaluation passes and host-side work between steps are
+// not in it. Throws for samples < 1 and EstimateOnGpu's errors.
+struct GpuEpoch {
+  GpuNetworkEstimate step;
+  double steps = 0, epoch_s = 0;
+};
+GpuEpoch EpochOnGpu(const graph::Graph& g, const GpuOpModel& model, const GpuSpec& gpu,
+                    double samples, const GpuNetworkOptions& options);
+
+// The update kernels (GpuNetworkOptions::optimizer) standing for a training run's optimizer:
+// "sgd" for sgd, "adam" for the adaptive ones (adam, adamw, adadelta, adagrad, rmsprop: several
+// element-wise passes over every tensor), "none" for none. Throws "unknown optimizer 'lbfgs';
+// known: ..." (case-insensitive names).
+std::string GpuOptimizerOf(const std::string& name);
+
 // One whole-network measurement on a GPU (data/neusight2025/labels.csv, data/h200/models.jsonl).
 struct GpuNetworkLabel {
   std::string gpu, model, mode;    // mode: forward | train_step
@@ -107,6 +130,7 @@ struct GpuNetworkLabel {
   std::int64_t seq_len = 0, batch = 0;
   double measured_s = 0;
   double energy_j = 0, mean_power_w = 0;  // where measured (0: not)
+  double forward_s = 0, backward_s = 0;   // a training step's two parts, where measured
   std::string source;                     // file:line
 };
 
@@ -120,7 +144,8 @@ struct GpuNetworkLabel {
 std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path);
 
 // The glue per kernel that minimises the squared relative error of total = kernels_s + g ·
-// kernels over `predicted` (kernels_s, kernels) and `measured`, clamped to >= 0.
+// kernels over `predicted` (kernels_s, kernels; estimates in stream mode) and `measured`, clamped
+// to >= 0.
 double FitGlue(const std::vector<GpuNetworkEstimate>& predicted,
                const std::vector<double>& measured_s);
 

@@ -86,9 +86,10 @@ std::vector<AttrSpec> ConvAttrs(int spatial) {
 
 // A square, ungrouped, undilated conv2d with equal stride and padding on both axes is the GPU
 // model's conv (the input's gradient and the weight's each as a conv of the same sizes: the same
-// FLOPs); anything else the bmm of its implicit GEMM (proxy): per group, B·Ho·Wo rows by
-// Co/groups columns with Ci/groups·Kh·Kw terms, gradients by ProductGradKernel. A bias's
-// gradient is an addu proxy over the output (the sum over rows).
+// FLOPs); a depthwise one (one input channel per group) a mul proxy over the output; anything
+// else its implicit GEMM (proxy): B·Ho·Wo rows by Co columns with Ci·Kh·Kw terms as a linear,
+// or per group as a bmm, gradients by ProductGradKernel. A bias's gradient is an addu proxy over
+// the output (the sum over rows).
 static GpuForm ConvGpu(const OpCall& c) {
   const TensorType& x = c.in(0);
   const TensorType& w = c.in(1);
@@ -108,13 +109,29 @@ static GpuForm ConvGpu(const OpCall& c) {
     f.forward.push_back(k);
     f.grads[0] = {k};
     f.grads[1] = {k};
+  } else if (w.dims[1] == 1 && w.dims[0] == groups) {
+    // Depthwise: Kh·Kw multiply-adds per output element, far below any GPU's ridge point, so a
+    // memory-bound pass: a mul over the output (two reads and a write an element); each
+    // gradient another.
+    const GpuKernel k{"mul",
+                      {static_cast<std::int64_t>(y.elements() / static_cast<double>(y.dims.back())),
+                       y.dims.back()},
+                      true};
+    f.forward.push_back(k);
+    f.grads[0] = {k};
+    f.grads[1] = {k};
   } else {
     const double kernel = w.elements() / static_cast<double>(w.dims[0]);  // Ci/g · Kh · Kw
     const double rows = y.elements() / static_cast<double>(y.dims[1]);    // B · Ho · Wo
-    const GpuKernel k{"bmm",
-                      {groups, static_cast<std::int64_t>(rows), w.dims[0] / groups,
-                       static_cast<std::int64_t>(kernel)},
-                      true};
+    const GpuKernel k = groups == 1
+                            ? GpuKernel{"linear",
+                                        {1, static_cast<std::int64_t>(rows), w.dims[0],
+                                         static_cast<std::int64_t>(kernel)},
+                                        true}
+                            : GpuKernel{"bmm",
+                                        {groups, static_cast<std::int64_t>(rows),
+                                         w.dims[0] / groups, static_cast<std::int64_t>(kernel)},
+                                        true};
     f.forward.push_back(k);
     f.grads[0] = {ProductGradKernel(k, 0)};
     f.grads[1] = {ProductGradKernel(k, 1)};
