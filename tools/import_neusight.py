@@ -100,6 +100,46 @@ def write_labels(path):
     return len(rows)
 
 
+# Trace nodes that launch no kernel (a tensor's size, an index into it, a view): their latency
+# in a trace is the host's cost of one eager PyTorch operation, the floor under any kernel in a
+# stream.
+HOST_ONLY = ("size", "getitem", "view", "permute", "transpose", "expand", "contiguous", "to")
+
+
+def write_trace_floors(path):
+    """labels/<GPU>/*.csv (torch.fx traces, single-GPU and unfused) -> per GPU: how many
+    host-only nodes, and their median, 10th and 90th percentile latency (ms)."""
+    d = os.path.join(SRC, "labels")
+    rows = []
+    for folder in sorted(os.listdir(d)):
+        lat = []
+        for name in sorted(os.listdir(os.path.join(d, folder))):
+            if not name.endswith(".csv") or re.search(r"-(dp4|tp4|pp4_1|fusion)\.csv$", name) \
+                    or name.startswith("switch"):
+                continue
+            for r in rows_of(os.path.join(d, folder, name)):
+                if r["op"] not in ("call_method", "call_function"):
+                    continue
+                if not any(k in r["target"] for k in HOST_ONLY):
+                    continue
+                try:
+                    v = float(r["latency"])
+                except ValueError:
+                    continue
+                if v > 0:
+                    lat.append(v)
+        if not lat:
+            continue
+        lat.sort()
+        rows.append([LABEL_GPUS[folder], len(lat), f"{lat[len(lat) // 2]:.6g}",
+                     f"{lat[len(lat) // 10]:.6g}", f"{lat[9 * len(lat) // 10]:.6g}"])
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["gpu", "nodes", "median_ms", "p10_ms", "p90_ms"])
+        w.writerows(rows)
+    return len(rows)
+
+
 def main():
     total = 0
     for op, cols in SHAPES.items():
@@ -115,6 +155,8 @@ def main():
     print(f"{total} rows written under {OUT}")
     n = write_labels(os.path.join(OUT, "labels.csv"))
     print(f"{n} whole-transformer labels written to {os.path.join(OUT, 'labels.csv')}")
+    n = write_trace_floors(os.path.join(OUT, "trace_floors.csv"))
+    print(f"{n} GPUs' host-only trace nodes written to {os.path.join(OUT, 'trace_floors.csv')}")
 
 
 if __name__ == "__main__":

@@ -66,10 +66,9 @@ nlohmann::json BothRoutes(const std::vector<HeldOutGpu>& held, const std::vector
                  .first;
       }
       const TrainingPrediction p = h.model.Predict(QueryOf(r, gpus));
-      GpuNetworkOptions o;
+      GpuNetworkOptions o = GpuNetworkOptions::Of(gm);
       o.mode = "train_step";
       o.optimizer = GpuOptimizerOf(r.optimizer);
-      o.glue_s = gm.glue_s;
       const GpuEpoch e = EpochOnGpu(it->second, gm, gpu, r.samples_per_epoch, o);
       ++n;
       const auto ape = [](double a, double b) { return 100 * std::abs(a - b) / b; };

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -251,6 +252,35 @@ std::set<std::string> LinearGpus(const GpuOpModel& m) {
   return out;
 }
 
+// The launch floor: the median, over `gpus`, of each GPU's median latency of trace nodes that
+// launch no kernel (data/neusight2025/trace_floors.csv, tools/import_neusight.py).
+double LaunchFloor(const std::string& path, const std::set<std::string>& gpus,
+                   std::vector<std::string>* used) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  CsvReader reader(in, path);
+  const auto head = reader.Next();
+  if (!head) throw std::runtime_error(path + ": empty file");
+  const CsvHeader h(head->fields);
+  const std::size_t gpu = h.Index("gpu", path), med = h.Index("median_ms", path);
+  std::vector<double> v;
+  while (auto row = reader.Next()) {
+    if (row->fields.size() != h.size()) {
+      throw std::runtime_error(fmt::format("{}:{}: {} fields, the header has {}", path, row->line,
+                                           row->fields.size(), h.size()));
+    }
+    if (!gpus.count(row->fields[gpu])) continue;
+    const double ms = ParseDouble(row->fields[med], "median_ms");
+    if (!(ms >= 0))
+      throw std::runtime_error(fmt::format("{}:{}: median_ms must be >= 0", path, row->line));
+    v.push_back(ms * 1e-3);
+    used->push_back(row->fields[gpu]);
+  }
+  if (v.empty()) throw std::runtime_error(path + ": no row for the GPUs the model was fitted on");
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
 struct LabelRow {
   GpuNetworkLabel label;
   GpuNetworkEstimate est;
@@ -278,6 +308,9 @@ void RunNetworks(const GpuOpsArgs& a) {
              FindDataFile("collect/h200/networks-train_step.jsonl")};
   }
   const std::set<std::string> seen = LinearGpus(m);
+  std::vector<std::string> floor_gpus;
+  const double floor_s =
+      LaunchFloor(FindDataFile("neusight2025/trace_floors.csv"), seen, &floor_gpus);
   std::optional<TrainingModel> power_model;
   if (!a.power_model.empty()) power_model = TrainingModel::Load(a.power_model);
   std::vector<LabelRow> rows;
@@ -292,6 +325,7 @@ void RunNetworks(const GpuOpsArgs& a) {
       if (it == graphs.end())
         it = graphs.emplace(key, LoadGraphArg(l.arch, "", l.batch, l.seq_len)).first;
       GpuNetworkOptions o;
+      o.launch_floor_s = floor_s;
       o.mode = l.mode;
       o.optimizer = l.optimizer;
       r.est = EstimateOnGpu(it->second, m, gpu, o);
@@ -388,9 +422,42 @@ void RunNetworks(const GpuOpsArgs& a) {
     std::cout << j.dump(1) << "\n";
     return;
   }
+  if (!a.out.empty()) {
+    GpuOpModel w = m;
+    w.glue_s = glue_all;
+    w.launch_floor_s = floor_s;
+    nlohmann::json scores = nlohmann::json::array();
+    for (const auto& [k, g] : by_seen) {
+      scores.push_back(
+          {{"gpus", std::get<0>(k)},
+           {"networks", std::get<1>(k) ? "zoo CNNs (TF32 convolutions)" : "transformers"},
+           {"mode", std::get<2>(k)},
+           {"n", g.n},
+           {"mape_pct", g.ape / g.n},
+           {"roofline_mape_pct", g.ape_roof / g.n}});
+    }
+    w.network = {
+        {"launch_floor",
+         {{"s", floor_s},
+          {"rule",
+           "median over the GPUs linear was fitted on of the median latency of trace nodes "
+           "that launch no kernel (size, getitem, view, ...)"},
+          {"gpus", floor_gpus},
+          {"source", "data/neusight2025/trace_floors.csv (NeuSight labels' torch.fx traces)"}}},
+        {"glue",
+         {{"s", glue_all},
+          {"rule", "least squares of the relative error over the labels of those GPUs, >= 0"},
+          {"gpus", seen},
+          {"labels", files}}},
+        {"scores", scores},
+        {"command", "joulecast gpu-ops networks --model FILE -o FILE"}};
+    WriteFileAtomically(a.out, w.ToJson().dump(1) + "\n");
+  }
   std::cout << fmt::format(
-      "{} on whole transformers; glue {:.3g} us per kernel (fitted on the labels of {})\n\n",
-      model_path, glue_all * 1e6, fmt::join(seen, ", "));
+      "{} on whole transformers; launch floor {:.3g} us (traces of {}); glue {:.3g} us per "
+      "kernel (fitted on the labels of {}){}\n\n",
+      model_path, floor_s * 1e6, fmt::join(floor_gpus, ", "), glue_all * 1e6, fmt::join(seen, ", "),
+      a.out.empty() ? "" : "; written with them to " + a.out);
   std::cout << fmt::format("{:<16} {:<11} {:<10} {:>5} {:>3} {:>10} {:>10} {:>7} {:>10} {:>7}\n",
                            "gpu", "model", "mode", "seq", "b", "meas ms", "pred ms", "err%",
                            "roof ms", "err%");
@@ -485,6 +552,9 @@ void RegisterGpuOps(CLI::App& app) {
   nw->add_option("--model", args->model, "Model file from gpu-ops fit")->required();
   nw->add_option("--labels", args->labels,
                  "Label files (default data/neusight2025/labels.csv data/h200/models.jsonl)");
+  nw->add_option("-o,--output", args->out,
+                 "Also write the model with the launch floor and glue fitted here (and these "
+                 "scores) to FILE");
   nw->add_option("--power-model", args->power_model,
                  "Training-run profile (models/gpu-training.json): score its power and the "
                  "energy (power x predicted time) on the labels that measured energy");

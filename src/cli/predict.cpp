@@ -106,11 +106,10 @@ void RunPredictGpu(const PredictArgs& a) {
   const GpuTable gpus = GpuTable::LoadDefault();
   const GpuSpec& gpu = gpus.Find(a.gpu);
   const GpuOpModel m = GpuOpModel::Load(a.model);
-  GpuNetworkOptions o;
+  GpuNetworkOptions o = GpuNetworkOptions::Of(m);
   o.mode = a.mode;
   o.optimizer = a.optimizer;
   o.frozen = a.freeze;
-  o.glue_s = m.glue_s;
   const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len);
   const GpuNetworkEstimate est = EstimateOnGpu(g, m, gpu, o);
   std::optional<GpuPower> power;

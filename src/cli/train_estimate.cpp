@@ -141,12 +141,11 @@ void RunEstimate(const EstimateArgs& a) {
   std::optional<GpuEpoch> layerwise;
   const double regression_epoch_s = p.epoch_time_s;
   if (graph) {
-    GpuNetworkOptions o;
+    const GpuOpModel gm = GpuOpModel::Load(a.time_model);
+    GpuNetworkOptions o = GpuNetworkOptions::Of(gm);
     o.mode = "train_step";
     o.optimizer = GpuOptimizerOf(a.optimizer.empty() ? "sgd" : a.optimizer);
     o.frozen = a.freeze;
-    const GpuOpModel gm = GpuOpModel::Load(a.time_model);
-    o.glue_s = gm.glue_s;
     layerwise = EpochOnGpu(*graph, gm, q.gpu, q.samples_per_epoch, o);
     // The power law stays the training profile's; the time is the layer-wise one.
     p.epoch_time_s = layerwise->epoch_s;

@@ -28,8 +28,8 @@ bool InScope(const std::string& name, const std::string& scope) {
 // Kernels of one pass, with the predictions cached by call (a transformer repeats its blocks).
 class KernelCosts {
  public:
-  KernelCosts(const GpuOpModel& model, const GpuSpec& gpu, bool isolated)
-      : model_(model), gpu_(gpu), isolated_(isolated) {}
+  KernelCosts(const GpuOpModel& model, const GpuSpec& gpu, bool isolated, double floor_s)
+      : model_(model), gpu_(gpu), isolated_(isolated), floor_s_(floor_s) {}
 
   struct Cost {
     double s = 0, alone_s = 0, roofline_s = 0;
@@ -43,7 +43,7 @@ class KernelCosts {
     const GpuOpCall call{k.op, k.sizes};
     Cost c;
     c.alone_s = model_.Predict(call, gpu_);
-    c.s = isolated_ ? c.alone_s : std::max(0.0, c.alone_s - T0Of(k.op));
+    c.s = isolated_ ? c.alone_s : std::max(floor_s_, c.alone_s - T0Of(k.op));
     c.roofline_s = RooflineSeconds(WorkOf(call), gpu_);
     return cache_.emplace(std::move(key), c).first->second;
   }
@@ -57,6 +57,7 @@ class KernelCosts {
   const GpuOpModel& model_;
   const GpuSpec& gpu_;
   const bool isolated_;
+  const double floor_s_;
   std::unordered_map<std::string, Cost> cache_;
 };
 
@@ -122,6 +123,10 @@ GpuNetworkEstimate EstimateOnGpu(const graph::Graph& g, const GpuOpModel& model,
   }
   if (!(options.glue_s >= 0) || !std::isfinite(options.glue_s))
     throw std::runtime_error(fmt::format("glue per kernel must be >= 0, got {}", options.glue_s));
+  if (!(options.launch_floor_s >= 0) || !std::isfinite(options.launch_floor_s)) {
+    throw std::runtime_error(
+        fmt::format("launch floor must be >= 0, got {}", options.launch_floor_s));
+  }
   if (!train && !options.frozen.empty())
     throw std::runtime_error("--freeze needs --mode train_step (a forward pass trains nothing)");
   GpuNetworkEstimate est;
@@ -130,7 +135,7 @@ GpuNetworkEstimate EstimateOnGpu(const graph::Graph& g, const GpuOpModel& model,
   est.mode = options.mode;
   est.optimizer = train ? options.optimizer : "";
   est.batch_size = g.batch();
-  KernelCosts costs(model, gpu, options.isolated);
+  KernelCosts costs(model, gpu, options.isolated, options.launch_floor_s);
   const std::vector<bool> needs =
       train ? NeedsGradient(g, options.frozen) : std::vector<bool>(g.values().size(), false);
   const auto run = [&](const graph::Node& node, const graph::GpuKernel& k, GpuPhaseTotal& phase) {

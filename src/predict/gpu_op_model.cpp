@@ -414,6 +414,7 @@ json GpuOpModel::ToJson() const {
       {"hardware", hardware},
       {"cv", cv},
       {"glue_s", glue_s},
+      {"launch_floor_s", launch_floor_s},
       {"network", network},
       {"ops", ops}};
 }
@@ -464,6 +465,8 @@ GpuOpModel GpuOpModel::FromJson(const json& j, const std::string& where) {
   m.hardware = j.value("hardware", json::object());
   m.cv = j.value("cv", json::array());
   if (j.contains("glue_s")) m.glue_s = NumberField(j, "glue_s", where, false);
+  if (j.contains("launch_floor_s"))
+    m.launch_floor_s = NumberField(j, "launch_floor_s", where, false);
   m.network = j.value("network", json::object());
   for (const auto& [op, v] : j["ops"].items()) {
     const std::string at = fmt::format("{}: ops.{}", where, op);

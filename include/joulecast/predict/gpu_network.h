@@ -18,10 +18,13 @@
 // Kernels in a stream: the operator tables time each kernel alone, so every latency holds the
 // operator's fixed cost t0 (launch, synchronisation, timing events: 25-200 µs in
 // models/gpu-latency.json). In a network the next launch overlaps the running kernel, so a kernel
-// costs max(latency − t0, 0) there, and each launch adds the glue g:
-//   total = Σ max(latency_k − t0_op(k), 0) + g · kernels
-// g is GpuNetworkOptions::glue_s, fitted by FitGlue on whole-network measurements. With
-// `isolated` the kernels are summed as timed alone (Σ latency_k, no glue): the plain sum.
+// costs max(latency − t0, h) there, h the host's cost of one eager operation (no kernel can come
+// faster than the host issues it: a small network at a small batch is host-bound), and each
+// launch adds the glue g:
+//   total = Σ max(latency_k − t0_op(k), h) + g · kernels
+// h is GpuNetworkOptions::launch_floor_s (from the labels' traces: the latency of nodes that
+// launch nothing), g GpuNetworkOptions::glue_s, fitted by FitGlue on whole-network measurements.
+// With `isolated` the kernels are summed as timed alone (Σ latency_k, no floor, no glue).
 //
 // Units: seconds. Kernels marked proxy (graph/op_schema.h) are summed into proxy_s, so a caller
 // can say how much of the total stands on stand-ins. Throws std::runtime_error for an operator
@@ -47,8 +50,16 @@ struct GpuNetworkOptions {
   std::string mode = "forward";     // forward | train_step
   std::string optimizer = "sgd";    // train_step: sgd | adam | none
   double glue_s = 0;                // per kernel launched (>= 0)
+  double launch_floor_s = 0;        // h above (>= 0)
   bool isolated = false;            // sum the kernels as timed alone (t0 kept, no glue)
   std::vector<std::string> frozen;  // parameter names or module scopes (train_step)
+  // The defaults with the model's fitted glue and launch floor.
+  static GpuNetworkOptions Of(const GpuOpModel& m) {
+    GpuNetworkOptions o;
+    o.glue_s = m.glue_s;
+    o.launch_floor_s = m.launch_floor_s;
+    return o;
+  }
 };
 
 struct GpuPhaseTotal {

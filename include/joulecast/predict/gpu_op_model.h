@@ -148,6 +148,9 @@ class GpuOpModel {
   // Whole networks (predict/gpu_network.h): the glue per kernel launched, in seconds (>= 0), and
   // how it was fitted and scored (free-form, written by gpu-ops networks --fit-glue).
   double glue_s = 0;
+  // The host's cost of one eager operation (s, >= 0): no kernel in a stream is shorter (0 in
+  // files before format 3).
+  double launch_floor_s = 0;
   nlohmann::json network = nlohmann::json::object();
 
   nlohmann::json ToJson() const;
