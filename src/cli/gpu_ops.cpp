@@ -448,7 +448,12 @@ void RunNetworks(const GpuOpsArgs& a) {
          {{"s", glue_all},
           {"rule", "least squares of the relative error over the labels of those GPUs, >= 0"},
           {"gpus", seen},
-          {"labels", files}}},
+          {"labels",
+           a.labels.empty()
+               ? std::vector<std::string>{"data/neusight2025/labels.csv", "data/h200/models.jsonl",
+                                          "data/collect/h200/networks-forward.jsonl",
+                                          "data/collect/h200/networks-train_step.jsonl"}
+               : a.labels}}},
         {"scores", scores},
         {"command", "joulecast gpu-ops networks --model FILE -o FILE"}};
     WriteFileAtomically(a.out, w.ToJson().dump(1) + "\n");

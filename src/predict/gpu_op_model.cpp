@@ -355,11 +355,26 @@ GpuOpModel GpuOpModel::Fit(const std::vector<GpuOpRecord>& records, const GpuTab
       throw std::runtime_error(fmt::format("GpuOpModel::Fit: unknown power term '{}'; known: {}",
                                            c.power, fmt::join(kPowerTerms, ", ")));
   }
-  std::map<std::string, std::vector<std::size_t>> by_op;
+  std::map<std::string, std::vector<std::size_t>> by_op, older;
   std::set<std::string> names;
   for (std::size_t i = 0; i < records.size(); ++i) {
-    names.insert(gpus.Find(records[i].gpu).name);
-    by_op[records[i].call.op].push_back(i);
+    const GpuSpec& g = gpus.Find(records[i].gpu);
+    const std::string& op = records[i].call.op;
+    const bool newer_only =
+        std::find(options.newer_gpus_only.begin(), options.newer_gpus_only.end(), op) !=
+        options.newer_gpus_only.end();
+    if (newer_only && !g.compute_capability.empty() &&
+        std::stod(g.compute_capability) < options.min_compute_capability) {
+      older[op].push_back(i);
+      continue;
+    }
+    names.insert(g.name);
+    by_op[op].push_back(i);
+  }
+  for (auto& [op, idx] : older) {
+    if (by_op.count(op)) continue;
+    for (std::size_t i : idx) names.insert(gpus.Find(records[i].gpu).name);
+    by_op[op] = idx;
   }
   GpuOpModel m;
   for (const std::string& op : GpuOps()) {

@@ -91,7 +91,7 @@ TEST(GpuOpModelTest, BadCallsName) {
 }
 
 // Five made-up GPUs: the power share s = min(1, 0.05 · tdp / peak) is 0.5, 1, 0.5, 1 and 0.75.
-GpuTable SyntheticGpus(bool with_l2 = true) {
+GpuTable SyntheticGpus(bool with_l2 = true, const std::vector<std::string>& cc = {}) {
   json gpus = json::array();
   const double peaks[] = {10, 10, 20, 5, 8}, tdps[] = {100, 300, 200, 150, 120},
                bws[] = {300, 600, 900, 200, 400};
@@ -109,6 +109,7 @@ GpuTable SyntheticGpus(bool with_l2 = true) {
               {"source", "test sheet"},
               {"aliases", json::array()}};
     if (with_l2) g["l2_cache_mb"] = 4;
+    if (!cc.empty()) g["compute_capability"] = cc[i];
     gpus.push_back(g);
   }
   return GpuTable::FromJson(json{{"gpus", gpus}}, "t.json");
@@ -207,6 +208,28 @@ TEST(GpuOpModelTest, FitRecoversAKnownLawOnAHeldOutGpu) {
   j["ops"]["lin"] = j["ops"]["linear"];
   EXPECT_TRUE(StartsWith(ErrorOf([&] { GpuOpModel::FromJson(j, "m.json"); }),
                          "m.json: ops.lin: unknown GPU operator 'lin'"));
+}
+
+TEST(GpuOpModelTest, ProductsAreFittedOnNewerGpusOnly) {
+  // G0 and G1 of compute capability 6.1 (Pascal), G2 and G3 of 8.0; G4 states none.
+  const GpuTable t = SyntheticGpus(true, {"6.1", "6.1", "8.0", "8.0", ""});
+  std::vector<GpuOpRecord> train;
+  for (const char* name : {"G0", "G1", "G2", "G3", "G4"}) {
+    for (const GpuOpCall& c : SyntheticCalls()) train.push_back({c, name, Law(c, t.Find(name))});
+  }
+  GpuOpModelOptions o;
+  o.grid.resize(1);
+  const auto trained_on = [](const GpuOpModel& m) {
+    std::vector<std::string> v;
+    for (const json& e : m.predictors().at(0).cv.at("trained_on")) v.push_back(e.at("gpu"));
+    return v;
+  };
+  EXPECT_EQ(trained_on(GpuOpModel::Fit(train, t, o)), (std::vector<std::string>{"G2", "G3", "G4"}));
+  // Pascal only: nothing newer to fit on, so all of them.
+  const std::vector<GpuOpRecord> pascal(train.begin(), train.begin() + 2 * SyntheticCalls().size());
+  EXPECT_EQ(trained_on(GpuOpModel::Fit(pascal, t, o)), (std::vector<std::string>{"G0", "G1"}));
+  o.newer_gpus_only.clear();
+  EXPECT_EQ(trained_on(GpuOpModel::Fit(train, t, o)).size(), 5u);
 }
 
 TEST(GpuOpModelTest, NearConstantFeaturesAreDroppedAndInputsClamped) {

@@ -107,6 +107,12 @@ struct GpuOpModelOptions {
   // power term none/tdp_per_tflop/tdp × degree in {1, 2} × kernel off/on (ridge_alpha 1,
   // kernel_alpha 0.1, gamma 0.1).
   static std::vector<GpuOpCandidate> DefaultGrid();
+  // Operators fitted only on the GPUs of compute capability >= min_compute_capability (GPUs
+  // without one, such as AMD's, are kept): the matrix products on Volta and newer. With the two
+  // Pascal GPUs (P4, P100) in, leave-one-GPU-out on the three newer training GPUs was worse for
+  // both (README, "Whole networks on a GPU"). When no record passes, all are used.
+  std::vector<std::string> newer_gpus_only = {"linear", "bmm"};
+  double min_compute_capability = 7.0;
 };
 
 constexpr int kGpuOpFeatures = 5;
