@@ -363,8 +363,16 @@ GpuOpModel GpuOpModel::Fit(const std::vector<GpuOpRecord>& records, const GpuTab
     const bool newer_only =
         std::find(options.newer_gpus_only.begin(), options.newer_gpus_only.end(), op) !=
         options.newer_gpus_only.end();
-    if (newer_only && !g.compute_capability.empty() &&
-        std::stod(g.compute_capability) < options.min_compute_capability) {
+    double cc = options.min_compute_capability;
+    if (newer_only && !g.compute_capability.empty()) {
+      try {
+        cc = ParseDouble(g.compute_capability, "compute_capability");
+      } catch (const std::exception&) {
+        throw std::runtime_error(fmt::format("GPU '{}': compute_capability '{}' is not a number",
+                                             g.name, g.compute_capability));
+      }
+    }
+    if (cc < options.min_compute_capability) {
       older[op].push_back(i);
       continue;
     }

@@ -295,6 +295,8 @@ const std::vector<Case> kCases = {
   {"PredictGpuFreezeEverything", "predict resnet18 --model models/gpu-latency.json --gpu T4 --mode train_step --freeze conv1,bn1,layer1,layer2,layer3,layer4,fc", "--freeze: every parameter of resnet18 is frozen: a training step would train nothing"},
   {"PredictGpuDtype", "predict resnet18 --model models/gpu-latency.json --gpu T4 --dtype float16", "--dtype float16: models/gpu-latency.json was fitted on float32 measurements only"},
   {"PredictFreezeWithTimeProfile", "predict resnet18 --model models/intel-xeon-2c-time.json --freeze fc", "--freeze, --optimizer, --power-model and --power-limit need a GPU operator model and --gpu"},
+  {"GpuNetworksLabelsNegative", "gpu-ops networks --model models/gpu-latency.json --labels {bad}/gpu_labels_negative.csv", "{bad}/gpu_labels_negative.csv:2: e2e_ms, seq_len and batch must be > 0"},
+  {"GpuNetworksLabelsUnknownModel", "gpu-ops networks --model models/gpu-latency.json --labels {bad}/gpu_labels_unknown_model.csv", "{bad}/gpu_labels_unknown_model.csv:2: data file 'neusight2025/model_configs/no_such_model.json' not found"},
   {"PredictPowerNegative", "predict resnet18 --model models/intel-xeon-2c-time.json --power -5", "--power must be > 0, got -5"},
   {"CollectOutputHoldsBadRecord", "collect --layer Conv2d --samples 5 -o {dir}/bad_batch.jsonl --dry-run", "{dir}/bad_batch.jsonl:1: field 'batch_size' must be a positive integer, got 0"},
 };
