@@ -40,7 +40,7 @@ namespace joulecast::cli {
 namespace {
 
 struct CollectArgs {
-  std::vector<std::string> layers, configs_from, architectures;
+  std::vector<std::string> layers, configs_from, architectures, freeze;
   std::int64_t samples = 0, seq_len = 0;
   std::vector<std::int64_t> batch_sizes, kernel_sizes;
   std::string input, output, shard = "0/1", meter = "auto";
@@ -98,8 +98,14 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
   const std::vector<std::int64_t> batches =
       a.batch_sizes.empty() ? std::vector<std::int64_t>{1} : a.batch_sizes;
   const bool whole = !a.architectures.empty();
+  if (!a.freeze.empty() && (!whole || a.settings.mode != "train_step")) {
+    throw std::invalid_argument(
+        "--freeze: only with --architecture and --mode train_step (frozen parameters change "
+        "nothing else)");
+  }
   for (const std::string& name : whole ? a.architectures : a.configs_from) {
-    if (!IsModuleTree(name)) {
+    // Frozen parameters are a property of the graph's values: a module tree runs as its graph.
+    if (!a.freeze.empty() || !IsModuleTree(name)) {
       // An operator graph (zoo graph, Hugging Face config, ONNX, TorchScript): run as a graph,
       // whole or operator by operator.
       GraphOptions options;
@@ -110,6 +116,15 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
         const graph::Graph g = LoadGraph(name, options);
         if (whole) {
           configs.push_back(WholeGraphConfig(name, g, a.seq_len));
+          if (!a.freeze.empty()) {
+            // The runner keeps a frozen parameter out of autograd and the optimizer.
+            const std::vector<bool> frozen = graph::FrozenParameters(g, a.freeze);
+            CollectConfig& c = configs.back();
+            for (std::size_t v = 0; v < frozen.size(); ++v)
+              if (frozen[v]) c.plan["values"][v]["role"] = "frozen";
+            // In the parameters, so that the store tells a frozen step from the full one.
+            c.layer.params["frozen"] = a.freeze;
+          }
         } else {
           for (auto& c : ConfigsFromGraph(name, g)) configs.push_back(std::move(c));
         }
@@ -220,6 +235,10 @@ void RegisterCollect(CLI::App& app) {
                     ->delimiter(',');
   layer->excludes(from)->excludes(whole);
   from->excludes(whole);
+  cmd->add_option("--freeze", a->freeze,
+                  "With --architecture and --mode train_step: parameters or module scopes (as "
+                  "inspect shows them) that are not trained (no gradient, no update)")
+      ->delimiter(',');
   cmd->add_option("--input", a->input, "Per-sample input shape, e.g. 3x224x224");
   cmd->add_option("--seq-len", a->seq_len,
                   "Tokens per sequence of a Hugging Face config or ONNX model (--architecture, "

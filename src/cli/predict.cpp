@@ -7,6 +7,7 @@
 // with --power W, or measured with the profile's records (predict/energy_from_time.h); the
 // output says which.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstdint>
 #include <iostream>
@@ -23,6 +24,7 @@
 #include "joulecast/arch/zoo.h"
 #include "joulecast/io/json_file.h"
 #include "joulecast/predict/energy_from_time.h"
+#include "joulecast/predict/frozen_step.h"
 #include "joulecast/predict/gpu_network.h"
 #include "joulecast/predict/hardware.h"
 #include "joulecast/predict/network_estimate.h"
@@ -175,13 +177,46 @@ void RunPredictGpu(const PredictArgs& a) {
   }
 }
 
+// A CPU profile's training step with frozen parameters (predict/frozen_step.h).
+void RunPredictFrozen(const PredictArgs& a) {
+  if (a.mode != "train_step")
+    throw std::runtime_error("--freeze needs --mode train_step (a forward pass trains nothing)");
+  if (a.power || !a.html.empty() || a.csv || a.per_layer) {
+    throw std::runtime_error("--freeze: --power, --html, --csv and --per-layer are not available");
+  }
+  const Profile profile = Profile::Load(a.model);
+  profile.RequireDtype(a.dtype, "--dtype " + a.dtype + ": " + a.model);
+  if (auto w = HardwareMismatch(profile, HostFingerprint()))
+    std::cerr << "joulecast: warning: " << *w << "\n";
+  const FrozenStepEstimate e = EstimateFrozenStep(
+      profile, LoadGraphArg(a.arch, a.input, a.batch, a.seq_len), a.freeze, a.model);
+  if (a.json) {
+    nlohmann::json j = e.ToJson();
+    j["model"] = a.model;
+    j["batch_size"] = a.batch;
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  const char* unit = TargetUnit(profile.target);
+  std::cout << fmt::format("{} at batch {}, profile {}, frozen: {}\n", e.name, a.batch, a.model,
+                           fmt::join(e.frozen, ", "));
+  std::cout << fmt::format("  per training step: {:.6g} {} ({:.4g} of {:.4g} parameters trained)\n",
+                           e.step, unit, e.trainable_parameters, e.parameters);
+  std::cout << fmt::format("  nothing frozen:    {:.6g} {}; saving {:.1f} %\n", e.full, unit,
+                           100 * e.saving());
+  std::cout << fmt::format(
+      "  {} nodes run forward only, {} compute part of their gradients; the plain sum of the "
+      "training-step predictors is {:.6g} {}\n",
+      e.forward_only_nodes, e.partial_nodes, e.plain_sum, unit);
+}
+
 void RunPredict(const PredictArgs& a) {
   if (!a.gpu.empty()) return RunPredictGpu(a);
-  if (!a.freeze.empty() || a.optimizer != "sgd" || !a.power_model.empty() || a.power_limit) {
+  if (a.optimizer != "sgd" || !a.power_model.empty() || a.power_limit) {
     throw std::runtime_error(
-        "--freeze, --optimizer, --power-model and --power-limit need a GPU operator model and "
-        "--gpu");
+        "--optimizer, --power-model and --power-limit need a GPU operator model and --gpu");
   }
+  if (!a.freeze.empty()) return RunPredictFrozen(a);
   Profile profile;
   try {
     profile = Profile::Load(a.model);
@@ -344,8 +379,8 @@ void RegisterPredict(CLI::App& app) {
   cmd->add_option("--power-limit", a->power_limit,
                   "With --power-model: the GPU's power limit, W (default: its TDP)");
   cmd->add_option("--freeze", a->freeze,
-                  "GPU training step: parameters or module scopes (as inspect shows them) that "
-                  "are not trained")
+                  "Training step: parameters or module scopes (as inspect shows them) that are "
+                  "not trained (a GPU model, or a profile with forward and train_step predictors)")
       ->delimiter(',');
   cmd->add_flag("--per-layer", a->per_layer,
                 "Table by module scope (text), or of every node (--json, --csv)");

@@ -328,12 +328,13 @@ class GraphNetImpl : public nn::Module {
         t = name.find("var") != std::string::npos ? torch::ones(shape, opt)
                                                   : torch::zeros(shape, opt);
       } else {
-        t = torch::randn(shape, opt) * (role == "parameter" ? 0.02 : 1.0);
+        t = torch::randn(shape, opt) * (role == "parameter" || role == "frozen" ? 0.02 : 1.0);
       }
       std::string key = "v" + std::to_string(i);
       if (role == "parameter") {
         t = register_parameter(key, t);
-      } else if (role == "buffer") {
+      } else if (role == "buffer" || role == "frozen") {
+        // A frozen parameter (collect --freeze): a weight outside autograd and the optimizer.
         t = register_buffer(key, t);
       } else if (inputs_require_grad && c10::isFloatingType(dt)) {
         t.requires_grad_(true);

@@ -166,4 +166,27 @@ double Graph::ParameterCount() const {
   return n;
 }
 
+std::vector<bool> FrozenParameters(const Graph& g, const std::vector<std::string>& scopes) {
+  const auto under = [](const std::string& name, const std::string& scope) {
+    return name == scope ||
+           (name.size() > scope.size() && name.compare(0, scope.size(), scope) == 0 &&
+            name[scope.size()] == '.');
+  };
+  std::vector<bool> frozen(g.values().size(), false);
+  std::vector<bool> used(scopes.size(), false);
+  for (std::size_t v = 0; v < g.values().size(); ++v) {
+    if (g.values()[v].role != ValueRole::kParameter) continue;
+    for (std::size_t i = 0; i < scopes.size(); ++i) {
+      if (under(g.values()[v].name, scopes[i])) frozen[v] = used[i] = true;
+    }
+  }
+  for (std::size_t i = 0; i < scopes.size(); ++i) {
+    if (!used[i]) {
+      throw std::runtime_error("--freeze: '" + scopes[i] +
+                               "' matches no parameter or module scope");
+    }
+  }
+  return frozen;
+}
+
 }  // namespace joulecast::graph

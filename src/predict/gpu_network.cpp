@@ -20,11 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-bool InScope(const std::string& name, const std::string& scope) {
-  return name == scope || (name.size() > scope.size() &&
-                           name.compare(0, scope.size(), scope) == 0 && name[scope.size()] == '.');
-}
-
 // Kernels of one pass, with the predictions cached by call (a transformer repeats its blocks).
 class KernelCosts {
  public:
@@ -79,27 +74,17 @@ json ByJson(const std::map<std::string, GpuPhaseTotal>& m, double total) {
 
 std::vector<bool> NeedsGradient(const graph::Graph& g, const std::vector<std::string>& frozen) {
   std::vector<bool> needs(g.values().size(), false);
-  std::vector<bool> used(frozen.size(), false);
+  const std::vector<bool> is_frozen = graph::FrozenParameters(g, frozen);
   for (std::size_t v = 0; v < g.values().size(); ++v) {
     const graph::Value& val = g.values()[v];
     if (val.role != graph::ValueRole::kParameter || !graph::IsFloating(val.type.dtype)) continue;
-    bool is_frozen = false;
-    for (std::size_t i = 0; i < frozen.size(); ++i) {
-      if (InScope(val.name, frozen[i])) is_frozen = used[i] = true;
-    }
-    needs[v] = !is_frozen;
+    needs[v] = !is_frozen[v];
   }
   if (!frozen.empty() && std::none_of(needs.begin(), needs.end(), [](bool b) { return b; })) {
     throw std::runtime_error(
         fmt::format("--freeze: every parameter of {} is frozen: a training step would train "
                     "nothing",
                     g.name));
-  }
-  for (std::size_t i = 0; i < frozen.size(); ++i) {
-    if (!used[i]) {
-      throw std::runtime_error(
-          fmt::format("--freeze: '{}' matches no parameter or module scope", frozen[i]));
-    }
   }
   for (const graph::Node& n : g.nodes()) {
     bool any = false;

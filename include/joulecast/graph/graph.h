@@ -114,4 +114,10 @@ class Graph {
 // "layer1.0.conv1 (conv2d)" or "conv2d" for an unnamed node: how errors name a node.
 std::string NodeLabel(const Node& node);
 
+// The parameters (index = value id) that `scopes` freeze: a parameter whose name is a scope or
+// lies under one, at a '.' ("layer1" freezes "layer1.0.conv1.weight", not "layer10.weight").
+// Throws "--freeze: 'layer9' matches no parameter or module scope" for a scope that freezes
+// nothing.
+std::vector<bool> FrozenParameters(const Graph& g, const std::vector<std::string>& scopes);
+
 }  // namespace joulecast::graph
