@@ -83,6 +83,14 @@ Architecture LoadArchitectureArg(const std::string& arg, const std::string& inpu
   return LoadZooArchitecture(arg);
 }
 
+graph::Graph WorkloadGraph(const Workload& w, std::int64_t batch) {
+  GraphOptions options;
+  options.batch = batch;
+  const bool file = w.architecture.find('/') != std::string::npos;
+  return LoadGraph(file ? std::string(JOULECAST_SOURCE_DIR) + "/" + w.architecture : w.architecture,
+                   options);
+}
+
 graph::Graph LoadGraphArg(const std::string& arg, const std::string& input_arg, std::int64_t batch,
                           std::int64_t seq_len) {
   GraphOptions options;

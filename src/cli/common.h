@@ -9,6 +9,7 @@
 #include "joulecast/graph/graph.h"
 #include "joulecast/io/measurement.h"
 #include "joulecast/io/size_arg.h"  // ParseShapeArg (--input)
+#include "joulecast/predict/workload.h"
 
 namespace joulecast::cli {
 
@@ -31,6 +32,11 @@ Architecture LoadArchitectureArg(const std::string& arg, const std::string& inpu
 // notes of the readers go to stderr.
 graph::Graph LoadGraphArg(const std::string& arg, const std::string& input_arg, std::int64_t batch,
                           std::int64_t seq_len = 0);
+
+// The network of a workload of data/workloads.json (its "architecture": a zoo name, or a file
+// relative to the source tree) at batch `batch`. Throws LoadGraph's errors; the caller checks
+// that the workload has an architecture.
+graph::Graph WorkloadGraph(const Workload& w, std::int64_t batch);
 
 // The --seq-len option of the commands that take an architecture (Hugging Face configs).
 void AddSeqLenOption(CLI::App* cmd, std::int64_t* seq_len);

@@ -54,17 +54,7 @@ nlohmann::json BothRoutes(const std::vector<HeldOutGpu>& held, const std::vector
       if (!w || w->architecture.empty()) continue;
       const std::string key = fmt::format("{}|{}", w->name, r.batch_size);
       auto it = graphs.find(key);
-      if (it == graphs.end()) {
-        GraphOptions o;
-        o.batch = r.batch_size;
-        const bool file = w->architecture.find('/') != std::string::npos;
-        it = graphs
-                 .emplace(key,
-                          LoadGraph(file ? std::string(JOULECAST_SOURCE_DIR) + "/" + w->architecture
-                                         : w->architecture,
-                                    o))
-                 .first;
-      }
+      if (it == graphs.end()) it = graphs.emplace(key, WorkloadGraph(*w, r.batch_size)).first;
       const TrainingPrediction p = h.model.Predict(QueryOf(r, gpus));
       GpuNetworkOptions o = GpuNetworkOptions::Of(gm);
       o.mode = "train_step";

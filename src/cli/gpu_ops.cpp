@@ -252,6 +252,12 @@ std::set<std::string> LinearGpus(const GpuOpModel& m) {
   return out;
 }
 
+// The median of a non-empty `v` (the mean of the middle two for an even count).
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
 // The launch floor: the median, over `gpus`, of each GPU's median latency of trace nodes that
 // launch no kernel (data/neusight2025/trace_floors.csv, tools/import_neusight.py).
 double LaunchFloor(const std::string& path, const std::set<std::string>& gpus,
@@ -265,10 +271,7 @@ double LaunchFloor(const std::string& path, const std::set<std::string>& gpus,
   const std::size_t gpu = h.Index("gpu", path), med = h.Index("median_ms", path);
   std::vector<double> v;
   while (auto row = reader.Next()) {
-    if (row->fields.size() != h.size()) {
-      throw std::runtime_error(fmt::format("{}:{}: {} fields, the header has {}", path, row->line,
-                                           row->fields.size(), h.size()));
-    }
+    h.RequireWidth(*row, path);
     if (!gpus.count(row->fields[gpu])) continue;
     const double ms = ParseDouble(row->fields[med], "median_ms");
     if (!(ms >= 0))
@@ -277,8 +280,7 @@ double LaunchFloor(const std::string& path, const std::set<std::string>& gpus,
     used->push_back(row->fields[gpu]);
   }
   if (v.empty()) throw std::runtime_error(path + ": no row for the GPUs the model was fitted on");
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  return Median(std::move(v));
 }
 
 struct LabelRow {
@@ -498,18 +500,14 @@ void RunNetworks(const GpuOpsArgs& a) {
   }
   for (const auto& [key, m] : ratio_meas) {
     const std::vector<double>& p = ratio_pred[key];
-    const auto median = [](std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-    };
     double ape = 0;
     for (std::size_t i = 0; i < m.size(); ++i) ape += Ape(p[i], m[i]);
     std::cout << fmt::format(
         "\ntraining-step rule, {} labels timing forward and backward apart ({}): backward / "
         "forward measured median {:.2f} (range {:.2f}-{:.2f}), predicted median {:.2f}; MAPE of "
         "the predicted ratio {:.1f} %",
-        key, m.size(), median(m), *std::min_element(m.begin(), m.end()),
-        *std::max_element(m.begin(), m.end()), median(p), ape / m.size());
+        key, m.size(), Median(m), *std::min_element(m.begin(), m.end()),
+        *std::max_element(m.begin(), m.end()), Median(p), ape / m.size());
   }
   if (!ratio_meas.empty()) std::cout << "\n";
   if (!energy_by.empty()) {

@@ -96,12 +96,7 @@ void RunEstimate(const EstimateArgs& a) {
                         "layer-wise route needs the network)",
                         w->name));
       }
-      GraphOptions options;
-      options.batch = a.batch;
-      const bool file = w->architecture.find('/') != std::string::npos;
-      graph = LoadGraph(
-          file ? std::string(JOULECAST_SOURCE_DIR) + "/" + w->architecture : w->architecture,
-          options);
+      graph = WorkloadGraph(*w, a.batch);
     }
   } else {
     const bool file = a.target.size() > 5 && a.target.substr(a.target.size() - 5) == ".json";

@@ -123,6 +123,13 @@ std::size_t CsvHeader::Index(const std::string& name, const std::string& where) 
   return it->second;
 }
 
+void CsvHeader::RequireWidth(const CsvRecord& r, const std::string& name) const {
+  if (r.fields.size() != names_.size()) {
+    throw std::runtime_error(fmt::format("{}:{}: {} fields, the header has {}", name, r.line,
+                                         r.fields.size(), names_.size()));
+  }
+}
+
 namespace {
 
 // strtod/strtoll also take leading blanks and hexadecimal; a CSV number must be plain decimal.

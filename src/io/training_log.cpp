@@ -47,10 +47,7 @@ TrainingLog ReadTrainingLog(std::istream& in, const std::string& name,
   log.energy_column = has_e ? "energy_j" : has_p ? "power_w" : "";
   log.time_column = time_column;
   while (std::optional<CsvRecord> r = reader.Next()) {
-    if (r->fields.size() != header.size()) {
-      throw std::runtime_error(fmt::format("{}:{}: {} fields, the header has {}", name, r->line,
-                                           r->fields.size(), header.size()));
-    }
+    header.RequireWidth(*r, name);
     LogEpoch e;
     e.line = r->line;
     const double epoch = Field(*r, i_epoch, name, "epoch");

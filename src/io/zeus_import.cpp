@@ -35,10 +35,7 @@ std::vector<TrainingRun> ImportZeus(std::istream& in, const std::string& path, c
   std::map<std::tuple<std::string, std::string, long long, std::string, double>, std::size_t> seen;
   while (auto rec = reader.Next()) {
     const std::string where = fmt::format("{}:{}", path, rec->line);
-    if (rec->fields.size() != header.size()) {
-      throw std::runtime_error(fmt::format("{}: {} fields, the header has {}", where,
-                                           rec->fields.size(), header.size()));
-    }
+    header.RequireWidth(*rec, path);
     const auto& f = rec->fields;
     try {
       const Workload& w = workloads.FindZeus(f[c_ds], f[c_net]);

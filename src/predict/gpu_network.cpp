@@ -160,25 +160,22 @@ GpuNetworkEstimate EstimateOnGpu(const graph::Graph& g, const GpuOpModel& model,
         for (const graph::GpuKernel& k : forms[n].grads[i]) run(node, k, est.backward);
       }
     }
-    const int per_tensor = options.optimizer == "sgd" ? 2 : options.optimizer == "adam" ? 5 : 0;
-    static const graph::Node kOptimizerNode{"optimizer", "optimizer", nullptr, {}, {}, {}, ""};
-    for (std::size_t v = 0; v < g.values().size(); ++v) {
-      const graph::Value& val = g.values()[v];
-      if (val.role != graph::ValueRole::kParameter) continue;
-      const double p = val.type.elements();
-      est.parameters += p;
-      if (!needs[v]) continue;
-      est.trainable_parameters += p;
-      const std::int64_t h = val.type.dims.empty() ? 1 : val.type.dims.back();
-      const graph::GpuKernel k{
-          "mul",
-          {static_cast<std::int64_t>(p / static_cast<double>(std::max<std::int64_t>(h, 1))), h}};
-      for (int i = 0; i < per_tensor; ++i)
-        run(kOptimizerNode, graph::GpuKernel{i % 2 ? "add" : "mul", k.sizes}, est.optimizer_step);
-    }
-  } else {
-    for (const graph::Value& val : g.values())
-      if (val.role == graph::ValueRole::kParameter) est.parameters += val.type.elements();
+  }
+  // Every parameter counts; only those that need a gradient (none in a forward pass) are updated.
+  const int per_tensor = options.optimizer == "sgd" ? 2 : options.optimizer == "adam" ? 5 : 0;
+  static const graph::Node kOptimizerNode{"optimizer", "optimizer", nullptr, {}, {}, {}, ""};
+  for (std::size_t v = 0; v < g.values().size(); ++v) {
+    const graph::Value& val = g.values()[v];
+    if (val.role != graph::ValueRole::kParameter) continue;
+    const double p = val.type.elements();
+    est.parameters += p;
+    if (!needs[v]) continue;
+    est.trainable_parameters += p;
+    const std::int64_t h = val.type.dims.empty() ? 1 : val.type.dims.back();
+    const std::vector<std::int64_t> rows = {
+        static_cast<std::int64_t>(p / static_cast<double>(std::max<std::int64_t>(h, 1))), h};
+    for (int i = 0; i < per_tensor; ++i)
+      run(kOptimizerNode, graph::GpuKernel{i % 2 ? "add" : "mul", rows}, est.optimizer_step);
   }
   est.kernels = est.forward.kernels + est.backward.kernels + est.optimizer_step.kernels;
   est.kernels_s = est.forward.s + est.backward.s + est.optimizer_step.s;
@@ -319,11 +316,8 @@ std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path) {
                     batch = h.Index("batch", path), e2e = h.Index("e2e_ms", path),
                     fw = h.Index("fw_ms", path), bw = h.Index("bw_ms", path);
   while (auto row = reader.Next()) {
+    h.RequireWidth(*row, path);
     const std::string at = fmt::format("{}:{}", path, row->line);
-    if (row->fields.size() != h.size()) {
-      throw std::runtime_error(
-          fmt::format("{}: {} fields, the header has {}", at, row->fields.size(), h.size()));
-    }
     try {
       GpuNetworkLabel l;
       l.gpu = row->fields[gpu];

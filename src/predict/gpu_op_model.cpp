@@ -556,11 +556,8 @@ std::vector<GpuOpRecord> LoadNeuSightTable(const std::string& path, const GpuTab
                     lat_col = header.Index("latency_ms", path);
   std::vector<GpuOpRecord> out;
   while (auto row = reader.Next()) {
+    header.RequireWidth(*row, path);
     const std::string at = fmt::format("{}:{}", path, row->line);
-    if (row->fields.size() != header.size()) {
-      throw std::runtime_error(
-          fmt::format("{}: {} fields, the header has {}", at, row->fields.size(), header.size()));
-    }
     GpuOpRecord r;
     r.line = row->line;
     r.call.op = row->fields[op_col];

@@ -41,6 +41,9 @@ class CsvHeader {
   // Throws std::runtime_error "`where`: missing column 'name'".
   std::size_t Index(const std::string& name, const std::string& where) const;
   bool Has(const std::string& name) const { return index_.count(name) != 0; }
+  // Throws std::runtime_error "name:line: 6 fields, the header has 7" unless `r` has one field
+  // per column (`name` as given to the CsvReader).
+  void RequireWidth(const CsvRecord& r, const std::string& name) const;
   std::size_t size() const { return names_.size(); }
 
  private:
