@@ -266,6 +266,8 @@ const std::vector<Case> kCases = {
   // ---- collect --dry-run ----
   {"CollectShardOutOfRange", "collect --layer Conv2d --samples 5 --shard 3/2 -o {dir}/c.jsonl --dry-run", "--shard: expected K/N with 0 <= K < N, got '3/2'"},
   {"CollectShardNotANumber", "collect --layer Conv2d --samples 5 --shard abc -o {dir}/existing.jsonl --dry-run", "--shard: expected K/N"},
+  {"CollectFreezeForward", "collect --architecture resnet18 --freeze fc -o {dir}/c.jsonl --dry-run", "--freeze: only with --architecture and --mode train_step"},
+  {"CollectFreezeUnknownScope", "collect --architecture resnet18 --mode train_step --freeze layer9 -o {dir}/c.jsonl --dry-run", "--freeze: 'layer9' matches no parameter or module scope"},
   {"CollectUnknownLayer", "collect --layer Conv3d --samples 5 -o {dir}/c.jsonl --dry-run", "--layer: unknown layer type 'Conv3d'"},
   {"CollectMinMacsAboveMax", "collect --layer Linear --samples 5 --min-macs 5e9 --max-macs 1e9 -o {dir}/existing.jsonl", "--min-macs 5000000000 is above --max-macs 1000000000"},
   {"CollectKernelSizeWrongType", "collect --layer Linear --samples 5 --kernel-size 1 -o {dir}/existing.jsonl", "--kernel-size: applies to Conv2d, MaxPool2d and AvgPool2d, not Linear"},

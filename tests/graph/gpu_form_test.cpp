@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/one_op.h"
 #include "joulecast/graph/graph.h"
 #include "joulecast/graph/op_schema.h"
 #include "joulecast/graph/shape_pass.h"
@@ -17,23 +18,13 @@ namespace {
 
 using Ints = std::vector<std::int64_t>;
 
-class OneOp {
+// A graph of one node, and the node's GPU form.
+class OneOp : public OneOpGraph {
  public:
-  ValueId In(Dims d, DType t = DType::kFloat32) {
-    return g.AddInput("in" + std::to_string(k_++), TensorType{t, std::move(d)}, -1);
-  }
-  ValueId Param(Dims d) {
-    return g.AddParameter("p" + std::to_string(k_++), TensorType{DType::kFloat32, std::move(d)});
-  }
   GpuForm Run(const std::string& op, Attributes a, const std::vector<ValueId>& ins) {
-    const NodeId n = g.AddNode(op, std::move(a), ins, "");
-    InferShapes(g);
+    const NodeId n = Add(op, std::move(a), ins);
     return GpuFormOf(*g.node(n).schema, MakeCall(g, n));
   }
-  Graph g;
-
- private:
-  int k_ = 0;
 };
 
 ::testing::AssertionResult Is(const GpuKernel& k, const std::string& op, const Ints& sizes,

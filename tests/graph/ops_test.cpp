@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "error_of.h"
+#include "graph/one_op.h"
 #include "joulecast/graph/graph.h"
 #include "joulecast/graph/op_schema.h"
 #include "joulecast/graph/shape_pass.h"
@@ -31,19 +32,12 @@ struct Result {
   Dims dims() const { return out.at(0).dims; }
 };
 
-// A graph of one node on fresh inputs and parameters.
-class OneOp {
+// A graph of one node on fresh inputs and parameters, and what the registry says of the node.
+class OneOp : public OneOpGraph {
  public:
-  ValueId In(Dims d, DType t = DType::kFloat32) {
-    return g.AddInput("in" + std::to_string(k_++), TensorType{t, std::move(d)}, -1);
-  }
-  ValueId Param(Dims d) {
-    return g.AddParameter("p" + std::to_string(k_++), TensorType{DType::kFloat32, std::move(d)});
-  }
   Result Run(const std::string& op, Attributes a, const std::vector<ValueId>& ins,
              int outputs = 1) {
-    const NodeId n = g.AddNode(op, std::move(a), ins, "", "", outputs);
-    InferShapes(g);
+    const NodeId n = Add(op, std::move(a), ins, outputs);
     Result r;
     for (ValueId v : g.node(n).outputs) r.out.push_back(g.value(v).type);
     const OpCall c = MakeCall(g, n);
@@ -54,10 +48,6 @@ class OneOp {
     r.parameters = g.ParameterCount();
     return r;
   }
-  Graph g;
-
- private:
-  int k_ = 0;
 };
 
 Attributes A(std::initializer_list<std::pair<std::string, AttrValue>> kv) {
