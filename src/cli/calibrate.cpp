@@ -1,6 +1,7 @@
 // joulecast calibrate --base PROFILE -o OUT.json [--minutes M] [--for ARCH[,ARCH...]]
 //                     [-b B[,B...]] [--threads N] [--mode forward|train_step|both]
 //                     [--meter auto|rapl|nvml|none] [--target time_s|energy_j]
+//                     [--dtype float32|float16|bfloat16]
 //                     [--store FILE.jsonl] [--seed S] [--dry-run] [-q]
 // Adapts a profile of another machine to this one within a time budget: measures the
 // configurations of predict/calibration.h's plan in order (with collect's protocol and store:
@@ -10,7 +11,8 @@
 // order), so a re-run after an interruption (Ctrl-C, kill -9) measures only the rest, and a
 // shorter budget fits the prefix of a longer calibration's store; Ctrl-C stops measuring and still
 // writes the profile from what was measured. With --mode both the budget is split evenly between
-// the modes.
+// the modes. --dtype measures in another precision than the base's: a float32 profile calibrated
+// with bfloat16 runs predicts bfloat16 runs of this machine (the transfer learns the change).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -43,6 +45,7 @@ namespace {
 
 struct CalibrateArgs {
   std::string base, output, store, mode = "forward", meter = "auto", target = "time_s";
+  std::string dtype;  // empty: the base profile's
   double minutes = 10;
   std::vector<std::string> for_networks;
   std::vector<std::int64_t> batch_sizes = {1, 8};
@@ -185,6 +188,7 @@ void RunCalibrate(const CalibrateArgs& a) {
     po.min_seconds = 0.1;
     CollectSettings s;
     s.mode = m;
+    s.dtype = a.dtype.empty() ? base.dtype : a.dtype;
     s.threads = a.threads;
     s.seed = a.seed;
     // Shorter than the campaign's (data/collect/ci-2c: 0.25 s): the budget buys records.
@@ -357,6 +361,9 @@ void RegisterCalibrate(CLI::App& app) {
                   "What the calibrated profile predicts: time_s, or energy_j (needs a meter)")
       ->capture_default_str()
       ->check(CLI::IsMember({"time_s", "energy_j"}));
+  cmd->add_option("--dtype", a->dtype,
+                  "Precision to measure and predict (default: the base profile's)")
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}));
   cmd->add_option("--store", a->store,
                   "JSON Lines file of the calibration measurements (default: OUT with "
                   ".calibration.jsonl)");

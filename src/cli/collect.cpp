@@ -1,6 +1,7 @@
 // joulecast collect (--layer TYPE[,TYPE...] --samples N | --configs-from ARCH[,...] |
 //                    --architecture ARCH[,...]) [--batch-size B[,B...]] [--device cpu|cuda]
-//                   [--dtype float32|float16|bfloat16] [--mode forward|train_step] [--threads T]
+//                   [--dtype float32|float16|bfloat16] [--mode forward|train_step|input_grad]
+//                   [--threads T]
 //                   [--min-seconds S] [--seed S] [--shard K/N] [--meter auto|rapl|nvml|none]
 //                   -o OUT.jsonl
 // Measures with libtorch through the joulecast_collect_torch plugin (loaded here only) and appends
@@ -78,8 +79,8 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
     o.max_macs = a.max_macs;
     o.min_macs = a.min_macs;
     if (a.min_macs > a.max_macs) {
-      throw std::invalid_argument(fmt::format("--min-macs {} is above --max-macs {}", a.min_macs,
-                                              a.max_macs));
+      throw std::invalid_argument(
+          fmt::format("--min-macs {} is above --max-macs {}", a.min_macs, a.max_macs));
     }
     o.max_elements = a.max_elements;
     o.max_parameters = a.max_parameters;
@@ -98,6 +99,11 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
   const std::vector<std::int64_t> batches =
       a.batch_sizes.empty() ? std::vector<std::int64_t>{1} : a.batch_sizes;
   const bool whole = !a.architectures.empty();
+  if (whole && a.settings.mode == "input_grad") {
+    throw std::invalid_argument(
+        "--mode input_grad: measures one operator at a time (--layer or --configs-from); a whole "
+        "network's input needs no gradient");
+  }
   if (!a.freeze.empty() && (!whole || a.settings.mode != "train_step")) {
     throw std::invalid_argument(
         "--freeze: only with --architecture and --mode train_step (frozen parameters change "
@@ -160,15 +166,15 @@ void RunCollect(CollectArgs& a) {
     if (store.Done(ConfigKey(RecordSkeleton(configs[i], a.settings)))) ++done;
   }
   if (a.dry_run) {
-    std::cout << fmt::format(
-        "{} configurations, {} in shard {}, {} already in {}, {} to measure\n", configs.size(),
-        in_shard, a.settings.shard.ToString(), done, a.output, in_shard - done);
+    std::cout << fmt::format("{} configurations, {} in shard {}, {} already in {}, {} to measure\n",
+                             configs.size(), in_shard, a.settings.shard.ToString(), done, a.output,
+                             in_shard - done);
     return;
   }
   if (in_shard == done) {
     if (!a.quiet) {
-      std::cerr << fmt::format("joulecast: all {} configurations of shard {} are in {}\n",
-                               in_shard, a.settings.shard.ToString(), a.output);
+      std::cerr << fmt::format("joulecast: all {} configurations of shard {} are in {}\n", in_shard,
+                               a.settings.shard.ToString(), a.output);
     }
     return;
   }
@@ -256,9 +262,11 @@ void RegisterCollect(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"float32", "float16", "bfloat16"}));
   cmd->add_option("--mode", a->settings.mode,
-                  "forward (eval, no grad) or train_step (forward, backward, SGD step)")
+                  "forward (eval, no grad), train_step (forward, backward, SGD step) or "
+                  "input_grad (one operator: forward and the gradient of its input, its "
+                  "parameters frozen)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"forward", "train_step"}));
+      ->check(CLI::IsMember({"forward", "train_step", "input_grad"}));
   cmd->add_option("--threads", a->settings.threads, "libtorch intra-op threads")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1024}));

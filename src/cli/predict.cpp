@@ -1,11 +1,14 @@
 // joulecast predict ARCH --model PROFILE [--batch-size B] [--input 3x224x224] [--seq-len S]
 //                   [--passes N] [--power W]
 //                   [--mode forward|train_step] [--per-layer] [--json|--csv] [--html FILE]
+//                   [--dtype D] [--freeze SCOPE,... | --trainable SCOPE,...]
+//                   [--gpu NAME [--optimizer sgd|adam|none] [--power-model P [--power-limit W]]]
 // The totals are per run of the batch: one forward pass, or one training step with --mode
 // train_step (the profile must have predictors of that mode); joules or seconds as the profile's
 // target says. A time profile also gives energy, time × power, when the power is known: stated
 // with --power W, or measured with the profile's records (predict/energy_from_time.h); the
-// output says which.
+// output says which. --freeze/--trainable give a training step with frozen parameters
+// (predict/frozen_step.h on a CPU profile; predict/gpu_network.h with --gpu).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -38,7 +41,7 @@ struct PredictArgs {
   std::string arch, model, input, html, mode = "forward", dtype = "float32", gpu, optimizer = "sgd",
                                         power_model;
   std::optional<double> power_limit;
-  std::vector<std::string> freeze;
+  std::vector<std::string> freeze, trainable;
   std::int64_t batch = 1, seq_len = 0;
   double passes = 1;
   std::optional<double> power;
@@ -73,8 +76,9 @@ void PrintCsv(const NetworkEstimate& est, bool per_layer, const char* unit) {
   std::cout << fmt::format("total,{},{:.17g},1,{:.17g}\n", est.layers.size(), est.total, est.macs);
   // What fallbacks predicted, by operator: the row's count is nodes, its macs column is empty.
   for (const auto& [op, f] : est.unmodelled_by_op) {
-    std::cout << fmt::format("{},{},{:.17g},{:.17g},\n", CsvField("unmodelled:" + op + ":" + f.method),
-                             f.nodes, f.value, est.total > 0 ? f.value / est.total : 0.0);
+    std::cout << fmt::format("{},{},{:.17g},{:.17g},\n",
+                             CsvField("unmodelled:" + op + ":" + f.method), f.nodes, f.value,
+                             est.total > 0 ? f.value / est.total : 0.0);
   }
 }
 
@@ -111,8 +115,8 @@ void RunPredictGpu(const PredictArgs& a) {
   GpuNetworkOptions o = GpuNetworkOptions::Of(m);
   o.mode = a.mode;
   o.optimizer = a.optimizer;
-  o.frozen = a.freeze;
   const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len);
+  o.frozen = a.trainable.empty() ? a.freeze : graph::FrozenByTrainable(g, a.trainable);
   const GpuNetworkEstimate est = EstimateOnGpu(g, m, gpu, o);
   std::optional<GpuPower> power;
   if (!a.power_model.empty()) {
@@ -188,18 +192,24 @@ void RunPredictFrozen(const PredictArgs& a) {
   profile.RequireDtype(a.dtype, "--dtype " + a.dtype + ": " + a.model);
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
+  const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len);
   const FrozenStepEstimate e = EstimateFrozenStep(
-      profile, LoadGraphArg(a.arch, a.input, a.batch, a.seq_len), a.freeze, a.model);
+      profile, g, a.trainable.empty() ? a.freeze : graph::FrozenByTrainable(g, a.trainable),
+      a.model);
   if (a.json) {
     nlohmann::json j = e.ToJson();
+    if (!a.trainable.empty()) j["trainable"] = a.trainable;
     j["model"] = a.model;
     j["batch_size"] = a.batch;
     std::cout << j.dump(2) << "\n";
     return;
   }
   const char* unit = TargetUnit(profile.target);
-  std::cout << fmt::format("{} at batch {}, profile {}, frozen: {}\n", e.name, a.batch, a.model,
-                           fmt::join(e.frozen, ", "));
+  std::cout << fmt::format(
+      "{} at batch {}, profile {}, {}\n", e.name, a.batch, a.model,
+      a.trainable.empty()
+          ? fmt::format("frozen: {}", fmt::join(e.frozen, ", "))
+          : fmt::format("trainable: {} (the rest frozen)", fmt::join(a.trainable, ", ")));
   std::cout << fmt::format("  per training step: {:.6g} {} ({:.4g} of {:.4g} parameters trained)\n",
                            e.step, unit, e.trainable_parameters, e.parameters);
   std::cout << fmt::format("  nothing frozen:    {:.6g} {}; saving {:.1f} %\n", e.full, unit,
@@ -208,15 +218,23 @@ void RunPredictFrozen(const PredictArgs& a) {
       "  {} nodes run forward only, {} compute part of their gradients; the plain sum of the "
       "training-step predictors is {:.6g} {}\n",
       e.forward_only_nodes, e.partial_nodes, e.plain_sum, unit);
+  if (e.derived_nodes > 0) {
+    std::cout << fmt::format(
+        "  {} parameterised nodes have no input_grad predictor: their input-gradient part is "
+        "their gradient kernels' share of (train_step - forward)\n",
+        e.derived_nodes);
+  }
 }
 
 void RunPredict(const PredictArgs& a) {
+  if (!a.freeze.empty() && !a.trainable.empty())
+    throw std::runtime_error("--freeze and --trainable: give one (--trainable freezes the rest)");
   if (!a.gpu.empty()) return RunPredictGpu(a);
   if (a.optimizer != "sgd" || !a.power_model.empty() || a.power_limit) {
     throw std::runtime_error(
         "--optimizer, --power-model and --power-limit need a GPU operator model and --gpu");
   }
-  if (!a.freeze.empty()) return RunPredictFrozen(a);
+  if (!a.freeze.empty() || !a.trainable.empty()) return RunPredictFrozen(a);
   Profile profile;
   try {
     profile = Profile::Load(a.model);
@@ -238,7 +256,8 @@ void RunPredict(const PredictArgs& a) {
     report::NetworkReport page =
         report::MakeNetworkReport(est, a.per_layer, report::SummarizeProfile(profile, a.model));
     page.passes = a.passes;
-    if (energy) page.total_kwh_for_passes = report::Quantity{kwh_for_passes, "/total_kwh_for_passes"};
+    if (energy)
+      page.total_kwh_for_passes = report::Quantity{kwh_for_passes, "/total_kwh_for_passes"};
     WriteHtmlReport(a.html, report::NetworkReportHtml(page));
   }
   if (a.json) {
@@ -336,9 +355,8 @@ void RunPredict(const PredictArgs& a) {
 
 void RegisterPredict(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
-  auto* cmd =
-      app.add_subcommand("predict",
-                         "Predict the energy (or time) of a network's forward pass or training step");
+  auto* cmd = app.add_subcommand(
+      "predict", "Predict the energy (or time) of a network's forward pass or training step");
   cmd->add_option("architecture", a->arch,
                   "Zoo name (e.g. resnet50, gpt2), architecture .json, Hugging Face config.json, "
                   "TorchScript .pt, or the text of print(model) in a .txt (the last two need "
@@ -381,6 +399,10 @@ void RegisterPredict(CLI::App& app) {
   cmd->add_option("--freeze", a->freeze,
                   "Training step: parameters or module scopes (as inspect shows them) that are "
                   "not trained (a GPU model, or a profile with forward and train_step predictors)")
+      ->delimiter(',');
+  cmd->add_option("--trainable", a->trainable,
+                  "Training step: the parameters or module scopes that are trained, every other "
+                  "parameter frozen (the complement of --freeze)")
       ->delimiter(',');
   cmd->add_flag("--per-layer", a->per_layer,
                 "Table by module scope (text), or of every node (--json, --csv)");

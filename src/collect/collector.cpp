@@ -42,14 +42,15 @@ double Macs(const CollectConfig& c) {
 }
 
 std::string Label(const CollectConfig& c) {
-  return c.layer.type + " b" + std::to_string(c.batch_size) + " " + FormatShape(c.layer.input_shape);
+  return c.layer.type + " b" + std::to_string(c.batch_size) + " " +
+         FormatShape(c.layer.input_shape);
 }
 
 // A lone in-place layer cannot run backward on an input that requires grad (autograd forbids
 // in-place ops on leaves), so train_step measures it out of place and says so.
 json EffectiveParams(const CollectConfig& c, const CollectSettings& s) {
   json p = c.layer.params.is_object() ? c.layer.params : json::object();
-  if (s.mode == "train_step" && c.architecture.is_null() && c.plan.is_null() &&
+  if (s.mode != "forward" && c.architecture.is_null() && c.plan.is_null() &&
       p.value("inplace", false)) {
     p["inplace"] = false;
   }
@@ -80,15 +81,20 @@ Measurement RecordSkeleton(const CollectConfig& c, const CollectSettings& s) {
   m.device = s.device;
   m.context = c.context.is_object() ? c.context : json::object();
   m.context["threads"] = s.threads;
-  if (m.params != c.layer.params && c.layer.params.is_object()) m.context["inplace_requested"] = true;
+  if (m.params != c.layer.params && c.layer.params.is_object())
+    m.context["inplace_requested"] = true;
   return m;
 }
 
 json MakeRequest(const CollectConfig& c, const CollectSettings& s) {
-  json r = {{"batch_size", c.batch_size},   {"device", s.device},
-            {"dtype", s.dtype},             {"mode", s.mode},
-            {"threads", s.threads},         {"min_seconds", s.min_seconds},
-            {"min_repetitions", s.min_repetitions}, {"warmup_seconds", s.warmup_seconds},
+  json r = {{"batch_size", c.batch_size},
+            {"device", s.device},
+            {"dtype", s.dtype},
+            {"mode", s.mode},
+            {"threads", s.threads},
+            {"min_seconds", s.min_seconds},
+            {"min_repetitions", s.min_repetitions},
+            {"warmup_seconds", s.warmup_seconds},
             {"seed", s.seed}};
   if (!c.plan.is_null()) {
     r["graph"] = c.plan;
@@ -208,8 +214,11 @@ CollectStats RunCollection(const CollectRun& run) {
     m.macs = Macs(c);
     m.hardware = run.hardware;
     m.hardware["threads"] = r.threads;
-    m.context["spread"] = {{"iqr_over_median", t.iqr_over_median}, {"q1_s", t.q1_s},
-                           {"q3_s", t.q3_s}, {"min_s", t.min_s}, {"max_s", t.max_s},
+    m.context["spread"] = {{"iqr_over_median", t.iqr_over_median},
+                           {"q1_s", t.q1_s},
+                           {"q3_s", t.q3_s},
+                           {"min_s", t.min_s},
+                           {"max_s", t.max_s},
                            {"mean_s", t.mean_s}};
     m.context["protocol"] = {{"aggregate", "median"},
                              {"runs", r.runs},

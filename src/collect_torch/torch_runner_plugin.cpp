@@ -62,7 +62,9 @@ struct Op {
 };
 
 // PyTorch's implicit softmax dim (_get_softmax_dim) for a batched tensor of rank `rank`.
-std::int64_t ImplicitSoftmaxDim(std::int64_t rank) { return (rank == 0 || rank == 1 || rank == 3) ? 0 : 1; }
+std::int64_t ImplicitSoftmaxDim(std::int64_t rank) {
+  return (rank == 0 || rank == 1 || rank == 3) ? 0 : 1;
+}
 
 Op MakeOp(const std::string& type, const json& p) {
   Op op;
@@ -134,7 +136,8 @@ Op MakeOp(const std::string& type, const json& p) {
   } else if (type == "Softmax") {
     const json dim = p.contains("dim") ? p.at("dim") : json(nullptr);
     op.fn = [dim](const Tensor& x) {
-      return torch::softmax(x, dim.is_null() ? ImplicitSoftmaxDim(x.dim()) : dim.get<std::int64_t>());
+      return torch::softmax(x,
+                            dim.is_null() ? ImplicitSoftmaxDim(x.dim()) : dim.get<std::int64_t>());
     };
   } else if (type == "Dropout") {
     auto m = nn::Dropout(
@@ -142,7 +145,8 @@ Op MakeOp(const std::string& type, const json& p) {
     op.module = m.ptr();
     op.fn = [m](const Tensor& x) mutable { return m->forward(x); };
   } else if (type == "Flatten") {
-    const auto start = Get<std::int64_t>(p, "start_dim", 1), end = Get<std::int64_t>(p, "end_dim", -1);
+    const auto start = Get<std::int64_t>(p, "start_dim", 1),
+               end = Get<std::int64_t>(p, "end_dim", -1);
     op.fn = [start, end](const Tensor& x) { return torch::flatten(x, start, end); };
   } else if (type == "Identity") {
     op.fn = [](const Tensor& x) { return x; };
@@ -571,10 +575,19 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
   const torch::Device device(cuda ? torch::kCUDA : torch::kCPU);
   const torch::Dtype dtype = ParseDtype(req.at("dtype").get<std::string>());
   const std::string mode = req.at("mode").get<std::string>();
-  if (mode != "forward" && mode != "train_step") {
-    throw Error("--mode: expected forward or train_step, got '" + mode + "'");
+  if (mode != "forward" && mode != "train_step" && mode != "input_grad") {
+    throw Error("--mode: expected forward, train_step or input_grad, got '" + mode + "'");
   }
-  const bool train = mode == "train_step";
+  // input_grad: forward and backward to the activation inputs, parameters frozen (no weight
+  // gradients, no optimizer): what a frozen operator after the first trainable one costs.
+  const bool input_grad = mode == "input_grad";
+  const bool train = mode == "train_step" || input_grad;
+  if (input_grad && (req.contains("architecture") ||
+                     (req.contains("graph") && req.at("graph").at("nodes").size() != 1))) {
+    throw Error(
+        "--mode input_grad: measures one operator; a whole network's input needs no "
+        "gradient");
+  }
   const auto threads = req.at("threads").get<std::int64_t>();
   if (threads >= 1) at::set_num_threads(static_cast<int>(threads));
   const auto batch = req.at("batch_size").get<std::int64_t>();
@@ -604,7 +617,8 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
     auto net = Network(arch);
     module = net.ptr();
     // Network input: no gradient, as in training (images do not require grad).
-    Tensor x = torch::randn(Batched(batch, arch.at("input").get<std::vector<std::int64_t>>()), topt);
+    Tensor x =
+        torch::randn(Batched(batch, arch.at("input").get<std::vector<std::int64_t>>()), topt);
     forward = [net, x]() mutable { return net->forward(x); };
     classifier = true;
   } else {
@@ -641,6 +655,10 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
     }
   }
   std::vector<Tensor> params = module ? module->parameters() : std::vector<Tensor>{};
+  if (input_grad) {
+    for (Tensor& t : params) t.requires_grad_(false);
+    params.clear();
+  }
   std::unique_ptr<torch::optim::SGD> sgd;
   if (train && !params.empty()) {
     sgd = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(0.01).momentum(0.9));
@@ -657,6 +675,8 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
       if (sgd) sgd->zero_grad();
       for (Tensor& t : inputs) t.mutable_grad().reset();
       Tensor out = forward();
+      // Frozen parameters and integer inputs only (an embedding lookup): nothing to differentiate.
+      if (input_grad && !out.requires_grad()) return;
       if (classifier && out.dim() == 2) {
         if (!labels.defined()) {
           labels = torch::randint(out.size(1), {out.size(0)},
@@ -664,7 +684,8 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
         }
         torch::nn::functional::cross_entropy(out, labels).backward();
       } else {
-        if (!grad_out.defined() || grad_out.sizes() != out.sizes()) grad_out = torch::ones_like(out);
+        if (!grad_out.defined() || grad_out.sizes() != out.sizes())
+          grad_out = torch::ones_like(out);
         out.backward(grad_out);
       }
       if (sgd) sgd->step();
@@ -710,8 +731,8 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
   }
   const double elapsed = Seconds(p0, Clock::now());
   if (phase && phase(context, 1) != 0) throw Error("energy meter failed to stop");
-  return {{"samples_s", samples}, {"runs_per_sample", k},  {"runs", runs},
-          {"elapsed_s", elapsed}, {"warmup_runs", warm},   {"threads", at::get_num_threads()}};
+  return {{"samples_s", samples}, {"runs_per_sample", k}, {"runs", runs},
+          {"elapsed_s", elapsed}, {"warmup_runs", warm},  {"threads", at::get_num_threads()}};
 }
 
 char* Copy(const std::string& s) {
@@ -758,8 +779,7 @@ __attribute__((visibility("default"))) int joulecast_runner_info(char** json_out
 
 __attribute__((visibility("default"))) int joulecast_runner_measure(const char* request,
                                                                     JoulecastRunnerPhaseFn phase,
-                                                                    void* context,
-                                                                    char** json_out,
+                                                                    void* context, char** json_out,
                                                                     char** error_out) {
   return Guard(json_out, error_out,
                [&]() { return Measure(json::parse(request), phase, context); });

@@ -39,15 +39,14 @@ ValueId Graph::AddParameter(const std::string& name, const TensorType& type, boo
     const Value& old = values_[it->second];
     const ValueRole role = buffer ? ValueRole::kBuffer : ValueRole::kParameter;
     if (old.role != role || old.type != type)
-      throw std::runtime_error(fmt::format(
-          "parameter '{}' is declared twice with different shapes ({}, {})", name,
-          FormatDims(old.type.dims), FormatDims(type.dims)));
+      throw std::runtime_error(
+          fmt::format("parameter '{}' is declared twice with different shapes ({}, {})", name,
+                      FormatDims(old.type.dims), FormatDims(type.dims)));
     return it->second;
   }
   for (std::int64_t d : type.dims)
     if (d < 0 || d > kMaxSize)
-      throw std::runtime_error(
-          fmt::format("parameter '{}': size {} is out of range", name, d));
+      throw std::runtime_error(fmt::format("parameter '{}': size {} is out of range", name, d));
   return NewValue(Value{name, type, buffer ? ValueRole::kBuffer : ValueRole::kParameter, -1, -1});
 }
 
@@ -82,23 +81,20 @@ NodeId Graph::AddNode(const std::string& op, Attributes attrs, const std::vector
   if (count < schema.min_inputs || (max_inputs >= 0 && count > max_inputs)) {
     throw std::runtime_error(fmt::format(
         "{}: {} takes {} inputs, got {}", label, op,
-        max_inputs < 0 ? fmt::format("at least {}", schema.min_inputs)
-        : max_inputs == schema.min_inputs
-            ? std::to_string(max_inputs)
-            : fmt::format("{} to {}", schema.min_inputs, max_inputs),
+        max_inputs < 0                    ? fmt::format("at least {}", schema.min_inputs)
+        : max_inputs == schema.min_inputs ? std::to_string(max_inputs)
+                                          : fmt::format("{} to {}", schema.min_inputs, max_inputs),
         count));
   }
   for (int i = 0; i < count; ++i) {
     const ValueId v = inputs[i];
     if (v == kNoValue) {
-      const bool optional =
-          i < static_cast<int>(schema.inputs.size()) && !schema.inputs[i].empty() &&
-          schema.inputs[i].back() == '?';
+      const bool optional = i < static_cast<int>(schema.inputs.size()) &&
+                            !schema.inputs[i].empty() && schema.inputs[i].back() == '?';
       if (!optional)
-        throw std::runtime_error(fmt::format("{}: input {} ({}) is required", label, i,
-                                             i < static_cast<int>(schema.inputs.size())
-                                                 ? schema.inputs[i]
-                                                 : schema.inputs.back()));
+        throw std::runtime_error(fmt::format(
+            "{}: input {} ({}) is required", label, i,
+            i < static_cast<int>(schema.inputs.size()) ? schema.inputs[i] : schema.inputs.back()));
       continue;
     }
     if (v < 0 || v >= static_cast<ValueId>(values_.size()))
@@ -111,8 +107,8 @@ NodeId Graph::AddNode(const std::string& op, Attributes attrs, const std::vector
   if (num_outputs < 1)
     throw std::runtime_error(fmt::format("{}: needs at least one output", label));
   if (!output_names.empty() && static_cast<int>(output_names.size()) != num_outputs)
-    throw std::runtime_error(fmt::format("{}: {} has {} outputs, {} named", label, op,
-                                         num_outputs, output_names.size()));
+    throw std::runtime_error(fmt::format("{}: {} has {} outputs, {} named", label, op, num_outputs,
+                                         output_names.size()));
   n.op = op;
   n.schema = &schema;
   n.attrs = std::move(attrs);
@@ -122,8 +118,8 @@ NodeId Graph::AddNode(const std::string& op, Attributes attrs, const std::vector
   for (int i = 0; i < num_outputs; ++i) {
     Value v;
     v.name = !output_names.empty() ? output_names[i]
-             : num_outputs == 1   ? n.name
-                                  : fmt::format("{}:{}", n.name, i);
+             : num_outputs == 1    ? n.name
+                                   : fmt::format("{}:{}", n.name, i);
     v.role = ValueRole::kActivation;
     v.producer = id;
     n.outputs.push_back(NewValue(std::move(v)));
@@ -166,25 +162,47 @@ double Graph::ParameterCount() const {
   return n;
 }
 
-std::vector<bool> FrozenParameters(const Graph& g, const std::vector<std::string>& scopes) {
+namespace {
+
+// Per value: whether it is a parameter under one of `scopes`; throws naming `option` for a scope
+// that matches no parameter.
+std::vector<bool> ParametersUnder(const Graph& g, const std::vector<std::string>& scopes,
+                                  const char* option) {
   const auto under = [](const std::string& name, const std::string& scope) {
     return name == scope ||
            (name.size() > scope.size() && name.compare(0, scope.size(), scope) == 0 &&
             name[scope.size()] == '.');
   };
-  std::vector<bool> frozen(g.values().size(), false);
+  std::vector<bool> in(g.values().size(), false);
   std::vector<bool> used(scopes.size(), false);
   for (std::size_t v = 0; v < g.values().size(); ++v) {
     if (g.values()[v].role != ValueRole::kParameter) continue;
     for (std::size_t i = 0; i < scopes.size(); ++i) {
-      if (under(g.values()[v].name, scopes[i])) frozen[v] = used[i] = true;
+      if (under(g.values()[v].name, scopes[i])) in[v] = used[i] = true;
     }
   }
   for (std::size_t i = 0; i < scopes.size(); ++i) {
     if (!used[i]) {
-      throw std::runtime_error("--freeze: '" + scopes[i] +
+      throw std::runtime_error(std::string(option) + ": '" + scopes[i] +
                                "' matches no parameter or module scope");
     }
+  }
+  return in;
+}
+
+}  // namespace
+
+std::vector<bool> FrozenParameters(const Graph& g, const std::vector<std::string>& scopes) {
+  return ParametersUnder(g, scopes, "--freeze");
+}
+
+std::vector<std::string> FrozenByTrainable(const Graph& g,
+                                           const std::vector<std::string>& trainable) {
+  const std::vector<bool> keep = ParametersUnder(g, trainable, "--trainable");
+  std::vector<std::string> frozen;
+  for (std::size_t v = 0; v < g.values().size(); ++v) {
+    if (g.values()[v].role == ValueRole::kParameter && !keep[v])
+      frozen.push_back(g.values()[v].name);
   }
   return frozen;
 }

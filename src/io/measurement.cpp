@@ -110,9 +110,9 @@ Measurement MeasurementFromJson(const json& j, const std::string& where) {
         for (const auto& x : v) bad = bad || too_large(x);
       }
       if (bad) {
-        throw std::runtime_error(fmt::format(
-            "{}: field 'params.{}' is {} (sizes above 2^53 are not supported)", where, key,
-            v.dump()));
+        throw std::runtime_error(
+            fmt::format("{}: field 'params.{}' is {} (sizes above 2^53 are not supported)", where,
+                        key, v.dump()));
       }
     }
   }
@@ -137,9 +137,10 @@ Measurement MeasurementFromJson(const json& j, const std::string& where) {
   }
   if (j.contains("dtype")) m.dtype = RequireString(j, "dtype", where);
   if (j.contains("mode")) m.mode = RequireString(j, "mode", where);
-  if (m.mode != "forward" && m.mode != "train_step") {
+  if (m.mode != "forward" && m.mode != "train_step" && m.mode != "input_grad") {
     throw std::runtime_error(
-        fmt::format("{}: field 'mode' must be 'forward' or 'train_step', got '{}'", where, m.mode));
+        fmt::format("{}: field 'mode' must be 'forward', 'train_step' or 'input_grad', got '{}'",
+                    where, m.mode));
   }
   if (j.contains("device")) m.device = RequireString(j, "device", where);
   if (auto it = j.find("hardware"); it != j.end() && !it->is_null()) m.hardware = *it;

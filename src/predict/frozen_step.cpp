@@ -22,32 +22,71 @@ double WorkOfKernels(const std::vector<graph::GpuKernel>& ks) {
   return w;
 }
 
-// Σ f_n or f_n + (t_n − f_n)·k_n over the nodes, with `needs` from NeedsGradient.
-double Rule(const graph::Graph& g, const NetworkEstimate& fwd, const NetworkEstimate& train,
-            const std::vector<graph::GpuForm>& forms, const std::vector<bool>& needs,
-            std::size_t* forward_only, std::size_t* partial) {
+struct Parts {
+  const NetworkEstimate& fwd;
+  const NetworkEstimate& input_grad;
+  const NetworkEstimate& train;
+};
+
+struct RuleCounts {
+  std::size_t forward_only = 0, partial = 0, derived = 0;
+};
+
+// The header's rule summed over the nodes, with `needs` from NeedsGradient.
+double Rule(const graph::Graph& g, const Parts& parts, const std::vector<graph::GpuForm>& forms,
+            const std::vector<bool>& needs, RuleCounts* counts) {
   double total = 0;
   for (std::size_t n = 0; n < g.nodes().size(); ++n) {
     const graph::Node& node = g.node(static_cast<graph::NodeId>(n));
-    const double f = fwd.layers[n].value, t = train.layers[n].value;
+    const double f = parts.fwd.layers[n].value, t = parts.train.layers[n].value;
     bool out_needs = false;
     for (graph::ValueId o : node.outputs) out_needs = out_needs || needs[o];
     if (!out_needs) {
       total += f;
-      if (forward_only) ++*forward_only;
+      ++counts->forward_only;
       continue;
     }
-    double kept = 0, all = 0;
+    // Work of the gradient kernels, and the inputs counted, kept and in all: activations, then
+    // parameters.
+    double kept[2] = {0, 0}, all[2] = {0, 0};
+    int kept_n[2] = {0, 0}, all_n[2] = {0, 0};
     for (std::size_t i = 0; i < node.inputs.size() && i < forms[n].grads.size(); ++i) {
       const graph::ValueId v = node.inputs[i];
-      if (v == graph::kNoValue || !graph::IsFloating(g.value(v).type.dtype)) continue;
+      // Buffers (running statistics) never get a gradient, frozen or not.
+      if (v == graph::kNoValue || !graph::IsFloating(g.value(v).type.dtype) ||
+          g.value(v).role == graph::ValueRole::kBuffer)
+        continue;
+      const int k = g.value(v).role == graph::ValueRole::kParameter ? 1 : 0;
       const double w = WorkOfKernels(forms[n].grads[i]);
-      all += w;
-      if (needs[v]) kept += w;
+      all[k] += w;
+      ++all_n[k];
+      if (needs[v]) {
+        kept[k] += w;
+        ++kept_n[k];
+      }
     }
-    const double k = all > 0 ? kept / all : 1.0;
-    if (k < 1 && partial) ++*partial;
-    total += f + (t - f) * k;
+    // A form whose gradient kernels carry no work for these inputs (batch_norm's element-wise
+    // proxy) shares by count.
+    const auto share = [&](int k) {
+      if (all[k] > 0) return kept[k] / all[k];
+      return all_n[k] > 0 ? static_cast<double>(kept_n[k]) / all_n[k] : 0.0;
+    };
+    const double a = share(0);
+    if (all_n[1] == 0) {
+      if (a < 1) ++counts->partial;
+      total += f + (t - f) * (all_n[0] > 0 ? a : 1.0);
+      continue;
+    }
+    double gi = parts.input_grad.layers[n].value;
+    if (!parts.input_grad.layers[n].modelled()) {
+      gi = f + (t - f) * (all[0] + all[1] > 0 ? all[0] / (all[0] + all[1]) : 0.5);
+      ++counts->derived;
+    }
+    // Predicted separately, the parts can cross; measured, forward <= input_grad <= train_step.
+    gi = std::clamp(gi, f, std::max(f, t));
+    const double p = share(1);
+    if (a < 1 || p < 1) ++counts->partial;
+    total += f + (gi - f) * a + (t - gi) * p;
   }
   return total;
 }
@@ -57,16 +96,22 @@ double Rule(const graph::Graph& g, const NetworkEstimate& fwd, const NetworkEsti
 FrozenStepEstimate EstimateFrozenStep(const Profile& profile, const graph::Graph& g,
                                       const std::vector<std::string>& frozen,
                                       const std::string& where) {
-  for (const char* m : {"forward", "train_step"}) {
+  for (const char* m : {"forward", "train_step", "input_grad"}) {
     if (!profile.HasMode(m)) {
       throw std::runtime_error(fmt::format(
-          "{} has no {} predictors: a frozen step needs forward and train_step", where, m));
+          "{} has no {} predictors: a frozen step needs an operator's step split into forward "
+          "(collect --mode forward), input gradient (--mode input_grad) and weight gradient "
+          "(--mode train_step) parts",
+          where, m));
     }
   }
-  Profile fp = profile, tp = profile;
+  Profile fp = profile, ip = profile, tp = profile;
   fp.SelectMode("forward", where);
+  ip.SelectMode("input_grad", where);
   tp.SelectMode("train_step", where);
-  const NetworkEstimate fwd = EstimateGraph(fp, g), train = EstimateGraph(tp, g);
+  const NetworkEstimate fwd = EstimateGraph(fp, g), input_grad = EstimateGraph(ip, g),
+                        train = EstimateGraph(tp, g);
+  const Parts parts{fwd, input_grad, train};
   std::vector<graph::GpuForm> forms(g.nodes().size());
   for (graph::NodeId n = 0; n < static_cast<graph::NodeId>(g.nodes().size()); ++n)
     forms[n] = graph::GpuFormOf(*g.node(n).schema, graph::MakeCall(g, n));
@@ -75,9 +120,13 @@ FrozenStepEstimate EstimateFrozenStep(const Profile& profile, const graph::Graph
   e.target = profile.target;
   e.frozen = frozen;
   e.plain_sum = train.total;
-  e.full = Rule(g, fwd, train, forms, NeedsGradient(g, {}), nullptr, nullptr);
+  RuleCounts full_counts, counts;
+  e.full = Rule(g, parts, forms, NeedsGradient(g, {}), &full_counts);
   const std::vector<bool> needs = NeedsGradient(g, frozen);
-  e.step = Rule(g, fwd, train, forms, needs, &e.forward_only_nodes, &e.partial_nodes);
+  e.step = Rule(g, parts, forms, needs, &counts);
+  e.forward_only_nodes = counts.forward_only;
+  e.partial_nodes = counts.partial;
+  e.derived_nodes = counts.derived;
   for (std::size_t v = 0; v < g.values().size(); ++v) {
     if (g.values()[v].role != graph::ValueRole::kParameter) continue;
     e.parameters += g.values()[v].type.elements();
@@ -98,6 +147,7 @@ nlohmann::json FrozenStepEstimate::ToJson() const {
           {"saving", saving()},
           {"forward_only_nodes", forward_only_nodes},
           {"partial_nodes", partial_nodes},
+          {"derived_nodes", derived_nodes},
           {"trainable_parameters", trainable_parameters},
           {"parameters", parameters}};
 }

@@ -13,7 +13,9 @@
 namespace joulecast {
 namespace {
 
-bool IsMode(const std::string& m) { return m == "forward" || m == "train_step"; }
+bool IsMode(const std::string& m) {
+  return m == "forward" || m == "input_grad" || m == "train_step";
+}
 
 std::string JoinModes(const std::vector<std::string>& modes) {
   std::string out;
@@ -25,9 +27,9 @@ std::string JoinModes(const std::vector<std::string>& modes) {
 std::map<std::string, LayerPredictor> ReadLayers(const nlohmann::json& j, const std::string& where,
                                                  const std::string& path) {
   if (!j.is_object() || j.empty()) {
-    throw std::runtime_error(
-        path == "layers" ? fmt::format("{}: profile has no layer predictors", where)
-                         : fmt::format("{}: {}: no layer predictors", where, path));
+    throw std::runtime_error(path == "layers"
+                                 ? fmt::format("{}: profile has no layer predictors", where)
+                                 : fmt::format("{}: {}: no layer predictors", where, path));
   }
   std::map<std::string, LayerPredictor> out;
   for (const auto& [type, lj] : j.items()) {
@@ -153,20 +155,21 @@ Profile Profile::FromJson(const nlohmann::json& j, const std::string& where) {
     return p;
   }
   if (!j.contains("modes") || !j["modes"].is_object() || j["modes"].empty()) {
-    throw std::runtime_error(fmt::format("{}: profile has no modes (expected \"modes\": "
-                                         "{{\"forward\": {{\"layers\": ...}}}})",
-                                         where));
+    throw std::runtime_error(
+        fmt::format("{}: profile has no modes (expected \"modes\": "
+                    "{{\"forward\": {{\"layers\": ...}}}})",
+                    where));
   }
   std::map<std::string, std::map<std::string, LayerPredictor>> all;
   for (const auto& [m, mj] : j["modes"].items()) {
     if (!IsMode(m)) {
-      throw std::runtime_error(
-          fmt::format("{}: modes.{}: unknown mode (expected forward or train_step)", where, m));
+      throw std::runtime_error(fmt::format(
+          "{}: modes.{}: unknown mode (expected forward, input_grad or train_step)", where, m));
     }
     const std::string path = fmt::format("modes.{}.layers", m);
-    all.emplace(m, ReadLayers(mj.is_object() && mj.contains("layers") ? mj["layers"]
-                                                                        : nlohmann::json(),
-                              where, path));
+    all.emplace(
+        m, ReadLayers(mj.is_object() && mj.contains("layers") ? mj["layers"] : nlohmann::json(),
+                      where, path));
   }
   auto active = all.count("forward") ? all.find("forward") : all.begin();
   p.mode = active->first;
@@ -197,7 +200,8 @@ void Profile::Save(const std::string& path) const {
 const char* TargetUnit(const std::string& target) { return target == "time_s" ? "s" : "J"; }
 
 const char* RunName(const std::string& mode) {
-  return mode == "train_step" ? "training step" : "forward pass";
+  if (mode == "train_step") return "training step";
+  return mode == "input_grad" ? "forward and input-gradient pass" : "forward pass";
 }
 
 }  // namespace joulecast

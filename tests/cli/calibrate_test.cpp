@@ -144,6 +144,23 @@ TEST_F(CalibrateCliTest, WritesAProfileOfThisMachineAndResumes) {
   for (std::size_t i = 0; i < recs.size(); ++i) EXPECT_EQ(more[i], recs[i]);
 }
 
+// --dtype: a float32 base calibrated with bfloat16 runs is a bfloat16 profile, and predict refuses
+// it for float32 (and the float32 base for bfloat16).
+TEST_F(CalibrateCliTest, AnotherDtypeGivesAProfileOfThatDtype) {
+  const std::string out = P("bf16.json"), store = P("bf16.calibration.jsonl");
+  Result r = Run("calibrate" + kBase + "--dtype bfloat16 --minutes 0.05 -q -o " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<json> recs = Records(store);
+  ASSERT_GE(recs.size(), 1u);
+  for (const json& rec : recs) EXPECT_EQ(rec["dtype"], "bfloat16");
+  EXPECT_EQ(json::parse(Slurp(out))["dtype"], "bfloat16");
+  r = Run("predict resnet18 --dtype bfloat16 --model " + out);
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = Run("predict resnet18 --model " + out);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("predicts bfloat16 runs, not float32"), std::string::npos) << r.err;
+}
+
 // kill -9 while measuring loses nothing written; the re-run measures only the rest.
 TEST_F(CalibrateCliTest, ResumesAfterKill9) {
   const std::string out = P("cal.json"), store = P("cal.calibration.jsonl");

@@ -67,6 +67,24 @@ TEST(Graph, BuildsNamesAndInfersShapes) {
   EXPECT_EQ(g.ParameterCount(), 108 + 2570);
 }
 
+TEST(Graph, FrozenScopesAndTheirComplement) {
+  const Graph g = SmallNet(2);
+  const std::vector<bool> frozen = FrozenParameters(g, {"conv"});
+  std::vector<std::string> names;
+  for (std::size_t v = 0; v < frozen.size(); ++v)
+    if (frozen[v]) names.push_back(g.values()[v].name);
+  EXPECT_EQ(names, (std::vector<std::string>{"conv.weight"}));
+  // --trainable fc freezes exactly what --freeze conv does; a parameter name is a scope too.
+  EXPECT_EQ(FrozenByTrainable(g, {"fc"}), names);
+  EXPECT_EQ(FrozenByTrainable(g, {"fc.weight"}),
+            (std::vector<std::string>{"conv.weight", "fc.bias"}));
+  EXPECT_TRUE(FrozenByTrainable(g, {"conv", "fc"}).empty());
+  EXPECT_EQ(ErrorOf([&] { FrozenByTrainable(g, {"f"}); }),
+            "--trainable: 'f' matches no parameter or module scope");
+  EXPECT_EQ(ErrorOf([&] { FrozenParameters(g, {"fc.w"}); }),
+            "--freeze: 'fc.w' matches no parameter or module scope");
+}
+
 TEST(Graph, RepeatedScopesGetNumberedNames) {
   Graph g;
   const ValueId x = g.AddInput("x", F32({1, 4}));

@@ -139,8 +139,9 @@ TEST(Measurement, FromJsonErrors) {
                          "f.jsonl:7: field 'duration_s' must be finite and >= 0"));
   EXPECT_TRUE(StartsWith(ErrorOf(R"({"type": "Linear", "macs": -1, )" + base + "}"),
                          "f.jsonl:7: field 'macs' must be finite and >= 0"));
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "mode": "backward", )" + base + "}"),
-            "f.jsonl:7: field 'mode' must be 'forward' or 'train_step', got 'backward'");
+  EXPECT_EQ(
+      ErrorOf(R"({"type": "Linear", "mode": "backward", )" + base + "}"),
+      "f.jsonl:7: field 'mode' must be 'forward', 'train_step' or 'input_grad', got 'backward'");
   EXPECT_TRUE(StartsWith(ErrorOf(R"({"format_version": 2, "type": "Linear", )" + base + "}"),
                          "f.jsonl:7: unsupported format_version 2"));
   EXPECT_TRUE(StartsWith(ErrorOf(R"({"format_version": "1", "type": "Linear", )" + base + "}"),

@@ -96,9 +96,10 @@ TEST(ProfileModes, SaveLoadRoundTripAsVersion2) {
   EXPECT_EQ(q.mode, "forward");
   EXPECT_EQ(q.Modes(), p.Modes());
   q.SelectMode("train_step", "test");
-  EXPECT_EQ(q.Find("ReLU")->Predict(Flat("ReLU", 777), 3),
-            FitProfile(TwoModes(), TimeOptions()).other_modes.at("train_step").at("ReLU").Predict(
-                Flat("ReLU", 777), 3));
+  EXPECT_EQ(q.Find("ReLU")->Predict(Flat("ReLU", 777), 3), FitProfile(TwoModes(), TimeOptions())
+                                                               .other_modes.at("train_step")
+                                                               .at("ReLU")
+                                                               .Predict(Flat("ReLU", 777), 3));
   std::remove(path.c_str());
 }
 
@@ -155,7 +156,8 @@ TEST(ProfileModes, FormatErrorsNameTheField) {
   };
   nlohmann::json bad = good;
   bad["modes"]["inference"] = bad["modes"]["forward"];
-  EXPECT_EQ(message(bad), "p.json: modes.inference: unknown mode (expected forward or train_step)");
+  EXPECT_EQ(message(bad),
+            "p.json: modes.inference: unknown mode (expected forward, input_grad or train_step)");
   bad = good;
   bad["modes"] = nlohmann::json::object();
   EXPECT_EQ(message(bad),
@@ -168,7 +170,8 @@ TEST(ProfileModes, FormatErrorsNameTheField) {
   EXPECT_EQ(message(bad).rfind("p.json: modes.train_step.layers.ReLU: ", 0), 0u) << message(bad);
   bad = good;
   bad["format_version"] = 3;
-  EXPECT_EQ(message(bad), "p.json: unsupported profile format_version 3 (this build reads 1 and 2)");
+  EXPECT_EQ(message(bad),
+            "p.json: unsupported profile format_version 3 (this build reads 1 and 2)");
 }
 
 // A profile predicts runs of one element type: fit takes it from the records (and refuses to mix

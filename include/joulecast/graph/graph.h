@@ -45,11 +45,11 @@ struct Value {
 struct OpSchema;
 
 struct Node {
-  std::string name;   // unique in the graph; e.g. "layer1.0.conv1", "layer1.0.relu#1", "add_3"
-  std::string op;     // registry name, e.g. "conv2d"
+  std::string name;  // unique in the graph; e.g. "layer1.0.conv1", "layer1.0.relu#1", "add_3"
+  std::string op;    // registry name, e.g. "conv2d"
   const OpSchema* schema = nullptr;  // set by AddNode
-  Attributes attrs;   // complete: defaults filled in by AddNode
-  std::vector<ValueId> inputs;   // kNoValue for an absent optional input
+  Attributes attrs;                  // complete: defaults filled in by AddNode
+  std::vector<ValueId> inputs;       // kNoValue for an absent optional input
   std::vector<ValueId> outputs;
   std::string scope;  // module path
 };
@@ -119,5 +119,11 @@ std::string NodeLabel(const Node& node);
 // Throws "--freeze: 'layer9' matches no parameter or module scope" for a scope that freezes
 // nothing.
 std::vector<bool> FrozenParameters(const Graph& g, const std::vector<std::string>& scopes);
+
+// --trainable as the complement of --freeze: the names of the parameters that lie under none of
+// `trainable` (same matching), in graph order, to be frozen. Throws "--trainable: 'x' matches no
+// parameter or module scope".
+std::vector<std::string> FrozenByTrainable(const Graph& g,
+                                           const std::vector<std::string>& trainable);
 
 }  // namespace joulecast::graph

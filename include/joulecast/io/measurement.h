@@ -4,7 +4,8 @@
 // A record describes what ran (layer type and parameters, or an architecture name as type, batch
 // size, per-sample input shape, dtype, mode, device, hardware) and what was measured per run, where
 // a run is ONE forward pass of the whole batch (mode "forward") or one training step
-// ("train_step"):
+// ("train_step"), or one operator's forward and input gradient with frozen parameters
+// ("input_grad", predict/frozen_step.h):
 //   duration_s  wall time per run in seconds (median or mean over repetitions, see `aggregate`)
 //   energy_j    energy per run in joules, or null when no meter was available
 // plus the spread over repetitions, the meter name, idle power when known and provenance.
@@ -32,7 +33,7 @@ struct Measurement {
   std::int64_t batch_size = 1;
   Shape input_shape;  // per sample
   std::string dtype = "float32";
-  std::string mode = "forward";  // "forward" | "train_step"
+  std::string mode = "forward";  // "forward" | "train_step" | "input_grad"
   std::string device = "cpu";
   nlohmann::json hardware = nlohmann::json::object();  // {"cpu": "...", "cores": 2, ...}
   std::int64_t repetitions = 1;        // independent measurements aggregated into this record

@@ -2,7 +2,10 @@
 // target ("energy_j": joules per run of the batch, or "time_s": seconds per run), plus the hardware
 // it describes and where its training data came from. A run is one forward pass of the whole batch
 // (mode "forward") or one training step of it (mode "train_step": forward, backward, optimizer
-// step), as in the measurement records (io/measurement.h).
+// step), as in the measurement records (io/measurement.h). Mode "input_grad" is one operator's
+// forward and the gradient of its activation inputs with its parameters frozen (no weight
+// gradient, no update): with the other two it splits a step into the parts a frozen layer keeps
+// (predict/frozen_step.h).
 //
 // One file holds the predictors of every mode its records had. In memory one mode is active:
 // `layers` holds its predictors (what Find, the network walk, evaluate and the batch predictor
