@@ -297,6 +297,29 @@ TEST_F(CollectCliTest, OperatorTypesForwardAndTrainStep) {
   }
 }
 
+// input_grad runs the parameterised types, module layers and graph operators alike, with frozen
+// parameters: an embedding's integer input has nothing to differentiate (forward only), a
+// batch-norm layer keeps its input gradient; whole networks are refused.
+TEST_F(CollectCliTest, InputGradientOfParameterisedTypes) {
+  const std::string out = P("input_grad.jsonl");
+  Result r =
+      Run("collect --layer Conv2d,Linear,BatchNorm2d,LayerNorm,Embedding,MultiheadAttention "
+          "--samples 1 -b 1 --max-elements 65536 --max-macs 2e7 --min-seconds 0.005 "
+          "--min-repetitions 2 --warmup-seconds 0 -q --mode input_grad -o " +
+          Quote(out));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<json> recs = Records(out);
+  ASSERT_EQ(recs.size(), 6u);
+  for (const json& rec : recs) {
+    EXPECT_EQ(rec["mode"], "input_grad");
+    EXPECT_GT(rec["duration_s"].get<double>(), 0.0) << rec.dump();
+  }
+  r = Run("collect --architecture resnet18 --mode input_grad --dry-run -o " + Quote(P("n.jsonl")));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--mode input_grad: measures one operator at a time"), std::string::npos)
+      << r.err;
+}
+
 // A network given as an operator graph (graph JSON here; zoo graphs and Hugging Face configs
 // alike) is run by the graph executor; evaluate loads it back by the record's name.
 TEST_F(CollectCliTest, WholeGraphNetwork) {
