@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "joulecast/predict/profile.h"
 #include "joulecast/predict/training_model.h"
 #include "joulecast/report/html_report.h"
 
@@ -26,5 +27,19 @@ report::TrainingReport TrainEstimateReport(const nlohmann::json& j, const Traini
 // Zeus target where the JSON has them; every number carries its pointer into `j`.
 report::TrainingReport SweepReport(const nlohmann::json& j, const TrainingModel& model,
                                    const std::string& model_path);
+
+// train-estimate's layer-wise CPU route (predict/cpu_run.h) from the JSON it prints (`j`: the
+// run's CpuRunEstimate::ToJson with "target", "model" and "cpu"): one setting, its total time,
+// and its total energy and power where the JSON has them; `profile` (train_step active) and its
+// file `path` summarised at the end.
+report::TrainingReport CpuRunReport(const nlohmann::json& j, const Profile& profile,
+                                    const std::string& path);
+
+// sweep's layer-wise route from the JSON it prints (see sweep.cpp): one setting per row named
+// "float32, batch 8, frozen: none", with the totals when the JSON has a dataset size and the
+// figures per sample otherwise (said in a note), the cheapest row marked as the JSON marks it;
+// `profile` is the first of the sweep's profiles.
+report::TrainingReport CpuSweepReport(const nlohmann::json& j, const Profile& profile,
+                                      const std::string& path);
 
 }  // namespace joulecast::cli

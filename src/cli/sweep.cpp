@@ -1,14 +1,25 @@
 // joulecast sweep WORKLOAD --gpu NAME --batch-sizes 32,64,... [--power-limits 150,200,...]
-//   [--epochs E] [--target METRIC] [--region CODE] [--pue P] [--model PROFILE] [--json] [--html FILE]
+//   [--epochs E] [--target METRIC] [--region CODE] [--pue P] [--model PROFILE] [--json] [--html
+//   FILE]
 // What-ifs over batch size and power limit for a workload of data/workloads.json on a GPU: per
 // setting the training profile's average power, epoch time and energy, the totals for E epochs
 // (× PUE) with TDP × time and Green Algorithms beside them, CO2e with --region, and, where Zeus
 // measured epochs to a target for that batch size (predict/epochs_to_target.h), the energy and
 // time to reach it. The lowest total energy and the lowest energy to target are marked.
-// Mixed precision: no measurement in this repository is a float16/bfloat16 run (every layer
-// record says dtype float32, and the Zeus power traces have no precision column), so there is no
-// measured effect of mixed precision to show and the sweep has no precision axis; it says so.
+// Mixed precision on a GPU: the Zeus power traces have no precision column, so there is no
+// measured effect of mixed precision on a GPU to show and this route has no precision axis; it
+// says so.
+//
+// joulecast sweep ARCH --model P1[,P2...] --batch-sizes 1,8,32 [--freeze-options "none;A,B;..."]
+//   [--dataset-size N] [--epochs E] [--power W] [--seq-len S] [--json] [--html FILE]
+// Without --gpu, with layer-wise profiles (kind "joulecast_profile") of one CPU: any network over
+// dtype (one profile per dtype, each profile's "dtype") × batch size × frozen parameters
+// (';'-separated choices, each "none" or a comma list of scopes); per combination the training
+// step, time per sample, and with --dataset-size the epoch and the total for E epochs
+// (predict/cpu_run.h), energy where the power is known. The cheapest is marked: lowest total
+// energy when every row has energy, else lowest total time (per sample without --dataset-size).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <iostream>
@@ -17,11 +28,16 @@
 #include <sstream>
 
 #include "commands.h"
+#include "common.h"
 #include "html_cli.h"
+#include "joulecast/graph/shape_pass.h"
 #include "joulecast/io/csv.h"
+#include "joulecast/predict/cpu_run.h"
 #include "joulecast/predict/energy_baselines.h"
 #include "joulecast/predict/epochs_to_target.h"
 #include "joulecast/predict/grid_intensity.h"
+#include "joulecast/predict/hardware.h"
+#include "joulecast/predict/profile.h"
 #include "joulecast/predict/training_model.h"
 #include "joulecast/predict/workload.h"
 
@@ -29,9 +45,9 @@ namespace joulecast::cli {
 namespace {
 
 constexpr const char* kMixedPrecisionNote =
-    "not shown: no measurement in this repository is a float16/bfloat16 run (the layer records "
-    "are float32 and the Zeus traces have no precision column), so there is no measured effect "
-    "to report";
+    "not shown: the Zeus traces this profile is fitted on have no precision column, so there is "
+    "no measured effect of float16/bfloat16 on a GPU to report (on a CPU, `sweep ARCH --model "
+    "F32,BF16` sweeps the dtypes of layer-wise profiles)";
 
 struct SweepArgs {
   std::string workload, gpu, batch_sizes, power_limits, region;
@@ -41,6 +57,12 @@ struct SweepArgs {
   double pue = 1.0;
   bool json = false;
   std::string html;
+  // The layer-wise route (no --gpu).
+  std::string freeze_options;
+  std::optional<double> dataset_size, power;
+  std::int64_t seq_len = 0;
+  bool model_given = false, freeze_options_given = false;
+  std::vector<std::string> gpu_only, layerwise_only;  // options given that the route refuses
 };
 
 std::vector<std::string> SplitList(const std::string& text, const char* option) {
@@ -86,6 +108,10 @@ std::vector<double> ParsePowerLimits(const std::string& text, const GpuSpec& gpu
 }
 
 void RunSweep(const SweepArgs& a) {
+  if (!a.layerwise_only.empty()) {
+    throw std::runtime_error(fmt::format("{}: only with layer-wise profiles (without --gpu)",
+                                         fmt::join(a.layerwise_only, ", ")));
+  }
   if (a.epochs < 1) throw std::runtime_error(fmt::format("--epochs must be >= 1, got {}", a.epochs));
   if (!(a.pue >= 1.0) || !std::isfinite(a.pue))
     throw std::runtime_error(fmt::format("--pue must be a finite number >= 1, got {}", a.pue));
@@ -237,14 +263,249 @@ void RunSweep(const SweepArgs& a) {
   std::cout << "mixed precision: " << kMixedPrecisionNote << "\n";
 }
 
+// `text` split at `sep`, empty items kept ("a;;b" -> a, "", b; "a;" -> a, "").
+std::vector<std::string> SplitKeepingEmpty(const std::string& text, char sep) {
+  std::vector<std::string> out(1);
+  for (char c : text) {
+    if (c == sep) {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+// "none;conv1,bn1;layer1" -> {}, {conv1, bn1}, {layer1}; not given: the one choice "none".
+std::vector<std::vector<std::string>> ParseFreezeOptions(const std::string& text, bool given) {
+  if (!given) return {{}};
+  std::vector<std::vector<std::string>> out;
+  for (const std::string& choice : SplitKeepingEmpty(text, ';')) {
+    if (choice == "none") {
+      out.emplace_back();
+      continue;
+    }
+    const std::vector<std::string> scopes = SplitKeepingEmpty(choice, ',');
+    for (const std::string& scope : scopes) {
+      if (scope.empty() || scope == "none") {
+        throw std::runtime_error(
+            fmt::format("--freeze-options: '{}' in '{}' is neither none nor a comma list of scopes",
+                        choice, text));
+      }
+    }
+    out.push_back(scopes);
+  }
+  return out;
+}
+
+// An estimate's "--freeze: ..." errors are about this sweep's --freeze-options.
+[[noreturn]] void RethrowAsFreezeOptions(const std::runtime_error& e) {
+  const std::string m = e.what(), prefix = "--freeze: ";
+  if (m.rfind(prefix, 0) == 0)
+    throw std::runtime_error("--freeze-options: " + m.substr(prefix.size()));
+  throw e;
+}
+
+// sweep without --gpu: layer-wise profiles of one CPU over dtype x batch size x frozen parameters.
+void RunLayerwiseSweep(const SweepArgs& a) {
+  const std::string need_gpu = fmt::format(
+      "--gpu: required with a training-run profile ({}); for a sweep on a CPU give layer-wise "
+      "profiles with --model P1[,P2...] (e.g. models/amd-epyc-2c-time.json)",
+      a.model);
+  if (!a.model_given) throw std::runtime_error(need_gpu);
+  if (!a.gpu_only.empty()) {
+    throw std::runtime_error(fmt::format(
+        "{}: only with --gpu; a sweep on a CPU from layer-wise profiles takes --batch-sizes, "
+        "--freeze-options, --dataset-size, --epochs and --power",
+        fmt::join(a.gpu_only, ", ")));
+  }
+  if (a.epochs < 1)
+    throw std::runtime_error(fmt::format("--epochs must be >= 1, got {}", a.epochs));
+  if (a.dataset_size && !(*a.dataset_size >= 1 && std::isfinite(*a.dataset_size))) {
+    throw std::runtime_error(
+        fmt::format("--dataset-size must be a finite number >= 1, got {}", *a.dataset_size));
+  }
+  const std::vector<std::int64_t> batches = ParseBatchSizes(a.batch_sizes);
+  const std::vector<std::vector<std::string>> choices =
+      ParseFreezeOptions(a.freeze_options, a.freeze_options_given);
+  const std::vector<std::string> paths = SplitList(a.model, "--model");
+  std::vector<Profile> profiles;
+  for (const std::string& p : paths) {
+    try {
+      profiles.push_back(Profile::Load(p));
+    } catch (const std::exception&) {
+      // Only on failure, so that a large profile is read once.
+      if (TrainingModel::IsTrainingProfile(p)) {
+        if (paths.size() == 1) throw std::runtime_error(need_gpu);
+        throw std::runtime_error(fmt::format(
+            "--model: {} is a training-run profile (for --gpu); give layer-wise profiles", p));
+      }
+      throw;
+    }
+  }
+  CheckSweepProfiles(profiles, paths);
+  // One machine (CheckSweepProfiles): one warning when it is not this one.
+  if (auto w = HardwareMismatch(profiles.front(), HostFingerprint()))
+    std::cerr << "joulecast: warning: " << *w << "\n";
+  // The network, once, at the first batch size; re-targeted per batch size below.
+  std::optional<double> samples = a.dataset_size;
+  std::string what;
+  std::optional<graph::Graph> g0;
+  const WorkloadTable workloads = WorkloadTable::LoadDefault();
+  if (const Workload* w = workloads.TryFind(a.workload)) {
+    if (w->architecture.empty()) {
+      throw std::runtime_error(fmt::format(
+          "workload {} has no architecture in data/workloads.json (a layer-wise profile needs "
+          "the network)",
+          w->name));
+    }
+    if (a.seq_len != 0) {
+      throw std::runtime_error(
+          fmt::format("--seq-len applies to a Hugging Face config, not workload {}", w->name));
+    }
+    if (!samples) samples = w->samples_per_epoch;
+    what = "workload " + w->name;
+    g0 = WorkloadGraph(*w, batches.front());
+  } else {
+    g0 = LoadGraphArg(a.workload, "", batches.front(), a.seq_len);
+    what = "architecture " + g0->name;
+  }
+  for (const std::vector<std::string>& c : choices) {
+    if (c.empty()) continue;
+    try {
+      graph::FrozenParameters(*g0, c);
+    } catch (const std::runtime_error& e) {
+      RethrowAsFreezeOptions(e);
+    }
+  }
+  std::vector<CpuRunEstimate> runs;
+  std::vector<std::size_t> model_of;
+  for (std::size_t m = 0; m < profiles.size(); ++m) {
+    for (std::int64_t b : batches) {
+      graph::Graph g = *g0;
+      g.SetBatch(b);
+      graph::InferShapes(g);
+      for (const std::vector<std::string>& c : choices) {
+        CpuRunOptions o;
+        o.frozen = c;
+        o.samples_per_epoch = samples;
+        o.epochs = a.epochs;
+        o.power_w = a.power;
+        try {
+          runs.push_back(EstimateCpuRun(profiles[m], g, o, paths[m]));
+        } catch (const std::runtime_error& e) {
+          RethrowAsFreezeOptions(e);
+        }
+        model_of.push_back(m);
+      }
+    }
+  }
+  const CheapestRun cheapest = CheapestCpuRun(runs);
+  nlohmann::json models = nlohmann::json::array();
+  std::vector<std::string> dtypes;
+  for (std::size_t m = 0; m < profiles.size(); ++m) {
+    models.push_back(
+        {{"path", paths[m]}, {"name", profiles[m].name}, {"dtype", profiles[m].dtype}});
+    dtypes.push_back(profiles[m].dtype);
+  }
+  const std::string precision =
+      profiles.size() > 1
+          ? fmt::format("the dtypes of the profiles given: {}", fmt::join(dtypes, ", "))
+          : fmt::format(
+                "one dtype ({}): give a profile of another dtype of this machine beside "
+                "it (--model F32,BF16; fitted from records of `collect --dtype "
+                "bfloat16`) for a dtype axis",
+                profiles.front().dtype);
+  nlohmann::json rows = nlohmann::json::array();
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    nlohmann::json r = runs[i].ToJson();
+    r["model"] = paths[model_of[i]];
+    r["cheapest"] = i == cheapest.index;
+    rows.push_back(r);
+  }
+  const nlohmann::json& hw = profiles.front().hardware;
+  nlohmann::json j{
+      {"target", what},
+      {"route", "layer-wise CPU"},
+      {"cpu", hw.is_object() && hw.contains("cpu") ? hw["cpu"] : nlohmann::json(nullptr)},
+      {"models", models},
+      {"batch_sizes", batches},
+      {"freeze_options", choices},
+      {"epochs", a.epochs},
+      {"samples_per_epoch", samples ? nlohmann::json(*samples) : nullptr},
+      {"cheapest_by", cheapest.by},
+      {"precision", precision},
+      {"caveat", kCpuRunCaveat},
+      {"settings", rows}};
+  if (!a.html.empty()) {
+    Profile first = profiles.front();
+    first.SelectMode("train_step", paths.front());
+    WriteHtmlReport(a.html, report::TrainingReportHtml(CpuSweepReport(j, first, paths.front())));
+  }
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  std::cout << fmt::format("{} on {}, layer-wise: {}\n", what,
+                           j["cpu"].is_string() ? j["cpu"].get<std::string>() : "(CPU not stated)",
+                           samples ? fmt::format("{} epoch{} of {} samples", a.epochs,
+                                                 a.epochs == 1 ? "" : "s", *samples)
+                                   : std::string("per step and per sample (no --dataset-size)"));
+  const char* unit = TargetUnit(profiles.front().target);
+  std::cout << fmt::format("{:<9} {:>6}  {:<24} {:>10} {:>11} {:>10} {:>10} {:>10}\n", "dtype",
+                           "batch", "frozen", fmt::format("step {}", unit),
+                           fmt::format("{}/sample", unit), "epoch s", "total h", "total kWh");
+  // A number with `digits` significant digits (fixed: `digits` decimals), "-" for null.
+  auto cell = [](const nlohmann::json& v, double scale, int digits, bool fixed = false) {
+    if (v.is_null()) return std::string("-");
+    return fixed ? fmt::format("{:.{}f}", v.get<double>() * scale, digits)
+                 : fmt::format("{:.{}g}", v.get<double>() * scale, digits);
+  };
+  for (const nlohmann::json& r : rows) {
+    std::string frozen;
+    for (const auto& f : r["frozen"]) frozen += (frozen.empty() ? "" : ",") + f.get<std::string>();
+    const bool energy = r["predicts"] == "energy_j";
+    std::cout << fmt::format(
+        "{:<9} {:>6}  {:<24} {:>10} {:>11} {:>10} {:>10} {:>10}{}\n", r["dtype"].get<std::string>(),
+        r["batch_size"].get<long long>(), frozen.empty() ? "none" : frozen,
+        cell(r[energy ? "step_energy_j" : "step_time_s"], 1, 4),
+        cell(r[energy ? "energy_per_sample_j" : "time_per_sample_s"], 1, 4),
+        cell(r["epoch_time_s"], 1, 1, true), cell(r["total_time_s"], 1 / 3600.0, 3, true),
+        cell(r["total_energy_kwh"], 1, 4, true), r["cheapest"].get<bool>() ? "  <- cheapest" : "");
+  }
+  std::cout << fmt::format("cheapest: the lowest {}\n", CheapestByText(cheapest.by));
+  for (std::size_t m = 0; m < profiles.size(); ++m) {
+    const CpuRunEstimate& r = runs[m * batches.size() * choices.size()];
+    std::string energy;
+    if (r.target == "energy_j") {
+      energy = "predicted by the profile (energy_j)";
+    } else if (r.power) {
+      energy = fmt::format("{:.4g} W x time, {} ({})", r.power->watts,
+                           r.power->source == "stated" ? "assumed" : "measured", r.power->detail);
+    } else {
+      energy = "not known: the profile measured no power; give --power W";
+    }
+    std::cout << fmt::format("energy ({}, {}): {}\n", paths[m], r.dtype, energy);
+  }
+  std::cout << "precision: " << precision << "\n";
+  std::cout << kCpuRunCaveat << "\n";
+}
+
 }  // namespace
 
 void RegisterSweep(CLI::App& app) {
   auto a = std::make_shared<SweepArgs>();
   auto* cmd = app.add_subcommand(
-      "sweep", "Energy and time over batch sizes and power limits for a workload on a GPU");
-  cmd->add_option("workload", a->workload, "Workload of data/workloads.json")->required();
-  cmd->add_option("--gpu", a->gpu, "GPU (data/hardware/gpus.json)")->required();
+      "sweep",
+      "Energy and time over batch sizes and power limits for a workload on a GPU, or over "
+      "dtypes, batch sizes and frozen layers for any network on a CPU (layer-wise profiles)");
+  cmd->add_option("workload", a->workload,
+                  "Workload of data/workloads.json (with --gpu); without --gpu also an "
+                  "architecture (zoo name, graph .json, Hugging Face config)")
+      ->required();
+  cmd->add_option("--gpu", a->gpu,
+                  "GPU (data/hardware/gpus.json); without it, --model names layer-wise CPU "
+                  "profiles");
   cmd->add_option("--batch-sizes", a->batch_sizes, "Comma-separated batch sizes, e.g. 32,64,128")
       ->required();
   cmd->add_option("--power-limits", a->power_limits,
@@ -256,13 +517,34 @@ void RegisterSweep(CLI::App& app) {
   cmd->add_option("--region", a->region, "Grid region code for CO2e (data/carbon/grid_intensity.json)");
   cmd->add_option("--pue", a->pue, "Power usage effectiveness of the facility")
       ->capture_default_str();
-  cmd->add_option("--model", a->model, "Training profile")->capture_default_str();
+  cmd->add_option("--model", a->model,
+                  "Training profile (with --gpu), or comma-separated layer-wise profiles of one "
+                  "CPU, one per dtype")
+      ->capture_default_str();
+  cmd->add_option("--freeze-options", a->freeze_options,
+                  "Layer-wise: ';'-separated choices of frozen parameters, each none or a comma "
+                  "list of scopes, e.g. \"none;conv1,layer1\"");
+  cmd->add_option("--dataset-size", a->dataset_size,
+                  "Layer-wise: samples per epoch, for the epoch and total figures (default: the "
+                  "workload's)");
+  cmd->add_option("--power", a->power,
+                  "Layer-wise: the CPU's average power while training, W (energy = power x time)");
+  AddSeqLenOption(cmd, &a->seq_len);
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->add_option("--html", a->html,
                   "Also write a self-contained HTML report (energy, time, CO2, baselines per "
                   "setting, the cheapest marked) to FILE");
   cmd->callback([a, cmd] {
     if (cmd->count("--html") > 0 && a->html.empty()) throw std::runtime_error("--html: empty path");
+    a->model_given = cmd->count("--model") > 0;
+    a->freeze_options_given = cmd->count("--freeze-options") > 0;
+    a->gpu_only.clear();
+    a->layerwise_only.clear();
+    for (const char* o : {"--power-limits", "--target", "--region", "--pue"})
+      if (cmd->count(o) > 0) a->gpu_only.push_back(o);
+    for (const char* o : {"--freeze-options", "--dataset-size", "--power", "--seq-len"})
+      if (cmd->count(o) > 0) a->layerwise_only.push_back(o);
+    if (a->gpu.empty()) return RunLayerwiseSweep(*a);
     RunSweep(*a);
   });
 }

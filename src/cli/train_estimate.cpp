@@ -12,6 +12,11 @@
 //   baselines  TDP × t × PUE and Green Algorithms (TDP + 0.3725 W/GB × memory) × t × PUE
 // An architecture's training cost per sample is 6 × its forward MACs per sample (2 FLOPs per
 // MAC, backward = 2 × forward), the convention of data/workloads.json.
+//
+// Without --gpu, with --model naming a layer-wise profile (kind "joulecast_profile", e.g.
+// models/amd-epyc-2c-time.json): the run on that profile's CPU, steps × the profile's training
+// step of the network (predict/cpu_run.h has the arithmetic), with [--freeze SCOPE,...],
+// [--dtype D] (must be the profile's) and [--power W]; the GPU-only options are refused.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -30,9 +35,12 @@
 #include "joulecast/features/macs.h"
 #include "joulecast/frontends/load_graph.h"
 #include "joulecast/graph/shape_pass.h"
+#include "joulecast/predict/cpu_run.h"
 #include "joulecast/predict/energy_baselines.h"
 #include "joulecast/predict/gpu_network.h"
 #include "joulecast/predict/grid_intensity.h"
+#include "joulecast/predict/hardware.h"
+#include "joulecast/predict/profile.h"
 #include "joulecast/predict/training_model.h"
 #include "joulecast/predict/workload.h"
 
@@ -50,19 +58,36 @@ struct EstimateArgs {
   std::vector<std::string> freeze;
   bool json = false;
   std::string html;
+  // The layer-wise CPU route (no --gpu): --power W and --dtype D.
+  std::optional<double> power;
+  std::string dtype = "float32";
+  bool model_given = false;
+  std::vector<std::string> gpu_only;  // GPU-route options given, refused without --gpu
 };
 
-void RunEstimate(const EstimateArgs& a) {
+// The checks both routes share, before anything is read.
+void CheckRunArgs(const EstimateArgs& a) {
   if (a.epochs < 1)
     throw std::runtime_error(fmt::format("--epochs must be >= 1, got {}", a.epochs));
   if (a.batch < 1)
     throw std::runtime_error(fmt::format("--batch-size must be >= 1, got {}", a.batch));
   if (a.dataset_size && !(*a.dataset_size >= 1))
     throw std::runtime_error(fmt::format("--dataset-size must be >= 1, got {}", *a.dataset_size));
-  if (!(a.pue >= 1.0) || !std::isfinite(a.pue))
-    throw std::runtime_error(fmt::format("--pue must be a finite number >= 1, got {}", a.pue));
   if (a.dataset_size && !std::isfinite(*a.dataset_size))
     throw std::runtime_error(fmt::format("--dataset-size must be finite, got {}", *a.dataset_size));
+}
+
+void RunEstimate(const EstimateArgs& a) {
+  if (a.power) {
+    throw std::runtime_error(
+        "--power: only for a layer-wise CPU profile (without --gpu); the GPU route models power");
+  }
+  if (a.dtype != "float32") {
+    throw std::runtime_error(fmt::format(
+        "--dtype {}: the GPU route models float32 training runs only (the Zeus traces)", a.dtype));
+  }
+  if (!(a.pue >= 1.0) || !std::isfinite(a.pue))
+    throw std::runtime_error(fmt::format("--pue must be a finite number >= 1, got {}", a.pue));
   if (a.price && !(*a.price >= 0 && std::isfinite(*a.price)))
     throw std::runtime_error(fmt::format("--price must be a finite number >= 0, got {}", *a.price));
   if (a.intensity && !(*a.intensity >= 0 && std::isfinite(*a.intensity))) {
@@ -263,16 +288,142 @@ void RunEstimate(const EstimateArgs& a) {
   }
 }
 
+// "1.259 h (4531 s)" / "45.31 s" / "12.5 ms": a duration for the text output.
+std::string Duration(double s) {
+  if (s >= 3600) return fmt::format("{:.4g} h ({:.0f} s)", s / 3600, s);
+  if (s >= 1) return fmt::format("{:.4g} s", s);
+  return fmt::format("{:.4g} ms", s * 1e3);
+}
+
+// train-estimate without --gpu: a layer-wise profile's training step, times the steps of the run.
+void RunCpuEstimate(const EstimateArgs& a) {
+  const std::string need_gpu = fmt::format(
+      "--gpu: required with a training-run profile ({}); for a run on a CPU give a layer-wise "
+      "profile with --model (e.g. models/amd-epyc-2c-time.json)",
+      a.model);
+  if (!a.model_given) throw std::runtime_error(need_gpu);
+  if (!a.gpu_only.empty()) {
+    throw std::runtime_error(fmt::format(
+        "{}: only with --gpu; a run on a CPU from a layer-wise profile takes -b, --epochs, "
+        "--dataset-size, --freeze, --dtype and --power",
+        fmt::join(a.gpu_only, ", ")));
+  }
+  Profile profile;
+  try {
+    profile = Profile::Load(a.model);
+  } catch (const std::exception&) {
+    // Only on failure, so that a large profile is read once.
+    if (TrainingModel::IsTrainingProfile(a.model)) throw std::runtime_error(need_gpu);
+    throw;
+  }
+  profile.RequireDtype(a.dtype, "--dtype " + a.dtype + ": " + a.model);
+  std::optional<double> samples = a.dataset_size;
+  std::string what;
+  std::optional<graph::Graph> g;
+  const WorkloadTable workloads = WorkloadTable::LoadDefault();
+  if (const Workload* w = workloads.TryFind(a.target)) {
+    if (w->architecture.empty()) {
+      throw std::runtime_error(fmt::format(
+          "workload {} has no architecture in data/workloads.json (a layer-wise profile needs "
+          "the network)",
+          w->name));
+    }
+    if (a.seq_len != 0) {
+      throw std::runtime_error(
+          fmt::format("--seq-len applies to a Hugging Face config, not workload {}", w->name));
+    }
+    if (!samples) samples = w->samples_per_epoch;
+    what = "workload " + w->name;
+    g = WorkloadGraph(*w, a.batch);
+  } else {
+    if (!samples) {
+      throw std::runtime_error(fmt::format(
+          "{} is an architecture, not a workload of data/workloads.json: give --dataset-size",
+          a.target));
+    }
+    g = LoadGraphArg(a.target, "", a.batch, a.seq_len);
+    what = "architecture " + g->name;
+  }
+  if (auto w = HardwareMismatch(profile, HostFingerprint()))
+    std::cerr << "joulecast: warning: " << *w << "\n";
+  CpuRunOptions o;
+  o.frozen = a.freeze;
+  o.samples_per_epoch = samples;
+  o.epochs = a.epochs;
+  o.power_w = a.power;
+  const CpuRunEstimate r = EstimateCpuRun(profile, *g, o, a.model);
+  nlohmann::json j = r.ToJson();
+  j["target"] = what;
+  j["route"] = "layer-wise CPU";
+  j["model"] = a.model;
+  j["cpu"] = profile.hardware.is_object() && profile.hardware.contains("cpu")
+                 ? profile.hardware["cpu"]
+                 : nlohmann::json(nullptr);
+  if (!a.html.empty()) {
+    profile.SelectMode("train_step", a.model);
+    WriteHtmlReport(a.html, report::TrainingReportHtml(CpuRunReport(j, profile, a.model)));
+  }
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  const std::string cpu = j["cpu"].is_string() ? j["cpu"].get<std::string>() : "(CPU not stated)";
+  std::cout << fmt::format("{} on {}, layer-wise profile {} ({}, {}), batch {}, {} samples/epoch\n",
+                           what, cpu, r.profile, a.model, r.dtype, r.batch_size,
+                           *r.samples_per_epoch);
+  const bool energy_profile = r.target == "energy_j";
+  const char* unit = TargetUnit(r.target);
+  std::cout << fmt::format(
+      "per step:  {:.6g} {} (the profile's training step of the batch), {:.6g} {} per sample\n",
+      r.step, unit, r.step / static_cast<double>(r.batch_size), unit);
+  if (r.full_step) {
+    std::cout << fmt::format(
+        "frozen:    {}: {:.4g} M of {:.4g} M parameters trained; with nothing frozen the same "
+        "rule gives {:.6g} {}, a saving of {:.1f} %\n",
+        fmt::join(r.frozen, ", "), r.trainable_parameters / 1e6, r.parameters / 1e6, *r.full_step,
+        unit, 100 * *r.saving);
+  }
+  if (r.epoch_s) {
+    std::cout << fmt::format("per epoch: {:.0f} steps, {}\n", *r.steps_per_epoch,
+                             Duration(*r.epoch_s));
+  } else {
+    std::cout << fmt::format("per epoch: {:.0f} steps, {:.4g} kJ\n", *r.steps_per_epoch,
+                             *r.epoch_j / 1e3);
+  }
+  std::string total = fmt::format("{} epoch{}:", r.epochs, r.epochs == 1 ? "" : "s");
+  if (r.total_s) total += fmt::format(" {}", Duration(*r.total_s));
+  if (r.total_j) {
+    total += fmt::format("{} {:.4g} kWh ({:.4g} kJ)", r.total_s ? "," : "", *r.total_j / 3.6e6,
+                         *r.total_j / 1e3);
+  }
+  std::cout << total << "\n";
+  if (energy_profile) {
+    std::cout << "energy: predicted by the profile (target energy_j); time: not known (an "
+                 "energy profile)\n";
+  } else if (r.power) {
+    std::cout << fmt::format("energy: {:.4g} W x time, {} ({})\n", r.power->watts,
+                             r.power->source == "stated" ? "assumed" : "measured", r.power->detail);
+  } else {
+    std::cout << "energy: not known: the profile measured no power; give --power W (this "
+                 "machine's average power while training)\n";
+  }
+  std::cout << kCpuRunCaveat << "\n";
+}
+
 }  // namespace
 
 void RegisterTrainEstimate(CLI::App& app) {
   auto a = std::make_shared<EstimateArgs>();
   auto* cmd = app.add_subcommand(
-      "train-estimate", "Energy, time, CO2 and cost of a training job on a GPU (training profile)");
+      "train-estimate",
+      "Energy, time, CO2 and cost of a training job on a GPU (training profile), or time and "
+      "energy of one on a CPU (layer-wise profile)");
   cmd->add_option("target", a->target,
                   "Workload of data/workloads.json, zoo architecture or architecture .json")
       ->required();
-  cmd->add_option("--gpu", a->gpu, "GPU (data/hardware/gpus.json)")->required();
+  cmd->add_option("--gpu", a->gpu,
+                  "GPU (data/hardware/gpus.json); without it, --model names a layer-wise CPU "
+                  "profile");
   cmd->add_option("-b,--batch-size", a->batch, "Batch size")->required();
   AddSeqLenOption(cmd, &a->seq_len);
   cmd->add_option("--epochs", a->epochs, "Epochs")->capture_default_str();
@@ -286,7 +437,10 @@ void RegisterTrainEstimate(CLI::App& app) {
   cmd->add_option("--region", a->region,
                   "Grid region code for the carbon intensity (data/carbon/grid_intensity.json)")
       ->excludes(intensity);
-  cmd->add_option("--model", a->model, "Training profile")->capture_default_str();
+  cmd->add_option("--model", a->model,
+                  "Training profile (with --gpu), or a layer-wise profile with train_step "
+                  "predictors (a run on its CPU)")
+      ->capture_default_str();
   cmd->add_option("--time-model", a->time_model,
                   "GPU operator model (models/gpu-latency.json): epoch time layer-wise, steps x "
                   "the network's training step, instead of the training profile's regression");
@@ -294,14 +448,29 @@ void RegisterTrainEstimate(CLI::App& app) {
       "--optimizer", a->optimizer,
       "With --time-model: the optimizer (sgd, adam, adamw, adadelta, ...; default sgd)");
   cmd->add_option("--freeze", a->freeze,
-                  "With --time-model: parameters or module scopes that are not trained")
+                  "With --time-model or a layer-wise CPU profile: parameters or module scopes "
+                  "that are not trained")
       ->delimiter(',');
+  cmd->add_option("--power", a->power,
+                  "Layer-wise CPU profile: this machine's average power while training, W "
+                  "(energy = power x time; overrides a power the profile measured)");
+  cmd->add_option("--dtype", a->dtype,
+                  "Element type of the run; a layer-wise profile must predict it")
+      ->capture_default_str();
   cmd->add_flag("--json", a->json, "One JSON object on stdout");
   cmd->add_option("--html", a->html,
                   "Also write a self-contained HTML report (energy, time, CO2, baselines) to FILE");
   cmd->callback([a, cmd] {
     if (cmd->count("--html") > 0 && a->html.empty()) throw std::runtime_error("--html: empty path");
-    RunEstimate(*a);
+    CheckRunArgs(*a);
+    if (!a->gpu.empty()) return RunEstimate(*a);
+    a->model_given = cmd->count("--model") > 0;
+    a->gpu_only.clear();
+    for (const char* o : {"--power-limit", "--pue", "--region", "--intensity", "--price",
+                          "--time-model", "--optimizer"}) {
+      if (cmd->count(o) > 0) a->gpu_only.push_back(o);
+    }
+    RunCpuEstimate(*a);
   });
 }
 

@@ -643,16 +643,21 @@ std::string TrainingReportHtml(const TrainingReport& r) {
           r.settings.front().name));
     }
   }
-  bool any_co2 = false, any_power = false;
+  bool any_co2 = false, any_power = false, any_energy = false, any_time = false;
+  bool all_energy = true, all_time = true;
   double max_e = 0, max_t = 0, max_co2 = 0;
   std::size_t cheapest = r.settings.size();
   for (std::size_t i = 0; i < r.settings.size(); ++i) {
     const TrainingSetting& s = r.settings[i];
     any_co2 = any_co2 || s.co2_kg.has_value();
     any_power = any_power || s.power_w.has_value();
-    max_e = std::max(max_e, s.energy_j.value);
+    any_energy = any_energy || s.energy_j.has_value();
+    any_time = any_time || s.time_s.has_value();
+    all_energy = all_energy && s.energy_j.has_value();
+    all_time = all_time && s.time_s.has_value();
+    if (s.energy_j) max_e = std::max(max_e, s.energy_j->value);
     for (const Baseline& bl : s.baselines) max_e = std::max(max_e, bl.energy_j.value);
-    max_t = std::max(max_t, s.time_s.value);
+    if (s.time_s) max_t = std::max(max_t, s.time_s->value);
     if (s.co2_kg) max_co2 = std::max(max_co2, s.co2_kg->value);
     if (s.cheapest && cheapest == r.settings.size()) cheapest = i;
   }
@@ -672,10 +677,14 @@ std::string TrainingReportHtml(const TrainingReport& r) {
   const std::string suffix =
       single ? "" : (cheapest < r.settings.size() ? " (cheapest: " + head.name + ")" : "");
   b += "<section class=\"cards\">\n";
-  b += Card("energy" + suffix, head.energy_j, es.Format(head.energy_j.value),
-            FormatNumber(head.energy_j.value / 3.6e6) + "\u202fkWh", single ? "" : "hl");
-  b += Card("time" + suffix, head.time_s, tsc.Format(head.time_s.value, 3),
-            FormatNumber(head.time_s.value / 3600) + "\u202fh");
+  if (head.energy_j) {
+    b += Card("energy" + suffix, *head.energy_j, es.Format(head.energy_j->value),
+              FormatNumber(head.energy_j->value / 3.6e6) + "\u202fkWh", single ? "" : "hl");
+  }
+  if (head.time_s) {
+    b += Card("time" + suffix, *head.time_s, tsc.Format(head.time_s->value, 3),
+              FormatNumber(head.time_s->value / 3600) + "\u202fh");
+  }
   if (head.co2_kg) {
     b += Card("CO\u2082" + suffix, *head.co2_kg, cs.Format(head.co2_kg->value, 3));
   }
@@ -686,28 +695,31 @@ std::string TrainingReportHtml(const TrainingReport& r) {
 
   std::vector<std::string> series{"joulecast (ours)"};
   for (const Baseline& bl : names) series.push_back(bl.name);
-  std::vector<BarGroup> groups;
-  for (std::size_t i = 0; i < r.settings.size(); ++i) {
-    const TrainingSetting& s = r.settings[i];
-    BarGroup g{s.name, {s.energy_j.value / es.factor}, s.cheapest && !single};
-    for (const Baseline& bl : s.baselines) g.values.push_back(bl.energy_j.value / es.factor);
-    groups.push_back(g);
-  }
   ChartOptions co;
   co.title = single ? "energy: ours beside the baselines" : "energy per setting, ours beside the baselines";
   co.y_label = fmt::format("energy ({})", es.unit);
   co.width = kChartWidth;
   co.height = 280;
-  b += fmt::format("<section>\n<h2>{}</h2>\n", single ? "Energy: ours beside the baselines"
-                                                        : "Energy per setting");
-  b += BarChart(series, groups, co);
-  if (!single && cheapest < r.settings.size()) {
+  b += "<section>\n";
+  if (all_energy) {
+    std::vector<BarGroup> groups;
+    for (std::size_t i = 0; i < r.settings.size(); ++i) {
+      const TrainingSetting& s = r.settings[i];
+      BarGroup g{s.name, {s.energy_j->value / es.factor}, s.cheapest && !single};
+      for (const Baseline& bl : s.baselines) g.values.push_back(bl.energy_j.value / es.factor);
+      groups.push_back(g);
+    }
+    b += fmt::format("<h2>{}</h2>\n",
+                     single ? "Energy: ours beside the baselines" : "Energy per setting");
+    b += BarChart(series, groups, co);
+  }
+  if (!single && cheapest < r.settings.size() && (all_energy || all_time)) {
     b += "<p class=\"note\">Shaded: the cheapest setting.</p>\n";
   }
-  if (!single) {
+  if (!single && all_time) {
     std::vector<BarGroup> tg;
     for (const TrainingSetting& s : r.settings) {
-      tg.push_back({s.name, {s.time_s.value / tsc.factor}, s.cheapest});
+      tg.push_back({s.name, {s.time_s->value / tsc.factor}, s.cheapest});
     }
     ChartOptions to = co;
     to.title = "time per setting";
@@ -720,10 +732,10 @@ std::string TrainingReportHtml(const TrainingReport& r) {
   }
   b += "</section>\n";
 
-  b += fmt::format(
-      "<section>\n<h2>{}</h2>\n<table class=\"settings\">\n<tr><th>setting</th><th "
-      "class=\"n\">energy ({})</th><th class=\"n\">time ({})</th>",
-      single ? "Numbers" : "All settings", es.unit, tsc.unit);
+  b += fmt::format("<section>\n<h2>{}</h2>\n<table class=\"settings\">\n<tr><th>setting</th>",
+                   single ? "Numbers" : "All settings");
+  if (any_energy) b += fmt::format("<th class=\"n\">energy ({})</th>", es.unit);
+  if (any_time) b += fmt::format("<th class=\"n\">time ({})</th>", tsc.unit);
   if (any_co2) b += fmt::format("<th class=\"n\">CO\u2082 ({})</th>", cs.unit);
   if (any_power) b += "<th class=\"n\">power (W)</th>";
   for (const Baseline& bl : names) {
@@ -744,17 +756,24 @@ std::string TrainingReportHtml(const TrainingReport& r) {
   b += "</tr>\n";
   for (const TrainingSetting& s : r.settings) {
     b += fmt::format("<tr{}>", s.cheapest && !single ? " class=\"hl\"" : "") +
-         Td(s.name + (s.cheapest && !single ? " \u2605 cheapest" : "")) +
-         Td(s.energy_j, FormatNumber(s.energy_j.value / es.factor)) +
-         Td(s.time_s, FormatNumber(s.time_s.value / tsc.factor));
+         Td(s.name + (s.cheapest && !single ? " \u2605 cheapest" : ""));
+    if (any_energy) {
+      b +=
+          s.energy_j ? Td(*s.energy_j, FormatNumber(s.energy_j->value / es.factor)) : Td("-", true);
+    }
+    if (any_time) {
+      b += s.time_s ? Td(*s.time_s, FormatNumber(s.time_s->value / tsc.factor)) : Td("-", true);
+    }
     if (any_co2) {
       b += s.co2_kg ? Td(*s.co2_kg, FormatNumber(s.co2_kg->value / cs.factor)) : Td("-", true);
     }
     if (any_power) b += s.power_w ? Td(*s.power_w, FormatNumber(s.power_w->value)) : Td("-", true);
     for (const Baseline& bl : s.baselines) {
-      const double ratio = s.energy_j.value > 0 ? bl.energy_j.value / s.energy_j.value : 0;
-      b += Td(bl.energy_j, FormatNumber(bl.energy_j.value / es.factor) +
-                               (s.energy_j.value > 0 ? fmt::format(" ({:.2f}\u00d7)", ratio) : ""));
+      const bool ours = s.energy_j && s.energy_j->value > 0;
+      b += Td(
+          bl.energy_j,
+          FormatNumber(bl.energy_j.value / es.factor) +
+              (ours ? fmt::format(" ({:.2f}\u00d7)", bl.energy_j.value / s.energy_j->value) : ""));
     }
     if (to_target) {
       b += s.target_epochs ? Td(*s.target_epochs, FormatNumber(s.target_epochs->value))
@@ -766,8 +785,10 @@ std::string TrainingReportHtml(const TrainingReport& r) {
     }
     b += "</tr>\n";
   }
-  b += "</table>\n<p class=\"note\">Baseline columns: in brackets, the baseline over our "
-       "estimate.</p>\n";
+  b += "</table>\n";
+  if (!names.empty()) {
+    b += "<p class=\"note\">Baseline columns: in brackets, the baseline over our estimate.</p>\n";
+  }
   if (to_target) {
     b += fmt::format(
         "<p class=\"note\">To target: {}; \u2605 the setting that reaches it with the least "

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "cli_helpers.h"
+#include "html_checks.h"
 
 namespace {
 
@@ -251,8 +252,8 @@ TEST_F(TrainEstimateCliTest, SweepMarksTheCheapestAndEnergyToTarget) {
   EXPECT_TRUE(Contains(text.out, "<- cheapest\n")) << text.out;
   EXPECT_TRUE(Contains(text.out, "<- cheapest to target")) << text.out;
   EXPECT_TRUE(Contains(text.out,
-                       "mixed precision: not shown: no measurement in this repository "
-                       "is a float16/bfloat16 run"))
+                       "mixed precision: not shown: the Zeus traces this profile is fitted on "
+                       "have no precision column"))
       << text.out;
 }
 
@@ -297,6 +298,185 @@ TEST_F(TrainEstimateCliTest, SweepBadInput) {
   EXPECT_EQ(Error(base + " --batch-sizes 64 --region XYZZY")
                 .rfind("joulecast: error: unknown region 'XYZZY'", 0),
             0u);
+}
+
+// ---- the layer-wise route on a CPU (no --gpu; predict/cpu_run.h) ----
+
+const std::string kCpuModel = "models/amd-epyc-2c-time.json";
+
+class CpuTrainEstimateTest : public CliFixture {
+ protected:
+  json JsonOf(const std::string& args) {
+    Result r = Run(args + " --json");
+    EXPECT_EQ(r.status, 0) << args << ": " << r.err;
+    return r.status == 0 ? json::parse(r.out) : json();
+  }
+  std::string ErrorOf(const std::string& args) {
+    Result r = Run(args);
+    EXPECT_EQ(r.status, 1) << args << ": " << r.out;
+    EXPECT_EQ(r.out, "") << args;
+    return r.err;
+  }
+};
+
+TEST_F(CpuTrainEstimateTest, StepsTimesTheProfilesTrainingStep) {
+  // The step is what `predict --mode train_step` says of the batch; 1000 samples at batch 8 are
+  // 125 steps an epoch, two epochs 250.
+  const json p = JsonOf("predict resnet18 --model " + kCpuModel + " -b 8 --mode train_step");
+  ASSERT_TRUE(p.is_object());
+  const double step = p["total_s"].get<double>();
+  const json j = JsonOf("train-estimate resnet18 --model " + kCpuModel +
+                        " -b 8 --epochs 2 --dataset-size 1000");
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["route"], "layer-wise CPU");
+  EXPECT_EQ(j["target"], "architecture resnet18");
+  EXPECT_EQ(j["cpu"], "AMD EPYC");
+  EXPECT_EQ(j["dtype"], "float32");
+  EXPECT_DOUBLE_EQ(j["step_time_s"].get<double>(), step);
+  EXPECT_DOUBLE_EQ(j["time_per_sample_s"].get<double>(), step / 8);
+  EXPECT_DOUBLE_EQ(j["steps_per_epoch"].get<double>(), 125);
+  EXPECT_DOUBLE_EQ(j["epoch_time_s"].get<double>(), step * 125);
+  EXPECT_DOUBLE_EQ(j["total_time_s"].get<double>(), step * 125 * 2);
+  // The profile measured no power: time only.
+  EXPECT_TRUE(j["total_energy_j"].is_null());
+  EXPECT_TRUE(j["power"].is_null());
+  EXPECT_TRUE(Contains(j["caveat"].get<std::string>(), "data loading")) << j["caveat"];
+  // 1001 samples: the last, partial batch is one more step.
+  EXPECT_DOUBLE_EQ(JsonOf("train-estimate resnet18 --model " + kCpuModel +
+                          " -b 8 --dataset-size 1001")["steps_per_epoch"]
+                       .get<double>(),
+                   126);
+
+  Result t =
+      Run("train-estimate resnet18 --model " + kCpuModel + " -b 8 --epochs 2 --dataset-size 1000");
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_TRUE(StartsWith(t.out,
+                         "architecture resnet18 on AMD EPYC, layer-wise profile "
+                         "amd-epyc-2c-time (models/amd-epyc-2c-time.json, float32), batch "
+                         "8, 1000 samples/epoch\n"))
+      << t.out;
+  EXPECT_TRUE(Contains(t.out, "per epoch: 125 steps, ")) << t.out;
+  EXPECT_TRUE(Contains(t.out, "energy: not known: the profile measured no power; give --power W"))
+      << t.out;
+  EXPECT_TRUE(Contains(t.out,
+                       "not included: data loading, evaluation passes and checkpointing "
+                       "(the profile measured training steps only)\n"))
+      << t.out;
+}
+
+TEST_F(CpuTrainEstimateTest, StatedPowerGivesEnergy) {
+  const json j = JsonOf("train-estimate resnet18 --model " + kCpuModel +
+                        " -b 8 --epochs 3 --dataset-size 800 --power 35");
+  ASSERT_TRUE(j.is_object());
+  const double t = j["total_time_s"].get<double>();
+  EXPECT_DOUBLE_EQ(t, j["step_time_s"].get<double>() * 100 * 3);
+  EXPECT_DOUBLE_EQ(j["total_energy_j"].get<double>(), 35 * t);
+  EXPECT_DOUBLE_EQ(j["total_energy_kwh"].get<double>(), 35 * t / 3.6e6);
+  EXPECT_EQ(j["power"]["source"], "assumed");
+  EXPECT_EQ(j["energy"], "power x time");
+  Result r = Run("train-estimate resnet18 --model " + kCpuModel +
+                 " -b 8 --epochs 3 --dataset-size 800 --power 35");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "energy: 35 W x time, assumed (--power 35)\n")) << r.out;
+  EXPECT_TRUE(Contains(r.out, " kWh (")) << r.out;
+}
+
+TEST_F(CpuTrainEstimateTest, FreezingShortensTheStep) {
+  // The frozen step is `predict --freeze`'s (predict/frozen_step.h). Where that needs input_grad
+  // predictors that the shipped profile lacks, a copy whose input-gradient part is its forward
+  // pass stands in.
+  const std::string frozen = " --freeze conv1,bn1,layer1,layer2,layer3,layer4";
+  std::string model = kCpuModel;
+  Result p = Run("predict resnet18 --model " + model + " -b 8 --mode train_step --json" + frozen);
+  if (p.status != 0 && Contains(p.err, "input_grad")) {
+    json m = json::parse(Slurp(kCpuModel));
+    m["modes"]["input_grad"] = m["modes"]["forward"];
+    model = Write("split.json", m.dump());
+    p = Run("predict resnet18 --model " + model + " -b 8 --mode train_step --json" + frozen);
+  }
+  ASSERT_EQ(p.status, 0) << p.err;
+  const json f = json::parse(p.out);
+  const json j =
+      JsonOf("train-estimate resnet18 --model " + model + " -b 8 --dataset-size 80" + frozen);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_DOUBLE_EQ(j["step_time_s"].get<double>(), f["total_s"].get<double>());
+  EXPECT_DOUBLE_EQ(j["total_time_s"].get<double>(), f["total_s"].get<double>() * 10);
+  EXPECT_DOUBLE_EQ(j["freeze"]["full_step_s"].get<double>(), f["full_step_s"].get<double>());
+  EXPECT_DOUBLE_EQ(j["freeze"]["saving"].get<double>(), f["saving"].get<double>());
+  EXPECT_DOUBLE_EQ(j["trainable_parameters"].get<double>(), 512.0 * 1000 + 1000);
+  const json plain =
+      JsonOf("train-estimate resnet18 --model " + kCpuModel + " -b 8 --dataset-size 80");
+  EXPECT_LT(j["step_time_s"].get<double>(), plain["step_time_s"].get<double>());
+  Result t = Run("train-estimate resnet18 --model " + model + " -b 8 --dataset-size 80" + frozen);
+  EXPECT_TRUE(Contains(t.out,
+                       "frozen:    conv1, bn1, layer1, layer2, layer3, layer4: 0.513 M of "
+                       "11.69 M parameters trained"))
+      << t.out;
+}
+
+TEST_F(CpuTrainEstimateTest, AWorkloadBringsItsDatasetSize) {
+  const json j = JsonOf("train-estimate shufflenetv2_cifar100 --model " + kCpuModel + " -b 64");
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["target"], "workload shufflenetv2_cifar100");
+  EXPECT_DOUBLE_EQ(j["samples_per_epoch"].get<double>(), 50000);  // CIFAR-100's training set
+  EXPECT_DOUBLE_EQ(j["steps_per_epoch"].get<double>(), 782);      // ceil(50000 / 64)
+}
+
+TEST_F(CpuTrainEstimateTest, HtmlHoldsTheJsonsNumbers) {
+  const std::string args =
+      "train-estimate resnet18 --model " + kCpuModel + " -b 8 --dataset-size 1000 --power 35";
+  const json j = JsonOf(args);
+  ASSERT_TRUE(j.is_object());
+  Result r = Run(args + " --html " + Quote(P("run.html")));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string html = Slurp(P("run.html"));
+  std::size_t figures = 0;
+  for (const auto& f : joulecast_test::HtmlFigures(html)) {
+    EXPECT_DOUBLE_EQ(j.at(json::json_pointer(f.pointer)).get<double>(), f.value) << f.pointer;
+    ++figures;
+  }
+  EXPECT_GE(figures, 3u);  // energy, time, power
+  EXPECT_TRUE(Contains(html, "data-json=\"/total_energy_j\"")) << html;
+  EXPECT_TRUE(Contains(html, "Not included: data loading")) << html;
+  EXPECT_TRUE(Contains(html, "35 W, assumed (--power 35)")) << html;
+  // Without a power: time only, no energy on the page.
+  Result t = Run("train-estimate resnet18 --model " + kCpuModel +
+                 " -b 8 --dataset-size 1000 --html " + Quote(P("time.html")));
+  ASSERT_EQ(t.status, 0) << t.err;
+  const std::string time_only = Slurp(P("time.html"));
+  EXPECT_TRUE(Contains(time_only, "data-json=\"/total_time_s\"")) << time_only;
+  EXPECT_FALSE(Contains(time_only, "/total_energy_j")) << time_only;
+  EXPECT_TRUE(Contains(time_only, "Time only: the profile measured no power")) << time_only;
+}
+
+TEST_F(CpuTrainEstimateTest, BadInput) {
+  const std::string base = "train-estimate resnet18 --model " + kCpuModel + " -b 8";
+  EXPECT_EQ(ErrorOf(base + " --dataset-size 100 --dtype bfloat16"),
+            "joulecast: error: --dtype bfloat16: models/amd-epyc-2c-time.json: the profile "
+            "amd-epyc-2c-time predicts float32 runs, not bfloat16; fit a bfloat16 profile from "
+            "records of `collect --dtype bfloat16`\n");
+  EXPECT_EQ(ErrorOf(base),
+            "joulecast: error: resnet18 is an architecture, not a workload of "
+            "data/workloads.json: give --dataset-size\n");
+  EXPECT_EQ(ErrorOf(base + " --dataset-size 100 --power -3"),
+            "joulecast: error: --power must be > 0, got -3\n");
+  EXPECT_EQ(ErrorOf(base + " --dataset-size 100 --power-limit 100 --region DE"),
+            "joulecast: error: --power-limit, --region: only with --gpu; a run on a CPU from a "
+            "layer-wise profile takes -b, --epochs, --dataset-size, --freeze, --dtype and "
+            "--power\n");
+  EXPECT_EQ(ErrorOf(base + " --dataset-size 100 --freeze layer9"),
+            "joulecast: error: --freeze: 'layer9' matches no parameter or module scope\n");
+  EXPECT_EQ(ErrorOf("train-estimate resnet18 -b 8 --dataset-size 100"),
+            "joulecast: error: --gpu: required with a training-run profile (" JOULECAST_SOURCE_DIR
+            "/models/gpu-training.json); for a run on a CPU give a layer-wise profile with --model "
+            "(e.g. models/amd-epyc-2c-time.json)\n");
+  EXPECT_EQ(ErrorOf("train-estimate resnet18 -b 8 --dataset-size 100 --model "
+                    "models/xeon-gold-5120.json"),
+            "joulecast: error: models/xeon-gold-5120.json: no train_step predictors in the "
+            "profile (it has: forward)\n");
+  EXPECT_EQ(ErrorOf("train-estimate resnet50_imagenet --gpu V100 -b 64 --power 35"),
+            "joulecast: error: --power: only for a layer-wise CPU profile (without --gpu); the "
+            "GPU route models power\n");
 }
 
 }  // namespace

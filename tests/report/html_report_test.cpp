@@ -295,8 +295,8 @@ TEST(ComparisonReportTest, NamesAreEscaped) {
 TrainingSetting Setting(const std::string& name, double e, double t, bool cheapest) {
   TrainingSetting s;
   s.name = name;
-  s.energy_j = {e, "/e"};
-  s.time_s = {t, "/t"};
+  s.energy_j = Quantity{e, "/e"};
+  s.time_s = Quantity{t, "/t"};
   s.co2_kg = Quantity{e / 3.6e6 * 0.4, "/co2"};
   s.power_w = Quantity{e / t, "/p"};
   s.baselines = {{"TDP \u00d7 time", {t * 250, "/b0"}}, {"Green Algorithms", {t * 262, "/b1"}}};
@@ -326,6 +326,32 @@ TEST(TrainingReportTest, SweepMarksTheCheapestAndShowsBaselines) {
   EXPECT_NE(html.find("data-value=\"87500000\">24.31 (1.22\u00d7)</td>"), std::string::npos);
   EXPECT_NE(html.find("<div class=\"k\">energy (cheapest: batch 64, 250 W)</div>"),
             std::string::npos);
+}
+
+TEST(TrainingReportTest, SettingsWithoutEnergy) {
+  // A CPU time profile without a power (train-estimate, sweep without --gpu): time only, no
+  // baselines; no energy card, chart or column, and "-" where one of several settings lacks it.
+  TrainingReport r;
+  r.settings = {Setting("batch 8", 1, 4000, true), Setting("batch 32", 1, 9000, false)};
+  for (TrainingSetting& s : r.settings) {
+    s.energy_j.reset();
+    s.co2_kg.reset();
+    s.power_w.reset();
+    s.baselines.clear();
+  }
+  std::string html = TrainingReportHtml(r);
+  ExpectSelfContained(html);
+  EXPECT_EQ(html.find("energy ("), std::string::npos);
+  EXPECT_EQ(html.find("Energy per setting"), std::string::npos);
+  EXPECT_EQ(html.find("Baseline columns"), std::string::npos);
+  EXPECT_NE(html.find("<div class=\"k\">time (cheapest: batch 8)</div>"), std::string::npos);
+  EXPECT_NE(html.find("<h2>Time per setting</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<td>batch 8 \u2605 cheapest</td>"), std::string::npos);
+  r.settings[1].energy_j = Quantity{5e6, "/e1"};
+  html = TrainingReportHtml(r);
+  EXPECT_NE(html.find("<th class=\"n\">energy (kWh)</th>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"n\">-</td>"), std::string::npos);
+  EXPECT_EQ(html.find("Energy per setting"), std::string::npos);  // not every setting has it
 }
 
 TEST(TrainingReportTest, Errors) {

@@ -120,11 +120,13 @@ struct Baseline {
 
 struct TrainingSetting {
   std::string name;  // what distinguishes it: "batch 64, 250 W" (a sweep) or the job
-  Quantity energy_j, time_s;
+  // Either may be unknown (a CPU time profile without a power has no energy, an energy profile no
+  // time): its card, chart and column are left out when no setting has it, "-" where one lacks it.
+  std::optional<Quantity> energy_j, time_s;
   std::optional<Quantity> co2_kg;   // when a carbon intensity was given
   std::optional<Quantity> power_w;  // average power
   std::vector<Baseline> baselines;  // the same names, in the same order, in every setting
-  bool cheapest = false;            // marked on the page (lowest energy; the caller decides)
+  bool cheapest = false;            // marked on the page (the caller decides by what)
   // Energy to reach the report's target quality (TrainingReport::target) at this setting, and the
   // epochs that takes; none where no measured run at this setting reached it.
   std::optional<Quantity> target_energy_j, target_epochs;
