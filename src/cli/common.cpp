@@ -91,6 +91,29 @@ graph::Graph WorkloadGraph(const Workload& w, std::int64_t batch) {
                    options);
 }
 
+LayerwiseRunTarget LoadLayerwiseRunTarget(const std::string& target, std::int64_t batch,
+                                          std::int64_t seq_len,
+                                          std::optional<double> dataset_size) {
+  const WorkloadTable workloads = WorkloadTable::LoadDefault();
+  if (const Workload* w = workloads.TryFind(target)) {
+    if (w->architecture.empty()) {
+      throw std::runtime_error(fmt::format(
+          "workload {} has no architecture in data/workloads.json (a layer-wise profile needs "
+          "the network)",
+          w->name));
+    }
+    if (seq_len != 0) {
+      throw std::runtime_error(
+          fmt::format("--seq-len applies to a Hugging Face config, not workload {}", w->name));
+    }
+    return {WorkloadGraph(*w, batch), dataset_size ? dataset_size : w->samples_per_epoch,
+            "workload " + w->name};
+  }
+  graph::Graph g = LoadGraphArg(target, "", batch, seq_len);
+  std::string what = "architecture " + g.name;
+  return {std::move(g), dataset_size, std::move(what)};
+}
+
 graph::Graph LoadGraphArg(const std::string& arg, const std::string& input_arg, std::int64_t batch,
                           std::int64_t seq_len) {
   GraphOptions options;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,18 @@ graph::Graph LoadGraphArg(const std::string& arg, const std::string& input_arg, 
 // relative to the source tree) at batch `batch`. Throws LoadGraph's errors; the caller checks
 // that the workload has an architecture.
 graph::Graph WorkloadGraph(const Workload& w, std::int64_t batch);
+
+// What a layer-wise training-run estimate (train-estimate, sweep without --gpu) runs: a workload
+// of data/workloads.json (its network; its samples per epoch unless `dataset_size` is given) or
+// any ARCH argument at batch `batch`. `what` is "workload NAME" or "architecture NAME". Throws
+// for a workload without an architecture, --seq-len with a workload, and LoadGraph's errors.
+struct LayerwiseRunTarget {
+  graph::Graph graph;
+  std::optional<double> samples_per_epoch;
+  std::string what;
+};
+LayerwiseRunTarget LoadLayerwiseRunTarget(const std::string& target, std::int64_t batch,
+                                          std::int64_t seq_len, std::optional<double> dataset_size);
 
 // The --seq-len option of the commands that take an architecture (Hugging Face configs).
 void AddSeqLenOption(CLI::App* cmd, std::int64_t* seq_len);

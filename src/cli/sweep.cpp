@@ -71,7 +71,8 @@ std::vector<std::string> SplitList(const std::string& text, const char* option) 
   std::string item;
   while (std::getline(ss, item, ',')) out.push_back(item);
   if (out.empty() || text.back() == ',')
-    throw std::runtime_error(fmt::format("{}: expected a comma-separated list, got '{}'", option, text));
+    throw std::runtime_error(
+        fmt::format("{}: expected a comma-separated list, got '{}'", option, text));
   return out;
 }
 
@@ -112,7 +113,8 @@ void RunSweep(const SweepArgs& a) {
     throw std::runtime_error(fmt::format("{}: only with layer-wise profiles (without --gpu)",
                                          fmt::join(a.layerwise_only, ", ")));
   }
-  if (a.epochs < 1) throw std::runtime_error(fmt::format("--epochs must be >= 1, got {}", a.epochs));
+  if (a.epochs < 1)
+    throw std::runtime_error(fmt::format("--epochs must be >= 1, got {}", a.epochs));
   if (!(a.pue >= 1.0) || !std::isfinite(a.pue))
     throw std::runtime_error(fmt::format("--pue must be a finite number >= 1, got {}", a.pue));
   const GpuTable gpus = GpuTable::LoadDefault();
@@ -129,8 +131,8 @@ void RunSweep(const SweepArgs& a) {
   if (target) {
     const std::vector<double> known = ett.Targets(w->name);
     if (known.empty())
-      throw std::runtime_error(
-          fmt::format("--target: no epochs-to-target data for workload {} ({})", w->name, ett.path()));
+      throw std::runtime_error(fmt::format(
+          "--target: no epochs-to-target data for workload {} ({})", w->name, ett.path()));
     if (std::none_of(known.begin(), known.end(),
                      [&](double t) { return std::fabs(t - *target) <= 1e-9 * std::fabs(t); })) {
       std::vector<std::string> ks;
@@ -201,45 +203,46 @@ void RunSweep(const SweepArgs& a) {
   }
   rows[*cheapest]["cheapest"] = true;
   if (cheapest_target) rows[*cheapest_target]["to_target"]["cheapest"] = true;
-  nlohmann::json j{{"workload", w->name},
-                   {"gpu", gpu.name},
-                   {"epochs", a.epochs},
-                   {"pue", a.pue},
-                   {"target", target ? nlohmann::json(*target) : nullptr},
-                   {"target_higher_is_better",
-                    ett.HigherIsBetter(w->name) ? nlohmann::json(*ett.HigherIsBetter(w->name))
-                                                : nullptr},
-                   {"epochs_to_target_source", ett.path()},
-                   {"region", region ? region->ToJson() : nlohmann::json(nullptr)},
-                   {"model", a.model},
-                   {"mixed_precision", kMixedPrecisionNote},
-                   {"settings", rows}};
-  if (!a.html.empty()) WriteHtmlReport(a.html, report::TrainingReportHtml(SweepReport(j, m, a.model)));
+  nlohmann::json j{
+      {"workload", w->name},
+      {"gpu", gpu.name},
+      {"epochs", a.epochs},
+      {"pue", a.pue},
+      {"target", target ? nlohmann::json(*target) : nullptr},
+      {"target_higher_is_better",
+       ett.HigherIsBetter(w->name) ? nlohmann::json(*ett.HigherIsBetter(w->name)) : nullptr},
+      {"epochs_to_target_source", ett.path()},
+      {"region", region ? region->ToJson() : nlohmann::json(nullptr)},
+      {"model", a.model},
+      {"mixed_precision", kMixedPrecisionNote},
+      {"settings", rows}};
+  if (!a.html.empty())
+    WriteHtmlReport(a.html, report::TrainingReportHtml(SweepReport(j, m, a.model)));
   if (a.json) {
     std::cout << j.dump(2) << "\n";
     return;
   }
-  std::cout << fmt::format("{} on {}: {} epoch{} of {} samples, PUE {}{}\n", w->name, gpu.name,
-                           a.epochs, a.epochs == 1 ? "" : "s", w->samples_per_epoch, a.pue,
-                           region ? fmt::format(", grid {} ({}) {} g CO2e/kWh ({}, {})",
-                                                region->code, region->name,
-                                                region->g_co2e_per_kwh,
-                                                region->year ? std::to_string(*region->year)
-                                                             : "year not stated",
-                                                region->source)
-                                  : "");
-  std::cout << fmt::format("{:>6} {:>6} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10}{}  {}\n", "batch",
-                           "limit", "power W", "epoch s", "epoch kJ", "total kWh", "TDPxt kWh",
-                           "GA kWh", region ? fmt::format(" {:>9}", "kg CO2e") : "",
-                           target ? fmt::format("to target {} (epochs, kWh)", *target)
-                                  : "to target");
+  std::cout << fmt::format(
+      "{} on {}: {} epoch{} of {} samples, PUE {}{}\n", w->name, gpu.name, a.epochs,
+      a.epochs == 1 ? "" : "s", w->samples_per_epoch, a.pue,
+      region ? fmt::format(", grid {} ({}) {} g CO2e/kWh ({}, {})", region->code, region->name,
+                           region->g_co2e_per_kwh,
+                           region->year ? std::to_string(*region->year) : "year not stated",
+                           region->source)
+             : "");
+  std::cout << fmt::format(
+      "{:>6} {:>6} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10}{}  {}\n", "batch", "limit", "power W",
+      "epoch s", "epoch kJ", "total kWh", "TDPxt kWh", "GA kWh",
+      region ? fmt::format(" {:>9}", "kg CO2e") : "",
+      target ? fmt::format("to target {} (epochs, kWh)", *target) : "to target");
   for (const auto& r : rows) {
     std::string tt = "-";
     if (!r["to_target"].is_null()) {
       const auto& t = r["to_target"];
       tt = fmt::format("{:.1f} ep ({}/{} runs), {:.3f} kWh{}", t["epochs"].get<double>(),
                        t["runs_reached"].get<int>(), t["runs_total"].get<int>(),
-                       t["energy_j"].get<double>() / 3.6e6, t["cheapest"].get<bool>() ? " <- cheapest to target" : "");
+                       t["energy_j"].get<double>() / 3.6e6,
+                       t["cheapest"].get<bool>() ? " <- cheapest to target" : "");
     }
     std::cout << fmt::format(
         "{:>6} {:>6} {:>8.1f} {:>10.1f} {:>10.2f} {:>10.4f} {:>10.4f} {:>10.4f}{}  {}{}\n",
@@ -348,28 +351,11 @@ void RunLayerwiseSweep(const SweepArgs& a) {
   if (auto w = HardwareMismatch(profiles.front(), HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
   // The network, once, at the first batch size; re-targeted per batch size below.
-  std::optional<double> samples = a.dataset_size;
-  std::string what;
-  std::optional<graph::Graph> g0;
-  const WorkloadTable workloads = WorkloadTable::LoadDefault();
-  if (const Workload* w = workloads.TryFind(a.workload)) {
-    if (w->architecture.empty()) {
-      throw std::runtime_error(fmt::format(
-          "workload {} has no architecture in data/workloads.json (a layer-wise profile needs "
-          "the network)",
-          w->name));
-    }
-    if (a.seq_len != 0) {
-      throw std::runtime_error(
-          fmt::format("--seq-len applies to a Hugging Face config, not workload {}", w->name));
-    }
-    if (!samples) samples = w->samples_per_epoch;
-    what = "workload " + w->name;
-    g0 = WorkloadGraph(*w, batches.front());
-  } else {
-    g0 = LoadGraphArg(a.workload, "", batches.front(), a.seq_len);
-    what = "architecture " + g0->name;
-  }
+  const LayerwiseRunTarget run =
+      LoadLayerwiseRunTarget(a.workload, batches.front(), a.seq_len, a.dataset_size);
+  const std::optional<double> samples = run.samples_per_epoch;
+  const std::string& what = run.what;
+  const graph::Graph* g0 = &run.graph;
   for (const std::vector<std::string>& c : choices) {
     if (c.empty()) continue;
     try {
@@ -514,7 +500,8 @@ void RegisterSweep(CLI::App& app) {
   cmd->add_option("--target", a->target,
                   "Validation target for energy to accuracy (default: the strictest reached at "
                   "every swept batch size with data)");
-  cmd->add_option("--region", a->region, "Grid region code for CO2e (data/carbon/grid_intensity.json)");
+  cmd->add_option("--region", a->region,
+                  "Grid region code for CO2e (data/carbon/grid_intensity.json)");
   cmd->add_option("--pue", a->pue, "Power usage effectiveness of the facility")
       ->capture_default_str();
   cmd->add_option("--model", a->model,

@@ -227,7 +227,8 @@ void RunEstimate(const EstimateArgs& a) {
   }
   if (intensity) j["co2_kg"] = kwh * *intensity / 1000.0;
   if (a.price) j["cost"] = kwh * *a.price;
-  if (!a.html.empty()) WriteHtmlReport(a.html, report::TrainingReportHtml(TrainEstimateReport(j, m, a.model)));
+  if (!a.html.empty())
+    WriteHtmlReport(a.html, report::TrainingReportHtml(TrainEstimateReport(j, m, a.model)));
   if (a.json) {
     std::cout << j.dump(2) << "\n";
     return;
@@ -280,11 +281,10 @@ void RunEstimate(const EstimateArgs& a) {
   }
   if (j.contains("region")) {
     const auto& r = j["region"];
-    std::cout << fmt::format("grid: {} ({}), {} g CO2e/kWh, data year {}; source: {}\n",
-                             r["code"].get<std::string>(), r["name"].get<std::string>(),
-                             r["g_co2e_per_kwh"].get<double>(),
-                             r["year"].is_null() ? "not stated" : r["year"].dump(),
-                             r["source"].get<std::string>());
+    std::cout << fmt::format(
+        "grid: {} ({}), {} g CO2e/kWh, data year {}; source: {}\n", r["code"].get<std::string>(),
+        r["name"].get<std::string>(), r["g_co2e_per_kwh"].get<double>(),
+        r["year"].is_null() ? "not stated" : r["year"].dump(), r["source"].get<std::string>());
   }
 }
 
@@ -317,33 +317,16 @@ void RunCpuEstimate(const EstimateArgs& a) {
     throw;
   }
   profile.RequireDtype(a.dtype, "--dtype " + a.dtype + ": " + a.model);
-  std::optional<double> samples = a.dataset_size;
-  std::string what;
-  std::optional<graph::Graph> g;
-  const WorkloadTable workloads = WorkloadTable::LoadDefault();
-  if (const Workload* w = workloads.TryFind(a.target)) {
-    if (w->architecture.empty()) {
-      throw std::runtime_error(fmt::format(
-          "workload {} has no architecture in data/workloads.json (a layer-wise profile needs "
-          "the network)",
-          w->name));
-    }
-    if (a.seq_len != 0) {
-      throw std::runtime_error(
-          fmt::format("--seq-len applies to a Hugging Face config, not workload {}", w->name));
-    }
-    if (!samples) samples = w->samples_per_epoch;
-    what = "workload " + w->name;
-    g = WorkloadGraph(*w, a.batch);
-  } else {
-    if (!samples) {
-      throw std::runtime_error(fmt::format(
-          "{} is an architecture, not a workload of data/workloads.json: give --dataset-size",
-          a.target));
-    }
-    g = LoadGraphArg(a.target, "", a.batch, a.seq_len);
-    what = "architecture " + g->name;
+  const LayerwiseRunTarget run =
+      LoadLayerwiseRunTarget(a.target, a.batch, a.seq_len, a.dataset_size);
+  if (!run.samples_per_epoch) {
+    throw std::runtime_error(fmt::format(
+        "{} is an architecture, not a workload of data/workloads.json: give --dataset-size",
+        a.target));
   }
+  const std::optional<double> samples = run.samples_per_epoch;
+  const std::string& what = run.what;
+  const graph::Graph* g = &run.graph;
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
   CpuRunOptions o;
