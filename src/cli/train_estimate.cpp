@@ -15,7 +15,8 @@
 //
 // Without --gpu, with --model naming a layer-wise profile (kind "joulecast_profile", e.g.
 // models/amd-epyc-2c-time.json): the run on that profile's CPU, steps × the profile's training
-// step of the network (predict/cpu_run.h has the arithmetic), with [--freeze SCOPE,...],
+// step of the network (predict/cpu_run.h has the arithmetic), with [--freeze SCOPE,... |
+// --trainable SCOPE,...],
 // [--dtype D] (must be the profile's) and [--power W]; the GPU-only options are refused.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -55,7 +56,7 @@ struct EstimateArgs {
   std::string region;  // code of data/carbon/grid_intensity.json; excludes intensity
   double pue = 1.0;
   std::string time_model, optimizer;  // the layer-wise route (a GPU operator model)
-  std::vector<std::string> freeze;
+  std::vector<std::string> freeze, trainable;
   bool json = false;
   std::string html;
   // The layer-wise CPU route (no --gpu): --power W and --dtype D.
@@ -100,8 +101,10 @@ void RunEstimate(const EstimateArgs& a) {
   q.batch_size = a.batch;
   q.power_limit_w = a.power_limit;
   if (a.power_limit) CheckPowerLimit(q.gpu, *a.power_limit);
-  if (a.time_model.empty() && (!a.freeze.empty() || !a.optimizer.empty()))
-    throw std::runtime_error("--freeze and --optimizer need --time-model (the layer-wise route)");
+  if (a.time_model.empty() && (!a.freeze.empty() || !a.trainable.empty() || !a.optimizer.empty())) {
+    throw std::runtime_error(
+        "--freeze, --trainable and --optimizer need --time-model (the layer-wise route)");
+  }
   std::string what;
   std::optional<graph::Graph> graph;  // the network at the batch size, for the layer-wise route
   const WorkloadTable workloads = WorkloadTable::LoadDefault();
@@ -165,7 +168,7 @@ void RunEstimate(const EstimateArgs& a) {
     GpuNetworkOptions o = GpuNetworkOptions::Of(gm);
     o.mode = "train_step";
     o.optimizer = GpuOptimizerOf(a.optimizer.empty() ? "sgd" : a.optimizer);
-    o.frozen = a.freeze;
+    o.frozen = a.trainable.empty() ? a.freeze : graph::FrozenByTrainable(*graph, a.trainable);
     layerwise = EpochOnGpu(*graph, gm, q.gpu, q.samples_per_epoch, o);
     // The power law stays the training profile's; the time is the layer-wise one.
     p.epoch_time_s = layerwise->epoch_s;
@@ -305,7 +308,7 @@ void RunCpuEstimate(const EstimateArgs& a) {
   if (!a.gpu_only.empty()) {
     throw std::runtime_error(fmt::format(
         "{}: only with --gpu; a run on a CPU from a layer-wise profile takes -b, --epochs, "
-        "--dataset-size, --freeze, --dtype and --power",
+        "--dataset-size, --freeze, --trainable, --dtype and --power",
         fmt::join(a.gpu_only, ", ")));
   }
   Profile profile;
@@ -330,7 +333,7 @@ void RunCpuEstimate(const EstimateArgs& a) {
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
   CpuRunOptions o;
-  o.frozen = a.freeze;
+  o.frozen = a.trainable.empty() ? a.freeze : graph::FrozenByTrainable(*g, a.trainable);
   o.samples_per_epoch = samples;
   o.epochs = a.epochs;
   o.power_w = a.power;
@@ -434,6 +437,10 @@ void RegisterTrainEstimate(CLI::App& app) {
                   "With --time-model or a layer-wise CPU profile: parameters or module scopes "
                   "that are not trained")
       ->delimiter(',');
+  cmd->add_option("--trainable", a->trainable,
+                  "The complement of --freeze: the parameters or module scopes that are trained, "
+                  "every other parameter frozen")
+      ->delimiter(',');
   cmd->add_option("--power", a->power,
                   "Layer-wise CPU profile: this machine's average power while training, W "
                   "(energy = power x time; overrides a power the profile measured)");
@@ -446,6 +453,8 @@ void RegisterTrainEstimate(CLI::App& app) {
   cmd->callback([a, cmd] {
     if (cmd->count("--html") > 0 && a->html.empty()) throw std::runtime_error("--html: empty path");
     CheckRunArgs(*a);
+    if (!a->freeze.empty() && !a->trainable.empty())
+      throw std::runtime_error("--freeze and --trainable: give one (--trainable freezes the rest)");
     if (!a->gpu.empty()) return RunEstimate(*a);
     a->model_given = cmd->count("--model") > 0;
     a->gpu_only.clear();

@@ -404,6 +404,15 @@ TEST_F(CpuTrainEstimateTest, FreezingShortensTheStep) {
   EXPECT_DOUBLE_EQ(j["freeze"]["full_step_s"].get<double>(), f["full_step_s"].get<double>());
   EXPECT_DOUBLE_EQ(j["freeze"]["saving"].get<double>(), f["saving"].get<double>());
   EXPECT_DOUBLE_EQ(j["trainable_parameters"].get<double>(), 512.0 * 1000 + 1000);
+  // --trainable fc is the same run as freezing everything else.
+  const json t_fc =
+      JsonOf("train-estimate resnet18 --model " + model + " -b 8 --dataset-size 80 --trainable fc");
+  ASSERT_TRUE(t_fc.is_object());
+  EXPECT_DOUBLE_EQ(t_fc["step_time_s"].get<double>(), j["step_time_s"].get<double>());
+  EXPECT_EQ(ErrorOf("train-estimate resnet18 --model " + model +
+                    " -b 8 --dataset-size 80 --trainable fc" + frozen),
+            "joulecast: error: --freeze and --trainable: give one (--trainable freezes the "
+            "rest)\n");
   const json plain =
       JsonOf("train-estimate resnet18 --model " + kCpuModel + " -b 8 --dataset-size 80");
   EXPECT_LT(j["step_time_s"].get<double>(), plain["step_time_s"].get<double>());
@@ -462,8 +471,8 @@ TEST_F(CpuTrainEstimateTest, BadInput) {
             "joulecast: error: --power must be > 0, got -3\n");
   EXPECT_EQ(ErrorOf(base + " --dataset-size 100 --power-limit 100 --region DE"),
             "joulecast: error: --power-limit, --region: only with --gpu; a run on a CPU from a "
-            "layer-wise profile takes -b, --epochs, --dataset-size, --freeze, --dtype and "
-            "--power\n");
+            "layer-wise profile takes -b, --epochs, --dataset-size, --freeze, --trainable, "
+            "--dtype and --power\n");
   EXPECT_EQ(ErrorOf(base + " --dataset-size 100 --freeze layer9"),
             "joulecast: error: --freeze: 'layer9' matches no parameter or module scope\n");
   EXPECT_EQ(ErrorOf("train-estimate resnet18 -b 8 --dataset-size 100"),
