@@ -1,5 +1,6 @@
 // joulecast calibrate --base PROFILE -o OUT.json [--minutes M] [--for ARCH[,ARCH...]]
-//                     [-b B[,B...]] [--threads N] [--mode forward|train_step|both]
+//                     [-b B[,B...]] [--threads N]
+//                     [--mode forward|train_step|input_grad|both|all]
 //                     [--meter auto|rapl|nvml|none] [--target time_s|energy_j]
 //                     [--dtype float32|float16|bfloat16]
 //                     [--store FILE.jsonl] [--seed S] [--dry-run] [-q]
@@ -10,7 +11,8 @@
 // whole wall time (context.protocol.wall_s of the store's records of this plan, walked in plan
 // order), so a re-run after an interruption (Ctrl-C, kill -9) measures only the rest, and a
 // shorter budget fits the prefix of a longer calibration's store; Ctrl-C stops measuring and still
-// writes the profile from what was measured. With --mode both the budget is split evenly between
+// writes the profile from what was measured. With --mode both (forward and train_step) or all (and
+// input_grad, the part of a step a frozen layer keeps) the budget is split evenly between
 // the modes. --dtype measures in another precision than the base's: a float32 profile calibrated
 // with bfloat16 runs predicts bfloat16 runs of this machine (the transfer learns the change).
 #include <fmt/format.h>
@@ -154,9 +156,9 @@ void RunCalibrate(const CalibrateArgs& a) {
         "{}: the base profile describes a GPU ({}); calibrate measures on this machine's CPU",
         a.base, base.hardware["gpu"].dump()));
   }
-  const std::vector<std::string> modes = a.mode == "both"
-                                             ? std::vector<std::string>{"forward", "train_step"}
-                                             : std::vector<std::string>{a.mode};
+  std::vector<std::string> modes = {a.mode};
+  if (a.mode == "both") modes = {"forward", "train_step"};
+  if (a.mode == "all") modes = {"forward", "train_step", "input_grad"};
   for (const std::string& m : modes) {
     if (!base.HasMode(m)) {
       throw std::runtime_error(
@@ -351,9 +353,11 @@ void RegisterCalibrate(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "libtorch intra-op threads")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1024}));
-  cmd->add_option("--mode", a->mode, "forward, train_step or both (the budget split evenly)")
+  cmd->add_option("--mode", a->mode,
+                  "forward, train_step, input_grad, both (forward and train_step) or all three "
+                  "(the budget split evenly)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"forward", "train_step", "both"}));
+      ->check(CLI::IsMember({"forward", "train_step", "input_grad", "both", "all"}));
   cmd->add_option("--meter", a->meter, "Energy meter")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "rapl", "nvml", "none"}));

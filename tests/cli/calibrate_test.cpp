@@ -98,6 +98,18 @@ TEST_F(CalibrateCliTest, DryRunPrintsThePlan) {
             std::string::npos)
       << r.out;
   EXPECT_FALSE(fs::exists(P("cal.json")));
+  // all: the input-gradient part too, where the base has it (only the parameterised types).
+  const Result all =
+      Run("calibrate --base models/amd-epyc-2c-time.json --mode all --minutes 6 "
+          "--dry-run -o " +
+          P("cal.json"));
+  ASSERT_EQ(all.status, 0) << all.err;
+  EXPECT_NE(all.out.find("\ninput_grad: "), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("(0s of 2m00s spent)\n"), std::string::npos) << all.out;
+  const Result none =
+      Run("calibrate" + kBase + "--mode input_grad --minutes 1 --dry-run -o " + P("cal.json"));
+  EXPECT_EQ(none.status, 1);
+  EXPECT_NE(none.err.find("has no input_grad predictors"), std::string::npos) << none.err;
 }
 
 #ifdef JOULECAST_HAVE_COLLECTOR
