@@ -13,6 +13,7 @@
 #include "joulecast/arch/zoo.h"
 #include "joulecast/frontends/load_graph.h"
 #include "joulecast/io/csv.h"
+#include "joulecast/predict/training_model.h"
 
 namespace joulecast::cli {
 
@@ -89,6 +90,21 @@ graph::Graph WorkloadGraph(const Workload& w, std::int64_t batch) {
   const bool file = w.architecture.find('/') != std::string::npos;
   return LoadGraph(file ? std::string(JOULECAST_SOURCE_DIR) + "/" + w.architecture : w.architecture,
                    options);
+}
+
+Profile LoadLayerwiseProfile(const std::string& path, const std::string& if_training_profile) {
+  try {
+    return Profile::Load(path);
+  } catch (const std::exception&) {
+    // Only on failure, so that a large profile is read once.
+    if (TrainingModel::IsTrainingProfile(path)) throw std::runtime_error(if_training_profile);
+    throw;
+  }
+}
+
+std::vector<std::string> FrozenScopes(const graph::Graph& g, const std::vector<std::string>& freeze,
+                                      const std::vector<std::string>& trainable) {
+  return trainable.empty() ? freeze : graph::FrozenByTrainable(g, trainable);
 }
 
 LayerwiseRunTarget LoadLayerwiseRunTarget(const std::string& target, std::int64_t batch,

@@ -10,6 +10,7 @@
 #include "joulecast/graph/graph.h"
 #include "joulecast/io/measurement.h"
 #include "joulecast/io/size_arg.h"  // ParseShapeArg (--input)
+#include "joulecast/predict/profile.h"
 #include "joulecast/predict/workload.h"
 
 namespace joulecast::cli {
@@ -50,6 +51,15 @@ struct LayerwiseRunTarget {
 };
 LayerwiseRunTarget LoadLayerwiseRunTarget(const std::string& target, std::int64_t batch,
                                           std::int64_t seq_len, std::optional<double> dataset_size);
+
+// A layer-wise profile for train-estimate and sweep without --gpu: Profile::Load, except that a
+// training-run profile (for --gpu) throws `if_training_profile` instead of the loader's error.
+Profile LoadLayerwiseProfile(const std::string& path, const std::string& if_training_profile);
+
+// The parameters a training step freezes: `freeze`, or with --trainable every parameter outside
+// `trainable` (graph::FrozenByTrainable). The caller refuses both given.
+std::vector<std::string> FrozenScopes(const graph::Graph& g, const std::vector<std::string>& freeze,
+                                      const std::vector<std::string>& trainable);
 
 // The --seq-len option of the commands that take an architecture (Hugging Face configs).
 void AddSeqLenOption(CLI::App* cmd, std::int64_t* seq_len);

@@ -116,7 +116,7 @@ void RunPredictGpu(const PredictArgs& a) {
   o.mode = a.mode;
   o.optimizer = a.optimizer;
   const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len);
-  o.frozen = a.trainable.empty() ? a.freeze : graph::FrozenByTrainable(g, a.trainable);
+  o.frozen = FrozenScopes(g, a.freeze, a.trainable);
   const GpuNetworkEstimate est = EstimateOnGpu(g, m, gpu, o);
   std::optional<GpuPower> power;
   if (!a.power_model.empty()) {
@@ -193,9 +193,8 @@ void RunPredictFrozen(const PredictArgs& a) {
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
   const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len);
-  const FrozenStepEstimate e = EstimateFrozenStep(
-      profile, g, a.trainable.empty() ? a.freeze : graph::FrozenByTrainable(g, a.trainable),
-      a.model);
+  const FrozenStepEstimate e =
+      EstimateFrozenStep(profile, g, FrozenScopes(g, a.freeze, a.trainable), a.model);
   if (a.json) {
     nlohmann::json j = e.ToJson();
     if (!a.trainable.empty()) j["trainable"] = a.trainable;
@@ -289,8 +288,7 @@ void RunPredict(const PredictArgs& a) {
   if (power) {
     std::cout << fmt::format("{:<{}}{:.6g} J (time x {:.4g} W, {}: {})\n",
                              "  energy per run:", per_run.size(), est.total * power->watts,
-                             power->watts, power->source == "stated" ? "assumed" : "measured",
-                             power->detail);
+                             power->watts, power->Kind(), power->detail);
   }
   if (energy && a.passes != 1) {
     std::cout << fmt::format("  for {} passes:              {:.6g} kWh\n", a.passes,

@@ -334,17 +334,11 @@ void RunLayerwiseSweep(const SweepArgs& a) {
   const std::vector<std::string> paths = SplitList(a.model, "--model");
   std::vector<Profile> profiles;
   for (const std::string& p : paths) {
-    try {
-      profiles.push_back(Profile::Load(p));
-    } catch (const std::exception&) {
-      // Only on failure, so that a large profile is read once.
-      if (TrainingModel::IsTrainingProfile(p)) {
-        if (paths.size() == 1) throw std::runtime_error(need_gpu);
-        throw std::runtime_error(fmt::format(
-            "--model: {} is a training-run profile (for --gpu); give layer-wise profiles", p));
-      }
-      throw;
-    }
+    profiles.push_back(LoadLayerwiseProfile(
+        p, paths.size() == 1 ? need_gpu
+                             : fmt::format("--model: {} is a training-run profile (for --gpu); "
+                                           "give layer-wise profiles",
+                                           p)));
   }
   CheckSweepProfiles(profiles, paths);
   // One machine (CheckSweepProfiles): one warning when it is not this one.
@@ -466,8 +460,8 @@ void RunLayerwiseSweep(const SweepArgs& a) {
     if (r.target == "energy_j") {
       energy = "predicted by the profile (energy_j)";
     } else if (r.power) {
-      energy = fmt::format("{:.4g} W x time, {} ({})", r.power->watts,
-                           r.power->source == "stated" ? "assumed" : "measured", r.power->detail);
+      energy =
+          fmt::format("{:.4g} W x time, {} ({})", r.power->watts, r.power->Kind(), r.power->detail);
     } else {
       energy = "not known: the profile measured no power; give --power W";
     }

@@ -168,7 +168,7 @@ void RunEstimate(const EstimateArgs& a) {
     GpuNetworkOptions o = GpuNetworkOptions::Of(gm);
     o.mode = "train_step";
     o.optimizer = GpuOptimizerOf(a.optimizer.empty() ? "sgd" : a.optimizer);
-    o.frozen = a.trainable.empty() ? a.freeze : graph::FrozenByTrainable(*graph, a.trainable);
+    o.frozen = FrozenScopes(*graph, a.freeze, a.trainable);
     layerwise = EpochOnGpu(*graph, gm, q.gpu, q.samples_per_epoch, o);
     // The power law stays the training profile's; the time is the layer-wise one.
     p.epoch_time_s = layerwise->epoch_s;
@@ -311,14 +311,7 @@ void RunCpuEstimate(const EstimateArgs& a) {
         "--dataset-size, --freeze, --trainable, --dtype and --power",
         fmt::join(a.gpu_only, ", ")));
   }
-  Profile profile;
-  try {
-    profile = Profile::Load(a.model);
-  } catch (const std::exception&) {
-    // Only on failure, so that a large profile is read once.
-    if (TrainingModel::IsTrainingProfile(a.model)) throw std::runtime_error(need_gpu);
-    throw;
-  }
+  Profile profile = LoadLayerwiseProfile(a.model, need_gpu);
   profile.RequireDtype(a.dtype, "--dtype " + a.dtype + ": " + a.model);
   const LayerwiseRunTarget run =
       LoadLayerwiseRunTarget(a.target, a.batch, a.seq_len, a.dataset_size);
@@ -333,7 +326,7 @@ void RunCpuEstimate(const EstimateArgs& a) {
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
   CpuRunOptions o;
-  o.frozen = a.trainable.empty() ? a.freeze : graph::FrozenByTrainable(*g, a.trainable);
+  o.frozen = FrozenScopes(*g, a.freeze, a.trainable);
   o.samples_per_epoch = samples;
   o.epochs = a.epochs;
   o.power_w = a.power;
@@ -387,8 +380,8 @@ void RunCpuEstimate(const EstimateArgs& a) {
     std::cout << "energy: predicted by the profile (target energy_j); time: not known (an "
                  "energy profile)\n";
   } else if (r.power) {
-    std::cout << fmt::format("energy: {:.4g} W x time, {} ({})\n", r.power->watts,
-                             r.power->source == "stated" ? "assumed" : "measured", r.power->detail);
+    std::cout << fmt::format("energy: {:.4g} W x time, {} ({})\n", r.power->watts, r.power->Kind(),
+                             r.power->detail);
   } else {
     std::cout << "energy: not known: the profile measured no power; give --power W (this "
                  "machine's average power while training)\n";

@@ -101,9 +101,7 @@ nlohmann::json CpuRunEstimate::ToJson() const {
                    {"trainable_parameters", trainable_parameters},
                    {"caveat", kCpuRunCaveat}};
   if (power) {
-    j["power"] = {{"watts", power->watts},
-                  {"source", power->source == "stated" ? "assumed" : "measured"},
-                  {"detail", power->detail}};
+    j["power"] = {{"watts", power->watts}, {"source", power->Kind()}, {"detail", power->detail}};
   }
   if (full_step) {
     j["freeze"] = {{target == "energy_j" ? "full_step_j" : "full_step_s", *full_step},

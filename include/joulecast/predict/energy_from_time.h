@@ -21,6 +21,8 @@ struct PowerAssumption {
   double watts = 0;
   std::string source;  // "measured" | "stated"
   std::string detail;  // "mean of 412 records with meter rapl" | "--power 65"
+  // How outputs name the source: "measured", or "assumed" for a stated power.
+  const char* Kind() const { return source == "stated" ? "assumed" : "measured"; }
 };
 
 // {"watts", "source": "measured", "meter", "records"} from the records with energy (whole
