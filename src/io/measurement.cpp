@@ -8,6 +8,10 @@
 #include <stdexcept>
 
 namespace joulecast {
+
+bool IsRunMode(const std::string& mode) {
+  return mode == "forward" || mode == "train_step" || mode == "input_grad";
+}
 namespace {
 
 using nlohmann::json;
@@ -137,7 +141,7 @@ Measurement MeasurementFromJson(const json& j, const std::string& where) {
   }
   if (j.contains("dtype")) m.dtype = RequireString(j, "dtype", where);
   if (j.contains("mode")) m.mode = RequireString(j, "mode", where);
-  if (m.mode != "forward" && m.mode != "train_step" && m.mode != "input_grad") {
+  if (!IsRunMode(m.mode)) {
     throw std::runtime_error(
         fmt::format("{}: field 'mode' must be 'forward', 'train_step' or 'input_grad', got '{}'",
                     where, m.mode));

@@ -9,13 +9,10 @@
 #include <stdexcept>
 
 #include "joulecast/io/atomic_file.h"
+#include "joulecast/io/measurement.h"
 
 namespace joulecast {
 namespace {
-
-bool IsMode(const std::string& m) {
-  return m == "forward" || m == "input_grad" || m == "train_step";
-}
 
 std::string JoinModes(const std::vector<std::string>& modes) {
   std::string out;
@@ -162,7 +159,7 @@ Profile Profile::FromJson(const nlohmann::json& j, const std::string& where) {
   }
   std::map<std::string, std::map<std::string, LayerPredictor>> all;
   for (const auto& [m, mj] : j["modes"].items()) {
-    if (!IsMode(m)) {
+    if (!IsRunMode(m)) {
       throw std::runtime_error(fmt::format(
           "{}: modes.{}: unknown mode (expected forward, input_grad or train_step)", where, m));
     }

@@ -27,6 +27,10 @@ namespace joulecast {
 
 inline constexpr int kMeasurementFormatVersion = 1;
 
+// The kinds of run a record measures and a profile predicts: "forward", "train_step",
+// "input_grad".
+bool IsRunMode(const std::string& mode);
+
 struct Measurement {
   std::string type;  // "Conv2d", ... or an architecture name ("vgg16") for whole networks
   nlohmann::json params = nlohmann::json::object();  // PyTorch argument names
