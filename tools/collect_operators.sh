@@ -15,6 +15,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-data/collect/epyc-2c}
 JC=${JOULECAST:-build/joulecast}
+# The stores under data/collect were measured under glibc's default heap, before the collector's
+# heap policy existed (collect/heap.h): resuming them needs that policy. JOULECAST_HEAP=keep for a
+# new campaign under the collector's default.
+export JOULECAST_HEAP=${JOULECAST_HEAP:-default}
 CPU=${CPU:-0}
 N=${N:-120}
 MODES=${MODES:-forward}

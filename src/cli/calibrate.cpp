@@ -1,5 +1,5 @@
 // joulecast calibrate --base PROFILE -o OUT.json [--minutes M] [--for ARCH[,ARCH...]]
-//                     [-b B[,B...]] [--threads N]
+//                     [-b B[,B...]] [--threads N] [--heap keep|default]
 //                     [--mode forward|train_step|input_grad|both|all]
 //                     [--meter auto|rapl|nvml|none] [--target time_s|energy_j]
 //                     [--dtype float32|float16|bfloat16]
@@ -47,6 +47,7 @@ namespace {
 
 struct CalibrateArgs {
   std::string base, output, store, mode = "forward", meter = "auto", target = "time_s";
+  std::string heap = "keep";
   std::string dtype;  // empty: the base profile's
   double minutes = 10;
   std::vector<std::string> for_networks;
@@ -192,6 +193,7 @@ void RunCalibrate(const CalibrateArgs& a) {
     s.mode = m;
     s.dtype = a.dtype.empty() ? base.dtype : a.dtype;
     s.threads = a.threads;
+    s.heap = ParseHeapPolicy(a.heap);
     s.seed = a.seed;
     // Shorter than the campaign's (data/collect/ci-2c: 0.25 s): the budget buys records.
     s.min_seconds = po.min_seconds;
@@ -358,6 +360,10 @@ void RegisterCalibrate(CLI::App& app) {
                   "(the budget split evenly)")
       ->capture_default_str()
       ->check(CLI::IsMember({"forward", "train_step", "input_grad", "both", "all"}));
+  cmd->add_option("--heap", a->heap, HeapOptionHelp())
+      ->envname("JOULECAST_HEAP")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"keep", "default"}));
   cmd->add_option("--meter", a->meter, "Energy meter")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "rapl", "nvml", "none"}));

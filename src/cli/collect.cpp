@@ -1,7 +1,7 @@
 // joulecast collect (--layer TYPE[,TYPE...] --samples N | --configs-from ARCH[,...] |
 //                    --architecture ARCH[,...]) [--batch-size B[,B...]] [--device cpu|cuda]
 //                   [--dtype float32|float16|bfloat16] [--mode forward|train_step|input_grad]
-//                   [--threads T]
+//                   [--threads T] [--heap keep|default]
 //                   [--min-seconds S] [--seed S] [--shard K/N] [--meter auto|rapl|nvml|none]
 //                   -o OUT.jsonl
 // Measures with libtorch through the joulecast_collect_torch plugin (loaded here only) and appends
@@ -44,7 +44,7 @@ struct CollectArgs {
   std::vector<std::string> layers, configs_from, architectures, freeze;
   std::int64_t samples = 0, seq_len = 0;
   std::vector<std::int64_t> batch_sizes, kernel_sizes;
-  std::string input, output, shard = "0/1", meter = "auto";
+  std::string input, output, shard = "0/1", meter = "auto", heap = "keep";
   CollectSettings settings;
   double idle_seconds = 3;
   double max_macs = SamplerOptions().max_macs;
@@ -153,6 +153,7 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
 
 void RunCollect(CollectArgs& a) {
   a.settings.shard = ParseShard(a.shard);
+  a.settings.heap = ParseHeapPolicy(a.heap);
   std::vector<CollectConfig> configs = DistinctConfigs(BuildConfigs(a), a.settings);
   // A torn line quoted in a store warning may hold control characters: keep the warning one line.
   const auto warn = [](const std::string& m) {
@@ -270,6 +271,10 @@ void RegisterCollect(CLI::App& app) {
   cmd->add_option("--threads", a->settings.threads, "libtorch intra-op threads")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1024}));
+  cmd->add_option("--heap", a->heap, HeapOptionHelp())
+      ->envname("JOULECAST_HEAP")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"keep", "default"}));
   cmd->add_option("--min-seconds", a->settings.min_seconds,
                   "Timed seconds per configuration, at least")
       ->capture_default_str()

@@ -40,6 +40,13 @@ std::unique_ptr<EnergyMeter> MeasuringMeter(const std::string& name, const std::
   return meter;
 }
 
+const char* HeapOptionHelp() {
+  return "How malloc treats freed memory while measuring: keep (mapped for reuse, as jemalloc "
+         "does; the same run takes the same time) or default (glibc's own trimming, under "
+         "which a network's time depends on the heap's history; records made before 2026-12-05 "
+         "were, so a store of theirs resumes with default); JOULECAST_HEAP sets it too";
+}
+
 nlohmann::json MeasuringHardware(const std::string& device, const TorchRunner& runner,
                                  const EnergyMeter& meter) {
   nlohmann::json h = DescribeHost();

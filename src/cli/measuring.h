@@ -25,4 +25,7 @@ std::unique_ptr<EnergyMeter> MeasuringMeter(const std::string& name, const std::
 nlohmann::json MeasuringHardware(const std::string& device, const TorchRunner& runner,
                                  const EnergyMeter& meter);
 
+// The help text of collect's and calibrate's --heap option (collect/heap.h).
+const char* HeapOptionHelp();
+
 }  // namespace joulecast::cli

@@ -81,6 +81,7 @@ Measurement RecordSkeleton(const CollectConfig& c, const CollectSettings& s) {
   m.device = s.device;
   m.context = c.context.is_object() ? c.context : json::object();
   m.context["threads"] = s.threads;
+  if (s.heap == HeapPolicy::kKeep) m.context["heap"] = HeapPolicyName(s.heap);
   if (m.params != c.layer.params && c.layer.params.is_object())
     m.context["inplace_requested"] = true;
   return m;
@@ -170,6 +171,7 @@ CollectStats RunCollection(const CollectRun& run) {
   }
   const std::function<CpuTimes()> read_cpu_times =
       run.cpu_times ? run.cpu_times : [] { return ReadCpuTimes(); };
+  ApplyHeapPolicy(run.settings.heap);
   for (std::int64_t i = 0; i < st.total; ++i) {
     if (!run.settings.shard.Owns(i)) continue;
     const CollectConfig& c = configs[static_cast<std::size_t>(i)];

@@ -19,10 +19,20 @@ std::string Errno() { return std::strerror(errno); }
 std::string ConfigKey(const Measurement& m) {
   nlohmann::json threads = nullptr;
   if (auto it = m.context.find("threads"); it != m.context.end()) threads = *it;
+  // The heap policy (collect/heap.h) changes a network's time: a record of the other policy does
+  // not stand for this one. Absent means glibc's default, as in records made before it existed.
+  nlohmann::json heap = nullptr;
+  if (auto it = m.context.find("heap"); it != m.context.end()) heap = *it;
   // nlohmann::json objects are ordered maps: dump() is canonical.
-  return nlohmann::json{{"type", m.type},   {"params", m.params}, {"batch_size", m.batch_size},
-                        {"input_shape", m.input_shape},           {"dtype", m.dtype},
-                        {"mode", m.mode},   {"device", m.device}, {"threads", threads}}
+  return nlohmann::json{{"type", m.type},
+                        {"params", m.params},
+                        {"batch_size", m.batch_size},
+                        {"input_shape", m.input_shape},
+                        {"dtype", m.dtype},
+                        {"mode", m.mode},
+                        {"device", m.device},
+                        {"threads", threads},
+                        {"heap", heap}}
       .dump();
 }
 

@@ -283,6 +283,8 @@ const std::vector<Case> kCases = {
   {"CollectFreezeUnknownScope", "collect --architecture resnet18 --mode train_step --freeze layer9 -o {dir}/c.jsonl --dry-run", "--freeze: 'layer9' matches no parameter or module scope"},
   {"CollectInputGradWholeNetwork", "collect --architecture resnet18 --mode input_grad -o {dir}/c.jsonl --dry-run", "--mode input_grad: measures one operator at a time (--layer or --configs-from); a whole network's input needs no gradient"},
   {"CalibrateUnknownDtype", "calibrate --base models/amd-epyc-2c-time.json --dtype int8 -o {dir}/cal.json", "--dtype: int8 not in {float32,float16,bfloat16}"},
+  {"CollectUnknownHeap", "collect --layer Conv2d --samples 5 --heap jemalloc -o {dir}/c.jsonl --dry-run", "--heap: jemalloc not in {keep,default}"},
+  {"CalibrateUnknownHeap", "calibrate --base models/amd-epyc-2c-time.json --heap tcmalloc -o {dir}/cal.json", "--heap: tcmalloc not in {keep,default}"},
   {"CollectUnknownLayer", "collect --layer Conv3d --samples 5 -o {dir}/c.jsonl --dry-run", "--layer: unknown layer type 'Conv3d'"},
   {"CollectMinMacsAboveMax", "collect --layer Linear --samples 5 --min-macs 5e9 --max-macs 1e9 -o {dir}/existing.jsonl", "--min-macs 5000000000 is above --max-macs 1000000000"},
   {"CollectKernelSizeWrongType", "collect --layer Linear --samples 5 --kernel-size 1 -o {dir}/existing.jsonl", "--kernel-size: applies to Conv2d, MaxPool2d and AvgPool2d, not Linear"},

@@ -160,6 +160,7 @@ TEST_F(CollectorTest, RecordsWithoutAMeterStateNone) {
     EXPECT_EQ(j["hardware"]["cpu"], "Test CPU");
     EXPECT_EQ(j["hardware"]["threads"], 1);
     EXPECT_EQ(j["context"]["threads"], 1);
+    EXPECT_EQ(j["context"]["heap"], "keep");  // the default policy (collect/heap.h)
     EXPECT_EQ(j["context"]["sample"], n);
     EXPECT_NEAR(j["context"]["spread"]["iqr_over_median"].get<double>(), 2.0 / 3.0, 1e-9);
     EXPECT_EQ(j["context"]["protocol"]["runs"], 10);
@@ -180,6 +181,20 @@ TEST_F(CollectorTest, RecordsWithoutAMeterStateNone) {
   EXPECT_EQ(requests_[0]["mode"], "train_step");
   EXPECT_EQ(requests_[0]["layer"]["type"], "Conv2d");
   EXPECT_EQ(requests_[0]["min_seconds"], 0.5);
+}
+
+// glibc's default heap leaves the record as records were before the policy existed, so that a
+// store measured then resumes under --heap default; the two policies never share a store key.
+TEST(RecordSkeleton, HeapPolicyInTheContextOnlyWhenKept) {
+  CollectConfig c;
+  c.layer.type = "ReLU";
+  c.layer.input_shape = {4, 8, 8};
+  c.batch_size = 2;
+  CollectSettings keep, glibc;
+  glibc.heap = HeapPolicy::kDefault;
+  EXPECT_EQ(RecordSkeleton(c, keep).context.at("heap"), "keep");
+  EXPECT_FALSE(RecordSkeleton(c, glibc).context.contains("heap"));
+  EXPECT_NE(ConfigKey(RecordSkeleton(c, keep)), ConfigKey(RecordSkeleton(c, glibc)));
 }
 
 TEST_F(CollectorTest, EnergyPerRunAndIdlePowerWithAMeter) {

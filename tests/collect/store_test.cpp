@@ -100,7 +100,8 @@ TEST(ConfigKey, WhatRanAndHowNotWhatWasMeasured) {
            [](Measurement& m) { m.batch_size = 9; },
            [](Measurement& m) { m.input_shape = {16, 9, 9}; },
            [](Measurement& m) { m.params["inplace"] = true; },
-           [](Measurement& m) { m.context["threads"] = 2; }}) {
+           [](Measurement& m) { m.context["threads"] = 2; },
+           [](Measurement& m) { m.context["heap"] = "keep"; }}) {
     Measurement c = a;
     change(c);
     EXPECT_NE(ConfigKey(a), ConfigKey(c));

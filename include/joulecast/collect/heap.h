@@ -1,0 +1,39 @@
+// How the C library's heap treats freed memory while a measurement runs.
+//
+// PyTorch's CPU tensors come from malloc. glibc by default returns memory to the kernel as it is
+// freed: blocks of at least the mmap threshold (128 KiB at first, raised to the largest block
+// freed so far, up to 32 MiB) are unmapped on free, and the top of the heap is trimmed once more
+// than the trim threshold (twice the mmap threshold) lies free there. The next allocation then
+// touches fresh pages, and each first touch costs the kernel a page fault (FreshPageMicroseconds
+// in collector.h: 10-17 us per 4 KiB page on this project's virtual machines, under 1 us on bare
+// metal). Whether a tensor lands on fresh pages depends on the heap's history, not on the
+// operator, so a whole network's time under the default policy moves from run to run.
+//
+// HeapPolicy::kKeep (the collector's default): mallopt(M_MMAP_THRESHOLD, 32 MiB) (glibc's largest,
+// and fixed, so freed blocks no longer move it), mallopt(M_TRIM_THRESHOLD, INT_MAX) (freed memory
+// stays mapped for reuse) and mallopt(M_TOP_PAD, 1 GiB) (the heap grows in large steps): what
+// MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=... MALLOC_TOP_PAD_=1073741824 do for a
+// whole process, and close to what jemalloc and tcmalloc do. Blocks of 32 MiB and more are still
+// mapped afresh on every allocation (glibc has no larger threshold), as in any run.
+// HeapPolicy::kDefault leaves glibc's dynamic thresholds alone (records made before the policy
+// existed were measured so).
+//
+// The policy is process-wide and cannot be undone once applied: apply it once, before measuring.
+#pragma once
+
+#include <string>
+
+namespace joulecast {
+
+enum class HeapPolicy { kKeep, kDefault };
+
+// "keep" or "default"; throws std::invalid_argument naming the value otherwise.
+HeapPolicy ParseHeapPolicy(const std::string& name);
+const char* HeapPolicyName(HeapPolicy policy);
+
+// Applies `policy` to this process's malloc. kDefault does nothing, and so does kKeep in an
+// AddressSanitizer build (its allocator replaces malloc). kKeep throws std::runtime_error where the
+// C library is not glibc or refuses a setting.
+void ApplyHeapPolicy(HeapPolicy policy);
+
+}  // namespace joulecast
