@@ -249,6 +249,7 @@ CollectStats RunCollection(const CollectRun& run) {
                     {"shard", run.settings.shard.ToString()}};
     run.store->Append(m);
     ++st.measured;
+    st.recorded_wall_s += wall_s;
     if (run.progress) run.progress->Measured(Label(c));
   }
   return st;

@@ -145,6 +145,13 @@ TEST_F(CollectorTest, RecordsWithoutAMeterStateNone) {
   EXPECT_EQ(st.total, 4);
   EXPECT_EQ(st.measured, 4);
   EXPECT_EQ(st.failed, 0);
+  double wall = 0;
+  {
+    std::ifstream records(path_);
+    for (std::string l; std::getline(records, l);)
+      wall += nlohmann::json::parse(l)["context"]["protocol"]["wall_s"].get<double>();
+  }
+  EXPECT_DOUBLE_EQ(st.recorded_wall_s, wall);  // what calibrate's budget counts
   std::ifstream in(path_);
   std::string line;
   int n = 0;

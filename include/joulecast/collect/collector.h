@@ -69,6 +69,7 @@ struct CollectStats {
   std::int64_t measured = 0;   // recorded now
   std::int64_t failed = 0;     // measurement threw
   std::int64_t disturbed = 0;  // recorded with other_cpus_busy above CollectRun::disturbed_above
+  double recorded_wall_s = 0;  // sum of the recorded configurations' context.protocol.wall_s
   bool interrupted = false;    // stopped by SIGINT/SIGTERM
   std::string first_error;
 };
