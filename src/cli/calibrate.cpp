@@ -183,6 +183,7 @@ void RunCalibrate(const CalibrateArgs& a) {
   // One plan per mode, as collect would measure it (its store keys).
   std::map<std::string, std::vector<CollectConfig>> plans;
   std::map<std::string, CollectSettings> settings;
+  const HeapPolicy heap = ParseHeapPolicy(a.heap);
   for (const std::string& m : modes) {
     CalibrationPlanOptions po;
     po.mode = m;
@@ -193,7 +194,7 @@ void RunCalibrate(const CalibrateArgs& a) {
     s.mode = m;
     s.dtype = a.dtype.empty() ? base.dtype : a.dtype;
     s.threads = a.threads;
-    s.heap = ParseHeapPolicy(a.heap);
+    s.heap = heap;
     s.seed = a.seed;
     // Shorter than the campaign's (data/collect/ci-2c: 0.25 s): the budget buys records.
     s.min_seconds = po.min_seconds;
@@ -365,10 +366,7 @@ void RegisterCalibrate(CLI::App& app) {
                   "(the budget split evenly)")
       ->capture_default_str()
       ->check(CLI::IsMember({"forward", "train_step", "input_grad", "both", "all"}));
-  cmd->add_option("--heap", a->heap, HeapOptionHelp())
-      ->envname("JOULECAST_HEAP")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"keep", "default"}));
+  AddHeapOption(cmd, &a->heap);
   cmd->add_option("--meter", a->meter, "Energy meter")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "rapl", "nvml", "none"}));

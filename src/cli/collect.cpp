@@ -271,10 +271,7 @@ void RegisterCollect(CLI::App& app) {
   cmd->add_option("--threads", a->settings.threads, "libtorch intra-op threads")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1024}));
-  cmd->add_option("--heap", a->heap, HeapOptionHelp())
-      ->envname("JOULECAST_HEAP")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"keep", "default"}));
+  AddHeapOption(cmd, &a->heap);
   cmd->add_option("--min-seconds", a->settings.min_seconds,
                   "Timed seconds per configuration, at least")
       ->capture_default_str()

@@ -1,5 +1,6 @@
 #include "measuring.h"
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -40,11 +41,16 @@ std::unique_ptr<EnergyMeter> MeasuringMeter(const std::string& name, const std::
   return meter;
 }
 
-const char* HeapOptionHelp() {
-  return "How malloc treats freed memory while measuring: keep (mapped for reuse, as jemalloc "
-         "does; the same run takes the same time) or default (glibc's own trimming, under "
-         "which a network's time depends on the heap's history; records made before 2026-12-05 "
-         "were, so a store of theirs resumes with default); JOULECAST_HEAP sets it too";
+void AddHeapOption(CLI::App* cmd, std::string* heap) {
+  cmd->add_option("--heap", *heap,
+                  "How malloc treats freed memory while measuring: keep (mapped for reuse, as "
+                  "jemalloc does; the same run takes the same time) or default (glibc's own "
+                  "trimming, under which a network's time depends on the heap's history; records "
+                  "made before 2026-12-05 were, so a store of theirs resumes with default); "
+                  "JOULECAST_HEAP sets it too")
+      ->envname("JOULECAST_HEAP")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"keep", "default"}));
 }
 
 nlohmann::json MeasuringHardware(const std::string& device, const TorchRunner& runner,

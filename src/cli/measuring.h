@@ -8,6 +8,10 @@
 #include "joulecast/collect/meter.h"
 #include "joulecast/collect/torch_runner.h"
 
+namespace CLI {
+class App;
+}
+
 namespace joulecast::cli {
 
 // $name when set and non-empty, else `fallback`.
@@ -25,7 +29,8 @@ std::unique_ptr<EnergyMeter> MeasuringMeter(const std::string& name, const std::
 nlohmann::json MeasuringHardware(const std::string& device, const TorchRunner& runner,
                                  const EnergyMeter& meter);
 
-// The help text of collect's and calibrate's --heap option (collect/heap.h).
-const char* HeapOptionHelp();
+// Registers collect's and calibrate's --heap keep|default option (collect/heap.h; default keep,
+// JOULECAST_HEAP when the flag is not given) on `cmd`, writing the name into `heap`.
+void AddHeapOption(CLI::App* cmd, std::string* heap);
 
 }  // namespace joulecast::cli
