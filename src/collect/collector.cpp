@@ -81,6 +81,9 @@ Measurement RecordSkeleton(const CollectConfig& c, const CollectSettings& s) {
   m.device = s.device;
   m.context = c.context.is_object() ? c.context : json::object();
   m.context["threads"] = s.threads;
+  // What fit's LayerOf gives the layer back (io/measurement.h), so that a fit sees the features
+  // a prediction sees.
+  if (!c.layer.output_shape.empty()) m.context["output_shape"] = c.layer.output_shape;
   if (s.heap == HeapPolicy::kKeep) m.context["heap"] = HeapPolicyName(s.heap);
   if (m.params != c.layer.params && c.layer.params.is_object())
     m.context["inplace_requested"] = true;
@@ -241,7 +244,6 @@ CollectStats RunCollection(const CollectRun& run) {
             Label(c), load->other_cpus));
       }
     }
-    if (!c.layer.output_shape.empty()) m.context["output_shape"] = c.layer.output_shape;
     m.provenance = {{"source", "joulecast collect"},
                     {"tool_version", JOULECAST_VERSION},
                     {"seed", run.settings.seed},

@@ -623,6 +623,16 @@ std::vector<CollectConfig> ConfigsFromGraph(const std::string& name, const graph
       }
       const graph::Value& v = g.value(n.inputs[i]);
       const std::string vname = "in" + std::to_string(i);
+      if (graph::IsTransposedParameter(g, n.inputs[i])) {
+        // The weight as stored and its transpose, so that the operator reads the layout it
+        // reads in the network (a copy of the transposed shape would be another kernel).
+        const graph::Node& t = g.node(v.producer);
+        const graph::Value& w = g.value(t.inputs[0]);
+        const graph::ValueId stored = one.AddParameter(vname, w.type, false);
+        const graph::NodeId tn = one.AddNode(t.op, t.attrs, {stored}, t.scope, t.name, 1);
+        in.push_back(one.node(tn).outputs[0]);
+        continue;
+      }
       if (v.role == graph::ValueRole::kParameter || v.role == graph::ValueRole::kBuffer) {
         in.push_back(one.AddParameter(vname, v.type, v.role == graph::ValueRole::kBuffer));
       } else {

@@ -6,6 +6,17 @@
 
 namespace joulecast::graph {
 
+bool IsTransposedParameter(const Graph& g, ValueId v) {
+  if (v == kNoValue) return false;
+  const Value& out = g.value(v);
+  if (out.role != ValueRole::kActivation || out.producer < 0) return false;
+  const Node& t = g.node(out.producer);
+  if (t.op != "transpose" || t.inputs.empty() || t.inputs[0] == kNoValue) return false;
+  const Value& w = g.value(t.inputs[0]);
+  if (w.role != ValueRole::kParameter || w.type.rank() != 2) return false;
+  return WrapDim(t.attrs.Int("dim0"), 2) != WrapDim(t.attrs.Int("dim1"), 2);
+}
+
 OpCall MakeCall(const Graph& g, NodeId n) {
   const Node& node = g.node(n);
   OpCall call;
@@ -15,6 +26,8 @@ OpCall MakeCall(const Graph& g, NodeId n) {
   call.inputs.reserve(node.inputs.size());
   for (ValueId v : node.inputs)
     call.inputs.push_back(v == kNoValue ? nullptr : &g.value(v).type);
+  call.transposed_parameter.reserve(node.inputs.size());
+  for (ValueId v : node.inputs) call.transposed_parameter.push_back(IsTransposedParameter(g, v));
   for (ValueId v : node.outputs) call.outputs.push_back(g.value(v).type);
   return call;
 }

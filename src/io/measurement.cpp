@@ -157,6 +157,17 @@ Measurement MeasurementFromJson(const json& j, const std::string& where) {
   if (j.contains("meter")) m.meter = RequireString(j, "meter", where);
   m.idle_power_w = OptionalNonNegative(j, "idle_power_w", where);
   if (auto it = j.find("context"); it != j.end() && !it->is_null()) m.context = *it;
+  if (m.context.is_object()) {
+    if (auto it = m.context.find("output_shape"); it != m.context.end()) {
+      bool ok = it->is_array();
+      if (ok)
+        for (const auto& d : *it) ok = ok && d.is_number_integer() && d.get<std::int64_t>() >= 1;
+      if (!ok)
+        throw std::runtime_error(
+            fmt::format("{}: field 'context.output_shape' must hold positive integers, got {}",
+                        where, it->dump()));
+    }
+  }
   if (auto it = j.find("provenance"); it != j.end() && !it->is_null()) m.provenance = *it;
   return m;
 }
@@ -201,6 +212,10 @@ LayerInstance LayerOf(const Measurement& m) {
   l.type = m.type;
   l.params = m.params;
   l.input_shape = m.input_shape;
+  // Shapes the reader checked (or the collector wrote): context.output_shape, per sample.
+  if (m.context.is_object())
+    if (auto it = m.context.find("output_shape"); it != m.context.end() && it->is_array())
+      l.output_shape = it->get<Shape>();
   return l;
 }
 

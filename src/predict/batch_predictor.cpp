@@ -75,6 +75,7 @@ struct Signature {
   graph::Attributes attrs;
   std::vector<graph::TensorType> inputs;  // an absent optional input: dtype kFloat32, no dims,
   std::vector<bool> present;              // told apart by `present`
+  std::vector<bool> transposed;           // graph::IsTransposedParameter (a layer form reads it)
   std::int64_t batch = 1;
 
   bool Matches(const graph::Graph& g, const graph::Node& n) const {
@@ -82,6 +83,7 @@ struct Signature {
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       const bool here = n.inputs[i] != graph::kNoValue;
       if (here != present[i] || (here && !(inputs[i] == g.value(n.inputs[i]).type))) return false;
+      if (transposed[i] != graph::IsTransposedParameter(g, n.inputs[i])) return false;
     }
     return attrs == n.attrs;
   }
@@ -96,6 +98,7 @@ std::uint64_t HashNode(const graph::Graph& g, const graph::Node& n) {
       continue;
     }
     const graph::TensorType& t = g.value(v).type;
+    h = Mix(h, graph::IsTransposedParameter(g, v) ? 0x7472616eull : 0);
     h = Mix(h, static_cast<std::uint64_t>(t.dtype));
     h = Mix(h, t.dims.size());
     for (std::int64_t d : t.dims) h = Mix(h, static_cast<std::uint64_t>(d));
@@ -600,6 +603,7 @@ struct BatchPredictor::Impl {
       s.batch = g.batch();
       for (graph::ValueId v : n.inputs) {
         s.present.push_back(v != graph::kNoValue);
+        s.transposed.push_back(graph::IsTransposedParameter(g, v));
         s.inputs.push_back(v == graph::kNoValue ? graph::TensorType{} : g.value(v).type);
       }
       return s;

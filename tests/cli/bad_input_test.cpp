@@ -155,6 +155,7 @@ const std::vector<Case> kCases = {
   {"FitMeasStringBatch", "fit {bad}/meas_string_batch.jsonl -o {dir}/p.json", "{bad}/meas_string_batch.jsonl:1: field 'batch_size'"},
   {"FitMeasZeroBatch", "fit {bad}/meas_zero_batch.jsonl -o {dir}/p.json", "{bad}/meas_zero_batch.jsonl:1: field 'batch_size' must be a positive integer, got 0"},
   {"FitMeasHugeInputShape", "fit {bad}/meas_huge_input_shape.jsonl -o {dir}/p.json", "{bad}/meas_huge_input_shape.jsonl:1: field 'input_shape'"},
+  {"FitMeasZeroOutputShape", "fit {bad}/meas_zero_output_shape.jsonl -o {dir}/p.json", "{bad}/meas_zero_output_shape.jsonl:1: field 'context.output_shape' must hold positive integers, got [4,0]"},
   {"FitMeasPadding2Pow62", "fit {bad}/meas_conv_padding_2pow62.jsonl -o {dir}/p.json", "{bad}/meas_conv_padding_2pow62.jsonl:1: field 'params.padding' is 4611686018427387904"},
   {"FitEmptyFile", "fit {bad}/empty.jsonl -o {dir}/p.json", "fit: the measurement files hold no records"},
   {"FitNoFileMatches", "fit '{bad}/no_such_*.jsonl' -o {dir}/p.json", "{bad}/no_such_*.jsonl: no file matches"},

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "joulecast/collect/config_sampler.h"
+#include "joulecast/features/layer_features.h"
 #include "joulecast/features/macs.h"
 
 namespace joulecast {
@@ -188,6 +190,26 @@ TEST_F(CollectorTest, RecordsWithoutAMeterStateNone) {
   EXPECT_EQ(requests_[0]["mode"], "train_step");
   EXPECT_EQ(requests_[0]["layer"]["type"], "Conv2d");
   EXPECT_EQ(requests_[0]["min_seconds"], 0.5);
+}
+
+// What `fit` sees of a record (the file's JSON read back, LayerOf) has the features the resolver
+// gives the same node in a prediction (the configuration's layer): for operators whose output is
+// not their input's shape (products, lookups) a fit that derived the output from the input
+// learnt other features than predictions asked for.
+TEST(RecordSkeleton, ItsLayerHasTheFeaturesAPredictionSees) {
+  CollectSettings settings;
+  for (const char* type : {"MatMul", "Einsum", "Embedding", "Linear", "Conv2d", "LayerNorm"}) {
+    for (std::int64_t i = 0; i < 25; ++i) {
+      const CollectConfig c = SampleConfig(type, 7, i, SamplerOptions{});
+      const Measurement read = MeasurementFromJson(ToJson(RecordSkeleton(c, settings)), "r");
+      const std::string recipe = DefaultRecipe(type);
+      const Eigen::RowVectorXd fit = ComputeFeatures(recipe, LayerOf(read), read.batch_size);
+      const Eigen::RowVectorXd predict = ComputeFeatures(recipe, c.layer, c.batch_size);
+      ASSERT_EQ(fit.size(), predict.size());
+      EXPECT_TRUE(fit.isApprox(predict, 1e-12))
+          << type << " draw " << i << ": " << fit << " vs " << predict;
+    }
+  }
 }
 
 // glibc's default heap leaves the record as records were before the policy existed, so that a

@@ -176,6 +176,44 @@ TEST(MatMul, BroadcastsAsTorch) {
   EXPECT_EQ(r.counts.matrix_macs, 8.0 * 5 * 7 * 16);
 }
 
+// HF's Conv1D (GPT-2): linear(x, W.t(), b) with W stored [K, N], which addmm reads as stored, so
+// the kernel is x·W: a MatMul to the predictors, the Linear it computes as its proxy. nn.Linear's
+// weight [N, K] and a transposed activation keep the Linear form.
+TEST(Linear, AWeightReadAsStoredHasTheMatMulForm) {
+  OneOp o;
+  const ValueId x = o.In({256, 768});
+  const ValueId w = o.Param({768, 2304});
+  const ValueId b = o.Param({2304});
+  const NodeId t = o.Add("transpose", A({{"dim0", I(0)}, {"dim1", I(1)}}), {w});
+  const ValueId wt = o.g.node(t).outputs[0];
+  EXPECT_TRUE(IsTransposedParameter(o.g, wt));
+  EXPECT_FALSE(IsTransposedParameter(o.g, w));
+  const Result r = o.Run("linear", {}, {x, wt, b});
+  EXPECT_EQ(r.dims(), (Dims{256, 2304}));
+  EXPECT_EQ(r.counts.matrix_macs, 256.0 * 768 * 2304);
+  EXPECT_EQ(r.form.type, "MatMul");
+  EXPECT_EQ(r.form.params, (nlohmann::json{{"m", 256}, {"k", 768}, {"n", 2304}}));
+  EXPECT_EQ(r.form.input, (Dims{256, 768}));
+  EXPECT_EQ(r.form.output, (Dims{256, 2304}));
+  ASSERT_TRUE(r.proxy.has_value());
+  EXPECT_EQ(r.proxy->type, "Linear");
+  EXPECT_EQ(r.proxy->params,
+            (nlohmann::json{{"in_features", 768}, {"out_features", 2304}, {"bias", true}}));
+
+  OneOp plain;
+  const Result l = plain.Run("linear", {}, {plain.In({256, 768}), plain.Param({2304, 768})});
+  EXPECT_EQ(l.form.type, "Linear");
+  EXPECT_FALSE(l.proxy.has_value());
+
+  // The transpose of an input (not a stored parameter) is a strided operand, not a weight.
+  OneOp act;
+  const ValueId y = act.In({768, 2304});
+  const NodeId ty = act.Add("transpose", A({{"dim0", I(0)}, {"dim1", I(1)}}), {y});
+  EXPECT_FALSE(IsTransposedParameter(act.g, act.g.node(ty).outputs[0]));
+  EXPECT_EQ(act.Run("linear", {}, {act.In({4, 768}), act.g.node(ty).outputs[0]}).form.type,
+            "Linear");
+}
+
 Attributes Eq(const std::string& equation) { return A({{"equation", equation}}); }
 
 TEST(Einsum, ShapesAsTorch) {

@@ -155,6 +155,26 @@ TEST(Measurement, FromJsonErrors) {
   EXPECT_EQ(ErrorOf(R"({"type": "Linear", "repetitions": 0, )" + base + "}"),
             "f.jsonl:7: field 'repetitions' must be a positive integer, got 0");
   EXPECT_EQ(ErrorOf("[1, 2]"), "f.jsonl:7: a measurement must be a JSON object");
+  EXPECT_EQ(ErrorOf(R"({"type": "MatMul", "context": {"output_shape": [4, -1]}, )" + base + "}"),
+            "f.jsonl:7: field 'context.output_shape' must hold positive integers, got [4,-1]");
+  EXPECT_EQ(ErrorOf(R"({"type": "MatMul", "context": {"output_shape": "4x4"}, )" + base + "}"),
+            "f.jsonl:7: field 'context.output_shape' must hold positive integers, got \"4x4\"");
+}
+
+// The layer a fit sees has the output shape the collector recorded, as the layer a prediction
+// from a graph has (a product's features read it); records without one leave it empty.
+TEST(Measurement, LayerOfTakesTheRecordedOutputShape) {
+  const Measurement m = MeasurementFromJson(
+      nlohmann::json::parse(R"({"type": "MatMul", "params": {"m": 197, "k": 64, "n": 197},
+          "batch_size": 2, "input_shape": [12, 197, 64], "duration_s": 0.01,
+          "context": {"output_shape": [12, 197, 197]}})"),
+      "f.jsonl:1");
+  const LayerInstance l = LayerOf(m);
+  EXPECT_EQ(l.input_shape, (Shape{12, 197, 64}));
+  EXPECT_EQ(l.output_shape, (Shape{12, 197, 197}));
+  Measurement bare = m;
+  bare.context = nlohmann::json::object();
+  EXPECT_TRUE(LayerOf(bare).output_shape.empty());
 }
 
 TEST(Measurement, HugeIntegerBatchSizeIsRejectedNotWrapped) {

@@ -106,9 +106,11 @@ struct CollectConfig {
 
 // The distinct operators of a graph network (every node that is not a view: graph/op_schema.h's
 // cost class), each as a one-node graph with its inputs and parameters at the graph's batch
-// size, in execution order; layer = the node's layer form as the resolver gives it to a
-// predictor, context = {"from_architecture": name, "layer": node name, "operator": op}. Nodes of
-// one form and input shapes are measured once (collect's record key).
+// size (a parameter read through its transpose, graph::IsTransposedParameter, keeps that
+// transpose, so the operator reads the layout it reads in the network), in execution order; layer =
+// the node's layer form as the resolver gives it to a predictor, context = {"from_architecture":
+// name, "layer": node name, "operator": op}. Nodes of one form and input shapes are measured once
+// (collect's record key).
 std::vector<CollectConfig> ConfigsFromGraph(const std::string& name, const graph::Graph& g);
 
 // A whole network read as an operator graph (a zoo graph, a Hugging Face config, ONNX, ...)

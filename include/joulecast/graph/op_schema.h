@@ -52,15 +52,22 @@ struct NodeCounts {
 
 // What a shape rule or count sees of one call: attributes (complete), input types (nullptr for an
 // absent optional input), the graph's batch size and, for counts, the inferred outputs.
+// `transposed_parameter[i]`: input i is the transpose of a stored rank-2 parameter, so the kernel
+// reads the matrix in its stored order (GPT-2's Conv1D weight [K, N], which addmm reads as
+// stored); empty where the caller does not know (a call built without its graph).
 struct OpCall {
   const Node* node = nullptr;
   const Attributes* attrs = nullptr;
   std::vector<const TensorType*> inputs;
   std::vector<TensorType> outputs;  // empty while inferring
   std::int64_t batch = 1;
+  std::vector<bool> transposed_parameter;
 
   const TensorType& in(std::size_t i) const;   // throws "missing input i" for an absent one
   bool has(std::size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
+  bool is_transposed_parameter(std::size_t i) const {
+    return i < transposed_parameter.size() && transposed_parameter[i];
+  }
   const Attributes& a() const { return *attrs; }
 };
 

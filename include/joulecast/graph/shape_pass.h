@@ -20,8 +20,13 @@ void InferShapes(Graph& g);
 // The counts of every node (index = node id) of a graph whose shapes are inferred.
 std::vector<NodeCounts> CountNodes(const Graph& g);
 
-// The call a schema's functions see for node `n` (types as currently inferred).
+// The call a schema's functions see for node `n` (types as currently inferred), with
+// OpCall::transposed_parameter from IsTransposedParameter.
 OpCall MakeCall(const Graph& g, NodeId n);
+
+// True when `v` is the output of a transpose that swaps the two dimensions of a rank-2 parameter
+// (role parameter): a view whose consumer reads the parameter's storage as it is laid out.
+bool IsTransposedParameter(const Graph& g, ValueId v);
 
 // Totals: macs, matrix_macs, flops and bytes summed over nodes; parameters = Graph::ParameterCount.
 NodeCounts TotalCounts(const Graph& g, const std::vector<NodeCounts>& per_node);

@@ -67,7 +67,10 @@ void WriteMeasurement(std::ostream& out, const Measurement& m);
 // Reads and concatenates several files (in order).
 std::vector<Measurement> ReadMeasurementFiles(const std::vector<std::string>& paths);
 
-// The layer a record measured (type, params, input shape; no name, no output shape).
+// The layer a record measured: type, params, input shape and, where the record's context has
+// one (collect writes it; the reader checks it holds positive integers), the output shape per
+// sample, which the counts and features of a layer whose output is not its input's shape (a
+// matrix product, a lookup, a broadcast) need, as a prediction from a graph has it. No name.
 LayerInstance LayerOf(const Measurement& m);
 
 // The value a profile is fitted to: "energy_j" or "time_s". Throws if the record lacks it.

@@ -187,6 +187,18 @@ EinsumFactors FactorEinsum(const EinsumPlan& p) {
   return f;
 }
 
+// The MatMul form of a product of `a` by `b` (torch.matmul's operands) with output `out`.
+LayerForm MatMulForm(const Dims& ad, const Dims& bd, const Dims& out) {
+  LayerForm f;
+  f.type = "MatMul";
+  f.params = {{"m", ad.size() >= 2 ? ad[ad.size() - 2] : 1},
+              {"k", ad.back()},
+              {"n", bd.size() >= 2 ? bd.back() : 1}};
+  f.input = ad;
+  f.output = out;
+  return f;
+}
+
 }  // namespace
 
 void RegisterLinearOps(Registrar& r) {
@@ -238,7 +250,28 @@ void RegisterLinearOps(Registrar& r) {
     if (c.has(2)) f.grads[2] = {GpuKernel{"addu", {rows, n}, true}};
     return f;
   };
+  // A weight that is the transpose of a stored [K, N] matrix (GPT-2's Conv1D, addmm(b, x, W)) is
+  // read as stored: the kernel is x·W, not x·W^T, and a CPU BLAS runs the two at different
+  // speeds (the reference BLAS ~1.7x apart at GPT-2's sizes), so its form is that product's,
+  // MatMul; a profile without MatMul predicts it as the Linear it computes (the proxy).
   linear.layer = [](const OpCall& c) {
+    if (c.is_transposed_parameter(1)) {
+      const Dims& w = c.in(1).dims;
+      return MatMulForm(c.in(0).dims, Dims{w[1], w[0]}, c.outputs[0].dims);
+    }
+    LayerForm f;
+    f.type = "Linear";
+    f.params = {
+        {"in_features", c.in(1).dims[1]}, {"out_features", c.in(1).dims[0]}, {"bias", c.has(2)}};
+    f.input = c.in(0).dims;
+    f.output = c.outputs[0].dims;
+    return f;
+  };
+  linear.proxy_doc =
+      "for a weight read as stored (MatMul form): the Linear of the same in_features, "
+      "out_features and bias";
+  linear.proxy = [](const OpCall& c) -> std::optional<LayerForm> {
+    if (!c.is_transposed_parameter(1)) return std::nullopt;
     LayerForm f;
     f.type = "Linear";
     f.params = {
@@ -286,16 +319,7 @@ void RegisterLinearOps(Registrar& r) {
     return n;
   };
   matmul.layer = [](const OpCall& c) {
-    LayerForm f;
-    f.type = "MatMul";
-    const Dims& ad = c.in(0).dims;
-    const Dims& bd = c.in(1).dims;
-    f.params = {{"m", ad.size() >= 2 ? ad[ad.size() - 2] : 1},
-                {"k", ad.back()},
-                {"n", bd.size() >= 2 ? bd.back() : 1}};
-    f.input = ad;
-    f.output = c.outputs[0].dims;
-    return f;
+    return MatMulForm(c.in(0).dims, c.in(1).dims, c.outputs[0].dims);
   };
   // A second operand of rank <= 2 is shared by every row of the first: the GPU model's linear on
   // rows = the output's elements / N; otherwise its bmm over the broadcast batch.
