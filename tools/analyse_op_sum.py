@@ -47,28 +47,52 @@ def main():
     ap.add_argument("--by-type", action="store_true")
     a = ap.parse_args()
     jc = os.environ.get("JOULECAST", str(ROOT / "build/joulecast"))
+    # A record's batch_size is its layer form's first dimension: the graph's batch, or the rows
+    # of a rank-2 input (GPT-2's flattened tokens). Of two records of one node the later wins.
     ops = {}
     for r in load(a.ops):
         if r["mode"] == a.mode:
-            ops[(r["context"]["from_architecture"], r["batch_size"], r["context"]["layer"])] = r
+            ops.setdefault((r["context"]["from_architecture"], r["context"]["layer"]), []).append(r)
+
+    def measured_alone(name, b, n):
+        found = None
+        first = n["input_shapes"][0] if n["input_shapes"] else []
+        for r in ops.get((name, n["name"]), []):
+            if r["batch_size"] == b or [r["batch_size"]] + r["input_shape"] == first:
+                found = r
+        return found
+
     # The collector measures one form once across all the networks of one call: index every
-    # measured node by (batch, operator, attributes, input shapes), over every network measured.
+    # measured node by (batch, operator, attributes, input shapes), over every network measured,
+    # each on its graph at the sequence length of its network record (collect --configs-from
+    # NAME --seq-len S measured the operators at that length).
     graphs = {}
 
     def graph(name, b, extra):
-        if (name, b) not in graphs:
-            graphs[(name, b)] = run(jc, "inspect", name, "-b", str(b), "--json", *extra)
-        return graphs[(name, b)]
+        if (name, b, tuple(extra)) not in graphs:
+            graphs[(name, b, tuple(extra))] = run(jc, "inspect", name, "-b", str(b), "--json",
+                                                  *extra)
+        return graphs[(name, b, tuple(extra))]
+
+    def seq_args(r):
+        return ["--seq-len", str(r["context"]["seq_len"])] if "seq_len" in r["context"] else []
+
+    seq = {}
+    for net in load(a.networks):
+        seq.setdefault((net["type"], net["batch_size"]), seq_args(net))
 
     def key(b, n):
         return (b, n["op"], json.dumps(n.get("attrs", {}), sort_keys=True),
                 json.dumps(n["input_shapes"]))
 
     measured = {}
-    for name, b in sorted({(k[0], k[1]) for k in ops}):
-        for n in graph(name, b, [])["nodes"]:
-            if (name, b, n["name"]) in ops:
-                measured.setdefault(key(b, n), ops[(name, b, n["name"])])
+    for name, b in sorted(seq):
+        if not any(k[0] == name for k in ops):
+            continue
+        for n in graph(name, b, seq[(name, b)])["nodes"]:
+            r = measured_alone(name, b, n)
+            if r is not None:
+                measured.setdefault(key(b, n), r)
     sums, preds = [], []
     by_type = {}
     print(f"{'network':20s} {'b':>3s} {'measured s':>11s} {'op sum':>8s} {'profile':>8s}  missing")
@@ -76,7 +100,7 @@ def main():
         if net["mode"] != a.mode:
             continue
         name, b = net["type"], net["batch_size"]
-        extra = ["--seq-len", str(net["context"]["seq_len"])] if "seq_len" in net["context"] else []
+        extra = seq_args(net)
         g = graph(name, b, extra)
         total, missing = 0.0, 0
         alone = {}
