@@ -187,6 +187,17 @@ EinsumFactors FactorEinsum(const EinsumPlan& p) {
   return f;
 }
 
+// The Linear form of a linear call: torch.nn.Linear's arguments, its input and output.
+LayerForm LinearForm(const OpCall& c) {
+  LayerForm f;
+  f.type = "Linear";
+  f.params = {
+      {"in_features", c.in(1).dims[1]}, {"out_features", c.in(1).dims[0]}, {"bias", c.has(2)}};
+  f.input = c.in(0).dims;
+  f.output = c.outputs[0].dims;
+  return f;
+}
+
 // The MatMul form of a product of `a` by `b` (torch.matmul's operands) with output `out`.
 LayerForm MatMulForm(const Dims& ad, const Dims& bd, const Dims& out) {
   LayerForm f;
@@ -259,26 +270,14 @@ void RegisterLinearOps(Registrar& r) {
       const Dims& w = c.in(1).dims;
       return MatMulForm(c.in(0).dims, Dims{w[1], w[0]}, c.outputs[0].dims);
     }
-    LayerForm f;
-    f.type = "Linear";
-    f.params = {
-        {"in_features", c.in(1).dims[1]}, {"out_features", c.in(1).dims[0]}, {"bias", c.has(2)}};
-    f.input = c.in(0).dims;
-    f.output = c.outputs[0].dims;
-    return f;
+    return LinearForm(c);
   };
   linear.proxy_doc =
       "for a weight read as stored (MatMul form): the Linear of the same in_features, "
       "out_features and bias";
   linear.proxy = [](const OpCall& c) -> std::optional<LayerForm> {
     if (!c.is_transposed_parameter(1)) return std::nullopt;
-    LayerForm f;
-    f.type = "Linear";
-    f.params = {
-        {"in_features", c.in(1).dims[1]}, {"out_features", c.in(1).dims[0]}, {"bias", c.has(2)}};
-    f.input = c.in(0).dims;
-    f.output = c.outputs[0].dims;
-    return f;
+    return LinearForm(c);
   };
   r.push_back(std::move(linear));
 
