@@ -132,7 +132,11 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
             c.layer.params["frozen"] = a.freeze;
           }
         } else {
-          for (auto& c : ConfigsFromGraph(name, g)) configs.push_back(std::move(c));
+          for (auto& c : ConfigsFromGraph(name, g)) {
+            // The operators' shapes depend on it, and a record says where they came from.
+            if (a.seq_len > 0) c.context["seq_len"] = a.seq_len;
+            configs.push_back(std::move(c));
+          }
         }
       }
       continue;

@@ -365,6 +365,17 @@ TEST_F(CollectCliTest, WholeGraphNetwork) {
     EXPECT_EQ(rec["batch_size"], 2);
   }
   EXPECT_EQ(types, (std::vector<std::string>{"LayerNorm", "Linear", "GELU", "Softmax"}));
+  // A Hugging Face config's operators at --seq-len: the records say the length they were taken at.
+  const std::string hf = P("gpt2-tiny.json");
+  std::ofstream(hf) << R"({"model_type": "gpt2", "architectures": ["GPT2Model"], "vocab_size": 50,
+      "n_embd": 16, "n_layer": 1, "n_head": 2, "n_positions": 32})";
+  const std::string hf_ops = P("hf-ops.jsonl");
+  r = Run("collect --configs-from " + Quote(hf) + " --seq-len 8 -b 1 --min-seconds 0.005 " +
+          "--min-repetitions 2 --warmup-seconds 0 -q -o " + Quote(hf_ops));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<json> hf_recs = Records(hf_ops);
+  ASSERT_FALSE(hf_recs.empty());
+  for (const json& rec : hf_recs) EXPECT_EQ(rec["context"]["seq_len"], 8) << rec.dump();
   // A module tree has no sequence length.
   r = Run("collect --architecture alexnet --seq-len 128 --dry-run -o " + Quote(P("x.jsonl")));
   EXPECT_EQ(r.status, 1);
