@@ -28,13 +28,19 @@ const char* HeapPolicyName(HeapPolicy policy) {
   return policy == HeapPolicy::kKeep ? "keep" : "default";
 }
 
-void ApplyHeapPolicy(HeapPolicy policy) {
-  if (policy == HeapPolicy::kDefault) return;
+bool KeepPolicyTakesEffect() {
 #if defined(JOULECAST_SANITIZED_HEAP)
+  return false;
+#else
+  return true;
+#endif
+}
+
+void ApplyHeapPolicy(HeapPolicy policy) {
   // The sanitizer's allocator replaces malloc (its mallopt does nothing) and keeps freed memory
   // in quarantine: nothing to set, and no timing from such a build is meant to be used.
-  return;
-#elif defined(__GLIBC__)
+  if (policy == HeapPolicy::kDefault || !KeepPolicyTakesEffect()) return;
+#if defined(__GLIBC__)
   constexpr int kMmapThreshold = 32 << 20;  // glibc's HEAP_MAX_SIZE / 2 on 64-bit: its maximum
   constexpr int kTopPad = 1 << 30;
   if (mallopt(M_MMAP_THRESHOLD, kMmapThreshold) != 1 || mallopt(M_TRIM_THRESHOLD, INT_MAX) != 1 ||

@@ -78,27 +78,29 @@ struct Signature {
   std::vector<bool> transposed;           // graph::IsTransposedParameter (a layer form reads it)
   std::int64_t batch = 1;
 
-  bool Matches(const graph::Graph& g, const graph::Node& n) const {
+  // `tr`: graph::IsTransposedParameter of each of n's inputs (computed once per node by Add).
+  bool Matches(const graph::Graph& g, const graph::Node& n, const std::vector<bool>& tr) const {
     if (schema != n.schema || batch != g.batch() || inputs.size() != n.inputs.size()) return false;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       const bool here = n.inputs[i] != graph::kNoValue;
       if (here != present[i] || (here && !(inputs[i] == g.value(n.inputs[i]).type))) return false;
-      if (transposed[i] != graph::IsTransposedParameter(g, n.inputs[i])) return false;
+      if (transposed[i] != tr[i]) return false;
     }
     return attrs == n.attrs;
   }
 };
 
-std::uint64_t HashNode(const graph::Graph& g, const graph::Node& n) {
+std::uint64_t HashNode(const graph::Graph& g, const graph::Node& n, const std::vector<bool>& tr) {
   std::uint64_t h = Mix(0x9E3779B97F4A7C15ull, reinterpret_cast<std::uintptr_t>(n.schema));
   h = Mix(h, static_cast<std::uint64_t>(g.batch()));
-  for (graph::ValueId v : n.inputs) {
+  for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+    const graph::ValueId v = n.inputs[i];
     if (v == graph::kNoValue) {
       h = Mix(h, 0xABCDull);
       continue;
     }
     const graph::TensorType& t = g.value(v).type;
-    h = Mix(h, graph::IsTransposedParameter(g, v) ? 0x7472616eull : 0);
+    h = Mix(h, tr[i] ? 0x7472616eull : 0);
     h = Mix(h, static_cast<std::uint64_t>(t.dtype));
     h = Mix(h, t.dims.size());
     for (std::int64_t d : t.dims) h = Mix(h, static_cast<std::uint64_t>(d));
@@ -405,11 +407,14 @@ struct BatchPredictor::Impl {
       for (graph::NodeId n = 0; n < n_nodes; ++n) {
         const graph::Node& node = g.node(n);
         ++nodes_;
-        const std::uint64_t h = HashNode(g, node);
+        transposed_.clear();
+        for (graph::ValueId v : node.inputs)
+          transposed_.push_back(graph::IsTransposedParameter(g, v));
+        const std::uint64_t h = HashNode(g, node, transposed_);
         std::vector<std::uint32_t>& bucket = by_hash_[h];
         const Cost* found = nullptr;
         for (std::uint32_t s : bucket) {
-          if (signatures_[s].Matches(g, node)) {
+          if (signatures_[s].Matches(g, node, transposed_)) {
             found = &costs_[s];
             break;
           }
@@ -417,7 +422,7 @@ struct BatchPredictor::Impl {
         if (!found) {
           bucket.push_back(static_cast<std::uint32_t>(signatures_.size()));
           costs_.push_back(Resolve(g, n));
-          signatures_.push_back(SignatureOf(g, node));
+          signatures_.push_back(SignatureOf(g, node, transposed_));
           found = &costs_.back();
         }
         out->push_back(*found);
@@ -596,14 +601,15 @@ struct BatchPredictor::Impl {
       return Cost{pit->second, it->second};
     }
 
-    static Signature SignatureOf(const graph::Graph& g, const graph::Node& n) {
+    static Signature SignatureOf(const graph::Graph& g, const graph::Node& n,
+                                 const std::vector<bool>& transposed) {
       Signature s;
       s.schema = n.schema;
       s.attrs = n.attrs;
       s.batch = g.batch();
+      s.transposed = transposed;
       for (graph::ValueId v : n.inputs) {
         s.present.push_back(v != graph::kNoValue);
-        s.transposed.push_back(graph::IsTransposedParameter(g, v));
         s.inputs.push_back(v == graph::kNoValue ? graph::TensorType{} : g.value(v).type);
       }
       return s;
@@ -612,6 +618,7 @@ struct BatchPredictor::Impl {
     const Profile* profile_;
     Resolver resolver_;
     std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_hash_;
+    std::vector<bool> transposed_;  // Add's scratch: IsTransposedParameter of the node's inputs
     std::vector<Signature> signatures_;
     std::vector<Cost> costs_;  // per signature
     std::unordered_map<const LayerPredictor*, std::uint32_t> predictor_index_;

@@ -31,6 +31,10 @@ enum class HeapPolicy { kKeep, kDefault };
 HeapPolicy ParseHeapPolicy(const std::string& name);
 const char* HeapPolicyName(HeapPolicy policy);
 
+// False in an AddressSanitizer build, whose allocator replaces malloc: there kKeep changes
+// nothing (ApplyHeapPolicy returns without a setting).
+bool KeepPolicyTakesEffect();
+
 // Applies `policy` to this process's malloc. kDefault does nothing, and so does kKeep in an
 // AddressSanitizer build (its allocator replaces malloc). kKeep throws std::runtime_error where the
 // C library is not glibc or refuses a setting.
