@@ -1,5 +1,5 @@
 // joulecast calibrate --base PROFILE -o OUT.json [--minutes M] [--for ARCH[,ARCH...]]
-//                     [-b B[,B...]] [--threads N] [--heap keep|default]
+//                     [-b B[,B...]] [--threads N] [--heap keep|reserve|default]
 //                     [--mode forward|train_step|input_grad|both|all]
 //                     [--meter auto|rapl|nvml|none] [--target time_s|energy_j]
 //                     [--dtype float32|float16|bfloat16]

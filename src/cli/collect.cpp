@@ -1,7 +1,7 @@
 // joulecast collect (--layer TYPE[,TYPE...] --samples N | --configs-from ARCH[,...] |
 //                    --architecture ARCH[,...]) [--batch-size B[,B...]] [--device cpu|cuda]
 //                   [--dtype float32|float16|bfloat16] [--mode forward|train_step|input_grad]
-//                   [--threads T] [--heap keep|default]
+//                   [--threads T] [--heap keep|reserve|default]
 //                   [--min-seconds S] [--seed S] [--shard K/N] [--meter auto|rapl|nvml|none]
 //                   -o OUT.jsonl
 // Measures with libtorch through the joulecast_collect_torch plugin (loaded here only) and appends

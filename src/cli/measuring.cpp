@@ -42,15 +42,18 @@ std::unique_ptr<EnergyMeter> MeasuringMeter(const std::string& name, const std::
 }
 
 void AddHeapOption(CLI::App* cmd, std::string* heap) {
-  cmd->add_option("--heap", *heap,
-                  "How malloc treats freed memory while measuring: keep (mapped for reuse, as "
-                  "jemalloc does; the same run takes the same time) or default (glibc's own "
-                  "trimming, under which a network's time depends on the heap's history; records "
-                  "made before 2026-12-05 were, so a store of theirs resumes with default); "
-                  "JOULECAST_HEAP sets it too")
+  cmd->add_option(
+         "--heap", *heap,
+         "How malloc treats freed memory while measuring: keep (mapped for reuse, as "
+         "jemalloc does; the same run takes the same time), reserve (keep, and the heap grown to "
+         "1.5 GiB of touched pages first, so that an operator's large tensors reuse "
+         "pages as inside a network whose heap has grown) or default (glibc's own "
+         "trimming, under which a network's time depends on the heap's history; records "
+         "made before 2026-12-05 were, so a store of theirs resumes with default); "
+         "JOULECAST_HEAP sets it too")
       ->envname("JOULECAST_HEAP")
       ->capture_default_str()
-      ->check(CLI::IsMember({"keep", "default"}));
+      ->check(CLI::IsMember({"keep", "reserve", "default"}));
 }
 
 nlohmann::json MeasuringHardware(const std::string& device, const TorchRunner& runner,

@@ -84,7 +84,7 @@ Measurement RecordSkeleton(const CollectConfig& c, const CollectSettings& s) {
   // What fit's LayerOf gives the layer back (io/measurement.h), so that a fit sees the features
   // a prediction sees.
   if (!c.layer.output_shape.empty()) m.context["output_shape"] = c.layer.output_shape;
-  if (s.heap == HeapPolicy::kKeep) m.context["heap"] = HeapPolicyName(s.heap);
+  if (s.heap != HeapPolicy::kDefault) m.context["heap"] = HeapPolicyName(s.heap);
   if (m.params != c.layer.params && c.layer.params.is_object())
     m.context["inplace_requested"] = true;
   return m;

@@ -1,6 +1,10 @@
 #include "joulecast/collect/heap.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <stdexcept>
 
 #if defined(__GLIBC__)
@@ -20,12 +24,21 @@ namespace joulecast {
 
 HeapPolicy ParseHeapPolicy(const std::string& name) {
   if (name == "keep") return HeapPolicy::kKeep;
+  if (name == "reserve") return HeapPolicy::kReserve;
   if (name == "default") return HeapPolicy::kDefault;
-  throw std::invalid_argument("--heap: expected keep or default, got '" + name + "'");
+  throw std::invalid_argument("--heap: expected keep, reserve or default, got '" + name + "'");
 }
 
 const char* HeapPolicyName(HeapPolicy policy) {
-  return policy == HeapPolicy::kKeep ? "keep" : "default";
+  switch (policy) {
+    case HeapPolicy::kKeep:
+      return "keep";
+    case HeapPolicy::kReserve:
+      return "reserve";
+    case HeapPolicy::kDefault:
+      break;
+  }
+  return "default";
 }
 
 bool KeepPolicyTakesEffect() {
@@ -42,15 +55,44 @@ void ApplyHeapPolicy(HeapPolicy policy) {
   if (policy == HeapPolicy::kDefault || !KeepPolicyTakesEffect()) return;
 #if defined(__GLIBC__)
   constexpr int kMmapThreshold = 32 << 20;  // glibc's HEAP_MAX_SIZE / 2 on 64-bit: its maximum
-  constexpr int kTopPad = 1 << 30;
+  const bool reserve = policy == HeapPolicy::kReserve;
+  // Under kReserve a smaller pad keeps the reserve plus the pad under the 2 GiB trim threshold.
+  const int top_pad = reserve ? 64 << 20 : 1 << 30;
   if (mallopt(M_MMAP_THRESHOLD, kMmapThreshold) != 1 || mallopt(M_TRIM_THRESHOLD, INT_MAX) != 1 ||
-      mallopt(M_TOP_PAD, kTopPad) != 1) {
-    throw std::runtime_error("--heap keep: glibc's mallopt refused a setting; use --heap default");
+      mallopt(M_TOP_PAD, top_pad) != 1 || (reserve && mallopt(M_MMAP_MAX, 0) != 1)) {
+    throw std::runtime_error(std::string("--heap ") + HeapPolicyName(policy) +
+                             ": glibc's mallopt refused a setting; use --heap default");
+  }
+  if (reserve) {
+    // Free space at the top that an earlier policy padded the heap with was never touched, and
+    // with the reserve on top of it the top could pass the trim threshold: start from a bare top.
+    malloc_trim(0);
+    const std::size_t bytes = ReserveBytes();
+    auto* block = static_cast<volatile char*>(std::malloc(bytes));
+    if (block == nullptr) {
+      throw std::runtime_error("--heap reserve: could not grow the heap by " +
+                               std::to_string(bytes >> 20) + " MiB; use --heap keep");
+    }
+    // One write per page makes the kernel back it; freed, the block joins the heap's top, which
+    // is not trimmed, so later blocks land on these pages.
+    const long page = sysconf(_SC_PAGESIZE);
+    for (std::size_t i = 0; i < bytes; i += static_cast<std::size_t>(page > 0 ? page : 4096))
+      block[i] = 1;
+    std::free(const_cast<char*>(block));
   }
 #else
   throw std::runtime_error(
-      "--heap keep: needs glibc's mallopt, which this C library lacks; use --heap default");
+      std::string("--heap ") + HeapPolicyName(policy) +
+      ": needs glibc's mallopt, which this C library lacks; use --heap default");
 #endif
+}
+
+std::size_t ReserveBytes() {
+  constexpr std::size_t kMost = std::size_t{3} << 29;  // 1.5 GiB
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return kMost;
+  return std::min(kMost, static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 4);
 }
 
 }  // namespace joulecast

@@ -12,8 +12,8 @@
 //                    duration_s)
 //   macs             ptflops MACs of the batch (summed over operations for whole networks)
 //   context          the configuration's origin plus "threads" (requested; part of the store key),
-//                    "heap": "keep" under HeapPolicy::kKeep (part of the store key; absent:
-//                    glibc's default heap, as in records before the policy existed),
+//                    "heap": "keep" or "reserve" under those policies (part of the store key;
+//                    absent: glibc's default heap, as in records before the policy existed),
 //                    "spread" {"iqr_over_median", "q1_s", "q3_s", "min_s", "max_s", "mean_s"},
 //                    "protocol" {"aggregate": "median", "runs", "runs_per_sample", "warmup_runs",
 //                    "min_seconds", "min_repetitions", "elapsed_s" (warm-up and timed runs),
@@ -56,8 +56,9 @@ struct CollectSettings {
   std::int64_t min_repetitions = 5;
   double warmup_seconds = 0.2;
   std::uint64_t seed = 0;
-  // Applied by RunCollection before the first measurement (collect/heap.h); a record of kKeep
-  // says "heap": "keep" in its context (part of its store key), one of kDefault says nothing.
+  // Applied by RunCollection before the first measurement (collect/heap.h); a record names the
+  // policy in its context ("heap": "keep" or "reserve", part of its store key), one of kDefault
+  // says nothing.
   HeapPolicy heap = HeapPolicy::kKeep;
   Shard shard;
 };

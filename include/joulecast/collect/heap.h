@@ -14,30 +14,46 @@
 // stays mapped for reuse) and mallopt(M_TOP_PAD, 1 GiB) (the heap grows in large steps): what
 // MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=... MALLOC_TOP_PAD_=1073741824 do for a
 // whole process, and close to what jemalloc and tcmalloc do. Blocks of 32 MiB and more are still
-// mapped afresh on every allocation (glibc has no larger threshold), as in any run.
+// mapped afresh on every allocation (glibc has no larger threshold), unless the heap holds free
+// space enough to serve them: a network's heap has grown by the time its large activations come,
+// an operator measured alone has not, so alone it pays page faults the network does not.
+// HeapPolicy::kReserve: kKeep, and the heap grown before measuring to a reserve whose pages are
+// touched once (ReserveBytes(): 1.5 GiB, at most a quarter of physical memory), with
+// mallopt(M_MMAP_MAX, 0) so that no block is mapped on its own and M_TOP_PAD 64 MiB so that the
+// free reserve stays under the trim threshold (an int: glibc still trims more than 2 GiB free at
+// the top). Every block, large ones included, then comes from pages already touched while it fits
+// in the reserve. Why it matters: PyTorch allocates with posix_memalign, whose leftover slivers
+// (held in glibc's tcache) keep a freed large block from merging back, so the same large tensor
+// allocated again in a loop lands on fresh heap pages for about eight runs; a network's heap has
+// long grown past that when its large activations come, an operator measured alone's has not.
+// Touching the reserve costs about ReserveBytes / 4 KiB page faults once per process (5 s here).
 // HeapPolicy::kDefault leaves glibc's dynamic thresholds alone (records made before the policy
 // existed were measured so).
 //
 // The policy is process-wide and cannot be undone once applied: apply it once, before measuring.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace joulecast {
 
-enum class HeapPolicy { kKeep, kDefault };
+enum class HeapPolicy { kKeep, kReserve, kDefault };
 
-// "keep" or "default"; throws std::invalid_argument naming the value otherwise.
+// "keep", "reserve" or "default"; throws std::invalid_argument naming the value otherwise.
 HeapPolicy ParseHeapPolicy(const std::string& name);
 const char* HeapPolicyName(HeapPolicy policy);
 
-// False in an AddressSanitizer build, whose allocator replaces malloc: there kKeep changes
-// nothing (ApplyHeapPolicy returns without a setting).
+// False in an AddressSanitizer build, whose allocator replaces malloc: there kKeep and kReserve
+// change nothing (ApplyHeapPolicy returns without a setting).
 bool KeepPolicyTakesEffect();
 
-// Applies `policy` to this process's malloc. kDefault does nothing, and so does kKeep in an
-// AddressSanitizer build (its allocator replaces malloc). kKeep throws std::runtime_error where the
-// C library is not glibc or refuses a setting.
+// Applies `policy` to this process's malloc. kDefault does nothing, and so do the others in an
+// AddressSanitizer build (its allocator replaces malloc). kKeep and kReserve throw
+// std::runtime_error where the C library is not glibc or refuses a setting.
 void ApplyHeapPolicy(HeapPolicy policy);
+
+// The bytes kReserve grows the heap to: min(1.5 GiB, physical memory / 4).
+std::size_t ReserveBytes();
 
 }  // namespace joulecast
