@@ -63,7 +63,11 @@ void ApplyHeapPolicy(HeapPolicy policy) {
     throw std::runtime_error(std::string("--heap ") + HeapPolicyName(policy) +
                              ": glibc's mallopt refused a setting; use --heap default");
   }
-  if (reserve) {
+  // Callers apply the policy before each run of measurements (calibrate: one per configuration);
+  // the reserve is grown once per process, as trimming and touching it again would cost seconds.
+  static bool reserved = false;
+  if (reserve && !reserved) {
+    reserved = true;
     // Free space at the top that an earlier policy padded the heap with was never touched, and
     // with the reserve on top of it the top could pass the trim threshold: start from a bare top.
     malloc_trim(0);

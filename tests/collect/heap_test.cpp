@@ -109,6 +109,12 @@ TEST(HeapPolicy, KeepServesBlocksFromTheHeapAndReserveTouchesTheirPagesFirst) {
   const std::size_t mapped1 = mallinfo2().hblkhd;
   EXPECT_LT(most_faults_of_ten_rounds(), pages / 100);
   EXPECT_EQ(mallinfo2().hblkhd, mapped1);  // nothing mapped on its own
+  // Applied again (calibrate applies it per configuration), the reserve stays as it is: neither
+  // given back nor touched again.
+  const long before = MinorFaults();
+  ApplyHeapPolicy(HeapPolicy::kReserve);
+  EXPECT_LT(MinorFaults() - before, pages / 100);
+  EXPECT_GE(mallinfo2().fordblks, ReserveBytes());
 }
 #endif
 

@@ -30,7 +30,8 @@
 // HeapPolicy::kDefault leaves glibc's dynamic thresholds alone (records made before the policy
 // existed were measured so).
 //
-// The policy is process-wide and cannot be undone once applied: apply it once, before measuring.
+// The policy is process-wide and cannot be undone once applied; applying it again is cheap (the
+// reserve is grown on the first call only).
 #pragma once
 
 #include <cstddef>
