@@ -213,7 +213,7 @@ TEST(RecordSkeleton, ItsLayerHasTheFeaturesAPredictionSees) {
 }
 
 // glibc's default heap leaves the record as records were before the policy existed, so that a
-// store measured then resumes under --heap default; the two policies never share a store key.
+// store measured then resumes under --heap default; no two policies share a store key.
 TEST(RecordSkeleton, HeapPolicyInTheContextOnlyWhenKept) {
   CollectConfig c;
   c.layer.type = "ReLU";
@@ -224,6 +224,10 @@ TEST(RecordSkeleton, HeapPolicyInTheContextOnlyWhenKept) {
   EXPECT_EQ(RecordSkeleton(c, keep).context.at("heap"), "keep");
   EXPECT_FALSE(RecordSkeleton(c, glibc).context.contains("heap"));
   EXPECT_NE(ConfigKey(RecordSkeleton(c, keep)), ConfigKey(RecordSkeleton(c, glibc)));
+  CollectSettings reserve;
+  reserve.heap = HeapPolicy::kReserve;
+  EXPECT_EQ(RecordSkeleton(c, reserve).context.at("heap"), "reserve");
+  EXPECT_NE(ConfigKey(RecordSkeleton(c, reserve)), ConfigKey(RecordSkeleton(c, keep)));
 }
 
 TEST_F(CollectorTest, EnergyPerRunAndIdlePowerWithAMeter) {
