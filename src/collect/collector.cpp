@@ -145,20 +145,16 @@ json DescribeHost(const std::string& cpuinfo) {
 }
 
 double FreshPageMicroseconds() {
-  const long page = sysconf(_SC_PAGESIZE);
-  if (page <= 0) return -1.0;
   constexpr std::size_t kBytes = std::size_t{16} << 20;
-  const std::size_t pages = kBytes / static_cast<std::size_t>(page);
   std::vector<double> rounds;
   for (int round = 0; round < 3; ++round) {
     void* p = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return -1.0;
-    // volatile: the writes are the measurement, the compiler must not drop them.
-    volatile char* bytes = static_cast<volatile char*>(p);
     const auto start = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < pages; ++i) bytes[i * static_cast<std::size_t>(page)] = 1;
+    const std::size_t pages = TouchEachPage(p, kBytes);
     const std::chrono::duration<double, std::micro> took = std::chrono::steady_clock::now() - start;
     munmap(p, kBytes);
+    if (pages == 0) return -1.0;
     rounds.push_back(took.count() / static_cast<double>(pages));
   }
   std::sort(rounds.begin(), rounds.end());

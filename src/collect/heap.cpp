@@ -72,17 +72,15 @@ void ApplyHeapPolicy(HeapPolicy policy) {
     // with the reserve on top of it the top could pass the trim threshold: start from a bare top.
     malloc_trim(0);
     const std::size_t bytes = ReserveBytes();
-    auto* block = static_cast<volatile char*>(std::malloc(bytes));
+    void* block = std::malloc(bytes);
     if (block == nullptr) {
       throw std::runtime_error("--heap reserve: could not grow the heap by " +
                                std::to_string(bytes >> 20) + " MiB; use --heap keep");
     }
-    // One write per page makes the kernel back it; freed, the block joins the heap's top, which
-    // is not trimmed, so later blocks land on these pages.
-    const long page = sysconf(_SC_PAGESIZE);
-    for (std::size_t i = 0; i < bytes; i += static_cast<std::size_t>(page > 0 ? page : 4096))
-      block[i] = 1;
-    std::free(const_cast<char*>(block));
+    // Freed, the touched block joins the heap's top, which is not trimmed, so later blocks land
+    // on these pages.
+    TouchEachPage(block, bytes);
+    std::free(block);
   }
 #else
   throw std::runtime_error(
@@ -97,6 +95,16 @@ std::size_t ReserveBytes() {
   const long page = sysconf(_SC_PAGESIZE);
   if (pages <= 0 || page <= 0) return kMost;
   return std::min(kMost, static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 4);
+}
+
+std::size_t TouchEachPage(void* p, std::size_t bytes) {
+  const long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0) return 0;
+  // volatile: the writes are the point, the compiler must not drop them.
+  volatile char* b = static_cast<volatile char*>(p);
+  std::size_t pages = 0;
+  for (std::size_t i = 0; i < bytes; i += static_cast<std::size_t>(page), ++pages) b[i] = 1;
+  return pages;
 }
 
 }  // namespace joulecast

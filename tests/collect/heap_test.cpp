@@ -95,8 +95,7 @@ TEST(HeapPolicy, KeepServesBlocksFromTheHeapAndReserveTouchesTheirPagesFirst) {
       void* t = nullptr;
       EXPECT_EQ(posix_memalign(&t, 64, kTensor), 0);
       const long before = MinorFaults();
-      auto* bytes = static_cast<volatile char*>(t);
-      for (std::size_t i = 0; i < kTensor; i += 4096) bytes[i] = 1;
+      TouchEachPage(t, kTensor);
       most = std::max(most, MinorFaults() - before);
       std::free(t);
     }

@@ -57,4 +57,8 @@ void ApplyHeapPolicy(HeapPolicy policy);
 // The bytes kReserve grows the heap to: min(1.5 GiB, physical memory / 4).
 std::size_t ReserveBytes();
 
+// Writes one byte into every page of [p, p + bytes), so that the kernel backs each (a page fault
+// per page not yet backed). Returns the number of pages written; 0 where the page size is unknown.
+std::size_t TouchEachPage(void* p, std::size_t bytes);
+
 }  // namespace joulecast
