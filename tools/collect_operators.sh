@@ -27,7 +27,7 @@ mkdir -p "$OUT"
 PROTOCOL=(--threads 1 --min-seconds 0.2 --min-repetitions 5 --warmup-seconds 0.1 --seed 0 -q)
 # At most 5e9 MACs per run (ViT-B's attention at batch 8 is 4.2e9): with the reference BLAS one
 # thread runs 1-2 GMAC/s, and the default limit would make one configuration take a minute.
-OPS="LayerNorm,GELU,SiLU,Hardswish,Hardsigmoid,Mul,MatMul,MultiheadAttention,Embedding,Softmax,Einsum,Clamp,Exp,Div"
+OPS="LayerNorm,GELU,SiLU,Hardswish,Hardsigmoid,Mul,MatMul,MultiheadAttention,ScaledDotProductAttention,Embedding,Softmax,Einsum,Clamp,Exp,Div"
 for mode in $MODES; do
   taskset -c "$CPU" "$JC" collect --layer "$OPS" --samples "$N" --max-macs 5e9 --mode "$mode" \
     "${PROTOCOL[@]}" -o "$OUT/operators-$mode.jsonl"

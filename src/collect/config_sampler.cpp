@@ -161,10 +161,20 @@ Shape OperatorActivation(Rng& r) {
 }
 
 const std::vector<std::string>& OperatorTypes() {
-  static const std::vector<std::string> types = {
-      "Clamp",       "Div",       "Einsum",    "Embedding", "Exp", "GELU",
-      "Hardsigmoid", "Hardswish", "LayerNorm", "MatMul",    "Mul", "MultiheadAttention",
-      "SiLU"};
+  static const std::vector<std::string> types = {"Clamp",
+                                                 "Div",
+                                                 "Einsum",
+                                                 "Embedding",
+                                                 "Exp",
+                                                 "GELU",
+                                                 "Hardsigmoid",
+                                                 "Hardswish",
+                                                 "LayerNorm",
+                                                 "MatMul",
+                                                 "Mul",
+                                                 "MultiheadAttention",
+                                                 "ScaledDotProductAttention",
+                                                 "SiLU"};
   return types;
 }
 
@@ -317,6 +327,18 @@ graph::Graph DrawOperator(const std::string& type, Rng& r, std::int64_t batch) {
     if (bias) param("proj_bias", {e});
     a.Set("num_heads", h);
     a.Set("need_weights", false);
+  } else if (type == "ScaledDotProductAttention") {
+    op = "scaled_dot_product_attention";
+    const std::int64_t h = Heads(r), d = HeadDim(r);
+    const std::size_t kind = r.Weighted({0.5, 0.3, 0.2});
+    // Causal self-attention (decoders), bidirectional self-attention (encoders), or queries
+    // against a longer key sequence (decoding with a cache: one query, p 0.5, or a chunk).
+    const std::int64_t l = kind == 2 && r.Chance(0.5) ? 1 : Tokens(r);
+    const std::int64_t s = kind == 2 ? std::max(l, Tokens(r)) : l;
+    input("q", {h, l, d});
+    input("k", {h, s, d});
+    input("v", {h, s, d});
+    if (kind == 0) a.Set("is_causal", true);
   } else if (type == "Embedding") {
     op = "embedding";
     const std::int64_t s = Tokens(r);
@@ -473,6 +495,13 @@ bool DrawOperatorConfig(const std::string& type, Rng& r, const SamplerOptions& o
   const graph::NodeCounts counts = graph::CountsOf(*node.schema, call);
   double largest = 0;
   for (const graph::Value& v : g.values()) largest = std::max(largest, v.type.elements());
+  if (node.op == "scaled_dot_product_attention") {
+    // The score matrix [..., L, S] is materialised by the unfused kernel: a tensor of the run.
+    const graph::Dims& k = call.in(1).dims;
+    largest = std::max(largest, call.outputs[0].elements() /
+                                    static_cast<double>(call.outputs[0].dims.back()) *
+                                    static_cast<double>(k[k.size() - 2]));
+  }
   if (counts.macs > o.max_macs || counts.macs < o.min_macs || largest > o.max_elements ||
       g.ParameterCount() > o.max_parameters) {
     return false;

@@ -118,6 +118,7 @@ std::string DefaultRecipe(const std::string& type) {
   if (type == "LayerNorm") return "rows_v1";
   if (type == "MatMul" || type == "Einsum") return "matmul_v1";
   if (type == "MultiheadAttention") return "attention_v1";
+  if (type == "ScaledDotProductAttention") return "sdpa_v1";
   if (type == "Embedding") return "gather_v1";
   return "generic_v1";
 }
@@ -194,6 +195,10 @@ std::vector<std::string> RecipeFeatureNames(const std::string& recipe) {
     return {"log_batch",     "log_query_length", "log_key_length",
             "log_embed_dim", "log_heads",        "log_head_dim",
             "log_macs",      "log_scores",       "log_batch_tokens_embed"};
+  }
+  if (recipe == "sdpa_v1") {
+    return {"log_products",  "log_query_length", "log_keys",   "log_embed_dim",
+            "log_value_dim", "log_macs",         "log_scores", "causal"};
   }
   if (recipe == "gather_v1") return {"log_indices", "log_out_elements", "log_row_length"};
   throw std::invalid_argument(fmt::format("unknown feature recipe '{}'", recipe));
@@ -317,6 +322,26 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
     f = {Log(b),        Log(q),     Log(kv),     Log(e),
          Log(h),        Log(e / h), Log(c.macs), Log(b * h * q * kv),
          Log(b * q * e)};
+  } else if (recipe == "sdpa_v1") {
+    RequireType(l, "ScaledDotProductAttention", recipe);
+    if (l.input_shape.size() < 2) RequireRank(l, 2, recipe);
+    // products: the batch times the query's leading dimensions (heads); keys: those each
+    // query is scored against (a sliding window caps them).
+    double products = b;
+    for (std::size_t i = 0; i + 2 < l.input_shape.size(); ++i)
+      products *= static_cast<double>(l.input_shape[i]);
+    const double q = Int(l, "query_length"), e = Int(l, "embed_dim"), ev = Int(l, "value_dim");
+    double keys = Int(l, "key_length");
+    if (l.params.contains("window")) keys = std::min(keys, Int(l, "window"));
+    const auto causal = l.params.find("is_causal");
+    f = {Log(products),
+         Log(q),
+         Log(keys),
+         Log(e),
+         Log(ev),
+         Log(c.macs),
+         Log(products * q * keys),
+         causal != l.params.end() && causal->is_boolean() && causal->get<bool>() ? 1.0 : 0.0};
   } else if (recipe == "gather_v1") {
     const double row = l.output_shape.empty() ? 1.0 : static_cast<double>(l.output_shape.back());
     f = {Log(c.input_elements), Log(c.output_elements), Log(row)};

@@ -33,8 +33,9 @@ TEST(ConfigSampler, TypesAreTheWalksLeafTypesAddCatAndTheOperatorTypes) {
   std::vector<std::string> expected = KnownLayerTypes();
   expected.push_back("Add");
   expected.push_back("Cat");
-  for (const char* t : {"Clamp", "Div", "Einsum", "Embedding", "Exp", "GELU", "Hardsigmoid",
-                        "Hardswish", "LayerNorm", "MatMul", "Mul", "MultiheadAttention", "SiLU"})
+  for (const char* t :
+       {"Clamp", "Div", "Einsum", "Embedding", "Exp", "GELU", "Hardsigmoid", "Hardswish",
+        "LayerNorm", "MatMul", "Mul", "MultiheadAttention", "ScaledDotProductAttention", "SiLU"})
     expected.push_back(t);
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(types, expected);
@@ -205,8 +206,9 @@ TEST(ConfigSampler, DeterministicAndExtensible) {
 // An operator's record holds the form the resolver gives its predictor inside a network, and
 // CountLayer (what fit and predict normalise by) counts it as the registry counts the node.
 TEST(ConfigSampler, OperatorRecordsCountAsTheirGraphNode) {
-  for (const char* type : {"Einsum", "LayerNorm", "GELU", "SiLU", "Hardswish", "Hardsigmoid", "Mul",
-                           "MatMul", "MultiheadAttention", "Embedding", "Clamp", "Exp", "Div"}) {
+  for (const char* type :
+       {"Einsum", "LayerNorm", "GELU", "SiLU", "Hardswish", "Hardsigmoid", "Mul", "MatMul",
+        "MultiheadAttention", "ScaledDotProductAttention", "Embedding", "Clamp", "Exp", "Div"}) {
     for (const CollectConfig& c : SampleConfigs(type, 60, 3)) {
       SCOPED_TRACE(std::string(type) + " " + c.layer.params.dump());
       ASSERT_FALSE(c.plan.is_null());
@@ -259,6 +261,45 @@ TEST(ConfigSampler, OperatorRangesCoverTransformersAndModernCnns) {
   EXPECT_GT(linear_tokens, kN / 4);
   for (const CollectConfig& c : SampleConfigs("Embedding", 50, 0))
     EXPECT_EQ(c.plan["values"][0]["dtype"], "int64");
+}
+
+// Scaled dot-product attention covers causal decoders, encoders and one query against a cache,
+// with the sequence (1-4096), head (1-64) and head-dimension (32-256) ranges, and its
+// score matrix, which the unfused kernel materialises, within max_elements.
+TEST(ConfigSampler, ScaledDotProductAttentionRanges) {
+  SamplerOptions o;
+  o.max_macs = 5e9;  // tools/collect_operators.sh's limit
+  int causal = 0, bidirectional = 0, one_query = 0, long_keys = 0;
+  std::int64_t longest_keys = 0, most_heads = 0, largest_head_dim = 0, smallest_head_dim = 1 << 20;
+  for (const CollectConfig& c : SampleConfigs("ScaledDotProductAttention", kN, 0, o)) {
+    SCOPED_TRACE(c.layer.params.dump());
+    ASSERT_EQ(c.layer.input_shape.size(), 3u);  // heads x L x d per sample
+    const std::int64_t h = c.layer.input_shape[0];
+    const std::int64_t l = P(c, "query_length"), s = P(c, "key_length");
+    EXPECT_EQ(l, c.layer.input_shape[1]);
+    EXPECT_EQ(P(c, "embed_dim"), P(c, "value_dim"));
+    EXPECT_LE(static_cast<double>(c.batch_size * h * l * s), o.max_elements);
+    EXPECT_GE(s, l);
+    const bool is_causal = c.layer.params.at("is_causal").get<bool>();
+    causal += is_causal;
+    if (is_causal) EXPECT_EQ(s, l);
+    bidirectional += !is_causal && s == l && l > 1;
+    one_query += l == 1 && s > 1;
+    long_keys += s >= 1024;
+    longest_keys = std::max(longest_keys, s);
+    most_heads = std::max(most_heads, h);
+    largest_head_dim = std::max(largest_head_dim, P(c, "embed_dim"));
+    smallest_head_dim = std::min(smallest_head_dim, P(c, "embed_dim"));
+    EXPECT_FALSE(c.layer.params.at("attn_mask").get<bool>());
+  }
+  EXPECT_GT(causal, kN / 4);
+  EXPECT_GT(bidirectional, kN / 8);
+  EXPECT_GT(one_query, kN / 40);
+  EXPECT_GT(long_keys, kN / 40);  // 1024 keys or more: limited by the score matrix's size
+  EXPECT_GE(longest_keys, 2048);
+  EXPECT_GT(most_heads, 32);
+  EXPECT_EQ(smallest_head_dim, 32);
+  EXPECT_EQ(largest_head_dim, 256);
 }
 
 TEST(ConfigSampler, WholeGraphNetworkAtItsBatch) {

@@ -379,6 +379,40 @@ TEST(LayerFeatures, AttentionKnownValues) {
   EXPECT_NEAR(f[7], std::log(h * l * l), 1e-12);
 }
 
+TEST(LayerFeatures, ScaledDotProductAttentionKnownValues) {
+  // Llama-2-7B's attention at sequence 512, batch 2: 32 heads of 128, causal. Closed form: both
+  // products P·L·S·(E + Ev) and one MAC per score for the softmax, P·L·S, with P = 2·32.
+  LayerInstance sdpa = Layer("ScaledDotProductAttention",
+                             {{"query_length", 512},
+                              {"key_length", 512},
+                              {"embed_dim", 128},
+                              {"value_dim", 128},
+                              {"is_causal", true},
+                              {"dropout_p", 0.0},
+                              {"attn_mask", false}},
+                             {32, 512, 128});
+  sdpa.output_shape = {32, 512, 128};
+  const double p = 2 * 32, l = 512, e = 128;
+  const double macs = p * l * l * (e + e) + p * l * l;
+  EXPECT_NEAR(Normaliser(sdpa, 2), macs, 1e-3);
+  Eigen::RowVectorXd f = ComputeFeatures("sdpa_v1", sdpa, 2);
+  ASSERT_EQ(static_cast<std::size_t>(f.size()), RecipeFeatureNames("sdpa_v1").size());
+  const std::vector<double> expected = {std::log(p),         std::log(l), std::log(l),
+                                        std::log(e),         std::log(e), std::log(macs),
+                                        std::log(p * l * l), 1.0};
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(f[static_cast<Eigen::Index>(i)], expected[i], 1e-12) << i;
+  // Mistral's sliding window caps the keys each query is scored against.
+  sdpa.params["key_length"] = 8192;
+  sdpa.params["window"] = 4096;
+  f = ComputeFeatures("sdpa_v1", sdpa, 2);
+  EXPECT_NEAR(f[2], std::log(4096.0), 1e-12);
+  sdpa.params["is_causal"] = false;
+  sdpa.params.erase("window");
+  EXPECT_EQ(ComputeFeatures("sdpa_v1", sdpa, 2)[7], 0.0);
+  EXPECT_THROW(ComputeFeatures("sdpa_v1", Relu(), 1), std::invalid_argument);
+}
+
 // eltwise_v2 and conv2d_v6 add the fresh-pages flag (an output of >= 2^23 elements, 32 MiB of
 // float32: past glibc's largest mmap threshold) and the flag times ln(output elements).
 TEST(LayerFeatures, FreshPagesFlag) {
@@ -405,6 +439,7 @@ TEST(LayerFeatures, OperatorRecipes) {
   EXPECT_EQ(DefaultRecipe("LayerNorm"), "rows_v1");
   EXPECT_EQ(DefaultRecipe("MatMul"), "matmul_v1");
   EXPECT_EQ(DefaultRecipe("MultiheadAttention"), "attention_v1");
+  EXPECT_EQ(DefaultRecipe("ScaledDotProductAttention"), "sdpa_v1");
   EXPECT_EQ(DefaultRecipe("Embedding"), "gather_v1");
   for (const char* t : {"GELU", "SiLU", "Hardswish", "Hardsigmoid", "Mul", "Clamp", "Exp", "Div"})
     EXPECT_EQ(DefaultRecipe(t), "eltwise_v1") << t;

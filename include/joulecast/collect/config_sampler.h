@@ -63,6 +63,13 @@
 //   MultiheadAttention self-attention on SxE, E = heads x head dimension with heads {1, 2, 4,
 //                     6, 8, 12, 16} and head dimension {32, 64, 96, 128}, S up to 1024; biases
 //                     p 0.9; no attention weights returned (PyTorch's fused path, as ViT runs)
+//   ScaledDotProductAttention
+//                     queries HxLxd against keys and values HxSxd (heads and head dimension as
+//                     above): causal self-attention, S = L (p 0.5, decoders), bidirectional
+//                     self-attention (p 0.3, encoders), or one query (p 0.1, decoding with a
+//                     cache) or L tokens (p 0.1) against S = max(L, tokens) keys; no mask tensor
+//                     and no sliding window; the HxLxS score matrix the unfused kernel makes
+//                     counts against `max_elements`
 //   Embedding         S token ids into a table of log-uniform [100, 250000] rows of width D
 //                     (at most 4096)
 // Linear adds token inputs: p 0.5 of its draws (an independent choice, so that the draws that

@@ -48,6 +48,9 @@
 //               MatMul and Einsum (whose form factors its contraction into batch, m, k, n)
 //   attention_v1 b, L (queries), S (keys), E, heads, E / heads, MACs, b·heads·L·S (attention
 //               scores), b·L·E (multi-head attention, graph/ops/attention.cpp's counts)
+//   sdpa_v1     P, L (queries), S' (keys: S, or min(S, window)), E, Ev, MACs, P·L·S' (the
+//               scores), causal flag (0/1, not logged): scaled dot-product attention, P = the
+//               batch times the query's leading dimensions (heads)
 //   gather_v1   indices, out elems, row width (the last output dimension): embedding lookups
 // k, s and Ho are geometric means over height and width; pad is (pad_h + pad_w) / 2, not logged.
 // Throws std::invalid_argument naming the recipe and layer when the layer does not fit the recipe.
