@@ -277,6 +277,13 @@ std::vector<std::int64_t> Ints(const json& attrs, const char* key) {
   return v.get<std::vector<std::int64_t>>();
 }
 
+// An ints attribute that may be absent (the registry's default, `fallback`, applies).
+std::vector<std::int64_t> IntsOr(const json& attrs, const char* key,
+                                 std::vector<std::int64_t> fallback) {
+  if (!attrs.contains(key) || attrs.at(key).is_null()) return fallback;
+  return Ints(attrs, key);
+}
+
 torch::Dtype ValueDtype(const std::string& name, torch::Dtype floating) {
   if (name == "int64") return torch::kLong;
   if (name == "int32") return torch::kInt;
@@ -532,6 +539,166 @@ class GraphNetImpl : public nn::Module {
         s = s.masked_fill(torch::ones({l, k}, s.options().dtype(torch::kBool)).triu(1), -1e9);
       }
       return {torch::matmul(torch::softmax(s, -1), x(2))};
+    }
+    // Reductions over `dims` ([] = every dimension, as the registry defines them).
+    const std::vector<std::int64_t> dims = IntsOr(a, "dims", {});
+    const bool keep = b("keepdim", false);
+    const auto reduce = [&](const std::function<Tensor(const Tensor&, at::IntArrayRef)>& over) {
+      if (!dims.empty()) return over(x(0), dims);
+      std::vector<std::int64_t> all(static_cast<std::size_t>(x(0).dim()));
+      for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
+      return over(x(0), all);
+    };
+    if (op == "sum")
+      return {reduce([&](const Tensor& t, at::IntArrayRef d) { return t.sum(d, keep); })};
+    if (op == "amax")
+      return {reduce([&](const Tensor& t, at::IntArrayRef d) { return t.amax(d, keep); })};
+    if (op == "amin")
+      return {reduce([&](const Tensor& t, at::IntArrayRef d) { return t.amin(d, keep); })};
+    if (op == "std")
+      return {reduce([&](const Tensor& t, at::IntArrayRef d) { return t.std(d, true, keep); })};
+    if (op == "var")
+      return {reduce([&](const Tensor& t, at::IntArrayRef d) { return t.var(d, true, keep); })};
+    if (op == "norm") {
+      const double p = f("p", 2.0);
+      return {reduce([&](const Tensor& t, at::IntArrayRef d) {
+        return at::linalg_vector_norm(t, p, d, keep);
+      })};
+    }
+    if (op == "cos") return {torch::cos(x(0))};
+    if (op == "sin") return {torch::sin(x(0))};
+    if (op == "mish") return {torch::mish(x(0))};
+    if (op == "elu") return {torch::elu(x(0), f("alpha", 1.0))};
+    if (op == "leaky_relu") return {torch::leaky_relu(x(0), f("negative_slope", 0.01))};
+    if (op == "hardtanh") return {torch::hardtanh(x(0), f("min_val", -1.0), f("max_val", 1.0))};
+    if (op == "softplus") return {torch::softplus(x(0), f("beta", 1.0), f("threshold", 20.0))};
+    if (op == "maximum") return {torch::maximum(x(0), x(1))};
+    if (op == "minimum") return {torch::minimum(x(0), x(1))};
+    if (op == "pow") {
+      if (opt(1).defined()) return {torch::pow(x(0), in[1])};
+      return {torch::pow(x(0), f("scalar", 2.0))};
+    }
+    if (op == "log_softmax") return {torch::log_softmax(x(0), i64("dim", -1))};
+    if (op == "masked_fill") return {x(0).masked_fill(x(1).to(torch::kBool), f("value", 0.0))};
+    if (op == "cast") {
+      const std::string dt = a.value("dtype", std::string("float32"));
+      return {x(0).to(ValueDtype(
+          dt, x(0).is_floating_point() ? x(0).scalar_type()
+                                       : torch::typeMetaToScalarType(torch::get_default_dtype())))};
+    }
+    if (op == "channel_shuffle") {
+      // torchvision's channel_shuffle, as the module-tree ChannelShuffle runs it.
+      const auto g = i64("groups", 1);
+      const auto sz = x(0).sizes();
+      std::vector<std::int64_t> split = {sz[0], g, sz[1] / g};
+      split.insert(split.end(), sz.begin() + 2, sz.end());
+      return {x(0).view(split).transpose(1, 2).contiguous().view(sz)};
+    }
+    if (op == "conv1d")
+      return {torch::conv1d(x(0), x(1), opt(2), IntsOr(a, "stride", {1}), IntsOr(a, "padding", {0}),
+                            IntsOr(a, "dilation", {1}), i64("groups", 1))};
+    if (op == "group_norm")
+      return {torch::group_norm(x(0), i64("num_groups", 1), opt(1), opt(2), f("eps", 1e-5))};
+    if (op == "rms_norm") {
+      // LLaMA's RMSNorm (no fused kernel in this libtorch): x·rsqrt(mean(x²) + eps)·weight over
+      // the normalised trailing dimensions.
+      const auto shape = Ints(a, "normalized_shape");
+      std::vector<std::int64_t> over;
+      for (std::size_t i = 0; i < shape.size(); ++i)
+        over.push_back(-1 - static_cast<std::int64_t>(i));
+      Tensor y = x(0) * torch::rsqrt(x(0).pow(2).mean(over, true) + f("eps", 1e-6));
+      return {opt(1).defined() ? y * in[1] : y};
+    }
+    if (op == "adaptive_max_pool2d")
+      return {std::get<0>(torch::adaptive_max_pool2d(x(0), Ints(a, "output_size")))};
+    if (op == "pad") {
+      const std::string mode = a.value("mode", std::string("constant"));
+      namespace F = torch::nn::functional;
+      F::PadFuncOptions o(Ints(a, "pads"));
+      if (mode == "constant") {
+        o.mode(torch::kConstant).value(f("value", 0.0));
+      } else if (mode == "reflect") {
+        o.mode(torch::kReflect);
+      } else if (mode == "replicate") {
+        o.mode(torch::kReplicate);
+      } else if (mode == "circular") {
+        o.mode(torch::kCircular);
+      } else {
+        throw Error("pad: unknown mode '" + mode + "'");
+      }
+      return {F::pad(x(0), o)};
+    }
+    if (op == "roll") return {torch::roll(x(0), Ints(a, "shifts"), IntsOr(a, "dims", {}))};
+    if (op == "stack") {
+      std::vector<Tensor> parts;
+      for (std::size_t i = 0; i < in.size(); ++i) parts.push_back(x(i));
+      return {torch::stack(parts, i64("dim", 0))};
+    }
+    if (op == "interpolate") {
+      namespace F = torch::nn::functional;
+      F::InterpolateFuncOptions o;
+      const auto size = IntsOr(a, "size", {});
+      if (!size.empty()) {
+        o.size(size);
+      } else {
+        o.scale_factor(a.at("scale_factor").get<std::vector<double>>());
+      }
+      const std::string mode = a.value("mode", std::string("nearest"));
+      bool linear = true;
+      if (mode == "nearest") {
+        o.mode(torch::kNearest);
+        linear = false;
+      } else if (mode == "nearest-exact") {
+        o.mode(torch::kNearestExact);
+        linear = false;
+      } else if (mode == "area") {
+        o.mode(torch::kArea);
+        linear = false;
+      } else if (mode == "linear") {
+        o.mode(torch::kLinear);
+      } else if (mode == "bilinear") {
+        o.mode(torch::kBilinear);
+      } else if (mode == "bicubic") {
+        o.mode(torch::kBicubic);
+      } else if (mode == "trilinear") {
+        o.mode(torch::kTrilinear);
+      } else {
+        throw Error("interpolate: unknown mode '" + mode + "'");
+      }
+      // align_corners is an error for the modes that do not interpolate.
+      if (linear) o.align_corners(b("align_corners", false));
+      return {F::interpolate(x(0), o)};
+    }
+    if (op == "transformer_encoder_layer") {
+      const std::int64_t heads = i64("num_heads", 1);
+      const bool gelu = b("use_gelu", false), norm_first = b("norm_first", false);
+      const double eps = f("eps", 1e-5);
+      const std::int64_t e = x(0).size(2);
+      if (!training && !torch::GradMode::is_enabled() && !opt(13).defined()) {
+        // What nn.TransformerEncoderLayer's fast path calls at inference under torch 1.13.
+        return {at::_transformer_encoder_layer_fwd(x(0), e, heads, x(1), x(2), x(3), x(4), gelu,
+                                                   norm_first, eps, x(5), x(6), x(7), x(8), x(9),
+                                                   x(10), x(11), x(12))};
+      }
+      // The slow path, which training runs: attention as above, the feed-forward, two layer
+      // norms and two residual adds, in the order norm_first selects.
+      const auto attend = [&](const Tensor& t) {
+        return AttentionMath(t, t, t, heads, x(1), x(2), x(3), x(4));
+      };
+      const auto ffn = [&](const Tensor& t) {
+        const Tensor h = torch::linear(t, x(9), x(10));
+        return torch::linear(gelu ? torch::gelu(h) : torch::relu(h), x(11), x(12));
+      };
+      const auto norm = [&](const Tensor& t, std::size_t w) {
+        return torch::layer_norm(t, {e}, x(w), x(w + 1), eps);
+      };
+      Tensor y = x(0);
+      if (norm_first) {
+        y = y + attend(norm(y, 5));
+        return {y + ffn(norm(y, 7))};
+      }
+      y = norm(y + attend(y), 5);
+      return {norm(y + ffn(y), 7)};
     }
     throw Error("operator '" + op + "' cannot be run by the collector");
   }

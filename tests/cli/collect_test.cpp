@@ -384,6 +384,80 @@ TEST_F(CollectCliTest, WholeGraphNetwork) {
       "joulecast: error: --seq-len: alexnet is a module tree, which has no sequence length\n");
 }
 
+// Every operator of the registry that costs time runs in the collector's graph executor (swin_t's
+// pad and roll, LLaMA's rms_norm, cos and sin, the reductions, ...): one small graph chaining
+// those the other tests do not run, forward and as a training step, with its float input
+// requiring no gradient as a network's does.
+TEST_F(CollectCliTest, GraphExecutorRunsTheRegistrysOperators) {
+  const std::string g = P("allops.json");
+  std::ofstream(g) << R"({"kind": "joulecast_graph", "format_version": 1, "name": "allops",
+    "inputs": [{"name": "x", "shape": [1, 4, 8, 8]},
+               {"name": "mask", "dtype": "bool", "shape": [1, 4, 4, 4]}],
+    "initializers": [{"name": "gn.w", "shape": [4]}, {"name": "gn.b", "shape": [4]},
+      {"name": "rms.w", "shape": [4]}, {"name": "c1.w", "shape": [8, 6, 3]},
+      {"name": "qkv.w", "shape": [24, 8]}, {"name": "qkv.b", "shape": [24]},
+      {"name": "proj.w", "shape": [8, 8]}, {"name": "proj.b", "shape": [8]},
+      {"name": "n1.w", "shape": [8]}, {"name": "n1.b", "shape": [8]},
+      {"name": "n2.w", "shape": [8]}, {"name": "n2.b", "shape": [8]},
+      {"name": "f1.w", "shape": [16, 8]}, {"name": "f1.b", "shape": [16]},
+      {"name": "f2.w", "shape": [8, 16]}, {"name": "f2.b", "shape": [8]}],
+    "nodes": [
+      {"name": "pad", "op": "pad", "inputs": ["x"], "attrs": {"pads": [1, 1, 1, 1]}},
+      {"name": "rpad", "op": "pad", "inputs": ["pad"], "attrs": {"pads": [1, 1, 1, 1], "mode": "reflect"}},
+      {"name": "roll", "op": "roll", "inputs": ["rpad"], "attrs": {"shifts": [2], "dims": [2]}},
+      {"name": "gn", "op": "group_norm", "inputs": ["roll", "gn.w", "gn.b"], "attrs": {"num_groups": 2}},
+      {"name": "elu", "op": "elu", "inputs": ["gn"]},
+      {"name": "lrelu", "op": "leaky_relu", "inputs": ["elu"]},
+      {"name": "htanh", "op": "hardtanh", "inputs": ["lrelu"]},
+      {"name": "sp", "op": "softplus", "inputs": ["htanh"]},
+      {"name": "mish", "op": "mish", "inputs": ["sp"]},
+      {"name": "up", "op": "interpolate", "inputs": ["mish"], "attrs": {"size": [8, 8], "mode": "bilinear"}},
+      {"name": "amp", "op": "adaptive_max_pool2d", "inputs": ["up"], "attrs": {"output_size": [4, 4]}},
+      {"name": "shuf", "op": "channel_shuffle", "inputs": ["amp"], "attrs": {"groups": 2}},
+      {"name": "cos", "op": "cos", "inputs": ["shuf"]},
+      {"name": "sin", "op": "sin", "inputs": ["shuf"]},
+      {"name": "max", "op": "maximum", "inputs": ["cos", "sin"]},
+      {"name": "min", "op": "minimum", "inputs": ["cos", "sin"]},
+      {"name": "pow", "op": "pow", "inputs": ["max"]},
+      {"name": "pow2", "op": "pow", "inputs": ["pow", "min"]},
+      {"name": "fill", "op": "masked_fill", "inputs": ["pow2", "mask"], "attrs": {"value": 0.5}},
+      {"name": "rms", "op": "rms_norm", "inputs": ["fill", "rms.w"], "attrs": {"normalized_shape": [4]}},
+      {"name": "cast", "op": "cast", "inputs": ["rms"], "attrs": {"dtype": "float32"}},
+      {"name": "sum", "op": "sum", "inputs": ["cast"], "attrs": {"dims": [3], "keepdim": true}},
+      {"name": "amax", "op": "amax", "inputs": ["cast"], "attrs": {"dims": [3], "keepdim": true}},
+      {"name": "amin", "op": "amin", "inputs": ["cast"], "attrs": {"dims": [3], "keepdim": true}},
+      {"name": "std", "op": "std", "inputs": ["cast"], "attrs": {"dims": [3], "keepdim": true}},
+      {"name": "var", "op": "var", "inputs": ["cast"], "attrs": {"dims": [3], "keepdim": true}},
+      {"name": "norm", "op": "norm", "inputs": ["cast"], "attrs": {"dims": [3], "keepdim": true}},
+      {"name": "stack", "op": "stack", "inputs": ["sum", "amax", "amin", "std", "var", "norm"], "attrs": {"dim": 1}},
+      {"name": "flat", "op": "reshape", "inputs": ["stack"], "attrs": {"shape": {"values": [1, 6, 16], "batch_index": 0}}},
+      {"name": "c1", "op": "conv1d", "inputs": ["flat", "c1.w", null], "attrs": {"padding": [1]}},
+      {"name": "t", "op": "transpose", "inputs": ["c1"], "attrs": {"dim0": 1, "dim1": 2}},
+      {"name": "enc", "op": "transformer_encoder_layer",
+       "inputs": ["t", "qkv.w", "qkv.b", "proj.w", "proj.b", "n1.w", "n1.b", "n2.w", "n2.b",
+                  "f1.w", "f1.b", "f2.w", "f2.b"], "attrs": {"num_heads": 2}},
+      {"name": "lsm", "op": "log_softmax", "inputs": ["enc"]}],
+    "outputs": ["lsm"]})";
+  for (const char* mode : {"forward", "train_step"}) {
+    const std::string out = P(std::string("allops-") + mode + ".jsonl");
+    Result r = Run("collect --architecture " + Quote(g) +
+                   " -b 2 --min-seconds 0.005 --min-repetitions 2 --warmup-seconds 0 -q --mode " +
+                   mode + " -o " + Quote(out));
+    ASSERT_EQ(r.status, 0) << mode << ": " << r.err;
+    const std::vector<json> recs = Records(out);
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_GT(recs[0]["duration_s"].get<double>(), 0.0);
+  }
+  // Its operators one by one, each as a one-node graph (the input of each requires grad).
+  const std::string ops = P("allops-ops.jsonl");
+  Result r = Run("collect --configs-from " + Quote(g) +
+                 " -b 2 --min-seconds 0.005 --min-repetitions 2 --warmup-seconds 0 -q --mode "
+                 "train_step -o " +
+                 Quote(ops));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_GE(Records(ops).size(), 30u);
+}
+
 // Ctrl-C (SIGINT) mid-campaign: the record in flight is finished, the process says how to resume
 // and exits 1, and every line on disk is whole.
 TEST_F(CollectCliTest, InterruptStopsCleanly) {
