@@ -1,21 +1,24 @@
 # Per-network MAPE (over its batch sizes) of profiles on whole-network records, as a markdown table:
 #   python3 tools/network_errors.py RECORDS.jsonl NAME PROFILE [NAME PROFILE ...]
-# Predictions by `build/joulecast predict ARCH --model PROFILE -b B --json`, run from the
-# repository root.
+# RECORDS may be a comma list of files. Predictions by `build/joulecast predict ARCH --model
+# PROFILE -b B --mode MODE [--seq-len S] --json` (the record's mode and sequence length), run from
+# the repository root.
 import collections
 import json
 import subprocess
 import sys
 
-recs = [json.loads(l) for l in open(sys.argv[1])]
+recs = [json.loads(l) for f in sys.argv[1].split(',') for l in open(f)]
 names = sys.argv[2::2]
 models = sys.argv[3::2]
 err = {m: collections.defaultdict(list) for m in models}
 allerr = {m: [] for m in models}
 for r in recs:
     for m in models:
+        seq = r.get('context', {}).get('seq_len')
         out = subprocess.run(['build/joulecast', 'predict', r['type'], '--model', m, '-b',
-                              str(r['batch_size']), '--json'],
+                              str(r['batch_size']), '--mode', r.get('mode', 'forward'), '--json'] +
+                             (['--seq-len', str(seq)] if seq else []),
                              capture_output=True, text=True, check=True).stdout
         p = json.loads(out)['total_s']
         e = abs(p / r['duration_s'] - 1) * 100

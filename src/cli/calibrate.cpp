@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -54,6 +55,7 @@ struct CalibrateArgs {
   std::vector<std::int64_t> batch_sizes = {1, 8};
   std::int64_t threads = 1;
   std::uint64_t seed = 0;
+  double max_other_cpus = std::numeric_limits<double>::infinity();
   bool dry_run = false, quiet = false;
 };
 
@@ -300,6 +302,7 @@ void RunCalibrate(const CalibrateArgs& a) {
   }
   CalibrateOptions co;
   co.target = a.target;
+  co.max_other_cpus = a.max_other_cpus;
   Profile out = CalibrateProfile(base, records, co);
   out.name = std::filesystem::path(a.output).stem().string();
   out.data["calibration"]["store"] = store_path;
@@ -381,6 +384,11 @@ void RegisterCalibrate(CLI::App& app) {
                   "JSON Lines file of the calibration measurements (default: OUT with "
                   ".calibration.jsonl)");
   cmd->add_option("--seed", a->seed, "Seed of the random configurations")->capture_default_str();
+  cmd->add_option("--max-other-cpus", a->max_other_cpus,
+                  "Leave out of the fit the records measured while other processes kept more "
+                  "than this many CPUs busy (context.protocol.other_cpus_busy; they stay in the "
+                  "store and count against the budget)")
+      ->check(NonNegativeCheck());
   cmd->add_flag("--dry-run", a->dry_run,
                 "Print the plan's size and what the store holds, measure nothing");
   cmd->add_flag("-q,--quiet", a->quiet, "No progress bar or summary");

@@ -67,6 +67,14 @@ std::vector<std::size_t> FarthestPointOrder(Eigen::MatrixXd X) {
   return order;
 }
 
+// context.protocol.other_cpus_busy, 0 when the record does not say.
+double OtherCpusBusy(const Measurement& m) {
+  const auto protocol = m.context.find("protocol");
+  if (protocol == m.context.end() || !protocol->is_object()) return 0;
+  const auto busy = protocol->find("other_cpus_busy");
+  return busy != protocol->end() && busy->is_number() ? busy->get<double>() : 0;
+}
+
 double Target(const Measurement& m, const std::string& target) {
   if (target == "energy_j") return m.energy_j ? *m.energy_j : std::nan("");
   return m.duration_s;
@@ -187,8 +195,13 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
   std::map<std::string, std::vector<const Measurement*>> by_mode;
   std::vector<const Measurement*> used;
   bool any_energy = false;
+  std::int64_t disturbed = 0;
   for (const Measurement& m : records) {
     if (IsWholeNetwork(m)) continue;
+    if (OtherCpusBusy(m) > options.max_other_cpus) {
+      ++disturbed;
+      continue;
+    }
     if (m.energy_j) any_energy = true;
     const double y = Target(m, options.target);
     if (!(y > 0) || !std::isfinite(y)) continue;
@@ -198,6 +211,11 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
     throw std::runtime_error(
         "calibrate: target energy_j needs records with energy (measured with a meter); these "
         "have none");
+  }
+  if (by_mode.empty() && disturbed > 0) {
+    throw std::runtime_error(fmt::format(
+        "calibrate: every record was measured while other processes kept more than {} CPUs busy",
+        options.max_other_cpus));
   }
   if (by_mode.empty()) throw std::runtime_error("calibrate: no records to calibrate with");
 
@@ -322,6 +340,7 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
                 {"base_hardware", base.hardware},
                 {"records", n_used},
                 {"modes", modes}}}};
+  if (disturbed > 0) out.data["calibration"]["disturbed_skipped"] = disturbed;
   return out;
 }
 

@@ -306,6 +306,7 @@ const std::vector<Case> kCases = {
   {"CalibrateZeroMinutes", "calibrate --base {model} --minutes 0 -o {dir}/cal.json", "--minutes must be > 0, got 0"},
   {"CalibrateUnwritableOutput", "calibrate --base {model} -o {dir}/no/such/dir/cal.json", "{dir}/no/such/dir/cal.json: cannot write the calibrated profile: No such file or directory"},
   {"CalibrateUnknownTarget", "calibrate --base {model} --target joules -o {dir}/cal.json", "--target"},
+  {"CalibrateNegativeMaxOtherCpus", "calibrate --base {model} --max-other-cpus -0.5 -o {dir}/cal.json", "--max-other-cpus: must be a number >= 0, got -0.5"},
   {"PredictPowerForEnergyProfile", "predict resnet18 --model {model} --power 50", "--power: profile xeon-gold-5120 predicts energy already (target energy_j)"},
   {"PredictDtypeTheProfileLacks", "predict resnet18 --model models/intel-xeon-2c-time.json --dtype bfloat16", "--dtype bfloat16: models/intel-xeon-2c-time.json: the profile intel-xeon-2c-time predicts float32 runs, not bfloat16; fit a bfloat16 profile from records of `collect --dtype bfloat16`"},
   {"CompareUnknownDtype", "compare resnet18 vgg11 --model {model} --dtype int8", "--dtype"},

@@ -125,6 +125,35 @@ TEST(Calibration, Errors) {
             std::string::npos);
 }
 
+// Records measured while other processes were busy are left out of the fit when asked (as
+// `fit --max-other-cpus`), counted, and never all of them silently.
+TEST(Calibration, SkipsDisturbedRecords) {
+  std::vector<Measurement> recs = FakeRecords({"Conv2d"}, 20, Slower);
+  // Seventeen records four times too slow, measured beside a busy core (most of them: the ratio
+  // that minimises MAPE follows the faster records, which a few slow ones would not move).
+  for (std::size_t i = 0; i < 17; ++i) {
+    recs[i].duration_s *= 4;
+    recs[i].context["protocol"]["other_cpus_busy"] = 0.9;
+  }
+  recs[17].context["protocol"]["other_cpus_busy"] = 0.1;
+  CalibrateOptions o;
+  o.max_other_cpus = 0.25;
+  const Profile cal = CalibrateProfile(TimeBase(), recs, o);
+  EXPECT_EQ(cal.data["calibration"]["disturbed_skipped"], 17);
+  EXPECT_EQ(cal.data["calibration"]["records"], 3);
+  const CollectConfig c = SampleConfig("Conv2d", 3, 1);
+  const double base = TimeBase().Find("Conv2d")->Predict(c.layer, c.batch_size);
+  EXPECT_NEAR(cal.Find("Conv2d")->Predict(c.layer, c.batch_size), 1.7 * base, 1e-9 * base);
+  // Without the option every record counts, and the slow seventeen pull the factor up.
+  const Profile all = CalibrateProfile(TimeBase(), recs);
+  EXPECT_FALSE(all.data["calibration"].contains("disturbed_skipped"));
+  EXPECT_GT(all.Find("Conv2d")->Predict(c.layer, c.batch_size), 1.7 * base * (1 + 1e-6));
+  for (Measurement& m : recs) m.context["protocol"]["other_cpus_busy"] = 1.0;
+  EXPECT_EQ(ErrorOf([&] { CalibrateProfile(TimeBase(), recs, o); }),
+            "calibrate: every record was measured while other processes kept more than 0.25 CPUs "
+            "busy");
+}
+
 TEST(CalibrationPlan, TheUsersNetworksComeFirstLargestFirst) {
   const Architecture net = LoadZooArchitecture("resnet18");
   CalibrationPlanOptions o;

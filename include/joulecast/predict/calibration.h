@@ -32,11 +32,13 @@
 //
 // Errors (std::runtime_error): "calibrate: the base profile <name> has no <mode> predictors (it
 // has: forward)"; "calibrate: no <mode> records to calibrate with"; "calibrate: target energy_j
-// needs records with energy (measured with a meter); these have none"; the fingerprint's
+// needs records with energy (measured with a meter); these have none"; "calibrate: every record
+// was measured while other processes kept more than <x> CPUs busy"; the fingerprint's
 // mixed-CPU error.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -89,6 +91,10 @@ struct CalibrateOptions {
   // k-fold CV MAPE is lower.
   std::size_t min_refit_records = 30;
   FitOptions refit;
+  // Records whose context.protocol.other_cpus_busy (collect/cpu_load.h) exceeds this are left
+  // out of the fit, as `fit --max-other-cpus` leaves them (they stay in the store and count
+  // against the budget); data.calibration.disturbed_skipped counts them. Infinity: none.
+  double max_other_cpus = std::numeric_limits<double>::infinity();
 };
 
 Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& records,
