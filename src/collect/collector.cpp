@@ -136,6 +136,7 @@ json DescribeHost(const std::string& cpuinfo) {
     if (key == "core id") cores.insert(physical + "/" + value);
   }
   if (logical > 0) h["logical_cpus"] = logical;
+  if (const std::string id = CpuIdentity(cpuinfo); !id.empty()) h["cpu_id"] = id;
   if (!cores.empty()) h["physical_cores"] = cores.size();
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   if (pages > 0 && page > 0) h["memory_gib"] = double(pages) * double(page) / (1 << 30);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -20,8 +21,8 @@ namespace {
 
 using json = nlohmann::json;
 
-const char* const kFingerprintKeys[] = {"cpu",      "isa_flags", "logical_cpus", "threads",
-                                        "libtorch", "blas",      "gpu",          "driver"};
+const char* const kFingerprintKeys[] = {
+    "cpu", "cpu_id", "isa_flags", "logical_cpus", "threads", "libtorch", "blas", "gpu", "driver"};
 
 std::string Str(const json& hw, const char* key) {
   const auto it = hw.find(key);
@@ -43,6 +44,11 @@ std::string Trim(const std::string& s) {
 
 std::string Described(const std::string& cpu, int logical) {
   return logical > 0 ? fmt::format("{} ({} logical CPUs)", cpu, logical) : cpu;
+}
+
+// "<cpu> [<cpu_id>]", or the cpu alone when the identity is unknown.
+std::string WithIdentity(const std::string& cpu, const std::string& cpu_id) {
+  return cpu_id.empty() ? cpu : fmt::format("{} [{}]", cpu, cpu_id);
 }
 
 }  // namespace
@@ -76,6 +82,7 @@ std::vector<std::string> RelevantIsaFlags(const std::string& flags) {
 json HardwareFingerprint::ToJson() const {
   json j = json::object();
   if (!cpu.empty()) j["cpu"] = cpu;
+  if (!cpu_id.empty()) j["cpu_id"] = cpu_id;
   if (!isa_flags.empty()) j["isa_flags"] = isa_flags;
   if (logical_cpus > 0) j["logical_cpus"] = logical_cpus;
   if (threads > 0) j["threads"] = threads;
@@ -89,9 +96,34 @@ json HardwareFingerprint::ToJson() const {
 HardwareFingerprint HardwareFingerprint::FromJson(const json& j) { return FingerprintOf(j); }
 
 bool HardwareFingerprint::operator==(const HardwareFingerprint& o) const {
-  return cpu == o.cpu && isa_flags == o.isa_flags && logical_cpus == o.logical_cpus &&
-         threads == o.threads && libtorch == o.libtorch && blas == o.blas && gpu == o.gpu &&
-         driver == o.driver;
+  return cpu == o.cpu && cpu_id == o.cpu_id && isa_flags == o.isa_flags &&
+         logical_cpus == o.logical_cpus && threads == o.threads && libtorch == o.libtorch &&
+         blas == o.blas && gpu == o.gpu && driver == o.driver;
+}
+
+std::string CpuIdentity(const std::string& cpuinfo_path) {
+  std::ifstream in(cpuinfo_path);
+  std::string line;
+  std::map<std::string, std::string> first;  // the first processor's values
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    first.emplace(Trim(line.substr(0, colon)), Trim(line.substr(colon + 1)));
+  }
+  const auto get = [&](const char* k) {
+    const auto it = first.find(k);
+    return it == first.end() ? std::string() : it->second;
+  };
+  if (!get("cpu family").empty() && !get("model").empty()) {
+    std::string id = fmt::format("family {} model {}", get("cpu family"), get("model"));
+    if (!get("stepping").empty()) id += " stepping " + get("stepping");
+    return id;
+  }
+  if (!get("CPU implementer").empty() && !get("CPU part").empty()) {
+    return fmt::format("implementer {} part {} variant {} revision {}", get("CPU implementer"),
+                       get("CPU part"), get("CPU variant"), get("CPU revision"));
+  }
+  return "";
 }
 
 HardwareFingerprint FingerprintFromCpuinfo(const std::string& path) {
@@ -113,6 +145,7 @@ HardwareFingerprint FingerprintFromCpuinfo(const std::string& path) {
       have_flags = true;
     }
   }
+  fp.cpu_id = CpuIdentity(path);
   return fp;
 }
 
@@ -125,6 +158,7 @@ HardwareFingerprint FingerprintOf(const json& hw) {
   HardwareFingerprint fp;
   if (!hw.is_object()) return fp;
   fp.cpu = NormaliseCpuName(Str(hw, "cpu"));
+  fp.cpu_id = Str(hw, "cpu_id");
   if (const auto it = hw.find("isa_flags"); it != hw.end() && it->is_array()) {
     std::string all;
     for (const auto& f : *it)
@@ -171,12 +205,14 @@ HardwareFingerprint FingerprintFromMeasurements(const std::vector<const Measurem
   bool conflict[7] = {false, false, false, false, false, false, false};
   for (const Measurement* m : records) {
     const HardwareFingerprint fp = FingerprintOf(m->hardware);
-    if (!fp.cpu.empty() && !out.cpu.empty() && fp.cpu != out.cpu) {
+    const bool other_id = !fp.cpu_id.empty() && !out.cpu_id.empty() && fp.cpu_id != out.cpu_id;
+    if (!fp.cpu.empty() && !out.cpu.empty() && (fp.cpu != out.cpu || other_id)) {
       throw std::runtime_error(fmt::format(
           "fit: the records were measured on different CPU models, '{}' and '{}'; measurements "
           "of different CPU models never go into one profile: fit each machine's records "
           "separately",
-          out.cpu, fp.cpu));
+          fp.cpu == out.cpu ? WithIdentity(out.cpu, out.cpu_id) : out.cpu,
+          fp.cpu == out.cpu ? WithIdentity(fp.cpu, fp.cpu_id) : fp.cpu));
     }
     if (first) {
       out = fp;
@@ -184,6 +220,7 @@ HardwareFingerprint FingerprintFromMeasurements(const std::vector<const Measurem
       continue;
     }
     if (out.cpu.empty()) out.cpu = fp.cpu;
+    if (out.cpu_id.empty()) out.cpu_id = fp.cpu_id;
     // A field a record does not state says nothing; one that records state differently is
     // unknown (and stays unknown).
     Merge(&out.isa_flags, fp.isa_flags, &conflict[0]);
@@ -229,14 +266,18 @@ std::optional<std::string> HardwareMismatch(const Profile& profile,
   if (profile.target != "time_s" && profile.target != "energy_j") return std::nullopt;
   const HardwareFingerprint p = FingerprintOf(profile.hardware);
   if (p.cpu.empty() || !p.gpu.empty() || host.cpu.empty()) return std::nullopt;
-  const bool same_cpu = p.cpu == host.cpu;
+  const bool ids_known = !p.cpu_id.empty() && !host.cpu_id.empty();
+  const bool same_cpu = p.cpu == host.cpu && (!ids_known || p.cpu_id == host.cpu_id);
   const bool same_count =
       p.logical_cpus == 0 || host.logical_cpus == 0 || p.logical_cpus == host.logical_cpus;
   if (same_cpu && same_count) return std::nullopt;
+  // One model string on both sides: the identities say what differs.
+  const bool show_ids = ids_known && p.cpu == host.cpu && p.cpu_id != host.cpu_id;
   return fmt::format(
       "profile {} was measured on {}, this machine is {}; its predictions do not describe this "
       "machine \u2014 calibrate or fit a profile here",
-      profile.name, Described(p.cpu, p.logical_cpus), Described(host.cpu, host.logical_cpus));
+      profile.name, Described(show_ids ? WithIdentity(p.cpu, p.cpu_id) : p.cpu, p.logical_cpus),
+      Described(show_ids ? WithIdentity(host.cpu, host.cpu_id) : host.cpu, host.logical_cpus));
 }
 
 }  // namespace joulecast

@@ -380,7 +380,8 @@ TEST(DescribeHost, ReadsCpuinfo) {
   {
     std::ofstream out(p);
     for (int cpu = 0; cpu < 4; ++cpu) {
-      out << "processor\t: " << cpu << "\nmodel name\t: AMD EPYC 7B13\nphysical id\t: 0\n"
+      out << "processor\t: " << cpu << "\ncpu family\t: 25\nmodel\t\t: 1\n"
+          << "model name\t: AMD EPYC 7B13\nstepping\t: 0\nphysical id\t: 0\n"
           << "core id\t\t: " << cpu / 2
           << "\nflags\t\t: fpu sse avx2 fma avx512f avx512_bf16 ht\n\n";
     }
@@ -389,6 +390,7 @@ TEST(DescribeHost, ReadsCpuinfo) {
   EXPECT_EQ(h["cpu"], "AMD EPYC 7B13");
   EXPECT_EQ(h["logical_cpus"], 4);
   EXPECT_EQ(h["physical_cores"], 2);
+  EXPECT_EQ(h["cpu_id"], "family 25 model 1 stepping 0");  // predict/hardware.h's CpuIdentity
   // Only the ISA extensions of predict/hardware.h's list, sorted.
   EXPECT_EQ(h["isa_flags"], nlohmann::json::parse(R"(["avx2", "avx512_bf16", "avx512f", "fma"])"));
   EXPECT_GT(h["memory_gib"].get<double>(), 0.0);

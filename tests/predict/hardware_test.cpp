@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/cli_helpers.h"
+#include "error_of.h"
 #include "joulecast/predict/batch_predictor.h"
 #include "joulecast/predict/profile_fit.h"
 
@@ -15,6 +16,7 @@ namespace joulecast {
 namespace {
 
 using cli_test::CliFixture;
+using joulecast_test::ErrorOf;
 
 const char kDash[] = "\u2014";
 
@@ -255,6 +257,54 @@ TEST(Hardware, FitWritesTheNormalisedFingerprint) {
   EXPECT_TRUE(FingerprintFromMeasurements(v).isa_flags.empty());
   v.push_back(Linear(7, 80, 40, kHwA));
   EXPECT_TRUE(FingerprintFromMeasurements(v).isa_flags.empty());  // stays unknown
+}
+
+// A virtual machine's model string ("AMD EPYC") can name several CPU generations: the identity
+// from cpuinfo (family, model, stepping) tells them apart, when both sides know theirs.
+TEST_F(HardwareTest, CpuIdentityTellsOneModelStringApart) {
+  Write("zen5",
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\n"
+        "model name\t: AMD EPYC\nstepping\t: 1\nflags\t\t: avx avx2 fma\n\n"
+        "processor\t: 1\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\n"
+        "stepping\t: 1\n\n");
+  Write("arm",
+        "processor\t: 0\nFeatures\t: fp asimd neon\nCPU implementer\t: 0x41\n"
+        "CPU architecture: 8\nCPU variant\t: 0x1\nCPU part\t: 0xd0c\n"
+        "CPU revision\t: 1\n\n");
+  EXPECT_EQ(CpuIdentity(P("zen5")), "family 26 model 2 stepping 1");
+  EXPECT_EQ(CpuIdentity(P("arm")), "implementer 0x41 part 0xd0c variant 0x1 revision 1");
+  EXPECT_EQ(CpuIdentity(P("nowhere")), "");
+  const HardwareFingerprint host = FingerprintFromCpuinfo(P("zen5"));
+  EXPECT_EQ(host.cpu_id, "family 26 model 2 stepping 1");
+  EXPECT_EQ(host.ToJson()["cpu_id"], "family 26 model 2 stepping 1");
+  EXPECT_EQ(HardwareFingerprint::FromJson(host.ToJson()), host);
+
+  nlohmann::json zen4 = {
+      {"cpu", "AMD EPYC"}, {"cpu_id", "family 25 model 17 stepping 1"}, {"logical_cpus", 2}};
+  const auto w = HardwareMismatch(CpuProfile("time_s", zen4), host);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(*w, std::string("profile test-profile was measured on AMD EPYC [family 25 model 17 "
+                            "stepping 1] (2 logical CPUs), this machine is AMD EPYC [family 26 "
+                            "model 2 stepping 1] (2 logical CPUs); its predictions do not "
+                            "describe this machine ") +
+                    kDash + " calibrate or fit a profile here");
+  // The same identity, or a profile that does not know its own (older records): no warning.
+  zen4["cpu_id"] = "family 26 model 2 stepping 1";
+  EXPECT_FALSE(HardwareMismatch(CpuProfile("time_s", zen4), host));
+  zen4.erase("cpu_id");
+  EXPECT_FALSE(HardwareMismatch(CpuProfile("time_s", zen4), host));
+
+  // Records of one model string and two identities never go into one fit.
+  std::vector<Measurement> v;
+  for (int i = 0; i < 3; ++i)
+    v.push_back(Linear(1 + i, 64, 32, {{"cpu", "AMD EPYC"}, {"cpu_id", "family 25 model 17"}}));
+  v.push_back(Linear(2, 64, 32, {{"cpu", "AMD EPYC"}}));  // unknown: no conflict
+  EXPECT_EQ(FingerprintFromMeasurements(v).cpu_id, "family 25 model 17");
+  v.push_back(Linear(4, 64, 32, {{"cpu", "AMD EPYC"}, {"cpu_id", "family 26 model 2"}}));
+  EXPECT_EQ(ErrorOf([&] { FingerprintFromMeasurements(v); }),
+            "fit: the records were measured on different CPU models, 'AMD EPYC [family 25 model "
+            "17]' and 'AMD EPYC [family 26 model 2]'; measurements of different CPU models never "
+            "go into one profile: fit each machine's records separately");
 }
 
 TEST(Hardware, FitRefusesMixedCpuModels) {

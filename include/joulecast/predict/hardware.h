@@ -3,15 +3,19 @@
 // A HardwareFingerprint is the normalised description of the machine that measurements were taken
 // on: the CPU model string (trimmed, runs of white space collapsed), the ISA extensions that matter
 // to deep-learning kernels (kIsaFlags, sorted), the logical CPU count, the threads the measured
-// runs used, the libtorch version and BLAS library, and for GPU measurements the GPU and driver.
-// Its JSON form (ToJson) has the keys "cpu", "isa_flags", "logical_cpus", "threads", "libtorch",
-// "blas", "gpu", "driver"; a key whose value is unknown (empty string, empty list, count 0) is
-// left out. Profiles (profile.h) carry these keys in their "hardware" object, beside whatever
-// other descriptive keys the records had.
+// runs used, the libtorch version and BLAS library, and for GPU measurements the GPU and driver;
+// and the CPU's identity where cpuinfo gives one ("family F model M stepping S" on x86,
+// "implementer I part P variant V revision R" on arm64), since a model string such as a virtual
+// machine's "AMD EPYC" names several generations. Its JSON form (ToJson) has the keys "cpu",
+// "cpu_id", "isa_flags", "logical_cpus", "threads", "libtorch", "blas", "gpu", "driver"; a key
+// whose value is unknown (empty string, empty list, count 0) is left out. Profiles (profile.h)
+// carry these keys in their "hardware" object, beside whatever other descriptive keys the records
+// had.
 //
 // HostFingerprint() describes this machine from $JOULECAST_PROC_ROOT/cpuinfo (default /proc; the
 // variable is the one collect uses for /proc/stat): the first "model name", the first "flags" and
-// the number of "processor" lines. Only cpu, isa_flags and logical_cpus are set.
+// the number of "processor" lines, and CpuIdentity. Only cpu, cpu_id, isa_flags and logical_cpus
+// are set.
 //
 // FingerprintOf(hardware) normalises one record's (or one profile's) "hardware" object: the
 // collector's form ({"cpu", "logical_cpus", "threads", "libtorch", "blas_library", "gpu",
@@ -19,16 +23,19 @@
 // itself ("blas", "isa_flags") are all read.
 //
 // FingerprintFromMeasurements(records) is the fingerprint of a set of records: every record with a
-// CPU must name the same CPU model (normalised); otherwise it throws std::runtime_error
+// CPU must name the same CPU model (normalised), and the same cpu_id where two records state one;
+// otherwise it throws std::runtime_error
 //   "fit: the records were measured on different CPU models, 'A' and 'B'; measurements of
 //    different CPU models never go into one profile: fit each machine's records separately"
+// (with one model string, A and B are "<cpu> [<cpu_id>]").
 // A field that some records do not state (records of older collectors have no isa_flags) is
 // taken from those that do; a field that two records state differently (threads, libtorch, ...)
 // is left unknown.
 //
 // HardwareMismatch(profile, host) is one line for the user when a profile that describes a CPU
-// (target time_s or energy_j, a "cpu" in its hardware and no "gpu") was measured on a CPU model
-// or a logical CPU count other than the host's:
+// (target time_s or energy_j, a "cpu" in its hardware and no "gpu") was measured on a CPU model,
+// a CPU identity (when both sides know theirs; then each side's CPU reads "<cpu> [<cpu_id>]") or
+// a logical CPU count other than the host's:
 //   profile <name> was measured on <cpu A> (N logical CPUs), this machine is <cpu B> (M logical
 //   CPUs); its predictions do not describe this machine — calibrate or fit a profile here
 // and nullopt otherwise (GPU profiles, profiles without a CPU, an unknown host CPU, a match).
@@ -48,6 +55,7 @@ namespace joulecast {
 
 struct HardwareFingerprint {
   std::string cpu;
+  std::string cpu_id;                  // CpuIdentity; empty: unknown
   std::vector<std::string> isa_flags;  // the kIsaFlags the CPU has, sorted
   int logical_cpus = 0;                // 0: unknown
   int threads = 0;                     // intra-op threads of the measured runs; 0: unknown
@@ -66,6 +74,11 @@ std::string NormaliseCpuName(const std::string& s);
 
 // The kIsaFlags among the white-space separated `flags` of a cpuinfo line, sorted.
 std::vector<std::string> RelevantIsaFlags(const std::string& flags);
+
+// The first processor's identity in a cpuinfo file: "family F model M stepping S" (x86: "cpu
+// family", "model", "stepping"), "implementer I part P variant V revision R" (arm64: "CPU
+// implementer", "CPU part", "CPU variant", "CPU revision"); empty when the file does not say.
+std::string CpuIdentity(const std::string& cpuinfo_path);
 
 // Parses a cpuinfo file; a missing file gives an empty fingerprint.
 HardwareFingerprint FingerprintFromCpuinfo(const std::string& path);
