@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -46,6 +47,14 @@ std::vector<json> Records(const fs::path& p) {
   std::string line;
   while (std::getline(in, line)) out.push_back(json::parse(line));
   return out;
+}
+
+// Lines whose newline is written: what a reader may count while collect appends (a record
+// straddling a page boundary can be seen half written).
+std::size_t WholeLines(const fs::path& p) {
+  if (!fs::exists(p)) return 0;
+  const std::string text = Slurp(p);
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
 TEST_F(CollectCliTest, UnknownLayer) {
@@ -471,7 +480,7 @@ TEST_F(CollectCliTest, InterruptStopsCleanly) {
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (Records(out).size() < 3 && std::chrono::steady_clock::now() < deadline) {
+  while (WholeLines(out) < 3 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ASSERT_EQ(::kill(child, SIGINT), 0);
