@@ -43,14 +43,6 @@ std::vector<json> Records(const fs::path& p) {
   return out;
 }
 
-// Lines whose newline is written: what a reader may count while calibrate appends (a record
-// straddling a page boundary can be seen half written).
-std::size_t WholeLines(const fs::path& p) {
-  if (!fs::exists(p)) return 0;
-  const std::string text = Slurp(p);
-  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
 const std::string kBase = " --base models/intel-xeon-2c-time.json ";
 
 TEST_F(CalibrateCliTest, BadInput) {

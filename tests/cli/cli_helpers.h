@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -38,6 +39,13 @@ inline std::string Slurp(const fs::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Lines of `p` whose newline is written: what a test may count while a child process appends
+// records (a record straddling a page boundary can be read half written). 0 without the file.
+inline std::size_t WholeLines(const fs::path& p) {
+  const std::string text = Slurp(p);
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
 inline bool StartsWith(const std::string& s, const std::string& prefix) {

@@ -49,14 +49,6 @@ std::vector<json> Records(const fs::path& p) {
   return out;
 }
 
-// Lines whose newline is written: what a reader may count while collect appends (a record
-// straddling a page boundary can be seen half written).
-std::size_t WholeLines(const fs::path& p) {
-  if (!fs::exists(p)) return 0;
-  const std::string text = Slurp(p);
-  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
 TEST_F(CollectCliTest, UnknownLayer) {
   const std::string out = P("out.jsonl");
   Result r = Run("collect --layer ReLU,Conv3d --samples 3 -o " + Quote(out));
