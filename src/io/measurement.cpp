@@ -207,6 +207,14 @@ std::vector<Measurement> ReadMeasurementFiles(const std::vector<std::string>& pa
   return all;
 }
 
+std::optional<double> OtherCpusBusy(const Measurement& m) {
+  const auto protocol = m.context.find("protocol");
+  if (protocol == m.context.end() || !protocol->is_object()) return std::nullopt;
+  const auto busy = protocol->find("other_cpus_busy");
+  if (busy == protocol->end() || !busy->is_number()) return std::nullopt;
+  return busy->get<double>();
+}
+
 LayerInstance LayerOf(const Measurement& m) {
   LayerInstance l;
   l.type = m.type;

@@ -67,14 +67,6 @@ std::vector<std::size_t> FarthestPointOrder(Eigen::MatrixXd X) {
   return order;
 }
 
-// context.protocol.other_cpus_busy, 0 when the record does not say.
-double OtherCpusBusy(const Measurement& m) {
-  const auto protocol = m.context.find("protocol");
-  if (protocol == m.context.end() || !protocol->is_object()) return 0;
-  const auto busy = protocol->find("other_cpus_busy");
-  return busy != protocol->end() && busy->is_number() ? busy->get<double>() : 0;
-}
-
 double Target(const Measurement& m, const std::string& target) {
   if (target == "energy_j") return m.energy_j ? *m.energy_j : std::nan("");
   return m.duration_s;
@@ -198,7 +190,7 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
   std::int64_t disturbed = 0;
   for (const Measurement& m : records) {
     if (IsWholeNetwork(m)) continue;
-    if (OtherCpusBusy(m) > options.max_other_cpus) {
+    if (const auto busy = OtherCpusBusy(m); busy && *busy > options.max_other_cpus) {
       ++disturbed;
       continue;
     }

@@ -362,19 +362,10 @@ Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& op
       ++r.skipped["types not selected"];
       continue;
     }
-    if (options.max_other_cpus < std::numeric_limits<double>::infinity()) {
-      const auto protocol = m.context.find("protocol");
-      if (protocol != m.context.end() && protocol->is_object()) {
-        const auto busy = protocol->find("other_cpus_busy");
-        if (busy != protocol->end() && busy->is_number() &&
-            busy->get<double>() > options.max_other_cpus) {
-          ++r.skipped[fmt::format(
-              "records measured while other processes kept more than {} CPUs "
-              "busy",
-              options.max_other_cpus)];
-          continue;
-        }
-      }
+    if (const auto busy = OtherCpusBusy(m); busy && *busy > options.max_other_cpus) {
+      ++r.skipped[fmt::format("records measured while other processes kept more than {} CPUs busy",
+                              options.max_other_cpus)];
+      continue;
     }
     if (options.target == "energy_j" && !m.energy_j) {
       ++r.skipped["records without energy (no meter)"];

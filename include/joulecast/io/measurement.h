@@ -76,4 +76,9 @@ LayerInstance LayerOf(const Measurement& m);
 // The value a profile is fitted to: "energy_j" or "time_s". Throws if the record lacks it.
 double TargetValue(const Measurement& m, const std::string& target);
 
+// How many CPUs other processes kept busy while the record was measured
+// (context.protocol.other_cpus_busy, collect/cpu_load.h); nullopt when the record does not say
+// (records of older collectors), which `fit --max-other-cpus` and calibrate keep.
+std::optional<double> OtherCpusBusy(const Measurement& m);
+
 }  // namespace joulecast

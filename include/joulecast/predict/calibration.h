@@ -93,7 +93,8 @@ struct CalibrateOptions {
   FitOptions refit;
   // Records whose context.protocol.other_cpus_busy (collect/cpu_load.h) exceeds this are left
   // out of the fit, as `fit --max-other-cpus` leaves them (they stay in the store and count
-  // against the budget); data.calibration.disturbed_skipped counts them. Infinity: none.
+  // against the budget); records without the field are kept; data.calibration.disturbed_skipped
+  // counts them. Infinity: none.
   double max_other_cpus = std::numeric_limits<double>::infinity();
 };
 
