@@ -511,11 +511,6 @@ class GraphNetImpl : public nn::Module {
       return {torch::softmax(x(0), dim)};
     }
     if (op == "embedding") return {torch::embedding(x(1), x(0))};
-    if (op == "mean") {
-      const auto dims = a.contains("dims") ? Ints(a, "dims") : std::vector<std::int64_t>{};
-      if (dims.empty()) return {x(0).mean()};
-      return {x(0).mean(dims, b("keepdim", false))};
-    }
     if (op == "multi_head_attention") {
       const std::int64_t heads = i64("num_heads", 1);
       if (!training && !torch::GradMode::is_enabled() && !opt(7).defined() &&
@@ -540,30 +535,24 @@ class GraphNetImpl : public nn::Module {
       }
       return {torch::matmul(torch::softmax(s, -1), x(2))};
     }
-    // Reductions over `dims` ([] = every dimension, as the registry defines them).
-    const std::vector<std::int64_t> dims = IntsOr(a, "dims", {});
-    const bool keep = b("keepdim", false);
-    const auto reduce = [&](const std::function<Tensor(const Tensor&, at::IntArrayRef)>& over) {
-      if (!dims.empty()) return over(x(0), dims);
-      std::vector<std::int64_t> all(static_cast<std::size_t>(x(0).dim()));
-      for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
-      return over(x(0), all);
-    };
-    if (op == "sum")
-      return {reduce([&](const Tensor& t, at::IntArrayRef d) { return t.sum(d, keep); })};
-    if (op == "amax")
-      return {reduce([&](const Tensor& t, at::IntArrayRef d) { return t.amax(d, keep); })};
-    if (op == "amin")
-      return {reduce([&](const Tensor& t, at::IntArrayRef d) { return t.amin(d, keep); })};
-    if (op == "std")
-      return {reduce([&](const Tensor& t, at::IntArrayRef d) { return t.std(d, true, keep); })};
-    if (op == "var")
-      return {reduce([&](const Tensor& t, at::IntArrayRef d) { return t.var(d, true, keep); })};
-    if (op == "norm") {
-      const double p = f("p", 2.0);
-      return {reduce([&](const Tensor& t, at::IntArrayRef d) {
-        return at::linalg_vector_norm(t, p, d, keep);
-      })};
+    if (op == "mean" || op == "sum" || op == "amax" || op == "amin" || op == "std" || op == "var" ||
+        op == "norm") {
+      // Over `dims`, [] = every dimension (graph/ops/arithmetic.cpp's Reduction), so that
+      // keepdim keeps them all as the registry's shapes say.
+      std::vector<std::int64_t> dims = IntsOr(a, "dims", {});
+      if (dims.empty()) {
+        dims.resize(static_cast<std::size_t>(x(0).dim()));
+        for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = static_cast<std::int64_t>(i);
+      }
+      const bool keep = b("keepdim", false);
+      const Tensor& t = x(0);
+      if (op == "mean") return {t.mean(dims, keep)};
+      if (op == "sum") return {t.sum(dims, keep)};
+      if (op == "amax") return {t.amax(dims, keep)};
+      if (op == "amin") return {t.amin(dims, keep)};
+      if (op == "std") return {t.std(dims, true, keep)};
+      if (op == "var") return {t.var(dims, true, keep)};
+      return {at::linalg_vector_norm(t, f("p", 2.0), dims, keep)};
     }
     if (op == "cos") return {torch::cos(x(0))};
     if (op == "sin") return {torch::sin(x(0))};
