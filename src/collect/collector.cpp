@@ -9,6 +9,7 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -117,6 +118,7 @@ json DescribeHost(const std::string& cpuinfo) {
   std::ifstream in(cpuinfo);
   std::string line;
   std::set<std::string> cores;  // "physical id/core id" pairs
+  std::map<std::string, std::string> first;  // each key's first value: the first processor's
   std::string physical;
   int logical = 0;
   while (std::getline(in, line)) {
@@ -134,9 +136,10 @@ json DescribeHost(const std::string& cpuinfo) {
       h["isa_flags"] = RelevantIsaFlags(value);
     if (key == "physical id") physical = value;
     if (key == "core id") cores.insert(physical + "/" + value);
+    first.emplace(key, value);
   }
   if (logical > 0) h["logical_cpus"] = logical;
-  if (const std::string id = CpuIdentity(cpuinfo); !id.empty()) h["cpu_id"] = id;
+  if (const std::string id = CpuIdentity(first); !id.empty()) h["cpu_id"] = id;
   if (!cores.empty()) h["physical_cores"] = cores.size();
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   if (pages > 0 && page > 0) h["memory_gib"] = double(pages) * double(page) / (1 << 30);

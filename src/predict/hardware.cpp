@@ -101,18 +101,10 @@ bool HardwareFingerprint::operator==(const HardwareFingerprint& o) const {
          blas == o.blas && gpu == o.gpu && driver == o.driver;
 }
 
-std::string CpuIdentity(const std::string& cpuinfo_path) {
-  std::ifstream in(cpuinfo_path);
-  std::string line;
-  std::map<std::string, std::string> first;  // the first processor's values
-  while (std::getline(in, line)) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    first.emplace(Trim(line.substr(0, colon)), Trim(line.substr(colon + 1)));
-  }
+std::string CpuIdentity(const std::map<std::string, std::string>& values) {
   const auto get = [&](const char* k) {
-    const auto it = first.find(k);
-    return it == first.end() ? std::string() : it->second;
+    const auto it = values.find(k);
+    return it == values.end() ? std::string() : it->second;
   };
   if (!get("cpu family").empty() && !get("model").empty()) {
     std::string id = fmt::format("family {} model {}", get("cpu family"), get("model"));
@@ -130,22 +122,23 @@ HardwareFingerprint FingerprintFromCpuinfo(const std::string& path) {
   HardwareFingerprint fp;
   std::ifstream in(path);
   std::string line;
-  bool have_flags = false;
+  std::map<std::string, std::string> first;  // each key's first value: the first processor's
   while (std::getline(in, line)) {
     const auto colon = line.find(':');
     if (colon == std::string::npos) continue;
     const std::string key = Trim(line.substr(0, colon));
-    const std::string value = line.substr(colon + 1);
-    if (key == "processor") {
-      ++fp.logical_cpus;
-    } else if (key == "model name" && fp.cpu.empty()) {
-      fp.cpu = NormaliseCpuName(value);
-    } else if ((key == "flags" || key == "Features") && !have_flags) {  // x86 | arm64
-      fp.isa_flags = RelevantIsaFlags(value);
-      have_flags = true;
+    if (key == "processor") ++fp.logical_cpus;
+    first.emplace(key, Trim(line.substr(colon + 1)));
+  }
+  if (const auto it = first.find("model name"); it != first.end())
+    fp.cpu = NormaliseCpuName(it->second);
+  for (const char* flags : {"flags", "Features"}) {  // x86 | arm64
+    if (const auto it = first.find(flags); it != first.end()) {
+      fp.isa_flags = RelevantIsaFlags(it->second);
+      break;
     }
   }
-  fp.cpu_id = CpuIdentity(path);
+  fp.cpu_id = CpuIdentity(first);
   return fp;
 }
 

@@ -271,9 +271,10 @@ TEST_F(HardwareTest, CpuIdentityTellsOneModelStringApart) {
         "processor\t: 0\nFeatures\t: fp asimd neon\nCPU implementer\t: 0x41\n"
         "CPU architecture: 8\nCPU variant\t: 0x1\nCPU part\t: 0xd0c\n"
         "CPU revision\t: 1\n\n");
-  EXPECT_EQ(CpuIdentity(P("zen5")), "family 26 model 2 stepping 1");
-  EXPECT_EQ(CpuIdentity(P("arm")), "implementer 0x41 part 0xd0c variant 0x1 revision 1");
-  EXPECT_EQ(CpuIdentity(P("nowhere")), "");
+  EXPECT_EQ(FingerprintFromCpuinfo(P("zen5")).cpu_id, "family 26 model 2 stepping 1");
+  EXPECT_EQ(FingerprintFromCpuinfo(P("arm")).cpu_id,
+            "implementer 0x41 part 0xd0c variant 0x1 revision 1");
+  EXPECT_EQ(FingerprintFromCpuinfo(P("nowhere")).cpu_id, "");
   const HardwareFingerprint host = FingerprintFromCpuinfo(P("zen5"));
   EXPECT_EQ(host.cpu_id, "family 26 model 2 stepping 1");
   EXPECT_EQ(host.ToJson()["cpu_id"], "family 26 model 2 stepping 1");

@@ -43,6 +43,7 @@
 // line for a side that does not know it.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -75,10 +76,11 @@ std::string NormaliseCpuName(const std::string& s);
 // The kIsaFlags among the white-space separated `flags` of a cpuinfo line, sorted.
 std::vector<std::string> RelevantIsaFlags(const std::string& flags);
 
-// The first processor's identity in a cpuinfo file: "family F model M stepping S" (x86: "cpu
-// family", "model", "stepping"), "implementer I part P variant V revision R" (arm64: "CPU
-// implementer", "CPU part", "CPU variant", "CPU revision"); empty when the file does not say.
-std::string CpuIdentity(const std::string& cpuinfo_path);
+// A processor's identity from its cpuinfo values (key -> value, trimmed): "family F model M
+// stepping S" (x86: "cpu family", "model", "stepping"), "implementer I part P variant V revision
+// R" (arm64: "CPU implementer", "CPU part", "CPU variant", "CPU revision"); empty when they do
+// not say.
+std::string CpuIdentity(const std::map<std::string, std::string>& values);
 
 // Parses a cpuinfo file; a missing file gives an empty fingerprint.
 HardwareFingerprint FingerprintFromCpuinfo(const std::string& path);
