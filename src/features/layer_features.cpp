@@ -326,13 +326,13 @@ Eigen::RowVectorXd ComputeFeatures(const std::string& recipe, const LayerInstanc
     RequireType(l, "ScaledDotProductAttention", recipe);
     if (l.input_shape.size() < 2) RequireRank(l, 2, recipe);
     // products: the batch times the query's leading dimensions (heads); keys: those each
-    // query is scored against (a sliding window caps them).
+    // query is scored against, from the registry's count (graph/ops/attention.cpp:
+    // products·L·S'·(E + Ev + 1), where a sliding window caps S').
     double products = b;
     for (std::size_t i = 0; i + 2 < l.input_shape.size(); ++i)
       products *= static_cast<double>(l.input_shape[i]);
     const double q = Int(l, "query_length"), e = Int(l, "embed_dim"), ev = Int(l, "value_dim");
-    double keys = Int(l, "key_length");
-    if (l.params.contains("window")) keys = std::min(keys, Int(l, "window"));
+    const double keys = c.macs / (products * q * (e + ev + 1));
     const auto causal = l.params.find("is_causal");
     f = {Log(products),
          Log(q),
