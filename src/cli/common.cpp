@@ -131,10 +131,11 @@ LayerwiseRunTarget LoadLayerwiseRunTarget(const std::string& target, std::int64_
 }
 
 graph::Graph LoadGraphArg(const std::string& arg, const std::string& input_arg, std::int64_t batch,
-                          std::int64_t seq_len) {
+                          std::int64_t seq_len, const std::string& hf_architecture) {
   GraphOptions options;
   options.batch = batch;
   options.seq_len = seq_len;
+  options.hf_architecture = hf_architecture;
   if (!input_arg.empty()) options.input = ParseShapeArg(input_arg, "--input");
   std::vector<std::string> notes;
   graph::Graph g = LoadGraph(arg, options, &notes);
@@ -147,6 +148,12 @@ void AddSeqLenOption(CLI::App* cmd, std::int64_t* seq_len) {
                   "Tokens per sequence of a Hugging Face config.json (default: the smaller of 512 "
                   "and the model's max_position_embeddings)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));
+}
+
+void AddHfArchitectureOption(CLI::App* cmd, std::string* hf_architecture) {
+  cmd->add_option("--hf-architecture", *hf_architecture,
+                  "The Hugging Face class to build from a config.json instead of its "
+                  "architectures[0], e.g. BertForSequenceClassification");
 }
 
 namespace {

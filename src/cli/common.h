@@ -30,10 +30,10 @@ std::vector<Measurement> LoadMeasurements(const std::vector<std::string>& args, 
 Architecture LoadArchitectureArg(const std::string& arg, const std::string& input_arg);
 
 // The operator graph an ARCH argument names (frontends/load_graph.h) at batch `batch`, with the
-// --input value `input_arg` (empty: the model's) and the --seq-len value `seq_len` (0: none given);
-// notes of the readers go to stderr.
+// --input value `input_arg` (empty: the model's), the --seq-len value `seq_len` (0: none given)
+// and the --hf-architecture value (empty: the config's); notes of the readers go to stderr.
 graph::Graph LoadGraphArg(const std::string& arg, const std::string& input_arg, std::int64_t batch,
-                          std::int64_t seq_len = 0);
+                          std::int64_t seq_len = 0, const std::string& hf_architecture = "");
 
 // The network of a workload of data/workloads.json (its "architecture": a zoo name, or a file
 // relative to the source tree) at batch `batch`. Throws LoadGraph's errors; the caller checks
@@ -63,6 +63,8 @@ std::vector<std::string> FrozenScopes(const graph::Graph& g, const std::vector<s
 
 // The --seq-len option of the commands that take an architecture (Hugging Face configs).
 void AddSeqLenOption(CLI::App* cmd, std::int64_t* seq_len);
+// The --hf-architecture option (GraphOptions::hf_architecture).
+void AddHfArchitectureOption(CLI::App* cmd, std::string* hf_architecture);
 
 // CLI11 check of a finite number >= 0, failing as "--min-macs: must be a number >= 0, got -1"
 // (CLI11's own NonNegativeNumber prints the largest double in full).

@@ -322,10 +322,13 @@ void RunNetworks(const GpuOpsArgs& a) {
       LabelRow r;
       const GpuSpec& gpu = gpus.Find(l.gpu);
       l.gpu = gpu.name;
-      const std::string key = fmt::format("{}|{}|{}", l.arch, l.batch, l.seq_len);
+      const std::string key =
+          fmt::format("{}|{}|{}|{}", l.arch, l.hf_architecture, l.batch, l.seq_len);
       auto it = graphs.find(key);
-      if (it == graphs.end())
-        it = graphs.emplace(key, LoadGraphArg(l.arch, "", l.batch, l.seq_len)).first;
+      if (it == graphs.end()) {
+        it = graphs.emplace(key, LoadGraphArg(l.arch, "", l.batch, l.seq_len, l.hf_architecture))
+                 .first;
+      }
       GpuNetworkOptions o;
       o.launch_floor_s = floor_s;
       o.mode = l.mode;

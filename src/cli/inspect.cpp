@@ -1,7 +1,7 @@
-// joulecast inspect ARCH [--input S] [--seq-len S] [-b B] [--json]: the operator graph as a table
-// a PyTorch user recognises (module scope, operator, input and output shapes, MACs, parameters),
-// totals at the bottom; --json writes graph JSON (graph/graph_json.h) annotated per node, which
-// every command reads back.
+// joulecast inspect ARCH [--input S] [--seq-len S] [--hf-architecture C] [-b B] [--json]: the
+// operator graph as a table a PyTorch user recognises (module scope, operator, input and output
+// shapes, MACs, parameters), totals at the bottom; --json writes graph JSON (graph/graph_json.h)
+// annotated per node, which every command reads back.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -18,7 +18,7 @@ namespace {
 
 struct InspectArgs {
   std::string arch;
-  std::string input;
+  std::string input, hf_architecture;
   std::int64_t batch = 1, seq_len = 0;
   bool json = false;
   bool operators = false;
@@ -79,7 +79,7 @@ void RunInspect(const InspectArgs& a) {
     return;
   }
   if (a.arch.empty()) throw std::runtime_error("inspect: give an architecture, or --operators");
-  const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len);
+  const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len, a.hf_architecture);
   const std::vector<graph::NodeCounts> counts = graph::CountNodes(g);
   const graph::NodeCounts total = graph::TotalCounts(g, counts);
   if (a.json) {
@@ -120,6 +120,7 @@ void RegisterInspect(CLI::App& app) {
       "or print(model) .txt");
   cmd->add_option("--input", a->input, "Per-sample input shape, e.g. 3x224x224");
   AddSeqLenOption(cmd, &a->seq_len);
+  AddHfArchitectureOption(cmd, &a->hf_architecture);
   cmd->add_option("-b,--batch-size", a->batch, "Batch size")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));

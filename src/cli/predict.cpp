@@ -1,4 +1,5 @@
 // joulecast predict ARCH --model PROFILE [--batch-size B] [--input 3x224x224] [--seq-len S]
+//                   [--hf-architecture CLASS]
 //                   [--passes N] [--power W]
 //                   [--mode forward|train_step] [--per-layer] [--json|--csv] [--html FILE]
 //                   [--dtype D] [--freeze SCOPE,... | --trainable SCOPE,...]
@@ -39,7 +40,7 @@ namespace {
 
 struct PredictArgs {
   std::string arch, model, input, html, mode = "forward", dtype = "float32", gpu, optimizer = "sgd",
-                                        power_model;
+                                        power_model, hf_architecture;
   std::optional<double> power_limit;
   std::vector<std::string> freeze, trainable;
   std::int64_t batch = 1, seq_len = 0;
@@ -115,7 +116,7 @@ void RunPredictGpu(const PredictArgs& a) {
   GpuNetworkOptions o = GpuNetworkOptions::Of(m);
   o.mode = a.mode;
   o.optimizer = a.optimizer;
-  const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len);
+  const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len, a.hf_architecture);
   o.frozen = FrozenScopes(g, a.freeze, a.trainable);
   const GpuNetworkEstimate est = EstimateOnGpu(g, m, gpu, o);
   std::optional<GpuPower> power;
@@ -192,7 +193,7 @@ void RunPredictFrozen(const PredictArgs& a) {
   profile.RequireDtype(a.dtype, "--dtype " + a.dtype + ": " + a.model);
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
-  const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len);
+  const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len, a.hf_architecture);
   const FrozenStepEstimate e =
       EstimateFrozenStep(profile, g, FrozenScopes(g, a.freeze, a.trainable), a.model);
   if (a.json) {
@@ -247,7 +248,8 @@ void RunPredict(const PredictArgs& a) {
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
   const std::optional<PowerAssumption> power = PowerFor(profile, a.power);
-  NetworkEstimate est = EstimateGraph(profile, LoadGraphArg(a.arch, a.input, a.batch, a.seq_len));
+  NetworkEstimate est =
+      EstimateGraph(profile, LoadGraphArg(a.arch, a.input, a.batch, a.seq_len, a.hf_architecture));
   const bool energy = profile.target == "energy_j";
   const double kwh_for_passes = est.total * a.passes / 3.6e6;
   // The page is written before anything is printed, so a failure to write it is the only output.
@@ -367,6 +369,7 @@ void RegisterPredict(CLI::App& app) {
   cmd->add_option("--input", a->input,
                   "Per-sample input shape, e.g. 3x224x224 (default: the architecture's)");
   AddSeqLenOption(cmd, &a->seq_len);
+  AddHfArchitectureOption(cmd, &a->hf_architecture);
   cmd->add_option("--passes", a->passes, "Forward passes for the kWh total")
       ->capture_default_str()
       ->check(PositiveCheck());

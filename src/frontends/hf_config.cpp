@@ -312,7 +312,17 @@ void RequireDivisible(const Config& c, const char* a, std::int64_t x, const char
 }
 
 // The head to build: architectures[0] if the family knows it, else the base model with a note.
-std::string Head(const Config& c, const std::vector<std::string>& known, const std::string& base) {
+std::string Head(const Config& c, const GraphOptions& o, const std::vector<std::string>& known,
+                 const std::string& base) {
+  // Asked for by name, a head the builder lacks is an error: the base model would be another
+  // network than the one asked for.
+  if (!o.hf_architecture.empty()) {
+    if (std::find(known.begin(), known.end(), o.hf_architecture) != known.end())
+      return o.hf_architecture;
+    c.Fail(
+        fmt::format("--hf-architecture {}: not a head joulecast builds for this family; known: {}",
+                    o.hf_architecture, fmt::join(known, ", ")));
+  }
   const std::string arch = c.Architecture();
   if (std::find(known.begin(), known.end(), arch) != known.end()) return arch;
   if (arch.empty())
@@ -369,7 +379,7 @@ graph::Graph BuildBert(const Config& c, const GraphOptions& o, const std::string
                                          "RobertaForSequenceClassification"}
               : std::vector<std::string>{"BertModel", "BertForMaskedLM", "BertLMHeadModel",
                                          "BertForPreTraining", "BertForSequenceClassification"};
-  const std::string head = Head(c, known, model);
+  const std::string head = Head(c, o, known, model);
   const std::int64_t s =
       SeqLen(c, o, max_pos - offset,
              roberta ? fmt::format("max_position_embeddings {} less the padding offset {}: {} "
@@ -491,7 +501,7 @@ graph::Graph BuildGpt2(const Config& c, const GraphOptions& o, const std::string
   if (c.BoolOr("add_cross_attention", false))
     c.Fail(
         "add_cross_attention: cross-attention (GPT-2 as a decoder of an encoder) is not supported");
-  const std::string head = Head(c, {"GPT2Model", "GPT2LMHeadModel"}, "GPT2Model");
+  const std::string head = Head(c, o, {"GPT2Model", "GPT2LMHeadModel"}, "GPT2Model");
   const std::int64_t s =
       SeqLen(c, o, max_pos, fmt::format("n_positions {}", max_pos), true, "GPT-2");
   const std::int64_t hd = d / h;
@@ -562,7 +572,7 @@ graph::Graph BuildOpt(const Config& c, const GraphOptions& o, const std::string&
   const Activation act = ActivationOf(c, "activation_function", "relu");
   const double p_drop = c.ProbabilityOr("dropout", 0.1);
   const double p_attn = c.ProbabilityOr("attention_dropout", 0.0);
-  const std::string head = Head(c, {"OPTModel", "OPTForCausalLM"}, "OPTModel");
+  const std::string head = Head(c, o, {"OPTModel", "OPTForCausalLM"}, "OPTModel");
   const std::int64_t s =
       SeqLen(c, o, max_pos, fmt::format("max_position_embeddings {}", max_pos), true, "OPT");
   const std::int64_t hd = d / h;
@@ -659,7 +669,7 @@ graph::Graph BuildLlama(const Config& c, const GraphOptions& o, const std::strin
   if (mistral) window = c.Contains("sliding_window") ? c.SizeOr("sliding_window", 0) : 4096;
   const std::string model = mistral ? "MistralModel" : "LlamaModel";
   const std::string causal = mistral ? "MistralForCausalLM" : "LlamaForCausalLM";
-  const std::string head = Head(c, {model, causal}, model);
+  const std::string head = Head(c, o, {model, causal}, model);
   const std::int64_t s =
       SeqLen(c, o, max_pos, fmt::format("max_position_embeddings {}", max_pos), false, family);
   const std::string base = head == model ? "" : "model";
@@ -764,7 +774,7 @@ graph::Graph BuildVit(const Config& c, const GraphOptions& o, const std::string&
         "--seq-len does not apply to ViT: its sequence is its {} patches and the class token "
         "(image_size {}, patch_size {})",
         (image / patch) * (image / patch), image, patch));
-  const std::string head = Head(c, {"ViTModel", "ViTForImageClassification"}, "ViTModel");
+  const std::string head = Head(c, o, {"ViTModel", "ViTForImageClassification"}, "ViTModel");
   const std::int64_t side = image / patch, n = side * side + 1, hd = d / h;
   const std::string base = head == "ViTModel" ? "" : "vit";
 

@@ -33,6 +33,14 @@ std::string ConfigName(const std::string& path) {
   return stem == "config" && !dir.empty() && dir != "." && dir != ".." ? dir : stem;
 }
 
+void RefuseHfArchitecture(const std::string& where, const GraphOptions& options) {
+  if (!options.hf_architecture.empty())
+    throw std::runtime_error(
+        fmt::format("{}: --hf-architecture applies to Hugging Face configs; this architecture is "
+                    "built as it is",
+                    where));
+}
+
 graph::Graph FromJsonFile(const std::string& path, const GraphOptions& options,
                           std::vector<std::string>* notes) {
   std::ifstream in(path);
@@ -58,6 +66,7 @@ graph::Graph FromJsonFile(const std::string& path, const GraphOptions& options,
         "{}: --seq-len applies to Hugging Face configs; this architecture has no sequence length "
         "to set",
         path));
+  RefuseHfArchitecture(path, options);
   return GraphFromAnyJson(j, path, options);
 }
 
@@ -122,6 +131,8 @@ graph::Graph LoadGraph(const std::string& arg, const GraphOptions& options,
   if (options.batch < 1)
     throw std::runtime_error(fmt::format("batch size must be >= 1, got {}", options.batch));
   if (EndsWith(arg, ".json")) return FromJsonFile(arg, options, notes);
+  if (EndsWith(arg, ".onnx") || EndsWith(arg, ".pt") || EndsWith(arg, ".txt"))
+    RefuseHfArchitecture(arg, options);
   // ONNX records its input shapes; --input, -b and --seq-len fill the dynamic ones.
   if (EndsWith(arg, ".onnx"))
     return LoadOnnxGraph(arg, options.batch, options.input, options.seq_len);

@@ -359,6 +359,10 @@ GpuKernel ProductGradKernel(const GpuKernel& k, std::size_t operand) {
   return GpuKernel{k.op, {b, kk, n, m}, k.proxy};
 }
 
+std::vector<std::int64_t> ElementwiseRows(const TensorType& t) {
+  return RowsOf(t.elements(), LastDim(t));
+}
+
 GpuForm GpuFormOf(const OpSchema& schema, const OpCall& call) {
   if (schema.gpu) return schema.gpu(call);
   GpuForm f;

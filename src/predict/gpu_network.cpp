@@ -150,7 +150,9 @@ GpuNetworkEstimate EstimateOnGpu(const graph::Graph& g, const GpuOpModel& model,
       throw std::runtime_error(
           fmt::format("{}: {} ({}): {}", g.name, node.name, node.op, e.what()));
     }
-    for (const graph::GpuKernel& k : forms[n].forward) run(node, k, est.forward);
+    const graph::GpuForm& f = forms[n];
+    for (const graph::GpuKernel& k : train&& f.training_forward ? *f.training_forward : f.forward)
+      run(node, k, est.forward);
   }
   if (train) {
     for (graph::NodeId n = static_cast<graph::NodeId>(g.nodes().size()) - 1; n >= 0; --n) {
@@ -243,6 +245,21 @@ std::string GpuOptimizerOf(const std::string& name) {
       "unknown optimizer '{}'; known: sgd, adam, adamw, adadelta, adagrad, rmsprop, none", name));
 }
 
+namespace {
+
+// GpuNetworkLabel::hf_architecture of a label of the config at `config` in `mode`. Why BERT's
+// two heads: NeuSight's traces of its inference labels end in a `classifier` node, those of its
+// training labels in cls.predictions and cls.seq_relationship, and
+// tools/measure_gpu_reference.py builds the same two. The causal LMs ran their lm_head both ways.
+std::string MeasuredHead(const std::string& config, const std::string& mode) {
+  std::ifstream in(config);
+  const json j = json::parse(in, nullptr, false);
+  if (!j.is_object() || !j.contains("model_type") || j["model_type"] != "bert") return "";
+  return mode == "forward" ? "BertForSequenceClassification" : "BertForPreTraining";
+}
+
+}  // namespace
+
 std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open");
@@ -288,6 +305,7 @@ std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path) {
         if (kind != "inf" && kind != "train")
           throw std::runtime_error(fmt::format("kind must be inf or train, got '{}'", kind));
         l.mode = kind == "inf" ? "forward" : "train_step";
+        l.hf_architecture = MeasuredHead(l.arch, l.mode);
         l.seq_len = j.at("seq").get<std::int64_t>();
         l.batch = j.at("batch").get<std::int64_t>();
         l.measured_s = j.at("e2e_latency_ms").get<double>() * 1e-3;
@@ -327,6 +345,7 @@ std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path) {
       if (m != "forward" && m != "fwd_bwd")
         throw std::runtime_error(fmt::format("mode must be forward or fwd_bwd, got '{}'", m));
       l.mode = m == "forward" ? "forward" : "train_step";
+      l.hf_architecture = MeasuredHead(l.arch, l.mode);
       l.seq_len = ParseInt(row->fields[seq], "seq_len");
       l.batch = ParseInt(row->fields[batch], "batch");
       l.measured_s = ParseDouble(row->fields[e2e], "e2e_ms") * 1e-3;

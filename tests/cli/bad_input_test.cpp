@@ -103,6 +103,8 @@ const std::vector<Case> kCases = {
   {"PredictHfInput", "predict gpt2 --input 3x224x224 --model {model}", "hf/gpt2.json: --input does not apply to a Hugging Face config"},
   {"PredictHfVitSeqLen", "predict vit-base-patch16-224 --seq-len 128 --model {model}", "hf/vit-base-patch16-224.json: --seq-len does not apply to ViT"},
   {"PredictSeqLenOnACnn", "predict resnet18 --seq-len 128 --model {model}", "resnet18.json: --seq-len applies to Hugging Face configs"},
+  {"PredictHfArchitectureUnknown", "predict bert-base-uncased --hf-architecture BertForQuestionAnswering --model {model}", "hf/bert-base-uncased.json: --hf-architecture BertForQuestionAnswering: not a head joulecast builds for this family; known: BertModel,"},
+  {"InspectHfArchitectureOnACnn", "inspect resnet18 --hf-architecture BertModel", "resnet18.json: --hf-architecture applies to Hugging Face configs"},
   {"InspectHfSeqLenAbovePositions", "inspect bert-base-uncased --seq-len 1024", "hf/bert-base-uncased.json: --seq-len 1024 is above max_position_embeddings 512"},
   {"CompareHfBadConfig", "compare gpt2 {bad}/hf_missing_size.json --model {model}", "{bad}/hf_missing_size.json: n_embd: missing"},
   // ---- predict / inspect: ONNX (tools/make_onnx_fixtures.py writes these files) ----

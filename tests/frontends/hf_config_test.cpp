@@ -555,6 +555,40 @@ TEST(HfConfig, BadInputNamesTheFileAndTheField) {
 
 // ---- LoadGraph and the zoo ------------------------------------------------------------------
 
+TEST(HfConfig, HfArchitectureBuildsTheClassAsked) {
+  // NeuSight's bert_large config says BertLMHeadModel; its inference labels ran
+  // BertForSequenceClassification and its training labels BertForPreTraining. Parameter counts
+  // of those two classes as transformers gave them (sum of p.numel(), data/h200/models.jsonl):
+  // 335,143,938 and 336,226,108.
+  GraphOptions o;
+  o.seq_len = 512;
+  o.hf_architecture = "BertForSequenceClassification";
+  const graph::Graph cls = LoadGraph("bert_large", o);
+  EXPECT_EQ(cls.ParameterCount(), 335143938.0);
+  EXPECT_TRUE(HasScope(cls, "classifier"));
+  EXPECT_FALSE(HasScope(cls, "cls.predictions"));
+  o.hf_architecture = "BertForPreTraining";
+  EXPECT_EQ(LoadGraph("bert_large", o).ParameterCount(), 336226108.0);
+  // A class the family's builder lacks is an error (never the base model in its place), and the
+  // forms that are not configs refuse the option.
+  o.hf_architecture = "BertForQuestionAnswering";
+  EXPECT_NE(ErrorOf([&] { LoadGraph("bert_large", o); })
+                .find("--hf-architecture BertForQuestionAnswering: not a head joulecast builds "
+                      "for this family; known: BertModel, BertForMaskedLM, BertLMHeadModel, "
+                      "BertForPreTraining, BertForSequenceClassification"),
+            std::string::npos);
+  o.hf_architecture = "BertForSequenceClassification";
+  o.seq_len = 0;
+  EXPECT_NE(ErrorOf([&] {
+              LoadGraph("resnet18", o);
+            }).find("--hf-architecture applies to Hugging Face configs"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              LoadGraph("model.onnx", o);
+            }).find("model.onnx: --hf-architecture applies to Hugging Face configs"),
+            std::string::npos);
+}
+
 TEST(HfConfig, LoadGraphRoutesConfigsAndTheZooFindsThem) {
   const std::vector<std::string> trees = ZooTreeNames();
   for (const char* name : {"bert-base-uncased",

@@ -133,5 +133,44 @@ TEST(GpuFormTest, EmbeddingIsAGatherWithAScatterAddGradient) {
   EXPECT_TRUE(Is(f.grads.at(1).at(0), "add", {14, 16}, true));
 }
 
+TEST(GpuFormTest, DropoutDrawsItsMaskOnlyInTraining) {
+  OneOp t;
+  const ValueId x = t.In({4, 10, 32});
+  Attributes p;
+  p.Set("p", 0.1);
+  GpuForm f = t.Run("dropout", p, {x});
+  // Inference: the identity, no kernel.
+  EXPECT_TRUE(f.forward.empty());
+  // Training: the fused mask-and-scale kernel, and the masked scale of the gradient, as a mul
+  // each (a stand-in: the mask is one byte an element, not four).
+  ASSERT_TRUE(f.training_forward.has_value());
+  ASSERT_EQ(f.training_forward->size(), 1u);
+  EXPECT_TRUE(Is(f.training_forward->at(0), "mul", {40, 32}, true));
+  ASSERT_EQ(f.grads.at(0).size(), 1u);
+  EXPECT_TRUE(Is(f.grads.at(0).at(0), "mul", {40, 32}, true));
+  // p = 0 returns the input in training too (NeuSight's traces: no kernel, no backward).
+  Attributes zero;
+  zero.Set("p", 0.0);
+  f = t.Run("dropout", zero, {x});
+  EXPECT_FALSE(f.training_forward.has_value());
+  EXPECT_TRUE(f.grads.at(0).empty());
+  // Attention's dropout_p drops the weights between the softmax and p·v: 2×3 products of 5
+  // queries by 7 keys, 35 scores each.
+  Attributes sd;
+  sd.Set("dropout_p", 0.1);
+  f = t.Run("scaled_dot_product_attention", sd,
+            {t.In({2, 3, 5, 8}), t.In({2, 3, 7, 8}), t.In({2, 3, 7, 8})});
+  ASSERT_EQ(f.forward.size(), 4u);
+  ASSERT_TRUE(f.training_forward.has_value());
+  ASSERT_EQ(f.training_forward->size(), 5u);
+  EXPECT_TRUE(Is(f.training_forward->at(2), "softmax", {30, 7}));
+  EXPECT_TRUE(Is(f.training_forward->at(3), "mul", {30, 7}, true));
+  EXPECT_TRUE(Is(f.training_forward->at(4), "bmm", {6, 5, 8, 7}));
+  EXPECT_EQ(f.grads.at(0).size(), 4u);
+  EXPECT_FALSE(t.Run("scaled_dot_product_attention", {},
+                     {t.In({2, 3, 5, 8}), t.In({2, 3, 7, 8}), t.In({2, 3, 7, 8})})
+                   .training_forward.has_value());
+}
+
 }  // namespace
 }  // namespace joulecast::graph

@@ -119,6 +119,30 @@ TEST(GpuNetworkTest, TrainingStepKernelsAndTotals) {
   EXPECT_NEAR(glued.total_s - head.total_s, 1e-5 * double(head.kernels), 1e-15);
 }
 
+TEST(GpuNetworkTest, DropoutRunsInTrainingOnly) {
+  // x -> fc1 -> dropout(p 0.1) -> fc2, batch 4.
+  graph::Graph g;
+  g.name = "drop";
+  const auto x = g.AddInput("x", TensorType{DType::kFloat32, {4, 32}}, 0);
+  const auto w1 = g.AddParameter("fc1.weight", TensorType{DType::kFloat32, {64, 32}});
+  const auto w2 = g.AddParameter("fc2.weight", TensorType{DType::kFloat32, {10, 64}});
+  const auto h = g.node(g.AddNode("linear", {}, {x, w1}, "fc1")).outputs[0];
+  graph::Attributes p;
+  p.Set("p", 0.1);
+  const auto d = g.node(g.AddNode("dropout", p, {h}, "drop")).outputs[0];
+  g.MarkOutput(g.node(g.AddNode("linear", {}, {d, w2}, "fc2")).outputs[0]);
+  graph::InferShapes(g);
+  GpuNetworkOptions o;
+  EXPECT_EQ(EstimateOnGpu(g, Shipped(), A100(), o).forward.kernels, 2u);
+  o.mode = "train_step";
+  o.optimizer = "none";
+  const GpuNetworkEstimate t = EstimateOnGpu(g, Shipped(), A100(), o);
+  // The mask-and-scale kernel in the forward pass; fc2's dX and dW, the masked scale, fc1's dW.
+  EXPECT_EQ(t.forward.kernels, 3u);
+  EXPECT_EQ(t.backward.kernels, 4u);
+  EXPECT_EQ(t.proxies.at("dropout").kernels, 2u);
+}
+
 TEST(GpuNetworkTest, Errors) {
   const graph::Graph g = TwoLayers();
   GpuNetworkOptions o;
@@ -159,9 +183,21 @@ TEST(GpuNetworkTest, LabelFiles) {
   const std::vector<GpuNetworkLabel> ns = LoadGpuNetworkLabels("data/neusight2025/labels.csv");
   ASSERT_FALSE(ns.empty());
   EXPECT_EQ(ns[0].mode == "forward" || ns[0].mode == "train_step", true);
+  // BERT's labels name the heads they ran (a classifier at inference, both pretraining heads in
+  // training); the causal LMs build their config's.
+  for (const GpuNetworkLabel& l : ns) {
+    SCOPED_TRACE(l.source);
+    if (l.model == "bert_large")
+      EXPECT_EQ(l.hf_architecture,
+                l.mode == "forward" ? "BertForSequenceClassification" : "BertForPreTraining");
+    else
+      EXPECT_EQ(l.hf_architecture, "");
+  }
   const std::vector<GpuNetworkLabel> h = LoadGpuNetworkLabels("data/h200/models.jsonl");
   ASSERT_EQ(h.size(), 15u);
   EXPECT_EQ(h[0].model, "bert_large");
+  EXPECT_EQ(h[0].hf_architecture, "BertForSequenceClassification");
+  EXPECT_EQ(h[2].hf_architecture, "BertForPreTraining");
   EXPECT_GT(h[0].energy_j, 0);
   const std::vector<GpuNetworkLabel> c =
       LoadGpuNetworkLabels("data/collect/h200/networks-train_step.jsonl");

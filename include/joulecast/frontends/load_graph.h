@@ -37,6 +37,10 @@ struct GraphOptions {
   // Tokens per sequence (--seq-len) of a Hugging Face config or of an ONNX model's token inputs;
   // 0: the reader's default. The other forms have no sequence length to set and refuse one.
   std::int64_t seq_len = 0;
+  // The Hugging Face class to build from a config (--hf-architecture, e.g.
+  // BertForSequenceClassification) instead of its architectures[0]; empty: the config's. A name
+  // the family's builder lacks is an error, and the other forms refuse one.
+  std::string hf_architecture;
 };
 
 // `notes` (may be null) receives what a reader wants the user to know (e.g. the printed-repr

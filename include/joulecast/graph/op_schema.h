@@ -101,6 +101,9 @@ struct GpuKernel {
 // none, as integer indices). A caller adds grads[i] only where input i needs a gradient.
 struct GpuForm {
   std::vector<GpuKernel> forward;
+  // The forward kernels in a training step where they differ from `forward` (dropout is the
+  // identity at inference and draws its mask in training); unset: `forward`.
+  std::optional<std::vector<GpuKernel>> training_forward;
   std::vector<std::vector<GpuKernel>> grads;  // by input index
 };
 
@@ -183,6 +186,9 @@ LayerForm LayerFormOf(const OpSchema& schema, const OpCall& call);
 //                         ProductGradKernel's of operands 0 and 1
 // Throws what the schema's functions throw.
 GpuForm GpuFormOf(const OpSchema& schema, const OpCall& call);
+// (B, H) of an element-wise kernel over `t`: H its last dimension (1 for a scalar), B = elements /
+// H. The sizes GpuFormOf's rules give such kernels, for schemas whose `gpu` builds them.
+std::vector<std::int64_t> ElementwiseRows(const TensorType& t);
 // The kernels of a's gradient under the rules above for kernel `k` applied to elements of shape
 // (rows, h); `broadcast`: the input had fewer elements than the output. Shared by schemas whose
 // `gpu` builds element-wise kernels.

@@ -3,7 +3,8 @@
 // model (predict/gpu_op_model.h) for that GPU, summed, plus the glue between kernels.
 //
 //   forward     the forward kernels of every node
-//   train_step  the forward kernels, then the backward pass: grads[i] of every node for every
+//   train_step  the forward kernels (a form's training_forward where it has one: dropout
+//               draws its mask), then the backward pass: grads[i] of every node for every
 //               input i that needs a gradient, then the optimizer's update of every parameter
 //               tensor of P elements: "sgd" (SGD with momentum, as `collect` trains: buf = m·buf
 //               + g and p -= lr·buf, an add and a mul per tensor), "adam" (five binary kernels:
@@ -136,6 +137,10 @@ std::string GpuOptimizerOf(const std::string& name);
 struct GpuNetworkLabel {
   std::string gpu, model, mode;    // mode: forward | train_step
   std::string arch;                // what LoadGraphArg reads: a config path or a zoo name
+  // The Hugging Face class the measurement built (GraphOptions::hf_architecture; empty: the
+  // config's): BERT's inference labels are BertForSequenceClassification, its training labels
+  // BertForPreTraining, in NeuSight's traces and tools/measure_gpu_reference.py alike.
+  std::string hf_architecture;
   std::string optimizer = "none";  // of a training step: none (NeuSight's), sgd (collect's)
   bool tf32 = false;               // cuDNN convolutions may have used TF32 (collect's default)
   std::int64_t seq_len = 0, batch = 0;

@@ -218,6 +218,14 @@ void RegisterAttentionOps(Registrar& r) {
     f.grads[0] = {{"bmm", {b, l, s, ev}}, {"softmax", scores}, {"bmm", {b, l, e, s}}};
     f.grads[1] = {{"bmm", {b, s, e, l}}};
     f.grads[2] = {{"bmm", {b, s, ev, l}}};
+    // In training, dropout_p > 0 drops attention weights between the softmax and p·v, as the
+    // dropout operator does (its mul proxy each way).
+    if (c.a().Float("dropout_p") > 0) {
+      const GpuKernel drop{"mul", scores, true};
+      f.training_forward = f.forward;
+      f.training_forward->insert(f.training_forward->begin() + 3, drop);
+      f.grads[0].insert(f.grads[0].begin() + 1, drop);
+    }
     return f;
   };
   r.push_back(std::move(sdpa));

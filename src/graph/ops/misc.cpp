@@ -21,6 +21,20 @@ void RegisterMiscOps(Registrar& r) {
     return LayerForm{
         "Dropout", {{"p", c.a().Float("p")}, {"inplace", false}}, c.in(0).dims, c.outputs[0].dims};
   };
+  // Free at inference. In training PyTorch's fused dropout draws the mask and scales in one
+  // kernel (a read, two writes) and its backward scales by the mask in one (two reads, a write):
+  // a mul proxy each. With p = 0 it returns its input and launches nothing (NeuSight's traces
+  // time such a node at the host's cost alone).
+  dropout.gpu = [](const OpCall& c) {
+    GpuForm f;
+    f.grads.resize(1);
+    if (c.a().Float("p") > 0 && IsFloating(c.in(0).dtype)) {
+      const GpuKernel k{"mul", ElementwiseRows(c.in(0)), true};
+      f.training_forward = std::vector<GpuKernel>{k};
+      f.grads[0] = {k};
+    }
+    return f;
+  };
   r.push_back(std::move(dropout));
 
   OpSchema identity;
