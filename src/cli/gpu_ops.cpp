@@ -1,10 +1,11 @@
 // joulecast gpu-ops: operator latency on NVIDIA GPUs from their specs (predict/gpu_op_model.h).
 //
-//   gpu-ops fit [--data DIR] [--ops L] [--no-cv] -o FILE
+//   gpu-ops fit [--data DIR] [--also TABLE...] [--ops L] [--no-cv] -o FILE
 //                                             fits one model per operator on DIR/train/*.csv and
-//                                             writes it with its leave-one-GPU-out scores ('cv')
-//                                             and provenance ('hardware')
-//   gpu-ops evaluate [--data DIR] [--ops L] [--json]
+//                                             each --also table (a .csv or a folder's, the test
+//                                             tables' columns), and writes it with its LOGO
+//                                             scores ('cv') and provenance ('hardware')
+//   gpu-ops evaluate [--data DIR] [--also TABLE...] [--ops L] [--json]
 //                                             leave-one-GPU-out on the training GPUs, then the
 //                                             model fitted on all of them on DIR/test/*.csv (two
 //                                             of its GPUs it never saw); the roofline beside each
@@ -40,7 +41,7 @@ namespace {
 
 struct GpuOpsArgs {
   std::string data, out, model, gpu, op, sizes, ops, test, power_model;
-  std::vector<std::string> labels;
+  std::vector<std::string> labels, also;
   bool json = false, no_cv = false;
 };
 
@@ -93,6 +94,24 @@ std::vector<GpuOpRecord> LoadPart(const std::string& dir, const std::string& par
   return LoadTables(std::filesystem::path(dir) / part, ops, gpus);
 }
 
+// The training rows: DIR/train, then every --also table (a .csv, or a folder's).
+std::vector<GpuOpRecord> TrainingRows(const GpuOpsArgs& a, const GpuTable& gpus) {
+  const std::set<std::string> ops = OpFilter(a.ops);
+  std::vector<GpuOpRecord> rows = LoadPart(DataDir(a.data), "train", ops, gpus);
+  for (const std::string& path : a.also) {
+    std::vector<GpuOpRecord> more;
+    if (std::filesystem::is_directory(path)) {
+      more = LoadTables(path, ops, gpus);
+    } else {
+      for (GpuOpRecord& r : LoadNeuSightTable(path, gpus))
+        if (ops.empty() || ops.count(r.call.op)) more.push_back(std::move(r));
+    }
+    rows.insert(rows.end(), std::make_move_iterator(more.begin()),
+                std::make_move_iterator(more.end()));
+  }
+  return rows;
+}
+
 void PrintScores(const std::string& title, const std::vector<GpuOpScore>& scores) {
   std::cout << title << "\n"
             << fmt::format("{:<9} {:<16} {:>7} {:>9} {:>12}\n", "operator", "gpu", "n", "MAPE%",
@@ -104,7 +123,8 @@ void PrintScores(const std::string& title, const std::vector<GpuOpScore>& scores
 }
 
 // The provenance block written with a fitted model.
-nlohmann::json Provenance(const GpuOpModel& m, const std::string& dir) {
+nlohmann::json Provenance(const GpuOpModel& m, const std::string& dir,
+                          const std::vector<std::string>& also) {
   nlohmann::json h = m.hardware;
   h["source"] =
       "NeuSight's public operator latency tables (Lee et al., NeuSight, ASPLOS 2025; "
@@ -116,15 +136,15 @@ nlohmann::json Provenance(const GpuOpModel& m, const std::string& dir) {
   h["note"] =
       "conv was measured on the A100 PCIe 80GB, every other operator on the A100 PCIe 40GB; the "
       "test tables' L4 (and the A100 PCIe 80GB, except for conv) have no training rows";
+  if (!also.empty()) h["also"] = also;
   return h;
 }
 
 void RunFit(const GpuOpsArgs& a) {
   const GpuTable gpus = GpuTable::LoadDefault();
-  const std::string dir = DataDir(a.data);
-  const std::vector<GpuOpRecord> records = LoadPart(dir, "train", OpFilter(a.ops), gpus);
+  const std::vector<GpuOpRecord> records = TrainingRows(a, gpus);
   GpuOpModel m = GpuOpModel::Fit(records, gpus);
-  m.hardware = Provenance(m, a.data.empty() ? "data/neusight2025" : a.data);
+  m.hardware = Provenance(m, a.data.empty() ? "data/neusight2025" : a.data, a.also);
   m.cv = a.no_cv ? nlohmann::json::array() : GpuOpScoresJson(LeaveOneGpuOut(records, gpus));
   WriteFileAtomically(a.out, m.ToJson().dump(1) + "\n");
   std::cout << fmt::format("{}: {} operators from {} records{}\n", a.out, m.predictors().size(),
@@ -187,7 +207,7 @@ void RunEvaluate(const GpuOpsArgs& a) {
   if (!a.model.empty()) return RunEvaluateModel(a, gpus);
   const std::string dir = DataDir(a.data);
   const std::set<std::string> ops = OpFilter(a.ops);
-  const std::vector<GpuOpRecord> train = LoadPart(dir, "train", ops, gpus);
+  const std::vector<GpuOpRecord> train = TrainingRows(a, gpus);
   const std::vector<GpuOpScore> logo = LeaveOneGpuOut(train, gpus);
   std::vector<GpuOpRecord> test;
   for (GpuOpRecord& r : LoadPart(dir, "test", {}, gpus)) {
@@ -540,6 +560,10 @@ void RegisterGpuOps(CLI::App& app) {
   fit->add_option("--data", args->data, "Tables folder (default data/neusight2025)");
   fit->add_option("--ops", args->ops, "Comma list of operators (default: all)");
   fit->add_option("-o,--output", args->out, "Model file to write")->required();
+  fit->add_option("--also", args->also,
+                  "More training tables in the test tables' columns (op,gpu,<shape>,latency_ms): "
+                  "a .csv or a folder of them, e.g. data/h200/ops/linear.csv or your own GPU's")
+      ->check(CLI::ExistingPath);
   fit->add_flag("--no-cv", args->no_cv, "Skip the leave-one-GPU-out scores (field 'cv')");
   fit->callback([args] { RunFit(*args); });
 
@@ -547,6 +571,10 @@ void RegisterGpuOps(CLI::App& app) {
       "evaluate", "Leave-one-GPU-out and test-set MAPE per operator and GPU, roofline beside");
   ev->add_option("--data", args->data, "Tables folder (default data/neusight2025)");
   ev->add_option("--ops", args->ops, "Comma list of operators (default: all)");
+  ev->add_option("--also", args->also,
+                 "More training tables (as fit's --also): in the leave-one-GPU-out folds and the "
+                 "refit")
+      ->check(CLI::ExistingPath);
   ev->add_option("--model", args->model,
                  "Score this fitted model, unchanged, on --test (no refit, no leave-one-GPU-out)");
   ev->add_option("--test", args->test, "Folder of tables in the test tables' columns");

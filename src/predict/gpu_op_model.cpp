@@ -167,6 +167,8 @@ GpuOpPredictor FitWith(const std::string& op, const std::vector<GpuOpRecord>& re
     Xk.col(static_cast<Eigen::Index>(k)) = X.col(p.kept[k]);
   p.f = regress::TrendKernelRidge(cand.f);
   p.f.Fit(Xk, y);
+  p.f_lo = y.minCoeff();
+  p.f_hi = y.maxCoeff();
   return p;
 }
 
@@ -343,7 +345,8 @@ double GpuOpPredictor::Predict(const GpuOpCall& c, const GpuSpec& gpu) const {
     const auto j = static_cast<std::size_t>(kept[k]);
     X(0, static_cast<Eigen::Index>(k)) = std::clamp(x[j], x_lo[j], x_hi[j]);
   }
-  return base * std::exp(f.Predict(X)[0]);
+  const double fx = f.Predict(X)[0];
+  return base * std::exp(f_lo < f_hi ? std::clamp(fx, f_lo, f_hi) : fx);
 }
 
 GpuOpModel GpuOpModel::Fit(const std::vector<GpuOpRecord>& records, const GpuTable& gpus,
@@ -413,33 +416,29 @@ json GpuOpModel::ToJson() const {
   for (const GpuOpPredictor& p : predictors_) {
     json kept = json::array();
     for (int j : p.kept) kept.push_back(kFeatureNames[j]);
-    ops[p.op] = {{"t0_s", p.t0_s},
-                 {"power", p.power},
-                 {"power_c", p.power_c},
-                 {"power_q_range", {p.r_lo, p.r_hi}},
-                 {"feature_lo", p.x_lo},
-                 {"feature_hi", p.x_hi},
-                 {"kept_features", kept},
-                 {"model", p.f.ToJson()},
-                 {"cv", p.cv}};
+    ops[p.op] = {{"t0_s", p.t0_s},        {"power", p.power},
+                 {"power_c", p.power_c},  {"power_q_range", {p.r_lo, p.r_hi}},
+                 {"feature_lo", p.x_lo},  {"feature_hi", p.x_hi},
+                 {"kept_features", kept}, {"target_range", {p.f_lo, p.f_hi}},
+                 {"model", p.f.ToJson()}, {"cv", p.cv}};
   }
   json features = json::array();
   for (const char* f : kFeatureNames) features.push_back(f);
-  return {
-      {"kind", kKind},
-      {"format_version", kFormatVersion},
-      {"unit", "s"},
-      {"description",
-       "GPU operator latency (float32) from a GPU's specs: base = t0 + max(whole-wave compute "
-       "at s times the FP32 peak, s = min(1, (c*TDP/peak)^a), bytes at memory bandwidth), "
-       "times exp(f(clamped dimensionless features)); include/joulecast/predict/gpu_op_model.h"},
-      {"features", features},
-      {"hardware", hardware},
-      {"cv", cv},
-      {"glue_s", glue_s},
-      {"launch_floor_s", launch_floor_s},
-      {"network", network},
-      {"ops", ops}};
+  return {{"kind", kKind},
+          {"format_version", kFormatVersion},
+          {"unit", "s"},
+          {"description",
+           "GPU operator latency (float32) from a GPU's specs: base = t0 + max(whole-wave compute "
+           "at s times the FP32 peak, s = min(1, (c*TDP/peak)^a), bytes at memory bandwidth), "
+           "times exp(f(clamped dimensionless features)), f clamped to its targets' range in "
+           "fitting; include/joulecast/predict/gpu_op_model.h"},
+          {"features", features},
+          {"hardware", hardware},
+          {"cv", cv},
+          {"glue_s", glue_s},
+          {"launch_floor_s", launch_floor_s},
+          {"network", network},
+          {"ops", ops}};
 }
 
 namespace {
@@ -517,6 +516,15 @@ GpuOpModel GpuOpModel::FromJson(const json& j, const std::string& where) {
     p.r_hi = r[1].get<double>();
     p.x_lo = UnitVector(v, "feature_lo", at);
     p.x_hi = UnitVector(v, "feature_hi", at);
+    if (v.contains("target_range")) {
+      const json& t = v["target_range"];
+      if (!t.is_array() || t.size() != 2 || !t[0].is_number() || !t[1].is_number() ||
+          !std::isfinite(t[0].get<double>()) || !std::isfinite(t[1].get<double>()) ||
+          !(t[1].get<double>() >= t[0].get<double>()))
+        throw std::runtime_error(at + ": field 'target_range' must be [lo, hi], finite, lo <= hi");
+      p.f_lo = t[0].get<double>();
+      p.f_hi = t[1].get<double>();
+    }
     if (!v.contains("kept_features") || !v["kept_features"].is_array() ||
         v["kept_features"].empty())
       throw std::runtime_error(at + ": field 'kept_features' must be a non-empty array of names");

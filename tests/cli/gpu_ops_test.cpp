@@ -116,6 +116,42 @@ TEST_F(GpuOpsCliTest, FitWritesScoresAndProvenanceThenPredicts) {
             "joulecast: error: no model for operator 'conv' in " + P("m.json") + "\n");
 }
 
+// --also: a folder of another GPU's tables (the test tables' columns) joins the training rows,
+// the leave-one-GPU-out folds and the provenance.
+TEST_F(GpuOpsCliTest, AlsoAddsAnotherGpusTables) {
+  std::string table = "op,gpu,B,M,N,K,latency_ms\n";
+  for (int m : {64, 1024})
+    for (int n : {128, 2048})
+      for (int k : {64, 4096}) {
+        const double ms = 0.01 + 2.0 * m * n * k / (0.6 * 66.9e12) * 1e3;
+        table += fmt::format("linear,H100 SXM 80GB,1,{},{},{},{:.6g}\n", m, n, k, ms);
+      }
+  fs::create_directories(P("h100"));
+  Write("h100/linear.csv", table);
+  const Result fit = Run("gpu-ops fit --data " + Quote(P("data")) + " --also " + Quote(P("h100")) +
+                         " -o " + Quote(P("m.json")));
+  ASSERT_EQ(fit.status, 0) << fit.err;
+  EXPECT_TRUE(Contains(fit.out, "1 operators from 116 records")) << fit.out;
+  const json m = json::parse(Slurp(P("m.json")));
+  EXPECT_EQ(m["hardware"]["fitted_on"],
+            json::array({"A100 PCIe 40GB", "H100 SXM 80GB", "T4", "V100 PCIe 32GB"}));
+  EXPECT_EQ(m["hardware"]["also"], json::array({P("h100")}));
+  EXPECT_EQ(m["cv"].size(), 4u);
+  const Result ev =
+      Run("gpu-ops evaluate --json --data " + Quote(P("data")) + " --also " + Quote(P("h100")));
+  ASSERT_EQ(ev.status, 0) << ev.err;
+  EXPECT_EQ(json::parse(ev.out)["leave_one_gpu_out"].size(), 4u);
+  const Result none = Run("gpu-ops fit --also " + Quote(P("none")) + " -o x.json");
+  EXPECT_EQ(none.status, 2);  // a usage error, as CLI11's checks give
+  EXPECT_TRUE(Contains(none.err, "--also: Path does not exist")) << none.err;
+  // One table rather than a folder.
+  ASSERT_EQ(Run("gpu-ops fit --no-cv --data " + Quote(P("data")) + " --also " +
+                Quote(P("h100/linear.csv")) + " -o " + Quote(P("one.json")))
+                .status,
+            0);
+  EXPECT_EQ(json::parse(Slurp(P("one.json")))["hardware"]["fitted_on"].size(), 4u);
+}
+
 TEST_F(GpuOpsCliTest, BadTablesNameTheFileAndLine) {
   Write("data/train/linear.csv", "op,gpu,B,M,N,K,latency_ms\nlinear,T4,1,2,3,4\n");
   EXPECT_EQ(Error("gpu-ops fit --no-cv --data " + Quote(P("data")) + " -o " + Quote(P("m.json"))),

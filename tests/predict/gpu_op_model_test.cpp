@@ -256,6 +256,53 @@ TEST(GpuOpModelTest, NearConstantFeaturesAreDroppedAndInputsClamped) {
   EXPECT_LT(huge / roof, 2.0);
 }
 
+TEST(GpuOpModelTest, FsOutputStaysInTheFittedTargetsRange) {
+  // f's targets are ln(latency / base) of the fitted rows; whatever f says on another GPU, the
+  // factor over the base stays within [min, max] of them. Round trip keeps the range; a file
+  // without it (written before it existed) loads and predicts unclamped.
+  const GpuTable gpus = SyntheticGpus();
+  std::vector<GpuOpRecord> train;
+  for (const char* name : {"G0", "G1", "G2"}) {
+    for (std::int64_t b : {1024, 4096, 16384})
+      for (std::int64_t h : {1024, 4096}) {
+        const GpuOpCall c{"add", {b, h}};
+        train.push_back({c, name, Law(c, gpus.Find(name))});
+      }
+  }
+  GpuOpModelOptions o;
+  o.grid.resize(1);
+  const GpuOpModel m = GpuOpModel::Fit(train, gpus, o);
+  const GpuOpPredictor& p = m.predictors()[0];
+  double lo = 1e9, hi = -1e9;
+  for (const GpuOpRecord& r : train) {
+    double base = 0;
+    GpuOpFeatures(r.call, gpus.Find(r.gpu), p.t0_s, p.PowerShare(gpus.Find(r.gpu)), &base);
+    lo = std::min(lo, std::log(r.latency_s / base));
+    hi = std::max(hi, std::log(r.latency_s / base));
+  }
+  EXPECT_NEAR(p.f_lo, lo, 1e-12);
+  EXPECT_NEAR(p.f_hi, hi, 1e-12);
+  EXPECT_LT(lo, hi);
+  const json j = m.ToJson();
+  EXPECT_EQ(j["ops"]["add"]["target_range"], json::array({p.f_lo, p.f_hi}));
+  const GpuOpModel back = GpuOpModel::FromJson(j, "m.json");
+  EXPECT_DOUBLE_EQ(back.predictors()[0].f_hi, p.f_hi);
+  json old = j;
+  old["ops"]["add"].erase("target_range");
+  EXPECT_EQ(GpuOpModel::FromJson(old, "m.json").predictors()[0].f_lo, 0.0);
+  json bad = j;
+  bad["ops"]["add"]["target_range"] = json::array({1.0, 0.0});
+  EXPECT_TRUE(HasSubstr(ErrorOf([&] { GpuOpModel::FromJson(bad, "m.json"); }),
+                        "field 'target_range' must be [lo, hi], finite, lo <= hi"));
+  // A call far outside every fitted shape on an unseen GPU: at most base · exp(hi).
+  const GpuOpCall far{"add", {1, 7}};
+  double base = 0;
+  GpuOpFeatures(far, gpus.Find("G3"), p.t0_s, p.PowerShare(gpus.Find("G3")), &base);
+  const double pred = m.Predict(far, gpus.Find("G3"));
+  EXPECT_LE(pred, base * std::exp(hi) * (1 + 1e-12));
+  EXPECT_GE(pred, base * std::exp(lo) * (1 - 1e-12));
+}
+
 std::string WriteTable(const std::string& name, const std::string& text) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("joulecast_gpu_op_" + std::to_string(::getpid()) + "_" + name);

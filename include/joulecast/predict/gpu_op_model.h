@@ -35,7 +35,9 @@
 //   base = t0 + max(t_c, t_m)                       t0: the operator's fixed cost (launch and
 //                                                   synchronisation), the 2nd percentile of the
 //                                                   training latencies
-//   latency = base · exp(f(x)),
+//   latency = base · exp(clamp(f(x), f_lo, f_hi)), [f_lo, f_hi] the range of f's targets in
+//   fitting (a trend far out in the features' joint range never predicts a factor over the
+//   base that no fitted GPU showed),
 //   x = [t_c/(t_c+t_m), tiles/(waves·SMs), 1/waves, t0/base, bytes/(bytes + L2 bytes)]
 // Every feature lies in [0, 1] and is a ratio, so GPUs enter only through the terms above (q_lo,
 // q_hi and c come from the fitted rows' GPUs only). Before f sees them, features are clamped to the
@@ -126,6 +128,9 @@ struct GpuOpPredictor {
   double r_lo = 0, r_hi = 0;       // clamp of q (q_lo, q_hi)
   std::vector<double> x_lo, x_hi;  // clamp of each feature (kGpuOpFeatures)
   std::vector<int> kept;           // the features f sees, in order
+  // f's output is clamped to the targets' range in fitting, [min, max] of ln(latency / base)
+  // ("target_range"; absent from files written before it, and lo = hi: no clamp).
+  double f_lo = 0, f_hi = 0;
   regress::TrendKernelRidge f;
   nlohmann::json cv = nlohmann::json::object();  // the grid's scores, the GPUs fitted on
 
