@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "error_of.h"
@@ -24,15 +25,16 @@ using graph::DType;
 using graph::TensorType;
 using joulecast_test::ErrorOf;
 
-// x (input) -> fc1 (linear, scope "enc") -> gelu -> fc2 (linear, scope "head"), batch 4.
-graph::Graph TwoLayers() {
+// x (input) -> fc1 (linear, scope "enc") -> `middle` (gelu) -> fc2 (linear, scope "head"),
+// batch 4.
+graph::Graph TwoLayers(const std::string& middle = "gelu", graph::Attributes attrs = {}) {
   graph::Graph g;
   g.name = "two";
   const auto x = g.AddInput("x", TensorType{DType::kFloat32, {4, 32}}, 0);
   const auto w1 = g.AddParameter("enc.fc1.weight", TensorType{DType::kFloat32, {64, 32}});
   const auto w2 = g.AddParameter("head.fc2.weight", TensorType{DType::kFloat32, {10, 64}});
   const auto h = g.node(g.AddNode("linear", {}, {x, w1}, "enc.fc1")).outputs[0];
-  const auto a = g.node(g.AddNode("gelu", {}, {h}, "enc")).outputs[0];
+  const auto a = g.node(g.AddNode(middle, std::move(attrs), {h}, "enc")).outputs[0];
   const auto y = g.node(g.AddNode("linear", {}, {a, w2}, "head.fc2")).outputs[0];
   g.MarkOutput(y);
   graph::InferShapes(g);
@@ -120,18 +122,9 @@ TEST(GpuNetworkTest, TrainingStepKernelsAndTotals) {
 }
 
 TEST(GpuNetworkTest, DropoutRunsInTrainingOnly) {
-  // x -> fc1 -> dropout(p 0.1) -> fc2, batch 4.
-  graph::Graph g;
-  g.name = "drop";
-  const auto x = g.AddInput("x", TensorType{DType::kFloat32, {4, 32}}, 0);
-  const auto w1 = g.AddParameter("fc1.weight", TensorType{DType::kFloat32, {64, 32}});
-  const auto w2 = g.AddParameter("fc2.weight", TensorType{DType::kFloat32, {10, 64}});
-  const auto h = g.node(g.AddNode("linear", {}, {x, w1}, "fc1")).outputs[0];
   graph::Attributes p;
   p.Set("p", 0.1);
-  const auto d = g.node(g.AddNode("dropout", p, {h}, "drop")).outputs[0];
-  g.MarkOutput(g.node(g.AddNode("linear", {}, {d, w2}, "fc2")).outputs[0]);
-  graph::InferShapes(g);
+  const graph::Graph g = TwoLayers("dropout", p);
   GpuNetworkOptions o;
   EXPECT_EQ(EstimateOnGpu(g, Shipped(), A100(), o).forward.kernels, 2u);
   o.mode = "train_step";
