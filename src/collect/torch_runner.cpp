@@ -12,19 +12,13 @@
 #include <system_error>
 
 #include "joulecast/arch/torchscript_loader.h"
+#include "joulecast/collect/repeatability.h"
 #include "joulecast/collect/torch_runner_plugin.h"
 
 namespace joulecast {
 namespace {
 
 namespace fs = std::filesystem;
-
-double Quantile(const std::vector<double>& sorted, double q) {
-  const double pos = q * double(sorted.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (pos - double(lo)) * (sorted[hi] - sorted[lo]);
-}
 
 struct Text {
   char* text = nullptr;
