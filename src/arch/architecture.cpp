@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "joulecast/io/text.h"
+
 namespace joulecast {
 namespace {
 
@@ -262,12 +264,6 @@ json NormalizeParamsImpl(const std::string& type, const json& args) {
   return out;
 }
 
-std::string ToLower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 std::string JoinName(const std::string& parent, const std::string& child) {
   return parent.empty() ? child : parent + "." + child;
 }
@@ -363,7 +359,7 @@ class Parser {
   std::string FullName(const json& j, const std::string& location, const std::string& parent,
                        const std::string& type, bool functional, std::int64_t index) const {
     if (!j.contains("name")) {
-      return JoinName(parent, functional ? ToLower(type) : std::to_string(index));
+      return JoinName(parent, functional ? ToLowerAscii(type) : std::to_string(index));
     }
     const json& v = j["name"];
     if (!v.is_string() || v.get<std::string>().empty()) {

@@ -18,6 +18,7 @@
 
 #include "joulecast/arch/architecture.h"
 #include "joulecast/arch/shape_inference.h"
+#include "joulecast/io/text.h"
 
 namespace joulecast {
 namespace {
@@ -105,12 +106,6 @@ bool IsDigits(const std::string& s) {
 std::string Excerpt(const std::string& s) {
   constexpr std::size_t kMax = 80;
   return s.size() <= kMax ? s : s.substr(0, kMax) + "...";
-}
-
-std::string ToLower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 Shape AsShape(const json& pair) {
@@ -826,7 +821,7 @@ class Builder {
   // A functional leaf of forward() (torch.flatten, F.relu, ...), unnamed: "<scope>.<type>".
   void Functional(const std::string& type, json params, const std::string& scope, int line,
                   json* out) {
-    Advance(LayerInstance{Join(scope, ToLower(type)), type, params, shape_, {}}, line);
+    Advance(LayerInstance{Join(scope, ToLowerAscii(type)), type, params, shape_, {}}, line);
     params["type"] = type;
     params["functional"] = true;
     out->push_back(std::move(params));
@@ -1022,7 +1017,7 @@ Architecture ParseModelRepr(const std::string& text, const Shape& input, const s
   const Node root = TextParser(where).Parse(text);
   std::vector<std::string> found;
   json layers = Builder(where, input, &found).Build(root);
-  json j = {{"name", ToLower(root.cls)},
+  json j = {{"name", ToLowerAscii(root.cls)},
             {"description", "printed PyTorch model (" + root.cls + ") read from " + where},
             {"input", input},
             {"layers", std::move(layers)}};

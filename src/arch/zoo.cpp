@@ -1,27 +1,21 @@
 #include "joulecast/arch/zoo.h"
 
-#include <fstream>
-#include <iterator>
-
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include "joulecast/io/text.h"
+
 namespace joulecast {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ToLower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // The search order of zoo.h, existing or not.
 std::vector<fs::path> CandidateDirectories() {
@@ -52,7 +46,7 @@ std::vector<std::pair<std::string, fs::path>> ListZoo(const fs::path& dir) {
     const fs::path& p = it->path();
     std::error_code file_ec;
     if (p.extension() == ".json" && fs::is_regular_file(p, file_ec)) {
-      entries.emplace_back(ToLower(p.stem().string()), p);
+      entries.emplace_back(ToLowerAscii(p.stem().string()), p);
     }
   }
   std::error_code hf_ec;
@@ -61,7 +55,7 @@ std::vector<std::pair<std::string, fs::path>> ListZoo(const fs::path& dir) {
     const fs::path& p = it->path();
     std::error_code file_ec;
     if (p.extension() == ".json" && fs::is_regular_file(p, file_ec)) {
-      nested.emplace_back(ToLower(p.stem().string()), p);
+      nested.emplace_back(ToLowerAscii(p.stem().string()), p);
     }
   }
   std::sort(entries.begin(), entries.end());
@@ -96,7 +90,7 @@ std::vector<std::string> ZooNames() {
 }
 
 std::string FindZooFile(const std::string& name) {
-  const std::string key = ToLower(name);
+  const std::string key = ToLowerAscii(name);
   const std::vector<std::string> dirs = ZooDirectories();
   for (const std::string& dir : dirs) {
     for (const auto& entry : ListZoo(dir)) {
