@@ -12,6 +12,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "joulecast/graph/tensor_type.h"
+
 namespace joulecast::onnx_reader {
 namespace {
 
@@ -19,19 +21,12 @@ using TP = onnx::TensorProto;
 
 [[noreturn]] void Fail(const std::string& m) { throw std::runtime_error(m); }
 
-std::string F(const Dims& d) {
-  if (d.empty()) return "scalar";
-  std::string s;
-  for (std::size_t k = 0; k < d.size(); ++k) s += (k ? "x" : "") + std::to_string(d[k]);
-  return s;
-}
-
 Const Make(int elem, Dims dims) {
   const std::int64_t n = Elements(dims);
-  if (n < 0) Fail("constant of shape " + F(dims) + " has more than 2^53 elements");
+  if (n < 0) Fail("constant of shape " + graph::FormatDims(dims) + " has more than 2^53 elements");
   if (n > kMaxConstElements)
-    Fail("constant of shape " + F(dims) + " has more than " + std::to_string(kMaxConstElements) +
-         " elements");
+    Fail("constant of shape " + graph::FormatDims(dims) + " has more than " +
+         std::to_string(kMaxConstElements) + " elements");
   Const c;
   c.elem = elem;
   c.dims = std::move(dims);
@@ -384,7 +379,7 @@ std::optional<Const> ReadTensor(const TP& t) {
     Fail("tensor '" + t.name() + "' has unsupported type " + ElemName(elem));
   Dims dims(t.dims().begin(), t.dims().end());
   const std::int64_t n = Elements(dims);
-  if (n < 0) Fail("tensor '" + t.name() + "' has an invalid shape " + F(dims));
+  if (n < 0) Fail("tensor '" + t.name() + "' has an invalid shape " + graph::FormatDims(dims));
   if (t.data_location() == TP::EXTERNAL) return std::nullopt;
   const std::size_t count = static_cast<std::size_t>(n);
   const int bytes = ElemBytes(elem);
@@ -580,7 +575,8 @@ Dims BroadcastDims(const Dims& a, const Dims& b) {
   for (std::size_t k = 0; k < r; ++k) {
     const std::int64_t x = k + a.size() >= r ? a[k + a.size() - r] : 1;
     const std::int64_t y = k + b.size() >= r ? b[k + b.size() - r] : 1;
-    if (x != y && x != 1 && y != 1) Fail("cannot broadcast " + F(a) + " with " + F(b));
+    if (x != y && x != 1 && y != 1)
+      Fail("cannot broadcast " + graph::FormatDims(a) + " with " + graph::FormatDims(b));
     out[k] = x == 1 ? y : x;
   }
   return out;
@@ -933,7 +929,7 @@ std::vector<Const> Evaluate(const onnx::NodeProto& n, const std::vector<const Co
       if (known == 0 || total % known != 0) Fail("Reshape: cannot infer -1");
       out[infer] = total / known;
     } else if (known != total) {
-      Fail("Reshape: " + F(a.dims) + " cannot become " + F(out));
+      Fail("Reshape: " + graph::FormatDims(a.dims) + " cannot become " + graph::FormatDims(out));
     }
     return {Reshaped(a, out)};
   }
