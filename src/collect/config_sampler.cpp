@@ -101,7 +101,7 @@ Shape ActivationShape(Rng& r, double p_chw) {
   return {r.LogInt(16, 25088)};
 }
 
-json Pair(std::int64_t a) { return json::array({a, a}); }
+json SquarePair(std::int64_t a) { return json::array({a, a}); }
 
 void FillPool(Rng& r, json* p, bool max_pool) {
   std::int64_t k = 2, s = 2, pad = 0;
@@ -115,9 +115,9 @@ void FillPool(Rng& r, json* p, bool max_pool) {
     s = r.Int(1, k);
     pad = r.Int(0, k / 2);
   }
-  (*p)["kernel_size"] = Pair(k);
-  (*p)["stride"] = Pair(s);
-  (*p)["padding"] = Pair(pad);
+  (*p)["kernel_size"] = SquarePair(k);
+  (*p)["stride"] = SquarePair(s);
+  (*p)["padding"] = SquarePair(pad);
   (*p)["ceil_mode"] = r.Chance(0.15);
   if (!max_pool) (*p)["count_include_pad"] = r.Chance(0.5);
 }
@@ -377,15 +377,15 @@ LayerInstance Draw(const std::string& type, Rng& r, Rng& extra) {
       in = std::max(groups, in / groups * groups);
       out = std::max(groups, out / groups * groups);
     }
-    p = {{"in_channels", in}, {"out_channels", out},    {"kernel_size", Pair(k)},
-         {"stride", Pair(s)}, {"padding", Pair(pad)},   {"dilation", Pair(dil)},
-         {"groups", groups},  {"bias", r.Chance(0.5)}};
+    p = {{"in_channels", in},       {"out_channels", out},        {"kernel_size", SquarePair(k)},
+         {"stride", SquarePair(s)}, {"padding", SquarePair(pad)}, {"dilation", SquarePair(dil)},
+         {"groups", groups},        {"bias", r.Chance(0.5)}};
     l.input_shape = {in, side, side};
   } else if (type == "MaxPool2d" || type == "AvgPool2d") {
     FillPool(r, &p, type == "MaxPool2d");
     l.input_shape = Chw(r, 1024);
   } else if (type == "AdaptiveAvgPool2d") {
-    p["output_size"] = Pair(std::vector<std::int64_t>{1, 7, 6}[r.Weighted({0.6, 0.3, 0.1})]);
+    p["output_size"] = SquarePair(std::vector<std::int64_t>{1, 7, 6}[r.Weighted({0.6, 0.3, 0.1})]);
     l.input_shape = Chw(r, 2048);
   } else if (type == "BatchNorm2d") {
     l.input_shape = Chw(r, 1024);

@@ -16,7 +16,7 @@ Eigen::RowVectorXd RowOf(const Eigen::MatrixXd& X, Eigen::Index r) {
   return X.cols() > 0 ? Eigen::RowVectorXd(X.row(r)) : Eigen::RowVectorXd();
 }
 
-struct Candidate {
+struct TransferCandidate {
   std::string kind;
   double alpha = 0;
   std::string Label() const {
@@ -45,7 +45,7 @@ double MapeOptimalFactor(const Eigen::VectorXd& u, const Eigen::VectorXd& t,
 }
 
 // Least squares on the rows `rows` of [1, u, z] with penalty alpha on the z weights.
-Transfer FitOne(const Candidate& c, const Eigen::VectorXd& u, const Eigen::MatrixXd& X,
+Transfer FitOne(const TransferCandidate& c, const Eigen::VectorXd& u, const Eigen::MatrixXd& X,
                 const Eigen::VectorXd& t, const std::vector<Eigen::Index>& rows) {
   Transfer tr;
   tr.kind = c.kind;
@@ -264,7 +264,7 @@ Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const E
       throw std::invalid_argument(fmt::format("FitTransfer: record {} has a non-finite value", i));
     }
   }
-  std::vector<Candidate> candidates;
+  std::vector<TransferCandidate> candidates;
   if (options.identity) candidates.push_back({"identity", 0});
   candidates.push_back({"ratio", 0});
   const auto count = static_cast<std::size_t>(n);
@@ -294,8 +294,8 @@ Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const E
   for (std::size_t p = 0; p < count; ++p) fold[static_cast<std::size_t>(order[p])] = p % k;
   nlohmann::json scores = nlohmann::json::object();
   double best_score = 0;
-  const Candidate* chosen = nullptr;
-  for (const Candidate& c : candidates) {
+  const TransferCandidate* chosen = nullptr;
+  for (const TransferCandidate& c : candidates) {
     double sum = 0;
     for (std::size_t f = 0; f < k; ++f) {
       std::vector<Eigen::Index> train, test;
