@@ -69,6 +69,14 @@ std::set<std::string> OpFilter(const std::string& list) {
   return ops;
 }
 
+// The rows of one table, appended to `out`, keeping the operators of `ops` (empty: all).
+void LoadTable(const std::string& path, const std::set<std::string>& ops, const GpuTable& gpus,
+               std::vector<GpuOpRecord>* out) {
+  for (GpuOpRecord& r : LoadNeuSightTable(path, gpus)) {
+    if (ops.empty() || ops.count(r.call.op)) out->push_back(std::move(r));
+  }
+}
+
 // Every table of `folder` (sorted by file name), keeping the operators of `ops` (empty: all).
 std::vector<GpuOpRecord> LoadTables(const std::filesystem::path& folder,
                                     const std::set<std::string>& ops, const GpuTable& gpus) {
@@ -80,11 +88,7 @@ std::vector<GpuOpRecord> LoadTables(const std::filesystem::path& folder,
   }
   std::sort(files.begin(), files.end());
   std::vector<GpuOpRecord> out;
-  for (const std::string& f : files) {
-    for (GpuOpRecord& r : LoadNeuSightTable(f, gpus)) {
-      if (ops.empty() || ops.count(r.call.op)) out.push_back(std::move(r));
-    }
-  }
+  for (const std::string& f : files) LoadTable(f, ops, gpus, &out);
   if (out.empty()) throw std::runtime_error(folder.string() + ": no records");
   return out;
 }
@@ -99,13 +103,11 @@ std::vector<GpuOpRecord> TrainingRows(const GpuOpsArgs& a, const GpuTable& gpus)
   const std::set<std::string> ops = OpFilter(a.ops);
   std::vector<GpuOpRecord> rows = LoadPart(DataDir(a.data), "train", ops, gpus);
   for (const std::string& path : a.also) {
-    std::vector<GpuOpRecord> more;
-    if (std::filesystem::is_directory(path)) {
-      more = LoadTables(path, ops, gpus);
-    } else {
-      for (GpuOpRecord& r : LoadNeuSightTable(path, gpus))
-        if (ops.empty() || ops.count(r.call.op)) more.push_back(std::move(r));
+    if (!std::filesystem::is_directory(path)) {
+      LoadTable(path, ops, gpus, &rows);
+      continue;
     }
+    std::vector<GpuOpRecord> more = LoadTables(path, ops, gpus);
     rows.insert(rows.end(), std::make_move_iterator(more.begin()),
                 std::make_move_iterator(more.end()));
   }

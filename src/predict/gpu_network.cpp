@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <unordered_map>
@@ -151,8 +152,9 @@ GpuNetworkEstimate EstimateOnGpu(const graph::Graph& g, const GpuOpModel& model,
           fmt::format("{}: {} ({}): {}", g.name, node.name, node.op, e.what()));
     }
     const graph::GpuForm& f = forms[n];
-    for (const graph::GpuKernel& k : train&& f.training_forward ? *f.training_forward : f.forward)
-      run(node, k, est.forward);
+    const std::vector<graph::GpuKernel>& kernels =
+        train && f.training_forward ? *f.training_forward : f.forward;
+    for (const graph::GpuKernel& k : kernels) run(node, k, est.forward);
   }
   if (train) {
     for (graph::NodeId n = static_cast<graph::NodeId>(g.nodes().size()) - 1; n >= 0; --n) {
@@ -247,14 +249,22 @@ std::string GpuOptimizerOf(const std::string& name) {
 
 namespace {
 
-// GpuNetworkLabel::hf_architecture of a label of the config at `config` in `mode`. Why BERT's
-// two heads: NeuSight's traces of its inference labels end in a `classifier` node, those of its
-// training labels in cls.predictions and cls.seq_relationship, and
-// tools/measure_gpu_reference.py builds the same two. The causal LMs ran their lm_head both ways.
-std::string MeasuredHead(const std::string& config, const std::string& mode) {
-  std::ifstream in(config);
-  const json j = json::parse(in, nullptr, false);
-  if (!j.is_object() || !j.contains("model_type") || j["model_type"] != "bert") return "";
+// GpuNetworkLabel::hf_architecture of a label of the config at `config` in `mode`, each config
+// read once (`bert`: whether it is a BERT, by path). Why BERT's two heads: NeuSight's traces of
+// its inference labels end in a `classifier` node, those of its training labels in
+// cls.predictions and cls.seq_relationship, and tools/measure_gpu_reference.py builds the same
+// two. The causal LMs ran their lm_head both ways.
+std::string MeasuredHead(const std::string& config, const std::string& mode,
+                         std::map<std::string, bool>* bert) {
+  auto it = bert->find(config);
+  if (it == bert->end()) {
+    std::ifstream in(config);
+    const json j = json::parse(in, nullptr, false);
+    it = bert->emplace(config,
+                       j.is_object() && j.contains("model_type") && j["model_type"] == "bert")
+             .first;
+  }
+  if (!it->second) return "";
   return mode == "forward" ? "BertForSequenceClassification" : "BertForPreTraining";
 }
 
@@ -263,6 +273,7 @@ std::string MeasuredHead(const std::string& config, const std::string& mode) {
 std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open");
+  std::map<std::string, bool> bert;
   std::vector<GpuNetworkLabel> out;
   const bool jsonl = path.size() > 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
   if (jsonl) {
@@ -305,7 +316,7 @@ std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path) {
         if (kind != "inf" && kind != "train")
           throw std::runtime_error(fmt::format("kind must be inf or train, got '{}'", kind));
         l.mode = kind == "inf" ? "forward" : "train_step";
-        l.hf_architecture = MeasuredHead(l.arch, l.mode);
+        l.hf_architecture = MeasuredHead(l.arch, l.mode, &bert);
         l.seq_len = j.at("seq").get<std::int64_t>();
         l.batch = j.at("batch").get<std::int64_t>();
         l.measured_s = j.at("e2e_latency_ms").get<double>() * 1e-3;
@@ -345,7 +356,7 @@ std::vector<GpuNetworkLabel> LoadGpuNetworkLabels(const std::string& path) {
       if (m != "forward" && m != "fwd_bwd")
         throw std::runtime_error(fmt::format("mode must be forward or fwd_bwd, got '{}'", m));
       l.mode = m == "forward" ? "forward" : "train_step";
-      l.hf_architecture = MeasuredHead(l.arch, l.mode);
+      l.hf_architecture = MeasuredHead(l.arch, l.mode, &bert);
       l.seq_len = ParseInt(row->fields[seq], "seq_len");
       l.batch = ParseInt(row->fields[batch], "batch");
       l.measured_s = ParseDouble(row->fields[e2e], "e2e_ms") * 1e-3;

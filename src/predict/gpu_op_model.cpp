@@ -10,6 +10,8 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 
 #include "joulecast/io/csv.h"
 #include "joulecast/io/json_file.h"
@@ -466,6 +468,18 @@ std::vector<double> UnitVector(const json& v, const char* field, const std::stri
   return out;
 }
 
+// Field `field` of `v` as [lo, hi]: two finite numbers, lo <= hi, and lo > 0 with `positive`;
+// throws "at: field 'field' must be [lo, hi], <rule>" otherwise (missing included).
+std::pair<double, double> RangeField(const json& v, const char* field, const std::string& at,
+                                     bool positive, const char* rule) {
+  const json& r = v.contains(field) ? v[field] : json();
+  if (!r.is_array() || r.size() != 2 || !r[0].is_number() || !r[1].is_number() ||
+      !std::isfinite(r[0].get<double>()) || !std::isfinite(r[1].get<double>()) ||
+      !(r[1].get<double>() >= r[0].get<double>()) || (positive && !(r[0].get<double>() > 0)))
+    throw std::runtime_error(fmt::format("{}: field '{}' must be [lo, hi], {}", at, field, rule));
+  return {r[0].get<double>(), r[1].get<double>()};
+}
+
 }  // namespace
 
 GpuOpModel GpuOpModel::FromJson(const json& j, const std::string& where) {
@@ -507,24 +521,11 @@ GpuOpModel GpuOpModel::FromJson(const json& j, const std::string& where) {
           fmt::format("{}: field 'power' must be one of: {}", at, fmt::join(kPowerTerms, ", ")));
     p.power = v["power"].get<std::string>();
     p.power_c = NumberField(v, "power_c", at, true);
-    const json& r = v.contains("power_q_range") ? v["power_q_range"] : json();
-    if (!r.is_array() || r.size() != 2 || !r[0].is_number() || !r[1].is_number() ||
-        !(r[0].get<double>() > 0) || !(r[1].get<double>() >= r[0].get<double>()) ||
-        !std::isfinite(r[1].get<double>()))
-      throw std::runtime_error(at + ": field 'power_q_range' must be [lo, hi], 0 < lo <= hi");
-    p.r_lo = r[0].get<double>();
-    p.r_hi = r[1].get<double>();
+    std::tie(p.r_lo, p.r_hi) = RangeField(v, "power_q_range", at, true, "0 < lo <= hi");
     p.x_lo = UnitVector(v, "feature_lo", at);
     p.x_hi = UnitVector(v, "feature_hi", at);
-    if (v.contains("target_range")) {
-      const json& t = v["target_range"];
-      if (!t.is_array() || t.size() != 2 || !t[0].is_number() || !t[1].is_number() ||
-          !std::isfinite(t[0].get<double>()) || !std::isfinite(t[1].get<double>()) ||
-          !(t[1].get<double>() >= t[0].get<double>()))
-        throw std::runtime_error(at + ": field 'target_range' must be [lo, hi], finite, lo <= hi");
-      p.f_lo = t[0].get<double>();
-      p.f_hi = t[1].get<double>();
-    }
+    if (v.contains("target_range"))
+      std::tie(p.f_lo, p.f_hi) = RangeField(v, "target_range", at, false, "finite, lo <= hi");
     if (!v.contains("kept_features") || !v["kept_features"].is_array() ||
         v["kept_features"].empty())
       throw std::runtime_error(at + ": field 'kept_features' must be a non-empty array of names");
