@@ -11,6 +11,13 @@
 
 namespace joulecast_test {
 
+// The number of non-overlapping occurrences of `needle` in `hay`.
+inline std::size_t Count(const std::string& hay, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
+  return n;
+}
+
 struct HtmlFigure {
   std::string pointer;  // data-json: a JSON pointer into the command's --json output
   double value;         // data-value

@@ -6,29 +6,22 @@
 #include <stdexcept>
 #include <string>
 
+#include "error_of.h"
+
 namespace joulecast {
 namespace {
 
 using nlohmann::json;
 
-// The message of the std::runtime_error that `f` throws ("" when it throws nothing).
-template <typename F>
-std::string ErrorOf(F f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using joulecast_test::ErrorOf;
 
 // An architecture whose layer list is `layers` (JSON text).
-json Arch(const std::string& layers) {
+json LayersJson(const std::string& layers) {
   return json::parse(R"({"name": "t", "input": [3, 32, 32], "layers": )" + layers + "}");
 }
 
 std::string ParseError(const std::string& layers) {
-  return ErrorOf([&] { ParseArchitecture(Arch(layers), "path"); });
+  return ErrorOf([&] { ParseArchitecture(LayersJson(layers), "path"); });
 }
 
 TEST(ArchitectureTest, ParsesTopLevelFields) {
@@ -47,7 +40,8 @@ TEST(ArchitectureTest, ParsesTopLevelFields) {
 
 TEST(ArchitectureTest, FillsConv2dDefaultsAndPairs) {
   const Architecture a = ParseArchitecture(
-      Arch(R"([{"type": "Conv2d", "in_channels": 3, "out_channels": 64, "kernel_size": 3}])"), "p");
+      LayersJson(R"([{"type": "Conv2d", "in_channels": 3, "out_channels": 64, "kernel_size": 3}])"),
+      "p");
   EXPECT_EQ(a.layers[0].params, json::parse(R"({"in_channels": 3, "out_channels": 64,
       "kernel_size": [3, 3], "stride": [1, 1], "padding": [0, 0], "dilation": [1, 1],
       "groups": 1, "bias": true})"));
@@ -55,7 +49,7 @@ TEST(ArchitectureTest, FillsConv2dDefaultsAndPairs) {
 
 TEST(ArchitectureTest, KeepsExplicitPairs) {
   const Architecture a = ParseArchitecture(
-      Arch(R"([{"type": "Conv2d", "in_channels": 4, "out_channels": 8, "kernel_size": [3, 5],
+      LayersJson(R"([{"type": "Conv2d", "in_channels": 4, "out_channels": 8, "kernel_size": [3, 5],
                 "stride": [2, 1], "padding": [0, 2], "dilation": 2, "groups": 4,
                 "bias": false}])"),
       "p");
@@ -94,7 +88,7 @@ TEST(ArchitectureTest, FillsDefaultsOfEveryType) {
   };
   for (const auto& [layer, expected] : cases) {
     SCOPED_TRACE(layer);
-    const Architecture a = ParseArchitecture(Arch(std::string("[") + layer + "]"), "p");
+    const Architecture a = ParseArchitecture(LayersJson(std::string("[") + layer + "]"), "p");
     EXPECT_EQ(a.layers[0].params, json::parse(expected));
   }
 }
@@ -133,7 +127,7 @@ TEST(ArchitectureTest, NormalizeLayerParamsErrors) {
 }
 
 TEST(ArchitectureTest, NamesNestedLayersLikePyTorch) {
-  const Architecture a = ParseArchitecture(Arch(R"([
+  const Architecture a = ParseArchitecture(LayersJson(R"([
       {"type": "Sequential", "name": "features", "layers": [
         {"type": "ReLU"},
         {"type": "Sequential", "layers": [{"type": "ReLU"}, {"type": "Tanh", "name": "act"}]},
@@ -160,7 +154,7 @@ TEST(ArchitectureTest, NamesNestedLayersLikePyTorch) {
 }
 
 TEST(ArchitectureTest, FunctionalLayersTakeNoIndex) {
-  const Architecture a = ParseArchitecture(Arch(R"([
+  const Architecture a = ParseArchitecture(LayersJson(R"([
       {"type": "ReLU"},
       {"type": "Flatten", "functional": true},
       {"type": "Sequential", "name": "head", "layers": [
@@ -178,7 +172,7 @@ TEST(ArchitectureTest, FunctionalLayersTakeNoIndex) {
 }
 
 TEST(ArchitectureTest, RoundTripsThroughJson) {
-  const Architecture a = ParseArchitecture(Arch(R"([
+  const Architecture a = ParseArchitecture(LayersJson(R"([
       {"type": "Sequential", "name": "features", "layers": [
         {"type": "Conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": 3},
         {"type": "Sequential", "layers": [{"type": "ReLU", "inplace": true}]}]},
@@ -235,7 +229,7 @@ TEST(ArchitectureTest, BadSizes) {
             "path: layers[0].stride: expected a positive integer, [h, w] or null, got 0");
   // Padding 0 is fine, as in PyTorch.
   EXPECT_NO_THROW(ParseArchitecture(
-      Arch(std::string("[") + conv + R"("kernel_size": 3, "padding": [0, 0]}])"), "p"));
+      LayersJson(std::string("[") + conv + R"("kernel_size": 3, "padding": [0, 0]}])"), "p"));
 }
 
 TEST(ArchitectureTest, BadFlagsAndNumbers) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "error_of.h"
 #include "joulecast/arch/architecture.h"
 #include "joulecast/arch/layer.h"
 #include "joulecast/arch/shape_inference.h"
@@ -18,17 +19,9 @@ namespace {
 
 using nlohmann::json;
 
-template <typename F>
-std::string ErrorOf(F f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using joulecast_test::ErrorOf;
 
-std::string Fixture(const std::string& name) {
+std::string ReprFixture(const std::string& name) {
   return std::string(JOULECAST_TEST_DATA) + "/repr/" + name + ".txt";
 }
 
@@ -78,7 +71,7 @@ TEST(ReprParserTest, TorchvisionPrintoutsGiveTheZooOperations) {
   for (const std::string& net : kZooNets) {
     SCOPED_TRACE(net);
     std::vector<std::string> notes;
-    const Architecture printed = LoadModelReprFile(Fixture(net), {3, 224, 224}, &notes);
+    const Architecture printed = LoadModelReprFile(ReprFixture(net), {3, 224, 224}, &notes);
     EXPECT_TRUE(notes.empty()) << notes.front();
     const Architecture zoo = LoadZooArchitecture(net);
     const std::vector<LayerInstance> got = InferOperations(printed);
@@ -92,17 +85,17 @@ TEST(ReprParserTest, TorchvisionPrintoutsGiveTheZooOperations) {
 }
 
 TEST(ReprParserTest, NamesTheArchitectureAfterTheTopLevelClass) {
-  const std::string path = Fixture("vgg16");
+  const std::string path = ReprFixture("vgg16");
   const Architecture a = LoadModelReprFile(path, {3, 224, 224});
   EXPECT_EQ(a.name, "vgg");
   EXPECT_EQ(a.input, (Shape{3, 224, 224}));
   EXPECT_EQ(a.description, "printed PyTorch model (VGG) read from " + path);
-  EXPECT_EQ(LoadModelReprFile(Fixture("resnet18"), {3, 224, 224}).name, "resnet");
-  EXPECT_EQ(LoadModelReprFile(Fixture("small_sequential"), {3, 32, 32}).name, "sequential");
+  EXPECT_EQ(LoadModelReprFile(ReprFixture("resnet18"), {3, 224, 224}).name, "resnet");
+  EXPECT_EQ(LoadModelReprFile(ReprFixture("small_sequential"), {3, 32, 32}).name, "sequential");
 }
 
 TEST(ReprParserTest, MapsPositionalArgumentsAndDefaults) {
-  const Architecture a = LoadModelReprFile(Fixture("resnet50"), {3, 224, 224});
+  const Architecture a = LoadModelReprFile(ReprFixture("resnet50"), {3, 224, 224});
   const std::vector<LayerInstance> leaves = InferShapes(a);
   EXPECT_EQ(leaves[0].name, "conv1");
   EXPECT_EQ(leaves[0].params, json::parse(R"({"in_channels": 3, "out_channels": 64,
@@ -118,7 +111,7 @@ TEST(ReprParserTest, MapsPositionalArgumentsAndDefaults) {
 
 // print(torchvision's ResNet-18) has one (relu) per block; forward() calls it twice.
 TEST(ReprParserTest, ResNetBlocksAddTheShortcutAndCallReluAgain) {
-  const Architecture a = LoadModelReprFile(Fixture("resnet18"), {3, 224, 224});
+  const Architecture a = LoadModelReprFile(ReprFixture("resnet18"), {3, 224, 224});
   std::vector<std::string> block;
   for (const LayerInstance& op : InferOperations(a)) {
     if (op.name.rfind("layer2.0.", 0) == 0) {
@@ -136,7 +129,7 @@ TEST(ReprParserTest, ResNetBlocksAddTheShortcutAndCallReluAgain) {
 // The expected shapes are those that tools/make_repr_fixtures.py prints from PyTorch's hooks.
 TEST(ReprParserTest, SmallSequentialOfEveryLeafClass) {
   std::vector<std::string> notes;
-  const Architecture a = LoadModelReprFile(Fixture("small_sequential"), {3, 32, 32}, &notes);
+  const Architecture a = LoadModelReprFile(ReprFixture("small_sequential"), {3, 32, 32}, &notes);
   EXPECT_EQ(LeafShapes(a), (std::vector<std::pair<std::string, std::string>>{{"0", "16x32x32"},
                                                                              {"1", "16x32x32"},
                                                                              {"2", "16x32x32"},
@@ -163,7 +156,7 @@ TEST(ReprParserTest, SmallSequentialOfEveryLeafClass) {
   EXPECT_EQ(leaves[13].params, json::parse(R"({"p": 0.25, "inplace": false})"));
   EXPECT_EQ(leaves[15].params, json::parse(R"({"dim": 1})"));
   EXPECT_EQ(notes, (std::vector<std::string>{
-                       Fixture("small_sequential") +
+                       ReprFixture("small_sequential") +
                        ": AvgPool2d's printed form does not show ceil_mode or count_include_pad; "
                        "PyTorch's defaults (ceil_mode=False, count_include_pad=True) are assumed "
                        "for 1 layer (first: '7')"}));
@@ -173,7 +166,7 @@ TEST(ReprParserTest, SmallSequentialOfEveryLeafClass) {
 // shapes, and both guesses are reported.
 TEST(ReprParserTest, UnknownClassRunsInOrderAndAFlattenIsInferredBeforeLinear) {
   std::vector<std::string> notes;
-  const std::string path = Fixture("lenet");
+  const std::string path = ReprFixture("lenet");
   const Architecture a = LoadModelReprFile(path, {1, 32, 32}, &notes);
   EXPECT_EQ(a.name, "lenet");
   EXPECT_EQ(notes, (std::vector<std::string>{
@@ -202,7 +195,7 @@ TEST(ReprParserTest, UnknownClassRunsInOrderAndAFlattenIsInferredBeforeLinear) {
 
 TEST(ReprParserTest, NestedUnknownBlocksAndAFlattenInsideAHead) {
   std::vector<std::string> notes;
-  const std::string path = Fixture("custom_blocks");
+  const std::string path = ReprFixture("custom_blocks");
   const Architecture a = LoadModelReprFile(path, {3, 16, 16}, &notes);
   EXPECT_EQ(notes,
             (std::vector<std::string>{
@@ -231,8 +224,8 @@ TEST(ReprParserTest, NestedUnknownBlocksAndAFlattenInsideAHead) {
 // Without notes the parse is the same; notes are appended to what the caller already holds.
 TEST(ReprParserTest, NotesAreOptionalAndAppended) {
   std::vector<std::string> notes = {"earlier"};
-  const Architecture with = LoadModelReprFile(Fixture("lenet"), {1, 32, 32}, &notes);
-  const Architecture without = LoadModelReprFile(Fixture("lenet"), {1, 32, 32});
+  const Architecture with = LoadModelReprFile(ReprFixture("lenet"), {1, 32, 32}, &notes);
+  const Architecture without = LoadModelReprFile(ReprFixture("lenet"), {1, 32, 32});
   EXPECT_EQ(notes.size(), 3u);
   EXPECT_EQ(notes[0], "earlier");
   EXPECT_EQ(ToJson(with), ToJson(without));
@@ -489,7 +482,7 @@ TEST(ReprParserTest, InputAndFileErrors) {
               ParseModelRepr("ReLU()", {3, 0, 4}, "t");
             }),
             "t: input shape: expected positive sizes such as 3x224x224, got 3x0x4");
-  const std::string missing = Fixture("no_such_model");
+  const std::string missing = ReprFixture("no_such_model");
   EXPECT_EQ(ErrorOf([&] {
               LoadModelReprFile(missing, {3, 224, 224});
             }),

@@ -8,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "error_of.h"
 #include "joulecast/arch/architecture.h"
 #include "joulecast/arch/layer.h"
 
@@ -16,15 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-template <typename F>
-std::string ErrorOf(F f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using joulecast_test::ErrorOf;
 
 Architecture Arch(const std::string& layers, const std::string& input = "[3, 32, 32]") {
   return ParseArchitecture(

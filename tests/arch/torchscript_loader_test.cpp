@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.h"
 #include "joulecast/arch/architecture.h"
 #include "joulecast/arch/shape_inference.h"
 #include "joulecast/arch/zoo.h"
@@ -34,19 +35,11 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-template <typename F>
-std::string ErrorOf(F f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using joulecast_test::ErrorOf;
 
 const std::string kDataDir = std::string(JOULECAST_TEST_DATA) + "/torchscript";
 
-std::string Fixture(const std::string& file) { return kDataDir + "/" + file; }
+std::string TsFixture(const std::string& file) { return kDataDir + "/" + file; }
 
 // A fresh directory under the system temp dir, removed with the object.
 class TempDir {
@@ -225,13 +218,13 @@ const std::vector<std::string> kPluginDirs = {};
   }
 
 Architecture Load(const std::string& file, const Shape& input) {
-  return LoadTorchScriptFile(Fixture(file), input, kPluginDirs);
+  return LoadTorchScriptFile(TsFixture(file), input, kPluginDirs);
 }
 
 TEST(TorchScriptLoaderTest, DefaultSearchFindsTheBuiltPlugin) {
   REQUIRE_PLUGIN();
   const ScopedEnv env("JOULECAST_PLUGIN_DIR", nullptr);
-  const Architecture arch = LoadTorchScriptFile(Fixture("small_cnn_traced.pt"), {3, 16, 16});
+  const Architecture arch = LoadTorchScriptFile(TsFixture("small_cnn_traced.pt"), {3, 16, 16});
   EXPECT_EQ(arch.name, "small_cnn_traced");
   EXPECT_EQ(arch.input, (Shape{3, 16, 16}));
   EXPECT_EQ(arch.description,
@@ -244,7 +237,7 @@ TEST(TorchScriptLoaderTest, EnvironmentDirectoryComesFirst) {
   dir.Write(TorchScriptPluginFileName(), "not a shared object");
   const ScopedEnv env("JOULECAST_PLUGIN_DIR", dir.path().c_str());
   const std::string error = ErrorOf([] {
-    LoadTorchScriptFile(Fixture("small_cnn_traced.pt"), {3, 16, 16});
+    LoadTorchScriptFile(TsFixture("small_cnn_traced.pt"), {3, 16, 16});
   });
   EXPECT_NE(error.find(": cannot load the TorchScript plugin " + dir.path() + "/"),
             std::string::npos)
@@ -254,7 +247,7 @@ TEST(TorchScriptLoaderTest, EnvironmentDirectoryComesFirst) {
 TEST(TorchScriptLoaderTest, CorruptFilesAreOneLineErrors) {
   REQUIRE_PLUGIN();
   TempDir dir;
-  const std::string valid = ReadBytes(Fixture("small_cnn_traced.pt"));
+  const std::string valid = ReadBytes(TsFixture("small_cnn_traced.pt"));
   ASSERT_GT(valid.size(), 1000u);
   const std::vector<std::string> files = {
       dir.Write("garbage.pt", "this is not a zip archive"),
@@ -279,7 +272,7 @@ TEST(TorchScriptLoaderTest, CorruptFilesAreOneLineErrors) {
 TEST(TorchScriptLoaderTest, UnsupportedOperationNamesTheModuleAndTheSourceLine) {
   REQUIRE_PLUGIN();
   const std::string error = ErrorOf([] { Load("unsupported_mul_scripted.pt", {3, 8, 8}); });
-  const std::string prefix = Fixture("unsupported_mul_scripted.pt") +
+  const std::string prefix = TsFixture("unsupported_mul_scripted.pt") +
                              ": UnsupportedMul: unsupported operation aten::mul in forward() (at ";
   EXPECT_EQ(error.rfind(prefix, 0), 0u) << error;
   EXPECT_NE(error.find("make_torchscript_fixtures.py:"), std::string::npos) << error;
@@ -292,15 +285,15 @@ TEST(TorchScriptLoaderTest, StructuresTheFormatCannotHoldAreRefused) {
   };
   // Dropping a module's result would silently drop its cost.
   EXPECT_EQ(error("unsupported_unused_result_traced.pt"),
-            Fixture("unsupported_unused_result_traced.pt") +
+            TsFixture("unsupported_unused_result_traced.pt") +
                 ": UnusedResult: the result of a (Conv2d) is never used in forward()");
   EXPECT_EQ(error("unsupported_two_outputs_scripted.pt"),
-            Fixture("unsupported_two_outputs_scripted.pt") +
+            TsFixture("unsupported_two_outputs_scripted.pt") +
                 ": TwoOutputs: forward() returns a tuple or list of 2; only modules that return "
                 "one tensor are supported");
   // conv would be listed (and costed) twice.
   const std::string shared = error("unsupported_shared_after_branch_scripted.pt");
-  EXPECT_EQ(shared.rfind(Fixture("unsupported_shared_after_branch_scripted.pt") +
+  EXPECT_EQ(shared.rfind(TsFixture("unsupported_shared_after_branch_scripted.pt") +
                              ": SharedAfterBranch: aten::add joins values that both contain conv "
                              "(Conv2d) after they branch, which the format cannot express in "
                              "forward() (at ",
@@ -309,14 +302,14 @@ TEST(TorchScriptLoaderTest, StructuresTheFormatCannotHoldAreRefused) {
       << shared;
   // Only a leaf can be a "repeat".
   EXPECT_EQ(error("unsupported_container_called_twice_traced.pt"),
-            Fixture("unsupported_container_called_twice_traced.pt") +
+            TsFixture("unsupported_container_called_twice_traced.pt") +
                 ": ContainerCalledTwice: block (Sequential) is called again; only leaf modules may "
                 "be called more than once in forward()");
 }
 
 TEST(TorchScriptLoaderTest, InputShapeIsCheckedLikeAnyArchitecture) {
   REQUIRE_PLUGIN();
-  const std::string path = Fixture("small_cnn_scripted.pt");
+  const std::string path = TsFixture("small_cnn_scripted.pt");
   EXPECT_EQ(ErrorOf([] {
               Load("small_cnn_scripted.pt", {1, 16, 16});
             }),
@@ -519,7 +512,7 @@ TEST_P(ExpectedLeavesTest, LeavesMatchPyTorch) {
   REQUIRE_PLUGIN();
   const std::string file = GetParam();
   const std::string net = file.substr(0, file.rfind('_'));
-  const json expected = json::parse(ReadBytes(Fixture("expected.json"))).at(net);
+  const json expected = json::parse(ReadBytes(TsFixture("expected.json"))).at(net);
   const Shape input = expected["input"].get<Shape>();
   const std::vector<LayerInstance> leaves = InferShapes(Load(file, input));
   const json& want = expected["leaves"];
@@ -570,8 +563,8 @@ INSTANTIATE_TEST_SUITE_P(Torchvision, ZooEquivalenceTest,
 
 // --- operator graphs (LoadTorchScriptGraph) ----------------------------------------------------
 
-graph::Graph LoadGraph(const std::string& file, const graph::Dims& input) {
-  return LoadTorchScriptGraph(Fixture(file), input, kPluginDirs);
+graph::Graph LoadFixtureGraph(const std::string& file, const graph::Dims& input) {
+  return LoadTorchScriptGraph(TsFixture(file), input, kPluginDirs);
 }
 
 graph::NodeCounts Totals(const graph::Graph& g) {
@@ -579,7 +572,7 @@ graph::NodeCounts Totals(const graph::Graph& g) {
 }
 
 const json& GraphExpected() {
-  static const json expected = json::parse(ReadBytes(Fixture("graph_expected.json")));
+  static const json expected = json::parse(ReadBytes(TsFixture("graph_expected.json")));
   return expected;
 }
 
@@ -597,7 +590,7 @@ TEST(TorchScriptGraphTest, MissingFileAndPluginAreOneLineErrors) {
 
 TEST(TorchScriptGraphTest, ResNet18MatchesTorchvisionAndFvcore) {
   REQUIRE_PLUGIN();
-  const graph::Graph g = LoadGraph("resnet18_traced.pt", {1, 3, 224, 224});
+  const graph::Graph g = LoadFixtureGraph("resnet18_traced.pt", {1, 3, 224, 224});
   EXPECT_EQ(g.name, "resnet18_traced");
   EXPECT_EQ(g.ParameterCount(), 11689512.0);  // sum(p.numel()) of torchvision's resnet18
   EXPECT_EQ(Totals(g).matrix_macs, 1814073344.0);  // fvcore's count
@@ -627,7 +620,7 @@ TEST(TorchScriptGraphTest, ResNet18MatchesTorchvisionAndFvcore) {
 
 TEST(TorchScriptGraphTest, BatchScalesTheCounts) {
   REQUIRE_PLUGIN();
-  const graph::Graph g4 = LoadGraph("resnet18_traced.pt", {4, 3, 224, 224});
+  const graph::Graph g4 = LoadFixtureGraph("resnet18_traced.pt", {4, 3, 224, 224});
   EXPECT_EQ(g4.batch(), 4);
   EXPECT_EQ(Totals(g4).matrix_macs, 4 * 1814073344.0);
   // A graph read at one batch re-targets to another.
@@ -638,12 +631,12 @@ TEST(TorchScriptGraphTest, BatchScalesTheCounts) {
     const graph::Dims one = transformer ? graph::Dims{1, 5, 16} : graph::Dims{1, 3, 8, 8};
     graph::Dims three = one;
     three[0] = 3;
-    graph::Graph g = LoadGraph(file, one);
+    graph::Graph g = LoadFixtureGraph(file, one);
     const double macs1 = Totals(g).matrix_macs;
     g.SetBatch(3);
     graph::InferShapes(g);
     EXPECT_EQ(Totals(g).matrix_macs, 3 * macs1);
-    const graph::Graph direct = LoadGraph(file, three);
+    const graph::Graph direct = LoadFixtureGraph(file, three);
     EXPECT_EQ(Totals(direct).matrix_macs, 3 * macs1);
     ASSERT_EQ(direct.nodes().size(), g.nodes().size());
     for (std::size_t n = 0; n < g.nodes().size(); ++n) {
@@ -672,7 +665,7 @@ TEST_P(GraphFixtureTest, ParametersAndMatrixMacsMatchPyTorch) {
   const std::string file = GetParam();
   const std::string stem = file.substr(0, file.rfind('_'));
   const json& e = GraphExpected().at(stem);
-  const graph::Graph g = LoadGraph(file, e["input"].get<graph::Dims>());
+  const graph::Graph g = LoadFixtureGraph(file, e["input"].get<graph::Dims>());
   EXPECT_EQ(g.ParameterCount(), e["parameters"].get<double>());
   EXPECT_EQ(Totals(g).matrix_macs, e["matrix_macs"].get<double>());
   ASSERT_EQ(g.outputs().size(), 1u);
@@ -689,14 +682,14 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, GraphFixtureTest,
 TEST(TorchScriptGraphTest, ElementwiseProductsAndLayerNormOverPermutedTensors) {
   REQUIRE_PLUGIN();
   // conv(x) * 2: what the tree reader refuses.
-  const graph::Graph mul = LoadGraph("unsupported_mul_scripted.pt", {1, 3, 8, 8});
+  const graph::Graph mul = LoadFixtureGraph("unsupported_mul_scripted.pt", {1, 3, 8, 8});
   ASSERT_EQ(mul.nodes().size(), 2u);
   EXPECT_EQ(mul.nodes()[0].op, "conv2d");
   EXPECT_EQ(mul.nodes()[1].op, "mul");
   EXPECT_EQ(mul.nodes()[1].attrs.Float("scalar"), 2.0);
   EXPECT_EQ(mul.nodes()[1].inputs.size(), 1u);
   // Squeeze-excitation: x * s of two tensors, broadcast.
-  const graph::Graph se = LoadGraph("graph_se_block_traced.pt", {1, 3, 8, 8});
+  const graph::Graph se = LoadFixtureGraph("graph_se_block_traced.pt", {1, 3, 8, 8});
   const graph::Node& product = se.nodes().back();
   EXPECT_EQ(product.op, "mul");
   ASSERT_EQ(product.inputs.size(), 2u);
@@ -706,7 +699,7 @@ TEST(TorchScriptGraphTest, ElementwiseProductsAndLayerNormOverPermutedTensors) {
   for (const std::string file :
        {"graph_convnext_block_traced.pt", "graph_convnext_block_scripted.pt"}) {
     SCOPED_TRACE(file);
-    const graph::Graph g = LoadGraph(file, {2, 8, 8, 8});
+    const graph::Graph g = LoadFixtureGraph(file, {2, 8, 8, 8});
     std::vector<std::string> ops;
     for (const graph::Node& n : g.nodes()) ops.push_back(n.op);
     EXPECT_EQ(ops, (std::vector<std::string>{"conv2d", "permute", "layer_norm", "linear", "gelu",
@@ -722,7 +715,7 @@ TEST(TorchScriptGraphTest, ElementwiseProductsAndLayerNormOverPermutedTensors) {
 TEST(TorchScriptGraphTest, TransformerEncoderLayerBothPaths) {
   REQUIRE_PLUGIN();
   // Scripted, in inference: the fused encoder layer.
-  const graph::Graph fused = LoadGraph("graph_transformer_scripted.pt", {1, 5, 16});
+  const graph::Graph fused = LoadFixtureGraph("graph_transformer_scripted.pt", {1, 5, 16});
   ASSERT_EQ(fused.nodes().size(), 1u);
   EXPECT_EQ(fused.nodes()[0].op, "transformer_encoder_layer");
   EXPECT_EQ(fused.nodes()[0].attrs.Int("num_heads"), 2);
@@ -730,7 +723,7 @@ TEST(TorchScriptGraphTest, TransformerEncoderLayerBothPaths) {
   // views, matmul, softmax, matmul, linear in scope self_attn; linear1, linear2, norm1, norm2),
   // which the readers' fusion rules (graph/fuse.h: multi-head attention, then the encoder layer)
   // put back into the operator the inference path runs: both paths give the same graph.
-  const graph::Graph slow = LoadGraph("graph_transformer_traced.pt", {1, 5, 16});
+  const graph::Graph slow = LoadFixtureGraph("graph_transformer_traced.pt", {1, 5, 16});
   ASSERT_EQ(slow.nodes().size(), 1u);
   const graph::Node& n = slow.nodes()[0];
   EXPECT_EQ(n.op, "transformer_encoder_layer");
@@ -743,23 +736,26 @@ TEST(TorchScriptGraphTest, TransformerEncoderLayerBothPaths) {
 
 TEST(TorchScriptGraphTest, UnsupportedOperationsNameTheModuleAndTheSourceLine) {
   REQUIRE_PLUGIN();
-  const std::string op = ErrorOf([] { LoadGraph("graph_unsupported_op_scripted.pt", {1, 3, 8, 8}); });
-  EXPECT_EQ(op.rfind(Fixture("graph_unsupported_op_scripted.pt") +
+  const std::string op = ErrorOf([] {
+    LoadFixtureGraph("graph_unsupported_op_scripted.pt", {1, 3, 8, 8});
+  });
+  EXPECT_EQ(op.rfind(TsFixture("graph_unsupported_op_scripted.pt") +
                          ": body (Cumsum): unsupported operation aten::cumsum (at "
                          "make_torchscript_fixtures.py:",
                      0),
             0u)
       << op;
   EXPECT_EQ(op.find('\n'), std::string::npos) << op;
-  const std::string flow =
-      ErrorOf([] { LoadGraph("graph_unsupported_data_dependent_scripted.pt", {1, 3, 8, 8}); });
+  const std::string flow = ErrorOf([] {
+    LoadFixtureGraph("graph_unsupported_data_dependent_scripted.pt", {1, 3, 8, 8});
+  });
   EXPECT_NE(flow.find(": DataDependent: "), std::string::npos) << flow;
   EXPECT_NE(flow.find("make_torchscript_fixtures.py:"), std::string::npos) << flow;
 }
 
 TEST(TorchScriptGraphTest, BadInputsAndFilesAreOneLineErrors) {
   REQUIRE_PLUGIN();
-  const std::string file = Fixture("small_cnn_traced.pt");
+  const std::string file = TsFixture("small_cnn_traced.pt");
   EXPECT_EQ(ErrorOf([&] { LoadTorchScriptGraph(file, {}, kPluginDirs); }),
             file + ": input: expected the batch dimension and the sample's sizes");
   EXPECT_EQ(ErrorOf([&] { LoadTorchScriptGraph(file, {1, 3, 0, 16}, kPluginDirs); }),
@@ -777,17 +773,17 @@ TEST(TorchScriptGraphTest, BadInputsAndFilesAreOneLineErrors) {
 
 TEST(TorchScriptGraphTest, TreeFixturesLowerToo) {
   REQUIRE_PLUGIN();
-  const json expected = json::parse(ReadBytes(Fixture("expected.json")));
+  const json expected = json::parse(ReadBytes(TsFixture("expected.json")));
   for (auto it = expected.begin(); it != expected.end(); ++it) {
     const std::string stem = it.key();
     const json& e = it.value();
     for (const std::string mode : {"scripted", "traced"}) {
       const std::string file = stem + "_" + mode + ".pt";
-      if (!fs::exists(Fixture(file))) continue;
+      if (!fs::exists(TsFixture(file))) continue;
       SCOPED_TRACE(file);
       graph::Dims input = e["input"].get<graph::Dims>();
       input.insert(input.begin(), 2);
-      const graph::Graph g = LoadGraph(file, input);
+      const graph::Graph g = LoadFixtureGraph(file, input);
       EXPECT_EQ(g.ParameterCount(), e["parameters"].get<double>());
     }
   }

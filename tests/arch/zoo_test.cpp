@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.h"
 #include "joulecast/arch/shape_inference.h"
 #include "joulecast/frontends/load_graph.h"
 
@@ -22,15 +23,7 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-template <typename F>
-std::string ErrorOf(F f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using joulecast_test::ErrorOf;
 
 // Every module-tree zoo file, each built from torchvision 0.14 (tools/make_zoo.py,
 // tools/check_zoo.py); the other zoo files are graph JSON (tools/make_zoo_graphs.py).

@@ -32,6 +32,7 @@ namespace fs = std::filesystem;
 using cli_test::kBinary;
 using cli_test::Quote;
 using cli_test::Slurp;
+using cli_test::StartsWith;
 
 const std::string kBad = std::string(JOULECAST_TEST_DATA) + "/bad";
 
@@ -354,15 +355,11 @@ std::map<std::string, std::string> Snapshot(const fs::path& dir) {
   return files;
 }
 
-std::vector<std::string> Lines(const std::string& text) {
+std::vector<std::string> SplitLines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   return lines;
-}
-
-bool StartsWith(const std::string& s, const std::string& prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
 }
 
 // The first lines of a real file (a valid JSON Lines file, to stand for existing data).
@@ -420,7 +417,7 @@ TEST_P(BadInput, FailsWithOneLineAndLeavesFilesAlone) {
   EXPECT_NE(WEXITSTATUS(raw), 0);
   EXPECT_EQ(stdout_text, "") << "a failed command printed a (partial) result";
 
-  const std::vector<std::string> lines = Lines(stderr_text);
+  const std::vector<std::string> lines = SplitLines(stderr_text);
   ASSERT_FALSE(lines.empty());
   std::size_t errors = 0;
   for (const std::string& l : lines) {

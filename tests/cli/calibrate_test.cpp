@@ -34,15 +34,6 @@ class CalibrateCliTest : public CliFixture {
   }
 };
 
-std::vector<json> Records(const fs::path& p) {
-  std::vector<json> out;
-  if (!fs::exists(p)) return out;
-  std::istringstream in(Slurp(p));
-  std::string line;
-  while (std::getline(in, line)) out.push_back(json::parse(line));
-  return out;
-}
-
 const std::string kBase = " --base models/intel-xeon-2c-time.json ";
 
 TEST_F(CalibrateCliTest, BadInput) {

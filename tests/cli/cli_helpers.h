@@ -12,14 +12,19 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace cli_test {
 
 namespace fs = std::filesystem;
 
 inline const std::string kBinary = JOULECAST_BINARY;
+inline const std::string kSource = JOULECAST_SOURCE_DIR;
+// The shipped energy profile most CLI tests predict with.
+inline const std::string kXeonGold = kSource + "/models/xeon-gold-5120.json";
 
 struct Result {
   int status = -1;  // exit status; -1 when the process did not exit normally
@@ -46,6 +51,15 @@ inline std::string Slurp(const fs::path& p) {
 inline std::size_t WholeLines(const fs::path& p) {
   const std::string text = Slurp(p);
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// The JSON value of each line of `p` (none when it cannot be read).
+inline std::vector<nlohmann::json> Records(const fs::path& p) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(Slurp(p));
+  std::string line;
+  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+  return out;
 }
 
 inline bool StartsWith(const std::string& s, const std::string& prefix) {

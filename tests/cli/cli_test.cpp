@@ -452,12 +452,8 @@ TEST_F(CliTest, EndToEnd) {
 
 // ---- predict ------------------------------------------------------------------------------------
 
-namespace {
-const std::string kProfile = std::string(JOULECAST_SOURCE_DIR) + "/models/xeon-gold-5120.json";
-}
-
 TEST_F(CliTest, PredictJsonHasTotalsAndBreakdown) {
-  Result r = Run("predict vgg16 --model " + Quote(kProfile) + " -b 8 --per-layer --json");
+  Result r = Run("predict vgg16 --model " + Quote(kXeonGold) + " -b 8 --per-layer --json");
   ASSERT_EQ(r.status, 0) << r.err;
   json j = json::parse(r.out);
   double total = j["total_j"].get<double>();
@@ -474,7 +470,7 @@ TEST_F(CliTest, PredictJsonHasTotalsAndBreakdown) {
 // network, so they must give the same total: within 0.1 %, and in fact identically.
 TEST_F(CliTest, PredictFourInputFormsAgree) {
   const std::string src = JOULECAST_SOURCE_DIR;
-  const std::string tail = " --model " + Quote(kProfile) + " -b 8 --input 3x224x224 --json";
+  const std::string tail = " --model " + Quote(kXeonGold) + " -b 8 --input 3x224x224 --json";
   std::vector<std::string> archs = {"resnet18", Quote(src + "/data/architectures/resnet18.json"),
                                     Quote(src + "/tests/data/repr/resnet18.txt")};
 #ifdef JOULECAST_HAVE_TORCHSCRIPT
@@ -495,8 +491,8 @@ TEST_F(CliTest, PredictFourInputFormsAgree) {
 
 TEST_F(CliTest, PredictCsvHasTheJsonNumbers) {
   json j =
-      json::parse(Run("predict squeezenet1_0 --model " + Quote(kProfile) + " -b 2 --json").out);
-  Result r = Run("predict squeezenet1_0 --model " + Quote(kProfile) + " -b 2 --csv");
+      json::parse(Run("predict squeezenet1_0 --model " + Quote(kXeonGold) + " -b 2 --json").out);
+  Result r = Run("predict squeezenet1_0 --model " + Quote(kXeonGold) + " -b 2 --csv");
   ASSERT_EQ(r.status, 0) << r.err;
   std::istringstream in(r.out);
   std::string line;
@@ -522,14 +518,14 @@ TEST_F(CliTest, PredictCsvHasTheJsonNumbers) {
     }
   }
   EXPECT_EQ(types, j["by_type"].size());
-  r = Run("predict squeezenet1_0 --model " + Quote(kProfile) + " -b 2 --csv --per-layer");
+  r = Run("predict squeezenet1_0 --model " + Quote(kXeonGold) + " -b 2 --csv --per-layer");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1 + 66);  // header + 66 operations
   EXPECT_EQ(
       r.out.rfind("name,type,output_shape,macs,j,share,method\nfeatures.0,Conv2d,96x109x109,", 0),
       0u)
       << r.out.substr(0, 200);
-  r = Run("predict squeezenet1_0 --model " + Quote(kProfile) + " --csv --json");
+  r = Run("predict squeezenet1_0 --model " + Quote(kXeonGold) + " --csv --json");
   EXPECT_EQ(r.status, 2);
   EXPECT_TRUE(Contains(r.err, "--json excludes --csv")) << r.err;
 }
@@ -537,29 +533,29 @@ TEST_F(CliTest, PredictCsvHasTheJsonNumbers) {
 TEST_F(CliTest, PredictReprAndTorchScriptNeedTheInputShape) {
   const std::string src = JOULECAST_SOURCE_DIR;
   Result r =
-      Run("predict " + Quote(src + "/tests/data/repr/lenet.txt") + " --model " + Quote(kProfile));
+      Run("predict " + Quote(src + "/tests/data/repr/lenet.txt") + " --model " + Quote(kXeonGold));
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "joulecast: error: " + src +
                        "/tests/data/repr/lenet.txt: a printed model does not record its input "
                        "shape; give it with --input, e.g. --input 3x224x224\n");
   // An unknown class is assumed to run its children in order, and the output says so.
-  r = Run("predict " + Quote(src + "/tests/data/repr/lenet.txt") + " --model " + Quote(kProfile) +
+  r = Run("predict " + Quote(src + "/tests/data/repr/lenet.txt") + " --model " + Quote(kXeonGold) +
           " --input 1x32x32");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("joulecast: note: "), std::string::npos);
   EXPECT_NE(r.err.find("is not known; its children are assumed to run in order"), std::string::npos)
       << r.err;
-  r = Run("predict " + Quote(P("missing.pt")) + " --model " + Quote(kProfile) +
+  r = Run("predict " + Quote(P("missing.pt")) + " --model " + Quote(kXeonGold) +
           " --input 3x224x224");
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err.rfind("joulecast: error: " + P("missing.pt") + ": ", 0), 0u) << r.err;
 }
 
 TEST_F(CliTest, PredictZooNameAndJsonFileAgree) {
-  Result a = Run("predict vgg11 --model " + Quote(kProfile) + " -b 4 --json");
+  Result a = Run("predict vgg11 --model " + Quote(kXeonGold) + " -b 4 --json");
   std::string copy = P("my_vgg11.json");
   fs::copy_file(std::string(JOULECAST_SOURCE_DIR) + "/data/architectures/vgg11.json", copy);
-  Result b = Run("predict " + Quote(copy) + " --model " + Quote(kProfile) + " -b 4 --json");
+  Result b = Run("predict " + Quote(copy) + " --model " + Quote(kXeonGold) + " -b 4 --json");
   ASSERT_EQ(a.status, 0) << a.err;
   ASSERT_EQ(b.status, 0) << b.err;
   EXPECT_DOUBLE_EQ(json::parse(a.out)["total_j"].get<double>(),
@@ -567,39 +563,39 @@ TEST_F(CliTest, PredictZooNameAndJsonFileAgree) {
 }
 
 TEST_F(CliTest, PredictBadInputs) {
-  Result r = Run("predict nosuchnet --model " + Quote(kProfile));
+  Result r = Run("predict nosuchnet --model " + Quote(kXeonGold));
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(StartsWith(r.err, "joulecast: error: ")) << r.err;
   EXPECT_TRUE(Contains(r.err, "nosuchnet")) << r.err;
-  r = Run("predict " + Quote(P("net.pt")) + " --model " + Quote(kProfile));
+  r = Run("predict " + Quote(P("net.pt")) + " --model " + Quote(kXeonGold));
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(Contains(r.err, "does not record its input shape; give it with --input")) << r.err;
   {
     std::ofstream corrupt(P("corrupt.pt"));
     corrupt << "not a zip archive";
   }
-  r = Run("predict " + Quote(P("corrupt.pt")) + " --model " + Quote(kProfile) +
+  r = Run("predict " + Quote(P("corrupt.pt")) + " --model " + Quote(kXeonGold) +
           " --input 3x224x224");
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(StartsWith(r.err, "joulecast: error: " + P("corrupt.pt") + ": ")) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  r = Run("predict vgg16 --model " + Quote(kProfile) + " --input 3x0x224");
+  r = Run("predict vgg16 --model " + Quote(kXeonGold) + " --input 3x0x224");
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(Contains(r.err, "--input: dimension 0 out of range in '3x0x224'")) << r.err;
-  r = Run("predict vgg16 --model " + Quote(kProfile) + " --input three");
+  r = Run("predict vgg16 --model " + Quote(kXeonGold) + " --input three");
   EXPECT_TRUE(Contains(r.err, "--input: expected dimensions like 3x224x224, got 'three'")) << r.err;
-  r = Run("predict vgg16 --model " + Quote(kProfile) + " --input 1x224x224");
+  r = Run("predict vgg16 --model " + Quote(kXeonGold) + " --input 1x224x224");
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(Contains(r.err, "features.0 (Conv2d): expected 3 input channels, got 1")) << r.err;
-  r = Run("predict vgg16 --model " + Quote(kProfile) + " -b 0");
+  r = Run("predict vgg16 --model " + Quote(kXeonGold) + " -b 0");
   EXPECT_NE(r.status, 0);
-  r = Run("predict vgg16 --model " + Quote(kProfile) + " --passes -3");
+  r = Run("predict vgg16 --model " + Quote(kXeonGold) + " --passes -3");
   EXPECT_NE(r.status, 0);
   EXPECT_EQ(r.err, "joulecast: error: --passes: must be > 0, got -3\n");
-  r = Run("predict vgg16 --model " + Quote(kProfile) + " --passes abc");
+  r = Run("predict vgg16 --model " + Quote(kXeonGold) + " --passes abc");
   EXPECT_EQ(r.err, "joulecast: error: --passes: value is not a number: 'abc'\n");
   std::string bad = Write("bad.json", "{\"name\": \"x\", \"input\": [3, 8, 8], \"layers\": [");
-  r = Run("predict " + Quote(bad) + " --model " + Quote(kProfile));
+  r = Run("predict " + Quote(bad) + " --model " + Quote(kXeonGold));
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(Contains(r.err, bad + ": invalid JSON")) << r.err;
 }
@@ -619,9 +615,10 @@ TEST_F(CliTest, InspectJsonReadsBackToTheSamePrediction) {
     const std::string file = Write(std::string(net) + ".graph.json", r.out);
     for (const char* b : {"1", "7"}) {
       const json a = json::parse(
-          Run(std::string("predict ") + net + " -b " + b + " --json --model " + Quote(kProfile)).out);
-      const json c =
-          json::parse(Run("predict " + Quote(file) + " -b " + b + " --json --model " + Quote(kProfile)).out);
+          Run(std::string("predict ") + net + " -b " + b + " --json --model " + Quote(kXeonGold))
+              .out);
+      const json c = json::parse(
+          Run("predict " + Quote(file) + " -b " + b + " --json --model " + Quote(kXeonGold)).out);
       EXPECT_DOUBLE_EQ(a["total_j"].get<double>(), c["total_j"].get<double>()) << net << " b" << b;
       EXPECT_EQ(a["matrix_macs"], c["matrix_macs"]);
       EXPECT_EQ(a["parameters"], c["parameters"]);

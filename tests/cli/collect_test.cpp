@@ -41,14 +41,6 @@ class CollectCliTest : public CliFixture {
   }
 };
 
-std::vector<json> Records(const fs::path& p) {
-  std::vector<json> out;
-  std::istringstream in(Slurp(p));
-  std::string line;
-  while (std::getline(in, line)) out.push_back(json::parse(line));
-  return out;
-}
-
 TEST_F(CollectCliTest, UnknownLayer) {
   const std::string out = P("out.jsonl");
   Result r = Run("collect --layer ReLU,Conv3d --samples 3 -o " + Quote(out));

@@ -19,7 +19,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
-const std::string kProfile = std::string(JOULECAST_SOURCE_DIR) + "/models/xeon-gold-5120.json";
 
 class CompareTest : public CliFixture {
  protected:
@@ -40,8 +39,8 @@ std::string Join(const std::vector<std::string>& v) {
 }
 
 TEST_F(CompareTest, JsonIsSortedWithFactorsToTheCheapest) {
-  json j = RunJson("compare " + Join(kNets) + "--model " + Quote(kProfile) + " --json");
-  EXPECT_EQ(j["model"], kProfile);
+  json j = RunJson("compare " + Join(kNets) + "--model " + Quote(kXeonGold) + " --json");
+  EXPECT_EQ(j["model"], kXeonGold);
   EXPECT_EQ(j["batch_size"], 1);
   EXPECT_EQ(j["target"], "energy_j");
   const json& list = j["architectures"];
@@ -62,11 +61,11 @@ TEST_F(CompareTest, JsonIsSortedWithFactorsToTheCheapest) {
 // Each entry is what `predict --json` gives for that architecture with the same options.
 TEST_F(CompareTest, EntriesEqualPredict) {
   for (const std::string opts : {" -b 1", " -b 8 --input 3x160x160"}) {
-    json j = RunJson("compare " + Join(kNets) + "--model " + Quote(kProfile) + opts + " --json");
+    json j = RunJson("compare " + Join(kNets) + "--model " + Quote(kXeonGold) + opts + " --json");
     ASSERT_EQ(j["architectures"].size(), kNets.size());
     for (const json& e : j["architectures"]) {
       const std::string name = e["name"];
-      json p = RunJson("predict " + name + " --model " + Quote(kProfile) + opts + " --json");
+      json p = RunJson("predict " + name + " --model " + Quote(kXeonGold) + opts + " --json");
       for (const char* key :
            {"name", "input", "total_j", "per_sample_j", "macs", "parameters", "unmodelled"}) {
         EXPECT_EQ(e[key], p[key]) << name << opts << " " << key;
@@ -76,7 +75,7 @@ TEST_F(CompareTest, EntriesEqualPredict) {
 }
 
 TEST_F(CompareTest, TableListsTheSameOrder) {
-  Result r = Run("compare vgg16 alexnet resnet18 --model " + Quote(kProfile) + " -b 2");
+  Result r = Run("compare vgg16 alexnet resnet18 --model " + Quote(kXeonGold) + " -b 2");
   ASSERT_EQ(r.status, 0) << r.err;
   std::istringstream lines(r.out);
   std::string title, header, a, b, c;
@@ -85,7 +84,7 @@ TEST_F(CompareTest, TableListsTheSameOrder) {
   std::getline(lines, a);
   std::getline(lines, b);
   std::getline(lines, c);
-  EXPECT_EQ(title, "energy per forward pass at batch 2, profile " + kProfile + "; cheapest first");
+  EXPECT_EQ(title, "energy per forward pass at batch 2, profile " + kXeonGold + "; cheapest first");
   EXPECT_EQ(header.rfind("architecture", 0), 0u) << header;
   EXPECT_NE(header.find("J per pass"), std::string::npos) << header;
   EXPECT_EQ(a.rfind("alexnet ", 0), 0u) << a;
@@ -94,9 +93,9 @@ TEST_F(CompareTest, TableListsTheSameOrder) {
   EXPECT_EQ(c.rfind("vgg16 ", 0), 0u) << c;
   // vgg16 / alexnet at batch 2, as `predict` gives them.
   const double vgg =
-      RunJson("predict vgg16 --model " + Quote(kProfile) + " -b 2 --json")["total_j"];
+      RunJson("predict vgg16 --model " + Quote(kXeonGold) + " -b 2 --json")["total_j"];
   const double alex =
-      RunJson("predict alexnet --model " + Quote(kProfile) + " -b 2 --json")["total_j"];
+      RunJson("predict alexnet --model " + Quote(kXeonGold) + " -b 2 --json")["total_j"];
   std::ostringstream factor;
   factor.precision(2);
   factor << std::fixed << vgg / alex << "x";
@@ -104,7 +103,7 @@ TEST_F(CompareTest, TableListsTheSameOrder) {
 }
 
 TEST_F(CompareTest, TimeProfileSortsByTime) {
-  json profile = json::parse(Slurp(kProfile));
+  json profile = json::parse(Slurp(kXeonGold));
   profile["target"] = "time_s";  // same predictors, read as seconds
   const std::string path = (dir_ / "time.json").string();
   std::ofstream(path) << profile.dump();
@@ -123,17 +122,17 @@ TEST_F(CompareTest, TimeProfileSortsByTime) {
 
 TEST_F(CompareTest, ArchitectureFilesAndZooNamesMix) {
   const std::string file = std::string(JOULECAST_SOURCE_DIR) + "/data/architectures/resnet18.json";
-  json j = RunJson("compare vgg16 " + Quote(file) + " --model " + Quote(kProfile) + " --json");
+  json j = RunJson("compare vgg16 " + Quote(file) + " --model " + Quote(kXeonGold) + " --json");
   ASSERT_EQ(j["architectures"].size(), 2u);
   EXPECT_EQ(j["architectures"][0]["name"], "resnet18");
 }
 
 TEST_F(CompareTest, Errors) {
-  Result r = Run("compare --model " + Quote(kProfile));
+  Result r = Run("compare --model " + Quote(kXeonGold));
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err, "joulecast: error: architectures is required\n");
 
-  r = Run("compare vgg16 alexnet VGG16 --model " + Quote(kProfile));
+  r = Run("compare vgg16 alexnet VGG16 --model " + Quote(kXeonGold));
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err,
             "joulecast: error: compare: arguments 1 ('vgg16') and 3 ('VGG16') name the same "
@@ -142,18 +141,18 @@ TEST_F(CompareTest, Errors) {
   const std::string file = std::string(JOULECAST_SOURCE_DIR) + "/data/architectures/vgg16.json";
   const std::string alias =
       std::string(JOULECAST_SOURCE_DIR) + "/data/architectures/../architectures/vgg16.json";
-  r = Run("compare " + Quote(file) + " " + Quote(alias) + " --model " + Quote(kProfile));
+  r = Run("compare " + Quote(file) + " " + Quote(alias) + " --model " + Quote(kXeonGold));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("name the same architecture"), std::string::npos) << r.err;
 
-  r = Run("compare vgg16 resnet7 --model " + Quote(kProfile));
+  r = Run("compare vgg16 resnet7 --model " + Quote(kXeonGold));
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(
       r.err.rfind("joulecast: error: unknown architecture 'resnet7'; available: alexnet, ", 0), 0u)
       << r.err;
   EXPECT_EQ(r.out, "");
 
-  r = Run("compare vgg16 --model " + Quote(kProfile) + " -b 0");
+  r = Run("compare vgg16 --model " + Quote(kXeonGold) + " -b 0");
   EXPECT_EQ(r.status, 2);
   r = Run("compare vgg16 --model " + Quote((dir_ / "missing.json").string()));
   EXPECT_EQ(r.status, 1);

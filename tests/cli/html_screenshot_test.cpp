@@ -32,7 +32,6 @@ namespace {
 namespace fs = std::filesystem;
 
 using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
-const std::string kSource = JOULECAST_SOURCE_DIR;
 constexpr int kWidth = 1100, kHeight = 1500;
 
 std::uint32_t Be32(const std::string& s, std::size_t at) {

@@ -25,8 +25,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 using namespace cli_test;  // NOLINT(google-build-using-namespace): test helpers
-const std::string kSource = JOULECAST_SOURCE_DIR;
-const std::string kProfile = kSource + "/models/xeon-gold-5120.json";
 
 std::size_t Count(const std::string& hay, const std::string& needle) {
   std::size_t n = 0;
@@ -88,7 +86,7 @@ void ExpectSelfContained(const std::string& html) {
 }
 
 TEST_F(HtmlCliTest, PredictPageEqualsJson) {
-  const auto [j, html] = JsonAndPage("predict resnet152 --model " + Quote(kProfile) +
+  const auto [j, html] = JsonAndPage("predict resnet152 --model " + Quote(kXeonGold) +
                                      " -b 16 --passes 2500 --per-layer");
   ASSERT_TRUE(j.is_object());
   ExpectSelfContained(html);
@@ -109,7 +107,7 @@ TEST_F(HtmlCliTest, PredictPageEqualsJson) {
   EXPECT_EQ(TableRows(html, "top").size(), 11u);
   // The same page without --json (pages are deterministic).
   const fs::path again = dir_ / "again.html";
-  ASSERT_EQ(Run("predict resnet152 --model " + Quote(kProfile) +
+  ASSERT_EQ(Run("predict resnet152 --model " + Quote(kXeonGold) +
                 " -b 16 --passes 2500 --per-layer --html " + Quote(again.string()))
                 .status,
             0);
@@ -117,7 +115,7 @@ TEST_F(HtmlCliTest, PredictPageEqualsJson) {
 }
 
 TEST_F(HtmlCliTest, PredictWithoutPerLayerMarksOnlyWhatJsonHas) {
-  const auto [j, html] = JsonAndPage("predict vgg16 --model " + Quote(kProfile) + " -b 64");
+  const auto [j, html] = JsonAndPage("predict vgg16 --model " + Quote(kXeonGold) + " -b 64");
   ASSERT_TRUE(j.is_object());
   EXPECT_FALSE(j.contains("layers"));
   EXPECT_EQ(ExpectFiguresEqual(j, html), 6 + 3 + 3 * j["by_type"].size());
@@ -130,7 +128,7 @@ TEST_F(HtmlCliTest, PredictWithoutPerLayerMarksOnlyWhatJsonHas) {
 
 TEST_F(HtmlCliTest, ComparePageEqualsJsonWithParetoFront) {
   const auto [j, html] =
-      JsonAndPage("compare alexnet vgg16 resnet50 mobilenet_v2 --model " + Quote(kProfile) +
+      JsonAndPage("compare alexnet vgg16 resnet50 mobilenet_v2 --model " + Quote(kXeonGold) +
                   " --accuracy alexnet=0.5652,vgg16=0.7159,resnet50=0.7613,mobilenet_v2=0.7188");
   ASSERT_TRUE(j.is_object());
   ExpectSelfContained(html);
@@ -158,7 +156,7 @@ TEST_F(HtmlCliTest, AccuracyCsvGivesTheSamePage) {
   const fs::path csv = dir_ / "acc.csv";
   std::ofstream(csv) << "name,accuracy,source\nalexnet,0.5652,torchvision\n"
                         "vgg16,0.7159,torchvision\nresnet50,0.7613,torchvision\n";
-  const std::string base = "compare alexnet vgg16 resnet50 --model " + Quote(kProfile);
+  const std::string base = "compare alexnet vgg16 resnet50 --model " + Quote(kXeonGold);
   const auto [a, from_list] =
       JsonAndPage(base + " --accuracy alexnet=0.5652,vgg16=0.7159,resnet50=0.7613");
   const auto [b, from_csv] = JsonAndPage(base + " --accuracy-csv " + Quote(csv.string()));
@@ -184,7 +182,7 @@ TEST_F(HtmlCliTest, TwentyArchitecturesStayReadable) {
   }
   std::string list;
   for (std::size_t i = 0; i < args.size(); ++i) list += " " + args[i];
-  const auto [j, html] = JsonAndPage("compare" + list + " --model " + Quote(kProfile));
+  const auto [j, html] = JsonAndPage("compare" + list + " --model " + Quote(kXeonGold));
   ASSERT_TRUE(j.is_object());
   ASSERT_EQ(j["architectures"].size(), 20u);
   EXPECT_EQ(ExpectFiguresEqual(j, html), 2 + 6 * 20u);  // no accuracies: six per row
@@ -253,7 +251,7 @@ TEST_F(HtmlCliTest, SweepPageEqualsJsonAndMarksTheCheapest) {
 
 TEST_F(HtmlCliTest, EmptyComparisonIsAnError) {
   const fs::path page = dir_ / "c.html";
-  Result r = Run("compare --model " + Quote(kProfile) + " --html " + Quote(page.string()));
+  Result r = Run("compare --model " + Quote(kXeonGold) + " --html " + Quote(page.string()));
   EXPECT_NE(r.status, 0);
   EXPECT_EQ(Count(r.err, "\n"), 1u) << r.err;
   EXPECT_NE(r.err.find("architectures"), std::string::npos) << r.err;
@@ -263,7 +261,7 @@ TEST_F(HtmlCliTest, EmptyComparisonIsAnError) {
 TEST_F(HtmlCliTest, AccuracyForAnUnknownNameIsAnErrorAndKeepsTheOldPage) {
   const fs::path page = dir_ / "c.html";
   std::ofstream(page) << "previous report";
-  Result r = Run("compare alexnet vgg16 --model " + Quote(kProfile) +
+  Result r = Run("compare alexnet vgg16 --model " + Quote(kXeonGold) +
                  " --accuracy alexnet=0.5652,resnet18=0.6976 --html " + Quote(page.string()));
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err,
@@ -274,7 +272,7 @@ TEST_F(HtmlCliTest, AccuracyForAnUnknownNameIsAnErrorAndKeepsTheOldPage) {
 }
 
 TEST_F(HtmlCliTest, BadAccuracies) {
-  const std::string base = "compare alexnet vgg16 --model " + Quote(kProfile);
+  const std::string base = "compare alexnet vgg16 --model " + Quote(kXeonGold);
   struct Case {
     std::string args, error;
   };
@@ -304,8 +302,8 @@ TEST_F(HtmlCliTest, UnwritablePathIsAnErrorWithNoFileLeft) {
   const fs::path file = dir_ / "plain";
   std::ofstream(file) << "x";
   const std::vector<std::string> commands = {
-      "predict alexnet --model " + Quote(kProfile),
-      "compare alexnet vgg16 --model " + Quote(kProfile),
+      "predict alexnet --model " + Quote(kXeonGold),
+      "compare alexnet vgg16 --model " + Quote(kXeonGold),
       "train-estimate resnet50_imagenet --gpu V100 -b 64",
       "sweep shufflenetv2_cifar100 --gpu V100 --batch-sizes 64,128",
   };

@@ -12,17 +12,12 @@
 #include "joulecast/graph/fuse.h"
 #include "joulecast/graph/op_schema.h"
 #include "joulecast/graph/shape_pass.h"
+#include "one_op.h"
 
 namespace joulecast::graph {
 namespace {
 
 using Ints = std::vector<std::int64_t>;
-
-Attributes A(std::initializer_list<std::pair<std::string, AttrValue>> kv) {
-  Attributes a;
-  for (const auto& [k, v] : kv) a.Set(k, v);
-  return a;
-}
 
 Attributes S(double v) { return A({{"scalar", v}}); }
 
@@ -58,12 +53,6 @@ struct Builder {
     return std::move(g);
   }
 };
-
-std::vector<std::string> Ops(const Graph& g) {
-  std::vector<std::string> ops;
-  for (const Node& n : g.nodes()) ops.push_back(n.op);
-  return ops;
-}
 
 NodeCounts Totals(const Graph& g) { return TotalCounts(g, CountNodes(g)); }
 

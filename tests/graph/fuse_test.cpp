@@ -11,17 +11,12 @@
 
 #include "joulecast/graph/op_schema.h"
 #include "joulecast/graph/shape_pass.h"
+#include "one_op.h"
 
 namespace joulecast::graph {
 namespace {
 
 using Ints = std::vector<std::int64_t>;
-
-Attributes A(std::initializer_list<std::pair<std::string, AttrValue>> kv) {
-  Attributes a;
-  for (const auto& [k, v] : kv) a.Set(k, v);
-  return a;
-}
 
 SymInts Batched(Ints v) {
   SymInts s;
@@ -63,12 +58,6 @@ struct ShuffleGraph {
     return g;
   }
 };
-
-std::vector<std::string> Ops(const Graph& g) {
-  std::vector<std::string> ops;
-  for (const Node& n : g.nodes()) ops.push_back(n.op);
-  return ops;
-}
 
 TEST(FuseChannelShuffle, TorchvisionsTracedShuffleBecomesOneNode) {
   Graph g = ShuffleGraph{}.Build();

@@ -19,7 +19,7 @@ namespace {
 using Ints = std::vector<std::int64_t>;
 
 // A graph of one node, and the node's GPU form.
-class OneOp : public OneOpGraph {
+class OneGpuOp : public OneOpGraph {
  public:
   GpuForm Run(const std::string& op, Attributes a, const std::vector<ValueId>& ins) {
     const NodeId n = Add(op, std::move(a), ins);
@@ -36,7 +36,7 @@ class OneOp : public OneOpGraph {
 }
 
 TEST(GpuFormTest, LinearAndItsGradients) {
-  OneOp t;
+  OneGpuOp t;
   // x 4×10×32 (40 rows of K = 32), W 64×32 (N = 64), bias 64.
   const GpuForm f = t.Run("linear", {}, {t.In({4, 10, 32}), t.Param({64, 32}), t.Param({64})});
   ASSERT_EQ(f.forward.size(), 1u);
@@ -51,19 +51,19 @@ TEST(GpuFormTest, LinearAndItsGradients) {
 }
 
 TEST(GpuFormTest, MatmulIsBmmOverTheBatchOrALinearOnASharedMatrix) {
-  OneOp t;
+  OneGpuOp t;
   // Attention scores: 2×12×128×64 by 2×12×64×128 -> 24 products of 128×64 by 64×128.
   GpuForm f = t.Run("matmul", {}, {t.In({2, 12, 128, 64}), t.In({2, 12, 64, 128})});
   EXPECT_TRUE(Is(f.forward.at(0), "bmm", {24, 128, 128, 64}));
   EXPECT_TRUE(Is(f.grads.at(0).at(0), "bmm", {24, 128, 64, 128}));  // dA = dY·Bᵀ
   EXPECT_TRUE(Is(f.grads.at(1).at(0), "bmm", {24, 64, 128, 128}));  // dB = Aᵀ·dY
-  OneOp u;
+  OneGpuOp u;
   f = u.Run("matmul", {}, {u.In({3, 5, 16}), u.In({16, 8})});
   EXPECT_TRUE(Is(f.forward.at(0), "linear", {1, 15, 8, 16}));
 }
 
 TEST(GpuFormTest, ConvolutionsSquareUngroupedOrImplicitGemm) {
-  OneOp t;
+  OneGpuOp t;
   Attributes a;
   a.Set("stride", Ints{2, 2});
   a.Set("padding", Ints{1, 1});
@@ -72,14 +72,14 @@ TEST(GpuFormTest, ConvolutionsSquareUngroupedOrImplicitGemm) {
   EXPECT_EQ(f.grads.at(0).size(), 1u);
   EXPECT_EQ(f.grads.at(1).size(), 1u);
   // Depthwise 3×3 over 32 channels of 8×8, padding 1: a mul over the 2·32·8 rows of 8.
-  OneOp u;
+  OneGpuOp u;
   Attributes d;
   d.Set("padding", Ints{1, 1});
   d.Set("groups", std::int64_t{32});
   f = u.Run("conv2d", d, {u.In({2, 32, 8, 8}), u.Param({32, 1, 3, 3})});
   EXPECT_TRUE(Is(f.forward.at(0), "mul", {512, 8}, true));
   // Grouped, 4 groups of 8 channels: per group, 2·8·8 = 128 rows, 16 columns, 8·9 terms.
-  OneOp v;
+  OneGpuOp v;
   Attributes gr;
   gr.Set("padding", Ints{1, 1});
   gr.Set("groups", std::int64_t{4});
@@ -87,13 +87,13 @@ TEST(GpuFormTest, ConvolutionsSquareUngroupedOrImplicitGemm) {
   EXPECT_TRUE(Is(f.forward.at(0), "bmm", {4, 128, 16, 72}, true));
   // A 1×7 kernel (not square): one GEMM of 2·8·2 = 32 rows (Wo = 8 - 7 + 1), 16 columns, 4·7
   // terms, as a linear.
-  OneOp w;
+  OneGpuOp w;
   f = w.Run("conv2d", {}, {w.In({2, 4, 8, 8}), w.Param({16, 4, 1, 7})});
   EXPECT_TRUE(Is(f.forward.at(0), "linear", {1, 32, 16, 28}, true));
 }
 
 TEST(GpuFormTest, ElementwiseReductionsViewsAndCopies) {
-  OneOp t;
+  OneGpuOp t;
   const ValueId x = t.In({4, 10, 32});
   GpuForm f = t.Run("gelu", {}, {x});
   EXPECT_TRUE(Is(f.forward.at(0), "gelu", {40, 32}));
@@ -126,7 +126,7 @@ TEST(GpuFormTest, ElementwiseReductionsViewsAndCopies) {
 }
 
 TEST(GpuFormTest, EmbeddingIsAGatherWithAScatterAddGradient) {
-  OneOp t;
+  OneGpuOp t;
   const GpuForm f = t.Run("embedding", {}, {t.In({2, 7}, DType::kInt64), t.Param({100, 16})});
   EXPECT_TRUE(Is(f.forward.at(0), "relu", {14, 16}, true));
   EXPECT_TRUE(f.grads.at(0).empty());  // integer indices
@@ -134,7 +134,7 @@ TEST(GpuFormTest, EmbeddingIsAGatherWithAScatterAddGradient) {
 }
 
 TEST(GpuFormTest, DropoutDrawsItsMaskOnlyInTraining) {
-  OneOp t;
+  OneGpuOp t;
   const ValueId x = t.In({4, 10, 32});
   Attributes p;
   p.Set("p", 0.1);

@@ -12,6 +12,7 @@
 #include "joulecast/graph/graph_json.h"
 #include "joulecast/graph/op_schema.h"
 #include "joulecast/graph/shape_pass.h"
+#include "one_op.h"
 
 namespace joulecast::graph {
 namespace {
@@ -21,12 +22,6 @@ using nlohmann::json;
 using Ints = std::vector<std::int64_t>;
 
 TensorType F32(Dims d) { return TensorType{DType::kFloat32, std::move(d)}; }
-
-Attributes A(std::initializer_list<std::pair<std::string, AttrValue>> kv) {
-  Attributes a;
-  for (const auto& [k, v] : kv) a.Set(k, v);
-  return a;
-}
 
 // x [B, 3, 8, 8] -> conv 3->4 (3x3, pad 1) -> relu -> flatten -> reshape [B, 256] -> fc 256->10.
 Graph SmallNet(std::int64_t batch) {

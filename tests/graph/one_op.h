@@ -1,6 +1,8 @@
-// The graph tests' fixture: a graph of one node on fresh inputs and parameters.
+// What the graph tests share: a graph of one node on fresh inputs and parameters (OneOpGraph),
+// attributes from a braced list (A) and a graph's operators in node order (Ops).
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +11,18 @@
 #include "joulecast/graph/shape_pass.h"
 
 namespace joulecast::graph {
+
+inline Attributes A(std::initializer_list<std::pair<std::string, AttrValue>> kv) {
+  Attributes a;
+  for (const auto& [k, v] : kv) a.Set(k, v);
+  return a;
+}
+
+inline std::vector<std::string> Ops(const Graph& g) {
+  std::vector<std::string> ops;
+  for (const Node& n : g.nodes()) ops.push_back(n.op);
+  return ops;
+}
 
 class OneOpGraph {
  public:

@@ -16,6 +16,7 @@
 #include "joulecast/graph/graph.h"
 #include "joulecast/graph/op_schema.h"
 #include "joulecast/graph/shape_pass.h"
+#include "one_op.h"
 
 namespace joulecast::graph {
 namespace {
@@ -50,11 +51,6 @@ class OneOp : public OneOpGraph {
   }
 };
 
-Attributes A(std::initializer_list<std::pair<std::string, AttrValue>> kv) {
-  Attributes a;
-  for (const auto& [k, v] : kv) a.Set(k, v);
-  return a;
-}
 AttrValue I(std::int64_t v) { return v; }
 
 // Output dims of `op` on float inputs of the given shapes.

@@ -18,18 +18,21 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kData = std::string(JOULECAST_TEST_DATA) + "/codecarbon";
-const std::string kConv = kData + "/conv2d_2configs.csv";  // raw/conv2d/00_conv2d-raw.csv lines 1-7
+const std::string kCodecarbonData = std::string(JOULECAST_TEST_DATA) + "/codecarbon";
+const std::string kConv =
+    kCodecarbonData + "/conv2d_2configs.csv";  // raw/conv2d/00_conv2d-raw.csv lines 1-7
 const std::string kLinear =
-    kData + "/linear_2configs.csv";  // raw/linear/00_linear-raw.csv lines 1-7
+    kCodecarbonData + "/linear_2configs.csv";  // raw/linear/00_linear-raw.csv lines 1-7
 const std::string kLayerwise =
-    kData + "/layerwise_vgg16.csv";  // raw/architectures/00_...-layerwise-raw.csv lines 1-7
-const std::string kMalformed = kData + "/malformed.csv";
-const std::string kAllMalformed = kData + "/all_malformed.csv";
-const std::string kMissingColumn = kData + "/missing_column.csv";
-const std::string kRowLog = kData + "/conv2d_2configs-slurm-log.out";  // error after 1/2 -> row 4
+    kCodecarbonData +
+    "/layerwise_vgg16.csv";  // raw/architectures/00_...-layerwise-raw.csv lines 1-7
+const std::string kMalformed = kCodecarbonData + "/malformed.csv";
+const std::string kAllMalformed = kCodecarbonData + "/all_malformed.csv";
+const std::string kMissingColumn = kCodecarbonData + "/missing_column.csv";
+const std::string kRowLog =
+    kCodecarbonData + "/conv2d_2configs-slurm-log.out";  // error after 1/2 -> row 4
 const std::string kBarLog =
-    kData + "/conv2d_2configs-bar-slurm-log.out";  // error on bar 1/2 -> config 1
+    kCodecarbonData + "/conv2d_2configs-bar-slurm-log.out";  // error on bar 1/2 -> config 1
 
 // Reference values computed independently from the fixture CSVs with Python:
 //
@@ -246,7 +249,7 @@ TEST(CodeCarbonImport, MissingColumnThrows) {
 }
 
 TEST(CodeCarbonImport, MissingFileThrows) {
-  const std::string p = kData + "/does_not_exist.csv";
+  const std::string p = kCodecarbonData + "/does_not_exist.csv";
   try {
     Import(p);
     FAIL() << "expected an exception";

@@ -103,7 +103,7 @@ TEST(Measurement, MinimalRecordTakesDefaults) {
   EXPECT_FALSE(m.energy_j);
 }
 
-std::string ErrorOf(const std::string& text) {
+std::string ParseErrorOf(const std::string& text) {
   try {
     MeasurementFromJson(json::parse(text), "f.jsonl:7");
   } catch (const std::runtime_error& e) {
@@ -116,48 +116,50 @@ bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfin
 
 TEST(Measurement, FromJsonErrors) {
   const std::string base = R"("batch_size": 2, "duration_s": 0.1)";
-  EXPECT_EQ(ErrorOf("{" + base + "}"), "f.jsonl:7: missing field 'type'");
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "duration_s": 0.1})"),
+  EXPECT_EQ(ParseErrorOf("{" + base + "}"), "f.jsonl:7: missing field 'type'");
+  EXPECT_EQ(ParseErrorOf(R"({"type": "Linear", "duration_s": 0.1})"),
             "f.jsonl:7: missing field 'batch_size'");
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "batch_size": 2})"),
+  EXPECT_EQ(ParseErrorOf(R"({"type": "Linear", "batch_size": 2})"),
             "f.jsonl:7: missing field 'duration_s'");
-  EXPECT_EQ(ErrorOf(R"({"type": 3, )" + base + "}"), "f.jsonl:7: field 'type' must be a string");
-  EXPECT_EQ(ErrorOf(R"({"type": "", )" + base + "}"), "f.jsonl:7: field 'type' is empty");
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "batch_size": 0, "duration_s": 0.1})"),
+  EXPECT_EQ(ParseErrorOf(R"({"type": 3, )" + base + "}"),
+            "f.jsonl:7: field 'type' must be a string");
+  EXPECT_EQ(ParseErrorOf(R"({"type": "", )" + base + "}"), "f.jsonl:7: field 'type' is empty");
+  EXPECT_EQ(ParseErrorOf(R"({"type": "Linear", "batch_size": 0, "duration_s": 0.1})"),
             "f.jsonl:7: field 'batch_size' must be a positive integer, got 0");
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "batch_size": 2.5, "duration_s": 0.1})"),
+  EXPECT_EQ(ParseErrorOf(R"({"type": "Linear", "batch_size": 2.5, "duration_s": 0.1})"),
             "f.jsonl:7: field 'batch_size' must be a positive integer, got 2.5");
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "batch_size": -3, "duration_s": 0.1})"),
+  EXPECT_EQ(ParseErrorOf(R"({"type": "Linear", "batch_size": -3, "duration_s": 0.1})"),
             "f.jsonl:7: field 'batch_size' must be a positive integer, got -3");
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "energy_j": "nan", )" + base + "}"),
+  EXPECT_EQ(ParseErrorOf(R"({"type": "Linear", "energy_j": "nan", )" + base + "}"),
             "f.jsonl:7: field 'energy_j' must be a number");
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "duration_s": "0.1", "batch_size": 2})"),
+  EXPECT_EQ(ParseErrorOf(R"({"type": "Linear", "duration_s": "0.1", "batch_size": 2})"),
             "f.jsonl:7: field 'duration_s' must be a number");
-  EXPECT_TRUE(StartsWith(ErrorOf(R"({"type": "Linear", "energy_j": -1.5, )" + base + "}"),
+  EXPECT_TRUE(StartsWith(ParseErrorOf(R"({"type": "Linear", "energy_j": -1.5, )" + base + "}"),
                          "f.jsonl:7: field 'energy_j' must be finite and >= 0"));
-  EXPECT_TRUE(StartsWith(ErrorOf(R"({"type": "Linear", "batch_size": 2, "duration_s": -0.1})"),
+  EXPECT_TRUE(StartsWith(ParseErrorOf(R"({"type": "Linear", "batch_size": 2, "duration_s": -0.1})"),
                          "f.jsonl:7: field 'duration_s' must be finite and >= 0"));
-  EXPECT_TRUE(StartsWith(ErrorOf(R"({"type": "Linear", "macs": -1, )" + base + "}"),
+  EXPECT_TRUE(StartsWith(ParseErrorOf(R"({"type": "Linear", "macs": -1, )" + base + "}"),
                          "f.jsonl:7: field 'macs' must be finite and >= 0"));
   EXPECT_EQ(
-      ErrorOf(R"({"type": "Linear", "mode": "backward", )" + base + "}"),
+      ParseErrorOf(R"({"type": "Linear", "mode": "backward", )" + base + "}"),
       "f.jsonl:7: field 'mode' must be 'forward', 'train_step' or 'input_grad', got 'backward'");
-  EXPECT_TRUE(StartsWith(ErrorOf(R"({"format_version": 2, "type": "Linear", )" + base + "}"),
+  EXPECT_TRUE(StartsWith(ParseErrorOf(R"({"format_version": 2, "type": "Linear", )" + base + "}"),
                          "f.jsonl:7: unsupported format_version 2"));
-  EXPECT_TRUE(StartsWith(ErrorOf(R"({"format_version": "1", "type": "Linear", )" + base + "}"),
+  EXPECT_TRUE(StartsWith(ParseErrorOf(R"({"format_version": "1", "type": "Linear", )" + base + "}"),
                          "f.jsonl:7: unsupported format_version \"1\""));
-  EXPECT_TRUE(StartsWith(ErrorOf(R"({"type": "Linear", "input_shape": [3, 0], )" + base + "}"),
+  EXPECT_TRUE(StartsWith(ParseErrorOf(R"({"type": "Linear", "input_shape": [3, 0], )" + base + "}"),
                          "f.jsonl:7: field 'input_shape' must hold positive integers"));
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "input_shape": 3, )" + base + "}"),
+  EXPECT_EQ(ParseErrorOf(R"({"type": "Linear", "input_shape": 3, )" + base + "}"),
             "f.jsonl:7: field 'input_shape' must be an array");
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "params": [1], )" + base + "}"),
+  EXPECT_EQ(ParseErrorOf(R"({"type": "Linear", "params": [1], )" + base + "}"),
             "f.jsonl:7: field 'params' must be an object");
-  EXPECT_EQ(ErrorOf(R"({"type": "Linear", "repetitions": 0, )" + base + "}"),
+  EXPECT_EQ(ParseErrorOf(R"({"type": "Linear", "repetitions": 0, )" + base + "}"),
             "f.jsonl:7: field 'repetitions' must be a positive integer, got 0");
-  EXPECT_EQ(ErrorOf("[1, 2]"), "f.jsonl:7: a measurement must be a JSON object");
-  EXPECT_EQ(ErrorOf(R"({"type": "MatMul", "context": {"output_shape": [4, -1]}, )" + base + "}"),
-            "f.jsonl:7: field 'context.output_shape' must hold positive integers, got [4,-1]");
-  EXPECT_EQ(ErrorOf(R"({"type": "MatMul", "context": {"output_shape": "4x4"}, )" + base + "}"),
+  EXPECT_EQ(ParseErrorOf("[1, 2]"), "f.jsonl:7: a measurement must be a JSON object");
+  EXPECT_EQ(
+      ParseErrorOf(R"({"type": "MatMul", "context": {"output_shape": [4, -1]}, )" + base + "}"),
+      "f.jsonl:7: field 'context.output_shape' must hold positive integers, got [4,-1]");
+  EXPECT_EQ(ParseErrorOf(R"({"type": "MatMul", "context": {"output_shape": "4x4"}, )" + base + "}"),
             "f.jsonl:7: field 'context.output_shape' must hold positive integers, got \"4x4\"");
 }
 
@@ -180,10 +182,10 @@ TEST(Measurement, LayerOfTakesTheRecordedOutputShape) {
 TEST(Measurement, HugeIntegerBatchSizeIsRejectedNotWrapped) {
   // 2^64 - 1 parses as an unsigned JSON integer; read as int64 it would wrap to -1.
   std::string e =
-      ErrorOf(R"({"type": "Linear", "batch_size": 18446744073709551615, "duration_s": 0.1})");
+      ParseErrorOf(R"({"type": "Linear", "batch_size": 18446744073709551615, "duration_s": 0.1})");
   EXPECT_TRUE(StartsWith(e, "f.jsonl:7: field 'batch_size' must be a positive integer")) << e;
   // 2^63 wraps to INT64_MIN.
-  e = ErrorOf(R"({"type": "Linear", "batch_size": 9223372036854775808, "duration_s": 0.1})");
+  e = ParseErrorOf(R"({"type": "Linear", "batch_size": 9223372036854775808, "duration_s": 0.1})");
   EXPECT_TRUE(StartsWith(e, "f.jsonl:7: field 'batch_size' must be a positive integer")) << e;
 }
 

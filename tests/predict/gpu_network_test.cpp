@@ -41,7 +41,7 @@ graph::Graph TwoLayers(const std::string& middle = "gelu", graph::Attributes att
   return g;
 }
 
-const GpuOpModel& Shipped() {
+const GpuOpModel& ShippedGpuModel() {
   static const GpuOpModel m = GpuOpModel::Load("models/gpu-latency.json");
   return m;
 }
@@ -74,16 +74,16 @@ TEST(GpuNetworkTest, FrozenPrefixNeedsNoGradient) {
 TEST(GpuNetworkTest, TrainingStepKernelsAndTotals) {
   const graph::Graph g = TwoLayers();
   GpuNetworkOptions o;
-  const GpuNetworkEstimate fwd = EstimateOnGpu(g, Shipped(), A100(), o);
+  const GpuNetworkEstimate fwd = EstimateOnGpu(g, ShippedGpuModel(), A100(), o);
   EXPECT_EQ(fwd.kernels, 3u);
   const auto t0 = [](const std::string& op) {
-    for (const GpuOpPredictor& p : Shipped().predictors())
+    for (const GpuOpPredictor& p : ShippedGpuModel().predictors())
       if (p.op == op) return p.t0_s;
     return -1.0;
   };
-  const double l1 = Shipped().Predict({"linear", {1, 4, 64, 32}}, A100()),
-               ge = Shipped().Predict({"gelu", {4, 64}}, A100()),
-               l2 = Shipped().Predict({"linear", {1, 4, 10, 64}}, A100());
+  const double l1 = ShippedGpuModel().Predict({"linear", {1, 4, 64, 32}}, A100()),
+               ge = ShippedGpuModel().Predict({"gelu", {4, 64}}, A100()),
+               l2 = ShippedGpuModel().Predict({"linear", {1, 4, 10, 64}}, A100());
   // Alone: the three latencies; in a stream, each without its operator's fixed cost t0.
   EXPECT_NEAR(fwd.isolated_s, l1 + ge + l2, 1e-12);
   const double stream = std::max(0.0, l1 - t0("linear")) + std::max(0.0, ge - t0("gelu")) +
@@ -91,33 +91,34 @@ TEST(GpuNetworkTest, TrainingStepKernelsAndTotals) {
   EXPECT_NEAR(fwd.total_s, stream, 1e-12);
   o.isolated = true;
   o.glue_s = 1e-3;  // ignored when isolated
-  EXPECT_NEAR(EstimateOnGpu(g, Shipped(), A100(), o).total_s, l1 + ge + l2, 1e-12);
+  EXPECT_NEAR(EstimateOnGpu(g, ShippedGpuModel(), A100(), o).total_s, l1 + ge + l2, 1e-12);
   o.isolated = false;
   o.glue_s = 0;
   o.mode = "train_step";
   o.optimizer = "none";
   // Backward: fc2's dX and dW, gelu's mul, fc1's dW (its input x needs no gradient).
-  const GpuNetworkEstimate full = EstimateOnGpu(g, Shipped(), A100(), o);
+  const GpuNetworkEstimate full = EstimateOnGpu(g, ShippedGpuModel(), A100(), o);
   EXPECT_EQ(full.backward.kernels, 4u);
   EXPECT_EQ(full.optimizer_step.kernels, 0u);
   o.optimizer = "sgd";  // two kernels per parameter tensor
-  EXPECT_EQ(EstimateOnGpu(g, Shipped(), A100(), o).optimizer_step.kernels, 4u);
+  EXPECT_EQ(EstimateOnGpu(g, ShippedGpuModel(), A100(), o).optimizer_step.kernels, 4u);
   o.optimizer = "adam";
-  EXPECT_EQ(EstimateOnGpu(g, Shipped(), A100(), o).optimizer_step.kernels, 10u);
+  EXPECT_EQ(EstimateOnGpu(g, ShippedGpuModel(), A100(), o).optimizer_step.kernels, 10u);
   // The encoder frozen: only fc2's dW (nothing before it needs a gradient) and its update.
   o.optimizer = "sgd";
   o.frozen = {"enc"};
-  const GpuNetworkEstimate head = EstimateOnGpu(g, Shipped(), A100(), o);
+  const GpuNetworkEstimate head = EstimateOnGpu(g, ShippedGpuModel(), A100(), o);
   EXPECT_EQ(head.backward.kernels, 1u);
-  EXPECT_NEAR(head.backward.s,
-              std::max(0.0, Shipped().Predict({"linear", {1, 64, 10, 4}}, A100()) - t0("linear")),
-              1e-15);
+  EXPECT_NEAR(
+      head.backward.s,
+      std::max(0.0, ShippedGpuModel().Predict({"linear", {1, 64, 10, 4}}, A100()) - t0("linear")),
+      1e-15);
   EXPECT_EQ(head.optimizer_step.kernels, 2u);
   EXPECT_DOUBLE_EQ(head.trainable_parameters, 640);
   EXPECT_DOUBLE_EQ(head.parameters, 64 * 32 + 640);
   // Glue: per kernel launched.
   o.glue_s = 1e-5;
-  const GpuNetworkEstimate glued = EstimateOnGpu(g, Shipped(), A100(), o);
+  const GpuNetworkEstimate glued = EstimateOnGpu(g, ShippedGpuModel(), A100(), o);
   EXPECT_NEAR(glued.total_s - head.total_s, 1e-5 * double(head.kernels), 1e-15);
 }
 
@@ -126,10 +127,10 @@ TEST(GpuNetworkTest, DropoutRunsInTrainingOnly) {
   p.Set("p", 0.1);
   const graph::Graph g = TwoLayers("dropout", p);
   GpuNetworkOptions o;
-  EXPECT_EQ(EstimateOnGpu(g, Shipped(), A100(), o).forward.kernels, 2u);
+  EXPECT_EQ(EstimateOnGpu(g, ShippedGpuModel(), A100(), o).forward.kernels, 2u);
   o.mode = "train_step";
   o.optimizer = "none";
-  const GpuNetworkEstimate t = EstimateOnGpu(g, Shipped(), A100(), o);
+  const GpuNetworkEstimate t = EstimateOnGpu(g, ShippedGpuModel(), A100(), o);
   // The mask-and-scale kernel in the forward pass; fc2's dX and dW, the masked scale, fc1's dW.
   EXPECT_EQ(t.forward.kernels, 3u);
   EXPECT_EQ(t.backward.kernels, 4u);
@@ -140,20 +141,20 @@ TEST(GpuNetworkTest, Errors) {
   const graph::Graph g = TwoLayers();
   GpuNetworkOptions o;
   o.mode = "inference";
-  EXPECT_EQ(ErrorOf([&] { EstimateOnGpu(g, Shipped(), A100(), o); }),
+  EXPECT_EQ(ErrorOf([&] { EstimateOnGpu(g, ShippedGpuModel(), A100(), o); }),
             "unknown mode 'inference' for a GPU estimate; known: forward, train_step");
   o.mode = "train_step";
   o.optimizer = "lamb";
-  EXPECT_EQ(ErrorOf([&] { EstimateOnGpu(g, Shipped(), A100(), o); }),
+  EXPECT_EQ(ErrorOf([&] { EstimateOnGpu(g, ShippedGpuModel(), A100(), o); }),
             "unknown optimizer 'lamb'; known: sgd, adam, none");
   o = {};
   o.frozen = {"enc"};
-  EXPECT_EQ(ErrorOf([&] { EstimateOnGpu(g, Shipped(), A100(), o); }),
+  EXPECT_EQ(ErrorOf([&] { EstimateOnGpu(g, ShippedGpuModel(), A100(), o); }),
             "--freeze needs --mode train_step (a forward pass trains nothing)");
   // A GPU without the field the operator model needs: the node and the field named.
   GpuSpec no_l2 = A100();
   no_l2.l2_cache_mb.reset();
-  EXPECT_EQ(ErrorOf([&] { EstimateOnGpu(g, Shipped(), no_l2, {}); }),
+  EXPECT_EQ(ErrorOf([&] { EstimateOnGpu(g, ShippedGpuModel(), no_l2, {}); }),
             "two: enc.fc1 (linear): GPU 'A100 PCIe 40GB': field 'l2_cache_mb' is needed by the GPU "
             "operator model (data/hardware/gpus.json)");
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.h"
 #include "joulecast/regress/ridge.h"
 
 namespace joulecast::regress {
@@ -16,15 +17,7 @@ namespace {
 
 using Folds = std::vector<std::vector<std::size_t>>;
 
-template <typename F>
-std::string InvalidArgumentMessage(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no std::invalid_argument thrown>";
-}
+using joulecast_test::InvalidArgumentMessage;
 
 // Reference folds: an independent Python implementation of MT19937-64 (checked against the C++
 // standard's [rand.predef] value: the 10000th output of a default-seeded std::mt19937_64 is

@@ -9,18 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "error_of.h"
+
 namespace joulecast::regress {
 namespace {
 
-template <typename F>
-std::string InvalidArgumentMessage(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no std::invalid_argument thrown>";
-}
+using joulecast_test::InvalidArgumentMessage;
 
 // Reference values: scikit-learn 1.2.1.
 //   import numpy as np

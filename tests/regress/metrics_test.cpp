@@ -7,18 +7,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "error_of.h"
+
 namespace joulecast::regress {
 namespace {
 
-template <typename F>
-std::string InvalidArgumentMessage(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no std::invalid_argument thrown>";
-}
+using joulecast_test::InvalidArgumentMessage;
 
 Eigen::VectorXd Vec(std::initializer_list<double> v) {
   Eigen::VectorXd out(static_cast<Eigen::Index>(v.size()));

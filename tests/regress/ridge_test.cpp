@@ -6,18 +6,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "error_of.h"
+
 namespace joulecast::regress {
 namespace {
 
-template <typename F>
-std::string InvalidArgumentMessage(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no std::invalid_argument thrown>";
-}
+using joulecast_test::InvalidArgumentMessage;
 
 // Reference values: scikit-learn 1.2.1.
 //   import numpy as np; from sklearn.linear_model import Ridge
@@ -32,7 +26,7 @@ std::string InvalidArgumentMessage(F&& f) {
 //      [2.96340007450177, -3.1859379772769603]
 //   -> 2.0 False [1.9389245668561224, 0.7287463296529697, 0.09394371275992913] 0.0
 //      [2.7616146092690212, -3.137701117846043]
-Eigen::MatrixXd TrainX() {
+Eigen::MatrixXd RidgeTrainX() {
   Eigen::MatrixXd X(8, 3);
   X << 0.5, 1.0, -2.0,  //
       1.5, -0.5, 0.0,   //
@@ -45,13 +39,13 @@ Eigen::MatrixXd TrainX() {
   return X;
 }
 
-Eigen::VectorXd TrainY() {
+Eigen::VectorXd RidgeTrainY() {
   Eigen::VectorXd y(8);
   y << 1.2, 3.4, 5.1, -0.7, 7.9, -2.2, 6.0, 1.1;
   return y;
 }
 
-Eigen::MatrixXd TestX() {
+Eigen::MatrixXd RidgeTestX() {
   Eigen::MatrixXd X(2, 3);
   X << 1.0, 1.0, 1.0, -2.0, 0.5, 4.0;
   return X;
@@ -59,25 +53,25 @@ Eigen::MatrixXd TestX() {
 
 TEST(RidgeTest, MatchesSklearnWithIntercept) {
   Ridge m({0.5, true});
-  m.Fit(TrainX(), TrainY());
+  m.Fit(RidgeTrainX(), RidgeTrainY());
   ASSERT_TRUE(m.fitted());
   EXPECT_NEAR(m.coef()(0), 2.017508660830695, 1e-12);
   EXPECT_NEAR(m.coef()(1), 0.7002749115291492, 1e-12);
   EXPECT_NEAR(m.coef()(2), 0.08444179549264313, 1e-12);
   EXPECT_NEAR(m.intercept(), 0.16117470664928257, 1e-12);
-  const Eigen::VectorXd p = m.Predict(TestX());
+  const Eigen::VectorXd p = m.Predict(RidgeTestX());
   EXPECT_NEAR(p(0), 2.96340007450177, 1e-12);
   EXPECT_NEAR(p(1), -3.1859379772769603, 1e-12);
 }
 
 TEST(RidgeTest, MatchesSklearnWithoutIntercept) {
   Ridge m({2.0, false});
-  m.Fit(TrainX(), TrainY());
+  m.Fit(RidgeTrainX(), RidgeTrainY());
   EXPECT_NEAR(m.coef()(0), 1.9389245668561224, 1e-12);
   EXPECT_NEAR(m.coef()(1), 0.7287463296529697, 1e-12);
   EXPECT_NEAR(m.coef()(2), 0.09394371275992913, 1e-12);
   EXPECT_EQ(m.intercept(), 0.0);
-  const Eigen::VectorXd p = m.Predict(TestX());
+  const Eigen::VectorXd p = m.Predict(RidgeTestX());
   EXPECT_NEAR(p(0), 2.7616146092690212, 1e-12);
   EXPECT_NEAR(p(1), -3.137701117846043, 1e-12);
 }
@@ -107,37 +101,37 @@ TEST(RidgeTest, MatchesSklearnWithMoreFeaturesThanSamples) {
 // First-order optimality of the centred problem: X_cᵀ(y_c - X_c·w) = alpha·w.
 TEST(RidgeTest, SatisfiesNormalEquations) {
   Ridge m({0.5, true});
-  m.Fit(TrainX(), TrainY());
-  const Eigen::MatrixXd Xc = TrainX().rowwise() - TrainX().colwise().mean();
-  const Eigen::VectorXd yc = TrainY().array() - TrainY().mean();
+  m.Fit(RidgeTrainX(), RidgeTrainY());
+  const Eigen::MatrixXd Xc = RidgeTrainX().rowwise() - RidgeTrainX().colwise().mean();
+  const Eigen::VectorXd yc = RidgeTrainY().array() - RidgeTrainY().mean();
   const Eigen::VectorXd residual = Xc.transpose() * (yc - Xc * m.coef()) - 0.5 * m.coef();
   EXPECT_LT(residual.norm(), 1e-12);
 }
 
 TEST(RidgeTest, RejectsBadInput) {
   Ridge m;
-  EXPECT_EQ(InvalidArgumentMessage([&] { m.Fit(TrainX(), Eigen::VectorXd::Zero(7)); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] { m.Fit(RidgeTrainX(), Eigen::VectorXd::Zero(7)); }),
             "Ridge::Fit: X has 8 rows but y has 7");
-  Eigen::MatrixXd bad = TrainX();
+  Eigen::MatrixXd bad = RidgeTrainX();
   bad(3, 2) = std::numeric_limits<double>::quiet_NaN();
-  EXPECT_EQ(InvalidArgumentMessage([&] { m.Fit(bad, TrainY()); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] { m.Fit(bad, RidgeTrainY()); }),
             "Ridge::Fit: X has a non-finite value at row 3, column 2");
-  Eigen::VectorXd bad_y = TrainY();
+  Eigen::VectorXd bad_y = RidgeTrainY();
   bad_y(5) = std::numeric_limits<double>::infinity();
-  EXPECT_EQ(InvalidArgumentMessage([&] { m.Fit(TrainX(), bad_y); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] { m.Fit(RidgeTrainX(), bad_y); }),
             "Ridge::Fit: y has a non-finite value at index 5");
   EXPECT_EQ(InvalidArgumentMessage([&] { m.Fit(Eigen::MatrixXd(0, 3), Eigen::VectorXd(0)); }),
             "Ridge::Fit: X is empty (0 rows, 3 columns)");
   Ridge zero({0.0, true});
-  EXPECT_EQ(InvalidArgumentMessage([&] { zero.Fit(TrainX(), TrainY()); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] { zero.Fit(RidgeTrainX(), RidgeTrainY()); }),
             "Ridge::Fit: alpha must be a finite number > 0, got 0");
   Ridge negative({-1.5, true});
-  EXPECT_EQ(InvalidArgumentMessage([&] { negative.Fit(TrainX(), TrainY()); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] { negative.Fit(RidgeTrainX(), RidgeTrainY()); }),
             "Ridge::Fit: alpha must be a finite number > 0, got -1.5");
-  EXPECT_EQ(InvalidArgumentMessage([&] { m.Predict(TestX()); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] { m.Predict(RidgeTestX()); }),
             "Ridge::Predict: model is not fitted");
   EXPECT_EQ(InvalidArgumentMessage([&] { m.ToJson(); }), "Ridge::ToJson: model is not fitted");
-  m.Fit(TrainX(), TrainY());
+  m.Fit(RidgeTrainX(), RidgeTrainY());
   EXPECT_EQ(InvalidArgumentMessage([&] { m.Predict(Eigen::MatrixXd::Zero(2, 4)); }),
             "Ridge::Predict: X has 4 columns but the model was fitted on 3");
   EXPECT_EQ(InvalidArgumentMessage([&] { m.Predict(Eigen::MatrixXd(0, 3)); }),
@@ -146,7 +140,7 @@ TEST(RidgeTest, RejectsBadInput) {
 
 TEST(RidgeTest, JsonRoundTripPredictsBitIdentically) {
   Ridge m({0.3, true});
-  m.Fit(TrainX(), TrainY());
+  m.Fit(RidgeTrainX(), RidgeTrainY());
   const nlohmann::json j = m.ToJson();
   EXPECT_EQ(j.at("kind"), "ridge");
   EXPECT_EQ(j.at("format_version"), 1);
@@ -155,13 +149,13 @@ TEST(RidgeTest, JsonRoundTripPredictsBitIdentically) {
   EXPECT_TRUE(r.options().fit_intercept);
   EXPECT_EQ(r.coef(), m.coef());
   EXPECT_EQ(r.intercept(), m.intercept());
-  EXPECT_EQ(r.Predict(TestX()), m.Predict(TestX()));
-  EXPECT_EQ(r.Predict(TrainX()), m.Predict(TrainX()));
+  EXPECT_EQ(r.Predict(RidgeTestX()), m.Predict(RidgeTestX()));
+  EXPECT_EQ(r.Predict(RidgeTrainX()), m.Predict(RidgeTrainX()));
 }
 
 TEST(RidgeTest, FromJsonRejectsCorruptInput) {
   Ridge m;
-  m.Fit(TrainX(), TrainY());
+  m.Fit(RidgeTrainX(), RidgeTrainY());
   const nlohmann::json good = m.ToJson();
   auto message = [](const nlohmann::json& j) {
     return InvalidArgumentMessage([&] { Ridge::FromJson(j); });

@@ -7,19 +7,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "error_of.h"
+
 namespace joulecast::regress {
 namespace {
 
-// The message of the std::invalid_argument thrown by f; any other exception fails the test.
-template <typename F>
-std::string InvalidArgumentMessage(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no std::invalid_argument thrown>";
-}
+using joulecast_test::InvalidArgumentMessage;
 
 Eigen::MatrixXd FourByThree() {
   Eigen::MatrixXd X(4, 3);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.h"
 #include "html_checks.h"
 #include "joulecast/arch/zoo.h"
 #include "joulecast/predict/network_estimate.h"
@@ -26,14 +27,10 @@ const std::string kProfile = std::string(JOULECAST_SOURCE_DIR) + "/models/xeon-g
 const std::string kTraining = std::string(JOULECAST_SOURCE_DIR) + "/models/gpu-training.json";
 
 using Figure = joulecast_test::HtmlFigure;
+using joulecast_test::Count;
 using joulecast_test::HtmlFigures;
+using joulecast_test::InvalidArgumentMessage;
 std::vector<Figure> Figures(const std::string& html) { return HtmlFigures(html); }
-
-std::size_t Count(const std::string& hay, const std::string& needle) {
-  std::size_t n = 0;
-  for (std::size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
-  return n;
-}
 
 // Nothing a browser would run or fetch: no scripts, no src/href attributes, no CSS url() or
 // @import, no event handlers. (The only "http" is the SVG namespace name, never fetched.)
@@ -50,15 +47,6 @@ void ExpectSelfContained(const std::string& html) {
   }
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   EXPECT_NE(html.find("</html>\n"), std::string::npos);
-}
-
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "(no exception)";
 }
 
 class NetworkPageTest : public ::testing::Test {
@@ -210,7 +198,8 @@ TEST_F(NetworkPageTest, ProfileSectionShowsHardwareDataAndCvError) {
 TEST(NetworkReportTest, NoLayersIsAnError) {
   NetworkReport r;
   r.network = "empty";
-  EXPECT_EQ(ErrorOf([&] { NetworkReportHtml(r); }), "network report of 'empty': no layers");
+  EXPECT_EQ(InvalidArgumentMessage([&] { NetworkReportHtml(r); }),
+            "network report of 'empty': no layers");
 }
 
 ComparisonReport Comparison(std::size_t n, bool with_accuracy) {
@@ -279,7 +268,7 @@ TEST(ComparisonReportTest, PartialAccuraciesNameTheMissing) {
 }
 
 TEST(ComparisonReportTest, NoArchitecturesIsAnError) {
-  EXPECT_EQ(ErrorOf([] { ComparisonReportHtml(ComparisonReport{}); }),
+  EXPECT_EQ(InvalidArgumentMessage([] { ComparisonReportHtml(ComparisonReport{}); }),
             "comparison report: no architectures");
 }
 
@@ -355,11 +344,12 @@ TEST(TrainingReportTest, SettingsWithoutEnergy) {
 }
 
 TEST(TrainingReportTest, Errors) {
-  EXPECT_EQ(ErrorOf([] { TrainingReportHtml(TrainingReport{}); }), "training report: no settings");
+  EXPECT_EQ(InvalidArgumentMessage([] { TrainingReportHtml(TrainingReport{}); }),
+            "training report: no settings");
   TrainingReport r;
   r.settings = {Setting("a", 1, 1, true), Setting("b", 2, 2, false)};
   r.settings[1].baselines.pop_back();
-  EXPECT_EQ(ErrorOf([&] { TrainingReportHtml(r); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] { TrainingReportHtml(r); }),
             "training report: setting 'b' has other baselines than 'a'");
 }
 

@@ -12,8 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "error_of.h"
+#include "html_checks.h"
+
 namespace joulecast::report {
 namespace {
+
+using joulecast_test::Count;
+using joulecast_test::InvalidArgumentMessage;
 
 // Every value of attribute `name` in `svg`, in document order.
 std::vector<std::string> Attrs(const std::string& svg, const std::string& name) {
@@ -25,23 +31,7 @@ std::vector<std::string> Attrs(const std::string& svg, const std::string& name) 
   return out;
 }
 
-// The number of non-overlapping occurrences of `needle`.
-std::size_t Count(const std::string& hay, const std::string& needle) {
-  std::size_t n = 0;
-  for (std::size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
-  return n;
-}
-
 double SvgHeight(const std::string& svg) { return std::stod(Attrs(svg, "height").at(0)); }
-
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
 
 TEST(EscapeTextTest, EscapesMarkupAndDropsControlCharacters) {
   EXPECT_EQ(EscapeText("<script>alert('x')</script> & \"y\""),
@@ -66,8 +56,9 @@ TEST(NiceTicksTest, RoundStepsCoveringTheRange) {
   // A single value is widened by 10 % each way, zero to [-1, 1].
   EXPECT_EQ(NiceTicks(0, 0, 2), (std::vector<double>{-1, 0, 1}));
   EXPECT_EQ(NiceTicks(5, 5, 2), (std::vector<double>{4.5, 5, 5.5}));
-  EXPECT_EQ(ErrorOf([] { NiceTicks(2, 1, 5); }), "NiceTicks: bad range [2, 1]");
-  EXPECT_EQ(ErrorOf([] { NiceTicks(0, std::nan(""), 5); }), "NiceTicks: bad range [0, nan]");
+  EXPECT_EQ(InvalidArgumentMessage([] { NiceTicks(2, 1, 5); }), "NiceTicks: bad range [2, 1]");
+  EXPECT_EQ(InvalidArgumentMessage([] { NiceTicks(0, std::nan(""), 5); }),
+            "NiceTicks: bad range [0, nan]");
 }
 
 TEST(ParetoFrontTest, NoOtherPointCheaperAndAtLeastAsGood) {
@@ -123,10 +114,15 @@ TEST(HorizontalBarChartTest, BarLengthIsProportionalToTheValue) {
 
 TEST(HorizontalBarChartTest, Errors) {
   ChartOptions o;
-  EXPECT_EQ(ErrorOf([&] { HorizontalBarChart({}, o); }), "horizontal bar chart: no bars");
-  EXPECT_EQ(ErrorOf([&] { HorizontalBarChart({{"conv1", -1}}, o); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] { HorizontalBarChart({}, o); }),
+            "horizontal bar chart: no bars");
+  EXPECT_EQ(InvalidArgumentMessage([&] {
+              HorizontalBarChart({{"conv1", -1}}, o);
+            }),
             "horizontal bar chart: value of 'conv1' must be finite and >= 0, got -1");
-  EXPECT_EQ(ErrorOf([&] { HorizontalBarChart({{"fc", std::nan("")}}, o); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] {
+              HorizontalBarChart({{"fc", std::nan("")}}, o);
+            }),
             "horizontal bar chart: value of 'fc' must be finite and >= 0, got nan");
 }
 
@@ -154,11 +150,15 @@ TEST(BarChartTest, HighlightedGroupIsShaded) {
 
 TEST(BarChartTest, Errors) {
   ChartOptions o;
-  EXPECT_EQ(ErrorOf([&] { BarChart({}, {{"a", {}}}, o); }), "bar chart: no series");
-  EXPECT_EQ(ErrorOf([&] { BarChart({"e"}, {}, o); }), "bar chart: no groups");
-  EXPECT_EQ(ErrorOf([&] { BarChart({"e", "f"}, {{"batch 64", {1}}}, o); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] { BarChart({}, {{"a", {}}}, o); }), "bar chart: no series");
+  EXPECT_EQ(InvalidArgumentMessage([&] { BarChart({"e"}, {}, o); }), "bar chart: no groups");
+  EXPECT_EQ(InvalidArgumentMessage([&] {
+              BarChart({"e", "f"}, {{"batch 64", {1}}}, o);
+            }),
             "bar chart: group 'batch 64' has 1 values for 2 series");
-  EXPECT_EQ(ErrorOf([&] { BarChart({"e"}, {{"batch 64", {-2}}}, o); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] {
+              BarChart({"e"}, {{"batch 64", {-2}}}, o);
+            }),
             "bar chart: value of 'batch 64' must be finite and >= 0, got -2");
 }
 
@@ -198,8 +198,10 @@ TEST(DepthChartTest, LongNetworksAreBinnedAndSaySo) {
 
 TEST(DepthChartTest, Errors) {
   DepthChartOptions o;
-  EXPECT_EQ(ErrorOf([&] { DepthChart({}, o); }), "depth chart: no points");
-  EXPECT_EQ(ErrorOf([&] { DepthChart({{"conv1 (Conv2d)", -0.5}}, o); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] { DepthChart({}, o); }), "depth chart: no points");
+  EXPECT_EQ(InvalidArgumentMessage([&] {
+              DepthChart({{"conv1 (Conv2d)", -0.5}}, o);
+            }),
             "depth chart: value of 'conv1 (Conv2d)' must be finite and >= 0, got -0.5");
 }
 
@@ -241,11 +243,15 @@ TEST(ScatterChartTest, CrowdedLabelsBecomeNumbersWithAKey) {
 
 TEST(ScatterChartTest, Errors) {
   ScatterOptions o;
-  EXPECT_EQ(ErrorOf([&] { ScatterChart({}, o); }), "scatter chart: no points");
-  EXPECT_EQ(ErrorOf([&] { ScatterChart({{"a", std::nan(""), 1}}, o); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] { ScatterChart({}, o); }), "scatter chart: no points");
+  EXPECT_EQ(InvalidArgumentMessage([&] {
+              ScatterChart({{"a", std::nan(""), 1}}, o);
+            }),
             "scatter chart: point 'a' has a coordinate that is not finite");
   o.log_x = true;
-  EXPECT_EQ(ErrorOf([&] { ScatterChart({{"a", 0, 1}}, o); }),
+  EXPECT_EQ(InvalidArgumentMessage([&] {
+              ScatterChart({{"a", 0, 1}}, o);
+            }),
             "scatter chart: point 'a' has x = 0 on a logarithmic axis");
 }
 
