@@ -21,6 +21,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -30,6 +31,8 @@
 #include <map>
 #include <memory>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 
 #include "commands.h"
 #include "common.h"
@@ -114,21 +117,68 @@ double Cost(const Measurement& m) {
   return e > 0 ? e : 0.0;
 }
 
+// One mode's plan (PlanCalibration, without repeats), drawn only as far as a walk along it goes:
+// first the configurations the budget could buy if each cost the least a measurement takes, and
+// twice as many each time a walk reaches the end of a truncated plan (failures cost less, records
+// measured under a lighter load too). A plan of n is the first n of the whole plan, so growing it
+// changes nothing already walked, and the budget's prefix is the whole plan's.
+class GrowingPlan {
+ public:
+  GrowingPlan(const Profile& base, const std::vector<Architecture>& for_networks,
+              const std::vector<Architecture>& weight_networks, CalibrationPlanOptions options,
+              CollectSettings settings, double budget_s)
+      : base_(base),
+        for_networks_(for_networks),
+        weight_networks_(weight_networks),
+        options_(std::move(options)),
+        settings_(std::move(settings)) {
+    const double least = std::max(options_.warmup_s + options_.min_seconds, 1e-3);
+    Draw(static_cast<std::size_t>(std::ceil(budget_s / least)) + 64);
+  }
+  // The i-th configuration, or nullptr past the end of the whole plan.
+  const CollectConfig* At(std::size_t i) {
+    while (i >= configs_.size() && !complete_) Draw(2 * options_.max_configs);
+    return i < configs_.size() ? &configs_[i] : nullptr;
+  }
+  std::size_t drawn() const { return configs_.size(); }
+  const CollectSettings& settings() const { return settings_; }
+
+ private:
+  void Draw(std::size_t n) {
+    options_.max_configs = n;
+    std::vector<CollectConfig> raw =
+        PlanCalibration(base_, for_networks_, weight_networks_, options_);
+    complete_ = raw.size() < n;
+    configs_ = DistinctConfigs(std::move(raw), settings_);
+  }
+  const Profile& base_;
+  const std::vector<Architecture>& for_networks_;
+  const std::vector<Architecture>& weight_networks_;
+  CalibrationPlanOptions options_;
+  CollectSettings settings_;
+  std::vector<CollectConfig> configs_;
+  bool complete_ = false;
+};
+
 // The records a budget buys: the plan walked in order, each configuration the store holds taken
 // while the cost of those before it is under the budget (a calibration of fewer minutes is a
-// prefix of a longer one). `spent` gets the cost of the records taken.
-std::vector<Measurement> Prefix(const std::vector<CollectConfig>& plan,
-                                const CollectSettings& settings,
-                                const std::map<std::string, Measurement>& by_key, double budget_s,
-                                double* spent) {
+// prefix of a longer one). `spent` gets the cost of the records taken. The walk ends where no
+// record of the plan's mode is left in the store to find, so that it draws no more of the plan
+// than the store's records reach.
+std::vector<Measurement> Prefix(GrowingPlan& plan, const std::map<std::string, Measurement>& by_key,
+                                double budget_s, double* spent) {
   std::vector<Measurement> out;
   *spent = 0;
-  for (const CollectConfig& c : plan) {
-    if (*spent >= budget_s) break;
-    auto it = by_key.find(ConfigKey(RecordSkeleton(c, settings)));
+  std::size_t left = 0;
+  for (const auto& [key, m] : by_key) left += m.mode == plan.settings().mode;
+  for (std::size_t i = 0; *spent < budget_s && left > 0; ++i) {
+    const CollectConfig* c = plan.At(i);
+    if (!c) break;
+    auto it = by_key.find(ConfigKey(RecordSkeleton(*c, plan.settings())));
     if (it == by_key.end()) continue;
     *spent += Cost(it->second);
     out.push_back(it->second);
+    --left;
   }
   return out;
 }
@@ -182,9 +232,9 @@ void RunCalibrate(const CalibrateArgs& a) {
       weight_networks.push_back(LoadZooArchitecture(name));
   }
 
+  const double budget_s = 60.0 * a.minutes / static_cast<double>(modes.size());
   // One plan per mode, as collect would measure it (its store keys).
-  std::map<std::string, std::vector<CollectConfig>> plans;
-  std::map<std::string, CollectSettings> settings;
+  std::map<std::string, GrowingPlan> plans;
   const HeapPolicy heap = ParseHeapPolicy(a.heap);
   for (const std::string& m : modes) {
     CalibrationPlanOptions po;
@@ -202,23 +252,23 @@ void RunCalibrate(const CalibrateArgs& a) {
     s.min_seconds = po.min_seconds;
     s.min_repetitions = po.min_repetitions;
     s.warmup_seconds = po.warmup_s;
-    settings[m] = s;
-    plans[m] = DistinctConfigs(PlanCalibration(base, for_networks, weight_networks, po), s);
+    plans.emplace(std::piecewise_construct, std::forward_as_tuple(m),
+                  std::forward_as_tuple(base, for_networks, weight_networks, po, s, budget_s));
   }
 
   const auto warn = [](const std::string& m) {
     std::cerr << "joulecast: warning: " << OneLine(m) << "\n";
   };
   MeasurementStore store(store_path, warn);
-  const double budget_s = 60.0 * a.minutes / static_cast<double>(modes.size());
   if (a.dry_run) {
     const std::map<std::string, Measurement> by_key = ReadStore(store_path);
     for (const std::string& mode : modes) {
       double spent = 0;
-      const std::size_t held = Prefix(plans[mode], settings[mode], by_key, budget_s, &spent).size();
+      GrowingPlan& plan = plans.at(mode);
+      const std::size_t held = Prefix(plan, by_key, budget_s, &spent).size();
       std::cout << fmt::format(
           "{}: {} configurations planned, {} of them in {} within the budget ({} of {} spent)\n",
-          mode, plans[mode].size(), held, store_path, ProgressBar::FormatEta(spent),
+          mode, plan.drawn(), held, store_path, ProgressBar::FormatEta(spent),
           ProgressBar::FormatEta(budget_s));
     }
     return;
@@ -238,9 +288,13 @@ void RunCalibrate(const CalibrateArgs& a) {
       BudgetBar bar(budget_s, a.quiet);
       double spent = 0;
       std::size_t records = 0;
-      for (const CollectConfig& c : plans[mode]) {
+      GrowingPlan& plan = plans.at(mode);
+      for (std::size_t i = 0;; ++i) {
         if (spent >= budget_s || StopRequest::Requested()) break;
-        auto held = by_key.find(ConfigKey(RecordSkeleton(c, settings[mode])));
+        const CollectConfig* next = plan.At(i);
+        if (!next) break;
+        const CollectConfig& c = *next;
+        auto held = by_key.find(ConfigKey(RecordSkeleton(c, plan.settings())));
         if (held != by_key.end()) {
           spent += Cost(held->second);
           ++records;
@@ -256,7 +310,7 @@ void RunCalibrate(const CalibrateArgs& a) {
         const std::vector<CollectConfig> one = {c};
         CollectRun run;
         run.configs = &one;
-        run.settings = settings[mode];
+        run.settings = plan.settings();
         run.store = &store;
         run.meter = meter.get();
         run.measure = runner->AsMeasureFn();
@@ -291,7 +345,7 @@ void RunCalibrate(const CalibrateArgs& a) {
     const std::map<std::string, Measurement> by_key = ReadStore(store_path);
     for (const std::string& mode : modes) {
       double spent = 0;
-      for (Measurement& m : Prefix(plans[mode], settings[mode], by_key, budget_s, &spent))
+      for (Measurement& m : Prefix(plans.at(mode), by_key, budget_s, &spent))
         records.push_back(std::move(m));
     }
   }

@@ -95,6 +95,8 @@ std::vector<CollectConfig> PlanCalibration(const Profile& base,
                                            const std::vector<Architecture>& weight_networks,
                                            const CalibrationPlanOptions& options) {
   const Profile p = InMode(base, options.mode);
+  const std::size_t limit =
+      options.max_configs > 0 ? options.max_configs : std::numeric_limits<std::size_t>::max();
   std::vector<CollectConfig> plan;
   // 1. The user's networks, largest predicted cost first.
   std::vector<std::pair<double, CollectConfig>> own;
@@ -107,62 +109,75 @@ std::vector<CollectConfig> PlanCalibration(const Profile& base,
   }
   std::stable_sort(own.begin(), own.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (auto& [value, c] : own) plan.push_back(std::move(c));
-  // 2. Random configurations, spread over each type's feature space, interleaved by share.
-  std::map<std::string, double> share = TypeShares(p, weight_networks);
-  std::map<std::string, std::vector<CollectConfig>> queues;
-  for (const std::string& type : SampleableLayerTypes()) {
-    const LayerPredictor* lp = p.Find(type);
-    if (!lp) continue;
-    std::vector<CollectConfig>& q = queues[type];
-    // Round r orders draws r·pool .. (r+1)·pool - 1: the first rounds are the same whatever
-    // the number of rounds, so a longer plan extends a shorter one.
-    for (std::int64_t round = 0; round < options.rounds; ++round) {
-      std::vector<CollectConfig> draws;
-      for (std::int64_t i = round * options.pool; i < (round + 1) * options.pool; ++i) {
-        CollectConfig c = SampleConfig(type, options.seed, i, options.sampler);
-        double run = 0;
-        if (p.target == "time_s") {
-          run = lp->Predict(c.layer, c.batch_size);
-        } else {
-          const LayerCounts counts = CountLayer(c.layer, c.batch_size);
-          run = counts.macs > 0 ? counts.macs / 2e9 : Normaliser(counts) / 2e8;
-        }
-        const double cost =
-            options.warmup_s +
-            std::max(options.min_seconds, static_cast<double>(options.min_repetitions) * run);
-        if (cost <= options.max_config_seconds) draws.push_back(std::move(c));
-      }
-      Eigen::MatrixXd X(static_cast<Eigen::Index>(draws.size()),
-                        static_cast<Eigen::Index>(RecipeFeatureNames(lp->recipe).size()));
-      for (std::size_t i = 0; i < draws.size(); ++i) {
-        X.row(static_cast<Eigen::Index>(i)) =
-            ComputeFeatures(lp->recipe, draws[i].layer, draws[i].batch_size);
-      }
-      for (std::size_t i : FarthestPointOrder(X)) q.push_back(std::move(draws[i]));
-    }
+  for (auto& [value, c] : own) {
+    if (plan.size() >= limit) return plan;
+    plan.push_back(std::move(c));
   }
+  // 2. Random configurations, spread over each type's feature space, interleaved by share.
+  struct Queue {
+    const LayerPredictor* lp = nullptr;
+    std::vector<CollectConfig> configs;
+    std::int64_t rounds_drawn = 0;
+    std::size_t used = 0;
+    double weight = 0;
+  };
+  std::map<std::string, Queue> queues;
+  for (const std::string& type : SampleableLayerTypes()) {
+    if (const LayerPredictor* lp = p.Find(type)) queues[type].lp = lp;
+  }
+  // Round r orders draws r·pool .. (r+1)·pool - 1: the first rounds are the same whatever the
+  // number of rounds, so a longer plan extends a shorter one.
+  const auto draw_round = [&](const std::string& type, Queue& q) {
+    const std::int64_t round = q.rounds_drawn++;
+    std::vector<CollectConfig> draws;
+    for (std::int64_t i = round * options.pool; i < (round + 1) * options.pool; ++i) {
+      CollectConfig c = SampleConfig(type, options.seed, i, options.sampler);
+      double run = 0;
+      if (p.target == "time_s") {
+        run = q.lp->Predict(c.layer, c.batch_size);
+      } else {
+        const LayerCounts counts = CountLayer(c.layer, c.batch_size);
+        run = counts.macs > 0 ? counts.macs / 2e9 : Normaliser(counts) / 2e8;
+      }
+      const double cost =
+          options.warmup_s +
+          std::max(options.min_seconds, static_cast<double>(options.min_repetitions) * run);
+      if (cost <= options.max_config_seconds) draws.push_back(std::move(c));
+    }
+    Eigen::MatrixXd X(static_cast<Eigen::Index>(draws.size()),
+                      static_cast<Eigen::Index>(RecipeFeatureNames(q.lp->recipe).size()));
+    for (std::size_t i = 0; i < draws.size(); ++i) {
+      X.row(static_cast<Eigen::Index>(i)) =
+          ComputeFeatures(q.lp->recipe, draws[i].layer, draws[i].batch_size);
+    }
+    for (std::size_t i : FarthestPointOrder(X)) q.configs.push_back(std::move(draws[i]));
+  };
+  // Whether `q` has a configuration left, drawing its next rounds when it needs them.
+  const auto has_next = [&](const std::string& type, Queue& q) {
+    while (q.used >= q.configs.size() && q.rounds_drawn < options.rounds) draw_round(type, q);
+    return q.used < q.configs.size();
+  };
+  std::map<std::string, double> share = TypeShares(p, weight_networks);
   double total_share = 0;
   for (const auto& [type, q] : queues) total_share += share.count(type) ? share[type] : 0.0;
-  std::map<std::string, double> weight;
-  for (const auto& [type, q] : queues) {
+  for (auto& [type, q] : queues) {
     const double s = total_share > 0 && share.count(type) ? share[type] / total_share : 0.0;
-    weight[type] = std::max(s, options.min_share);
+    q.weight = std::max(s, options.min_share);
   }
-  std::map<std::string, std::size_t> used;
-  for (;;) {
-    const std::string* pick = nullptr;
+  while (plan.size() < limit) {
+    Queue* pick = nullptr;
     double best = std::numeric_limits<double>::infinity();
-    for (const auto& [type, q] : queues) {
-      if (used[type] >= q.size()) continue;
-      const double pass = static_cast<double>(used[type] + 1) / weight[type];
-      if (pass < best) {
+    for (auto& [type, q] : queues) {
+      // The pass of a type depends on its count alone, so a type whose next rounds are not
+      // drawn yet is drawn only when it would be picked: the order is the whole plan's.
+      const double pass = static_cast<double>(q.used + 1) / q.weight;
+      if (pass < best && has_next(type, q)) {
         best = pass;
-        pick = &type;
+        pick = &q;
       }
     }
     if (!pick) break;
-    CollectConfig c = queues[*pick][used[*pick]++];
+    CollectConfig c = pick->configs[pick->used++];
     c.context["calibration"] = true;
     plan.push_back(std::move(c));
   }

@@ -179,6 +179,29 @@ TEST(CalibrationPlan, TheUsersNetworksComeFirstLargestFirst) {
     EXPECT_EQ(again[i].layer.params, plan[i].layer.params);
 }
 
+// A plan cut at n configurations (its later rounds never drawn) is the first n of the whole plan,
+// the user's networks included, and never longer.
+TEST(CalibrationPlan, AShortPlanIsThePrefixOfTheWholeOne) {
+  const Architecture net = LoadZooArchitecture("resnet18");
+  CalibrationPlanOptions o;
+  o.pool = 20;
+  o.rounds = 4;
+  const std::vector<CollectConfig> whole = PlanCalibration(TimeBase(), {net}, {net}, o);
+  ASSERT_GT(whole.size(), 200u);
+  for (std::size_t n :
+       {std::size_t{5}, std::size_t{60}, std::size_t{200}, whole.size(), whole.size() + 10}) {
+    o.max_configs = n;
+    const std::vector<CollectConfig> cut = PlanCalibration(TimeBase(), {net}, {net}, o);
+    ASSERT_EQ(cut.size(), std::min(n, whole.size())) << n;
+    for (std::size_t i = 0; i < cut.size(); ++i) {
+      EXPECT_EQ(cut[i].layer.type, whole[i].layer.type) << n << " " << i;
+      EXPECT_EQ(cut[i].layer.params, whole[i].layer.params) << n << " " << i;
+      EXPECT_EQ(cut[i].batch_size, whole[i].batch_size) << n << " " << i;
+      EXPECT_EQ(cut[i].context, whole[i].context) << n << " " << i;
+    }
+  }
+}
+
 TEST(CalibrationPlan, TypesInterleavedByShareAndEveryTypeEarly) {
   const std::vector<Architecture> zoo = {LoadZooArchitecture("resnet18"),
                                          LoadZooArchitecture("vgg11")};

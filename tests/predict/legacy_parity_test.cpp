@@ -17,7 +17,9 @@
 namespace joulecast {
 namespace {
 
-double Rel(double a, double b) { return std::fabs(a - b) / std::max(std::fabs(b), 1e-300); }
+double RelativeError(double a, double b) {
+  return std::fabs(a - b) / std::max(std::fabs(b), 1e-300);
+}
 
 TEST(LegacyParity, GraphPredictionsEqualTheTreeImplementations) {
   std::ifstream in(std::string(JOULECAST_TEST_DATA) + "/legacy_predictions.json");
@@ -38,10 +40,10 @@ TEST(LegacyParity, GraphPredictionsEqualTheTreeImplementations) {
     options.batch = r["batch"];
     const NetworkEstimate e = EstimateGraph(it->second, LoadGraph(net, options));
     const std::string where = net + " " + model + " " + mode + " b" + std::to_string(options.batch);
-    EXPECT_LT(Rel(e.total, r["total"]), 1e-3) << where;
-    EXPECT_LT(Rel(e.macs, r["macs"]), 1e-9) << where;
+    EXPECT_LT(RelativeError(e.total, r["total"]), 1e-3) << where;
+    EXPECT_LT(RelativeError(e.macs, r["macs"]), 1e-9) << where;
     EXPECT_EQ(e.parameters, r["parameters"].get<double>()) << where;
-    worst = std::max(worst, Rel(e.total, r["total"]));
+    worst = std::max(worst, RelativeError(e.total, r["total"]));
     ++n;
   }
   EXPECT_EQ(n, 126u);

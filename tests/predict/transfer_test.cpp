@@ -16,16 +16,16 @@ using joulecast_test::ErrorOf;
 
 // n records with base log-efficiencies u in [-3, 3], features x in [0, 1]^3 and a known
 // distortion t = f(u, x) plus noise of standard deviation `noise` (log units).
-struct Synthetic {
+struct SyntheticData {
   Eigen::VectorXd u, t;
   Eigen::MatrixXd X;
 };
 template <class F>
-Synthetic Make(int n, double noise, F f, std::uint64_t seed = 1) {
+SyntheticData Make(int n, double noise, F f, std::uint64_t seed = 1) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> U(-3, 3), X01(0, 1);
   std::normal_distribution<double> N(0, noise > 0 ? noise : 1);
-  Synthetic s;
+  SyntheticData s;
   s.u.resize(n);
   s.t.resize(n);
   s.X.resize(n, 3);
@@ -39,7 +39,7 @@ Synthetic Make(int n, double noise, F f, std::uint64_t seed = 1) {
 
 TEST(Transfer, RecoversAConstantFactorAsARatio) {
   // This machine is 1.8x slower everywhere: t = u + ln 1.8 exactly.
-  const Synthetic s =
+  const SyntheticData s =
       Make(30, 0, [](double u, const Eigen::RowVectorXd&) { return u + std::log(1.8); });
   const Transfer tr = FitTransfer(s.u, s.X, s.t);
   EXPECT_EQ(tr.kind, "ratio");  // ties go to the simpler kind
@@ -49,7 +49,7 @@ TEST(Transfer, RecoversAConstantFactorAsARatio) {
 }
 
 TEST(Transfer, RecoversASlope) {
-  const Synthetic s =
+  const SyntheticData s =
       Make(40, 0.01, [](double u, const Eigen::RowVectorXd&) { return 0.4 + 0.7 * u; });
   const Transfer tr = FitTransfer(s.u, s.X, s.t);
   EXPECT_EQ(tr.kind, "linear");
@@ -61,7 +61,7 @@ TEST(Transfer, RecoversASlope) {
 
 TEST(Transfer, RecoversACorrectionAlongAFeature) {
   // Slower on large activations (feature 0), as a smaller cache would make it.
-  const Synthetic s =
+  const SyntheticData s =
       Make(80, 0.01, [](double u, const Eigen::RowVectorXd& x) { return 0.2 + u + 1.5 * x[0]; });
   const Transfer tr = FitTransfer(s.u, s.X, s.t);
   EXPECT_EQ(tr.kind, "features");
@@ -78,7 +78,8 @@ TEST(Transfer, RecoversACorrectionAlongAFeature) {
 }
 
 TEST(Transfer, FewRecordsKeepTheSimpleKinds) {
-  const Synthetic s = Make(5, 0.01, [](double u, const Eigen::RowVectorXd& x) { return u + x[0]; });
+  const SyntheticData s =
+      Make(5, 0.01, [](double u, const Eigen::RowVectorXd& x) { return u + x[0]; });
   const Transfer tr = FitTransfer(s.u, s.X, s.t);
   EXPECT_NE(tr.kind, "features");
   EXPECT_FALSE(tr.cv["scores"].contains("features@1"));
@@ -136,7 +137,7 @@ TEST(Transfer, ComposeIsApplyingOneThenTheOther) {
     }
     return t;
   };
-  const Synthetic s = Make(20, 0, [](double u, const Eigen::RowVectorXd&) { return u; });
+  const SyntheticData s = Make(20, 0, [](double u, const Eigen::RowVectorXd&) { return u; });
   for (const char* a : {"ratio", "linear", "features"}) {
     for (const char* b : {"ratio", "linear", "features"}) {
       const Transfer inner = make(a, 0.4, std::string(a) == "ratio" ? 1.0 : 0.8, 0.0);
@@ -157,7 +158,7 @@ TEST(Transfer, ComposeIsApplyingOneThenTheOther) {
 }
 
 TEST(Transfer, JsonRoundTrip) {
-  const Synthetic s =
+  const SyntheticData s =
       Make(60, 0.01, [](double u, const Eigen::RowVectorXd& x) { return 0.2 + 0.9 * u + x[1]; });
   const Transfer tr = FitTransfer(s.u, s.X, s.t);
   const Transfer back = Transfer::FromJson(tr.ToJson());

@@ -16,6 +16,10 @@
 //      configuration comes from the type whose count / share is lowest (stride scheduling), so that
 //      the types that carry the time get the most measurements and every type some.
 // Whatever the budget allows of this list is measured: a shorter calibration is a prefix.
+// With max_configs > 0 the plan stops after that many configurations, and a type's rounds are
+// drawn only when the interleaving reaches them: a plan of n is the first n of the whole plan, at
+// a fraction of its cost (the whole plan of a 30-type base is about 50,000 draws, each predicted
+// by the base, and a calibration of minutes measures a few hundred).
 //
 // Fit (CalibrateProfile): for each mode of the records, each base predictor of that mode gets a
 // transfer (predict/transfer.h) fitted on the records of its layer type (u from the base model,
@@ -71,6 +75,7 @@ struct CalibrationPlanOptions {
   double warmup_s = 0.1;
   double min_seconds = 0.1;
   std::int64_t min_repetitions = 5;
+  std::size_t max_configs = 0;  // the plan's first max_configs configurations; 0: all of it
 };
 
 std::vector<CollectConfig> PlanCalibration(const Profile& base,
