@@ -388,15 +388,15 @@ namespace {
 // Graphs from any reader through the resolver: every zoo network (tree or graph form) at batch 3,
 // as EstimateGraph predicts it, with both shipped CPU profiles.
 TEST(BatchPredictor, GraphTotalsEqualEstimateGraph) {
+  std::vector<graph::Graph> graphs;
+  GraphOptions options;
+  options.batch = 3;
+  for (const std::string& name : ZooNames()) graphs.push_back(LoadGraph(name, options));
+  // The same network twice: its rows are shared, its total the same.
+  graphs.push_back(LoadGraph("resnet18", options));
   for (const char* file : {"models/xeon-gold-5120.json", "models/intel-xeon-2c-time.json"}) {
     const Profile profile = Profile::Load(std::string(JOULECAST_SOURCE_DIR) + "/" + file);
     BatchPredictor bp(profile);
-    std::vector<graph::Graph> graphs;
-    GraphOptions options;
-    options.batch = 3;
-    for (const std::string& name : ZooNames()) graphs.push_back(LoadGraph(name, options));
-    // The same network twice: its rows are shared, its total the same.
-    graphs.push_back(LoadGraph("resnet18", options));
     const std::vector<double> totals = bp.GraphTotals(graphs);
     ASSERT_EQ(totals.size(), graphs.size());
     for (std::size_t i = 0; i < graphs.size(); ++i) {
