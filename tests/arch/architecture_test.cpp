@@ -13,7 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-using joulecast_test::ErrorOf;
+using joulecast_test::RuntimeErrorOf;
 
 // An architecture whose layer list is `layers` (JSON text).
 json LayersJson(const std::string& layers) {
@@ -21,7 +21,7 @@ json LayersJson(const std::string& layers) {
 }
 
 std::string ParseError(const std::string& layers) {
-  return ErrorOf([&] { ParseArchitecture(LayersJson(layers), "path"); });
+  return RuntimeErrorOf([&] { ParseArchitecture(LayersJson(layers), "path"); });
 }
 
 TEST(ArchitectureTest, ParsesTopLevelFields) {
@@ -112,17 +112,17 @@ TEST(ArchitectureTest, NormalizeLayerParamsIsIdempotent) {
 }
 
 TEST(ArchitectureTest, NormalizeLayerParamsErrors) {
-  EXPECT_EQ(ErrorOf([] { NormalizeLayerParams("Conv3d", json::object()); }),
+  EXPECT_EQ(RuntimeErrorOf([] { NormalizeLayerParams("Conv3d", json::object()); }),
             "unknown layer type 'Conv3d'");
-  EXPECT_EQ(ErrorOf([] {
+  EXPECT_EQ(RuntimeErrorOf([] {
               NormalizeLayerParams("Linear", {{"in_features", 3}});
             }),
             "missing argument 'out_features' for Linear");
-  EXPECT_EQ(ErrorOf([] {
+  EXPECT_EQ(RuntimeErrorOf([] {
               NormalizeLayerParams("ReLU", {{"inplace", 1}});
             }),
             "inplace: expected true or false, got 1");
-  EXPECT_EQ(ErrorOf([] { NormalizeLayerParams("ReLU", json::array()); }),
+  EXPECT_EQ(RuntimeErrorOf([] { NormalizeLayerParams("ReLU", json::array()); }),
             "expected an object of arguments for ReLU, got []");
 }
 
@@ -357,7 +357,7 @@ TEST(ArchitectureTest, NameErrors) {
 
 TEST(ArchitectureTest, TopLevelErrors) {
   const auto error = [](const std::string& text) {
-    return ErrorOf([&] { ParseArchitectureText(text, "path"); });
+    return RuntimeErrorOf([&] { ParseArchitectureText(text, "path"); });
   };
   EXPECT_EQ(error(R"({"input": [3], "layers": [{"type": "ReLU"}]})"), "path: missing field 'name'");
   EXPECT_EQ(error(R"({"name": "n", "layers": [{"type": "ReLU"}]})"), "path: missing field 'input'");
@@ -386,12 +386,12 @@ TEST(ArchitectureTest, InvalidJson) {
     nlohmann_message = e.what();
   }
   ASSERT_FALSE(nlohmann_message.empty());
-  EXPECT_EQ(ErrorOf([&] { ParseArchitectureText(text, "path"); }),
+  EXPECT_EQ(RuntimeErrorOf([&] { ParseArchitectureText(text, "path"); }),
             "path: invalid JSON: " + nlohmann_message);
 }
 
 TEST(ArchitectureTest, LoadArchitectureFile) {
-  EXPECT_EQ(ErrorOf([] { LoadArchitectureFile("/nonexistent/x.json"); }),
+  EXPECT_EQ(RuntimeErrorOf([] { LoadArchitectureFile("/nonexistent/x.json"); }),
             "/nonexistent/x.json: cannot open file");
   const Architecture a =
       LoadArchitectureFile(std::string(JOULECAST_SOURCE_DIR) + "/data/architectures/vgg16.json");

@@ -19,7 +19,7 @@ namespace {
 
 using nlohmann::json;
 
-using joulecast_test::ErrorOf;
+using joulecast_test::RuntimeErrorOf;
 
 std::string ReprFixture(const std::string& name) {
   return std::string(JOULECAST_TEST_DATA) + "/repr/" + name + ".txt";
@@ -241,7 +241,7 @@ TEST(ReprParserTest, LinearOnTheLastDimensionNeedsNoFlatten) {
   ASSERT_EQ(ops.size(), 1u);
   EXPECT_EQ(FormatShape(ops[0].output_shape), "5x3");
   EXPECT_EQ(
-      ErrorOf([] {
+      RuntimeErrorOf([] {
         ParseModelRepr("Sequential(\n  (0): Linear(in_features=8, out_features=3)\n)", {5, 7}, "t");
       }),
       "t:2: 0 (Linear): in_features is 8 but the input has 7 features (input 5x7; Linear acts "
@@ -280,7 +280,7 @@ TEST(ReprParserTest, CompressedRepeatsExpand) {
   EXPECT_EQ(notes[2],
             "t: class 'Block' (blocks.0) is not known; its children are assumed to run "
             "in order");
-  EXPECT_EQ(ErrorOf([] { ParseModelRepr("M(\n  (0-2): 4 x ReLU()\n)", {4}, "t"); }),
+  EXPECT_EQ(RuntimeErrorOf([] { ParseModelRepr("M(\n  (0-2): 4 x ReLU()\n)", {4}, "t"); }),
             "t:2: repeat '(0-2): 4 x' names 3 modules, not 4");
 }
 
@@ -302,7 +302,7 @@ TEST(ReprParserTest, ConvPaddingWordsAndPaddingMode) {
   EXPECT_EQ(notes,
             (std::vector<std::string>{
                 "t: '1' (Conv2d) has padding_mode=reflect, which is costed as zero padding"}));
-  EXPECT_EQ(ErrorOf([] {
+  EXPECT_EQ(RuntimeErrorOf([] {
               ParseModelRepr(
                   "Sequential(\n  (0): Conv2d(3, 8, kernel_size=(2, 2), padding=same)\n)",
                   {3, 8, 8}, "t");
@@ -365,9 +365,9 @@ TEST(ReprParserTest, EmptySequentialIsAnEmptyContainer) {
   const Architecture a =
       ParseModelRepr("Sequential(\n  (0): Sequential()\n  (1): ReLU()\n)", {3}, "t");
   EXPECT_EQ(OperationNames(a), (std::vector<std::string>{"1"}));
-  EXPECT_EQ(ErrorOf([] { ParseModelRepr("Sequential()", {3}, "t"); }),
+  EXPECT_EQ(RuntimeErrorOf([] { ParseModelRepr("Sequential()", {3}, "t"); }),
             "t:1: the model 'Sequential' has no layers");
-  EXPECT_EQ(ErrorOf([] { ParseModelRepr("Net(\n)", {3}, "t"); }),
+  EXPECT_EQ(RuntimeErrorOf([] { ParseModelRepr("Net(\n)", {3}, "t"); }),
             "t:1: the model 'Net' has no layers");
 }
 
@@ -435,7 +435,7 @@ TEST(ReprParserTest, MalformedTextNamesTheLine) {
        "t:2: 0 (Conv2d): expected 1 input channels, got 3 (input 3x8x8)"},
   };
   for (const ErrorCase& c : cases) {
-    const std::string error = ErrorOf([&] { ParseModelRepr(c.text, {3, 8, 8}, "t"); });
+    const std::string error = RuntimeErrorOf([&] { ParseModelRepr(c.text, {3, 8, 8}, "t"); });
     EXPECT_EQ(error, c.message) << c.text;
     EXPECT_EQ(error.find('\n'), std::string::npos);
   }
@@ -452,7 +452,7 @@ TEST(ReprParserTest, ContainerShapeErrorsNameTheBlock) {
       "    (bn2): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
       "  )\n"
       ")\n";
-  EXPECT_EQ(ErrorOf([&] {
+  EXPECT_EQ(RuntimeErrorOf([&] {
               ParseModelRepr(text, {4, 8, 8}, "t");
             }),
             "t:2: 0 (Residual): body output 8x4x4 does not match shortcut output 4x8x8");
@@ -467,7 +467,7 @@ TEST(ReprParserTest, ShapeErrorsInsideUnknownClassesNameTheAssumption) {
       "    (b2): Conv2d(3, 4, kernel_size=(1, 1), stride=(1, 1))\n"
       "  )\n"
       ")\n";
-  EXPECT_EQ(ErrorOf([&] {
+  EXPECT_EQ(RuntimeErrorOf([&] {
               ParseModelRepr(text, {3, 8, 8}, "t");
             }),
             "t:4: a.b2 (Conv2d): expected 3 input channels, got 4 (input 4x8x8) (inside classes "
@@ -476,14 +476,14 @@ TEST(ReprParserTest, ShapeErrorsInsideUnknownClassesNameTheAssumption) {
 }
 
 TEST(ReprParserTest, InputAndFileErrors) {
-  EXPECT_EQ(ErrorOf([] { ParseModelRepr("ReLU()", {}, "t"); }),
+  EXPECT_EQ(RuntimeErrorOf([] { ParseModelRepr("ReLU()", {}, "t"); }),
             "t: input shape: expected positive sizes such as 3x224x224, got an empty shape");
-  EXPECT_EQ(ErrorOf([] {
+  EXPECT_EQ(RuntimeErrorOf([] {
               ParseModelRepr("ReLU()", {3, 0, 4}, "t");
             }),
             "t: input shape: expected positive sizes such as 3x224x224, got 3x0x4");
   const std::string missing = ReprFixture("no_such_model");
-  EXPECT_EQ(ErrorOf([&] {
+  EXPECT_EQ(RuntimeErrorOf([&] {
               LoadModelReprFile(missing, {3, 224, 224});
             }),
             missing + ": cannot open file");

@@ -17,7 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-using joulecast_test::ErrorOf;
+using joulecast_test::RuntimeErrorOf;
 
 Architecture Arch(const std::string& layers, const std::string& input = "[3, 32, 32]") {
   return ParseArchitecture(
@@ -31,12 +31,12 @@ Shape Out(const std::string& layer, const Shape& input) {
 }
 
 std::string OutError(const std::string& layer, const Shape& input) {
-  return ErrorOf([&] { Out(layer, input); });
+  return RuntimeErrorOf([&] { Out(layer, input); });
 }
 
 std::string InferError(const std::string& layers, const std::string& input = "[3, 32, 32]") {
   const Architecture a = Arch(layers, input);
-  return ErrorOf([&] { InferShapes(a); });
+  return RuntimeErrorOf([&] { InferShapes(a); });
 }
 
 Architecture Zoo(const std::string& name) {
@@ -212,7 +212,7 @@ TEST(ShapeInferenceTest, ExplicitInputOverridesArchitectureInput) {
 
 TEST(ShapeInferenceTest, ChannelMismatch) {
   const Architecture a = Zoo("vgg16");
-  EXPECT_EQ(ErrorOf([&] {
+  EXPECT_EQ(RuntimeErrorOf([&] {
               InferShapes(a, {1, 224, 224});
             }),
             "features.0 (Conv2d): expected 3 input channels, got 1 (input 1x224x224)");
@@ -226,7 +226,7 @@ TEST(ShapeInferenceTest, KernelLargerThanInput) {
   // conv 5/1/2 -> 5; pool 3/2 -> floor(2/2)+1 = 2; three 3x3 convs, padding 1 -> 2; features.12
   // pools a 2x2 input with a 3x3 kernel.
   const Architecture a = Zoo("alexnet");
-  EXPECT_EQ(ErrorOf([&] {
+  EXPECT_EQ(RuntimeErrorOf([&] {
               InferShapes(a, {3, 47, 47});
             }),
             "features.12 (MaxPool2d): kernel 3x3 is larger than the padded input 2x2");
@@ -302,15 +302,15 @@ TEST(ShapeInferenceTest, DimErrors) {
 }
 
 TEST(ShapeInferenceTest, ArgumentErrorsOfProgrammaticLayers) {
-  EXPECT_EQ(ErrorOf([] {
+  EXPECT_EQ(RuntimeErrorOf([] {
               InferOutputShape({"c", "Conv2d", {{"in_channels", 3}, {"kernel_size", -1}}, {3}, {}});
             }),
             "c (Conv2d): missing argument 'out_channels' for Conv2d");
-  EXPECT_EQ(ErrorOf([] {
+  EXPECT_EQ(RuntimeErrorOf([] {
               InferOutputShape({"m", "MaxPool2d", {{"kernel_size", -1}}, {3}, {}});
             }),
             "m (MaxPool2d): kernel_size: expected a positive integer or [h, w], got -1");
-  EXPECT_EQ(ErrorOf([] {
+  EXPECT_EQ(RuntimeErrorOf([] {
               InferOutputShape({"x", "Conv3d", json::object(), {3}, {}});
             }),
             "x (Conv3d): unknown layer type 'Conv3d'");
@@ -339,17 +339,20 @@ TEST(ShapeInferenceTest, OverflowGuards) {
             (Shape{9007199254740992}));
   // An explicit input shape is checked too: 2^30 · 2^30 = 2^60.
   const Architecture a = Arch(R"([{"type": "ReLU"}])");
-  EXPECT_EQ(ErrorOf([&] {
+  EXPECT_EQ(RuntimeErrorOf([&] {
               InferShapes(a, {1073741824, 1073741824});
             }),
             "t: input shape 1073741824x1073741824 has more than 2^53 elements");
   // 2^40 three times would overflow 64 bits; the check stops before.
-  EXPECT_EQ(ErrorOf([&] {
+  EXPECT_EQ(RuntimeErrorOf([&] {
               InferShapes(a, {1099511627776, 1099511627776, 1099511627776});
             }),
             "t: input shape 1099511627776x1099511627776x1099511627776 has more than 2^53 elements");
-  EXPECT_EQ(ErrorOf([&] { InferShapes(a, {3, 0}); }), "t: input shape 3x0 has a non-positive size");
-  EXPECT_EQ(ErrorOf([&] { InferShapes(a, {}); }), "t: input shape is empty");
+  EXPECT_EQ(RuntimeErrorOf([&] {
+              InferShapes(a, {3, 0});
+            }),
+            "t: input shape 3x0 has a non-positive size");
+  EXPECT_EQ(RuntimeErrorOf([&] { InferShapes(a, {}); }), "t: input shape is empty");
   EXPECT_EQ(OutError(R"({"type": "ReLU"})", {-1}), "ReLU: input shape -1 has a non-positive size");
 }
 
@@ -399,7 +402,7 @@ TEST(ShapeInferenceTest, IdentityShortcutAndMismatch) {
   Architecture bad = Arch(R"([{"type": "Residual", "name": "r",
       "body": [{"type": "Conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": 3,
                 "stride": 2, "padding": 1}]}])");
-  EXPECT_EQ(ErrorOf([&] { InferShapes(bad); }),
+  EXPECT_EQ(RuntimeErrorOf([&] { InferShapes(bad); }),
             "r (Residual): body output 8x16x16 does not match shortcut output 3x32x32");
 }
 
@@ -430,19 +433,19 @@ TEST(ShapeInferenceTest, ConcatBranchesAndSplit) {
                               {116, 28, 28},
                               {116, 28, 28},
                               CallKind::kFunctional}}));
-  EXPECT_EQ(ErrorOf([&] {
+  EXPECT_EQ(RuntimeErrorOf([&] {
               InferShapes(Arch(R"([{"type": "Concat", "name": "u", "split": true,
                                                  "branches": [[], [], []]}])",
                                "[58, 4, 4]"));
             }),
             "u (Concat): split: 58 input channels do not divide into 3 branches (input 58x4x4)");
-  EXPECT_EQ(ErrorOf([&] {
+  EXPECT_EQ(RuntimeErrorOf([&] {
               InferShapes(Arch(R"([{"type": "Concat", "name": "c", "branches": [[],
       [{"type": "MaxPool2d", "kernel_size": 2}]]}])"));
             }),
             "c (Concat): branch 1 output 3x16x16 does not match branch 0 output 3x32x32 outside "
             "the channels");
-  EXPECT_EQ(ErrorOf([&] {
+  EXPECT_EQ(RuntimeErrorOf([&] {
               InferShapes(Arch(R"([{"type": "ChannelShuffle", "name": "s",
                                                  "groups": 2}])"));
             }),

@@ -35,7 +35,7 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-using joulecast_test::ErrorOf;
+using joulecast_test::RuntimeErrorOf;
 
 const std::string kDataDir = std::string(JOULECAST_TEST_DATA) + "/torchscript";
 
@@ -100,7 +100,7 @@ std::string ReadBytes(const std::string& path) {
 // --- without the plugin ------------------------------------------------------------------------
 
 TEST(TorchScriptLoaderTest, MissingFileIsAOneLineError) {
-  EXPECT_EQ(ErrorOf([] {
+  EXPECT_EQ(RuntimeErrorOf([] {
               LoadTorchScriptFile("/nonexistent/model.pt", {3, 224, 224});
             }),
             "/nonexistent/model.pt: cannot open file");
@@ -110,7 +110,7 @@ TEST(TorchScriptLoaderTest, MissingPluginNamesWhatIsNeededAndWhereItWasSought) {
   TempDir a;
   TempDir b;
   const std::string model = a.Write("model.pt", "not read");
-  EXPECT_EQ(ErrorOf([&] {
+  EXPECT_EQ(RuntimeErrorOf([&] {
               LoadTorchScriptFile(model, {3, 8, 8}, {a.path(), b.path()});
             }),
             model +
@@ -123,7 +123,9 @@ TEST(TorchScriptLoaderTest, PluginThatCannotBeLoadedIsAOneLineError) {
   TempDir dir;
   const std::string model = dir.Write("model.pt", "not read");
   const std::string plugin = dir.Write(TorchScriptPluginFileName(), "not a shared object");
-  const std::string error = ErrorOf([&] { LoadTorchScriptFile(model, {3, 8, 8}, {dir.path()}); });
+  const std::string error = RuntimeErrorOf([&] {
+    LoadTorchScriptFile(model, {3, 8, 8}, {dir.path()});
+  });
   EXPECT_EQ(error.rfind(model + ": cannot load the TorchScript plugin " + plugin + ": ", 0), 0u)
       << error;
   EXPECT_EQ(error.find('\n'), std::string::npos) << error;
@@ -236,7 +238,7 @@ TEST(TorchScriptLoaderTest, EnvironmentDirectoryComesFirst) {
   TempDir dir;
   dir.Write(TorchScriptPluginFileName(), "not a shared object");
   const ScopedEnv env("JOULECAST_PLUGIN_DIR", dir.path().c_str());
-  const std::string error = ErrorOf([] {
+  const std::string error = RuntimeErrorOf([] {
     LoadTorchScriptFile(TsFixture("small_cnn_traced.pt"), {3, 16, 16});
   });
   EXPECT_NE(error.find(": cannot load the TorchScript plugin " + dir.path() + "/"),
@@ -256,11 +258,13 @@ TEST(TorchScriptLoaderTest, CorruptFilesAreOneLineErrors) {
       dir.Write("empty.pt", ""),
   };
   for (const std::string& file : files) {
-    const std::string error = ErrorOf([&] { LoadTorchScriptFile(file, {3, 16, 16}, kPluginDirs); });
+    const std::string error = RuntimeErrorOf([&] {
+      LoadTorchScriptFile(file, {3, 16, 16}, kPluginDirs);
+    });
     EXPECT_EQ(error.rfind(file + ": cannot read TorchScript: ", 0), 0u) << error;
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
   }
-  EXPECT_EQ(ErrorOf([&] {
+  EXPECT_EQ(RuntimeErrorOf([&] {
               LoadTorchScriptFile(files[0], {3, 16, 16}, kPluginDirs);
             }),
             files[0] +
@@ -271,7 +275,7 @@ TEST(TorchScriptLoaderTest, CorruptFilesAreOneLineErrors) {
 // The tree reader (LoadTorchScriptFile) still refuses x * 2; LoadTorchScriptGraph reads it (below).
 TEST(TorchScriptLoaderTest, UnsupportedOperationNamesTheModuleAndTheSourceLine) {
   REQUIRE_PLUGIN();
-  const std::string error = ErrorOf([] { Load("unsupported_mul_scripted.pt", {3, 8, 8}); });
+  const std::string error = RuntimeErrorOf([] { Load("unsupported_mul_scripted.pt", {3, 8, 8}); });
   const std::string prefix = TsFixture("unsupported_mul_scripted.pt") +
                              ": UnsupportedMul: unsupported operation aten::mul in forward() (at ";
   EXPECT_EQ(error.rfind(prefix, 0), 0u) << error;
@@ -281,7 +285,7 @@ TEST(TorchScriptLoaderTest, UnsupportedOperationNamesTheModuleAndTheSourceLine) 
 TEST(TorchScriptLoaderTest, StructuresTheFormatCannotHoldAreRefused) {
   REQUIRE_PLUGIN();
   const auto error = [](const std::string& file) {
-    return ErrorOf([&] { Load(file, {3, 8, 8}); });
+    return RuntimeErrorOf([&] { Load(file, {3, 8, 8}); });
   };
   // Dropping a module's result would silently drop its cost.
   EXPECT_EQ(error("unsupported_unused_result_traced.pt"),
@@ -310,15 +314,15 @@ TEST(TorchScriptLoaderTest, StructuresTheFormatCannotHoldAreRefused) {
 TEST(TorchScriptLoaderTest, InputShapeIsCheckedLikeAnyArchitecture) {
   REQUIRE_PLUGIN();
   const std::string path = TsFixture("small_cnn_scripted.pt");
-  EXPECT_EQ(ErrorOf([] {
+  EXPECT_EQ(RuntimeErrorOf([] {
               Load("small_cnn_scripted.pt", {1, 16, 16});
             }),
             path + ": 0 (Conv2d): expected 3 input channels, got 1 (input 1x16x16)");
-  EXPECT_EQ(ErrorOf([] {
+  EXPECT_EQ(RuntimeErrorOf([] {
               Load("small_cnn_scripted.pt", {3, 0, 16});
             }),
             path + ": input: expected a non-empty array of positive integers, got [3,0,16]");
-  EXPECT_EQ(ErrorOf([] { Load("small_cnn_scripted.pt", {}); }),
+  EXPECT_EQ(RuntimeErrorOf([] { Load("small_cnn_scripted.pt", {}); }),
             path + ": input: expected a non-empty array of positive integers, got []");
 }
 
@@ -577,11 +581,15 @@ const json& GraphExpected() {
 }
 
 TEST(TorchScriptGraphTest, MissingFileAndPluginAreOneLineErrors) {
-  EXPECT_EQ(ErrorOf([] { LoadTorchScriptGraph("/nonexistent/model.pt", {1, 3, 224, 224}); }),
+  EXPECT_EQ(RuntimeErrorOf([] {
+              LoadTorchScriptGraph("/nonexistent/model.pt", {1, 3, 224, 224});
+            }),
             "/nonexistent/model.pt: cannot open file");
   TempDir a;
   const std::string model = a.Write("model.pt", "not read");
-  EXPECT_EQ(ErrorOf([&] { LoadTorchScriptGraph(model, {1, 3, 8, 8}, {a.path()}); }),
+  EXPECT_EQ(RuntimeErrorOf([&] {
+              LoadTorchScriptGraph(model, {1, 3, 8, 8}, {a.path()});
+            }),
             model +
                 ": reading TorchScript needs the joulecast_torchscript plugin (built when libtorch "
                 "is found); not found in: " +
@@ -736,7 +744,7 @@ TEST(TorchScriptGraphTest, TransformerEncoderLayerBothPaths) {
 
 TEST(TorchScriptGraphTest, UnsupportedOperationsNameTheModuleAndTheSourceLine) {
   REQUIRE_PLUGIN();
-  const std::string op = ErrorOf([] {
+  const std::string op = RuntimeErrorOf([] {
     LoadFixtureGraph("graph_unsupported_op_scripted.pt", {1, 3, 8, 8});
   });
   EXPECT_EQ(op.rfind(TsFixture("graph_unsupported_op_scripted.pt") +
@@ -746,7 +754,7 @@ TEST(TorchScriptGraphTest, UnsupportedOperationsNameTheModuleAndTheSourceLine) {
             0u)
       << op;
   EXPECT_EQ(op.find('\n'), std::string::npos) << op;
-  const std::string flow = ErrorOf([] {
+  const std::string flow = RuntimeErrorOf([] {
     LoadFixtureGraph("graph_unsupported_data_dependent_scripted.pt", {1, 3, 8, 8});
   });
   EXPECT_NE(flow.find(": DataDependent: "), std::string::npos) << flow;
@@ -756,16 +764,22 @@ TEST(TorchScriptGraphTest, UnsupportedOperationsNameTheModuleAndTheSourceLine) {
 TEST(TorchScriptGraphTest, BadInputsAndFilesAreOneLineErrors) {
   REQUIRE_PLUGIN();
   const std::string file = TsFixture("small_cnn_traced.pt");
-  EXPECT_EQ(ErrorOf([&] { LoadTorchScriptGraph(file, {}, kPluginDirs); }),
+  EXPECT_EQ(RuntimeErrorOf([&] { LoadTorchScriptGraph(file, {}, kPluginDirs); }),
             file + ": input: expected the batch dimension and the sample's sizes");
-  EXPECT_EQ(ErrorOf([&] { LoadTorchScriptGraph(file, {1, 3, 0, 16}, kPluginDirs); }),
+  EXPECT_EQ(RuntimeErrorOf([&] {
+              LoadTorchScriptGraph(file, {1, 3, 0, 16}, kPluginDirs);
+            }),
             file + ": input: expected positive sizes up to 2^53, got 1x3x0x16");
-  const std::string wrong = ErrorOf([&] { LoadTorchScriptGraph(file, {1, 1, 16, 16}, kPluginDirs); });
+  const std::string wrong = RuntimeErrorOf([&] {
+    LoadTorchScriptGraph(file, {1, 1, 16, 16}, kPluginDirs);
+  });
   EXPECT_NE(wrong.find("expected 3 input channels, got 1"), std::string::npos) << wrong;
   EXPECT_EQ(wrong.find('\n'), std::string::npos) << wrong;
   TempDir dir;
   const std::string garbage = dir.Write("garbage.pt", "this is not a zip archive");
-  EXPECT_EQ(ErrorOf([&] { LoadTorchScriptGraph(garbage, {1, 3, 8, 8}, kPluginDirs); }),
+  EXPECT_EQ(RuntimeErrorOf([&] {
+              LoadTorchScriptGraph(garbage, {1, 3, 8, 8}, kPluginDirs);
+            }),
             garbage +
                 ": cannot read TorchScript: PytorchStreamReader failed reading zip archive: "
                 "failed finding central directory");

@@ -23,7 +23,7 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-using joulecast_test::ErrorOf;
+using joulecast_test::RuntimeErrorOf;
 
 // Every module-tree zoo file, each built from torchvision 0.14 (tools/make_zoo.py,
 // tools/check_zoo.py); the other zoo files are graph JSON (tools/make_zoo_graphs.py).
@@ -92,14 +92,16 @@ TEST(ZooTest, FindsNamesCaseInsensitively) {
 TEST(ZooTest, UnknownNameListsTheAvailableOnes) {
   std::string available;
   for (const std::string& n : ZooNames()) available += (available.empty() ? "" : ", ") + n;
-  EXPECT_EQ(ErrorOf([] { FindZooFile("resnet7"); }),
+  EXPECT_EQ(RuntimeErrorOf([] { FindZooFile("resnet7"); }),
             "unknown architecture 'resnet7'; available: " + available);
   // The module-tree files among the graph JSON files of tools/make_zoo_graphs.py.
   for (const std::string& net : kTorchvisionNets) {
     EXPECT_NE((", " + available + ", ").find(", " + net + ", "), std::string::npos) << net;
   }
   // A path is not a name: lookups match directory listings, never open name-derived paths.
-  EXPECT_EQ(ErrorOf([] { FindZooFile("../architectures/vgg16"); }).rfind("unknown architecture", 0),
+  EXPECT_EQ(RuntimeErrorOf([] {
+              FindZooFile("../architectures/vgg16");
+            }).rfind("unknown architecture", 0),
             0u);
 }
 
