@@ -51,6 +51,7 @@ struct CollectArgs {
   double min_macs = SamplerOptions().min_macs;
   double max_elements = SamplerOptions().max_elements;
   double max_parameters = SamplerOptions().max_parameters;
+  double min_parameters = SamplerOptions().min_parameters;
   bool dry_run = false, quiet = false;
 };
 
@@ -84,6 +85,11 @@ std::vector<CollectConfig> BuildConfigs(const CollectArgs& a) {
     }
     o.max_elements = a.max_elements;
     o.max_parameters = a.max_parameters;
+    o.min_parameters = a.min_parameters;
+    if (a.min_parameters > a.max_parameters) {
+      throw std::invalid_argument(fmt::format("--min-parameters {} is above --max-parameters {}",
+                                              a.min_parameters, a.max_parameters));
+    }
     o.kernel_sizes = a.kernel_sizes;
     for (const std::string& type : a.layers) {
       for (auto& c : SampleConfigs(type, a.samples, a.settings.seed, o)) configs.push_back(c);
@@ -318,6 +324,11 @@ void RegisterCollect(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-parameters", a->max_parameters, "Sampler limit: weights of the layer")
       ->capture_default_str();
+  cmd->add_option("--min-parameters", a->min_parameters,
+                  "Sampler limit: at least this many weights (to add the large classifiers whose "
+                  "training steps are dear at any batch; types without weights cannot meet it)")
+      ->capture_default_str()
+      ->check(NonNegativeCheck());
   cmd->add_option("-o,--output", a->output, "JSON Lines file to append to")->required();
   cmd->add_flag("--dry-run", a->dry_run,
                 "Count the configurations (all, in this shard, already done) and stop");

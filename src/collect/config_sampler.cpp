@@ -477,7 +477,7 @@ bool WithinLimits(const LayerInstance& l, std::int64_t batch, const SamplerOptio
   const LayerCounts c = CountLayer(l, batch);
   const double largest = std::max(c.input_elements, c.output_elements);
   return c.macs <= o.max_macs && c.macs >= o.min_macs && largest <= o.max_elements &&
-         c.parameters <= o.max_parameters;
+         c.parameters <= o.max_parameters && c.parameters >= o.min_parameters;
 }
 
 // An operator draw at c->batch_size into *c (layer = the node's layer form as predictors see
@@ -503,7 +503,7 @@ bool DrawOperatorConfig(const std::string& type, Rng& r, const SamplerOptions& o
                                     static_cast<double>(k[k.size() - 2]));
   }
   if (counts.macs > o.max_macs || counts.macs < o.min_macs || largest > o.max_elements ||
-      g.ParameterCount() > o.max_parameters) {
+      g.ParameterCount() > o.max_parameters || g.ParameterCount() < o.min_parameters) {
     return false;
   }
   std::int64_t batch = 1;
@@ -564,10 +564,13 @@ CollectConfig SampleConfig(const std::string& type, std::uint64_t seed, std::int
   }
   throw std::runtime_error(fmt::format(
       "--layer {}: no valid configuration within max_macs {}, max_elements {} and max_parameters "
-      "{}{}{} "
+      "{}{}{}{} "
       "after 1000 draws",
       type, options.max_macs, options.max_elements, options.max_parameters,
       options.min_macs > 0 ? fmt::format(" with at least min_macs {}", options.min_macs) : "",
+      options.min_parameters > 0
+          ? fmt::format(" with at least min_parameters {}", options.min_parameters)
+          : "",
       options.kernel_sizes.empty()
           ? ""
           : fmt::format(" with kernel_size in {{{}}}", fmt::join(options.kernel_sizes, ", "))));

@@ -294,6 +294,8 @@ const std::vector<Case> kCases = {
   {"CollectKernelSizeWrongType", "collect --layer Linear --samples 5 --kernel-size 1 -o {dir}/existing.jsonl", "--kernel-size: applies to Conv2d, MaxPool2d and AvgPool2d, not Linear"},
   {"CollectKernelSizeZero", "collect --layer Conv2d --samples 5 --kernel-size 0 -o {dir}/existing.jsonl", "--kernel-size"},
   {"CollectKernelSizeWithArchitecture", "collect --architecture alexnet --kernel-size 1 -o {dir}/existing.jsonl", "--kernel-size: only with --layer"},
+  {"CollectMinParametersAboveMax", "collect --layer Linear --samples 5 --min-parameters 2e8 -o {dir}/existing.jsonl", "--min-parameters 200000000 is above --max-parameters 134217728"},
+  {"CollectMinParametersNegative", "collect --layer Linear --samples 5 --min-parameters -1 -o {dir}/existing.jsonl", "--min-parameters: must be a number >= 0, got -1"},
   {"CollectMinMacsNegative", "collect --layer Linear --samples 5 --min-macs -1 -o {dir}/existing.jsonl", "--min-macs: must be a number >= 0, got -1"},
   {"CollectMinMacsUnreachable", "collect --layer Identity --samples 5 --min-macs 1 -o {dir}/existing.jsonl", "--layer Identity: no valid configuration within max_macs"},
   {"CollectSeqLenOnTree", "collect --architecture alexnet --seq-len 128 -o {dir}/c.jsonl --dry-run", "--seq-len: alexnet is a module tree, which has no sequence length"},

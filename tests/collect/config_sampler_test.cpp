@@ -349,6 +349,37 @@ TEST(ConfigSampler, MinMacsDrawsOnlyTheLargeEnd) {
   }
 }
 
+TEST(ConfigSampler, MinParametersDrawsOnlyLargeWeightsAtAnyBatch) {
+  SamplerOptions o;
+  o.min_parameters = 1.6e7;
+  o.max_macs = 4e9;
+  std::set<std::int64_t> batches;
+  int real_classifier = 0;
+  for (const CollectConfig& c : SampleConfigs("Linear", 60, 0, o)) {
+    const LayerCounts n = CountLayer(c.layer, c.batch_size);
+    EXPECT_GE(n.parameters, 1.6e7) << c.layer.params.dump();
+    EXPECT_LE(n.macs, 4e9) << c.layer.params.dump() << " batch " << c.batch_size;
+    batches.insert(c.batch_size);
+    // AlexNet's 9216x4096 and VGG's 25088x4096 (torchvision), the shapes such a stage is for.
+    const auto in = c.layer.params["in_features"].get<std::int64_t>();
+    real_classifier += c.layer.params["out_features"] == 4096 && (in == 9216 || in == 25088);
+  }
+  EXPECT_GT(real_classifier, 0);
+  EXPECT_TRUE(batches.count(1)) << "a weight limit must not exclude batch 1";
+  // A parameter-free operator type cannot meet it either.
+  for (const std::string type : {"ReLU", "GELU"}) {
+    try {
+      SampleConfig(type, 0, 0, o);
+      FAIL() << type;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(
+          std::string(e.what()).find("with at least min_parameters 16000000 after 1000 draws"),
+          std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 TEST(ConfigSampler, KernelSizesKeepOnlyThoseKernels) {
   SamplerOptions o;
   o.kernel_sizes = {1};

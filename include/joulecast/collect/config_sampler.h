@@ -80,7 +80,9 @@
 // `max_macs` MACs (ptflops convention,
 // features/macs.h), so that one campaign stays within a machine's memory and time; and at least
 // `min_macs` MACs (default 0: no lower limit), so that a campaign can add configurations at the
-// large end of the ranges, where real networks' classifier layers at large batch sizes lie.
+// large end of the ranges, where real networks' classifier layers at large batch sizes lie, and
+// at least `min_parameters` weights (default 0), where their classifiers lie at any batch size
+// (a training step's weight gradient and update grow with the weights, not with the batch).
 // `kernel_sizes` (default empty: no restriction) keeps only draws whose square kernel is one of
 // them, for Conv2d, MaxPool2d and AvgPool2d (other types throw std::invalid_argument naming the
 // type), so that a campaign can add configurations of one regime (e.g. 1x1 convolutions) drawn
@@ -136,6 +138,7 @@ struct SamplerOptions {
   double min_macs = 0;                    // per run of the batch; > 0 excludes types without MACs
   double max_elements = 33554432;         // 2^25 elements (128 MiB in float32) per activation
   double max_parameters = 134217728;      // 2^27 weights (512 MiB in float32): VGG's 25088x4096
+  double min_parameters = 0;              // > 0 excludes types without weights
   std::vector<std::int64_t> kernel_sizes;  // empty: any; else Conv2d/pool kernels k x k, k in it
 };
 
