@@ -229,6 +229,8 @@ CollectStats RunCollection(const CollectRun& run) {
                              {"runs", r.runs},
                              {"runs_per_sample", r.runs_per_sample},
                              {"warmup_runs", r.warmup_runs},
+                             {"warmup_settled", r.warmup_settled},
+                             {"faults_per_run", r.faults_per_run},
                              {"min_seconds", run.settings.min_seconds},
                              {"min_repetitions", run.settings.min_repetitions},
                              {"elapsed_s", r.elapsed_s},

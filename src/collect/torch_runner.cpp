@@ -145,6 +145,8 @@ RunResult TorchRunner::Measure(const nlohmann::json& request, const PhaseFn& pha
   r.runs = j.at("runs").get<std::int64_t>();
   r.elapsed_s = j.at("elapsed_s").get<double>();
   r.warmup_runs = j.at("warmup_runs").get<std::int64_t>();
+  r.warmup_settled = j.at("warmup_settled").get<bool>();
+  r.faults_per_run = j.at("faults_per_run").get<double>();
   r.threads = j.at("threads").get<std::int64_t>();
   return r;
 }

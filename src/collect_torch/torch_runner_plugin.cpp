@@ -7,6 +7,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
+#include <sys/resource.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -702,6 +703,18 @@ TORCH_MODULE(GraphNet);
 
 using Clock = std::chrono::steady_clock;
 
+// Page faults served without I/O so far in this process (fresh pages mapped in); 0 where
+// getrusage fails.
+long MinorFaults() {
+  rusage u{};
+  return ::getrusage(RUSAGE_SELF, &u) == 0 ? u.ru_minflt : 0;
+}
+
+// A run that faults at most this many pages (256 KiB of 4 KiB pages) counts as settled.
+constexpr long kSettledFaults = 64;
+constexpr std::int64_t kMaxWarmupRuns = 32;
+constexpr double kMaxWarmupSeconds = 60;
+
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
@@ -851,17 +864,29 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
     if (cuda) torch::cuda::synchronize();
   };
 
-  // Warm-up: at least two runs and warmup_seconds; the last run estimates the run time.
+  // Warm-up: at least two runs and warmup_seconds, and until two runs in a row no longer fault
+  // fresh pages in (or kMaxWarmupRuns / kMaxWarmupSeconds); the last run estimates the run time.
+  // A heap that keeps freed memory still grows for several runs of a configuration whose blocks
+  // do not fit what it holds (collect/heap.h), each growth a page fault per 4 KiB, and not on
+  // every run; a network's heap, or a training run's after its first steps, has long settled.
   std::int64_t warm = 0;
   double last = 0;
+  long faults = 0, previous_faults = kSettledFaults + 1;
+  bool settled = false;
   const auto w0 = Clock::now();
   for (;;) {
+    const long f0 = MinorFaults();
     const auto t0 = Clock::now();
     run();
     sync();
     last = Seconds(t0, Clock::now());
+    previous_faults = warm > 0 ? faults : previous_faults;
+    faults = MinorFaults() - f0;
     ++warm;
-    if (warm >= 2 && Seconds(w0, Clock::now()) >= warmup_seconds) break;
+    settled = faults <= kSettledFaults && previous_faults <= kSettledFaults;
+    const double spent = Seconds(w0, Clock::now());
+    if (warm < 2 || spent < warmup_seconds) continue;
+    if (settled || warm >= kMaxWarmupRuns || spent >= kMaxWarmupSeconds) break;
   }
   // k runs per sample: a sample of >= 1 ms (clock and loop overhead negligible), but no more
   // than min_seconds / min_repetitions so that the sample count is reached in time.
@@ -873,6 +898,7 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
   std::int64_t runs = 0;
   sync();
   if (phase && phase(context, 0) != 0) throw Error("energy meter failed to start");
+  const long timed_f0 = MinorFaults();
   const auto p0 = Clock::now();
   for (;;) {
     const auto t0 = Clock::now();
@@ -886,9 +912,16 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
     }
   }
   const double elapsed = Seconds(p0, Clock::now());
+  const long timed_faults = MinorFaults() - timed_f0;
   if (phase && phase(context, 1) != 0) throw Error("energy meter failed to stop");
-  return {{"samples_s", samples}, {"runs_per_sample", k}, {"runs", runs},
-          {"elapsed_s", elapsed}, {"warmup_runs", warm},  {"threads", at::get_num_threads()}};
+  return {{"samples_s", samples},
+          {"runs_per_sample", k},
+          {"runs", runs},
+          {"elapsed_s", elapsed},
+          {"warmup_runs", warm},
+          {"warmup_settled", settled},
+          {"faults_per_run", static_cast<double>(timed_faults) / static_cast<double>(runs)},
+          {"threads", at::get_num_threads()}};
 }
 
 char* Copy(const std::string& s) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cli_helpers.h"
+#include "joulecast/collect/heap.h"
 
 namespace {
 
@@ -263,6 +264,42 @@ TEST_F(CollectCliTest, WholeNetworkTrainStep) {
   // Conv 3x3x3x8 on 16x16 plus BatchNorm (ptflops counts its elements) and the Linear, batch 2.
   EXPECT_GT(recs[0]["macs"].get<double>(), 2 * (16 * 16 * 8 * 27 + 8 * 10));
   EXPECT_GT(recs[0]["duration_s"].get<double>(), 0.0);
+}
+
+// A ReLU whose 36 MiB output is allocated anew every run: glibc maps a block that large on its own
+// under the default heap (and under keep: 32 MiB is its largest threshold), so every run faults
+// its 9,216 pages in and the warm-up stops at its cap, unsettled; under the reserve heap the
+// block comes from pages touched before, and the warm-up settles at once (collect/heap.h).
+TEST_F(CollectCliTest, WarmUpRunsUntilTheHeapStopsFaulting) {
+  if (!joulecast::KeepPolicyTakesEffect())
+    GTEST_SKIP() << "AddressSanitizer's allocator replaces glibc's";
+  std::string thp;
+  std::getline(std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled"), thp);
+  if (thp.find("[always]") != std::string::npos) {
+    GTEST_SKIP() << "transparent huge pages always on: a 36 MiB block faults in 2 MiB at a time";
+  }
+  const std::string arch = P("big_relu.json");
+  std::ofstream(arch) << R"({"name": "big_relu", "input": [9437184], "layers": [
+      {"type": "ReLU"}]})";
+  auto protocol = [&](const std::string& heap) {
+    const std::string out = P(heap + ".jsonl");
+    Result r =
+        Run("collect --architecture " + Quote(arch) + " -b 1 --heap " + heap +
+            " --min-seconds 0.01 --min-repetitions 2 --warmup-seconds 0 -q -o " + Quote(out));
+    EXPECT_EQ(r.status, 0) << r.err;
+    const std::vector<json> recs = Records(out);
+    return recs.size() == 1 ? recs[0]["context"]["protocol"] : json();
+  };
+  const json fresh = protocol("default");
+  ASSERT_TRUE(fresh.is_object());
+  EXPECT_EQ(fresh["warmup_settled"], false) << fresh.dump();
+  EXPECT_EQ(fresh["warmup_runs"], 32) << fresh.dump();
+  EXPECT_GT(fresh["faults_per_run"].get<double>(), 9216 * 0.9) << fresh.dump();
+  const json reserve = protocol("reserve");
+  ASSERT_TRUE(reserve.is_object());
+  EXPECT_EQ(reserve["warmup_settled"], true) << reserve.dump();
+  EXPECT_LT(reserve["warmup_runs"].get<int>(), 32) << reserve.dump();
+  EXPECT_LT(reserve["faults_per_run"].get<double>(), 64) << reserve.dump();
 }
 
 // The operator types run as one-node graphs through the plugin's graph executor, forward and as

@@ -48,6 +48,8 @@ RunResult FakeResult() {
   r.runs = 10;
   r.runs_per_sample = 2;
   r.warmup_runs = 4;
+  r.warmup_settled = false;
+  r.faults_per_run = 12.5;
   r.elapsed_s = 0.03;
   r.threads = 1;
   return r;
@@ -175,6 +177,8 @@ TEST_F(CollectorTest, RecordsWithoutAMeterStateNone) {
     EXPECT_EQ(j["context"]["protocol"]["runs"], 10);
     EXPECT_EQ(j["context"]["protocol"]["runs_per_sample"], 2);
     EXPECT_EQ(j["context"]["protocol"]["warmup_runs"], 4);
+    EXPECT_EQ(j["context"]["protocol"]["warmup_settled"], false);
+    EXPECT_EQ(j["context"]["protocol"]["faults_per_run"], 12.5);
     EXPECT_EQ(j["context"]["protocol"]["min_seconds"], 0.5);
     EXPECT_EQ(j["provenance"]["source"], "joulecast collect");
     EXPECT_EQ(j["provenance"]["seed"], 9);

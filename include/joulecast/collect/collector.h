@@ -16,6 +16,9 @@
 //                    absent: glibc's default heap, as in records before the policy existed),
 //                    "spread" {"iqr_over_median", "q1_s", "q3_s", "min_s", "max_s", "mean_s"},
 //                    "protocol" {"aggregate": "median", "runs", "runs_per_sample", "warmup_runs",
+//                    "warmup_settled" (false: runs still faulted fresh pages in when the warm-up
+//                    stopped at its cap), "faults_per_run" (minor page faults over the timed
+//                    runs / runs; records before 2026-12-06 lack both),
 //                    "min_seconds", "min_repetitions", "elapsed_s" (warm-up and timed runs),
 //                    "wall_s" (the whole configuration: building the module and its inputs
 //                    too), and where /proc can be

@@ -5,10 +5,11 @@
 // in eval mode under NoGradGuard; "train_step" runs forward in train mode, backward (a gradient of
 // ones for a lone layer, whose input requires grad as inside a network; cross-entropy against
 // random labels for a whole classifier) and an SGD step (momentum 0.9) when there are parameters.
-// Warm-up: at least 2 runs and `warmup_seconds`. Then k runs per timed sample, k chosen so that a
-// sample lasts >= 1 ms, samples repeated until `min_seconds` have passed and at least
-// `min_repetitions` samples exist; steady clock; torch::cuda::synchronize() before each clock read
-// on CUDA. The energy meter spans all timed runs; energy per run = joules / runs.
+// Warm-up: at least 2 runs and `warmup_seconds`, and on until two runs in a row fault at most 64
+// fresh pages in each (a heap still growing; at most 32 runs or 60 s). Then k runs per timed
+// sample, k chosen so that a sample lasts >= 1 ms, samples repeated until `min_seconds` have passed
+// and at least `min_repetitions` samples exist; steady clock; torch::cuda::synchronize() before
+// each clock read on CUDA. The energy meter spans all timed runs; energy per run = joules / runs.
 //
 // Units: seconds per run, where a run is one forward pass of the whole batch or one training step.
 #pragma once
@@ -27,6 +28,8 @@ struct RunResult {
   std::int64_t runs = 0;  // timed runs in all
   double elapsed_s = 0;   // wall time of the timed phase
   std::int64_t warmup_runs = 0;
+  bool warmup_settled = true;  // false: warm-up stopped at its cap with runs still faulting
+  double faults_per_run = 0;   // minor page faults over the timed runs / runs
   std::int64_t threads = 1;
   nlohmann::json energy_j = nullptr;  // joules over the timed phase (filled by the collector)
 };

@@ -27,7 +27,9 @@ typedef int (*JoulecastRunnerPhaseFn)(void* context, int phase);
 // and writes the result as JSON text to *json_out:
 //   {"samples_s": [seconds per run of each timed sample], "runs_per_sample": k, "runs": total
 //    timed runs, "elapsed_s": wall time between the phase callbacks, "warmup_runs": n,
-//    "threads": at::get_num_threads()}
+//    "warmup_settled": whether the last two warm-up runs faulted at most 64 fresh pages in
+//    each (else the warm-up stopped at 32 runs or 60 s), "faults_per_run": minor page faults
+//    of the process over the timed runs / runs, "threads": at::get_num_threads()}
 // Returns 0 on success, else non-zero with a one-line message in *error_out. Strings are released
 // with the free function.
 typedef int (*JoulecastRunnerMeasureFn)(const char* request_json, JoulecastRunnerPhaseFn phase,
