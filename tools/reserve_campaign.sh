@@ -13,7 +13,11 @@
 #   2. the operator campaign of tools/collect_operators.sh (its 15 types, 120 random configurations
 #      each, forward and training step; reserve/campaign/operators-*.jsonl), the same
 #      configurations as keep/campaign/;
-#   3. `joulecast fit` on both (k-fold CV per type, as for models/amd-epyc-2c-time.json).
+#   3. Linear layers with large weights (tools/collect_large_linear.sh: at least 16M weights, where
+#      AlexNet's and VGG's classifiers lie, 40 random configurations per mode of forward passes,
+#      training steps and input gradients; reserve/campaign/linear-large-*.jsonl), which step 1's
+#      plan leaves out (draws over a second) or rarely reaches;
+#   4. `joulecast fit` on all three (k-fold CV per type, as for models/amd-epyc-2c-time.json).
 # The calibration's own profile goes to a scratch folder. About 90 minutes of measuring from empty
 # stores, 2 minutes of fitting.
 set -euo pipefail
@@ -28,6 +32,8 @@ export JOULECAST_HEAP=reserve
   --store "$R/calibration-fp32-all.jsonl" -o "$SCRATCH/all.json" -q
 NETWORKS=0 NETOPS=0 MODES="forward train_step" CPU=${CPU:-0} tools/collect_operators.sh \
   "$R/campaign"
+tools/collect_large_linear.sh "$R/campaign" 40
 "$JC" fit "$R/calibration-fp32-all.jsonl" "$R/campaign/operators-forward.jsonl" \
-  "$R/campaign/operators-train_step.jsonl" \
+  "$R/campaign/operators-train_step.jsonl" "$R/campaign/linear-large-forward.jsonl" \
+  "$R/campaign/linear-large-train_step.jsonl" "$R/campaign/linear-large-input_grad.jsonl" \
   --target time_s --max-other-cpus 0.25 --name amd-epyc-2c-reserve-time -o "$OUT"
