@@ -217,6 +217,13 @@ void RunCollect(CollectArgs& a) {
         "re-measure them",
         st.disturbed, st.measured, run.disturbed_above));
   }
+  if (st.unsettled > 0) {
+    warn(fmt::format(
+        "{} of the {} records measured now were timed while their runs still faulted fresh pages "
+        "in (context.protocol.warmup_settled false: the heap gave memory back or kept growing); "
+        "--heap reserve keeps blocks that fit 1.5 GiB on pages touched once (collect/heap.h)",
+        st.unsettled, st.measured));
+  }
   if (st.interrupted) {
     throw std::runtime_error(fmt::format(
         "interrupted: {} of {} configurations of shard {} are in {}; re-run the same command to "

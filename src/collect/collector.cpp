@@ -91,6 +91,10 @@ Measurement RecordSkeleton(const CollectConfig& c, const CollectSettings& s) {
   return m;
 }
 
+bool SettlesHeap(const CollectSettings& s) {
+  return s.heap != HeapPolicy::kDefault && KeepPolicyTakesEffect();
+}
+
 json MakeRequest(const CollectConfig& c, const CollectSettings& s) {
   json r = {{"batch_size", c.batch_size},
             {"device", s.device},
@@ -100,6 +104,10 @@ json MakeRequest(const CollectConfig& c, const CollectSettings& s) {
             {"min_seconds", s.min_seconds},
             {"min_repetitions", s.min_repetitions},
             {"warmup_seconds", s.warmup_seconds},
+            // Waiting for the heap to settle means something only where the kept heap is in
+            // force: glibc's default heap faults large blocks in on every run, and a sanitizer's
+            // allocator holds freed memory back in quarantine.
+            {"settle_heap", SettlesHeap(s)},
             {"seed", s.seed}};
   if (!c.plan.is_null()) {
     r["graph"] = c.plan;
@@ -235,6 +243,7 @@ CollectStats RunCollection(const CollectRun& run) {
                              {"min_repetitions", run.settings.min_repetitions},
                              {"elapsed_s", r.elapsed_s},
                              {"wall_s", wall_s}};
+    if (SettlesHeap(run.settings) && !r.warmup_settled) ++st.unsettled;
     if (load) {
       m.context["protocol"]["other_cpus_busy"] = load->other_cpus;
       m.context["protocol"]["steal_cpus"] = load->steal_cpus;

@@ -763,6 +763,7 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
   const double min_seconds = req.at("min_seconds").get<double>();
   const auto min_reps = std::max<std::int64_t>(1, req.at("min_repetitions").get<std::int64_t>());
   const double warmup_seconds = req.at("warmup_seconds").get<double>();
+  const bool settle_heap = req.value("settle_heap", false);
   torch::manual_seed(req.value("seed", std::uint64_t{0}));
   const auto topt = torch::TensorOptions().device(device).dtype(dtype);
 
@@ -864,8 +865,9 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
     if (cuda) torch::cuda::synchronize();
   };
 
-  // Warm-up: at least two runs and warmup_seconds, and until two runs in a row no longer fault
-  // fresh pages in (or kMaxWarmupRuns / kMaxWarmupSeconds); the last run estimates the run time.
+  // Warm-up: at least two runs and warmup_seconds, and with settle_heap until two runs in a row no
+  // longer fault fresh pages in (or kMaxWarmupRuns / kMaxWarmupSeconds); the last run estimates
+  // the run time.
   // A heap that keeps freed memory still grows for several runs of a configuration whose blocks
   // do not fit what it holds (collect/heap.h), each growth a page fault per 4 KiB, and not on
   // every run; a network's heap, or a training run's after its first steps, has long settled.
@@ -886,7 +888,7 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
     settled = faults <= kSettledFaults && previous_faults <= kSettledFaults;
     const double spent = Seconds(w0, Clock::now());
     if (warm < 2 || spent < warmup_seconds) continue;
-    if (settled || warm >= kMaxWarmupRuns || spent >= kMaxWarmupSeconds) break;
+    if (!settle_heap || settled || warm >= kMaxWarmupRuns || spent >= kMaxWarmupSeconds) break;
   }
   // k runs per sample: a sample of >= 1 ms (clock and loop overhead negligible), but no more
   // than min_seconds / min_repetitions so that the sample count is reached in time.

@@ -156,6 +156,8 @@ TEST_F(CollectorTest, RecordsWithoutAMeterStateNone) {
       wall += nlohmann::json::parse(l)["context"]["protocol"]["wall_s"].get<double>();
   }
   EXPECT_DOUBLE_EQ(st.recorded_wall_s, wall);  // what calibrate's budget counts
+  // FakeResult's warm-up ended unsettled; counted where the kept heap is in force (SettlesHeap).
+  EXPECT_EQ(st.unsettled, KeepPolicyTakesEffect() ? 4 : 0);
   std::ifstream in(path_);
   std::string line;
   int n = 0;

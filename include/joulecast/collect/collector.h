@@ -16,9 +16,10 @@
 //                    absent: glibc's default heap, as in records before the policy existed),
 //                    "spread" {"iqr_over_median", "q1_s", "q3_s", "min_s", "max_s", "mean_s"},
 //                    "protocol" {"aggregate": "median", "runs", "runs_per_sample", "warmup_runs",
-//                    "warmup_settled" (false: runs still faulted fresh pages in when the warm-up
-//                    stopped at its cap), "faults_per_run" (minor page faults over the timed
-//                    runs / runs; records before 2026-12-06 lack both),
+//                    "warmup_settled" (false: the last warm-up runs still faulted fresh pages in;
+//                    with SettlesHeap the warm-up waited for them up to its cap),
+//                    "faults_per_run" (minor page faults over the timed runs / runs; records
+//                    before 2026-12-06 lack both),
 //                    "min_seconds", "min_repetitions", "elapsed_s" (warm-up and timed runs),
 //                    "wall_s" (the whole configuration: building the module and its inputs
 //                    too), and where /proc can be
@@ -73,6 +74,7 @@ struct CollectStats {
   std::int64_t measured = 0;   // recorded now
   std::int64_t failed = 0;     // measurement threw
   std::int64_t disturbed = 0;  // recorded with other_cpus_busy above CollectRun::disturbed_above
+  std::int64_t unsettled = 0;  // with SettlesHeap: recorded with warmup_settled false
   double recorded_wall_s = 0;  // sum of the recorded configurations' context.protocol.wall_s
   bool interrupted = false;    // stopped by SIGINT/SIGTERM
   std::string first_error;
@@ -85,6 +87,10 @@ Measurement RecordSkeleton(const CollectConfig& config, const CollectSettings& s
 // one campaign never measure the same configuration twice. Keeps the first occurrence's order.
 std::vector<CollectConfig> DistinctConfigs(std::vector<CollectConfig> configs,
                                            const CollectSettings& settings);
+// Whether the runner's warm-up waits for the heap to stop faulting (torch_runner.h): under the
+// keep and reserve policies where they take effect (not glibc's default heap, not a sanitizer's
+// allocator).
+bool SettlesHeap(const CollectSettings& settings);
 // The request handed to the runner (torch_runner_plugin.h documents it).
 nlohmann::json MakeRequest(const CollectConfig& config, const CollectSettings& settings);
 

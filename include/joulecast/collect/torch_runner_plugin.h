@@ -23,13 +23,14 @@ typedef int (*JoulecastRunnerPhaseFn)(void* context, int phase);
 //   {"layer": {"type", "params", "input_shape"}} or {"architecture": <architecture JSON>},
 //   "batch_size", "device" ("cpu"|"cuda"), "dtype" ("float32"|"float16"|"bfloat16"),
 //   "mode" ("forward"|"train_step"), "threads" (>= 1), "min_seconds", "min_repetitions",
-//   "warmup_seconds", "seed"
+//   "warmup_seconds", "seed", "settle_heap" (optional, default false: see "warmup_settled")
 // and writes the result as JSON text to *json_out:
 //   {"samples_s": [seconds per run of each timed sample], "runs_per_sample": k, "runs": total
 //    timed runs, "elapsed_s": wall time between the phase callbacks, "warmup_runs": n,
 //    "warmup_settled": whether the last two warm-up runs faulted at most 64 fresh pages in
-//    each (else the warm-up stopped at 32 runs or 60 s), "faults_per_run": minor page faults
-//    of the process over the timed runs / runs, "threads": at::get_num_threads()}
+//    each (with settle_heap the warm-up goes on until they do, or 32 runs or 60 s),
+//    "faults_per_run": minor page faults of the process over the timed runs / runs, "threads":
+//    at::get_num_threads()}
 // Returns 0 on success, else non-zero with a one-line message in *error_out. Strings are released
 // with the free function.
 typedef int (*JoulecastRunnerMeasureFn)(const char* request_json, JoulecastRunnerPhaseFn phase,
