@@ -873,8 +873,7 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
   // every run; a network's heap, or a training run's after its first steps, has long settled.
   std::int64_t warm = 0;
   double last = 0;
-  long faults = 0, previous_faults = kSettledFaults + 1;
-  bool settled = false;
+  int quiet_in_a_row = 0;  // runs that faulted at most kSettledFaults pages in
   const auto w0 = Clock::now();
   for (;;) {
     const long f0 = MinorFaults();
@@ -882,13 +881,14 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
     run();
     sync();
     last = Seconds(t0, Clock::now());
-    previous_faults = warm > 0 ? faults : previous_faults;
-    faults = MinorFaults() - f0;
+    quiet_in_a_row = MinorFaults() - f0 <= kSettledFaults ? quiet_in_a_row + 1 : 0;
     ++warm;
-    settled = faults <= kSettledFaults && previous_faults <= kSettledFaults;
     const double spent = Seconds(w0, Clock::now());
     if (warm < 2 || spent < warmup_seconds) continue;
-    if (!settle_heap || settled || warm >= kMaxWarmupRuns || spent >= kMaxWarmupSeconds) break;
+    if (!settle_heap || quiet_in_a_row >= 2 || warm >= kMaxWarmupRuns ||
+        spent >= kMaxWarmupSeconds) {
+      break;
+    }
   }
   // k runs per sample: a sample of >= 1 ms (clock and loop overhead negligible), but no more
   // than min_seconds / min_repetitions so that the sample count is reached in time.
@@ -921,7 +921,7 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
           {"runs", runs},
           {"elapsed_s", elapsed},
           {"warmup_runs", warm},
-          {"warmup_settled", settled},
+          {"warmup_settled", quiet_in_a_row >= 2},
           {"faults_per_run", static_cast<double>(timed_faults) / static_cast<double>(runs)},
           {"threads", at::get_num_threads()}};
 }

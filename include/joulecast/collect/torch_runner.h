@@ -29,7 +29,7 @@ struct RunResult {
   std::int64_t runs = 0;  // timed runs in all
   double elapsed_s = 0;   // wall time of the timed phase
   std::int64_t warmup_runs = 0;
-  bool warmup_settled = true;  // false: warm-up stopped at its cap with runs still faulting
+  bool warmup_settled = true;  // false: the last warm-up runs still faulted (collector.h)
   double faults_per_run = 0;   // minor page faults over the timed runs / runs
   std::int64_t threads = 1;
   nlohmann::json energy_j = nullptr;  // joules over the timed phase (filled by the collector)
