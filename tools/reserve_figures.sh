@@ -18,23 +18,24 @@ for m in forward train_step; do
   python3 tools/median_record.py "$R"/heldout/{,round2/,round3/}networks-$m.jsonl \
     > "$TMP/heldout-median-$m.jsonl"
 done
-mape() {  # mape PROFILE FILE: "MAPE (baseline) n"
-  "$JC" evaluate --model "$1" "$2" 2>/dev/null |
-    awk '$1 == "(all)" { printf "%6.2f (%6.2f) n %d", $5, $8, $2 }'
+# line PROFILE LABEL FILE: the label, then "MAPE (baseline) n"; a failed evaluate stops the script.
+line() {
+  local out
+  out=$("$JC" evaluate --model "$1" "$3")
+  printf '    %-58s %s\n' "$2" "$(awk '$1 == "(all)" { printf "%6.2f (%6.2f) n %d", $5, $8, $2 }' <<< "$out")"
 }
 for p in "${@:-models/amd-epyc-2c-reserve-time.json}"; do
   echo "== $p"
   for m in forward train_step; do
     echo "  $m"
-    printf '    %-58s %s\n' "six modern networks, afternoon" "$(mape "$p" "$R/modern-networks-$m.jsonl")"
-    printf '    %-58s %s\n' "older networks, afternoon" "$(mape "$p" "$R/networks-$m.jsonl")"
-    printf '    %-58s %s\n' "alexnet, vgg11, resnet18, mobilenet_v2 (1/8/32), afternoon" "$(mape "$p" "$TMP/older4-$m.jsonl")"
-    printf '    %-58s %s\n' "the same four, night (median of 3 rounds)" "$(mape "$p" "$R/night/median-networks-$m.jsonl")"
-    printf '    %-58s %s\n' "the same four, 2026-12-06 (median of 3 rounds)" "$(mape "$p" "$R/dec06/median-networks-$m.jsonl")"
+    line "$p" "six modern networks, afternoon" "$R/modern-networks-$m.jsonl"
+    line "$p" "older networks, afternoon" "$R/networks-$m.jsonl"
+    line "$p" "alexnet, vgg11, resnet18, mobilenet_v2 (1/8/32), afternoon" "$TMP/older4-$m.jsonl"
+    line "$p" "the same four, night (median of 3 rounds)" "$R/night/median-networks-$m.jsonl"
+    line "$p" "the same four, 2026-12-06 (median of 3 rounds)" "$R/dec06/median-networks-$m.jsonl"
     for d in heldout heldout/round2 heldout/round3; do
-      f="$R/$d/networks-$m.jsonl"
-      printf '    %-58s %s\n' "seven never-measured networks, $d" "$(mape "$p" "$f")"
+      line "$p" "seven never-measured networks, $d" "$R/$d/networks-$m.jsonl"
     done
-    printf '    %-58s %s\n' "the same seven, median of the 3 rounds" "$(mape "$p" "$TMP/heldout-median-$m.jsonl")"
+    line "$p" "the same seven, median of the 3 rounds" "$TMP/heldout-median-$m.jsonl"
   done
 done
