@@ -317,6 +317,8 @@ struct LabelRow {
 
 double Ape(double pred, double meas) { return 100 * std::abs(pred - meas) / meas; }
 
+nlohmann::json NullUnlessPositive(double v) { return v > 0 ? nlohmann::json(v) : nlohmann::json(); }
+
 // Whole transformers (Hugging Face configs of data/neusight2025/model_configs) on the GPUs of the
 // labels: predicted by `model` with optimizer none (forward and backward, as the labels time), the
 // glue per kernel fitted on the labels of the GPUs the linear predictor saw, each of those GPUs'
@@ -429,6 +431,11 @@ void RunNetworks(const GpuOpsArgs& a) {
                      {"kernels_s", r.est.kernels_s},
                      {"isolated_s", r.est.isolated_s},
                      {"kernels", r.est.kernels},
+                     // A training step's two parts, as the labels that time them apart and as
+                     // predicted (null where the label does not time them).
+                     {"measured_forward_s", NullUnlessPositive(r.label.forward_s)},
+                     {"measured_backward_s", NullUnlessPositive(r.label.backward_s)},
+                     {"phases", r.est.PhasesJson()},
                      {"glue_per_kernel_s", r.glue_s},
                      {"roofline_s", r.est.roofline_s},
                      {"proxy_s", r.est.proxy_s},

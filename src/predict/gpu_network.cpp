@@ -188,6 +188,15 @@ GpuNetworkEstimate EstimateOnGpu(const graph::Graph& g, const GpuOpModel& model,
   return est;
 }
 
+json GpuNetworkEstimate::PhasesJson() const {
+  json j = {{"forward", PhaseJson(forward)}};
+  if (mode == "train_step") {
+    j["backward"] = PhaseJson(backward);
+    j["optimizer"] = PhaseJson(optimizer_step);
+  }
+  return j;
+}
+
 json GpuNetworkEstimate::ToJson() const {
   json j = {{"name", name},           {"gpu", gpu},
             {"mode", mode},           {"batch_size", batch_size},
@@ -195,12 +204,10 @@ json GpuNetworkEstimate::ToJson() const {
             {"kernels_s", kernels_s}, {"isolated_s", isolated_s},
             {"glue_s", glue_s},       {"roofline_s", roofline_s},
             {"kernels", kernels},     {"parameters", parameters}};
-  j["phases"] = {{"forward", PhaseJson(forward)}};
+  j["phases"] = PhasesJson();
   if (mode == "train_step") {
     j["optimizer"] = optimizer;
     j["trainable_parameters"] = trainable_parameters;
-    j["phases"]["backward"] = PhaseJson(backward);
-    j["phases"]["optimizer"] = PhaseJson(optimizer_step);
   }
   j["by_op"] = ByJson(by_op, total_s);
   j["by_kernel"] = ByJson(by_kernel, total_s);

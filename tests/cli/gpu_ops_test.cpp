@@ -225,4 +225,35 @@ TEST_F(GpuOpsCliTest, PredictWholeNetworkOnAGpu) {
       << no_l2.err;
 }
 
+// `gpu-ops networks --json` gives a training label's two parts as measured and as predicted: the
+// phases sum to the kernels (optimizer none, as the labels ran), the label's forward and backward
+// are its row's fw_ms and bw_ms, and an inference label has no backward.
+TEST_F(GpuOpsCliTest, NetworksJsonHasTheTrainingStepsParts) {
+  const fs::path root = fs::path(JOULECAST_TEST_DATA).parent_path().parent_path();
+  Write("labels.csv",
+        "gpu,model,mode,seq_len,batch,num_layer,e2e_ms,fw_ms,bw_ms\n"
+        "V100 PCIe 32GB,bert_large,fwd_bwd,512,2,24,234.26,83.0,151.26\n"
+        "V100 PCIe 32GB,bert_large,forward,512,8,24,240.5,240.5,0\n");
+  const Result r =
+      Run("gpu-ops networks --json --model " + Quote((root / "models/gpu-latency.json").string()) +
+          " --labels " + Quote(P("labels.csv")));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json rows = json::parse(r.out)["rows"];
+  ASSERT_EQ(rows.size(), 2u);
+  const json& t = rows[0]["mode"] == "train_step" ? rows[0] : rows[1];
+  const json& f = rows[0]["mode"] == "train_step" ? rows[1] : rows[0];
+  EXPECT_DOUBLE_EQ(t["measured_forward_s"].get<double>(), 0.083);
+  EXPECT_DOUBLE_EQ(t["measured_backward_s"].get<double>(), 0.15126);
+  EXPECT_GT(t["phases"]["backward"]["s"].get<double>(), t["phases"]["forward"]["s"].get<double>());
+  EXPECT_EQ(t["phases"]["optimizer"]["kernels"], 0);
+  EXPECT_NEAR(
+      t["phases"]["forward"]["s"].get<double>() + t["phases"]["backward"]["s"].get<double>(),
+      t["kernels_s"].get<double>(), 1e-12);
+  EXPECT_EQ(
+      t["phases"]["forward"]["kernels"].get<int>() + t["phases"]["backward"]["kernels"].get<int>(),
+      t["kernels"].get<int>());
+  EXPECT_TRUE(f["measured_backward_s"].is_null()) << f.dump();
+  EXPECT_FALSE(f["phases"].contains("backward"));
+}
+
 }  // namespace

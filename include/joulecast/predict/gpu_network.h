@@ -89,6 +89,8 @@ struct GpuNetworkEstimate {
   //  {"kernels", "s"}, "by_op": {op: {"kernels", "s", "share"}}, "by_kernel": {...},
   //  "proxy": {"s", "share", "by_op": {...}}, "parameters", "trainable_parameters"}
   nlohmann::json ToJson() const;
+  // ToJson's "phases": {"forward"} and, for a training step, "backward" and "optimizer".
+  nlohmann::json PhasesJson() const;
 };
 
 // Graph `g` (shapes inferred) on `gpu`. Throws as above.
