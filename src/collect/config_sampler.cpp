@@ -466,6 +466,13 @@ bool HasKernel(const std::string& type) {
   return type == "Conv2d" || type == "MaxPool2d" || type == "AvgPool2d";
 }
 
+// The options' limits on a run's MACs, its largest tensor (elements) and the weights, shared by
+// layer and operator draws.
+bool WithinCountLimits(double macs, double largest, double parameters, const SamplerOptions& o) {
+  return macs <= o.max_macs && macs >= o.min_macs && largest <= o.max_elements &&
+         parameters <= o.max_parameters && parameters >= o.min_parameters;
+}
+
 bool WithinLimits(const LayerInstance& l, std::int64_t batch, const SamplerOptions& o) {
   if (!o.kernel_sizes.empty()) {
     const json& k = l.params.at("kernel_size");
@@ -475,9 +482,7 @@ bool WithinLimits(const LayerInstance& l, std::int64_t batch, const SamplerOptio
     }
   }
   const LayerCounts c = CountLayer(l, batch);
-  const double largest = std::max(c.input_elements, c.output_elements);
-  return c.macs <= o.max_macs && c.macs >= o.min_macs && largest <= o.max_elements &&
-         c.parameters <= o.max_parameters && c.parameters >= o.min_parameters;
+  return WithinCountLimits(c.macs, std::max(c.input_elements, c.output_elements), c.parameters, o);
 }
 
 // An operator draw at c->batch_size into *c (layer = the node's layer form as predictors see
@@ -502,10 +507,7 @@ bool DrawOperatorConfig(const std::string& type, Rng& r, const SamplerOptions& o
                                     static_cast<double>(call.outputs[0].dims.back()) *
                                     static_cast<double>(k[k.size() - 2]));
   }
-  if (counts.macs > o.max_macs || counts.macs < o.min_macs || largest > o.max_elements ||
-      g.ParameterCount() > o.max_parameters || g.ParameterCount() < o.min_parameters) {
-    return false;
-  }
+  if (!WithinCountLimits(counts.macs, largest, g.ParameterCount(), o)) return false;
   std::int64_t batch = 1;
   c->layer = ToLayerInstance(graph::LayerFormOf(*node.schema, call), "", &batch);
   c->plan = RunPlan(g);
