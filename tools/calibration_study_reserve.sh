@@ -26,13 +26,10 @@ done
 "$JC" fit "$STORE" --target time_s --max-other-cpus 0.25 -o "$OUT/scratch-20.json" >/dev/null
 # Today's float32 networks of the bfloat16 check, the four older networks' medians of
 # 2026-12-06 morning, the held-out seven's medians (12-05 evening) and the six modern networks.
-for k in 1 2 3; do
+python3 tools/median_record.py $R/bf16/networks-round{1,2,3}.jsonl |
   python3 -c 'import json, sys
-for l in open(sys.argv[1]):
-    if json.loads(l)["dtype"] == "float32": print(l, end="")' "$R/bf16/networks-round$k.jsonl" \
-    > "$OUT/bf16-fp32-round$k.jsonl"
-done
-python3 tools/median_record.py "$OUT"/bf16-fp32-round{1,2,3}.jsonl > "$OUT/bf16-fp32-median.jsonl"
+for l in sys.stdin:
+    if json.loads(l)["dtype"] == "float32": print(l, end="")' > "$OUT/bf16-fp32-median.jsonl"
 for m in forward train_step; do
   python3 tools/median_record.py $R/heldout/{,round2/,round3/}networks-$m.jsonl \
     > "$OUT/heldout-median-$m.jsonl"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Of whole-network records measured in several rounds (the same network, batch, mode and sequence
-length in each file), write the round whose time is the median (an odd number of rounds: a real
+"""Of whole-network records measured in several rounds (the same network, batch, mode, sequence
+length and dtype in each file), write the round whose time is the median (an odd number of rounds: a real
 record, unchanged; an even number: the lower middle one), one per key, to stdout as JSON Lines.
 For `joulecast evaluate` on a machine whose speed drifts between runs minutes apart.
 
@@ -13,7 +13,7 @@ import sys
 
 def key(r):
     return (r["type"], r["batch_size"], r.get("mode", "forward"),
-            r.get("context", {}).get("seq_len"))
+            r.get("context", {}).get("seq_len"), r.get("dtype"))
 
 
 def main():
