@@ -1,8 +1,9 @@
 # Per-network MAPE (over its batch sizes) of profiles on whole-network records, as a markdown table:
 #   python3 tools/network_errors.py RECORDS.jsonl NAME PROFILE [NAME PROFILE ...]
 # RECORDS may be a comma list of files. Predictions by `build/joulecast predict ARCH --model
-# PROFILE -b B --mode MODE [--seq-len S] --json` (the record's mode and sequence length), run from
-# the repository root.
+# PROFILE -b B --mode MODE --dtype D [--seq-len S] --json` (the record's mode, dtype and sequence
+# length: a profile of another dtype is predict's error, not a float32 answer), run from the
+# repository root.
 import collections
 import json
 import subprocess
@@ -17,10 +18,13 @@ for r in recs:
     for m in models:
         seq = r.get('context', {}).get('seq_len')
         out = subprocess.run(['build/joulecast', 'predict', r['type'], '--model', m, '-b',
-                              str(r['batch_size']), '--mode', r.get('mode', 'forward'), '--json'] +
+                              str(r['batch_size']), '--mode', r.get('mode', 'forward'),
+                              '--dtype', r.get('dtype', 'float32'), '--json'] +
                              (['--seq-len', str(seq)] if seq else []),
-                             capture_output=True, text=True, check=True).stdout
-        p = json.loads(out)['total_s']
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"network_errors: {r['type']} b{r['batch_size']}: {out.stderr.strip()}")
+        p = json.loads(out.stdout)['total_s']
         e = abs(p / r['duration_s'] - 1) * 100
         err[m][r['type']].append(e)
         allerr[m].append(e)
