@@ -260,6 +260,8 @@ void RunCalibrate(const CalibrateArgs& a) {
     std::cerr << "joulecast: warning: " << OneLine(m) << "\n";
   };
   MeasurementStore store(store_path, warn);
+  if (auto note = NonNativeDtypeNote(a.dtype.empty() ? base.dtype : a.dtype, HostFingerprint()))
+    warn(*note);
   if (a.dry_run) {
     const std::map<std::string, Measurement> by_key = ReadStore(store_path);
     for (const std::string& mode : modes) {

@@ -34,6 +34,7 @@
 #include "joulecast/collect/torch_runner.h"
 #include "joulecast/frontends/load_graph.h"
 #include "joulecast/io/one_line.h"
+#include "joulecast/predict/hardware.h"
 #include "measuring.h"
 
 namespace joulecast::cli {
@@ -175,6 +176,9 @@ void RunCollect(CollectArgs& a) {
     if (!a.settings.shard.Owns(static_cast<std::int64_t>(i))) continue;
     ++in_shard;
     if (store.Done(ConfigKey(RecordSkeleton(configs[i], a.settings)))) ++done;
+  }
+  if (a.settings.device == "cpu") {
+    if (auto note = NonNativeDtypeNote(a.settings.dtype, HostFingerprint())) warn(*note);
   }
   if (a.dry_run) {
     std::cout << fmt::format("{} configurations, {} in shard {}, {} already in {}, {} to measure\n",

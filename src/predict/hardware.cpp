@@ -13,9 +13,9 @@
 namespace joulecast {
 
 const std::vector<std::string> kIsaFlags = {
-    "amx_bf16",    "amx_int8",   "amx_tile",   "avx",      "avx2",     "avx512_bf16",
-    "avx512_fp16", "avx512_vnni", "avx512bw",  "avx512dq", "avx512f",  "avx512vl",
-    "avx_vnni",    "f16c",       "fma",        "neon",     "sse4_2"};
+    "amx_bf16",    "amx_fp16",    "amx_int8",    "amx_tile", "avx",      "avx2",
+    "avx512_bf16", "avx512_fp16", "avx512_vnni", "avx512bw", "avx512dq", "avx512f",
+    "avx512vl",    "avx_vnni",    "f16c",        "fma",      "neon",     "sse4_2"};
 
 namespace {
 
@@ -271,6 +271,25 @@ std::optional<std::string> HardwareMismatch(const Profile& profile,
       "machine \u2014 calibrate or fit a profile here",
       profile.name, Described(show_ids ? WithIdentity(p.cpu, p.cpu_id) : p.cpu, p.logical_cpus),
       Described(show_ids ? WithIdentity(host.cpu, host.cpu_id) : host.cpu, host.logical_cpus));
+}
+
+std::optional<std::string> NonNativeDtypeNote(const std::string& dtype,
+                                              const HardwareFingerprint& host) {
+  std::vector<std::string> native;
+  if (dtype == "bfloat16") native = {"avx512_bf16", "amx_bf16"};
+  if (dtype == "float16") native = {"avx512_fp16", "amx_fp16"};
+  const auto has = [&host](const std::string& flag) {
+    return std::find(host.isa_flags.begin(), host.isa_flags.end(), flag) != host.isa_flags.end();
+  };
+  // Other architectures name their half-precision extensions otherwise; say nothing there.
+  if (native.empty() || !(has("avx") || has("sse4_2"))) return std::nullopt;
+  if (has(native[0]) || has(native[1])) return std::nullopt;
+  return fmt::format(
+      "this CPU, {}, has no native {} arithmetic (neither {} nor {} among its cpuinfo flags): "
+      "libtorch converts to float32 and back around each operation, so {} times measured here "
+      "describe that emulation, not {} hardware",
+      WithIdentity(host.cpu.empty() ? "of unknown model" : host.cpu, host.cpu_id), dtype, native[0],
+      native[1], dtype, dtype);
 }
 
 }  // namespace joulecast

@@ -380,5 +380,75 @@ TEST_F(HardwareTest, PredictWarnsOnceOnAnotherCpu) {
   EXPECT_EQ(std::count(c.err.begin(), c.err.end(), '\n'), 1);
 }
 
+TEST(Hardware, NonNativeDtypeNoteNamesTheMissingFlags) {
+  HardwareFingerprint zen3;
+  zen3.cpu = "AMD EPYC";
+  zen3.cpu_id = "family 25 model 1 stepping 1";
+  zen3.isa_flags = {"avx", "avx2", "f16c", "fma", "sse4_2"};
+  const auto bf16 = NonNativeDtypeNote("bfloat16", zen3);
+  ASSERT_TRUE(bf16);
+  EXPECT_EQ(*bf16,
+            "this CPU, AMD EPYC [family 25 model 1 stepping 1], has no native bfloat16 arithmetic "
+            "(neither avx512_bf16 nor amx_bf16 among its cpuinfo flags): libtorch converts to "
+            "float32 and back around each operation, so bfloat16 times measured here describe "
+            "that emulation, not bfloat16 hardware");
+  const auto fp16 = NonNativeDtypeNote("float16", zen3);
+  ASSERT_TRUE(fp16);
+  EXPECT_NE(fp16->find("no native float16 arithmetic (neither avx512_fp16 nor amx_fp16"),
+            std::string::npos)
+      << *fp16;
+  EXPECT_FALSE(NonNativeDtypeNote("float32", zen3));
+  // Either flag of the pair is native arithmetic.
+  HardwareFingerprint zen5 = zen3;
+  zen5.isa_flags.push_back("avx512_bf16");
+  EXPECT_FALSE(NonNativeDtypeNote("bfloat16", zen5));
+  EXPECT_TRUE(NonNativeDtypeNote("float16", zen5));
+  HardwareFingerprint sapphire = zen3;
+  sapphire.isa_flags = {"amx_bf16", "amx_fp16", "avx", "sse4_2"};
+  EXPECT_FALSE(NonNativeDtypeNote("bfloat16", sapphire));
+  EXPECT_FALSE(NonNativeDtypeNote("float16", sapphire));
+  // Unknown flags, or another architecture's: nothing is claimed.
+  EXPECT_FALSE(NonNativeDtypeNote("bfloat16", HardwareFingerprint{}));
+  HardwareFingerprint arm;
+  arm.cpu = "Neoverse-V1";
+  arm.isa_flags = {"neon"};
+  EXPECT_FALSE(NonNativeDtypeNote("bfloat16", arm));
+}
+
+TEST_F(HardwareTest, CalibrateAndCollectSayWhenBfloat16IsEmulated) {
+  const std::string zen3 = FakeRoot("zen3", "AMD EPYC", 2, "fpu sse4_2 avx avx2 fma f16c");
+  const std::string zen5 =
+      FakeRoot("zen5", "AMD EPYC", 2, "fpu sse4_2 avx avx2 fma f16c avx512f avx512_bf16");
+  const std::string note =
+      "joulecast: warning: this CPU, AMD EPYC, has no native bfloat16 arithmetic (neither "
+      "avx512_bf16 nor amx_bf16 among its cpuinfo flags): libtorch converts to float32 and back "
+      "around each operation, so bfloat16 times measured here describe that emulation, not "
+      "bfloat16 hardware\n";
+  const std::string calibrate =
+      "calibrate --base models/amd-epyc-2c-reserve-time.json --minutes 1 "
+      "--dtype bfloat16 --dry-run -o " +
+      P("cal.json");
+  const auto r = Run(calibrate, "JOULECAST_PROC_ROOT=" + cli_test::Quote(zen3));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, note);
+  const auto native = Run(calibrate, "JOULECAST_PROC_ROOT=" + cli_test::Quote(zen5));
+  ASSERT_EQ(native.status, 0) << native.err;
+  EXPECT_EQ(native.err, "");
+  EXPECT_EQ(native.out, r.out);  // a note, not another plan
+  // A float32 calibration on the same CPU says nothing.
+  const auto fp32 =
+      Run("calibrate --base models/amd-epyc-2c-reserve-time.json --minutes 1 "
+          "--dry-run -o " +
+              P("cal.json"),
+          "JOULECAST_PROC_ROOT=" + cli_test::Quote(zen3));
+  EXPECT_EQ(fp32.err, "");
+  const std::string collect = "collect --layer Linear --samples 3 --dtype bfloat16 --dry-run -o " +
+                              cli_test::Quote(P("c.jsonl"));
+  const auto c = Run(collect, "JOULECAST_PROC_ROOT=" + cli_test::Quote(zen3));
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(c.err, note);
+  EXPECT_EQ(Run(collect, "JOULECAST_PROC_ROOT=" + cli_test::Quote(zen5)).err, "");
+}
+
 }  // namespace
 }  // namespace joulecast

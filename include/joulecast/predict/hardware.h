@@ -41,6 +41,15 @@
 // and nullopt otherwise (GPU profiles, profiles without a CPU, an unknown host CPU, a match).
 // A count that either side does not know is not compared; "(N logical CPUs)" is left out of the
 // line for a side that does not know it.
+//
+// NonNativeDtypeNote(dtype, host) is one line for someone about to measure in a reduced precision
+// on an x86 CPU (isa_flags holding avx or sse4_2) without arithmetic of that precision: bfloat16
+// without avx512_bf16 and amx_bf16, float16 without avx512_fp16 and amx_fp16:
+//   this CPU, <cpu> [<cpu_id>], has no native bfloat16 arithmetic (neither avx512_bf16 nor
+//   amx_bf16 among its cpuinfo flags): libtorch converts to float32 and back around each
+//   operation, so bfloat16 times measured here describe that emulation, not bfloat16 hardware
+// and nullopt for float32 (or any other dtype), a host whose flags are unknown or not x86's, and a
+// CPU with one of the flags.
 #pragma once
 
 #include <map>
@@ -97,5 +106,8 @@ nlohmann::json WithFingerprint(nlohmann::json hardware, const HardwareFingerprin
 
 std::optional<std::string> HardwareMismatch(const Profile& profile,
                                             const HardwareFingerprint& host);
+
+std::optional<std::string> NonNativeDtypeNote(const std::string& dtype,
+                                              const HardwareFingerprint& host);
 
 }  // namespace joulecast
