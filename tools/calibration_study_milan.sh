@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Calibration to a CPU model this project had never measured (README, "A profile for a new machine
+# in minutes"): on 2026-12-06 the development VM was an AMD EPYC of family 25 model 1 (Zen 3, no
+# AVX-512), where every CPU profile in models/ had been measured on other CPUs (the reserve-heap
+# time profile models/amd-epyc-2c-reserve-time.json on an EPYC of family 26 model 2, the Intel
+# Xeon's models/intel-xeon-2c-time.json). Stores in data/collect/epyc-milan-2c/, measured there
+# under the reserve heap, one libtorch thread, no --for (no evaluated network's layers in them):
+#   calibrate-from-zen5.jsonl  calibrate --base models/amd-epyc-2c-reserve-time.json --mode both
+#                              --minutes 20, resumed with --minutes 45 (a longer plan extends a
+#                              shorter one)
+#   calibrate-from-xeon.jsonl  calibrate --base models/intel-xeon-2c-time.json --mode both
+#                              --minutes 10
+# This script fits the profiles that 2, 5, 10, 20 and 45 minutes of the first and 2, 5 and 10
+# minutes of the second buy (prefixes, fitted on copies of the stores; records measured beside a
+# busy core left out), one fitted from scratch on the first's 20-minute and one on its 45-minute
+# records, and prints each one's per-network MAPE on whole networks measured on that machine under
+# the same heap, the median of three rounds (tools/median_record.py): the four older networks at
+# batch 1, 8, 32 (tools/collect_older_networks.sh) and the seven held-out ones
+# (tools/collect_heldout_networks.sh), forward and training step, beside the bases uncalibrated.
+# FIT=0 reuses the profiles already in OUTDIR; EVAL=0 only fits them.
+#   tools/calibration_study_milan.sh [OUTDIR]        (default /tmp/calibration-study-milan)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-/tmp/calibration-study-milan}
+JC=${JOULECAST:-build/joulecast}
+D=data/collect/epyc-milan-2c
+ZEN5=models/amd-epyc-2c-reserve-time.json
+XEON=models/intel-xeon-2c-time.json
+mkdir -p "$OUT"
+if [ "${FIT:-1}" != 0 ]; then
+  prefixes() {  # NAME BASE STORE MINUTES...
+    local name=$1 base=$2 store=$3
+    shift 3
+    for m in "$@"; do
+      cp "$store" "$OUT/$name-$m.jsonl"
+      "$JC" calibrate --base "$base" --mode both --minutes "$m" --store "$OUT/$name-$m.jsonl" \
+        --heap reserve --max-other-cpus 0.25 -o "$OUT/$name-$m.json" -q
+    done
+  }
+  prefixes zen5 "$ZEN5" $D/calibrate-from-zen5.jsonl 2 5 10 20 45
+  prefixes xeon "$XEON" $D/calibrate-from-xeon.jsonl 2 5 10
+  # The store is append-only: its first 3489 lines are what the 20-minute run wrote (10:49-11:09).
+  head -n 3489 $D/calibrate-from-zen5.jsonl > "$OUT/first-20-min.jsonl"
+  "$JC" fit "$OUT/first-20-min.jsonl" --target time_s --max-other-cpus 0.25 \
+    -o "$OUT/scratch-20.json" >/dev/null
+  "$JC" fit $D/calibrate-from-zen5.jsonl --target time_s --max-other-cpus 0.25 \
+    -o "$OUT/scratch-45.json" >/dev/null
+fi
+[ "${EVAL:-1}" = 0 ] && exit 0
+for m in forward train_step; do
+  python3 tools/median_record.py $D/networks/round{1,2,3}/networks-$m.jsonl \
+    > "$OUT/older-median-$m.jsonl"
+  python3 tools/median_record.py $D/heldout/{,round2/,round3/}networks-$m.jsonl \
+    > "$OUT/heldout-median-$m.jsonl"
+done
+for set in "$OUT"/{older,heldout}-median-{forward,train_step}.jsonl; do
+  echo "$set"
+  python3 tools/network_errors.py "$set" "base EPYC f26" "$ZEN5" \
+    "2 min" "$OUT/zen5-2.json" "5 min" "$OUT/zen5-5.json" "10 min" "$OUT/zen5-10.json" \
+    "20 min" "$OUT/zen5-20.json" "45 min" "$OUT/zen5-45.json" \
+    "scratch, 20 min" "$OUT/scratch-20.json" "scratch, 45 min" "$OUT/scratch-45.json" \
+    "base Xeon" "$XEON" "Xeon 2 min" "$OUT/xeon-2.json" "Xeon 5 min" "$OUT/xeon-5.json" \
+    "Xeon 10 min" "$OUT/xeon-10.json"
+done
