@@ -1,11 +1,13 @@
 # Per-network MAPE (over its batch sizes) of profiles on whole-network records, as a markdown table:
 #   python3 tools/network_errors.py RECORDS.jsonl NAME PROFILE [NAME PROFILE ...]
-# RECORDS may be a comma list of files. Predictions by `build/joulecast predict ARCH --model
+# RECORDS may be a comma list of files. With SIGNED=1 in the environment the table holds the mean
+# signed error (%, prediction / measurement - 1: negative when the profile under-predicts). Predictions by `build/joulecast predict ARCH --model
 # PROFILE -b B --mode MODE --dtype D [--seq-len S] --json` (the record's mode, dtype and sequence
 # length: a profile of another dtype is predict's error, not a float32 answer), run from the
 # repository root.
 import collections
 import json
+import os
 import subprocess
 import sys
 
@@ -25,7 +27,9 @@ for r in recs:
         if out.returncode != 0:
             sys.exit(f"network_errors: {r['type']} b{r['batch_size']}: {out.stderr.strip()}")
         p = json.loads(out.stdout)['total_s']
-        e = abs(p / r['duration_s'] - 1) * 100
+        e = (p / r['duration_s'] - 1) * 100
+        if os.environ.get('SIGNED') != '1':
+            e = abs(e)
         err[m][r['type']].append(e)
         allerr[m].append(e)
 print('| network (batches) | ' + ' | '.join(names) + ' |')

@@ -313,12 +313,20 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
         FitOptions fo = options.refit;
         fo.target = options.target;
         LayerPredictor refit = FitLayerPredictor(type, by_type.at(type), fo);
-        const double refit_mape = refit.cv.at("metrics").at("mape").get<double>();
+        // Both at their MAPE-optimal level: the transfers' c0 is that factor, and a refit
+        // compared at its least-squares level would lose by the level alone.
+        const nlohmann::json& lv = refit.cv.at("mape_optimal_level");
+        const double refit_mape = lv.at("mape").get<double>();
         info["refit_cv_mape"] = refit_mape;
         if (refit_mape < c.transfer->cv["mape"].get<double>()) {
+          Transfer level;
+          level.c0 = std::log(lv.at("factor").get<double>());
+          level.cv = {{"level", "the MAPE-optimal factor of the refit's out-of-fold predictions"}};
+          refit.transfer = refit.transfer ? ComposeTransfers(*refit.transfer, level) : level;
           c = std::move(refit);
           info["transfer"] = "refit";
           info["cv_mape"] = refit_mape;
+          info["refit_level"] = lv.at("factor");
         }
       }
       if (same_target && n > 0) info["base_mape"] = it->second.base_mape;

@@ -26,6 +26,17 @@ struct TransferCandidate {
 
 // The k > 0 that minimises Σ |k·p_i / y_i - 1| = Σ r_i·|k - 1/r_i| (r_i = p_i / y_i): the
 // median of 1/r_i weighted by r_i.
+double WeightedMedianFactor(std::vector<std::pair<double, double>> v, double total) {
+  std::sort(v.begin(), v.end());
+  double acc = 0;
+  for (const auto& [k, w] : v) {
+    acc += w;
+    if (acc >= total / 2) return k;
+  }
+  return v.back().first;
+}
+
+// The same on log values u (predicted) and t (measured) of the rows `rows`.
 double MapeOptimalFactor(const Eigen::VectorXd& u, const Eigen::VectorXd& t,
                          const std::vector<Eigen::Index>& rows) {
   std::vector<std::pair<double, double>> v;  // (1/r, r)
@@ -35,13 +46,7 @@ double MapeOptimalFactor(const Eigen::VectorXd& u, const Eigen::VectorXd& t,
     v.emplace_back(1 / ratio, ratio);
     total += ratio;
   }
-  std::sort(v.begin(), v.end());
-  double acc = 0;
-  for (const auto& [k, w] : v) {
-    acc += w;
-    if (acc >= total / 2) return k;
-  }
-  return v.back().first;
+  return WeightedMedianFactor(std::move(v), total);
 }
 
 // Least squares on the rows `rows` of [1, u, z] with penalty alpha on the z weights.
@@ -125,6 +130,17 @@ double Mape(const Transfer& tr, const Eigen::VectorXd& u, const Eigen::MatrixXd&
 }
 
 }  // namespace
+
+double MapeOptimalFactor(const Eigen::VectorXd& predicted, const Eigen::VectorXd& measured) {
+  std::vector<std::pair<double, double>> v;  // (1/r, r)
+  double total = 0;
+  for (Eigen::Index i = 0; i < predicted.size(); ++i) {
+    const double ratio = predicted[i] / measured[i];
+    v.emplace_back(1 / ratio, ratio);
+    total += ratio;
+  }
+  return WeightedMedianFactor(std::move(v), total);
+}
 
 std::array<double, kTransferExtras> TransferExtras(double input_elements, double output_elements) {
   std::array<double, kTransferExtras> e{};

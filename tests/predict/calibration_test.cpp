@@ -96,6 +96,42 @@ TEST(Calibration, LearnsADistortionAlongAFeature) {
   }
 }
 
+// A machine whose time per MAC waves with the batch (0.6·sin(2·ln b) in logs) and scatters
+// around it (a deterministic ±35 % pattern): no affine map of the base's prediction follows the
+// wave, a predictor fitted on the records alone does.
+double Waves(const std::string&, std::int64_t b) {
+  return std::exp(0.6 * std::sin(2 * std::log(static_cast<double>(b))));
+}
+
+TEST(Calibration, ARefitIsComparedAndKeptAtItsMapeOptimalLevel) {
+  std::vector<Measurement> recs = FakeRecords({"ReLU"}, 120, Waves);
+  for (std::size_t i = 0; i < recs.size(); ++i)
+    recs[i].duration_s *= std::exp(0.3 * std::sin(7.0 * static_cast<double>(i)));
+  const Profile cal = CalibrateProfile(TimeBase(), recs);
+  const nlohmann::json& t = cal.data["calibration"]["modes"]["forward"]["types"]["ReLU"];
+  ASSERT_EQ(t["transfer"], "refit") << t.dump();
+  const LayerPredictor& lp = *cal.Find("ReLU");
+  // Its level: the factor that minimises the out-of-fold MAPE, below 1 since the records
+  // scatter, and the MAPE compared with the transfer's is the one at that factor.
+  const nlohmann::json& level = lp.cv.at("mape_optimal_level");
+  EXPECT_EQ(t["refit_level"], level["factor"]);
+  EXPECT_LT(level["factor"].get<double>(), 1.0);
+  EXPECT_EQ(t["cv_mape"], level["mape"]);
+  EXPECT_LT(level["mape"].get<double>(), lp.cv["metrics"]["mape"].get<double>());
+  // The profile predicts the refit's model times that factor.
+  ASSERT_TRUE(lp.transfer.has_value());
+  EXPECT_EQ(lp.transfer->kind, "ratio");
+  LayerPredictor bare = lp;
+  bare.transfer.reset();
+  const CollectConfig c = SampleConfig("ReLU", 3, 1);
+  EXPECT_NEAR(lp.Predict(c.layer, c.batch_size),
+              level["factor"].get<double>() * bare.Predict(c.layer, c.batch_size),
+              1e-9 * bare.Predict(c.layer, c.batch_size));
+  const Profile back = Profile::FromJson(cal.ToJson(), "cal");
+  EXPECT_DOUBLE_EQ(back.Find("ReLU")->Predict(c.layer, c.batch_size),
+                   lp.Predict(c.layer, c.batch_size));
+}
+
 TEST(Calibration, Errors) {
   const std::vector<Measurement> recs = FakeRecords({"ReLU"}, 5, Slower);
   CalibrateOptions energy;

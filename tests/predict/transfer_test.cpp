@@ -111,6 +111,17 @@ TEST(Transfer, TheRatioMinimisesMapeNotTheMeanLogError) {
   EXPECT_EQ(id.Apply(0.7, Eigen::RowVectorXd(0)), 0.7);
 }
 
+TEST(Transfer, MapeOptimalFactorIsTheWeightedMedian) {
+  // k·1 against 1, 2, 4: Σ |k·p/y - 1| = |k - 1| + |k/2 - 1| + |k/4 - 1| falls until k = 1 and
+  // rises after it (slope 1 - 1/2 - 1/4 > 0): k = 1, below the median ratio 2.
+  Eigen::VectorXd p(3), y(3);
+  p << 1, 1, 1;
+  y << 1, 2, 4;
+  EXPECT_DOUBLE_EQ(MapeOptimalFactor(p, y), 1.0);
+  // Scale-free: predictions 10 times too small need a factor of 10.
+  EXPECT_DOUBLE_EQ(MapeOptimalFactor(p / 10, y), 10.0);
+}
+
 TEST(Transfer, ExtrasAreHingesOnTheBytesMoved) {
   // 2^23 float32 outputs are 32 MiB: past 1 MiB by 5 ln 2, past 8 MiB by 2 ln 2, at 32 MiB.
   const auto e = TransferExtras(1000, double(1 << 23));

@@ -24,7 +24,10 @@
 // Fit (CalibrateProfile): for each mode of the records, each base predictor of that mode gets a
 // transfer (predict/transfer.h) fitted on the records of its layer type (u from the base model,
 // x its recipe's features, t = ln(target / normaliser)), or, with min_refit_records records or
-// more, a predictor fitted on them alone when its CV MAPE is lower; a type with fewer than
+// more, a predictor fitted on them alone when its CV MAPE is lower, both at their MAPE-optimal
+// level (the transfers' c0 is that factor; the refit, fitted by least squares in logs, is scored
+// and kept times the factor that minimises its out-of-fold MAPE, profile_fit's
+// cv.mape_optimal_level, as a "ratio" transfer); a type with fewer than
 // min_type_records records (or none) gets the pooled transfer: a "ratio" fitted on every record
 // of the mode (the geometric mean factor; recipes differ between types, and a slope across types
 // would fit their different efficiency levels). The profile keeps the base's
@@ -93,7 +96,7 @@ struct CalibrateOptions {
   TransferOptions transfer;
   // With this many records of a type, a predictor fitted on them alone (FitLayerPredictor with
   // `refit`, its target set to `target`) is tried too and kept instead of the transfer when its
-  // k-fold CV MAPE is lower.
+  // k-fold CV MAPE at its MAPE-optimal level is lower (it is then kept at that level).
   std::size_t min_refit_records = 30;
   FitOptions refit;
   // Records whose context.protocol.other_cpus_busy (collect/cpu_load.h) exceeds this are left

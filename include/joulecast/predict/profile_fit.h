@@ -9,7 +9,10 @@
 // because the layers of real networks lie at the large end of random sampling ranges and a model
 // must hold up beyond its data. Selection "kfold" uses the k-fold MAPE alone. The best point is
 // refitted on all records. The profile stores, per type, the CV metrics of the best point
-// (R², R² on logs, MAPE, Spearman), the whole grid's scores and a summary of the training data.
+// (R², R² on logs, MAPE, Spearman), the factor k that minimises the out-of-fold MAPE of k times
+// the predictions with that MAPE (cv.mape_optimal_level: a fit by least squares in logs sits near
+// the median ratio, and calibrate compares its transfers, whose level is that factor, with a
+// refit on this footing), the whole grid's scores and a summary of the training data.
 //
 // Records are grouped by mode ("forward", "train_step") and layer type: one predictor per pair, all
 // in one profile (profile.h), with "forward" active when present; data.modes gives the record and

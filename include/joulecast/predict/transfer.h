@@ -85,6 +85,11 @@ struct Transfer {
 // under "inner". Throws std::invalid_argument when both have features of different widths.
 Transfer ComposeTransfers(const Transfer& inner, const Transfer& outer);
 
+// The factor k > 0 that minimises the MAPE of k·predicted against measured, Σ |k·p_i/y_i - 1|:
+// the median of y_i/p_i weighted by p_i/y_i (below the plain median when the ratios spread).
+// Both vectors of one length, positive and finite (not checked: callers pass fitted values).
+double MapeOptimalFactor(const Eigen::VectorXd& predicted, const Eigen::VectorXd& measured);
+
 // Fits a transfer from n records: u (n), X (n × d; may have 0 columns, then only "ratio" and
 // "linear" are tried) and t (n), as in the header comment.
 Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const Eigen::VectorXd& t,
