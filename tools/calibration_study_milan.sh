@@ -10,13 +10,19 @@
 #                              shorter one)
 #   calibrate-from-xeon.jsonl  calibrate --base models/intel-xeon-2c-time.json --mode both
 #                              --minutes 10
+#   calibrate-from-xeon-gold.jsonl  calibrate --base models/xeon-gold-5120.json --minutes 10
+#                              (forward; the published energy profile of an Intel Xeon Gold 5120)
 # This script fits the profiles that 2, 5, 10, 20 and 45 minutes of the first and 2, 5 and 10
-# minutes of the second buy (prefixes, fitted on copies of the stores; records measured beside a
+# minutes of the second buy (--mode both; prefixes, fitted on copies of the stores), the first's
+# 10 minutes of each mode alone (--mode forward or train_step; records measured beside a
 # busy core left out), one fitted from scratch on the first's 20-minute and one on its 45-minute
 # records, and prints each one's per-network MAPE on whole networks measured on that machine under
 # the same heap, the median of three rounds (tools/median_record.py): the four older networks at
 # batch 1, 8, 32 (tools/collect_older_networks.sh) and the seven held-out ones
-# (tools/collect_heldout_networks.sh), forward and training step, beside the bases uncalibrated.
+# (tools/collect_heldout_networks.sh), forward and training step, beside the bases uncalibrated
+# and this machine's full campaign (tools/milan_campaign.sh, models/amd-epyc-milan-2c-reserve-time.json),
+# and on the eight networks of tools/collect_fresh_networks.sh (one round), a test set chosen and
+# measured before the calibration's refit comparison changed and never looked at before it had.
 # FIT=0 reuses the profiles already in OUTDIR; EVAL=0 only fits them.
 #   tools/calibration_study_milan.sh [OUTDIR]        (default /tmp/calibration-study-milan)
 set -euo pipefail
@@ -26,6 +32,7 @@ JC=${JOULECAST:-build/joulecast}
 D=data/collect/epyc-milan-2c
 ZEN5=models/amd-epyc-2c-reserve-time.json
 XEON=models/intel-xeon-2c-time.json
+GOLD=models/xeon-gold-5120.json
 mkdir -p "$OUT"
 if [ "${FIT:-1}" != 0 ]; then
   prefixes() {  # NAME BASE STORE MINUTES...
@@ -39,6 +46,19 @@ if [ "${FIT:-1}" != 0 ]; then
   }
   prefixes zen5 "$ZEN5" $D/calibrate-from-zen5.jsonl 2 5 10 20 45
   prefixes xeon "$XEON" $D/calibrate-from-xeon.jsonl 2 5 10
+  # The published Xeon Gold 5120 energy profile (forward passes, joules) as the base.
+  for m in 2 5 10; do
+    cp $D/calibrate-from-xeon-gold.jsonl "$OUT/gold-$m.jsonl"
+    "$JC" calibrate --base "$GOLD" --minutes $m --store "$OUT/gold-$m.jsonl" --heap reserve \
+      --max-other-cpus 0.25 -o "$OUT/gold-$m.json" -q
+  done
+  # Ten minutes on one mode (calibrate's default is --mode forward): the budget of --mode both
+  # is split evenly and each mode's plan is its own, so these are the 20-minute store's halves.
+  for mode in forward train_step; do
+    cp $D/calibrate-from-zen5.jsonl "$OUT/zen5-$mode-10.jsonl"
+    "$JC" calibrate --base "$ZEN5" --mode $mode --minutes 10 --store "$OUT/zen5-$mode-10.jsonl" \
+      --heap reserve --max-other-cpus 0.25 -o "$OUT/zen5-$mode-10.json" -q
+  done
   # The store is append-only: its first 3489 lines are what the 20-minute run wrote (10:49-11:09).
   head -n 3489 $D/calibrate-from-zen5.jsonl > "$OUT/first-20-min.jsonl"
   "$JC" fit "$OUT/first-20-min.jsonl" --target time_s --max-other-cpus 0.25 \
@@ -46,6 +66,8 @@ if [ "${FIT:-1}" != 0 ]; then
   "$JC" fit $D/calibrate-from-zen5.jsonl --target time_s --max-other-cpus 0.25 \
     -o "$OUT/scratch-45.json" >/dev/null
 fi
+# This machine's full campaign (tools/milan_campaign.sh): models/amd-epyc-milan-2c-reserve-time.json.
+CAMPAIGN=${CAMPAIGN:-models/amd-epyc-milan-2c-reserve-time.json}
 [ "${EVAL:-1}" = 0 ] && exit 0
 for m in forward train_step; do
   python3 tools/median_record.py $D/networks/round{1,2,3}/networks-$m.jsonl \
@@ -53,12 +75,22 @@ for m in forward train_step; do
   python3 tools/median_record.py $D/heldout/{,round2/,round3/}networks-$m.jsonl \
     > "$OUT/heldout-median-$m.jsonl"
 done
-for set in "$OUT"/{older,heldout}-median-{forward,train_step}.jsonl; do
+for set in "$OUT"/{older,heldout}-median-{forward,train_step}.jsonl \
+  $D/fresh/networks-{forward,train_step}.jsonl; do
   echo "$set"
+  case $set in *forward*) mode=forward ;; *) mode=train_step ;; esac
   python3 tools/network_errors.py "$set" "base EPYC f26" "$ZEN5" \
     "2 min" "$OUT/zen5-2.json" "5 min" "$OUT/zen5-5.json" "10 min" "$OUT/zen5-10.json" \
+    "10 min, $mode only" "$OUT/zen5-$mode-10.json" \
     "20 min" "$OUT/zen5-20.json" "45 min" "$OUT/zen5-45.json" \
     "scratch, 20 min" "$OUT/scratch-20.json" "scratch, 45 min" "$OUT/scratch-45.json" \
     "base Xeon" "$XEON" "Xeon 2 min" "$OUT/xeon-2.json" "Xeon 5 min" "$OUT/xeon-5.json" \
-    "Xeon 10 min" "$OUT/xeon-10.json"
+    "Xeon 10 min" "$OUT/xeon-10.json" "full campaign" "$CAMPAIGN"
+done
+# The Xeon Gold base predicts joules: it has no time error of its own to print.
+for set in "$OUT"/{older,heldout}-median-forward.jsonl $D/fresh/networks-forward.jsonl; do
+  echo "$set"
+  python3 tools/network_errors.py "$set" "Xeon Gold 2 min" "$OUT/gold-2.json" \
+    "Xeon Gold 5 min" "$OUT/gold-5.json" "Xeon Gold 10 min" "$OUT/gold-10.json" \
+    "full campaign" "$CAMPAIGN"
 done

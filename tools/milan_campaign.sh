@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The full time campaign of the family 25 model 1 AMD EPYC (Zen 3) VM under the reserve heap,
+# fitted from scratch on random configurations only, never on a network:
+# models/amd-epyc-milan-2c-reserve-time.json, the "full campaign" of the calibration study there
+# (tools/calibration_study_milan.sh). The same three parts as tools/reserve_campaign.sh on the
+# family 26 EPYC:
+#   1. random layer configurations: the two calibration stores of data/collect/epyc-milan-2c/
+#      (calibrate --mode both from the family-26 EPYC's profile, 45 minutes, and from the Intel
+#      Xeon's, 10 minutes: 7902 + 1966 records, forward and training step), not re-measured;
+#   2. the operator campaign of tools/collect_operators.sh (15 operator types and token-input
+#      Linear, 120 random configurations each for forward passes, the first 40 of them for
+#      training steps, which on this CPU would have taken over an hour at 120;
+#      campaign/operators-*.jsonl);
+#   3. Linear layers with large weights (tools/collect_large_linear.sh, 40 per mode;
+#      campaign/linear-large-*.jsonl), which the calibration plans leave out;
+#   4. `joulecast fit` on all of it, records measured beside a busy core left out.
+# No input-gradient records (the family-26 campaign's third mode, for --freeze): forward passes and
+# training steps only. About an hour of measuring from empty stores, then a minute of fitting.
+#
+#   tools/milan_campaign.sh [OUT.json]     (keep the other core idle; every step resumes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-models/amd-epyc-milan-2c-reserve-time.json}
+JC=${JOULECAST:-build/joulecast}
+D=data/collect/epyc-milan-2c
+JOULECAST_HEAP=reserve N=120 NETWORKS=0 NETOPS=0 MODES=forward CPU=${CPU:-0} \
+  tools/collect_operators.sh "$D/campaign"
+JOULECAST_HEAP=reserve N=40 NETWORKS=0 NETOPS=0 MODES=train_step CPU=${CPU:-0} \
+  tools/collect_operators.sh "$D/campaign"
+MODES="forward train_step" taskset -c "${CPU:-0}" tools/collect_large_linear.sh "$D/campaign" 40
+"$JC" fit "$D/calibrate-from-zen5.jsonl" "$D/calibrate-from-xeon.jsonl" \
+  "$D"/campaign/operators-{forward,train_step}.jsonl \
+  "$D"/campaign/linear-large-{forward,train_step}.jsonl \
+  --target time_s --max-other-cpus 0.25 --name amd-epyc-milan-2c-reserve-time -o "$OUT"
