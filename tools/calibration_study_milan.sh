@@ -19,10 +19,10 @@
 # records, and prints each one's per-network MAPE on whole networks measured on that machine under
 # the same heap, the median of three rounds (tools/median_record.py): the four older networks at
 # batch 1, 8, 32 (tools/collect_older_networks.sh) and the seven held-out ones
-# (tools/collect_heldout_networks.sh), forward and training step, beside the bases uncalibrated
-# and this machine's full campaign (tools/milan_campaign.sh, models/amd-epyc-milan-2c-reserve-time.json),
-# and on the eight networks of tools/collect_fresh_networks.sh (one round), a test set chosen and
-# measured before the calibration's refit comparison changed and never looked at before it had.
+# (tools/collect_heldout_networks.sh), and the eight of tools/collect_fresh_networks.sh, a test set
+# chosen and first measured before the calibration's refit comparison changed and never looked at
+# before it had, forward and training step, beside the bases uncalibrated and this machine's full
+# campaign (tools/milan_campaign.sh, models/amd-epyc-milan-2c-reserve-time.json).
 # FIT=0 reuses the profiles already in OUTDIR; EVAL=0 only fits them.
 #   tools/calibration_study_milan.sh [OUTDIR]        (default /tmp/calibration-study-milan)
 set -euo pipefail
@@ -66,7 +66,7 @@ if [ "${FIT:-1}" != 0 ]; then
   "$JC" fit $D/calibrate-from-zen5.jsonl --target time_s --max-other-cpus 0.25 \
     -o "$OUT/scratch-45.json" >/dev/null
 fi
-# This machine's full campaign (tools/milan_campaign.sh): models/amd-epyc-milan-2c-reserve-time.json.
+# This machine's full campaign (tools/milan_campaign.sh).
 CAMPAIGN=${CAMPAIGN:-models/amd-epyc-milan-2c-reserve-time.json}
 [ "${EVAL:-1}" = 0 ] && exit 0
 for m in forward train_step; do
@@ -74,9 +74,10 @@ for m in forward train_step; do
     > "$OUT/older-median-$m.jsonl"
   python3 tools/median_record.py $D/heldout/{,round2/,round3/}networks-$m.jsonl \
     > "$OUT/heldout-median-$m.jsonl"
+  python3 tools/median_record.py $D/fresh/{,round2/,round3/}networks-$m.jsonl \
+    > "$OUT/fresh-median-$m.jsonl"
 done
-for set in "$OUT"/{older,heldout}-median-{forward,train_step}.jsonl \
-  $D/fresh/networks-{forward,train_step}.jsonl; do
+for set in "$OUT"/{older,heldout,fresh}-median-{forward,train_step}.jsonl; do
   echo "$set"
   case $set in *forward*) mode=forward ;; *) mode=train_step ;; esac
   python3 tools/network_errors.py "$set" "base EPYC f26" "$ZEN5" \
@@ -88,7 +89,7 @@ for set in "$OUT"/{older,heldout}-median-{forward,train_step}.jsonl \
     "Xeon 10 min" "$OUT/xeon-10.json" "full campaign" "$CAMPAIGN"
 done
 # The Xeon Gold base predicts joules: it has no time error of its own to print.
-for set in "$OUT"/{older,heldout}-median-forward.jsonl $D/fresh/networks-forward.jsonl; do
+for set in "$OUT"/{older,heldout,fresh}-median-forward.jsonl; do
   echo "$set"
   python3 tools/network_errors.py "$set" "Xeon Gold 2 min" "$OUT/gold-2.json" \
     "Xeon Gold 5 min" "$OUT/gold-5.json" "Xeon Gold 10 min" "$OUT/gold-10.json" \

@@ -18,7 +18,8 @@ net() {  # MODE ARCH BATCHES
     --min-repetitions 3 -q -o "$out/networks-$1.jsonl" || echo "failed: $1 $2 $3" >&2
 }
 # NETS (ARCH:BATCHES, space-separated) replaces the seven (tools/collect_fresh_networks.sh).
-NETS=${NETS:-regnet_y_400mf:1,8 mnasnet1_0:1,8 mobilenet_v3_small:1,8 efficientnet_b1:1 swin_t:1 vit_b_32:1 maxvit_t:1}
+NETS=${NETS:-regnet_y_400mf:1,8 mnasnet1_0:1,8 mobilenet_v3_small:1,8 efficientnet_b1:1 swin_t:1
+vit_b_32:1 maxvit_t:1}
 for mode in forward train_step; do
   for n in $NETS; do
     net "$mode" "${n%%:*}" "${n#*:}"
