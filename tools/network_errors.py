@@ -1,10 +1,10 @@
 # Per-network MAPE (over its batch sizes) of profiles on whole-network records, as a markdown table:
 #   python3 tools/network_errors.py RECORDS.jsonl NAME PROFILE [NAME PROFILE ...]
 # RECORDS may be a comma list of files. With SIGNED=1 in the environment the table holds the mean
-# signed error (%, prediction / measurement - 1: negative when the profile under-predicts). Predictions by `build/joulecast predict ARCH --model
-# PROFILE -b B --mode MODE --dtype D [--seq-len S] --json` (the record's mode, dtype and sequence
-# length: a profile of another dtype is predict's error, not a float32 answer), run from the
-# repository root.
+# signed error (%, prediction / measurement - 1: negative when the profile under-predicts).
+# Predictions by `build/joulecast predict ARCH --model PROFILE -b B --mode MODE --dtype D
+# [--seq-len S] --json` (the record's mode, dtype and sequence length: a profile of another dtype
+# is predict's error, not a float32 answer), run from the repository root.
 import collections
 import json
 import os

@@ -322,7 +322,7 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
           Transfer level;
           level.c0 = std::log(lv.at("factor").get<double>());
           level.cv = {{"level", "the MAPE-optimal factor of the refit's out-of-fold predictions"}};
-          refit.transfer = refit.transfer ? ComposeTransfers(*refit.transfer, level) : level;
+          refit.transfer = level;  // FitLayerPredictor's predictors have none of their own
           c = std::move(refit);
           info["transfer"] = "refit";
           info["cv_mape"] = refit_mape;

@@ -214,7 +214,7 @@ LayerPredictor FitWithRecipe(const std::string& type, const std::string& recipe,
   // minimises its out-of-fold MAPE puts it on the footing of calibrate's transfers, whose level
   // is that factor (calibrate compares the two and applies the factor to a refit it keeps).
   const double level = MapeOptimalFactor(t_pred, t_true);
-  const double level_mape = 100.0 * ((level * t_pred.array() / t_true.array()) - 1).abs().mean();
+  const double level_mape = regress::MAPE(t_true, level * t_pred);
   p.cv = {{"folds", k},
           {"mape_optimal_level", {{"factor", level}, {"mape", level_mape}}},
           {"seed", options.seed},

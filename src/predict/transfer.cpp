@@ -24,9 +24,15 @@ struct TransferCandidate {
   }
 };
 
-// The k > 0 that minimises Σ |k·p_i / y_i - 1| = Σ r_i·|k - 1/r_i| (r_i = p_i / y_i): the
-// median of 1/r_i weighted by r_i.
-double WeightedMedianFactor(std::vector<std::pair<double, double>> v, double total) {
+// The k > 0 that minimises Σ |k·p_i / y_i - 1| = Σ r_i·|k - 1/r_i| for the ratios r_i = p_i / y_i:
+// the median of 1/r_i weighted by r_i.
+double FactorOfRatios(const std::vector<double>& ratios) {
+  std::vector<std::pair<double, double>> v;  // (1/r, r)
+  double total = 0;
+  for (double r : ratios) {
+    v.emplace_back(1 / r, r);
+    total += r;
+  }
   std::sort(v.begin(), v.end());
   double acc = 0;
   for (const auto& [k, w] : v) {
@@ -39,14 +45,9 @@ double WeightedMedianFactor(std::vector<std::pair<double, double>> v, double tot
 // The same on log values u (predicted) and t (measured) of the rows `rows`.
 double MapeOptimalFactor(const Eigen::VectorXd& u, const Eigen::VectorXd& t,
                          const std::vector<Eigen::Index>& rows) {
-  std::vector<std::pair<double, double>> v;  // (1/r, r)
-  double total = 0;
-  for (Eigen::Index r : rows) {
-    const double ratio = std::exp(u[r] - t[r]);
-    v.emplace_back(1 / ratio, ratio);
-    total += ratio;
-  }
-  return WeightedMedianFactor(std::move(v), total);
+  std::vector<double> ratios;
+  for (Eigen::Index r : rows) ratios.push_back(std::exp(u[r] - t[r]));
+  return FactorOfRatios(ratios);
 }
 
 // Least squares on the rows `rows` of [1, u, z] with penalty alpha on the z weights.
@@ -132,14 +133,9 @@ double Mape(const Transfer& tr, const Eigen::VectorXd& u, const Eigen::MatrixXd&
 }  // namespace
 
 double MapeOptimalFactor(const Eigen::VectorXd& predicted, const Eigen::VectorXd& measured) {
-  std::vector<std::pair<double, double>> v;  // (1/r, r)
-  double total = 0;
-  for (Eigen::Index i = 0; i < predicted.size(); ++i) {
-    const double ratio = predicted[i] / measured[i];
-    v.emplace_back(1 / ratio, ratio);
-    total += ratio;
-  }
-  return WeightedMedianFactor(std::move(v), total);
+  std::vector<double> ratios;
+  for (Eigen::Index i = 0; i < predicted.size(); ++i) ratios.push_back(predicted[i] / measured[i]);
+  return FactorOfRatios(ratios);
 }
 
 std::array<double, kTransferExtras> TransferExtras(double input_elements, double output_elements) {
