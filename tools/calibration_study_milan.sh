@@ -12,9 +12,13 @@
 #                              --minutes 10
 #   calibrate-from-xeon-gold.jsonl  calibrate --base models/xeon-gold-5120.json --minutes 10
 #                              (forward; the published energy profile of an Intel Xeon Gold 5120)
+#   calibrate-from-xeon-more-{forward,train_step}.jsonl  what `calibrate --base
+#                              models/intel-xeon-2c-time.json --mode M --minutes 10` measured on a
+#                              copy of calibrate-from-xeon.jsonl beyond it (its lines after the
+#                              copy's): with it, ten minutes of one mode from the Xeon's profile
 # This script fits the profiles that 2, 5, 10, 20 and 45 minutes of the first and 2, 5 and 10
-# minutes of the second buy (--mode both; prefixes, fitted on copies of the stores), the first's
-# 10 minutes of each mode alone (--mode forward or train_step; records measured beside a
+# minutes of the second buy (--mode both; prefixes, fitted on copies of the stores), 10 minutes of
+# each mode alone from either base (--mode forward or train_step; records measured beside a
 # busy core left out), one fitted from scratch on the first's 20-minute and one on its 45-minute
 # records, and prints each one's per-network MAPE on whole networks measured on that machine under
 # the same heap, the median of three rounds (tools/median_record.py): the four older networks at
@@ -59,6 +63,14 @@ if [ "${FIT:-1}" != 0 ]; then
     "$JC" calibrate --base "$ZEN5" --mode $mode --minutes 10 --store "$OUT/zen5-$mode-10.jsonl" \
       --heap reserve --max-other-cpus 0.25 -o "$OUT/zen5-$mode-10.json" -q
   done
+  # The same from the Intel Xeon's profile: its 10-minute both-mode store and what one mode's
+  # 10 minutes measured beyond it.
+  for mode in forward train_step; do
+    cat $D/calibrate-from-xeon.jsonl $D/calibrate-from-xeon-more-$mode.jsonl \
+      > "$OUT/xeon-$mode-10.jsonl"
+    "$JC" calibrate --base "$XEON" --mode $mode --minutes 10 --store "$OUT/xeon-$mode-10.jsonl" \
+      --heap reserve --max-other-cpus 0.25 -o "$OUT/xeon-$mode-10.json" -q
+  done
   # The store is append-only: its first 3489 lines are what the 20-minute run wrote (10:49-11:09).
   head -n 3489 $D/calibrate-from-zen5.jsonl > "$OUT/first-20-min.jsonl"
   "$JC" fit "$OUT/first-20-min.jsonl" --target time_s --max-other-cpus 0.25 \
@@ -86,7 +98,8 @@ for set in "$OUT"/{older,heldout,fresh}-median-{forward,train_step}.jsonl; do
     "20 min" "$OUT/zen5-20.json" "45 min" "$OUT/zen5-45.json" \
     "scratch, 20 min" "$OUT/scratch-20.json" "scratch, 45 min" "$OUT/scratch-45.json" \
     "base Xeon" "$XEON" "Xeon 2 min" "$OUT/xeon-2.json" "Xeon 5 min" "$OUT/xeon-5.json" \
-    "Xeon 10 min" "$OUT/xeon-10.json" "full campaign" "$CAMPAIGN"
+    "Xeon 10 min" "$OUT/xeon-10.json" "Xeon 10 min, $mode only" "$OUT/xeon-$mode-10.json" \
+    "full campaign" "$CAMPAIGN"
 done
 # The Xeon Gold base predicts joules: it has no time error of its own to print.
 for set in "$OUT"/{older,heldout,fresh}-median-forward.jsonl; do

@@ -13,9 +13,13 @@
 #      campaign/operators-*.jsonl);
 #   3. Linear layers with large weights (tools/collect_large_linear.sh, 40 per mode;
 #      campaign/linear-large-*.jsonl), which the calibration plans leave out;
-#   4. `joulecast fit` on all of it, records measured beside a busy core left out.
-# No input-gradient records (the family-26 campaign's third mode, for --freeze): forward passes and
-# training steps only. About an hour of measuring from empty stores, then a minute of fitting.
+#   4. input gradients, the mode `predict --freeze` needs for frozen layers behind a trainable one
+#      (added 2026-12-06 evening): the plan of a 10-minute `calibrate --mode input_grad` from the
+#      family-26 EPYC's profile (calibrate-input_grad-from-zen5.jsonl; its own profile goes to a
+#      scratch folder) and step 3's large Linear layers in that mode, as the family-26 campaign
+#      has them (tools/reserve_campaign.sh: 10 minutes of its calibration plan per mode);
+#   5. `joulecast fit` on all of it, records measured beside a busy core left out.
+# About 80 minutes of measuring from empty stores, then three minutes of fitting.
 #
 #   tools/milan_campaign.sh [OUT.json]     (keep the other core idle; every step resumes)
 set -euo pipefail
@@ -27,8 +31,15 @@ JOULECAST_HEAP=reserve N=120 NETWORKS=0 NETOPS=0 MODES=forward CPU=${CPU:-0} \
   tools/collect_operators.sh "$D/campaign"
 JOULECAST_HEAP=reserve N=40 NETWORKS=0 NETOPS=0 MODES=train_step CPU=${CPU:-0} \
   tools/collect_operators.sh "$D/campaign"
-MODES="forward train_step" taskset -c "${CPU:-0}" tools/collect_large_linear.sh "$D/campaign" 40
+MODES="forward train_step input_grad" taskset -c "${CPU:-0}" tools/collect_large_linear.sh \
+  "$D/campaign" 40
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+JOULECAST_HEAP=reserve flock /tmp/joulecast-cpu.lock taskset -c "${CPU:-0}" "$JC" calibrate \
+  --base models/amd-epyc-2c-reserve-time.json --mode input_grad --minutes 10 \
+  --store "$D/calibrate-input_grad-from-zen5.jsonl" -o "$SCRATCH/input_grad.json" -q
 "$JC" fit "$D/calibrate-from-zen5.jsonl" "$D/calibrate-from-xeon.jsonl" \
   "$D"/campaign/operators-{forward,train_step}.jsonl \
-  "$D"/campaign/linear-large-{forward,train_step}.jsonl \
+  "$D"/campaign/linear-large-{forward,train_step,input_grad}.jsonl \
+  "$D/calibrate-input_grad-from-zen5.jsonl" \
   --target time_s --max-other-cpus 0.25 --name amd-epyc-milan-2c-reserve-time -o "$OUT"
