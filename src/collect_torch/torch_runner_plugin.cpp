@@ -25,11 +25,15 @@
 #include <utility>
 #include <vector>
 
+#include "joulecast/collect/warm_up.h"
 #include "joulecast/io/first_line.h"
 
 namespace {
 
 using joulecast::FirstLine;
+using joulecast::kSettledFaults;
+using joulecast::WarmUpDone;
+using joulecast::WarmUpProgress;
 
 using json = nlohmann::json;
 using torch::Tensor;
@@ -710,11 +714,6 @@ long MinorFaults() {
   return ::getrusage(RUSAGE_SELF, &u) == 0 ? u.ru_minflt : 0;
 }
 
-// A run that faults at most this many pages (256 KiB of 4 KiB pages) counts as settled.
-constexpr long kSettledFaults = 64;
-constexpr std::int64_t kMaxWarmupRuns = 32;
-constexpr double kMaxWarmupSeconds = 60;
-
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
@@ -865,31 +864,23 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
     if (cuda) torch::cuda::synchronize();
   };
 
-  // Warm-up: at least two runs and warmup_seconds, and with settle_heap until two runs in a row no
-  // longer fault fresh pages in (or kMaxWarmupRuns / kMaxWarmupSeconds); the last run estimates
-  // the run time.
+  // Warm-up: collect/warm_up.h's rule; the last run estimates the run time.
   // A heap that keeps freed memory still grows for several runs of a configuration whose blocks
   // do not fit what it holds (collect/heap.h), each growth a page fault per 4 KiB, and not on
   // every run; a network's heap, or a training run's after its first steps, has long settled.
-  std::int64_t warm = 0;
+  WarmUpProgress warm;
   double last = 0;
-  int quiet_in_a_row = 0;  // runs that faulted at most kSettledFaults pages in
   const auto w0 = Clock::now();
-  for (;;) {
+  do {
     const long f0 = MinorFaults();
     const auto t0 = Clock::now();
     run();
     sync();
     last = Seconds(t0, Clock::now());
-    quiet_in_a_row = MinorFaults() - f0 <= kSettledFaults ? quiet_in_a_row + 1 : 0;
-    ++warm;
-    const double spent = Seconds(w0, Clock::now());
-    if (warm < 2 || spent < warmup_seconds) continue;
-    if (!settle_heap || quiet_in_a_row >= 2 || warm >= kMaxWarmupRuns ||
-        spent >= kMaxWarmupSeconds) {
-      break;
-    }
-  }
+    warm.quiet_in_a_row = MinorFaults() - f0 <= kSettledFaults ? warm.quiet_in_a_row + 1 : 0;
+    ++warm.runs;
+    warm.seconds = Seconds(w0, Clock::now());
+  } while (!WarmUpDone(warm, warmup_seconds, settle_heap));
   // k runs per sample: a sample of >= 1 ms (clock and loop overhead negligible), but no more
   // than min_seconds / min_repetitions so that the sample count is reached in time.
   std::int64_t k = static_cast<std::int64_t>(std::ceil(1e-3 / std::max(last, 1e-9)));
@@ -920,8 +911,8 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
           {"runs_per_sample", k},
           {"runs", runs},
           {"elapsed_s", elapsed},
-          {"warmup_runs", warm},
-          {"warmup_settled", quiet_in_a_row >= 2},
+          {"warmup_runs", warm.runs},
+          {"warmup_settled", warm.quiet_in_a_row >= 2},
           {"faults_per_run", static_cast<double>(timed_faults) / static_cast<double>(runs)},
           {"threads", at::get_num_threads()}};
 }

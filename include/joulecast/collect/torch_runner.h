@@ -5,9 +5,9 @@
 // in eval mode under NoGradGuard; "train_step" runs forward in train mode, backward (a gradient of
 // ones for a lone layer, whose input requires grad as inside a network; cross-entropy against
 // random labels for a whole classifier) and an SGD step (momentum 0.9) when there are parameters.
-// Warm-up: at least 2 runs and `warmup_seconds`, and under the kept heap (collector.h
-// SettlesHeap) on until two runs in a row fault at most 64 fresh pages in each (a heap still
-// growing; at most 32 runs or 60 s). Then k runs per timed
+// Warm-up (collect/warm_up.h): at least 2 runs and `warmup_seconds`, and under the kept heap
+// (collector.h SettlesHeap) on until two runs in a row fault at most 64 fresh pages in each (a heap
+// still growing; at most 32 runs, or 60 s once 4 runs are done). Then k runs per timed
 // sample, k chosen so that a sample lasts >= 1 ms, samples repeated until `min_seconds` have passed
 // and at least `min_repetitions` samples exist; steady clock; torch::cuda::synchronize() before
 // each clock read on CUDA. The energy meter spans all timed runs; energy per run = joules / runs.

@@ -28,7 +28,8 @@ typedef int (*JoulecastRunnerPhaseFn)(void* context, int phase);
 //   {"samples_s": [seconds per run of each timed sample], "runs_per_sample": k, "runs": total
 //    timed runs, "elapsed_s": wall time between the phase callbacks, "warmup_runs": n,
 //    "warmup_settled": whether the last two warm-up runs faulted at most 64 fresh pages in
-//    each (with settle_heap the warm-up goes on until they do, or 32 runs or 60 s),
+//    each (with settle_heap the warm-up goes on until they do, or 32 runs, or 60 s once 4
+//    runs are done: collect/warm_up.h),
 //    "faults_per_run": minor page faults of the process over the timed runs / runs, "threads":
 //    at::get_num_threads()}
 // Returns 0 on success, else non-zero with a one-line message in *error_out. Strings are released
