@@ -16,7 +16,9 @@ tools/collect_freeze.sh measures them); per network and frozen scopes the measur
 `predict GRAPH --mode train_step --freeze SCOPES --json`.
 
 Prints one row per case with the measured median and range, the prediction, the difference in
-percentage points, and whether it lies within 5 points.
+percentage points, and whether it lies within 5 points; for freeze, then one row per network with
+its full step measured (median and range over the files) and predicted (`full_step_s`, the frozen-
+step rule with nothing frozen, which the saving is taken against).
 """
 import argparse
 import json
@@ -89,19 +91,33 @@ def freeze_check(a):
     print("|---|---|---|---|---|---|---|---|")
     ok = 0
     n = 0
+    full_steps = []
     for (net, b), files in sorted(by.items()):
         cases = sorted({k for d in files.values() for k in d if k})
+        name = pathlib.Path(net).stem
+        full_step_s = None
         for frozen in cases:
             savings = [1 - d[frozen] / d[()] for d in files.values() if frozen in d and () in d]
             if not savings:
                 continue
             p = predict([net, "-b", str(b), "--mode", "train_step", "--model", a.model,
                          "--freeze", ",".join(frozen)])
+            full_step_s = p["full_step_s"]
             n += 1
-            name = pathlib.Path(net).stem
             shown = ",".join(frozen) if len(frozen) <= 6 else f"{len(frozen)} scopes"
             ok += row(f"{name} b{b} | {shown}", savings, p["saving"])
+        full = [d[()] for d in files.values() if () in d]
+        if full and full_step_s is not None:
+            full_steps.append((f"{name} b{b}", full, full_step_s))
     print(f"{ok} of {n} within 5 points")
+    print()
+    print("| network | full step measured s (median) | range | rounds | predicted s | "
+          "predicted / measured |")
+    print("|---|---|---|---|---|---|")
+    for label, full, predicted in full_steps:
+        med = statistics.median(full)
+        print(f"| {label} | {med:.3f} | {min(full):.3f}-{max(full):.3f} | {len(full)} | "
+              f"{predicted:.3f} | {predicted / med:.2f} |")
 
 
 def main():
