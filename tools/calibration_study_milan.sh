@@ -39,37 +39,29 @@ XEON=models/intel-xeon-2c-time.json
 GOLD=models/xeon-gold-5120.json
 mkdir -p "$OUT"
 if [ "${FIT:-1}" != 0 ]; then
-  prefixes() {  # NAME BASE STORE MINUTES...
-    local name=$1 base=$2 store=$3
-    shift 3
-    for m in "$@"; do
-      cp "$store" "$OUT/$name-$m.jsonl"
-      "$JC" calibrate --base "$base" --mode both --minutes "$m" --store "$OUT/$name-$m.jsonl" \
-        --heap reserve --max-other-cpus 0.25 -o "$OUT/$name-$m.json" -q
-    done
+  # NAME BASE MODE MINUTES STORE...: calibrate on a copy of the stores, one after the other (a
+  # shorter budget fits the prefix of a store; it measures nothing that is there).
+  calibrate_copy() {
+    local name=$1 base=$2 mode=$3 minutes=$4
+    shift 4
+    cat "$@" > "$OUT/$name.jsonl"
+    "$JC" calibrate --base "$base" --mode "$mode" --minutes "$minutes" --store "$OUT/$name.jsonl" \
+      --heap reserve --max-other-cpus 0.25 -o "$OUT/$name.json" -q
   }
-  prefixes zen5 "$ZEN5" $D/calibrate-from-zen5.jsonl 2 5 10 20 45
-  prefixes xeon "$XEON" $D/calibrate-from-xeon.jsonl 2 5 10
+  for m in 2 5 10 20 45; do calibrate_copy zen5-$m "$ZEN5" both $m $D/calibrate-from-zen5.jsonl; done
+  for m in 2 5 10; do calibrate_copy xeon-$m "$XEON" both $m $D/calibrate-from-xeon.jsonl; done
   # The published Xeon Gold 5120 energy profile (forward passes, joules) as the base.
   for m in 2 5 10; do
-    cp $D/calibrate-from-xeon-gold.jsonl "$OUT/gold-$m.jsonl"
-    "$JC" calibrate --base "$GOLD" --minutes $m --store "$OUT/gold-$m.jsonl" --heap reserve \
-      --max-other-cpus 0.25 -o "$OUT/gold-$m.json" -q
+    calibrate_copy gold-$m "$GOLD" forward $m $D/calibrate-from-xeon-gold.jsonl
   done
   # Ten minutes on one mode (calibrate's default is --mode forward): the budget of --mode both
-  # is split evenly and each mode's plan is its own, so these are the 20-minute store's halves.
+  # is split evenly and each mode's plan is its own, so from the family-26 EPYC these are the
+  # 20-minute store's halves; from the Xeon, its 10-minute store and what one mode's 10 minutes
+  # measured beyond it.
   for mode in forward train_step; do
-    cp $D/calibrate-from-zen5.jsonl "$OUT/zen5-$mode-10.jsonl"
-    "$JC" calibrate --base "$ZEN5" --mode $mode --minutes 10 --store "$OUT/zen5-$mode-10.jsonl" \
-      --heap reserve --max-other-cpus 0.25 -o "$OUT/zen5-$mode-10.json" -q
-  done
-  # The same from the Intel Xeon's profile: its 10-minute both-mode store and what one mode's
-  # 10 minutes measured beyond it.
-  for mode in forward train_step; do
-    cat $D/calibrate-from-xeon.jsonl $D/calibrate-from-xeon-more-$mode.jsonl \
-      > "$OUT/xeon-$mode-10.jsonl"
-    "$JC" calibrate --base "$XEON" --mode $mode --minutes 10 --store "$OUT/xeon-$mode-10.jsonl" \
-      --heap reserve --max-other-cpus 0.25 -o "$OUT/xeon-$mode-10.json" -q
+    calibrate_copy zen5-$mode-10 "$ZEN5" $mode 10 $D/calibrate-from-zen5.jsonl
+    calibrate_copy xeon-$mode-10 "$XEON" $mode 10 $D/calibrate-from-xeon.jsonl \
+      $D/calibrate-from-xeon-more-$mode.jsonl
   done
   # The store is append-only: its first 3489 lines are what the 20-minute run wrote (10:49-11:09).
   head -n 3489 $D/calibrate-from-zen5.jsonl > "$OUT/first-20-min.jsonl"

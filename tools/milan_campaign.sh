@@ -2,8 +2,8 @@
 # The full time campaign of the family 25 model 1 AMD EPYC (Zen 3) VM under the reserve heap,
 # fitted from scratch on random configurations only, never on a network:
 # models/amd-epyc-milan-2c-reserve-time.json, the "full campaign" of the calibration study there
-# (tools/calibration_study_milan.sh). The same three parts as tools/reserve_campaign.sh on the
-# family 26 EPYC:
+# (tools/calibration_study_milan.sh). The same parts as tools/reserve_campaign.sh on the family
+# 26 EPYC:
 #   1. random layer configurations: the two calibration stores of data/collect/epyc-milan-2c/
 #      (calibrate --mode both from the family-26 EPYC's profile, 45 minutes, and from the Intel
 #      Xeon's, 10 minutes: 7902 + 1966 records, forward and training step), not re-measured;

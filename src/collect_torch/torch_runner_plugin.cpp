@@ -31,6 +31,7 @@
 namespace {
 
 using joulecast::FirstLine;
+using joulecast::HeapSettled;
 using joulecast::kSettledFaults;
 using joulecast::WarmUpDone;
 using joulecast::WarmUpProgress;
@@ -912,7 +913,7 @@ json Measure(const json& req, JoulecastRunnerPhaseFn phase, void* context) {
           {"runs", runs},
           {"elapsed_s", elapsed},
           {"warmup_runs", warm.runs},
-          {"warmup_settled", warm.quiet_in_a_row >= 2},
+          {"warmup_settled", HeapSettled(warm)},
           {"faults_per_run", static_cast<double>(timed_faults) / static_cast<double>(runs)},
           {"threads", at::get_num_threads()}};
 }

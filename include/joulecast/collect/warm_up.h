@@ -26,9 +26,12 @@ struct WarmUpProgress {
   int quiet_in_a_row = 0;  // the last runs in a row that faulted at most kSettledFaults pages
 };
 
+// Whether the heap has settled: the last two runs in a row were quiet (a record's warmup_settled).
+inline bool HeapSettled(const WarmUpProgress& p) { return p.quiet_in_a_row >= 2; }
+
 inline bool WarmUpDone(const WarmUpProgress& p, double warmup_seconds, bool settle_heap) {
   if (p.runs < kMinWarmUpRuns || p.seconds < warmup_seconds) return false;
-  if (!settle_heap || p.quiet_in_a_row >= 2 || p.runs >= kMaxWarmUpRuns) return true;
+  if (!settle_heap || HeapSettled(p) || p.runs >= kMaxWarmUpRuns) return true;
   return p.seconds >= kMaxWarmUpSeconds && p.runs >= kMinRunsAtTimeCap;
 }
 
