@@ -359,11 +359,18 @@ void RunCalibrate(const CalibrateArgs& a) {
   CalibrateOptions co;
   co.target = a.target;
   co.max_other_cpus = a.max_other_cpus;
+  co.weight_networks = weight_networks;
   Profile out = CalibrateProfile(base, records, co);
   out.name = std::filesystem::path(a.output).stem().string();
   out.data["calibration"]["store"] = store_path;
   out.data["calibration"]["minutes"] = a.minutes;
   out.data["calibration"]["for"] = a.for_networks;
+  {
+    // The networks the plan's type shares and the selection score were weighted by.
+    std::vector<std::string> names;
+    for (const Architecture& arch : weight_networks) names.push_back(arch.name);
+    out.data["calibration"]["weight_networks"] = names;
+  }
   out.data["calibration"]["interrupted"] = interrupted;
   out.Save(a.output);
   if (!a.quiet) {

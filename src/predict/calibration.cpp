@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include "joulecast/features/layer_features.h"
@@ -184,6 +185,70 @@ std::vector<CollectConfig> PlanCalibration(const Profile& base,
   return plan;
 }
 
+Eigen::VectorXd NetworkRecordWeights(const Eigen::MatrixXd& records, const Eigen::MatrixXd& layers,
+                                     const Eigen::VectorXd& shares, std::size_t neighbours,
+                                     double network_weight) {
+  const Eigen::Index n = records.rows(), m = layers.rows();
+  if (m > 0 && layers.cols() != records.cols()) {
+    throw std::invalid_argument(
+        fmt::format("NetworkRecordWeights: records have {} features, network layers {}",
+                    records.cols(), layers.cols()));
+  }
+  if (shares.size() != m) {
+    throw std::invalid_argument(
+        fmt::format("NetworkRecordWeights: {} network layers but {} shares", m, shares.size()));
+  }
+  if (!(network_weight >= 0 && network_weight <= 1)) {
+    throw std::invalid_argument(fmt::format(
+        "NetworkRecordWeights: network_weight must be in [0, 1], got {}", network_weight));
+  }
+  Eigen::VectorXd uniform = Eigen::VectorXd::Constant(n, n > 0 ? 1.0 / static_cast<double>(n) : 0);
+  if (n == 0 || m == 0 || !(shares.sum() > 0) || neighbours == 0) return uniform;
+  const Eigen::RowVectorXd mean = records.colwise().mean();
+  Eigen::RowVectorXd scale = ((records.rowwise() - mean).array().square().colwise().mean()).sqrt();
+  for (Eigen::Index j = 0; j < scale.size(); ++j)
+    if (!(scale[j] > 1e-12)) scale[j] = 1;
+  const Eigen::MatrixXd R = (records.rowwise() - mean).array().rowwise() / scale.array();
+  const Eigen::MatrixXd L = (layers.rowwise() - mean).array().rowwise() / scale.array();
+  const auto k =
+      static_cast<Eigen::Index>(std::min<std::size_t>(neighbours, static_cast<std::size_t>(n)));
+  Eigen::VectorXd lent = Eigen::VectorXd::Zero(n);
+  std::vector<std::pair<double, Eigen::Index>> dist(static_cast<std::size_t>(n));
+  for (Eigen::Index j = 0; j < m; ++j) {
+    if (!(shares[j] > 0)) continue;
+    for (Eigen::Index i = 0; i < n; ++i)
+      dist[static_cast<std::size_t>(i)] = {(R.row(i) - L.row(j)).squaredNorm(), i};
+    std::partial_sort(dist.begin(), dist.begin() + k, dist.end());
+    for (Eigen::Index q = 0; q < k; ++q)
+      lent[dist[static_cast<std::size_t>(q)].second] += shares[j] / static_cast<double>(k);
+  }
+  return (1 - network_weight) * uniform + network_weight * lent / lent.sum();
+}
+
+std::optional<BlendChoice> BestBlend(const Eigen::VectorXd& transfer_oof,
+                                     const Eigen::VectorXd& refit_oof, const Eigen::VectorXd& t,
+                                     const std::vector<double>& weights,
+                                     const Eigen::VectorXd& record_weights) {
+  if (t.size() == 0 || transfer_oof.size() != t.size() || refit_oof.size() != t.size()) {
+    return std::nullopt;
+  }
+  const Eigen::ArrayXd rw = record_weights.size() == t.size()
+                                ? Eigen::ArrayXd(record_weights.array() / record_weights.sum())
+                                : Eigen::ArrayXd::Constant(t.size(), 1.0 / double(t.size()));
+  std::optional<BlendChoice> best;
+  nlohmann::json scores = nlohmann::json::object();
+  const Eigen::ArrayXd measured = t.array().exp();
+  for (double w : weights) {
+    const Eigen::ArrayXd pred = ((1 - w) * transfer_oof + w * refit_oof).array().exp();
+    const double k = MapeOptimalFactor(pred.matrix(), measured.matrix());
+    const double mape = 100.0 * (rw * (k * pred / measured - 1).abs()).sum();
+    scores[fmt::format("{}", w)] = mape;
+    if (!best || mape < best->mape) best = BlendChoice{w, std::log(k), mape, {}};
+  }
+  if (best) best->scores = std::move(scores);
+  return best;
+}
+
 Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& records,
                          const CalibrateOptions& options) {
   if (options.target != "time_s" && options.target != "energy_j") {
@@ -253,7 +318,29 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
       Eigen::VectorXd u, t;
       Eigen::MatrixXd X;
       double base_mape = 0;
+      Eigen::VectorXd weights;  // of the selection score
     };
+    // The weight networks' layers by type: their features in the base recipe and their share of
+    // their network's predicted total, averaged over the runs.
+    std::map<std::string, std::vector<std::pair<Eigen::RowVectorXd, double>>> network_layers;
+    {
+      int runs = 0;
+      for (const Architecture& arch : options.weight_networks) {
+        for (std::int64_t b : {1, 8}) {
+          const NetworkEstimate est = EstimateNetwork(bm, arch, b);
+          if (!(est.total > 0)) continue;
+          ++runs;
+          for (const LayerEstimate& le : est.layers) {
+            if (!le.modelled() || !by_type.count(le.layer.type)) continue;
+            const LayerPredictor& lp = *bm.Find(le.layer.type);
+            network_layers[le.layer.type].emplace_back(ComputeFeatures(lp.recipe, le.layer, b),
+                                                       le.value / est.total);
+          }
+        }
+      }
+      for (auto& [type, ls] : network_layers)
+        for (auto& l : ls) l.second /= runs;
+    }
     std::map<std::string, Data> data;
     std::vector<double> pool_u, pool_t;
     for (const auto& [type, ms] : by_type) {
@@ -271,6 +358,16 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
       }
       d.base_mape *= 100.0 / static_cast<double>(ms.size());
       n_used += ms.size();
+      const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(lp.recipe).size());
+      const auto& ls = network_layers[type];
+      Eigen::MatrixXd L(static_cast<Eigen::Index>(ls.size()), width);
+      Eigen::VectorXd shares(static_cast<Eigen::Index>(ls.size()));
+      for (std::size_t j = 0; j < ls.size(); ++j) {
+        L.row(static_cast<Eigen::Index>(j)) = ls[j].first;
+        shares[static_cast<Eigen::Index>(j)] = ls[j].second;
+      }
+      d.weights = NetworkRecordWeights(d.X.leftCols(width), L, shares, options.neighbours,
+                                       options.network_weight);
     }
     if (pool_u.empty()) {
       throw std::runtime_error(
@@ -296,8 +393,11 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
       auto it = data.find(type);
       const std::size_t n = it == data.end() ? 0 : static_cast<std::size_t>(it->second.u.size());
       nlohmann::json info = {{"records", n}};
+      if (!options.weight_networks.empty()) info["network_layers"] = network_layers[type].size();
+      Eigen::VectorXd transfer_oof;
       if (n >= options.min_type_records) {
-        c.transfer = FitTransfer(it->second.u, it->second.X, it->second.t, type_options);
+        c.transfer = FitTransfer(it->second.u, it->second.X, it->second.t, type_options,
+                                 &it->second.weights, &transfer_oof);
       } else {
         c.transfer = pooled;
       }
@@ -312,13 +412,43 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
       if (n >= options.min_refit_records && c.transfer->cv.contains("mape")) {
         FitOptions fo = options.refit;
         fo.target = options.target;
-        LayerPredictor refit = FitLayerPredictor(type, by_type.at(type), fo);
+        Eigen::VectorXd refit_oof;
+        LayerPredictor refit = FitLayerPredictor(type, by_type.at(type), fo, &refit_oof);
         // Both at their MAPE-optimal level: the transfers' c0 is that factor, and a refit
-        // compared at its least-squares level would lose by the level alone.
+        // compared at its least-squares level would lose by the level alone. Both scored with
+        // the same record weights.
         const nlohmann::json& lv = refit.cv.at("mape_optimal_level");
-        const double refit_mape = lv.at("mape").get<double>();
+        const double factor = lv.at("factor").get<double>();
+        const Eigen::VectorXd& w = it->second.weights;
+        const double refit_mape =
+            100.0 *
+            (w.array() * (factor * (refit_oof - it->second.t).array().exp() - 1).abs()).sum() /
+            w.sum();
+        const double transfer_mape = c.transfer->cv["mape"].get<double>();
         info["refit_cv_mape"] = refit_mape;
-        if (refit_mape < c.transfer->cv["mape"].get<double>()) {
+        // Blends of the two out-of-fold predictions: where each errs on different layers (the
+        // transfer keeps the base's shape, the refit only knows this machine's few records),
+        // their mean in logs can beat both.
+        const double pure = std::min(refit_mape, transfer_mape);
+        const std::optional<BlendChoice> choice = BestBlend(
+            transfer_oof, refit_oof, it->second.t, options.blend_weights, it->second.weights);
+        // One more number fitted (the weight) than either: it must win by more than 2 %.
+        if (choice && choice->mape < 0.98 * pure - 1e-9) {
+          PredictorBlend blend;
+          blend.weight = choice->weight;
+          blend.c0 = choice->c0;
+          blend.recipe = refit.recipe;
+          blend.model = refit.model;
+          blend.cv = {{"mape", choice->mape},
+                      {"scores", choice->scores},
+                      {"transfer_mape", transfer_mape},
+                      {"refit_mape", refit_mape},
+                      {"level", "the MAPE-optimal factor of the blend's out-of-fold predictions"}};
+          info["transfer"] = "blend";
+          info["cv_mape"] = choice->mape;
+          info["blend_weight"] = choice->weight;
+          c.blend = std::move(blend);
+        } else if (refit_mape < transfer_mape) {
           Transfer level;
           level.c0 = std::log(lv.at("factor").get<double>());
           level.cv = {{"level", "the MAPE-optimal factor of the refit's out-of-fold predictions"}};

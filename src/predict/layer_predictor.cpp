@@ -46,6 +46,19 @@ std::vector<double> LayerPredictor::PredictMany(
       log_eff[i] = transfer->Apply(log_eff[i], x);
     }
   }
+  if (blend) {
+    Eigen::MatrixXd Xb;
+    if (blend->recipe != recipe) {
+      Xb.resize(X.rows(), static_cast<Eigen::Index>(RecipeFeatureNames(blend->recipe).size()));
+      for (std::size_t i = 0; i < layers.size(); ++i) {
+        Xb.row(static_cast<Eigen::Index>(i)) =
+            ComputeFeatures(blend->recipe, *layers[i], batch_sizes[i]);
+      }
+    }
+    const Eigen::VectorXd r = blend->model.Predict(blend->recipe != recipe ? Xb : X);
+    log_eff = (1 - blend->weight) * log_eff + blend->weight * r;
+    log_eff.array() += blend->c0;
+  }
   std::vector<double> out(layers.size());
   for (std::size_t i = 0; i < layers.size(); ++i)
     out[i] = std::exp(log_eff[static_cast<Eigen::Index>(i)]) * norm[i];
@@ -60,8 +73,48 @@ double LayerPredictor::PredictBaseline(const LayerInstance& layer, std::int64_t 
   return baseline_per_unit * Normaliser(layer, batch_size);
 }
 
+nlohmann::json PredictorBlend::ToJson() const {
+  return {{"formula", "ln(y/n) = (1-weight)*transferred + weight*model(x) + c0"},
+          {"weight", weight},
+          {"c0", c0},
+          {"recipe", recipe},
+          {"features", RecipeFeatureNames(recipe)},
+          {"model", model.ToJson()},
+          {"cv", cv}};
+}
+
+PredictorBlend PredictorBlend::FromJson(const nlohmann::json& j) {
+  auto fail = [](const std::string& m) { throw std::invalid_argument("blend: " + m); };
+  if (!j.is_object()) fail("expected an object");
+  PredictorBlend b;
+  auto number = [&](const char* key) {
+    if (!j.contains(key) || !j[key].is_number()) fail(fmt::format("{}: expected a number", key));
+    const double v = j[key].get<double>();
+    if (!std::isfinite(v)) fail(fmt::format("{}: expected a finite number", key));
+    return v;
+  };
+  b.weight = number("weight");
+  if (!(b.weight > 0 && b.weight < 1))
+    fail(fmt::format("weight: expected (0, 1), got {}", b.weight));
+  b.c0 = number("c0");
+  if (!j.contains("recipe") || !j["recipe"].is_string()) fail("recipe: expected a string");
+  b.recipe = j["recipe"].get<std::string>();
+  const auto width = static_cast<Eigen::Index>(RecipeFeatureNames(b.recipe).size());
+  if (!j.contains("model")) fail("model: missing");
+  b.model = regress::TrendKernelRidge::FromJson(j["model"]);
+  if (b.model.n_features() != width) {
+    fail(fmt::format("recipe '{}' has {} features but the model was fitted on {}", b.recipe, width,
+                     b.model.n_features()));
+  }
+  b.cv = j.value("cv", nlohmann::json::object());
+  return b;
+}
+
 nlohmann::json LayerPredictor::ToJson() const {
-  nlohmann::json j = {{"format_version", transfer ? kTransferFormatVersion : kFormatVersion},
+  const int version = blend      ? kBlendFormatVersion
+                      : transfer ? kTransferFormatVersion
+                                 : kFormatVersion;
+  nlohmann::json j = {{"format_version", version},
                       {"layer_type", layer_type},
                       {"recipe", recipe},
                       {"features", RecipeFeatureNames(recipe)},
@@ -73,6 +126,7 @@ nlohmann::json LayerPredictor::ToJson() const {
     j["baseline"] = {{"kind", "constant × normaliser"}, {"per_unit", baseline_per_unit}};
   }
   if (transfer) j["transfer"] = transfer->ToJson();
+  if (blend) j["blend"] = blend->ToJson();
   return j;
 }
 
@@ -80,7 +134,8 @@ LayerPredictor LayerPredictor::FromJson(const nlohmann::json& j, const std::stri
   LayerPredictor p;
   try {
     const int version = j.at("format_version").get<int>();
-    if (version != kFormatVersion && version != kTransferFormatVersion) {
+    if (version != kFormatVersion && version != kTransferFormatVersion &&
+        version != kBlendFormatVersion) {
       throw std::invalid_argument(
           fmt::format("unsupported format_version {}", j.at("format_version").dump()));
     }
@@ -93,8 +148,10 @@ LayerPredictor LayerPredictor::FromJson(const nlohmann::json& j, const std::stri
           fmt::format("recipe '{}' has {} features but the model was fitted on {}", p.recipe, width,
                       p.model.n_features()));
     }
-    if (version == kTransferFormatVersion) {
-      if (!j.contains("transfer")) throw std::invalid_argument("format_version 2 needs a transfer");
+    if (version >= kTransferFormatVersion) {
+      if (!j.contains("transfer")) {
+        throw std::invalid_argument(fmt::format("format_version {} needs a transfer", version));
+      }
       p.transfer = Transfer::FromJson(j.at("transfer"));
       if (p.transfer->kind == "features" && p.transfer->w.size() != width + kTransferExtras) {
         throw std::invalid_argument(fmt::format(
@@ -104,6 +161,12 @@ LayerPredictor LayerPredictor::FromJson(const nlohmann::json& j, const std::stri
       }
     } else if (j.contains("transfer")) {
       throw std::invalid_argument("a transfer needs format_version 2");
+    }
+    if (version == kBlendFormatVersion) {
+      if (!j.contains("blend")) throw std::invalid_argument("format_version 3 needs a blend");
+      p.blend = PredictorBlend::FromJson(j.at("blend"));
+    } else if (j.contains("blend")) {
+      throw std::invalid_argument("a blend needs format_version 3");
     }
     p.training = j.value("training", nlohmann::json::object());
     p.cv = j.value("cv", nlohmann::json::object());

@@ -59,7 +59,7 @@ namespace {
 // selection score of that candidate.
 LayerPredictor FitWithRecipe(const std::string& type, const std::string& recipe,
                              const std::vector<const Measurement*>& records,
-                             const FitOptions& options) {
+                             const FitOptions& options, VectorXd* oof_log) {
   LayerPredictor p;
   p.layer_type = type;
   p.recipe = recipe;
@@ -205,6 +205,7 @@ LayerPredictor FitWithRecipe(const std::string& type, const std::string& recipe,
   p.model = regress::TrendKernelRidge(o);
   p.model.Fit(X, y);
 
+  if (oof_log) *oof_log = oof[best];
   VectorXd t_true = y.array().exp(), t_pred = oof[best].array().exp();
   // Back to the target unit: the normaliser multiplies both sides.
   t_true.array() *= norm.array();
@@ -322,7 +323,7 @@ LayerPredictor FromForward(const LayerPredictor& forward,
 
 LayerPredictor FitLayerPredictor(const std::string& type,
                                  const std::vector<const Measurement*>& records,
-                                 const FitOptions& options) {
+                                 const FitOptions& options, Eigen::VectorXd* oof_log) {
   if (records.size() < options.min_records) {
     throw std::runtime_error(fmt::format("fit {}: {} usable records, need at least {}", type,
                                          records.size(), options.min_records));
@@ -332,13 +333,19 @@ LayerPredictor FitLayerPredictor(const std::string& type,
   // conv2d_v3 help on one core and cost a little on two).
   const std::vector<std::string> recipes = CandidateRecipes(type);
   std::optional<LayerPredictor> best;
+  VectorXd best_oof;
   nlohmann::json tried = nlohmann::json::array();
   for (const std::string& recipe : recipes) {
-    LayerPredictor p = FitWithRecipe(type, recipe, records, options);
+    VectorXd oof;
+    LayerPredictor p = FitWithRecipe(type, recipe, records, options, &oof);
     const double score = p.cv["score"].get<double>();
     tried.push_back({{"recipe", recipe}, {"score", score}});
-    if (!best || score < best->cv["score"].get<double>()) best = std::move(p);
+    if (!best || score < best->cv["score"].get<double>()) {
+      best = std::move(p);
+      best_oof = std::move(oof);
+    }
   }
+  if (oof_log) *oof_log = std::move(best_oof);
   best->cv["recipes"] = tried;
   return std::move(*best);
 }

@@ -262,7 +262,8 @@ Transfer Transfer::FromJson(const nlohmann::json& j) {
 }
 
 Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const Eigen::VectorXd& t,
-                     const TransferOptions& options) {
+                     const TransferOptions& options, const Eigen::VectorXd* weights,
+                     Eigen::VectorXd* oof) {
   const Eigen::Index n = u.size();
   if (n == 0) throw std::invalid_argument("FitTransfer: no records");
   if (t.size() != n || X.rows() != n) {
@@ -296,6 +297,8 @@ Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const E
   if (count < 2) {
     best = FitOne({"ratio", 0}, u, X, t, all);
     best.cv = {{"n", n}, {"folds", 0}, {"chosen", "ratio"}, {"scores", nlohmann::json::object()}};
+    // One record: no fold to hold it out of, so its "out-of-fold" value is the fit itself.
+    if (oof) *oof = Eigen::VectorXd::Constant(1, best.Apply(u[0], RowOf(X, 0)));
     return best;
   }
   const std::size_t k = std::min(std::max<std::size_t>(2, options.folds), count);
@@ -307,23 +310,39 @@ Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const E
   nlohmann::json scores = nlohmann::json::object();
   double best_score = 0;
   const TransferCandidate* chosen = nullptr;
+  const bool weighted = weights && weights->size() > 0;
+  if (weighted &&
+      (weights->size() != n || !((weights->array() >= 0).all()) || !(weights->sum() > 0))) {
+    throw std::invalid_argument(fmt::format(
+        "FitTransfer: {} score weights for {} records; expected one each, >= 0, not all 0",
+        weights->size(), n));
+  }
+  Eigen::VectorXd chosen_oof;
   for (const TransferCandidate& c : candidates) {
     double sum = 0;
+    Eigen::VectorXd cand_oof(n);
     for (std::size_t f = 0; f < k; ++f) {
       std::vector<Eigen::Index> train, test;
       for (Eigen::Index i = 0; i < n; ++i)
         (fold[static_cast<std::size_t>(i)] == f ? test : train).push_back(i);
-      sum += Mape(FitOne(c, u, X, t, train), u, X, t, test) * static_cast<double>(test.size());
+      const Transfer fitted = FitOne(c, u, X, t, train);
+      for (Eigen::Index r : test) {
+        cand_oof[r] = fitted.Apply(u[r], RowOf(X, r));
+        const double e = std::abs(std::exp(cand_oof[r] - t[r]) - 1);
+        sum += weighted ? (*weights)[r] * e : e;
+      }
     }
-    const double score = sum / static_cast<double>(n);
+    const double score = 100.0 * sum / (weighted ? weights->sum() : static_cast<double>(n));
     scores[c.Label()] = score;
     // Simpler kinds come first: a richer one must lower the score by more than 2 % of it, so
     // that fitting noise with more coefficients does not win by a hair.
     if (!chosen || score < 0.98 * best_score - 1e-9) {
       chosen = &c;
       best_score = score;
+      chosen_oof = std::move(cand_oof);
     }
   }
+  if (oof) *oof = std::move(chosen_oof);
   best = FitOne(*chosen, u, X, t, all);
   best.cv = {{"n", n},
              {"folds", k},
@@ -331,6 +350,7 @@ Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const E
              {"mape", best_score},
              {"scores", scores},
              {"fitted_mape", Mape(best, u, X, t, all)}};
+  if (weighted) best.cv["score"] = "MAPE weighted per record";
   return best;
 }
 

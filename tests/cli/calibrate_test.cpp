@@ -128,6 +128,8 @@ TEST_F(CalibrateCliTest, WritesAProfileOfThisMachineAndResumes) {
   EXPECT_EQ(p["target"], "time_s");
   EXPECT_EQ(p["data"]["calibration"]["base"], "intel-xeon-2c-time");
   EXPECT_EQ(p["data"]["calibration"]["records"], recs.size());
+  // No --for: the zoo's module-tree networks weighted the plan and the selection score.
+  EXPECT_EQ(p["data"]["calibration"]["weight_networks"].size(), 14u);
   EXPECT_EQ(p["hardware"]["cpu"], recs[0]["hardware"]["cpu"]);
   EXPECT_EQ(p["modes"]["forward"]["layers"]["Conv2d"]["format_version"], 2);
   // Measured here: predicting with it raises no hardware warning.

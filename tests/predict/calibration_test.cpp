@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -116,7 +117,8 @@ TEST(Calibration, ARefitIsComparedAndKeptAtItsMapeOptimalLevel) {
   const nlohmann::json& level = lp.cv.at("mape_optimal_level");
   EXPECT_EQ(t["refit_level"], level["factor"]);
   EXPECT_LT(level["factor"].get<double>(), 1.0);
-  EXPECT_EQ(t["cv_mape"], level["mape"]);
+  // (scored with every record weighing the same: no weight networks)
+  EXPECT_NEAR(t["cv_mape"].get<double>(), level["mape"].get<double>(), 1e-9);
   EXPECT_LT(level["mape"].get<double>(), lp.cv["metrics"]["mape"].get<double>());
   // The profile predicts the refit's model times that factor.
   ASSERT_TRUE(lp.transfer.has_value());
@@ -292,6 +294,123 @@ TEST(CalibrationPlan, FarthestPointOrderSpreadsTheFirstPicks) {
     return gap;
   };
   EXPECT_GT(min_gap(relu), min_gap(SampleConfigs("ReLU", 10, 0, o.sampler)));
+}
+
+// Closed form on one feature: records at 0, 1, 2, 3; a network layer at 0.1 lends its share to
+// its nearest record, one at 2.6 (share 3) to its two nearest (2 and 3) half each.
+TEST(Calibration, NetworkRecordWeightsLendEachLayersShareToItsNearestRecords) {
+  Eigen::MatrixXd records(4, 1), layers(1, 1), two(2, 1);
+  records << 0, 1, 2, 3;
+  layers << 0.1;
+  Eigen::VectorXd share(1), shares(2);
+  share << 1;
+  const Eigen::VectorXd w = NetworkRecordWeights(records, layers, share, 1, 0.5);
+  EXPECT_NEAR(w[0], 0.125 + 0.5, 1e-12);
+  for (int i = 1; i < 4; ++i) EXPECT_NEAR(w[i], 0.125, 1e-12);
+  two << 0.1, 2.6;
+  shares << 1, 3;
+  const Eigen::VectorXd v = NetworkRecordWeights(records, two, shares, 2, 1.0);
+  // Layer 1 gives 0.5 to records 0 and 1; layer 2 gives 1.5 to records 2 and 3; total 4.
+  EXPECT_NEAR(v[0], 0.125, 1e-12);
+  EXPECT_NEAR(v[1], 0.125, 1e-12);
+  EXPECT_NEAR(v[2], 0.375, 1e-12);
+  EXPECT_NEAR(v[3], 0.375, 1e-12);
+  EXPECT_NEAR(v.sum(), 1.0, 1e-12);
+  // No network layers: uniform.
+  const Eigen::VectorXd u =
+      NetworkRecordWeights(records, Eigen::MatrixXd(0, 1), Eigen::VectorXd(0), 3, 0.5);
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(u[i], 0.25, 1e-12);
+  EXPECT_EQ(ErrorOf([&] { NetworkRecordWeights(records, Eigen::MatrixXd(1, 2), share, 1, 0.5); }),
+            "NetworkRecordWeights: records have 1 features, network layers 2");
+  EXPECT_EQ(ErrorOf([&] { NetworkRecordWeights(records, layers, share, 1, 1.5); }),
+            "NetworkRecordWeights: network_weight must be in [0, 1], got 1.5");
+}
+
+// Two out-of-fold predictions that err in opposite directions by the same amounts: their mean
+// in logs is exact (closed form: weight 0.5, level 1, MAPE 0), any other weight is not.
+TEST(Calibration, BestBlendOfTwoOppositeErrorsIsTheirMean) {
+  Eigen::VectorXd t(4), transfer(4);
+  t << -20.0, -21.5, -19.0, -22.0;
+  transfer << 0.2, -0.1, 0.3, -0.4;
+  const Eigen::VectorXd refit = t - transfer;
+  transfer += t;
+  const std::optional<BlendChoice> b = BestBlend(transfer, refit, t, {0.25, 0.5, 0.75});
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->weight, 0.5);
+  EXPECT_NEAR(b->c0, 0.0, 1e-12);
+  EXPECT_NEAR(b->mape, 0.0, 1e-9);
+  ASSERT_EQ(b->scores.size(), 3u);
+  EXPECT_GT(b->scores["0.25"].get<double>(), 1.0);
+  EXPECT_GT(b->scores["0.75"].get<double>(), 1.0);
+  // Nothing to choose from.
+  EXPECT_FALSE(BestBlend(transfer, refit, t, {}).has_value());
+  EXPECT_FALSE(BestBlend(transfer, refit.head(3), t, {0.5}).has_value());
+}
+
+// A wave along the batch (amplitude 1 in logs) that no affine map of the base follows, on 80
+// records: the transfer keeps the base's shape and misses the wave, the refit follows the wave
+// and knows little of the shape, and their blend beats both.
+double LargeWaves(const std::string&, std::int64_t b) {
+  return std::exp(std::sin(2 * std::log(static_cast<double>(b))));
+}
+
+TEST(Calibration, ABlendOfTransferAndRefitIsKeptWhenItBeatsBoth) {
+  const std::vector<Measurement> recs = FakeRecords({"AvgPool2d"}, 80, LargeWaves);
+  const Profile cal = CalibrateProfile(TimeBase(), recs);
+  const nlohmann::json& t = cal.data["calibration"]["modes"]["forward"]["types"]["AvgPool2d"];
+  ASSERT_EQ(t["transfer"], "blend") << t.dump();
+  const LayerPredictor& lp = *cal.Find("AvgPool2d");
+  ASSERT_TRUE(lp.blend.has_value() && lp.transfer.has_value());
+  const PredictorBlend& b = *lp.blend;
+  EXPECT_EQ(t["blend_weight"], b.weight);
+  EXPECT_EQ(t["cv_mape"], b.cv["mape"]);
+  EXPECT_LT(b.cv["mape"].get<double>(), 0.98 * b.cv["transfer_mape"].get<double>());
+  EXPECT_LT(b.cv["mape"].get<double>(), 0.98 * b.cv["refit_mape"].get<double>());
+  EXPECT_EQ(b.cv["refit_mape"], t["refit_cv_mape"]);
+  // The prediction is the weighted geometric mean of its two parts times the level.
+  LayerPredictor transferred = lp;
+  transferred.blend.reset();
+  LayerPredictor refit;
+  refit.layer_type = "AvgPool2d";
+  refit.recipe = b.recipe;
+  refit.model = b.model;
+  for (const CollectConfig& c : SampleConfigs("AvgPool2d", 5, 99)) {
+    const double want = std::pow(transferred.Predict(c.layer, c.batch_size), 1 - b.weight) *
+                        std::pow(refit.Predict(c.layer, c.batch_size), b.weight) * std::exp(b.c0);
+    EXPECT_NEAR(lp.Predict(c.layer, c.batch_size), want, 1e-9 * want);
+  }
+  const Profile back = Profile::FromJson(cal.ToJson(), "cal");
+  const CollectConfig c = SampleConfig("AvgPool2d", 3, 1);
+  EXPECT_DOUBLE_EQ(back.Find("AvgPool2d")->Predict(c.layer, c.batch_size),
+                   lp.Predict(c.layer, c.batch_size));
+  // Without blends the better of the two is kept, as before blends existed.
+  CalibrateOptions none;
+  none.blend_weights.clear();
+  const Profile plain = CalibrateProfile(TimeBase(), recs, none);
+  const nlohmann::json& p = plain.data["calibration"]["modes"]["forward"]["types"]["AvgPool2d"];
+  EXPECT_NE(p["transfer"], "blend");
+  EXPECT_FALSE(plain.Find("AvgPool2d")->blend.has_value());
+}
+
+// The weight networks' layers decide which records the selection score counts most: resnet18
+// has 20 Conv2d modules (torchvision), each predicted at batch 1 and 8. With network_weight 0
+// every record weighs the same again and the profile is the unweighted one.
+TEST(Calibration, TheSelectionScoreFollowsTheWeightNetworks) {
+  std::vector<Measurement> recs = FakeRecords({"Conv2d"}, 60, Waves);
+  CalibrateOptions o;
+  o.weight_networks = {LoadZooArchitecture("resnet18")};
+  const Profile weighted = CalibrateProfile(TimeBase(), recs, o);
+  const nlohmann::json& t = weighted.data["calibration"]["modes"]["forward"]["types"]["Conv2d"];
+  EXPECT_EQ(t["network_layers"], 40);
+  const Profile plain = CalibrateProfile(TimeBase(), recs);
+  const nlohmann::json& p = plain.data["calibration"]["modes"]["forward"]["types"]["Conv2d"];
+  EXPECT_FALSE(p.contains("network_layers"));
+  EXPECT_GT(std::abs(t["cv_mape"].get<double>() - p["cv_mape"].get<double>()), 1e-6);
+  o.network_weight = 0;
+  const Profile even = CalibrateProfile(TimeBase(), recs, o);
+  const nlohmann::json& e = even.data["calibration"]["modes"]["forward"]["types"]["Conv2d"];
+  EXPECT_NEAR(e["cv_mape"].get<double>(), p["cv_mape"].get<double>(), 1e-9);
+  EXPECT_EQ(e["transfer"], p["transfer"]);
 }
 
 }  // namespace

@@ -233,5 +233,55 @@ TEST(Transfer, ACalibratedPredictorAppliesItAndRoundTrips) {
             "p: a transfer needs format_version 2");
 }
 
+// A blend (calibrate's transfer mixed with a predictor of this machine's records): the formula
+// of layer_predictor.h, format_version 3, and its fields checked on load.
+TEST(Transfer, ABlendedPredictorAppliesItAndRoundTrips) {
+  const Profile p = Profile::Load("models/intel-xeon-2c-time.json");
+  const Profile q = Profile::Load("models/amd-epyc-2c-time.json");
+  LayerPredictor lp = p.layers.at("Conv2d");
+  LayerInstance conv;
+  conv.type = "Conv2d";
+  conv.params = {{"in_channels", 64}, {"out_channels", 64}, {"kernel_size", {3, 3}},
+                 {"stride", {1, 1}},  {"padding", {1, 1}},  {"dilation", {1, 1}},
+                 {"groups", 1},       {"bias", false},      {"padding_mode", "zeros"}};
+  conv.input_shape = {64, 56, 56};
+  conv.output_shape = {64, 56, 56};
+  lp.transfer = Transfer();
+  lp.transfer->c0 = std::log(2.0);
+  const double transferred = lp.Predict(conv, 8);
+  // The other profile's Conv2d stands in for a refit; its recipe need not be the base's.
+  const LayerPredictor& other = q.layers.at("Conv2d");
+  const double refit = other.Predict(conv, 8);
+  PredictorBlend b;
+  b.weight = 0.25;
+  b.c0 = std::log(1.5);
+  b.recipe = other.recipe;
+  b.model = other.model;
+  lp.blend = b;
+  const double want = std::pow(transferred, 0.75) * std::pow(refit, 0.25) * 1.5;
+  EXPECT_NEAR(lp.Predict(conv, 8), want, 1e-12 * want);
+  const nlohmann::json j = lp.ToJson();
+  EXPECT_EQ(j["format_version"], 3);
+  const LayerPredictor back = LayerPredictor::FromJson(j, "p");
+  ASSERT_TRUE(back.blend.has_value());
+  EXPECT_DOUBLE_EQ(back.Predict(conv, 8), lp.Predict(conv, 8));
+  nlohmann::json bad = j;
+  bad["blend"]["weight"] = 1.2;
+  EXPECT_EQ(ErrorOf([&] { LayerPredictor::FromJson(bad, "p"); }),
+            "p: blend: weight: expected (0, 1), got 1.2");
+  bad = j;
+  bad["blend"]["recipe"] = lp.recipe == other.recipe ? "linear_v1" : lp.recipe;
+  EXPECT_NE(ErrorOf([&] { LayerPredictor::FromJson(bad, "p"); }).find("p: blend: recipe '"),
+            std::string::npos);
+  bad = j;
+  bad["format_version"] = 2;
+  EXPECT_EQ(ErrorOf([&] { LayerPredictor::FromJson(bad, "p"); }),
+            "p: a blend needs format_version 3");
+  bad = j;
+  bad.erase("blend");
+  EXPECT_EQ(ErrorOf([&] { LayerPredictor::FromJson(bad, "p"); }),
+            "p: format_version 3 needs a blend");
+}
+
 }  // namespace
 }  // namespace joulecast

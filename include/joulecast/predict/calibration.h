@@ -27,15 +27,19 @@
 // more, a predictor fitted on them alone when its CV MAPE is lower, both at their MAPE-optimal
 // level (the transfers' c0 is that factor; the refit, fitted by least squares in logs, is scored
 // and kept times the factor that minimises its out-of-fold MAPE, profile_fit's
-// cv.mape_optimal_level, as a "ratio" transfer); a type with fewer than
-// min_type_records records (or none) gets the pooled transfer: a "ratio" fitted on every record
-// of the mode (the geometric mean factor; recipes differ between types, and a slope across types
-// would fit their different efficiency levels). The profile keeps the base's
+// cv.mape_optimal_level, as a "ratio" transfer), or a blend of the two (BestBlend) when it beats
+// both by more than 2 %; every MAPE of that choice is weighted per record by how much of the
+// weight networks' predicted time the record stands for (NetworkRecordWeights), so that the
+// choice follows the layers networks are made of rather than the sampler's spread; a type with
+// fewer than min_type_records records (or none) gets the pooled transfer: a "ratio" fitted on
+// every record of the mode (the geometric mean factor; recipes differ between types, and a slope
+// across types would fit their different efficiency levels). The profile keeps the base's
 // models, takes this machine's fingerprint from the records (predict/hardware.h), the target
 // measured (a time profile also the records' mean power when they had a meter:
 // predict/energy_from_time.h), and records in data.calibration the base (name, target, hardware),
-// the record counts and, per type, the transfer kind, its CV MAPE and, when the targets agree, the
-// base's own MAPE on the same records.
+// the record counts and, per type, the transfer kind ("blend" with its blend_weight), its CV
+// MAPE, the refit's, the number of weight-network layers and, when the targets agree, the base's
+// own MAPE on the same records.
 //
 // Errors (std::runtime_error): "calibrate: the base profile <name> has no <mode> predictors (it
 // has: forward)"; "calibrate: no <mode> records to calibrate with"; "calibrate: target energy_j
@@ -46,6 +50,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -99,6 +104,22 @@ struct CalibrateOptions {
   // k-fold CV MAPE at its MAPE-optimal level is lower (it is then kept at that level).
   std::size_t min_refit_records = 30;
   FitOptions refit;
+  // The selection score follows networks: each layer of these networks (each at batch 1 and 8,
+  // predicted by the base in the mode) lends its share of its network's predicted total to the
+  // `neighbours` records of its type nearest to it in the base recipe's feature space
+  // (standardised over the records), and a record's weight is network_weight × its part of what
+  // was lent plus (1 - network_weight) / n; transfers and the refit are chosen by their
+  // out-of-fold MAPE weighted so (NetworkRecordWeights). No networks, or none with a layer of
+  // the type: every record weighs the same.
+  std::vector<Architecture> weight_networks;
+  double network_weight = 0.5;
+  std::size_t neighbours = 3;
+  // Where a refit is tried, also its blends with the transfer, ln ŷ = (1 - w)·T + w·R + c0, for
+  // each w here: T and R the two out-of-fold predictions, c0 the log of the factor minimising
+  // the blend's MAPE. The lowest MAPE of transfer, refit and blends wins; a blend only when it
+  // lowers the better of the two by more than 2 % of it (it has one more number to fit). Empty:
+  // no blends.
+  std::vector<double> blend_weights = {0.25, 0.5, 0.75};
   // Records whose context.protocol.other_cpus_busy (collect/cpu_load.h) exceeds this are left
   // out of the fit, as `fit --max-other-cpus` leaves them (they stay in the store and count
   // against the budget); records without the field are kept; data.calibration.disturbed_skipped
@@ -108,5 +129,30 @@ struct CalibrateOptions {
 
 Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& records,
                          const CalibrateOptions& options = {});
+
+// The record weights of CalibrateOptions::weight_networks for one type: `records` (n × d, the
+// base recipe's features of the records), `layers` (m × d, the network layers' features) and
+// `shares` (m, >= 0), as described there; sums to 1. Uniform when m = 0 or the shares sum to 0.
+// Throws std::invalid_argument for widths or lengths that differ, or network_weight outside
+// [0, 1].
+Eigen::VectorXd NetworkRecordWeights(const Eigen::MatrixXd& records, const Eigen::MatrixXd& layers,
+                                     const Eigen::VectorXd& shares, std::size_t neighbours,
+                                     double network_weight);
+// The best blend of two out-of-fold predictions of t (all in ln(target / normaliser), one per
+// record): for each w of `weights`, b = (1 - w)·transfer + w·refit, its level k the factor
+// minimising the MAPE of k·e^b against e^t (MapeOptimalFactor), and that MAPE in percent, 100 ·
+// mean |k·e^(b - t) - 1|. The lowest MAPE's weight, c0 = ln k and MAPE, with every weight's MAPE
+// in `scores` ({"0.5": mape, ...}); with `record_weights` (n) the MAPE is their weighted mean
+// (the level stays the unweighted one); nullopt for no weights, no records or lengths that differ.
+struct BlendChoice {
+  double weight = 0;
+  double c0 = 0;
+  double mape = 0;
+  nlohmann::json scores;
+};
+std::optional<BlendChoice> BestBlend(const Eigen::VectorXd& transfer_oof,
+                                     const Eigen::VectorXd& refit_oof, const Eigen::VectorXd& t,
+                                     const std::vector<double>& weights,
+                                     const Eigen::VectorXd& record_weights = {});
 
 }  // namespace joulecast

@@ -4,7 +4,12 @@
 // seconds per forward pass of the batch (target time_s). Features: see features/layer_features.h.
 // A calibrated predictor (joulecast calibrate) keeps the base machine's model and adds a transfer
 // (predict/transfer.h): prediction = exp( transfer(TrendKernelRidge(x), x) ) · Normaliser.
-// JSON: format_version 1 without a transfer, 2 with one ("transfer"); both load.
+// A calibrated predictor may also blend in a predictor fitted on this machine's records alone
+// (PredictorBlend): with T the transferred log-efficiency above and R = the refit's
+// TrendKernelRidge on its own recipe's features,
+//   ln(prediction / Normaliser) = (1 - weight)·T + weight·R + c0.
+// JSON: format_version 1 without a transfer, 2 with one ("transfer"), 3 with a transfer and a
+// blend ("blend"); all load.
 #pragma once
 
 #include <cstdint>
@@ -19,9 +24,25 @@
 
 namespace joulecast {
 
+// This machine's own predictor of a type, blended with the transfer of the base's (above).
+struct PredictorBlend {
+  double weight = 0.5;  // of the refit R, in (0, 1)
+  double c0 = 0;        // log units: the blend's level (its out-of-fold MAPE-optimal factor)
+  std::string recipe;   // R's features (features/layer_features.h); may differ from the base's
+  regress::TrendKernelRidge model;               // R: ln(target / Normaliser) on this machine
+  nlohmann::json cv = nlohmann::json::object();  // how weight and c0 were chosen
+
+  // {"formula", "weight", "c0", "recipe", "features", "model", "cv"}; FromJson throws
+  // std::invalid_argument naming the field (weight outside (0, 1), unknown recipe, a model
+  // whose width is not the recipe's).
+  nlohmann::json ToJson() const;
+  static PredictorBlend FromJson(const nlohmann::json& j);
+};
+
 struct LayerPredictor {
   static constexpr int kFormatVersion = 1;          // written without a transfer
   static constexpr int kTransferFormatVersion = 2;  // written with one
+  static constexpr int kBlendFormatVersion = 3;     // written with a transfer and a blend
   std::string layer_type;  // "Conv2d"
   std::string recipe;      // "conv2d_v1"
   regress::TrendKernelRidge model;
@@ -33,6 +54,8 @@ struct LayerPredictor {
   double baseline_per_unit = 0;
   // Calibrated on this machine from `model`, which describes the base machine.
   std::optional<Transfer> transfer;
+  // Blended with a predictor of this machine's records (only with a transfer).
+  std::optional<PredictorBlend> blend;
 
   // Target-unit prediction for one layer; throws std::invalid_argument when the layer does not
   // fit the recipe (naming both).

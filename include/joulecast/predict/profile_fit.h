@@ -84,9 +84,12 @@ TransferRows TransferRowsOf(const LayerPredictor& base,
                             const std::vector<const Measurement*>& records,
                             const std::string& target);
 
+// One type's predictor, as `fit` makes it. With `oof_log`, also the chosen candidate's k-fold
+// out-of-fold predictions of ln(target / normaliser), one per record in order (calibrate blends
+// them with a transfer's).
 LayerPredictor FitLayerPredictor(const std::string& layer_type,
                                  const std::vector<const Measurement*>& records,
-                                 const FitOptions& options);
+                                 const FitOptions& options, Eigen::VectorXd* oof_log = nullptr);
 
 Profile FitProfile(const std::vector<Measurement>& records, const FitOptions& options,
                    FitReport* report = nullptr);

@@ -91,8 +91,13 @@ Transfer ComposeTransfers(const Transfer& inner, const Transfer& outer);
 double MapeOptimalFactor(const Eigen::VectorXd& predicted, const Eigen::VectorXd& measured);
 
 // Fits a transfer from n records: u (n), X (n × d; may have 0 columns, then only "ratio" and
-// "linear" are tried) and t (n), as in the header comment.
+// "linear" are tried) and t (n), as in the header comment. With `weights` (n, >= 0, not all 0)
+// the CV score is the weighted mean of the records' out-of-fold absolute percentage errors
+// (cv.mape is that score); throws std::invalid_argument for weights of another length. With
+// `oof`, also the chosen kind's k-fold out-of-fold t̂, one per record (for one record: its
+// fitted t̂).
 Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const Eigen::VectorXd& t,
-                     const TransferOptions& options = {});
+                     const TransferOptions& options = {}, const Eigen::VectorXd* weights = nullptr,
+                     Eigen::VectorXd* oof = nullptr);
 
 }  // namespace joulecast
