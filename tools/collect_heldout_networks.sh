@@ -12,15 +12,16 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-data/collect/epyc-2c/reserve/heldout}
 mkdir -p "$out"
-export JOULECAST_HEAP=reserve
+export JOULECAST_HEAP=${HEAP:-reserve}  # HEAP=keep: the collector's default
 net() {  # MODE ARCH BATCHES
   build/joulecast collect --architecture "$2" -b "$3" --mode "$1" --threads 1 --min-seconds 1 \
     --min-repetitions 3 -q -o "$out/networks-$1.jsonl" || echo "failed: $1 $2 $3" >&2
 }
-# NETS (ARCH:BATCHES, space-separated) replaces the seven (tools/collect_fresh_networks.sh).
+# NETS (ARCH:BATCHES, space-separated) replaces the seven (tools/collect_fresh_networks.sh);
+# MODES (default "forward train_step") and HEAP (default reserve) may be set too.
 NETS=${NETS:-regnet_y_400mf:1,8 mnasnet1_0:1,8 mobilenet_v3_small:1,8 efficientnet_b1:1 swin_t:1
 vit_b_32:1 maxvit_t:1}
-for mode in forward train_step; do
+for mode in ${MODES:-forward train_step}; do
   for n in $NETS; do
     net "$mode" "${n%%:*}" "${n#*:}"
   done

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 out=${1:-data/collect/epyc-2c/reserve/night}
 modes=${2:-train_step}
 rounds=${3:-3}
-export JOULECAST_HEAP=reserve
+export JOULECAST_HEAP=${HEAP:-reserve}  # HEAP=keep: the collector's default
 for ((k = 1; k <= rounds; k++)); do
   mkdir -p "$out/round$k"
   for mode in $modes; do

@@ -198,6 +198,7 @@ void RunCalibrate(const CalibrateArgs& a) {
     throw std::invalid_argument(fmt::format("--minutes must be > 0, got {}", a.minutes));
   }
   const Profile base = Profile::Load(a.base);
+  CheckCalibrationBase(base);  // before ten minutes of measuring, not after
   if (base.target != "time_s" && base.target != "energy_j") {
     throw std::runtime_error(fmt::format(
         "{}: the base profile predicts '{}'; calibrate adapts CPU time or energy profiles "

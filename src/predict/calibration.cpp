@@ -249,12 +249,7 @@ std::optional<BlendChoice> BestBlend(const Eigen::VectorXd& transfer_oof,
   return best;
 }
 
-Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& records,
-                         const CalibrateOptions& options) {
-  if (options.target != "time_s" && options.target != "energy_j") {
-    throw std::runtime_error(
-        fmt::format("calibrate: target must be time_s or energy_j, got '{}'", options.target));
-  }
+void CheckCalibrationBase(const Profile& base) {
   for (const auto& [type, lp] : base.layers) {
     if (lp.transfer) {
       throw std::runtime_error(fmt::format(
@@ -264,6 +259,15 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
           base.data.value("calibration", nlohmann::json::object()).value("base", "another")));
     }
   }
+}
+
+Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& records,
+                         const CalibrateOptions& options) {
+  if (options.target != "time_s" && options.target != "energy_j") {
+    throw std::runtime_error(
+        fmt::format("calibrate: target must be time_s or energy_j, got '{}'", options.target));
+  }
+  CheckCalibrationBase(base);
   std::map<std::string, std::vector<const Measurement*>> by_mode;
   std::vector<const Measurement*> used;
   bool any_energy = false;

@@ -50,6 +50,11 @@ TEST_F(CalibrateCliTest, BadInput) {
       {"--base models/xeon-gold-5120.json --mode train_step -o " + out,
        "joulecast: error: models/xeon-gold-5120.json: the base profile xeon-gold-5120 has no "
        "train_step predictors (it has: forward)\n"},
+      // A calibrated base is refused before anything is measured (it once was after ten
+      // minutes of measuring).
+      {"--base models/amd-epyc-2c-keep-time.json -o " + out,
+       "joulecast: error: calibrate: the base profile amd-epyc-2c-keep-time is itself calibrated "
+       "(from amd-epyc-2c-time); calibrate from that base instead\n"},
       {kBase + "--minutes 0 -o " + out, "joulecast: error: --minutes must be > 0, got 0\n"},
       {kBase + "--minutes -3 -o " + out, "joulecast: error: --minutes must be > 0, got -3\n"},
       {kBase + "-o " + P("no/such/dir/cal.json"),

@@ -130,6 +130,11 @@ struct CalibrateOptions {
 Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& records,
                          const CalibrateOptions& options = {});
 
+// Throws the error CalibrateProfile gives for a base that is itself calibrated ("calibrate: the
+// base profile <name> is itself calibrated (from <its base>); calibrate from that base
+// instead"), so that calibrate can refuse it before measuring anything.
+void CheckCalibrationBase(const Profile& base);
+
 // The record weights of CalibrateOptions::weight_networks for one type: `records` (n × d, the
 // base recipe's features of the records), `layers` (m × d, the network layers' features) and
 // `shares` (m, >= 0), as described there; sums to 1. Uniform when m = 0 or the shares sum to 0.

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The user's default path on the Zen 3 VM (cpuinfo family 25 model 1; README, "A profile for a new
+# machine in minutes"): the collector's default heap (keep), forward passes, a 10-minute
+# `calibrate` with no --for from a profile of other hardware, then whole networks measured the
+# same way. Every earlier study on this CPU ran under the reserve heap. In order:
+#   1. the four older networks at batch 1/8/32, the seven held-out and the eight fresh ones,
+#      forward, one round (tools/collect_older_networks.sh, tools/collect_heldout_networks.sh,
+#      tools/collect_fresh_networks.sh with HEAP=keep MODES=forward), about 8 minutes;
+#   2. calibrate --base models/xeon-gold-5120.json --minutes 10 (the published Xeon Gold 5120
+#      energy profile) and --base models/amd-epyc-2c-time.json --minutes 10 (the family-26 EPYC's
+#      default-heap profile), each into its own store. (On 2026-12-06 the second was first run
+#      from models/amd-epyc-2c-keep-time.json, which is itself calibrated: calibrate measured ten
+#      minutes of its plan and only then refused the base. Its 1259 records are the first lines of
+#      calibrate-from-epyc-f26.jsonl; run again from amd-epyc-2c-time.json, whose plan holds
+#      1166 of them within 5m48s, it measured the rest of the budget after step 3.)
+#   3. the networks again, a second round.
+# Run it alone on core 0 (the other core idle):
+#   flock /tmp/joulecast-cpu.lock taskset -c 0 tools/milan_keep_check.sh [OUT_DIR]
+# then tools/milan_keep_check.sh --eval [OUT_DIR] refits the profiles from the stores (on
+# copies, measuring nothing) and prints per-network MAPE against the median of the rounds.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+eval_only=0
+if [ "${1:-}" = --eval ]; then
+  eval_only=1
+  shift
+fi
+out=${1:-data/collect/epyc-milan-2c/keep}
+JC=${JOULECAST:-build/joulecast}
+GOLD=models/xeon-gold-5120.json
+EPYC=models/amd-epyc-2c-time.json
+networks() {  # ROUND
+  HEAP=keep tools/collect_older_networks.sh "$out/older-$1" forward 1
+  HEAP=keep MODES=forward tools/collect_heldout_networks.sh "$out/heldout-$1"
+  HEAP=keep MODES=forward tools/collect_fresh_networks.sh "$out/fresh-$1"
+}
+calibrate() {  # NAME BASE [EXTRA...]
+  local name=$1 base=$2
+  shift 2
+  "$JC" calibrate --base "$base" --minutes 10 --heap keep --max-other-cpus 0.25 \
+    --store "$out/calibrate-from-$name.jsonl" -o "$out/$name-10.json" "$@"
+}
+if [ $eval_only = 0 ]; then
+  mkdir -p "$out"
+  networks 1
+  calibrate xeon-gold "$GOLD" -q
+  calibrate epyc-f26 "$EPYC" -q
+  networks 2
+  exit 0
+fi
+tmp=$(mktemp -d)
+for spec in xeon-gold:$GOLD epyc-f26:$EPYC; do
+  name=${spec%%:*}
+  cp "$out/calibrate-from-$name.jsonl" "$tmp/$name.jsonl"
+  "$JC" calibrate --base "${spec#*:}" --minutes 10 --heap keep --max-other-cpus 0.25 \
+    --store "$tmp/$name.jsonl" -o "$tmp/$name-10.json" -q
+done
+for set in older heldout fresh; do
+  python3 tools/median_record.py $(find "$out/$set-1" "$out/$set-2" -name networks-forward.jsonl) \
+    > "$tmp/$set.jsonl"
+  echo "$set (median of the rounds)"
+  python3 tools/network_errors.py "$tmp/$set.jsonl" "base EPYC f26" "$EPYC" \
+    "EPYC f26 10 min" "$tmp/epyc-f26-10.json" "Xeon Gold 10 min" "$tmp/xeon-gold-10.json" \
+    "Zen 3 full campaign (reserve)" models/amd-epyc-milan-2c-reserve-time.json
+done
+rm -rf "$tmp"
