@@ -87,12 +87,7 @@ PredictorBlend PredictorBlend::FromJson(const nlohmann::json& j) {
   auto fail = [](const std::string& m) { throw std::invalid_argument("blend: " + m); };
   if (!j.is_object()) fail("expected an object");
   PredictorBlend b;
-  auto number = [&](const char* key) {
-    if (!j.contains(key) || !j[key].is_number()) fail(fmt::format("{}: expected a number", key));
-    const double v = j[key].get<double>();
-    if (!std::isfinite(v)) fail(fmt::format("{}: expected a finite number", key));
-    return v;
-  };
+  auto number = [&](const char* key) { return FiniteNumberField(j, key, "blend: "); };
   b.weight = number("weight");
   if (!(b.weight > 0 && b.weight < 1))
     fail(fmt::format("weight: expected (0, 1), got {}", b.weight));

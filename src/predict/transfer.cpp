@@ -213,6 +213,17 @@ nlohmann::json Transfer::ToJson() const {
   return j;
 }
 
+double FiniteNumberField(const nlohmann::json& j, const char* key, const std::string& prefix) {
+  if (!j.contains(key) || !j[key].is_number()) {
+    throw std::invalid_argument(fmt::format("{}{}: expected a number", prefix, key));
+  }
+  const double v = j[key].get<double>();
+  if (!std::isfinite(v)) {
+    throw std::invalid_argument(fmt::format("{}{}: expected a finite number", prefix, key));
+  }
+  return v;
+}
+
 Transfer Transfer::FromJson(const nlohmann::json& j) {
   auto fail = [](const std::string& m) { throw std::invalid_argument("transfer: " + m); };
   if (!j.is_object()) fail("expected an object");
@@ -221,12 +232,7 @@ Transfer Transfer::FromJson(const nlohmann::json& j) {
                      j.value("format_version", nlohmann::json()).dump()));
   }
   Transfer tr;
-  auto number = [&](const char* key) {
-    if (!j.contains(key) || !j[key].is_number()) fail(fmt::format("{}: expected a number", key));
-    const double v = j[key].get<double>();
-    if (!std::isfinite(v)) fail(fmt::format("{}: expected a finite number", key));
-    return v;
-  };
+  auto number = [&](const char* key) { return FiniteNumberField(j, key, "transfer: "); };
   if (!j.contains("kind") || !j["kind"].is_string()) fail("kind: expected a string");
   tr.kind = j["kind"].get<std::string>();
   if (tr.kind != "identity" && tr.kind != "ratio" && tr.kind != "linear" && tr.kind != "features") {

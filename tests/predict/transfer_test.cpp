@@ -206,9 +206,8 @@ TEST(Transfer, Errors) {
   EXPECT_EQ(ErrorOf([&] { Transfer::FromJson(j); }), "transfer: unsupported format_version 7");
 }
 
-TEST(Transfer, ACalibratedPredictorAppliesItAndRoundTrips) {
-  const Profile p = Profile::Load("models/intel-xeon-2c-time.json");
-  LayerPredictor lp = p.layers.at("Conv2d");
+// A 3×3 convolution of 64 channels on 56×56 (ResNet's first stage).
+LayerInstance Conv64() {
   LayerInstance conv;
   conv.type = "Conv2d";
   conv.params = {{"in_channels", 64}, {"out_channels", 64}, {"kernel_size", {3, 3}},
@@ -216,6 +215,13 @@ TEST(Transfer, ACalibratedPredictorAppliesItAndRoundTrips) {
                  {"groups", 1},       {"bias", false},      {"padding_mode", "zeros"}};
   conv.input_shape = {64, 56, 56};
   conv.output_shape = {64, 56, 56};
+  return conv;
+}
+
+TEST(Transfer, ACalibratedPredictorAppliesItAndRoundTrips) {
+  const Profile p = Profile::Load("models/intel-xeon-2c-time.json");
+  LayerPredictor lp = p.layers.at("Conv2d");
+  const LayerInstance conv = Conv64();
   const double base = lp.Predict(conv, 8);
   lp.transfer = Transfer();
   lp.transfer->c0 = std::log(2.0);
@@ -239,13 +245,7 @@ TEST(Transfer, ABlendedPredictorAppliesItAndRoundTrips) {
   const Profile p = Profile::Load("models/intel-xeon-2c-time.json");
   const Profile q = Profile::Load("models/amd-epyc-2c-time.json");
   LayerPredictor lp = p.layers.at("Conv2d");
-  LayerInstance conv;
-  conv.type = "Conv2d";
-  conv.params = {{"in_channels", 64}, {"out_channels", 64}, {"kernel_size", {3, 3}},
-                 {"stride", {1, 1}},  {"padding", {1, 1}},  {"dilation", {1, 1}},
-                 {"groups", 1},       {"bias", false},      {"padding_mode", "zeros"}};
-  conv.input_shape = {64, 56, 56};
-  conv.output_shape = {64, 56, 56};
+  const LayerInstance conv = Conv64();
   lp.transfer = Transfer();
   lp.transfer->c0 = std::log(2.0);
   const double transferred = lp.Predict(conv, 8);

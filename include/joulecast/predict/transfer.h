@@ -85,6 +85,11 @@ struct Transfer {
 // under "inner". Throws std::invalid_argument when both have features of different widths.
 Transfer ComposeTransfers(const Transfer& inner, const Transfer& outer);
 
+// The number j[key] for FromJson of a transfer or a blend: throws std::invalid_argument
+// "<prefix><key>: expected a number" when it is missing or not a number, "...: expected a finite
+// number" when it is not finite.
+double FiniteNumberField(const nlohmann::json& j, const char* key, const std::string& prefix);
+
 // The factor k > 0 that minimises the MAPE of k·predicted against measured, Σ |k·p_i/y_i - 1|:
 // the median of y_i/p_i weighted by p_i/y_i (below the plain median when the ratios spread).
 // Both vectors of one length, positive and finite (not checked: callers pass fitted values).
