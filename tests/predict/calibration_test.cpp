@@ -396,7 +396,9 @@ TEST(Calibration, ABlendOfTransferAndRefitIsKeptWhenItBeatsBoth) {
 // has 20 Conv2d modules (torchvision), each predicted at batch 1 and 8. With network_weight 0
 // every record weighs the same again and the profile is the unweighted one.
 TEST(Calibration, TheSelectionScoreFollowsTheWeightNetworks) {
-  std::vector<Measurement> recs = FakeRecords({"Conv2d"}, 60, Waves);
+  // 25 records: below min_refit_records, so only transfers are fitted (a refit's kernel grid
+  // would cost minutes under the sanitizers, and the weights reach transfers the same way).
+  std::vector<Measurement> recs = FakeRecords({"Conv2d"}, 25, Waves);
   CalibrateOptions o;
   o.weight_networks = {LoadZooArchitecture("resnet18")};
   const Profile weighted = CalibrateProfile(TimeBase(), recs, o);
