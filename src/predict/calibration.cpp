@@ -232,16 +232,14 @@ std::optional<BlendChoice> BestBlend(const Eigen::VectorXd& transfer_oof,
   if (t.size() == 0 || transfer_oof.size() != t.size() || refit_oof.size() != t.size()) {
     return std::nullopt;
   }
-  const Eigen::ArrayXd rw = record_weights.size() == t.size()
-                                ? Eigen::ArrayXd(record_weights.array() / record_weights.sum())
-                                : Eigen::ArrayXd::Constant(t.size(), 1.0 / double(t.size()));
+  const Eigen::VectorXd* rw = record_weights.size() == t.size() ? &record_weights : nullptr;
   std::optional<BlendChoice> best;
   nlohmann::json scores = nlohmann::json::object();
-  const Eigen::ArrayXd measured = t.array().exp();
+  const Eigen::VectorXd measured = t.array().exp();
   for (double w : weights) {
-    const Eigen::ArrayXd pred = ((1 - w) * transfer_oof + w * refit_oof).array().exp();
-    const double k = MapeOptimalFactor(pred.matrix(), measured.matrix());
-    const double mape = 100.0 * (rw * (k * pred / measured - 1).abs()).sum();
+    const Eigen::VectorXd b = (1 - w) * transfer_oof + w * refit_oof;
+    const double k = MapeOptimalFactor(b.array().exp().matrix(), measured);
+    const double mape = WeightedMapeOfLogRatios((b - t).array() + std::log(k), rw);
     scores[fmt::format("{}", w)] = mape;
     if (!best || mape < best->mape) best = BlendChoice{w, std::log(k), mape, {}};
   }
@@ -423,11 +421,8 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
         // the same record weights.
         const nlohmann::json& lv = refit.cv.at("mape_optimal_level");
         const double factor = lv.at("factor").get<double>();
-        const Eigen::VectorXd& w = it->second.weights;
-        const double refit_mape =
-            100.0 *
-            (w.array() * (factor * (refit_oof - it->second.t).array().exp() - 1).abs()).sum() /
-            w.sum();
+        const double refit_mape = WeightedMapeOfLogRatios(
+            (refit_oof - it->second.t).array() + std::log(factor), &it->second.weights);
         const double transfer_mape = c.transfer->cv["mape"].get<double>();
         info["refit_cv_mape"] = refit_mape;
         // Blends of the two out-of-fold predictions: where each errs on different layers (the
@@ -454,7 +449,7 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
           c.blend = std::move(blend);
         } else if (refit_mape < transfer_mape) {
           Transfer level;
-          level.c0 = std::log(lv.at("factor").get<double>());
+          level.c0 = std::log(factor);
           level.cv = {{"level", "the MAPE-optimal factor of the refit's out-of-fold predictions"}};
           refit.transfer = level;  // FitLayerPredictor's predictors have none of their own
           c = std::move(refit);

@@ -55,7 +55,7 @@ std::vector<double> LayerPredictor::PredictMany(
             ComputeFeatures(blend->recipe, *layers[i], batch_sizes[i]);
       }
     }
-    const Eigen::VectorXd r = blend->model.Predict(blend->recipe != recipe ? Xb : X);
+    const Eigen::VectorXd r = blend->model.Predict(Xb.size() > 0 ? Xb : X);
     log_eff = (1 - blend->weight) * log_eff + blend->weight * r;
     log_eff.array() += blend->c0;
   }

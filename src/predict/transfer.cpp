@@ -213,6 +213,12 @@ nlohmann::json Transfer::ToJson() const {
   return j;
 }
 
+double WeightedMapeOfLogRatios(const Eigen::VectorXd& r, const Eigen::VectorXd* weights) {
+  const Eigen::ArrayXd e = (r.array().exp() - 1).abs();
+  if (!weights || weights->size() == 0) return 100.0 * e.mean();
+  return 100.0 * (weights->array() * e).sum() / weights->sum();
+}
+
 double FiniteNumberField(const nlohmann::json& j, const char* key, const std::string& prefix) {
   if (!j.contains(key) || !j[key].is_number()) {
     throw std::invalid_argument(fmt::format("{}{}: expected a number", prefix, key));
@@ -325,20 +331,15 @@ Transfer FitTransfer(const Eigen::VectorXd& u, const Eigen::MatrixXd& X, const E
   }
   Eigen::VectorXd chosen_oof;
   for (const TransferCandidate& c : candidates) {
-    double sum = 0;
     Eigen::VectorXd cand_oof(n);
     for (std::size_t f = 0; f < k; ++f) {
       std::vector<Eigen::Index> train, test;
       for (Eigen::Index i = 0; i < n; ++i)
         (fold[static_cast<std::size_t>(i)] == f ? test : train).push_back(i);
       const Transfer fitted = FitOne(c, u, X, t, train);
-      for (Eigen::Index r : test) {
-        cand_oof[r] = fitted.Apply(u[r], RowOf(X, r));
-        const double e = std::abs(std::exp(cand_oof[r] - t[r]) - 1);
-        sum += weighted ? (*weights)[r] * e : e;
-      }
+      for (Eigen::Index r : test) cand_oof[r] = fitted.Apply(u[r], RowOf(X, r));
     }
-    const double score = 100.0 * sum / (weighted ? weights->sum() : static_cast<double>(n));
+    const double score = WeightedMapeOfLogRatios(cand_oof - t, weights);
     scores[c.Label()] = score;
     // Simpler kinds come first: a richer one must lower the score by more than 2 % of it, so
     // that fitting noise with more coefficients does not win by a hair.

@@ -90,6 +90,11 @@ Transfer ComposeTransfers(const Transfer& inner, const Transfer& outer);
 // number" when it is not finite.
 double FiniteNumberField(const nlohmann::json& j, const char* key, const std::string& prefix);
 
+// The MAPE (%) of predictions whose log ratios to the measured values are r (ln p_i - ln y_i):
+// 100 · Σ w_i·|e^(r_i) - 1| / Σ w_i, with w_i = 1 when `weights` is null or empty (else one per
+// entry, >= 0, not all 0: not checked, callers pass checked or derived weights).
+double WeightedMapeOfLogRatios(const Eigen::VectorXd& r, const Eigen::VectorXd* weights = nullptr);
+
 // The factor k > 0 that minimises the MAPE of k·predicted against measured, Σ |k·p_i/y_i - 1|:
 // the median of y_i/p_i weighted by p_i/y_i (below the plain median when the ratios spread).
 // Both vectors of one length, positive and finite (not checked: callers pass fitted values).
