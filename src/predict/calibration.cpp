@@ -425,10 +425,41 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
             (refit_oof - it->second.t).array() + std::log(factor), &it->second.weights);
         const double transfer_mape = c.transfer->cv["mape"].get<double>();
         info["refit_cv_mape"] = refit_mape;
+        // The base's shape kept and this machine's departures from it learnt as freely as a
+        // refit learns the whole: a predictor of ln(target / base prediction), fitted on the
+        // records with their targets divided by the base's predictions.
+        const Data& d = it->second;
+        double residual_mape = std::numeric_limits<double>::infinity(), residual_c0 = 0;
+        const double lo = (d.t - d.u).minCoeff(), hi = (d.t - d.u).maxCoeff();
+        std::optional<LayerPredictor> residual;
+        if (options.residual) {
+          std::vector<Measurement> ratio_records;
+          ratio_records.reserve(n);
+          for (std::size_t i = 0; i < n; ++i) {
+            Measurement m = *by_type.at(type)[i];
+            const double f = std::exp(-d.u[static_cast<Eigen::Index>(i)]);
+            m.duration_s *= f;
+            if (m.duration_s_std) *m.duration_s_std *= f;
+            if (m.energy_j) *m.energy_j *= f;
+            if (m.energy_j_std) *m.energy_j_std *= f;
+            ratio_records.push_back(std::move(m));
+          }
+          std::vector<const Measurement*> ratio_ptrs;
+          for (const Measurement& m : ratio_records) ratio_ptrs.push_back(&m);
+          Eigen::VectorXd residual_oof;
+          residual = FitLayerPredictor(type, ratio_ptrs, fo, &residual_oof);
+          residual_oof = residual_oof.cwiseMax(lo).cwiseMin(hi) + d.u;
+          residual_c0 = std::log(
+              MapeOptimalFactor(residual_oof.array().exp().matrix(), d.t.array().exp().matrix()));
+          residual_mape =
+              WeightedMapeOfLogRatios((residual_oof - d.t).array() + residual_c0, &d.weights);
+          info["residual_cv_mape"] = residual_mape;
+        }
+        info["transfer_cv_mape"] = transfer_mape;
         // Blends of the two out-of-fold predictions: where each errs on different layers (the
         // transfer keeps the base's shape, the refit only knows this machine's few records),
         // their mean in logs can beat both.
-        const double pure = std::min(refit_mape, transfer_mape);
+        const double pure = std::min({refit_mape, transfer_mape, residual_mape});
         const std::optional<BlendChoice> choice = BestBlend(
             transfer_oof, refit_oof, it->second.t, options.blend_weights, it->second.weights);
         // One more number fitted (the weight) than either: it must win by more than 2 %.
@@ -446,6 +477,26 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
           info["transfer"] = "blend";
           info["cv_mape"] = choice->mape;
           info["blend_weight"] = choice->weight;
+          c.blend = std::move(blend);
+        } else if (residual_mape < std::min(refit_mape, transfer_mape)) {
+          PredictorBlend blend;
+          blend.kind = "residual";
+          blend.lo = lo;
+          blend.hi = hi;
+          blend.c0 = residual_c0;
+          blend.recipe = residual->recipe;
+          blend.model = residual->model;
+          blend.cv = {{"mape", residual_mape},
+                      {"transfer_mape", transfer_mape},
+                      {"refit_mape", refit_mape},
+                      {"level", "the MAPE-optimal factor of its out-of-fold predictions"}};
+          // T is the base's own log-efficiency: the transfer fitted above is not applied.
+          Transfer identity;
+          identity.kind = "identity";
+          identity.cv = {{"residual", "the blend's model learns this machine's ratio to the base"}};
+          c.transfer = lp.transfer ? ComposeTransfers(*lp.transfer, identity) : identity;
+          info["transfer"] = "residual";
+          info["cv_mape"] = residual_mape;
           c.blend = std::move(blend);
         } else if (refit_mape < transfer_mape) {
           Transfer level;

@@ -56,7 +56,11 @@ std::vector<double> LayerPredictor::PredictMany(
       }
     }
     const Eigen::VectorXd r = blend->model.Predict(Xb.size() > 0 ? Xb : X);
-    log_eff = (1 - blend->weight) * log_eff + blend->weight * r;
+    if (blend->kind == "residual") {
+      log_eff += r.cwiseMax(blend->lo).cwiseMin(blend->hi);
+    } else {
+      log_eff = (1 - blend->weight) * log_eff + blend->weight * r;
+    }
     log_eff.array() += blend->c0;
   }
   std::vector<double> out(layers.size());
@@ -74,13 +78,20 @@ double LayerPredictor::PredictBaseline(const LayerInstance& layer, std::int64_t 
 }
 
 nlohmann::json PredictorBlend::ToJson() const {
-  return {{"formula", "ln(y/n) = (1-weight)*transferred + weight*model(x) + c0"},
-          {"weight", weight},
-          {"c0", c0},
-          {"recipe", recipe},
-          {"features", RecipeFeatureNames(recipe)},
-          {"model", model.ToJson()},
-          {"cv", cv}};
+  nlohmann::json j = {{"kind", kind},
+                      {"c0", c0},
+                      {"recipe", recipe},
+                      {"features", RecipeFeatureNames(recipe)},
+                      {"model", model.ToJson()},
+                      {"cv", cv}};
+  if (kind == "residual") {
+    j["formula"] = "ln(y/n) = transferred + clamp(model(x), range) + c0";
+    j["range"] = {lo, hi};
+  } else {
+    j["formula"] = "ln(y/n) = (1-weight)*transferred + weight*model(x) + c0";
+    j["weight"] = weight;
+  }
+  return j;
 }
 
 PredictorBlend PredictorBlend::FromJson(const nlohmann::json& j) {
@@ -88,9 +99,27 @@ PredictorBlend PredictorBlend::FromJson(const nlohmann::json& j) {
   if (!j.is_object()) fail("expected an object");
   PredictorBlend b;
   auto number = [&](const char* key) { return FiniteNumberField(j, key, "blend: "); };
-  b.weight = number("weight");
-  if (!(b.weight > 0 && b.weight < 1))
-    fail(fmt::format("weight: expected (0, 1), got {}", b.weight));
+  if (j.contains("kind")) {
+    if (!j["kind"].is_string()) fail("kind: expected a string");
+    b.kind = j["kind"].get<std::string>();
+    if (b.kind != "mix" && b.kind != "residual")
+      fail(fmt::format("kind: expected mix or residual, got '{}'", b.kind));
+  }
+  if (b.kind == "residual") {
+    const auto& r = j.contains("range") ? j["range"] : nlohmann::json();
+    if (!r.is_array() || r.size() != 2 || !r[0].is_number() || !r[1].is_number() ||
+        !std::isfinite(r[0].get<double>()) || !std::isfinite(r[1].get<double>()) ||
+        r[0].get<double>() > r[1].get<double>()) {
+      fail("range: expected [lo, hi], two finite numbers with lo <= hi");
+    }
+    b.lo = r[0].get<double>();
+    b.hi = r[1].get<double>();
+  }
+  if (b.kind == "mix") {
+    b.weight = number("weight");
+    if (!(b.weight > 0 && b.weight < 1))
+      fail(fmt::format("weight: expected (0, 1), got {}", b.weight));
+  }
   b.c0 = number("c0");
   if (!j.contains("recipe") || !j["recipe"].is_string()) fail("recipe: expected a string");
   b.recipe = j["recipe"].get<std::string>();

@@ -392,6 +392,43 @@ TEST(Calibration, ABlendOfTransferAndRefitIsKeptWhenItBeatsBoth) {
   EXPECT_FALSE(plain.Find("AvgPool2d")->blend.has_value());
 }
 
+// The same wave on ReLU, whose time the base predicts from a few features: a predictor of the
+// log ratio to the base (a residual) follows the wave on top of the base's shape and beats the
+// transfer, the refit and their blends; it is held within the ratios the records showed.
+TEST(Calibration, AResidualOnTheBaseIsKeptWhenItBeatsTransferAndRefit) {
+  const std::vector<Measurement> recs = FakeRecords({"ReLU"}, 80, LargeWaves);
+  const Profile cal = CalibrateProfile(TimeBase(), recs);
+  const nlohmann::json& t = cal.data["calibration"]["modes"]["forward"]["types"]["ReLU"];
+  ASSERT_EQ(t["transfer"], "residual") << t.dump();
+  EXPECT_EQ(t["cv_mape"], t["residual_cv_mape"]);
+  EXPECT_LT(t["cv_mape"].get<double>(), 0.5 * t["transfer_cv_mape"].get<double>());
+  EXPECT_LT(t["cv_mape"].get<double>(), 0.9 * t["refit_cv_mape"].get<double>());
+  const LayerPredictor& lp = *cal.Find("ReLU");
+  ASSERT_TRUE(lp.blend.has_value() && lp.transfer.has_value());
+  EXPECT_EQ(lp.blend->kind, "residual");
+  EXPECT_EQ(lp.transfer->kind, "identity");
+  // The range: the records' log ratios, sin(2 ln b) over the sampled batches.
+  double lo = 1e9, hi = -1e9;
+  for (const Measurement& m : recs) {
+    const double r =
+        std::log(m.duration_s / TimeBase().Find("ReLU")->Predict(LayerOf(m), m.batch_size));
+    lo = std::min(lo, r);
+    hi = std::max(hi, r);
+  }
+  EXPECT_NEAR(lp.blend->lo, lo, 1e-9);
+  EXPECT_NEAR(lp.blend->hi, hi, 1e-9);
+  const Profile back = Profile::FromJson(cal.ToJson(), "cal");
+  const CollectConfig c = SampleConfig("ReLU", 3, 1);
+  EXPECT_DOUBLE_EQ(back.Find("ReLU")->Predict(c.layer, c.batch_size),
+                   lp.Predict(c.layer, c.batch_size));
+  CalibrateOptions none;
+  none.residual = false;
+  const nlohmann::json p = CalibrateProfile(TimeBase(), recs, none)
+                               .data["calibration"]["modes"]["forward"]["types"]["ReLU"];
+  EXPECT_NE(p["transfer"], "residual");
+  EXPECT_FALSE(p.contains("residual_cv_mape"));
+}
+
 // The weight networks' layers decide which records the selection score counts most: resnet18
 // has 20 Conv2d modules (torchvision), each predicted at batch 1 and 8. With network_weight 0
 // every record weighs the same again and the profile is the unweighted one.

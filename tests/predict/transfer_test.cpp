@@ -7,6 +7,7 @@
 #include <string>
 
 #include "error_of.h"
+#include "joulecast/features/layer_features.h"
 #include "joulecast/predict/layer_predictor.h"
 #include "joulecast/predict/profile.h"
 
@@ -281,6 +282,58 @@ TEST(Transfer, ABlendedPredictorAppliesItAndRoundTrips) {
   bad.erase("blend");
   EXPECT_EQ(ErrorOf([&] { LayerPredictor::FromJson(bad, "p"); }),
             "p: format_version 3 needs a blend");
+  // Blends written before residuals existed have no kind: they are mixes.
+  EXPECT_EQ(j["blend"]["kind"], "mix");
+  nlohmann::json old = j;
+  old["blend"].erase("kind");
+  EXPECT_DOUBLE_EQ(LayerPredictor::FromJson(old, "p").Predict(conv, 8), lp.Predict(conv, 8));
+}
+
+// A residual blend: R learns this machine's log ratio to the transferred base and is held within
+// [lo, hi], ln(y/n) = T + clamp(R, lo, hi) + c0.
+TEST(Transfer, AResidualPredictorAppliesItClampedAndRoundTrips) {
+  const Profile p = Profile::Load("models/intel-xeon-2c-time.json");
+  const Profile q = Profile::Load("models/amd-epyc-2c-time.json");
+  LayerPredictor lp = p.layers.at("Conv2d");
+  const LayerInstance conv = Conv64();
+  lp.transfer = Transfer();
+  lp.transfer->kind = "identity";
+  const double transferred = lp.Predict(conv, 8);
+  const LayerPredictor& other = q.layers.at("Conv2d");
+  const double r = std::log(other.Predict(conv, 8) / Normaliser(conv, 8));
+  PredictorBlend b;
+  b.kind = "residual";
+  b.c0 = std::log(1.5);
+  b.recipe = other.recipe;
+  b.model = other.model;
+  b.lo = r - 1;
+  b.hi = r + 1;
+  lp.blend = b;
+  double want = transferred * std::exp(r) * 1.5;
+  EXPECT_NEAR(lp.Predict(conv, 8), want, 1e-12 * want);
+  lp.blend->lo = r - 2;
+  lp.blend->hi = r - 0.5;  // R above the range: held at its top
+  want = transferred * std::exp(r - 0.5) * 1.5;
+  EXPECT_NEAR(lp.Predict(conv, 8), want, 1e-12 * want);
+  const nlohmann::json j = lp.ToJson();
+  EXPECT_EQ(j["format_version"], 3);
+  EXPECT_EQ(j["blend"]["kind"], "residual");
+  EXPECT_FALSE(j["blend"].contains("weight"));
+  EXPECT_EQ(j["blend"]["range"], nlohmann::json({r - 2, r - 0.5}));
+  const LayerPredictor back = LayerPredictor::FromJson(j, "p");
+  ASSERT_TRUE(back.blend.has_value());
+  EXPECT_DOUBLE_EQ(back.Predict(conv, 8), lp.Predict(conv, 8));
+  nlohmann::json bad = j;
+  bad["blend"]["range"] = {1.0, 0.0};
+  EXPECT_EQ(ErrorOf([&] { LayerPredictor::FromJson(bad, "p"); }),
+            "p: blend: range: expected [lo, hi], two finite numbers with lo <= hi");
+  bad["blend"].erase("range");
+  EXPECT_EQ(ErrorOf([&] { LayerPredictor::FromJson(bad, "p"); }),
+            "p: blend: range: expected [lo, hi], two finite numbers with lo <= hi");
+  bad = j;
+  bad["blend"]["kind"] = "average";
+  EXPECT_EQ(ErrorOf([&] { LayerPredictor::FromJson(bad, "p"); }),
+            "p: blend: kind: expected mix or residual, got 'average'");
 }
 
 }  // namespace

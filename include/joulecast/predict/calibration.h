@@ -27,19 +27,20 @@
 // more, a predictor fitted on them alone when its CV MAPE is lower, both at their MAPE-optimal
 // level (the transfers' c0 is that factor; the refit, fitted by least squares in logs, is scored
 // and kept times the factor that minimises its out-of-fold MAPE, profile_fit's
-// cv.mape_optimal_level, as a "ratio" transfer), or a blend of the two (BestBlend) when it beats
-// both by more than 2 %; every MAPE of that choice is weighted per record by how much of the
-// weight networks' predicted time the record stands for (NetworkRecordWeights), so that the
-// choice follows the layers networks are made of rather than the sampler's spread; a type with
-// fewer than min_type_records records (or none) gets the pooled transfer: a "ratio" fitted on
-// every record of the mode (the geometric mean factor; recipes differ between types, and a slope
-// across types would fit their different efficiency levels). The profile keeps the base's
-// models, takes this machine's fingerprint from the records (predict/hardware.h), the target
-// measured (a time profile also the records' mean power when they had a meter:
-// predict/energy_from_time.h), and records in data.calibration the base (name, target, hardware),
-// the record counts and, per type, the transfer kind ("blend" with its blend_weight), its CV
-// MAPE, the refit's, the number of weight-network layers and, when the targets agree, the base's
-// own MAPE on the same records.
+// cv.mape_optimal_level, as a "ratio" transfer), or a residual (a predictor of this machine's
+// log ratio to the base on top of the base, CalibrateOptions::residual) when it beats both, or a
+// blend of transfer and refit (BestBlend) when it beats all three by more than 2 %; every MAPE of
+// that choice is weighted per record by how much of the weight networks' predicted time the record
+// stands for (NetworkRecordWeights), so that the choice follows the layers networks are made of
+// rather than the sampler's spread; a type with fewer than min_type_records records (or none) gets
+// the pooled transfer: a "ratio" fitted on every record of the mode (the geometric mean factor;
+// recipes differ between types, and a slope across types would fit their different efficiency
+// levels). The profile keeps the base's models, takes this machine's fingerprint from the records
+// (predict/hardware.h), the target measured (a time profile also the records' mean power when they
+// had a meter: predict/energy_from_time.h), and records in data.calibration the base (name, target,
+// hardware), the record counts and, per type, the transfer kind ("blend" with its blend_weight),
+// its CV MAPE, the refit's, the number of weight-network layers and, when the targets agree, the
+// base's own MAPE on the same records.
 //
 // Errors (std::runtime_error): "calibrate: the base profile <name> has no <mode> predictors (it
 // has: forward)"; "calibrate: no <mode> records to calibrate with"; "calibrate: target energy_j
@@ -120,6 +121,14 @@ struct CalibrateOptions {
   // lowers the better of the two by more than 2 % of it (it has one more number to fit). Empty:
   // no blends.
   std::vector<double> blend_weights = {0.25, 0.5, 0.75};
+  // Where a refit is tried, also a residual: a predictor of the same kind (FitLayerPredictor,
+  // `refit`) fitted on the records' log ratio to the base, r = t - u, so that
+  // ln ŷ = u + clamp(R(x), min r, max r) + c0 (PredictorBlend kind "residual", c0 its
+  // out-of-fold MAPE-optimal level): the base's shape kept and this machine's departures from it
+  // learnt as freely as a refit learns the whole, held at the records' range of ratios beyond
+  // them. Kept when its MAPE is below the transfer's and the refit's (a blend still needs to beat
+  // all three by 2 %).
+  bool residual = true;
   // Records whose context.protocol.other_cpus_busy (collect/cpu_load.h) exceeds this are left
   // out of the fit, as `fit --max-other-cpus` leaves them (they stay in the store and count
   // against the budget); records without the field are kept; data.calibration.disturbed_skipped

@@ -7,7 +7,10 @@
 // A calibrated predictor may also blend in a predictor fitted on this machine's records alone
 // (PredictorBlend): with T the transferred log-efficiency above and R = the refit's
 // TrendKernelRidge on its own recipe's features,
-//   ln(prediction / Normaliser) = (1 - weight)·T + weight·R + c0.
+//   ln(prediction / Normaliser) = (1 - weight)·T + weight·R + c0       (kind "mix"), or
+//   ln(prediction / Normaliser) = T + clamp(R, lo, hi) + c0             (kind "residual": R
+// fitted on this machine's log ratio to T, ln(target / base prediction), and held within the
+// range [lo, hi] of the ratios it was fitted on: beyond the records a correction is not known).
 // JSON: format_version 1 without a transfer, 2 with one ("transfer"), 3 with a transfer and a
 // blend ("blend"); all load.
 #pragma once
@@ -26,15 +29,18 @@ namespace joulecast {
 
 // This machine's own predictor of a type, blended with the transfer of the base's (above).
 struct PredictorBlend {
-  double weight = 0.5;  // of the refit R, in (0, 1)
+  std::string kind = "mix";  // "mix" | "residual" (above); a blend without a kind is a mix
+  double weight = 0.5;       // of the refit R, in (0, 1); "mix" only
+  double lo = 0, hi = 0;     // log units: the clamp of R; "residual" only, lo <= hi
   double c0 = 0;        // log units: the blend's level (its out-of-fold MAPE-optimal factor)
   std::string recipe;   // R's features (features/layer_features.h); may differ from the base's
   regress::TrendKernelRidge model;               // R: ln(target / Normaliser) on this machine
   nlohmann::json cv = nlohmann::json::object();  // how weight and c0 were chosen
 
-  // {"formula", "weight", "c0", "recipe", "features", "model", "cv"}; FromJson throws
-  // std::invalid_argument naming the field (weight outside (0, 1), unknown recipe, a model
-  // whose width is not the recipe's).
+  // {"kind", "formula", "weight" (a mix's), "range" ([lo, hi], a residual's), "c0", "recipe",
+  // "features", "model", "cv"}; FromJson throws std::invalid_argument naming the field (unknown
+  // kind, a mix's weight outside (0, 1), a residual's range not two finite numbers lo <= hi,
+  // unknown recipe, a model whose width is not the recipe's).
   nlohmann::json ToJson() const;
   static PredictorBlend FromJson(const nlohmann::json& j);
 };
