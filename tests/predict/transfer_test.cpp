@@ -242,22 +242,37 @@ TEST(Transfer, ACalibratedPredictorAppliesItAndRoundTrips) {
 
 // A blend (calibrate's transfer mixed with a predictor of this machine's records): the formula
 // of layer_predictor.h, format_version 3, and its fields checked on load.
+// What a blend test combines: the Xeon's Conv2d with a transfer of `kind` (c0 = ln 2), and a
+// blend of `kind` whose model is the EPYC's Conv2d, standing in for a predictor of this
+// machine's records (its recipe need not be the base's), at level c0 = ln 1.5.
+struct BlendParts {
+  LayerPredictor lp;     // transferred, without the blend
+  LayerPredictor other;  // the blend's model as a predictor
+  PredictorBlend blend;
+};
+BlendParts ConvBlendParts(const char* transfer_kind, const char* blend_kind) {
+  BlendParts parts{Profile::Load("models/intel-xeon-2c-time.json").layers.at("Conv2d"),
+                   Profile::Load("models/amd-epyc-2c-time.json").layers.at("Conv2d"),
+                   PredictorBlend()};
+  parts.lp.transfer = Transfer();
+  parts.lp.transfer->kind = transfer_kind;
+  if (parts.lp.transfer->kind != "identity") parts.lp.transfer->c0 = std::log(2.0);
+  parts.blend.kind = blend_kind;
+  parts.blend.c0 = std::log(1.5);
+  parts.blend.recipe = parts.other.recipe;
+  parts.blend.model = parts.other.model;
+  return parts;
+}
+
 TEST(Transfer, ABlendedPredictorAppliesItAndRoundTrips) {
-  const Profile p = Profile::Load("models/intel-xeon-2c-time.json");
-  const Profile q = Profile::Load("models/amd-epyc-2c-time.json");
-  LayerPredictor lp = p.layers.at("Conv2d");
+  BlendParts parts = ConvBlendParts("ratio", "mix");
+  LayerPredictor& lp = parts.lp;
+  const LayerPredictor& other = parts.other;
   const LayerInstance conv = Conv64();
-  lp.transfer = Transfer();
-  lp.transfer->c0 = std::log(2.0);
   const double transferred = lp.Predict(conv, 8);
-  // The other profile's Conv2d stands in for a refit; its recipe need not be the base's.
-  const LayerPredictor& other = q.layers.at("Conv2d");
   const double refit = other.Predict(conv, 8);
-  PredictorBlend b;
+  PredictorBlend b = parts.blend;
   b.weight = 0.25;
-  b.c0 = std::log(1.5);
-  b.recipe = other.recipe;
-  b.model = other.model;
   lp.blend = b;
   const double want = std::pow(transferred, 0.75) * std::pow(refit, 0.25) * 1.5;
   EXPECT_NEAR(lp.Predict(conv, 8), want, 1e-12 * want);
@@ -292,20 +307,12 @@ TEST(Transfer, ABlendedPredictorAppliesItAndRoundTrips) {
 // A residual blend: R learns this machine's log ratio to the transferred base and is held within
 // [lo, hi], ln(y/n) = T + clamp(R, lo, hi) + c0.
 TEST(Transfer, AResidualPredictorAppliesItClampedAndRoundTrips) {
-  const Profile p = Profile::Load("models/intel-xeon-2c-time.json");
-  const Profile q = Profile::Load("models/amd-epyc-2c-time.json");
-  LayerPredictor lp = p.layers.at("Conv2d");
+  BlendParts parts = ConvBlendParts("identity", "residual");
+  LayerPredictor& lp = parts.lp;
   const LayerInstance conv = Conv64();
-  lp.transfer = Transfer();
-  lp.transfer->kind = "identity";
   const double transferred = lp.Predict(conv, 8);
-  const LayerPredictor& other = q.layers.at("Conv2d");
-  const double r = std::log(other.Predict(conv, 8) / Normaliser(conv, 8));
-  PredictorBlend b;
-  b.kind = "residual";
-  b.c0 = std::log(1.5);
-  b.recipe = other.recipe;
-  b.model = other.model;
+  const double r = std::log(parts.other.Predict(conv, 8) / Normaliser(conv, 8));
+  PredictorBlend b = parts.blend;
   b.lo = r - 1;
   b.hi = r + 1;
   lp.blend = b;
