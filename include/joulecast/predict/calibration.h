@@ -38,8 +38,9 @@
 // levels). The profile keeps the base's models, takes this machine's fingerprint from the records
 // (predict/hardware.h), the target measured (a time profile also the records' mean power when they
 // had a meter: predict/energy_from_time.h), and records in data.calibration the base (name, target,
-// hardware), the record counts and, per type, the transfer kind ("blend" with its blend_weight),
-// its CV MAPE, the refit's, the number of weight-network layers and, when the targets agree, the
+// hardware), the record counts and, per type, the transfer kind ("blend" with its blend_weight,
+// "residual", "refit" or the transfer's), its CV MAPE, the transfer's, the refit's and the
+// residual's where fitted, the number of weight-network layers and, when the targets agree, the
 // base's own MAPE on the same records.
 //
 // Errors (std::runtime_error): "calibrate: the base profile <name> has no <mode> predictors (it
