@@ -14,21 +14,29 @@
 #      calibrate-from-epyc-f26.jsonl; run again from amd-epyc-2c-time.json, whose plan holds
 #      1166 of them within 5m48s, it measured the rest of the budget after step 3.)
 #   3. the networks again, a second round.
+#   4. (--xeon, a later session) calibrate --base models/intel-xeon-2c-time.json --minutes 10,
+#      the base of the README's example, then the networks a third round.
 # Run it alone on core 0 (the other core idle):
-#   flock /tmp/joulecast-cpu.lock taskset -c 0 tools/milan_keep_check.sh [OUT_DIR]
+#   flock /tmp/joulecast-cpu.lock taskset -c 0 tools/milan_keep_check.sh [--xeon] [OUT_DIR]
 # then tools/milan_keep_check.sh --eval [OUT_DIR] refits the profiles from the stores (on
-# copies, measuring nothing) and prints per-network MAPE against the median of the rounds.
+# copies, measuring nothing) and prints per-network MAPE against the median of the rounds (all
+# rounds measured; ROUNDS="1 2" limits them).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 eval_only=0
+xeon_only=0
 if [ "${1:-}" = --eval ]; then
   eval_only=1
+  shift
+elif [ "${1:-}" = --xeon ]; then
+  xeon_only=1
   shift
 fi
 out=${1:-data/collect/epyc-milan-2c/keep}
 JC=${JOULECAST:-build/joulecast}
 GOLD=models/xeon-gold-5120.json
 EPYC=models/amd-epyc-2c-time.json
+XEON=models/intel-xeon-2c-time.json
 networks() {  # ROUND
   HEAP=keep tools/collect_older_networks.sh "$out/older-$1" forward 1
   HEAP=keep MODES=forward tools/collect_heldout_networks.sh "$out/heldout-$1"
@@ -40,6 +48,11 @@ calibrate() {  # NAME BASE [EXTRA...]
   "$JC" calibrate --base "$base" --minutes 10 --heap keep --max-other-cpus 0.25 \
     --store "$out/calibrate-from-$name.jsonl" -o "$out/$name-10.json" "$@"
 }
+if [ $xeon_only = 1 ]; then
+  calibrate xeon "$XEON" -q
+  networks 3
+  exit 0
+fi
 if [ $eval_only = 0 ]; then
   mkdir -p "$out"
   networks 1
@@ -49,18 +62,23 @@ if [ $eval_only = 0 ]; then
   exit 0
 fi
 tmp=$(mktemp -d)
-for spec in xeon-gold:$GOLD epyc-f26:$EPYC; do
+for spec in xeon-gold:$GOLD epyc-f26:$EPYC xeon:$XEON; do
   name=${spec%%:*}
+  [ -f "$out/calibrate-from-$name.jsonl" ] || continue
   cp "$out/calibrate-from-$name.jsonl" "$tmp/$name.jsonl"
   "$JC" calibrate --base "${spec#*:}" --minutes 10 --heap keep --max-other-cpus 0.25 \
     --store "$tmp/$name.jsonl" -o "$tmp/$name-10.json" -q
 done
+xeon_columns=()
+[ -f "$tmp/xeon-10.json" ] && xeon_columns=("base Xeon" "$XEON" "Xeon 10 min" "$tmp/xeon-10.json")
 for set in older heldout fresh; do
-  python3 tools/median_record.py $(find "$out/$set-1" "$out/$set-2" -name networks-forward.jsonl) \
+  dirs=()
+  for r in ${ROUNDS:-1 2 3}; do [ -d "$out/$set-$r" ] && dirs+=("$out/$set-$r"); done
+  python3 tools/median_record.py $(find "${dirs[@]}" -name networks-forward.jsonl) \
     > "$tmp/$set.jsonl"
-  echo "$set (median of the rounds)"
+  echo "$set (median of ${#dirs[@]} rounds)"
   python3 tools/network_errors.py "$tmp/$set.jsonl" "base EPYC f26" "$EPYC" \
     "EPYC f26 10 min" "$tmp/epyc-f26-10.json" "Xeon Gold 10 min" "$tmp/xeon-gold-10.json" \
-    "Zen 3 full campaign (reserve)" models/amd-epyc-milan-2c-reserve-time.json
+    "${xeon_columns[@]}" "Zen 3 full campaign (reserve)" models/amd-epyc-milan-2c-reserve-time.json
 done
 rm -rf "$tmp"
