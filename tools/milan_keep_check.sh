@@ -15,7 +15,8 @@
 #      1166 of them within 5m48s, it measured the rest of the budget after step 3.)
 #   3. the networks again, a second round.
 #   4. (--xeon, a later session) calibrate --base models/intel-xeon-2c-time.json --minutes 10,
-#      the base of the README's example, then the networks a third round.
+#      the base of the README's example, then the networks a third round; --networks N measures
+#      the networks alone as round N.
 # Run it alone on core 0 (the other core idle):
 #   flock /tmp/joulecast-cpu.lock taskset -c 0 tools/milan_keep_check.sh [--xeon] [OUT_DIR]
 # then tools/milan_keep_check.sh --eval [OUT_DIR] refits the profiles from the stores (on
@@ -31,6 +32,9 @@ if [ "${1:-}" = --eval ]; then
 elif [ "${1:-}" = --xeon ]; then
   xeon_only=1
   shift
+elif [ "${1:-}" = --networks ]; then
+  round=$2
+  shift 2
 fi
 out=${1:-data/collect/epyc-milan-2c/keep}
 JC=${JOULECAST:-build/joulecast}
@@ -48,6 +52,10 @@ calibrate() {  # NAME BASE [EXTRA...]
   "$JC" calibrate --base "$base" --minutes 10 --heap keep --max-other-cpus 0.25 \
     --store "$out/calibrate-from-$name.jsonl" -o "$out/$name-10.json" "$@"
 }
+if [ -n "${round:-}" ]; then
+  networks "$round"
+  exit 0
+fi
 if [ $xeon_only = 1 ]; then
   calibrate xeon "$XEON" -q
   networks 3
@@ -73,9 +81,13 @@ xeon_columns=()
 [ -f "$tmp/xeon-10.json" ] && xeon_columns=("base Xeon" "$XEON" "Xeon 10 min" "$tmp/xeon-10.json")
 for set in older heldout fresh; do
   dirs=()
-  for r in ${ROUNDS:-1 2 3}; do [ -d "$out/$set-$r" ] && dirs+=("$out/$set-$r"); done
-  python3 tools/median_record.py $(find "${dirs[@]}" -name networks-forward.jsonl) \
-    > "$tmp/$set.jsonl"
+  for r in ${ROUNDS:-1 2 3 4 5}; do [ -d "$out/$set-$r" ] && dirs+=("$out/$set-$r"); done
+  if [ ${#dirs[@]} = 1 ]; then
+    cat $(find "${dirs[@]}" -name networks-forward.jsonl) > "$tmp/$set.jsonl"
+  else
+    python3 tools/median_record.py $(find "${dirs[@]}" -name networks-forward.jsonl) \
+      > "$tmp/$set.jsonl"
+  fi
   echo "$set (median of ${#dirs[@]} rounds)"
   python3 tools/network_errors.py "$tmp/$set.jsonl" "base EPYC f26" "$EPYC" \
     "EPYC f26 10 min" "$tmp/epyc-f26-10.json" "Xeon Gold 10 min" "$tmp/xeon-gold-10.json" \
