@@ -68,6 +68,18 @@ std::vector<std::size_t> FarthestPointOrder(Eigen::MatrixXd X) {
   return order;
 }
 
+// Out-of-fold log predictions `b` of log targets `t` moved to their MAPE-optimal level: c0 = ln k,
+// k the factor minimising the MAPE of k·e^b against e^t, and that MAPE weighted by `weights`
+// (null: every record alike).
+struct Levelled {
+  double c0 = 0, mape = 0;
+};
+Levelled AtMapeOptimalLevel(const Eigen::VectorXd& b, const Eigen::VectorXd& t,
+                            const Eigen::VectorXd* weights) {
+  const double c0 = std::log(MapeOptimalFactor(b.array().exp().matrix(), t.array().exp().matrix()));
+  return {c0, WeightedMapeOfLogRatios((b - t).array() + c0, weights)};
+}
+
 double Target(const Measurement& m, const std::string& target) {
   if (target == "energy_j") return m.energy_j ? *m.energy_j : std::nan("");
   return m.duration_s;
@@ -235,13 +247,10 @@ std::optional<BlendChoice> BestBlend(const Eigen::VectorXd& transfer_oof,
   const Eigen::VectorXd* rw = record_weights.size() == t.size() ? &record_weights : nullptr;
   std::optional<BlendChoice> best;
   nlohmann::json scores = nlohmann::json::object();
-  const Eigen::VectorXd measured = t.array().exp();
   for (double w : weights) {
-    const Eigen::VectorXd b = (1 - w) * transfer_oof + w * refit_oof;
-    const double k = MapeOptimalFactor(b.array().exp().matrix(), measured);
-    const double mape = WeightedMapeOfLogRatios((b - t).array() + std::log(k), rw);
-    scores[fmt::format("{}", w)] = mape;
-    if (!best || mape < best->mape) best = BlendChoice{w, std::log(k), mape, {}};
+    const Levelled at = AtMapeOptimalLevel((1 - w) * transfer_oof + w * refit_oof, t, rw);
+    scores[fmt::format("{}", w)] = at.mape;
+    if (!best || at.mape < best->mape) best = BlendChoice{w, at.c0, at.mape, {}};
   }
   if (best) best->scores = std::move(scores);
   return best;
@@ -429,10 +438,12 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
         // refit learns the whole: a predictor of ln(target / base prediction), fitted on the
         // records with their targets divided by the base's predictions.
         const Data& d = it->second;
-        double residual_mape = std::numeric_limits<double>::infinity(), residual_c0 = 0;
-        const double lo = (d.t - d.u).minCoeff(), hi = (d.t - d.u).maxCoeff();
+        Levelled residual_at{0, std::numeric_limits<double>::infinity()};
+        double lo = 0, hi = 0;
         std::optional<LayerPredictor> residual;
         if (options.residual) {
+          lo = (d.t - d.u).minCoeff();
+          hi = (d.t - d.u).maxCoeff();
           std::vector<Measurement> ratio_records;
           ratio_records.reserve(n);
           for (std::size_t i = 0; i < n; ++i) {
@@ -448,17 +459,15 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
           for (const Measurement& m : ratio_records) ratio_ptrs.push_back(&m);
           Eigen::VectorXd residual_oof;
           residual = FitLayerPredictor(type, ratio_ptrs, fo, &residual_oof);
-          residual_oof = residual_oof.cwiseMax(lo).cwiseMin(hi) + d.u;
-          residual_c0 = std::log(
-              MapeOptimalFactor(residual_oof.array().exp().matrix(), d.t.array().exp().matrix()));
-          residual_mape =
-              WeightedMapeOfLogRatios((residual_oof - d.t).array() + residual_c0, &d.weights);
-          info["residual_cv_mape"] = residual_mape;
+          residual_at =
+              AtMapeOptimalLevel(residual_oof.cwiseMax(lo).cwiseMin(hi) + d.u, d.t, &d.weights);
+          info["residual_cv_mape"] = residual_at.mape;
         }
         info["transfer_cv_mape"] = transfer_mape;
         // Blends of the two out-of-fold predictions: where each errs on different layers (the
         // transfer keeps the base's shape, the refit only knows this machine's few records),
         // their mean in logs can beat both.
+        const double residual_mape = residual_at.mape;
         const double pure = std::min({refit_mape, transfer_mape, residual_mape});
         const std::optional<BlendChoice> choice = BestBlend(
             transfer_oof, refit_oof, it->second.t, options.blend_weights, it->second.weights);
@@ -483,7 +492,7 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
           blend.kind = "residual";
           blend.lo = lo;
           blend.hi = hi;
-          blend.c0 = residual_c0;
+          blend.c0 = residual_at.c0;
           blend.recipe = residual->recipe;
           blend.model = residual->model;
           blend.cv = {{"mape", residual_mape},
