@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Of whole-network records measured in several rounds (the same network, batch, mode, sequence
 length and dtype in each file), write the round whose time is the median (an odd number of rounds:
-a real record, unchanged; an even number: the lower middle one), one per key, to stdout as JSON
-Lines.
+a real record, unchanged; an even number: the lower middle one; one round: its records), one per
+key, to stdout as JSON Lines.
 For `joulecast evaluate` on a machine whose speed drifts between runs minutes apart.
 
     tools/median_record.py ROUND1.jsonl ROUND2.jsonl ROUND3.jsonl > median.jsonl
@@ -18,7 +18,7 @@ def key(r):
 
 
 def main():
-    if len(sys.argv) < 3:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
     rounds = collections.OrderedDict()
     for path in sys.argv[1:]:

@@ -46,26 +46,26 @@ networks() {  # ROUND
   HEAP=keep MODES=forward tools/collect_heldout_networks.sh "$out/heldout-$1"
   HEAP=keep MODES=forward tools/collect_fresh_networks.sh "$out/fresh-$1"
 }
-calibrate() {  # NAME BASE [EXTRA...]
-  local name=$1 base=$2
-  shift 2
-  "$JC" calibrate --base "$base" --minutes 10 --heap keep --max-other-cpus 0.25 \
-    --store "$out/calibrate-from-$name.jsonl" -o "$out/$name-10.json" "$@"
+calibrate() {  # BASE STORE PROFILE: ten minutes, what the store lacks of them measured
+  "$JC" calibrate --base "$1" --minutes 10 --heap keep --max-other-cpus 0.25 --store "$2" \
+    -o "$3" -q
 }
+# Measuring writes each profile outside the data folder: --eval refits it from a copy.
+measured_profile=${TMPDIR:-/tmp}/milan-keep-check-profile.json
 if [ -n "${round:-}" ]; then
   networks "$round"
   exit 0
 fi
 if [ $xeon_only = 1 ]; then
-  calibrate xeon "$XEON" -q
+  calibrate "$XEON" "$out/calibrate-from-xeon.jsonl" "$measured_profile"
   networks 3
   exit 0
 fi
 if [ $eval_only = 0 ]; then
   mkdir -p "$out"
   networks 1
-  calibrate xeon-gold "$GOLD" -q
-  calibrate epyc-f26 "$EPYC" -q
+  calibrate "$GOLD" "$out/calibrate-from-xeon-gold.jsonl" "$measured_profile"
+  calibrate "$EPYC" "$out/calibrate-from-epyc-f26.jsonl" "$measured_profile"
   networks 2
   exit 0
 fi
@@ -74,20 +74,15 @@ for spec in xeon-gold:$GOLD epyc-f26:$EPYC xeon:$XEON; do
   name=${spec%%:*}
   [ -f "$out/calibrate-from-$name.jsonl" ] || continue
   cp "$out/calibrate-from-$name.jsonl" "$tmp/$name.jsonl"
-  "$JC" calibrate --base "${spec#*:}" --minutes 10 --heap keep --max-other-cpus 0.25 \
-    --store "$tmp/$name.jsonl" -o "$tmp/$name-10.json" -q
+  calibrate "${spec#*:}" "$tmp/$name.jsonl" "$tmp/$name-10.json"
 done
 xeon_columns=()
 [ -f "$tmp/xeon-10.json" ] && xeon_columns=("base Xeon" "$XEON" "Xeon 10 min" "$tmp/xeon-10.json")
 for set in older heldout fresh; do
   dirs=()
   for r in ${ROUNDS:-1 2 3 4 5}; do [ -d "$out/$set-$r" ] && dirs+=("$out/$set-$r"); done
-  if [ ${#dirs[@]} = 1 ]; then
-    cat $(find "${dirs[@]}" -name networks-forward.jsonl) > "$tmp/$set.jsonl"
-  else
-    python3 tools/median_record.py $(find "${dirs[@]}" -name networks-forward.jsonl) \
-      > "$tmp/$set.jsonl"
-  fi
+  python3 tools/median_record.py $(find "${dirs[@]}" -name networks-forward.jsonl) \
+    > "$tmp/$set.jsonl"
   echo "$set (median of ${#dirs[@]} rounds)"
   python3 tools/network_errors.py "$tmp/$set.jsonl" "base EPYC f26" "$EPYC" \
     "EPYC f26 10 min" "$tmp/epyc-f26-10.json" "Xeon Gold 10 min" "$tmp/xeon-gold-10.json" \
