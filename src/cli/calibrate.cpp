@@ -3,11 +3,13 @@
 //                     [--mode forward|train_step|input_grad|both|all]
 //                     [--meter auto|rapl|nvml|none] [--target time_s|energy_j]
 //                     [--dtype float32|float16|bfloat16]
-//                     [--store FILE.jsonl] [--seed S] [--dry-run] [-q]
+//                     [--store FILE.jsonl] [--seed S] [--max-other-cpus C]
+//                     [--fresh-page-time remove|keep] [--dry-run] [-q]
 // Adapts a profile of another machine to this one within a time budget: measures the
 // configurations of predict/calibration.h's plan in order (with collect's protocol and store:
-// appended, durable, resumable) until the budget is spent, then fits one transfer per layer type
-// and writes a profile with this machine's fingerprint. The budget counts each configuration's
+// appended, durable, resumable; under the reserve heap unless --heap says otherwise) until the
+// budget is spent, then fits one transfer per layer type and writes a profile with this machine's
+// fingerprint. The budget counts each configuration's
 // whole wall time (context.protocol.wall_s of the store's records of this plan, walked in plan
 // order), so a re-run after an interruption (Ctrl-C, kill -9) measures only the rest, and a
 // shorter budget fits the prefix of a longer calibration's store; Ctrl-C stops measuring and still
@@ -15,10 +17,14 @@
 // input_grad, the part of a step a frozen layer keeps) the budget is split evenly between
 // the modes. --dtype measures in another precision than the base's: a float32 profile calibrated
 // with bfloat16 runs predicts bfloat16 runs of this machine (the transfer learns the change).
+// The fit takes each kept-heap record without the time its runs spent faulting fresh pages in
+// (CalibrateOptions::remove_fresh_page_time, io/measurement.h WithoutFreshPageTime) unless
+// --fresh-page-time keep.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -30,6 +36,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
@@ -38,11 +45,13 @@
 #include "common.h"
 #include "joulecast/arch/zoo.h"
 #include "joulecast/collect/collector.h"
+#include "joulecast/collect/heap.h"
 #include "joulecast/collect/progress.h"
 #include "joulecast/collect/store.h"
 #include "joulecast/io/one_line.h"
 #include "joulecast/predict/calibration.h"
 #include "joulecast/predict/hardware.h"
+#include "joulecast/predict/profile_fit.h"
 #include "measuring.h"
 
 namespace joulecast::cli {
@@ -51,7 +60,9 @@ namespace {
 
 struct CalibrateArgs {
   std::string base, output, store, mode = "forward", meter = "auto", target = "time_s";
-  std::string heap = "keep";
+  // Operators measured alone on a heap grown first, as inside a network whose heap has grown:
+  // under keep, blocks of 32 MiB and more fault fresh pages in on every run.
+  std::string heap = "reserve";
   std::string dtype;  // empty: the base profile's
   double minutes = 10;
   std::vector<std::string> for_networks;
@@ -59,8 +70,31 @@ struct CalibrateArgs {
   std::int64_t threads = 1;
   std::uint64_t seed = 0;
   double max_other_cpus = std::numeric_limits<double>::infinity();
+  std::string fresh_page_time = "remove";
   bool dry_run = false, quiet = false;
 };
+
+// A warning when `by_key` holds records of `modes` measured under another heap than `heap`: this
+// run neither resumes nor fits them (the heap is part of a record's key).
+std::optional<std::string> OtherHeapNote(const std::map<std::string, Measurement>& by_key,
+                                         const std::vector<std::string>& modes, HeapPolicy heap,
+                                         const std::string& store_path) {
+  std::map<std::string, std::size_t> other;
+  for (const auto& [key, m] : by_key) {
+    if (IsWholeNetwork(m) || std::find(modes.begin(), modes.end(), m.mode) == modes.end()) continue;
+    const auto it = m.context.find("heap");
+    const std::string h =
+        it != m.context.end() && it->is_string() ? it->get<std::string>() : "default";
+    if (h != HeapPolicyName(heap)) ++other[h];
+  }
+  if (other.empty()) return std::nullopt;
+  std::vector<std::string> parts;
+  for (const auto& [h, n] : other) parts.push_back(fmt::format("{} under --heap {}", n, h));
+  return fmt::format(
+      "{} holds records measured under another heap ({}), which this run (--heap {}) neither "
+      "resumes nor fits; pass that --heap to resume them",
+      store_path, fmt::join(parts, ", "), HeapPolicyName(heap));
+}
 
 // The store beside the output: out.json -> out.calibration.jsonl.
 std::string DefaultStore(const std::string& output) {
@@ -265,6 +299,7 @@ void RunCalibrate(const CalibrateArgs& a) {
     warn(*note);
   if (a.dry_run) {
     const std::map<std::string, Measurement> by_key = ReadStore(store_path);
+    if (auto note = OtherHeapNote(by_key, modes, heap, store_path)) warn(*note);
     for (const std::string& mode : modes) {
       double spent = 0;
       GrowingPlan& plan = plans.at(mode);
@@ -281,6 +316,7 @@ void RunCalibrate(const CalibrateArgs& a) {
   std::size_t measured = 0, failed = 0;
   {
     const std::map<std::string, Measurement> by_key = ReadStore(store_path);
+    if (auto note = OtherHeapNote(by_key, modes, heap, store_path)) warn(*note);
     std::unique_ptr<TorchRunner> runner;
     std::unique_ptr<EnergyMeter> meter;
     nlohmann::json hardware;
@@ -360,6 +396,7 @@ void RunCalibrate(const CalibrateArgs& a) {
   CalibrateOptions co;
   co.target = a.target;
   co.max_other_cpus = a.max_other_cpus;
+  co.remove_fresh_page_time = a.fresh_page_time == "remove";
   co.weight_networks = weight_networks;
   Profile out = CalibrateProfile(base, records, co);
   out.name = std::filesystem::path(a.output).stem().string();
@@ -453,6 +490,12 @@ void RegisterCalibrate(CLI::App& app) {
                   "than this many CPUs busy (context.protocol.other_cpus_busy; they stay in the "
                   "store and count against the budget)")
       ->check(NonNegativeCheck());
+  cmd->add_option("--fresh-page-time", a->fresh_page_time,
+                  "remove (fit each kept-heap record without the time its runs spent faulting "
+                  "fresh pages in, as inside a network whose heap has grown) or keep (as "
+                  "measured)")
+      ->check(CLI::IsMember({"remove", "keep"}))
+      ->capture_default_str();
   cmd->add_flag("--dry-run", a->dry_run,
                 "Print the plan's size and what the store holds, measure nothing");
   cmd->add_flag("-q,--quiet", a->quiet, "No progress bar or summary");

@@ -29,8 +29,9 @@ std::unique_ptr<EnergyMeter> MeasuringMeter(const std::string& name, const std::
 nlohmann::json MeasuringHardware(const std::string& device, const TorchRunner& runner,
                                  const EnergyMeter& meter);
 
-// Registers collect's and calibrate's --heap keep|default option (collect/heap.h; default keep,
-// JOULECAST_HEAP when the flag is not given) on `cmd`, writing the name into `heap`.
+// Registers collect's and calibrate's --heap keep|reserve|default option (collect/heap.h; its
+// default is what `heap` holds: keep for collect, reserve for calibrate; JOULECAST_HEAP when the
+// flag is not given) on `cmd`, writing the name into `heap`.
 void AddHeapOption(CLI::App* cmd, std::string* heap);
 
 }  // namespace joulecast::cli

@@ -215,6 +215,41 @@ std::optional<double> OtherCpusBusy(const Measurement& m) {
   return busy->get<double>();
 }
 
+std::optional<double> FreshPageSeconds(const Measurement& m) {
+  if (!m.context.is_object()) return std::nullopt;
+  const auto heap = m.context.find("heap");
+  if (heap == m.context.end() || !heap->is_string() || (*heap != "keep" && *heap != "reserve")) {
+    return std::nullopt;
+  }
+  const auto protocol = m.context.find("protocol");
+  if (protocol == m.context.end() || !protocol->is_object()) return std::nullopt;
+  const auto faults = protocol->find("faults_per_run");
+  if (faults == protocol->end() || !faults->is_number()) return std::nullopt;
+  const double n = faults->get<double>();
+  if (!(n > 0)) return std::isfinite(n) ? std::optional<double>(0.0) : std::nullopt;
+  if (!m.hardware.is_object()) return std::nullopt;
+  const auto page = m.hardware.find("fresh_page_us");
+  if (page == m.hardware.end() || !page->is_number()) return std::nullopt;
+  const double s = n * page->get<double>() * 1e-6;
+  if (!(s >= 0) || !std::isfinite(s)) return std::nullopt;
+  return s;
+}
+
+Measurement WithoutFreshPageTime(const Measurement& m) {
+  const std::optional<double> fresh = FreshPageSeconds(m);
+  if (!fresh || !(*fresh > 0) || !(*fresh < m.duration_s)) return m;
+  Measurement out = m;
+  const double f = (m.duration_s - *fresh) / m.duration_s;
+  out.duration_s = m.duration_s - *fresh;
+  if (out.duration_s_std) *out.duration_s_std *= f;
+  if (out.energy_j) *out.energy_j *= f;
+  if (out.energy_j_std) *out.energy_j_std *= f;
+  nlohmann::json& protocol = out.context["protocol"];
+  protocol["faults_per_run"] = 0.0;
+  protocol["fresh_page_s_removed"] = *fresh;
+  return out;
+}
+
 LayerInstance LayerOf(const Measurement& m) {
   LayerInstance l;
   l.type = m.type;

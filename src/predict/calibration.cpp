@@ -279,7 +279,16 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
   std::vector<const Measurement*> used;
   bool any_energy = false;
   std::int64_t disturbed = 0;
-  for (const Measurement& m : records) {
+  std::vector<Measurement> settled;
+  std::int64_t fresh_page_records = 0;
+  if (options.remove_fresh_page_time) {
+    settled.reserve(records.size());
+    for (const Measurement& m : records) {
+      settled.push_back(WithoutFreshPageTime(m));
+      if (settled.back().duration_s != m.duration_s) ++fresh_page_records;
+    }
+  }
+  for (const Measurement& m : options.remove_fresh_page_time ? settled : records) {
     if (IsWholeNetwork(m)) continue;
     if (const auto busy = OtherCpusBusy(m); busy && *busy > options.max_other_cpus) {
       ++disturbed;
@@ -545,6 +554,7 @@ Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& re
                 {"records", n_used},
                 {"modes", modes}}}};
   if (disturbed > 0) out.data["calibration"]["disturbed_skipped"] = disturbed;
+  if (fresh_page_records > 0) out.data["calibration"]["fresh_page_records"] = fresh_page_records;
   return out;
 }
 

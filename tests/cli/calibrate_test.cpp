@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -107,6 +108,31 @@ TEST_F(CalibrateCliTest, DryRunPrintsThePlan) {
       Run("calibrate" + kBase + "--mode input_grad --minutes 1 --dry-run -o " + P("cal.json"));
   EXPECT_EQ(none.status, 1);
   EXPECT_NE(none.err.find("has no input_grad predictors"), std::string::npos) << none.err;
+}
+
+// The reserve heap is calibrate's default; a store measured under the kept heap (calibrate's
+// default before 2026-12-07) is named with its count and the --heap that resumes it.
+TEST_F(CalibrateCliTest, AStoreOfAnotherHeapIsNamedNotSilentlyRemeasured) {
+  const std::string store = P("kept.jsonl");
+  {
+    std::ifstream in("data/collect/epyc-milan-2c/keep/calibrate-from-xeon.jsonl");
+    std::ofstream out(store);
+    std::string line;
+    for (int i = 0; i < 3 && std::getline(in, line); ++i) out << line << "\n";
+  }
+  const std::string args =
+      "calibrate" + kBase + "--minutes 10 --dry-run --store " + store + " -o " + P("cal.json");
+  const Result r = Run(args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "joulecast: warning: " + store +
+                       " holds records measured under another heap (3 under --heap keep), which "
+                       "this run (--heap reserve) neither resumes nor fits; pass that --heap to "
+                       "resume them\n");
+  EXPECT_NE(r.out.find(", 0 of them in " + store), std::string::npos) << r.out;
+  const Result kept = Run(args + " --heap keep");
+  ASSERT_EQ(kept.status, 0) << kept.err;
+  EXPECT_EQ(kept.err, "");
+  EXPECT_NE(kept.out.find(", 3 of them in " + store), std::string::npos) << kept.out;
 }
 
 #ifdef JOULECAST_HAVE_COLLECTOR

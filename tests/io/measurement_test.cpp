@@ -287,5 +287,60 @@ TEST(TargetValue, EnergyTimeAndErrors) {
   EXPECT_THROW(TargetValue(m, "joules"), std::runtime_error);
 }
 
+// A record of a kept heap whose runs faulted `faults` fresh pages each, at `page_us` each.
+Measurement Faulted(const std::string& heap, double faults, double page_us) {
+  Measurement m;
+  m.type = "ReLU";
+  m.duration_s = 0.01;
+  m.duration_s_std = 0.002;
+  m.energy_j = 0.4;
+  m.energy_j_std = 0.04;
+  m.hardware = {{"cpu", "AMD EPYC"}, {"fresh_page_us", page_us}};
+  m.context = {{"heap", heap}, {"protocol", {{"faults_per_run", faults}, {"runs", 5}}}};
+  return m;
+}
+
+TEST(FreshPageTime, TakenOffKeptHeapRecordsInClosedForm) {
+  // 1000 pages at 2.5 us: 2.5 ms of the 10 ms run; the rest scales by 0.75.
+  const Measurement m = Faulted("keep", 1000, 2.5);
+  ASSERT_TRUE(FreshPageSeconds(m).has_value());
+  EXPECT_DOUBLE_EQ(*FreshPageSeconds(m), 0.0025);
+  const Measurement s = WithoutFreshPageTime(m);
+  EXPECT_DOUBLE_EQ(s.duration_s, 0.0075);
+  EXPECT_DOUBLE_EQ(*s.duration_s_std, 0.002 * 0.75);
+  EXPECT_DOUBLE_EQ(*s.energy_j, 0.4 * 0.75);
+  EXPECT_DOUBLE_EQ(*s.energy_j_std, 0.04 * 0.75);
+  EXPECT_EQ(s.context["protocol"]["faults_per_run"], 0.0);
+  EXPECT_DOUBLE_EQ(s.context["protocol"]["fresh_page_s_removed"].get<double>(), 0.0025);
+  EXPECT_EQ(s.context["protocol"]["runs"], 5);
+  EXPECT_DOUBLE_EQ(*FreshPageSeconds(Faulted("reserve", 1000, 2.5)), 0.0025);
+}
+
+TEST(FreshPageTime, LeftAloneWhereItCannotBeTold) {
+  // glibc's default heap: a network's own tensors fault as the operator's did.
+  const Measurement dflt = Faulted("default", 1000, 2.5);
+  EXPECT_FALSE(FreshPageSeconds(dflt).has_value());
+  EXPECT_EQ(WithoutFreshPageTime(dflt).duration_s, 0.01);
+  Measurement no_heap = Faulted("keep", 1000, 2.5);
+  no_heap.context.erase("heap");
+  EXPECT_FALSE(FreshPageSeconds(no_heap).has_value());
+  Measurement no_page = Faulted("keep", 1000, 2.5);
+  no_page.hardware.erase("fresh_page_us");
+  EXPECT_FALSE(FreshPageSeconds(no_page).has_value());
+  EXPECT_EQ(WithoutFreshPageTime(no_page).duration_s, 0.01);
+  Measurement no_faults = Faulted("keep", 1000, 2.5);
+  no_faults.context["protocol"].erase("faults_per_run");
+  EXPECT_FALSE(FreshPageSeconds(no_faults).has_value());
+  // None faulted: nothing to take off, and the record is not marked.
+  const Measurement clean = Faulted("keep", 0, 2.5);
+  EXPECT_EQ(FreshPageSeconds(clean), 0.0);
+  EXPECT_FALSE(WithoutFreshPageTime(clean).context["protocol"].contains("fresh_page_s_removed"));
+  // Pages said to cost the whole run or more: the page cost does not describe these runs.
+  const Measurement over = Faulted("keep", 4000, 2.5);
+  EXPECT_DOUBLE_EQ(*FreshPageSeconds(over), 0.01);
+  EXPECT_EQ(WithoutFreshPageTime(over).duration_s, 0.01);
+  EXPECT_EQ(WithoutFreshPageTime(over).context["protocol"]["faults_per_run"], 4000.0);
+}
+
 }  // namespace
 }  // namespace joulecast

@@ -81,4 +81,21 @@ double TargetValue(const Measurement& m, const std::string& target);
 // (records of older collectors), which `fit --max-other-cpus` and calibrate keep.
 std::optional<double> OtherCpusBusy(const Measurement& m);
 
+// The seconds per run a record spent faulting fresh pages in, where it can be told:
+// context.protocol.faults_per_run × hardware.fresh_page_us × 1e-6 for a record measured under a
+// kept heap (context.heap "keep" or "reserve", collect/heap.h). nullopt for glibc's default heap
+// (there a network's own tensors land on fresh pages as the operator's did) and for records
+// without the fields. 0 when the runs faulted nothing.
+std::optional<double> FreshPageSeconds(const Measurement& m);
+
+// The record as its run would have been on a heap that had grown, as a network's has by the time
+// its large activations come (collect/heap.h: under the kept heap, a block of 32 MiB or more
+// measured alone is mapped afresh on every run, inside a network it is cut from space the heap
+// already holds): duration_s less FreshPageSeconds, energy_j and the spreads scaled by the same
+// factor (the runs' average power kept), faults_per_run set to 0 and
+// context.protocol.fresh_page_s_removed set to what was taken off. Unchanged where
+// FreshPageSeconds is nullopt or 0, or where it is at least the whole duration (the page cost
+// measured when the collector started does not describe these runs: nothing is taken off).
+Measurement WithoutFreshPageTime(const Measurement& m);
+
 }  // namespace joulecast

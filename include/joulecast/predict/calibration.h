@@ -135,6 +135,11 @@ struct CalibrateOptions {
   // against the budget); records without the field are kept; data.calibration.disturbed_skipped
   // counts them. Infinity: none.
   double max_other_cpus = std::numeric_limits<double>::infinity();
+  // Each record is fitted as WithoutFreshPageTime (io/measurement.h) gives it: under a kept heap,
+  // the time its runs spent faulting fresh pages in is taken off, as a network's grown heap does
+  // not pay it for the same tensor (the operator measured alone does for blocks of 32 MiB and
+  // more). data.calibration.fresh_page_records counts the records changed. False: as measured.
+  bool remove_fresh_page_time = true;
 };
 
 Profile CalibrateProfile(const Profile& base, const std::vector<Measurement>& records,
