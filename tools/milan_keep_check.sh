@@ -17,11 +17,16 @@
 #   4. (--xeon, a later session) calibrate --base models/intel-xeon-2c-time.json --minutes 10,
 #      the base of the README's example, then the networks a third round; --networks N measures
 #      the networks alone as round N.
+#   5. (2026-12-07) tools/collect_unseen_networks.sh ROUND: eleven networks never measured here
+#      before, at batch 1/8/32, in rounds 1 and 2 (unseen-1, unseen-2).
 # Run it alone on core 0 (the other core idle):
 #   flock /tmp/joulecast-cpu.lock taskset -c 0 tools/milan_keep_check.sh [--xeon] [OUT_DIR]
 # then tools/milan_keep_check.sh --eval [OUT_DIR] refits the profiles from the stores (on
 # copies, measuring nothing) and prints per-network MAPE against the median of the rounds (all
-# rounds measured; ROUNDS="1 2" limits them).
+# rounds measured; ROUNDS="1 2" limits them). FRESH_PAGE_TIME=keep refits as calibrate did before
+# 2026-12-07 (records as measured, fresh-page time included). The "reserve:" columns calibrate
+# from the reserve-heap stores of tools/calibration_study_milan.sh (calibrate's default heap since
+# 2026-12-07), measured on this VM on 2026-12-06.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 eval_only=0
@@ -48,7 +53,7 @@ networks() {  # ROUND
 }
 calibrate() {  # BASE STORE PROFILE: ten minutes, what the store lacks of them measured
   "$JC" calibrate --base "$1" --minutes 10 --heap keep --max-other-cpus 0.25 --store "$2" \
-    -o "$3" -q
+    -o "$3" -q --fresh-page-time "${FRESH_PAGE_TIME:-remove}"
 }
 # Measuring writes each profile outside the data folder: --eval refits it from a copy.
 measured_profile=${TMPDIR:-/tmp}/milan-keep-check-profile.json
@@ -78,7 +83,21 @@ for spec in xeon-gold:$GOLD epyc-f26:$EPYC xeon:$XEON; do
 done
 xeon_columns=()
 [ -f "$tmp/xeon-10.json" ] && xeon_columns=("base Xeon" "$XEON" "Xeon 10 min" "$tmp/xeon-10.json")
-for set in older heldout fresh; do
+# calibrate's default heap since 2026-12-07: ten minutes of forward records measured under the
+# reserve heap on this VM on 2026-12-06 (tools/calibration_study_milan.sh's stores), each from
+# the same base as a kept-heap column (the other EPYC's: its reserve-heap profile).
+D=data/collect/epyc-milan-2c
+reserve() {  # BASE PROFILE STORE...: ten forward minutes from reserve-heap stores
+  local base=$1 profile=$2
+  shift 2
+  cat "$@" > "$profile.jsonl"
+  "$JC" calibrate --base "$base" --mode forward --minutes 10 --heap reserve --max-other-cpus 0.25 \
+    --store "$profile.jsonl" -o "$profile" -q --fresh-page-time "${FRESH_PAGE_TIME:-remove}"
+}
+reserve models/amd-epyc-2c-reserve-time.json "$tmp/r-epyc.json" $D/calibrate-from-zen5.jsonl
+reserve "$GOLD" "$tmp/r-gold.json" $D/calibrate-from-xeon-gold.jsonl
+reserve "$XEON" "$tmp/r-xeon.json" $D/calibrate-from-xeon.jsonl $D/calibrate-from-xeon-more-forward.jsonl
+for set in older heldout fresh unseen; do
   dirs=()
   for r in ${ROUNDS:-1 2 3 4 5}; do [ -d "$out/$set-$r" ] && dirs+=("$out/$set-$r"); done
   python3 tools/median_record.py $(find "${dirs[@]}" -name networks-forward.jsonl) \
@@ -86,6 +105,8 @@ for set in older heldout fresh; do
   echo "$set (median of ${#dirs[@]} rounds)"
   python3 tools/network_errors.py "$tmp/$set.jsonl" "base EPYC f26" "$EPYC" \
     "EPYC f26 10 min" "$tmp/epyc-f26-10.json" "Xeon Gold 10 min" "$tmp/xeon-gold-10.json" \
-    "${xeon_columns[@]}" "Zen 3 full campaign (reserve)" models/amd-epyc-milan-2c-reserve-time.json
+    "${xeon_columns[@]}" "reserve: EPYC f26 10 min" "$tmp/r-epyc.json" \
+    "reserve: Gold 10 min" "$tmp/r-gold.json" "reserve: Xeon 10 min" "$tmp/r-xeon.json" \
+    "Zen 3 full campaign (reserve)" models/amd-epyc-milan-2c-reserve-time.json
 done
 rm -rf "$tmp"
