@@ -19,6 +19,9 @@
 #      the networks alone as round N.
 #   5. (2026-12-07) tools/collect_unseen_networks.sh ROUND: eleven networks never measured here
 #      before, at batch 1/8/32, in rounds 1 and 2 (unseen-1, unseen-2).
+#   6. (--default, 2026-12-07) the README example with calibrate's defaults of that day (reserve
+#      heap): calibrate --base models/intel-xeon-2c-time.json --minutes 10, its store
+#      data/collect/epyc-milan-2c/calibrate-default-from-xeon.jsonl.
 # Run it alone on core 0 (the other core idle):
 #   flock /tmp/joulecast-cpu.lock taskset -c 0 tools/milan_keep_check.sh [--xeon] [OUT_DIR]
 # then tools/milan_keep_check.sh --eval [OUT_DIR] refits the profiles from the stores (on
@@ -31,11 +34,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 eval_only=0
 xeon_only=0
+default_only=0
 if [ "${1:-}" = --eval ]; then
   eval_only=1
   shift
 elif [ "${1:-}" = --xeon ]; then
   xeon_only=1
+  shift
+elif [ "${1:-}" = --default ]; then
+  default_only=1
   shift
 elif [ "${1:-}" = --networks ]; then
   round=$2
@@ -46,6 +53,7 @@ JC=${JOULECAST:-build/joulecast}
 GOLD=models/xeon-gold-5120.json
 EPYC=models/amd-epyc-2c-time.json
 XEON=models/intel-xeon-2c-time.json
+D=data/collect/epyc-milan-2c
 networks() {  # ROUND
   HEAP=keep tools/collect_older_networks.sh "$out/older-$1" forward 1
   HEAP=keep MODES=forward tools/collect_heldout_networks.sh "$out/heldout-$1"
@@ -59,6 +67,13 @@ calibrate() {  # BASE STORE PROFILE: ten minutes, what the store lacks of them m
 measured_profile=${TMPDIR:-/tmp}/milan-keep-check-profile.json
 if [ -n "${round:-}" ]; then
   networks "$round"
+  exit 0
+fi
+if [ $default_only = 1 ]; then
+  # The README example as a user runs it since 2026-12-07: calibrate's own defaults (reserve
+  # heap, forward, fresh-page time removed), only the store named.
+  "$JC" calibrate --base "$XEON" --minutes 10 --store "$D/calibrate-default-from-xeon.jsonl" \
+    -o "$measured_profile" -q
   exit 0
 fi
 if [ $xeon_only = 1 ]; then
@@ -86,7 +101,6 @@ xeon_columns=()
 # calibrate's default heap since 2026-12-07: ten minutes of forward records measured under the
 # reserve heap on this VM on 2026-12-06 (tools/calibration_study_milan.sh's stores), each from
 # the same base as a kept-heap column (the other EPYC's: its reserve-heap profile).
-D=data/collect/epyc-milan-2c
 reserve() {  # BASE PROFILE STORE...: ten forward minutes from reserve-heap stores
   local base=$1 profile=$2
   shift 2
@@ -97,6 +111,12 @@ reserve() {  # BASE PROFILE STORE...: ten forward minutes from reserve-heap stor
 reserve models/amd-epyc-2c-reserve-time.json "$tmp/r-epyc.json" $D/calibrate-from-zen5.jsonl
 reserve "$GOLD" "$tmp/r-gold.json" $D/calibrate-from-xeon-gold.jsonl
 reserve "$XEON" "$tmp/r-xeon.json" $D/calibrate-from-xeon.jsonl $D/calibrate-from-xeon-more-forward.jsonl
+default_columns=()
+if [ -f "$D/calibrate-default-from-xeon.jsonl" ]; then
+  cp "$D/calibrate-default-from-xeon.jsonl" "$tmp/d-xeon.jsonl"
+  "$JC" calibrate --base "$XEON" --minutes 10 --store "$tmp/d-xeon.jsonl" -o "$tmp/d-xeon.json" -q
+  default_columns=("default: Xeon 10 min" "$tmp/d-xeon.json")
+fi
 for set in older heldout fresh unseen; do
   dirs=()
   for r in ${ROUNDS:-1 2 3 4 5}; do [ -d "$out/$set-$r" ] && dirs+=("$out/$set-$r"); done
@@ -107,6 +127,7 @@ for set in older heldout fresh unseen; do
     "EPYC f26 10 min" "$tmp/epyc-f26-10.json" "Xeon Gold 10 min" "$tmp/xeon-gold-10.json" \
     "${xeon_columns[@]}" "reserve: EPYC f26 10 min" "$tmp/r-epyc.json" \
     "reserve: Gold 10 min" "$tmp/r-gold.json" "reserve: Xeon 10 min" "$tmp/r-xeon.json" \
+    "${default_columns[@]}" \
     "Zen 3 full campaign (reserve)" models/amd-epyc-milan-2c-reserve-time.json
 done
 rm -rf "$tmp"
