@@ -116,6 +116,12 @@ if [ -f "$D/calibrate-default-from-xeon.jsonl" ]; then
   cp "$D/calibrate-default-from-xeon.jsonl" "$tmp/d-xeon.jsonl"
   "$JC" calibrate --base "$XEON" --minutes 10 --store "$tmp/d-xeon.jsonl" -o "$tmp/d-xeon.json" -q
   default_columns=("default: Xeon 10 min" "$tmp/d-xeon.json")
+  for m in 2 5; do  # prefixes of the same store: what 2 and 5 minutes buy
+    cp "$D/calibrate-default-from-xeon.jsonl" "$tmp/d-xeon-$m.jsonl"
+    "$JC" calibrate --base "$XEON" --minutes $m --store "$tmp/d-xeon-$m.jsonl" \
+      -o "$tmp/d-xeon-$m.json" -q
+    default_columns+=("default: Xeon $m min" "$tmp/d-xeon-$m.json")
+  done
 fi
 for set in older heldout fresh unseen; do
   dirs=()
