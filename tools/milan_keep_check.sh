@@ -18,7 +18,7 @@
 #      the base of the README's example, then the networks a third round; --networks N measures
 #      the networks alone as round N.
 #   5. (2026-12-07) tools/collect_unseen_networks.sh ROUND: eleven networks never measured here
-#      before, at batch 1/8/32, in rounds 1 and 2 (unseen-1, unseen-2).
+#      before, at batch 1/8/32, in rounds 1, 2 and 3 (unseen-1 .. unseen-3).
 #   6. (--default, 2026-12-07) the README example with calibrate's defaults of that day (reserve
 #      heap): calibrate --base models/intel-xeon-2c-time.json --minutes 10, its store
 #      data/collect/epyc-milan-2c/calibrate-default-from-xeon.jsonl.
