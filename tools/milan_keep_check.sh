@@ -63,6 +63,9 @@ calibrate() {  # BASE STORE PROFILE: ten minutes, what the store lacks of them m
   "$JC" calibrate --base "$1" --minutes 10 --heap keep --max-other-cpus 0.25 --store "$2" \
     -o "$3" -q --fresh-page-time "${FRESH_PAGE_TIME:-remove}"
 }
+default_calibrate() {  # MINUTES STORE PROFILE: the README example with calibrate's own defaults
+  "$JC" calibrate --base "$XEON" --minutes "$1" --store "$2" -o "$3" -q
+}
 # Measuring writes each profile outside the data folder: --eval refits it from a copy.
 measured_profile=${TMPDIR:-/tmp}/milan-keep-check-profile.json
 if [ -n "${round:-}" ]; then
@@ -72,8 +75,7 @@ fi
 if [ $default_only = 1 ]; then
   # The README example as a user runs it since 2026-12-07: calibrate's own defaults (reserve
   # heap, forward, fresh-page time removed), only the store named.
-  "$JC" calibrate --base "$XEON" --minutes 10 --store "$D/calibrate-default-from-xeon.jsonl" \
-    -o "$measured_profile" -q
+  default_calibrate 10 "$D/calibrate-default-from-xeon.jsonl" "$measured_profile"
   exit 0
 fi
 if [ $xeon_only = 1 ]; then
@@ -113,13 +115,9 @@ reserve "$GOLD" "$tmp/r-gold.json" $D/calibrate-from-xeon-gold.jsonl
 reserve "$XEON" "$tmp/r-xeon.json" $D/calibrate-from-xeon.jsonl $D/calibrate-from-xeon-more-forward.jsonl
 default_columns=()
 if [ -f "$D/calibrate-default-from-xeon.jsonl" ]; then
-  cp "$D/calibrate-default-from-xeon.jsonl" "$tmp/d-xeon.jsonl"
-  "$JC" calibrate --base "$XEON" --minutes 10 --store "$tmp/d-xeon.jsonl" -o "$tmp/d-xeon.json" -q
-  default_columns=("default: Xeon 10 min" "$tmp/d-xeon.json")
-  for m in 2 5; do  # prefixes of the same store: what 2 and 5 minutes buy
+  for m in 10 2 5; do  # 2 and 5: prefixes of the same store, what those minutes buy
     cp "$D/calibrate-default-from-xeon.jsonl" "$tmp/d-xeon-$m.jsonl"
-    "$JC" calibrate --base "$XEON" --minutes $m --store "$tmp/d-xeon-$m.jsonl" \
-      -o "$tmp/d-xeon-$m.json" -q
+    default_calibrate $m "$tmp/d-xeon-$m.jsonl" "$tmp/d-xeon-$m.json"
     default_columns+=("default: Xeon $m min" "$tmp/d-xeon-$m.json")
   done
 fi

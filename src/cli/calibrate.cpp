@@ -82,10 +82,7 @@ std::optional<std::string> OtherHeapNote(const std::map<std::string, Measurement
   std::map<std::string, std::size_t> other;
   for (const auto& [key, m] : by_key) {
     if (IsWholeNetwork(m) || std::find(modes.begin(), modes.end(), m.mode) == modes.end()) continue;
-    const auto it = m.context.find("heap");
-    const std::string h =
-        it != m.context.end() && it->is_string() ? it->get<std::string>() : "default";
-    if (h != HeapPolicyName(heap)) ++other[h];
+    if (const std::string h = RecordHeap(m); h != HeapPolicyName(heap)) ++other[h];
   }
   if (other.empty()) return std::nullopt;
   std::vector<std::string> parts;

@@ -215,10 +215,14 @@ std::optional<double> OtherCpusBusy(const Measurement& m) {
   return busy->get<double>();
 }
 
-std::optional<double> FreshPageSeconds(const Measurement& m) {
-  if (!m.context.is_object()) return std::nullopt;
+std::string RecordHeap(const Measurement& m) {
+  if (!m.context.is_object()) return "default";
   const auto heap = m.context.find("heap");
-  if (heap == m.context.end() || !heap->is_string() || (*heap != "keep" && *heap != "reserve")) {
+  return heap != m.context.end() && heap->is_string() ? heap->get<std::string>() : "default";
+}
+
+std::optional<double> FreshPageSeconds(const Measurement& m) {
+  if (const std::string heap = RecordHeap(m); heap != "keep" && heap != "reserve") {
     return std::nullopt;
   }
   const auto protocol = m.context.find("protocol");

@@ -323,6 +323,8 @@ TEST(FreshPageTime, LeftAloneWhereItCannotBeTold) {
   EXPECT_EQ(WithoutFreshPageTime(dflt).duration_s, 0.01);
   Measurement no_heap = Faulted("keep", 1000, 2.5);
   no_heap.context.erase("heap");
+  EXPECT_EQ(RecordHeap(no_heap), "default");
+  EXPECT_EQ(RecordHeap(Faulted("reserve", 0, 2.5)), "reserve");
   EXPECT_FALSE(FreshPageSeconds(no_heap).has_value());
   Measurement no_page = Faulted("keep", 1000, 2.5);
   no_page.hardware.erase("fresh_page_us");

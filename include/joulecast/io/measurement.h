@@ -81,6 +81,11 @@ double TargetValue(const Measurement& m, const std::string& target);
 // (records of older collectors), which `fit --max-other-cpus` and calibrate keep.
 std::optional<double> OtherCpusBusy(const Measurement& m);
 
+// The heap policy a record was measured under (context.heap: "keep" or "reserve",
+// collect/heap.h), "default" where the record does not say (glibc's own policy, as every record
+// made before the field existed).
+std::string RecordHeap(const Measurement& m);
+
 // The seconds per run a record spent faulting fresh pages in, where it can be told:
 // context.protocol.faults_per_run × hardware.fresh_page_us × 1e-6 for a record measured under a
 // kept heap (context.heap "keep" or "reserve", collect/heap.h). nullopt for glibc's default heap
