@@ -19,8 +19,8 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -29,6 +29,7 @@
 #include "commands.h"
 #include "common.h"
 #include "html_cli.h"
+#include "joulecast/predict/fresh_mappings.h"
 #include "joulecast/predict/hardware.h"
 #include "joulecast/predict/network_estimate.h"
 #include "joulecast/report/accuracy.h"
@@ -124,8 +125,11 @@ void RunCompare(const CompareArgs& a) {
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
   std::vector<NetworkEstimate> estimates;
+  std::vector<FreshMappings> fresh;  // of estimates[i]
   for (const std::string& arg : a.archs) {
-    estimates.push_back(EstimateGraph(profile, LoadGraphArg(arg, a.input, a.batch, a.seq_len)));
+    const graph::Graph g = LoadGraphArg(arg, a.input, a.batch, a.seq_len);
+    estimates.push_back(EstimateGraph(profile, g));
+    fresh.push_back(CountFreshMappings(g));
   }
   const std::vector<std::optional<double>> accuracy_of =
       MatchAccuracies(given, estimates, a.archs, acc_option);
@@ -135,9 +139,11 @@ void RunCompare(const CompareArgs& a) {
     return estimates[x].total < estimates[y].total;
   });
   std::vector<NetworkEstimate> rows;
+  std::vector<FreshMappings> row_fresh;
   std::vector<std::optional<double>> accuracies;
   for (std::size_t i : order) {
     rows.push_back(estimates[i]);
+    row_fresh.push_back(fresh[i]);
     accuracies.push_back(accuracy_of[i]);
   }
   // Pareto front of per-sample cost against accuracy, over the rows that have an accuracy.
@@ -170,7 +176,8 @@ void RunCompare(const CompareArgs& a) {
                     {"macs", e["macs"]},
                     {"parameters", e["parameters"]},
                     {"factor", std::isnan(f) ? nlohmann::json(nullptr) : nlohmann::json(f)},
-                    {"unmodelled", e["unmodelled"]}});
+                    {"unmodelled", e["unmodelled"]},
+                    {"fresh_mappings", row_fresh[i].ToJson()}});
     if (!given.empty()) {
       list.back()["accuracy"] = accuracies[i] ? nlohmann::json(*accuracies[i]) : nullptr;
       list.back()["pareto_front"] = on_front[i] ? nlohmann::json(*on_front[i]) : nullptr;
@@ -207,6 +214,10 @@ void RunCompare(const CompareArgs& a) {
     }
     WriteHtmlReport(a.html, report::ComparisonReportHtml(page));
   }
+  std::vector<std::pair<std::string, FreshMappings>> named;
+  for (std::size_t i = 0; i < estimates.size(); ++i)
+    named.emplace_back(estimates[i].name, fresh[i]);
+  if (auto note = FreshMappingListNote(named)) std::cerr << "joulecast: note: " << *note << "\n";
   if (a.json) {
     std::cout << j.dump(2) << "\n";
     return;

@@ -26,8 +26,10 @@
 #include "joulecast/arch/repr_parser.h"
 #include "joulecast/arch/torchscript_loader.h"
 #include "joulecast/arch/zoo.h"
+#include "joulecast/collect/collector.h"
 #include "joulecast/io/json_file.h"
 #include "joulecast/predict/energy_from_time.h"
+#include "joulecast/predict/fresh_mappings.h"
 #include "joulecast/predict/frozen_step.h"
 #include "joulecast/predict/gpu_network.h"
 #include "joulecast/predict/hardware.h"
@@ -248,9 +250,12 @@ void RunPredict(const PredictArgs& a) {
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
   const std::optional<PowerAssumption> power = PowerFor(profile, a.power);
-  NetworkEstimate est =
-      EstimateGraph(profile, LoadGraphArg(a.arch, a.input, a.batch, a.seq_len, a.hf_architecture));
+  const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len, a.hf_architecture);
+  NetworkEstimate est = EstimateGraph(profile, g);
   const bool energy = profile.target == "energy_j";
+  const FreshMappings fresh = CountFreshMappings(g);
+  // The probe touches 48 MiB (tens of milliseconds): only for a network that needs it.
+  const double page_us = fresh.tensors > 0 ? FreshPageMicroseconds() : -1;
   const double kwh_for_passes = est.total * a.passes / 3.6e6;
   // The page is written before anything is printed, so a failure to write it is the only output.
   if (!a.html.empty()) {
@@ -261,11 +266,19 @@ void RunPredict(const PredictArgs& a) {
       page.total_kwh_for_passes = report::Quantity{kwh_for_passes, "/total_kwh_for_passes"};
     WriteHtmlReport(a.html, report::NetworkReportHtml(page));
   }
+  if (auto note =
+          FreshMappingNote(fresh, est.name, est.batch_size, energy ? 0 : est.total, page_us))
+    std::cerr << "joulecast: note: " << *note << "\n";
   if (a.json) {
     nlohmann::json j = est.ToJson(a.per_layer);
     j["model"] = a.model;
     j["passes"] = a.passes;
     if (energy) j["total_kwh_for_passes"] = kwh_for_passes;
+    j["fresh_mappings"] = fresh.ToJson();
+    if (page_us > 0) {
+      j["fresh_mappings"]["page_us"] = page_us;
+      j["fresh_mappings"]["at_least_s"] = FreshMappingSeconds(fresh, page_us);
+    }
     if (power) {
       j["energy_from_time"] = {{"total_j", est.total * power->watts},
                                {"per_sample_j", est.total * power->watts / double(est.batch_size)},

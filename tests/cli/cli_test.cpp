@@ -631,4 +631,34 @@ TEST_F(CliTest, InspectJsonReadsBackToTheSamePrediction) {
   EXPECT_TRUE(Contains(r.out, "parameters 11689512")) << r.out;  // torchvision's count
 }
 
+// Activations of 32 MiB and more (predict/fresh_mappings.h): vgg11 at batch 32 has 14 of them
+// (the byte count by hand from torchvision's VGG in tests/predict/fresh_mappings_test.cpp), in
+// the JSON and, with an energy profile (no seconds to weigh them against), always as a note on
+// stderr; resnet18 at batch 1 has none and no note.
+TEST_F(CliTest, PredictNotesActivationsGlibcMapsAfresh) {
+  Result r = Run("predict vgg11 -b 32 --json --model " + Quote(kXeonGold));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json f = json::parse(r.out)["fresh_mappings"];
+  EXPECT_EQ(f["tensors"], 14);
+  EXPECT_DOUBLE_EQ(f["bytes"].get<double>(), 2003828736.0);
+  EXPECT_DOUBLE_EQ(f["pages"].get<double>(), 2003828736.0 / 4096);
+  EXPECT_EQ(f["largest"], "features.0 (Conv2d)");
+  if (f.contains("page_us")) {  // absent only where the probe cannot map 16 MiB
+    EXPECT_NEAR(f["at_least_s"].get<double>(),
+                f["pages"].get<double>() * f["page_us"].get<double>() * 1e-6, 1e-9);
+  }
+  EXPECT_EQ(r.err.rfind("joulecast: note: vgg11 at batch 32 has 14 activations of 32 MiB or more "
+                        "(1.87 GiB a run, the largest 392 MiB at features.0 (Conv2d)), which "
+                        "glibc's default malloc maps afresh on every run",
+                        0),
+            0u)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  r = Run("predict resnet18 --json --model " + Quote(kXeonGold));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["fresh_mappings"]["tensors"], 0);
+  EXPECT_FALSE(json::parse(r.out)["fresh_mappings"].contains("page_us"));
+  EXPECT_EQ(r.err, "");
+}
+
 }  // namespace

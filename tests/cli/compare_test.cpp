@@ -160,4 +160,26 @@ TEST_F(CompareTest, Errors) {
             "joulecast: error: " + (dir_ / "missing.json").string() + ": cannot open profile\n");
 }
 
+// Activations of 32 MiB and more (predict/fresh_mappings.h), by hand from torchvision's models at
+// batch 32: vgg11 14 of them, 2,003,828,736 B (tests/predict/fresh_mappings_test.cpp); resnet18
+// its first convolution, BatchNorm and ReLU, 3 x 32x64x112x112 floats (308,281,344 B); alexnet
+// none (its largest, 32x64x55x55 floats, is 24.8 MB). One note names the two, in argument order.
+TEST_F(CompareTest, NotesActivationsGlibcMapsAfresh) {
+  Result r = Run("compare vgg11 alexnet resnet18 -b 32 --json --model " + Quote(kXeonGold));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err,
+            "joulecast: note: vgg11 (1.87 GiB a run), resnet18 (0.287 GiB a run) have activations "
+            "of 32 MiB or more, which glibc's default malloc maps afresh on every run; the "
+            "predictions hold none of it (joulecast predict NAME says more)\n");
+  for (const json& e : json::parse(r.out)["architectures"]) {
+    const json& f = e["fresh_mappings"];
+    if (e["name"] == "vgg11") EXPECT_DOUBLE_EQ(f["bytes"].get<double>(), 2003828736.0);
+    if (e["name"] == "resnet18") EXPECT_DOUBLE_EQ(f["bytes"].get<double>(), 308281344.0);
+    if (e["name"] == "alexnet") EXPECT_EQ(f["tensors"], 0);
+  }
+  r = Run("compare vgg11 alexnet --model " + Quote(kXeonGold));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // batch 1: nothing reaches 32 MiB
+}
+
 }  // namespace
