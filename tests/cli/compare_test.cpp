@@ -171,7 +171,8 @@ TEST_F(CompareTest, NotesActivationsGlibcMapsAfresh) {
             "joulecast: note: vgg11 (1.87 GiB a run), resnet18 (0.287 GiB a run) have activations "
             "of 32 MiB or more, which glibc's default malloc maps afresh on every run; the "
             "predictions hold none of it (joulecast predict NAME says more)\n");
-  for (const json& e : json::parse(r.out)["architectures"]) {
+  const json j = json::parse(r.out);
+  for (const json& e : j["architectures"]) {
     const json& f = e["fresh_mappings"];
     if (e["name"] == "vgg11") EXPECT_DOUBLE_EQ(f["bytes"].get<double>(), 2003828736.0);
     if (e["name"] == "resnet18") EXPECT_DOUBLE_EQ(f["bytes"].get<double>(), 308281344.0);
