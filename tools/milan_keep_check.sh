@@ -21,7 +21,8 @@
 #      before, at batch 1/8/32, in rounds 1, 2 and 3 (unseen-1 .. unseen-3).
 #   6. (--default, 2026-12-07) the README example with calibrate's defaults of that day (reserve
 #      heap): calibrate --base models/intel-xeon-2c-time.json --minutes 10, its store
-#      data/collect/epyc-milan-2c/calibrate-default-from-xeon.jsonl.
+#      data/collect/epyc-milan-2c/calibrate-default-from-xeon.jsonl; DEFAULT_MINUTES=20 --default
+#      extended the same store to 20 minutes (05:35 UTC).
 # Run it alone on core 0 (the other core idle):
 #   flock /tmp/joulecast-cpu.lock taskset -c 0 tools/milan_keep_check.sh [--xeon] [OUT_DIR]
 # then tools/milan_keep_check.sh --eval [OUT_DIR] refits the profiles from the stores (on
@@ -29,7 +30,8 @@
 # rounds measured; ROUNDS="1 2" limits them). FRESH_PAGE_TIME=keep refits as calibrate did before
 # 2026-12-07 (records as measured, fresh-page time included). The "reserve:" columns calibrate
 # from the reserve-heap stores of tools/calibration_study_milan.sh (calibrate's default heap since
-# 2026-12-07), measured on this VM on 2026-12-06.
+# 2026-12-07), measured on this VM on 2026-12-06. NETWORK_HEAP=reserve scores the profiles on the
+# networks' reserve-heap rounds instead (README, "Large activations and glibc's default malloc").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 eval_only=0
@@ -75,7 +77,7 @@ fi
 if [ $default_only = 1 ]; then
   # The README example as a user runs it since 2026-12-07: calibrate's own defaults (reserve
   # heap, forward, fresh-page time removed), only the store named.
-  default_calibrate 10 "$D/calibrate-default-from-xeon.jsonl" "$measured_profile"
+  default_calibrate "${DEFAULT_MINUTES:-10}" "$D/calibrate-default-from-xeon.jsonl" "$measured_profile"
   exit 0
 fi
 if [ $xeon_only = 1 ]; then
@@ -115,18 +117,31 @@ reserve "$GOLD" "$tmp/r-gold.json" $D/calibrate-from-xeon-gold.jsonl
 reserve "$XEON" "$tmp/r-xeon.json" $D/calibrate-from-xeon.jsonl $D/calibrate-from-xeon-more-forward.jsonl
 default_columns=()
 if [ -f "$D/calibrate-default-from-xeon.jsonl" ]; then
-  for m in 10 2 5; do  # 2 and 5: prefixes of the same store, what those minutes buy
+  # 2 and 5: prefixes of the same store, what those minutes buy; 20: the store as extended on
+  # 2026-12-07 05:35 UTC (DEFAULT_MINUTES=20 --default; a copy may measure a few seconds more
+  # where the store's cost falls just short of 20 minutes)
+  for m in 10 2 5 20; do
     cp "$D/calibrate-default-from-xeon.jsonl" "$tmp/d-xeon-$m.jsonl"
     default_calibrate $m "$tmp/d-xeon-$m.jsonl" "$tmp/d-xeon-$m.json"
     default_columns+=("default: Xeon $m min" "$tmp/d-xeon-$m.json")
   done
 fi
 for set in older heldout fresh unseen; do
-  dirs=()
-  for r in ${ROUNDS:-1 2 3 4 5}; do [ -d "$out/$set-$r" ] && dirs+=("$out/$set-$r"); done
-  python3 tools/median_record.py $(find "${dirs[@]}" -name networks-forward.jsonl) \
-    > "$tmp/$set.jsonl"
-  echo "$set (median of ${#dirs[@]} rounds)"
+  files=()
+  if [ "${NETWORK_HEAP:-keep}" = reserve ]; then
+    # The same networks measured under the reserve heap (what the profiles predict: no fresh
+    # pages), three rounds each: older, held-out and fresh on 2026-12-06, unseen on 2026-12-07.
+    reserve_dir=$D/$set
+    [ $set = older ] && reserve_dir=$D/networks
+    while read -r f; do files+=("$f"); done \
+      < <(find "$reserve_dir" -name networks-forward.jsonl | sort)
+  else
+    for r in ${ROUNDS:-1 2 3 4 5}; do
+      [ -d "$out/$set-$r" ] && files+=($(find "$out/$set-$r" -name networks-forward.jsonl))
+    done
+  fi
+  python3 tools/median_record.py "${files[@]}" > "$tmp/$set.jsonl"
+  echo "$set (${NETWORK_HEAP:-keep} heap, median of ${#files[@]} rounds)"
   python3 tools/network_errors.py "$tmp/$set.jsonl" "base EPYC f26" "$EPYC" \
     "EPYC f26 10 min" "$tmp/epyc-f26-10.json" "Xeon Gold 10 min" "$tmp/xeon-gold-10.json" \
     "${xeon_columns[@]}" "reserve: EPYC f26 10 min" "$tmp/r-epyc.json" \
