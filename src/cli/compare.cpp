@@ -129,7 +129,7 @@ void RunCompare(const CompareArgs& a) {
   for (const std::string& arg : a.archs) {
     const graph::Graph g = LoadGraphArg(arg, a.input, a.batch, a.seq_len);
     estimates.push_back(EstimateGraph(profile, g));
-    fresh.push_back(CountFreshMappings(g));
+    fresh.push_back(CountFreshMappings(g, graph::ParseDType(a.dtype)));
   }
   const std::vector<std::optional<double>> accuracy_of =
       MatchAccuracies(given, estimates, a.archs, acc_option);

@@ -253,7 +253,7 @@ void RunPredict(const PredictArgs& a) {
   const graph::Graph g = LoadGraphArg(a.arch, a.input, a.batch, a.seq_len, a.hf_architecture);
   NetworkEstimate est = EstimateGraph(profile, g);
   const bool energy = profile.target == "energy_j";
-  const FreshMappings fresh = CountFreshMappings(g);
+  const FreshMappings fresh = CountFreshMappings(g, graph::ParseDType(a.dtype));
   // The probe touches 48 MiB (tens of milliseconds): only for a network that needs it.
   const double page_us = fresh.tensors > 0 ? FreshPageMicroseconds() : -1;
   const double kwh_for_passes = est.total * a.passes / 3.6e6;

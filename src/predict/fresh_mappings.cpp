@@ -18,12 +18,15 @@ nlohmann::json FreshMappings::ToJson() const {
           {"largest_bytes", largest_bytes}};
 }
 
-FreshMappings CountFreshMappings(const graph::Graph& g) {
+FreshMappings CountFreshMappings(const graph::Graph& g, graph::DType run_dtype) {
   FreshMappings f;
   for (const graph::Node& node : g.nodes()) {
     if (node.schema->cost == graph::CostClass::kView) continue;
     for (graph::ValueId v : node.outputs) {
-      const double bytes = g.value(v).type.dims.empty() ? 0 : g.value(v).type.bytes();
+      const graph::TensorType& t = g.value(v).type;
+      if (t.dims.empty()) continue;
+      const double bytes =
+          t.elements() * graph::DTypeBytes(graph::IsFloating(t.dtype) ? run_dtype : t.dtype);
       if (bytes < kGlibcMmapThresholdMaxBytes) continue;
       ++f.tensors;
       f.bytes += bytes;

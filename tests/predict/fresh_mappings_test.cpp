@@ -42,6 +42,13 @@ TEST(FreshMappings, Vgg11AtBatch32ByHand) {
   EXPECT_DOUBLE_EQ(f.bytes, 2 * 411041792.0 + 102760448.0 + 2 * 205520896.0 + 51380224.0 +
                                 4 * 102760448.0 + 4 * 51380224.0);
   EXPECT_DOUBLE_EQ(f.largest_bytes, 411041792);
+  // Run in bfloat16, every activation is half the size: the 51,380,224-byte ones drop under the
+  // threshold (25,690,112), the rest count at half: 9 tensors.
+  const FreshMappings bf16 = CountFreshMappings(LowerArchitecture(LoadZooArchitecture("vgg11"), 32),
+                                                graph::DType::kBFloat16);
+  EXPECT_EQ(bf16.tensors, 9u);
+  EXPECT_DOUBLE_EQ(bf16.bytes,
+                   (2 * 411041792.0 + 102760448.0 + 2 * 205520896.0 + 4 * 102760448.0) / 2);
   // Nothing of resnet18 reaches it at batch 1 (its largest activation is 64x112x112, 3.2 MB).
   EXPECT_EQ(CountFreshMappings(LowerArchitecture(LoadZooArchitecture("resnet18"), 1)).tensors, 0u);
 }

@@ -43,8 +43,10 @@ struct FreshMappings {
 };
 
 // Counts over `g`, whose shapes must be inferred (graph/shape_pass.h); a value without a shape
-// counts 0 bytes.
-FreshMappings CountFreshMappings(const graph::Graph& g);
+// counts 0 bytes. Floating-point values count at the size of `run_dtype`, the dtype the network
+// runs in (predict --dtype: the graph's activations are float32 whatever the run's).
+FreshMappings CountFreshMappings(const graph::Graph& g,
+                                 graph::DType run_dtype = graph::DType::kFloat32);
 
 // The seconds those pages cost at `page_us` microseconds per fresh page (a first touch in a tight
 // loop, collect/collector.h FreshPageMicroseconds: a lower bound, since a fault inside a kernel
