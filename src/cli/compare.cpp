@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "commands.h"
@@ -125,11 +126,11 @@ void RunCompare(const CompareArgs& a) {
   if (auto w = HardwareMismatch(profile, HostFingerprint()))
     std::cerr << "joulecast: warning: " << *w << "\n";
   std::vector<NetworkEstimate> estimates;
-  std::vector<FreshMappings> fresh;  // of estimates[i]
+  std::vector<std::pair<std::string, FreshMappings>> fresh;  // name and mappings of estimates[i]
   for (const std::string& arg : a.archs) {
     const graph::Graph g = LoadGraphArg(arg, a.input, a.batch, a.seq_len);
     estimates.push_back(EstimateGraph(profile, g));
-    fresh.push_back(CountFreshMappings(g, graph::ParseDType(a.dtype)));
+    fresh.emplace_back(estimates.back().name, CountFreshMappings(g, graph::ParseDType(a.dtype)));
   }
   const std::vector<std::optional<double>> accuracy_of =
       MatchAccuracies(given, estimates, a.archs, acc_option);
@@ -143,7 +144,7 @@ void RunCompare(const CompareArgs& a) {
   std::vector<std::optional<double>> accuracies;
   for (std::size_t i : order) {
     rows.push_back(estimates[i]);
-    row_fresh.push_back(fresh[i]);
+    row_fresh.push_back(fresh[i].second);
     accuracies.push_back(accuracy_of[i]);
   }
   // Pareto front of per-sample cost against accuracy, over the rows that have an accuracy.
@@ -214,10 +215,7 @@ void RunCompare(const CompareArgs& a) {
     }
     WriteHtmlReport(a.html, report::ComparisonReportHtml(page));
   }
-  std::vector<std::pair<std::string, FreshMappings>> named;
-  for (std::size_t i = 0; i < estimates.size(); ++i)
-    named.emplace_back(estimates[i].name, fresh[i]);
-  if (auto note = FreshMappingListNote(named)) std::cerr << "joulecast: note: " << *note << "\n";
+  if (auto note = FreshMappingListNote(fresh)) std::cerr << "joulecast: note: " << *note << "\n";
   if (a.json) {
     std::cout << j.dump(2) << "\n";
     return;
