@@ -3,9 +3,10 @@
 configuration measured in both (same type, parameters, input shape, batch, mode and context
 heap/threads/seq_len), duration_s(B) / duration_s(A); prints the median, range and count, and with
 --each every pair. For telling a virtual machine's speed from another's before mixing their
-records.
+records. --any-heap pairs records whatever heap they were measured under (kept against reserve
+rounds of the same networks).
 
-    tools/record_ratio.py A.jsonl B.jsonl [--each]
+    tools/record_ratio.py A.jsonl B.jsonl [--each] [--any-heap]
 """
 import json
 import statistics
@@ -14,8 +15,9 @@ import sys
 
 def key(r):
     c = r.get("context", {})
+    heap = None if "--any-heap" in sys.argv else c.get("heap")
     return json.dumps([r["type"], r.get("params"), r.get("input_shape"), r["batch_size"],
-                       r.get("mode", "forward"), c.get("heap"), c.get("threads"),
+                       r.get("mode", "forward"), heap, c.get("threads"),
                        c.get("seq_len")], sort_keys=True)
 
 
@@ -25,7 +27,7 @@ def load(path):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--each"]
+    args = [a for a in sys.argv[1:] if a not in ("--each", "--any-heap")]
     if len(args) != 2:
         sys.exit(__doc__)
     a, b = load(args[0]), load(args[1])
